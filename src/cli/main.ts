@@ -1,0 +1,229 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { loadConfig, type GlobalFlags } from '../config/config.js';
+import { systemClock } from '../domain/clock.js';
+import { AcctctlError, ExitCode, exitCodeOf } from '../errors.js';
+import { createLogger, LOG_LEVELS } from '../log/logger.js';
+import { redact } from '../security/redact.js';
+import type { Ctx } from './context.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** How long after its work the process may linger before the watchdog ends it. */
+const EXIT_GRACE_MS = 3000;
+
+type Action = (ctx: Ctx, ...args: never[]) => Promise<void>;
+
+function printError(err: unknown, json: boolean, debug: boolean): void {
+  const code = exitCodeOf(err);
+  const message = err instanceof Error ? err.message : String(err);
+  const details = err instanceof AcctctlError ? [...err.details] : [];
+  const lines = [`acctctl: ${message}`, ...details.map((d) => `  - ${d}`)];
+  if (debug || !(err instanceof AcctctlError)) {
+    let cause: unknown = err instanceof AcctctlError ? err.cause : err;
+    while (cause instanceof Error) {
+      lines.push(`  caused by: ${debug && cause.stack ? cause.stack : cause.message}`);
+      cause = cause.cause;
+    }
+  }
+  process.stderr.write(redact(lines.join('\n') + '\n'));
+  if (json) {
+    process.stdout.write(redact(JSON.stringify({ error: { message, exitCode: code, details } }) + '\n'));
+  }
+}
+
+/**
+ * Build the program. Each action imports its command module only when it runs, so `--version`,
+ * `--help` and `status` never load what they do not need (gramjs, Playwright).
+ */
+export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promise<void>): Command {
+  const program = new Command('acctctl')
+    .description('Keeps a fleet of Telegram accounts and Instagram sessions healthy and hands them to work safely.')
+    .version(pkg.version, '-V, --version')
+    .option(
+      '--db <url>',
+      'database: a SQLite path, sqlite:PATH or postgres://… (env DATABASE_URL; default ./acctctl.db)',
+    )
+    .option('--json', 'print results as JSON')
+    .addOption(new Option('--log-level <level>', 'log level (env ACCTCTL_LOG_LEVEL; default info)').choices(LOG_LEVELS))
+    .option('--log-file <file>', 'also append logs to this file (created mode 0600)')
+    .showHelpAfterError('(run with --help for usage)');
+
+  program
+    .command('demo')
+    .description(
+      'fresh SQLite file and key in a temp dir, example data, then the batch commands in sandbox mode, then status',
+    )
+    .option('--keep', 'keep the temp dir and print its path')
+    .action(run(async (ctx, opts: { keep?: boolean }) => (await import('../commands/demo.js')).demoCli(ctx, opts)));
+
+  program
+    .command('migrate')
+    .description('bring the database schema up to date')
+    .action(run(async (ctx) => (await import('../commands/migrate.js')).migrateCli(ctx)));
+
+  program
+    .command('doctor')
+    .description('check database, key, Telegram settings and browser; say how to fix each problem')
+    .action(run(async (ctx) => (await import('../commands/doctor.js')).doctorCli(ctx)));
+
+  const keys = program.command('keys').description('the secret key that encrypts every stored secret');
+  keys
+    .command('generate')
+    .description('create a new key file (mode 0600); refuses to overwrite')
+    .option('--out <file>', 'where to write it (default ACCTCTL_KEY_FILE or ./acctctl.key)')
+    .action(run(async (ctx, opts: { out?: string }) => (await import('../commands/keys.js')).generateCli(ctx, opts)));
+  keys
+    .command('rotate')
+    .description('add a new primary key and re-encrypt every secret under it (resumable)')
+    .action(run(async (ctx) => (await import('../commands/keys.js')).rotateCli(ctx)));
+
+  const tenants = program.command('tenants').description('owners of resources');
+  tenants
+    .command('add <name>')
+    .description('add a tenant (or change its verify mode)')
+    .option(
+      '--verify-mode <mode>',
+      'api, instagram, proxy, api+instagram, api+proxy, instagram+proxy, api+proxy+instagram',
+    )
+    .action(
+      run(async (ctx, name: string, opts: { verifyMode?: string }) =>
+        (await import('../commands/tenants.js')).addTenantCli(ctx, name, opts),
+      ),
+    );
+  tenants
+    .command('list')
+    .description('list tenants and their resources')
+    .action(run(async (ctx) => (await import('../commands/tenants.js')).listTenantsCli(ctx)));
+
+  const proxies = program.command('proxies').description('proxies used by accounts and tenants');
+  proxies
+    .command('import <file>')
+    .description('import proxies: one URL per line, or JSON [{url, tenant?}] (passwords never on argv)')
+    .option('--tenant <name>', 'bind the proxies to this tenant')
+    .action(
+      run(async (ctx, file: string, opts: { tenant?: string }) =>
+        (await import('../commands/proxies.js')).importProxiesCli(ctx, file, opts),
+      ),
+    );
+  proxies
+    .command('list')
+    .description('list proxies (no passwords)')
+    .action(run(async (ctx) => (await import('../commands/proxies.js')).listProxiesCli(ctx)));
+
+  const accounts = program.command('accounts').description('Telegram accounts');
+  accounts
+    .command('import <file>')
+    .description('import accounts_config.json; all rows or none')
+    .option('--fernet-key-file <file>', 'decrypt Fernet-encrypted values exported by the old Python system')
+    .action(
+      run(async (ctx, file: string, opts: { fernetKeyFile?: string }) =>
+        (await import('../commands/accounts.js')).importAccountsCli(ctx, file, opts),
+      ),
+    );
+  accounts
+    .command('list')
+    .description('list accounts with state, lease and errors')
+    .action(run(async (ctx) => (await import('../commands/accounts.js')).listAccountsCli(ctx)));
+  for (const verb of ['enable', 'disable', 'remove'] as const) {
+    accounts
+      .command(`${verb} <name>`)
+      .description(
+        verb === 'remove' ? 'delete an account and its history' : `${verb} an account for leasing (its state is kept)`,
+      )
+      .action(
+        run(async (ctx, name: string) => (await import('../commands/accounts.js')).changeAccountCli(ctx, verb, name)),
+      );
+  }
+
+  const targets = program.command('targets').description('Telegram groups to join');
+  targets
+    .command('import <file>')
+    .description('import links, one per line (@name, t.me/name, t.me/+HASH, t.me/joinchat/HASH, tg://…)')
+    .option('--niche <niche>', 'niche for these targets', 'default')
+    .action(
+      run(async (ctx, file: string, opts: { niche: string }) =>
+        (await import('../commands/targets.js')).importTargetsCli(ctx, file, opts),
+      ),
+    );
+  targets
+    .command('list')
+    .description('list targets')
+    .option('--niche <niche>', 'only this niche')
+    .option('--status <status>', 'only this status')
+    .action(
+      run(async (ctx, opts: { niche?: string; status?: string }) =>
+        (await import('../commands/targets.js')).listTargetsCli(ctx, opts),
+      ),
+    );
+
+  program
+    .command('status')
+    .description('fleet health: accounts, leases, limits, targets, Instagram sessions, check jobs')
+    .option('--metrics-file <file>', 'also write Prometheus metrics here (atomically) for node_exporter')
+    .option('--fail-under <pct>', 'exit 69 when the share of healthy accounts is below PCT')
+    .action(
+      run(async (ctx, opts: { metricsFile?: string; failUnder?: string }) =>
+        (await import('../commands/status.js')).statusCli(ctx, opts),
+      ),
+    );
+  return program;
+}
+
+/** Run acctctl with `argv` (process.argv form). Returns the exit code; the caller exits. */
+export async function main(argv: string[]): Promise<number> {
+  let exitCode: number = ExitCode.OK;
+  let jsonOut = argv.includes('--json');
+  let debug = false;
+  const run =
+    (fn: Action) =>
+    async (...args: unknown[]): Promise<void> => {
+      const cmd = args[args.length - 1] as Command;
+      const flags = cmd.optsWithGlobals<GlobalFlags>();
+      const config = loadConfig(flags);
+      jsonOut = config.json;
+      debug = config.logLevel === 'debug';
+      const log = createLogger({ level: config.logLevel, file: config.logFile });
+      const ctx: Ctx = {
+        config,
+        log,
+        clock: systemClock,
+        setExitCode: (code) => {
+          exitCode = code;
+        },
+        emit: (data, human) => {
+          process.stdout.write(redact(config.json ? JSON.stringify(data, null, 2) + '\n' : human(data) + '\n'));
+        },
+      };
+      log.debug('command start', { command: cmd.name(), db: config.db.kind });
+      try {
+        await (fn as (ctx: Ctx, ...a: unknown[]) => Promise<void>)(ctx, ...args.slice(0, -1));
+      } finally {
+        log.debug('command end', { command: cmd.name() });
+        log.close();
+      }
+    };
+  const program = buildProgram(run);
+  program.exitOverride();
+  program.configureOutput({
+    writeErr: (s) => process.stderr.write(s),
+    writeOut: (s) => process.stdout.write(s),
+  });
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) return ExitCode.OK;
+      return ExitCode.USAGE;
+    }
+    printError(err, jsonOut, debug);
+    exitCode = exitCodeOf(err);
+  }
+  return exitCode;
+}
+
+/** Arm a watchdog that ends the process if a stray handle keeps it alive after the work is done. */
+export function exitSoon(code: number): void {
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
+}

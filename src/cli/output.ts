@@ -1,0 +1,40 @@
+import { Chalk, type ChalkInstance } from 'chalk';
+import Table from 'cli-table3';
+
+/** Colour honours NO_COLOR (https://no-color.org) and is off when stdout is not a terminal. */
+export function makeChalk(env: NodeJS.ProcessEnv = process.env, isTTY = Boolean(process.stdout.isTTY)): ChalkInstance {
+  const off = (env.NO_COLOR !== undefined && env.NO_COLOR !== '') || (!isTTY && env.FORCE_COLOR === undefined);
+  return new Chalk({ level: off ? 0 : 1 });
+}
+
+export const c = makeChalk();
+
+export function table(head: string[], rows: (string | number | null | undefined)[][]): string {
+  const t = new Table({
+    head: head.map((h) => c.bold(h)),
+    style: { head: [], border: [] },
+  });
+  for (const r of rows) t.push(r.map((v) => (v === null || v === undefined ? '' : String(v))));
+  return t.toString();
+}
+
+export function fmtTime(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return '';
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export function fmtAge(ms: number | null | undefined, now: number): string {
+  if (ms === null || ms === undefined) return '';
+  const s = Math.round((now - ms) / 1000);
+  const sign = s < 0 ? 'in ' : '';
+  const a = Math.abs(s);
+  const v =
+    a < 120
+      ? `${a}s`
+      : a < 7200
+        ? `${Math.round(a / 60)}m`
+        : a < 172800
+          ? `${Math.round(a / 3600)}h`
+          : `${Math.round(a / 86400)}d`;
+  return s < 0 ? sign + v : v + ' ago';
+}

@@ -1,0 +1,269 @@
+import type { Ctx } from '../cli/context.js';
+import { secretBox, withStore } from '../cli/context.js';
+import { c, fmtTime, table } from '../cli/output.js';
+import { validateAccountsConfig, type AccountInput } from '../domain/accountsConfig.js';
+import type { Clock } from '../domain/clock.js';
+import { proxyDisplay } from '../domain/proxyUrl.js';
+import { DataError } from '../errors.js';
+import { parseKeyMaterialFernet } from '../security/fernetKey.js';
+import type { SecretBox } from '../security/secretBox.js';
+import { upsertProxy } from '../store/proxies.js';
+import type { Store } from '../store/store.js';
+import { parseJsonFile, readInputFile, rejectProblems } from './importing.js';
+import { ensureTenant } from './tenants.js';
+
+export interface ImportAccountsResult {
+  imported: number;
+  created: string[];
+  updated: string[];
+  tenantsCreated: string[];
+}
+
+/** Parse and validate accounts_config.json; throws DataError (65) listing every problem. */
+export function parseAccountsFile(path: string, text: string, fernetKey?: string): AccountInput[] {
+  const r = validateAccountsConfig(parseJsonFile(path, text), { fernetKey });
+  if (!r.ok) rejectProblems(path, r.problems);
+  return r.rows;
+}
+
+/** All rows in one write transaction: every account is imported, or none. */
+export async function importAccounts(
+  deps: { store: Store; box: SecretBox; clock: Clock },
+  rows: AccountInput[],
+): Promise<ImportAccountsResult> {
+  const now = deps.clock.now();
+  const { box } = deps;
+  return deps.store.writeTx(async (tx) => {
+    const result: ImportAccountsResult = { imported: rows.length, created: [], updated: [], tenantsCreated: [] };
+    for (const r of rows) {
+      let tenantId: number | null = null;
+      if (r.tenant) {
+        const t = await ensureTenant(tx, r.tenant, now);
+        if (t.created && !result.tenantsCreated.includes(r.tenant)) result.tenantsCreated.push(r.tenant);
+        tenantId = t.id;
+      }
+      const proxyId = r.proxy ? (await upsertProxy(tx, box, r.proxy, tenantId, now)).id : null;
+      const existing = await tx
+        .selectFrom('telegram_accounts')
+        .select('id')
+        .where('session_name', '=', r.sessionName)
+        .executeTakeFirst();
+      const common = {
+        tenant_id: tenantId,
+        phone: r.phone,
+        api_id: r.apiId,
+        dc_id: r.session.dcId,
+        proxy_id: proxyId,
+        updated_at: now,
+      };
+      let id: number;
+      if (existing) {
+        id = existing.id;
+        await tx.updateTable('telegram_accounts').set(common).where('id', '=', id).execute();
+        result.updated.push(r.sessionName);
+      } else {
+        id = (
+          await tx
+            .insertInto('telegram_accounts')
+            .values({
+              ...common,
+              session_name: r.sessionName,
+              api_hash_enc: '',
+              string_session_enc: '',
+              created_at: now,
+              state_until: null,
+              state_reason: null,
+              lease_holder: null,
+              lease_token: null,
+              lease_action: null,
+              lease_expires_at: null,
+              last_used_at: null,
+              next_action_at: null,
+              last_error: null,
+              last_error_at: null,
+              limits_json: null,
+            })
+            .returning('id')
+            .executeTakeFirstOrThrow()
+        ).id;
+        result.created.push(r.sessionName);
+      }
+      await tx
+        .updateTable('telegram_accounts')
+        .set({
+          api_hash_enc: box.seal(r.apiHash, { table: 'telegram_accounts', column: 'api_hash_enc', rowId: id }),
+          string_session_enc: box.seal(r.stringSession, {
+            table: 'telegram_accounts',
+            column: 'string_session_enc',
+            rowId: id,
+          }),
+        })
+        .where('id', '=', id)
+        .execute();
+    }
+    return result;
+  });
+}
+
+export interface AccountRow {
+  name: string;
+  tenant: string | null;
+  phone: string | null;
+  enabled: boolean;
+  state: string;
+  until: number | null;
+  reason: string | null;
+  leaseHolder: string | null;
+  leaseExpiresAt: number | null;
+  proxy: string | null;
+  lastUsedAt: number | null;
+  errorCount: number;
+  lastError: string | null;
+}
+
+export async function listAccounts(store: Store): Promise<AccountRow[]> {
+  const rows = await store.db
+    .selectFrom('telegram_accounts as a')
+    .leftJoin('tenants as t', 't.id', 'a.tenant_id')
+    .leftJoin('proxies as p', 'p.id', 'a.proxy_id')
+    .select([
+      'a.session_name',
+      't.name as tenant',
+      'a.phone',
+      'a.enabled',
+      'a.state',
+      'a.state_until',
+      'a.state_reason',
+      'a.lease_holder',
+      'a.lease_expires_at',
+      'p.scheme',
+      'p.host',
+      'p.port',
+      'p.username',
+      'a.last_used_at',
+      'a.error_count',
+      'a.last_error',
+    ])
+    .orderBy('a.session_name')
+    .execute();
+  return rows.map((r) => ({
+    name: r.session_name,
+    tenant: r.tenant,
+    phone: r.phone,
+    enabled: r.enabled === 1,
+    state: r.state,
+    until: r.state_until,
+    reason: r.state_reason,
+    leaseHolder: r.lease_holder,
+    leaseExpiresAt: r.lease_expires_at,
+    proxy:
+      r.scheme && r.host && r.port
+        ? proxyDisplay({
+            scheme: r.scheme as 'socks5',
+            host: r.host,
+            port: r.port,
+            ...(r.username ? { username: r.username } : {}),
+          })
+        : null,
+    lastUsedAt: r.last_used_at,
+    errorCount: r.error_count,
+    lastError: r.last_error,
+  }));
+}
+
+export type AccountChange = 'enable' | 'disable' | 'remove';
+
+export async function changeAccount(
+  deps: { store: Store; clock: Clock },
+  verb: AccountChange,
+  name: string,
+): Promise<{ name: string; change: AccountChange }> {
+  const now = deps.clock.now();
+  return deps.store.writeTx(async (tx) => {
+    const acc = await tx
+      .selectFrom('telegram_accounts')
+      .select('id')
+      .where('session_name', '=', name)
+      .executeTakeFirst();
+    if (!acc) throw new DataError(`no account named "${name}" → see \`acctctl accounts list\``);
+    if (verb === 'remove') {
+      await tx
+        .updateTable('targets')
+        .set({ account_id: null })
+        .where('account_id', '=', acc.id)
+        .where('status', 'not in', ['joined', 'pending_approval'])
+        .execute();
+      await tx.deleteFrom('telegram_accounts').where('id', '=', acc.id).execute();
+    } else {
+      await tx
+        .updateTable('telegram_accounts')
+        .set({ enabled: verb === 'enable' ? 1 : 0, updated_at: now })
+        .where('id', '=', acc.id)
+        .execute();
+    }
+    await tx
+      .insertInto('events')
+      .values({
+        at: now,
+        kind: `account_${verb}d`.replace('ed d', 'ed'),
+        subject_type: 'telegram_account',
+        subject_id: verb === 'remove' ? null : acc.id,
+        tenant_id: null,
+        message: `account ${name}: ${verb} by operator`,
+        data_json: null,
+      })
+      .execute();
+    return { name, change: verb };
+  });
+}
+
+export async function importAccountsCli(ctx: Ctx, file: string, opts: { fernetKeyFile?: string }): Promise<void> {
+  const fernetKey = opts.fernetKeyFile
+    ? parseKeyMaterialFernet(readInputFile(opts.fernetKeyFile), opts.fernetKeyFile)
+    : undefined;
+  const rows = parseAccountsFile(file, readInputFile(file), fernetKey);
+  const box = secretBox(ctx);
+  await withStore(ctx, async (store) =>
+    ctx.emit(
+      await importAccounts({ store, box, clock: ctx.clock }, rows),
+      (r) =>
+        `imported ${r.imported} accounts (${r.created.length} new, ${r.updated.length} updated)` +
+        (r.tenantsCreated.length ? `; created tenants ${r.tenantsCreated.join(', ')}` : ''),
+    ),
+  );
+}
+
+export function renderAccounts(rows: AccountRow[], now: number): string {
+  if (rows.length === 0) return 'no accounts yet → acctctl accounts import accounts_config.json';
+  const stateColour = (s: string) =>
+    s === 'active' ? c.green(s) : ['frozen', 'disabled', 'banned'].includes(s) ? c.red(s) : c.yellow(s);
+  return table(
+    ['account', 'tenant', 'state', 'until', 'enabled', 'lease', 'proxy', 'last used', 'errors', 'last error'],
+    rows.map((r) => [
+      r.name,
+      r.tenant,
+      stateColour(r.state),
+      fmtTime(r.until),
+      r.enabled ? 'yes' : c.red('no'),
+      r.leaseHolder && (r.leaseExpiresAt ?? 0) > now ? `${r.leaseHolder} → ${fmtTime(r.leaseExpiresAt)}` : '',
+      r.proxy,
+      fmtTime(r.lastUsedAt),
+      r.errorCount,
+      r.lastError,
+    ]),
+  );
+}
+
+export async function listAccountsCli(ctx: Ctx): Promise<void> {
+  await withStore(ctx, async (store) =>
+    ctx.emit(await listAccounts(store), (rows) => renderAccounts(rows, ctx.clock.now())),
+  );
+}
+
+export async function changeAccountCli(ctx: Ctx, verb: AccountChange, name: string): Promise<void> {
+  await withStore(ctx, async (store) =>
+    ctx.emit(await changeAccount({ store, clock: ctx.clock }, verb, name), (r) =>
+      `account ${r.name}: ${r.change}d`.replace('ed d', 'ed'),
+    ),
+  );
+}

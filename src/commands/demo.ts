@@ -1,0 +1,103 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Ctx } from '../cli/context.js';
+import { c } from '../cli/output.js';
+import type { Config } from '../config/config.js';
+import type { Clock } from '../domain/clock.js';
+import type { Logger } from '../log/logger.js';
+import { loadKeyRing } from '../security/keyring.js';
+import { SecretBox } from '../security/secretBox.js';
+import { openStore } from '../store/store.js';
+import { importAccounts, parseAccountsFile } from './accounts.js';
+import { readInputFile } from './importing.js';
+import { generateKeyFile } from './keys.js';
+import { importProxies, parseProxyFile } from './proxies.js';
+import { renderStatus, status, type StatusReport } from './status.js';
+import { addTenant } from './tenants.js';
+import { importTargets, parseTargetsFile } from './targets.js';
+
+export const EXAMPLE_ACCOUNTS = fileURLToPath(new URL('../../accounts_config.example.json', import.meta.url));
+
+const DEMO_TARGETS = `# demo targets: public groups, invite links and one of each link form
+@acctctl_demo_news
+https://t.me/acctctl_demo_chat
+t.me/+AbCdEfGhIjKlMnOp
+https://t.me/joinchat/QrStUvWxYz012345
+tg://resolve?domain=acctctl_demo_market
+tg://join?invite=ZyXwVuTsRqPoNmLk
+`;
+const DEMO_PROXIES = `# demo proxies for tenant acme (loopback, never contacted by the demo)
+socks5://demo:demo-password@127.0.0.1:1081
+http://127.0.0.1:3128
+`;
+
+export interface DemoResult {
+  dir: string;
+  kept: boolean;
+  steps: string[];
+  status: StatusReport;
+}
+
+/**
+ * A fresh SQLite file and key in a temp dir, the example data, then status. Needs no network;
+ * never touches the operator's own database or key.
+ */
+export async function demo(
+  deps: { clock: Clock; log: Logger; config: Config },
+  opts: { keep: boolean },
+): Promise<DemoResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'acctctl-demo-'));
+  const steps: string[] = [];
+  try {
+    const keyFile = join(dir, 'acctctl.key');
+    const key = generateKeyFile(keyFile);
+    steps.push(`generated key ${key.keyId} in ${keyFile}`);
+    const box = new SecretBox(loadKeyRing({ keyFile, secretKeyEnv: undefined }));
+    const store = await openStore({ kind: 'sqlite', path: join(dir, 'acctctl.db') });
+    try {
+      steps.push(`created and migrated ${store.description}`);
+      const accounts = parseAccountsFile(EXAMPLE_ACCOUNTS, readInputFile(EXAMPLE_ACCOUNTS));
+      const a = await importAccounts({ store, box, clock: deps.clock }, accounts);
+      steps.push(
+        `accounts import accounts_config.example.json: ${a.created.length} accounts, tenants ${a.tenantsCreated.join(', ')}`,
+      );
+      const t = await addTenant({ store, clock: deps.clock }, { name: 'acme', verifyMode: 'api+instagram' });
+      steps.push(`tenants add acme --verify-mode ${t.verifyMode}`);
+      const proxiesFile = join(dir, 'proxies.txt');
+      writeFileSync(proxiesFile, DEMO_PROXIES, { mode: 0o600 });
+      const p = await importProxies(
+        { store, box, clock: deps.clock },
+        parseProxyFile(proxiesFile, DEMO_PROXIES, 'acme'),
+      );
+      steps.push(`proxies import proxies.txt --tenant acme: ${p.created} proxies`);
+      const targetsFile = join(dir, 'targets.txt');
+      writeFileSync(targetsFile, DEMO_TARGETS);
+      const tg = await importTargets({ store, clock: deps.clock }, parseTargetsFile(targetsFile, DEMO_TARGETS), 'demo');
+      steps.push(`targets import targets.txt --niche demo: ${tg.added} targets`);
+      const report = await status({ store, clock: deps.clock, timeZone: deps.config.timeZone });
+      return { dir, kept: opts.keep, steps, status: report };
+    } finally {
+      await store.close();
+    }
+  } finally {
+    if (!opts.keep) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function renderDemo(r: DemoResult): string {
+  return [
+    c.bold('acctctl demo') + ` (${r.kept ? `kept in ${r.dir}` : 'temp dir removed; --keep keeps it'})`,
+    ...r.steps.map((s) => `  ✓ ${s}`),
+    '',
+    renderStatus(r.status),
+  ].join('\n');
+}
+
+export async function demoCli(ctx: Ctx, opts: { keep?: boolean }): Promise<void> {
+  ctx.emit(
+    await demo({ clock: ctx.clock, log: ctx.log, config: ctx.config }, { keep: opts.keep ?? false }),
+    renderDemo,
+  );
+}

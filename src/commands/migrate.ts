@@ -1,0 +1,26 @@
+import type { Ctx } from '../cli/context.js';
+import { withStore } from '../cli/context.js';
+import { migrateToLatest, schemaState } from '../store/migrations.js';
+import type { Store } from '../store/store.js';
+
+export interface MigrateResult {
+  database: string;
+  applied: string[];
+  current: string[];
+}
+
+export async function migrate(store: Store): Promise<MigrateResult> {
+  const applied = await migrateToLatest(store.db, store.caps);
+  const state = await schemaState(store.db, store.caps);
+  return { database: store.description, applied, current: state.applied };
+}
+
+export function renderMigrate(r: MigrateResult): string {
+  return r.applied.length
+    ? `migrated ${r.database}: applied ${r.applied.join(', ')}`
+    : `${r.database} is up to date (${r.current.at(-1) ?? 'empty'})`;
+}
+
+export async function migrateCli(ctx: Ctx): Promise<void> {
+  await withStore(ctx, async (store) => ctx.emit(await migrate(store), renderMigrate), 'none');
+}

@@ -1,0 +1,360 @@
+import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { sql } from 'kysely';
+import type { Ctx } from '../cli/context.js';
+import { withStore } from '../cli/context.js';
+import { c, fmtAge, fmtTime, table } from '../cli/output.js';
+import { startOfDay } from '../domain/calendar.js';
+import type { Clock } from '../domain/clock.js';
+import { ACTIONS, DEFAULT_LIMITS, type Action } from '../domain/limits.js';
+import { ExitCode, UsageError } from '../errors.js';
+import { ACCOUNT_STATES } from '../store/schema.js';
+import type { Store } from '../store/store.js';
+import { targetCounts } from './targets.js';
+
+export interface AccountStatus {
+  name: string;
+  tenant: string | null;
+  state: string;
+  until: number | null;
+  enabled: boolean;
+  healthy: boolean;
+  leaseHolder: string | null;
+  leaseExpiresAt: number | null;
+  today: Record<Action, { used: number; limit: number }>;
+  lastError: string | null;
+}
+
+export interface StatusReport {
+  generatedAt: number;
+  timeZone: string;
+  accounts: {
+    total: number;
+    healthy: number;
+    healthyPct: number;
+    byState: Record<string, number>;
+    leased: number;
+    list: AccountStatus[];
+  };
+  targets: { niche: string; status: string; count: number }[];
+  instagram: {
+    username: string;
+    tenant: string;
+    state: string;
+    sessionAgeMs: number | null;
+    lastVerifiedAt: number | null;
+    nextRefreshAt: number | null;
+    failures: number;
+    lastError: string | null;
+  }[];
+  checkJobs: {
+    byStatus: Record<string, number>;
+    open: {
+      id: number;
+      watch: string;
+      kind: string;
+      status: string;
+      fetched: number;
+      expected: number | null;
+      updatedAt: number;
+    }[];
+  };
+}
+
+/**
+ * An account is healthy when it is enabled and usable now: `active`, or a timed state whose
+ * `until` has passed (recover will return it). Frozen, disabled and banned need a person.
+ */
+export function isHealthy(a: { enabled: number; state: string; state_until: number | null }, now: number): boolean {
+  if (a.enabled !== 1) return false;
+  if (a.state === 'active') return true;
+  return ['flood_wait', 'cooldown', 'blocked'].includes(a.state) && a.state_until !== null && a.state_until <= now;
+}
+
+export async function status(deps: { store: Store; clock: Clock; timeZone: string }): Promise<StatusReport> {
+  const { db } = deps.store;
+  const now = deps.clock.now();
+  const dayStart = startOfDay(now, deps.timeZone);
+  const accounts = await db
+    .selectFrom('telegram_accounts as a')
+    .leftJoin('tenants as t', 't.id', 'a.tenant_id')
+    .select([
+      'a.id',
+      'a.session_name',
+      't.name as tenant',
+      'a.state',
+      'a.state_until',
+      'a.enabled',
+      'a.lease_holder',
+      'a.lease_expires_at',
+      'a.last_error',
+    ])
+    .orderBy('a.session_name')
+    .execute();
+  const usage = await db
+    .selectFrom('action_log')
+    .select(['account_id', 'action', sql<number>`count(*)`.as('n')])
+    .where('at', '>=', dayStart)
+    .where('ok', '=', 1)
+    .groupBy(['account_id', 'action'])
+    .execute();
+  const used = new Map<string, number>();
+  for (const u of usage) used.set(`${u.account_id}:${u.action}`, Number(u.n));
+
+  const byState: Record<string, number> = Object.fromEntries(ACCOUNT_STATES.map((s) => [s, 0]));
+  let healthy = 0;
+  let leased = 0;
+  let enabledTotal = 0;
+  const list: AccountStatus[] = accounts.map((a) => {
+    byState[a.state] = (byState[a.state] ?? 0) + 1;
+    const h = isHealthy(a, now);
+    if (a.enabled === 1) enabledTotal++;
+    if (h) healthy++;
+    const leaseLive = a.lease_holder !== null && (a.lease_expires_at ?? 0) > now;
+    if (leaseLive) leased++;
+    const today = Object.fromEntries(
+      ACTIONS.map((act) => [act, { used: used.get(`${a.id}:${act}`) ?? 0, limit: DEFAULT_LIMITS[act].perDay }]),
+    ) as Record<Action, { used: number; limit: number }>;
+    return {
+      name: a.session_name,
+      tenant: a.tenant,
+      state: a.state,
+      until: a.state_until,
+      enabled: a.enabled === 1,
+      healthy: h,
+      leaseHolder: leaseLive ? a.lease_holder : null,
+      leaseExpiresAt: leaseLive ? a.lease_expires_at : null,
+      today,
+      lastError: a.last_error,
+    };
+  });
+
+  const ig = await db
+    .selectFrom('ig_accounts as i')
+    .innerJoin('tenants as t', 't.id', 'i.tenant_id')
+    .select([
+      'i.username',
+      't.name as tenant',
+      'i.state',
+      'i.session_created_at',
+      'i.last_verified_at',
+      'i.next_refresh_at',
+      'i.fail_count',
+      'i.last_error',
+    ])
+    .orderBy('t.name')
+    .orderBy('i.username')
+    .execute();
+
+  const jobCounts = await db
+    .selectFrom('check_jobs')
+    .select(['status', sql<number>`count(*)`.as('n')])
+    .groupBy('status')
+    .execute();
+  const openJobs = await db
+    .selectFrom('check_jobs as j')
+    .innerJoin('watches as w', 'w.id', 'j.watch_id')
+    .select(['j.id', 'w.username', 'j.kind', 'j.status', 'j.fetched', 'j.expected_total', 'j.updated_at'])
+    .where('j.status', 'in', ['in_progress', 'paused'])
+    .orderBy('j.id')
+    .limit(100)
+    .execute();
+
+  return {
+    generatedAt: now,
+    timeZone: deps.timeZone,
+    accounts: {
+      total: accounts.length,
+      healthy,
+      healthyPct: enabledTotal === 0 ? 100 : Math.round((healthy / enabledTotal) * 1000) / 10,
+      byState,
+      leased,
+      list,
+    },
+    targets: await targetCounts(deps.store),
+    instagram: ig.map((i) => ({
+      username: i.username,
+      tenant: i.tenant,
+      state: i.state,
+      sessionAgeMs: i.session_created_at === null ? null : now - i.session_created_at,
+      lastVerifiedAt: i.last_verified_at,
+      nextRefreshAt: i.next_refresh_at,
+      failures: i.fail_count,
+      lastError: i.last_error,
+    })),
+    checkJobs: {
+      byStatus: Object.fromEntries(jobCounts.map((j) => [j.status, Number(j.n)])),
+      open: openJobs.map((j) => ({
+        id: j.id,
+        watch: j.username,
+        kind: j.kind,
+        status: j.status,
+        fetched: j.fetched,
+        expected: j.expected_total,
+        updatedAt: j.updated_at,
+      })),
+    },
+  };
+}
+
+function label(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+/** Prometheus text exposition format, for node_exporter's textfile collector. */
+export function toPrometheus(r: StatusReport): string {
+  const out: string[] = [];
+  const metric = (name: string, help: string, samples: [Record<string, string>, number][]) => {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
+    for (const [labels, v] of samples) {
+      const l = Object.entries(labels)
+        .map(([k, val]) => `${k}="${label(val)}"`)
+        .join(',');
+      out.push(`${name}${l ? `{${l}}` : ''} ${v}`);
+    }
+  };
+  metric(
+    'acctctl_accounts',
+    'Telegram accounts by state.',
+    Object.entries(r.accounts.byState).map(([s, n]) => [{ state: s }, n]),
+  );
+  metric('acctctl_accounts_healthy', 'Enabled accounts usable now.', [[{}, r.accounts.healthy]]);
+  metric('acctctl_accounts_healthy_ratio', 'Share of enabled accounts that are healthy (0-1).', [
+    [{}, r.accounts.healthyPct / 100],
+  ]);
+  metric('acctctl_accounts_leased', 'Accounts under a live lease.', [[{}, r.accounts.leased]]);
+  metric(
+    'acctctl_account_actions_today',
+    'Successful actions per account today (configured time zone).',
+    r.accounts.list.flatMap((a) =>
+      ACTIONS.map((act) => [{ account: a.name, action: act }, a.today[act].used] as [Record<string, string>, number]),
+    ),
+  );
+  metric(
+    'acctctl_targets',
+    'Join targets by niche and status.',
+    r.targets.map((t) => [{ niche: t.niche, status: t.status }, t.count]),
+  );
+  const igStates: Record<string, number> = {};
+  for (const i of r.instagram) igStates[i.state] = (igStates[i.state] ?? 0) + 1;
+  metric(
+    'acctctl_instagram_sessions',
+    'Instagram login accounts by state.',
+    Object.entries(igStates).map(([s, n]) => [{ state: s }, n]),
+  );
+  metric(
+    'acctctl_check_jobs',
+    'Follower/following check jobs by status.',
+    Object.entries(r.checkJobs.byStatus).map(([s, n]) => [{ status: s }, n]),
+  );
+  metric('acctctl_status_generated_timestamp_seconds', 'When this file was written.', [
+    [{}, Math.floor(r.generatedAt / 1000)],
+  ]);
+  return out.join('\n') + '\n';
+}
+
+/** Temp file in the same directory, fsync, rename: the collector never reads half a file. */
+export function writeFileAtomic(path: string, text: string, mode = 0o644): void {
+  const abs = resolve(path);
+  const tmp = join(dirname(abs), `.${basename(abs)}.${process.pid}.tmp`);
+  const fd = openSync(tmp, 'w', mode);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, abs);
+}
+
+export function renderStatus(r: StatusReport): string {
+  const now = r.generatedAt;
+  const parts: string[] = [];
+  const pct = r.accounts.healthyPct;
+  parts.push(
+    c.bold('Telegram accounts') +
+      `: ${r.accounts.total} total, ${r.accounts.healthy} healthy (${(pct >= 80 ? c.green : pct >= 50 ? c.yellow : c.red)(`${pct}%`)}), ${r.accounts.leased} leased — ` +
+      Object.entries(r.accounts.byState)
+        .filter(([, n]) => n > 0)
+        .map(([s, n]) => `${s} ${n}`)
+        .join(', '),
+  );
+  if (r.accounts.list.length) {
+    parts.push(
+      table(
+        ['account', 'tenant', 'state', 'until', 'lease', ...ACTIONS.map((a) => `${a} today`), 'last error'],
+        r.accounts.list.map((a) => [
+          a.enabled ? a.name : `${a.name} (disabled)`,
+          a.tenant,
+          a.healthy ? c.green(a.state) : c.red(a.state),
+          fmtTime(a.until),
+          a.leaseHolder ? `${a.leaseHolder} → ${fmtTime(a.leaseExpiresAt)}` : '',
+          ...ACTIONS.map((act) => `${a.today[act].used}/${a.today[act].limit}`),
+          a.lastError,
+        ]),
+      ),
+    );
+  }
+  parts.push(c.bold('Targets'));
+  parts.push(
+    r.targets.length
+      ? table(
+          ['niche', 'status', 'count'],
+          r.targets.map((t) => [t.niche, t.status, t.count]),
+        )
+      : 'none',
+  );
+  parts.push(c.bold('Instagram sessions'));
+  parts.push(
+    r.instagram.length
+      ? table(
+          ['tenant', 'username', 'state', 'session age', 'last verified', 'next refresh', 'failures', 'last error'],
+          r.instagram.map((i) => [
+            i.tenant,
+            i.username,
+            i.state,
+            i.sessionAgeMs === null ? '' : fmtAge(now - i.sessionAgeMs, now).replace(' ago', ''),
+            fmtAge(i.lastVerifiedAt, now),
+            fmtAge(i.nextRefreshAt, now),
+            i.failures,
+            i.lastError,
+          ]),
+        )
+      : 'none',
+  );
+  parts.push(
+    c.bold('Check jobs') +
+      ': ' +
+      (Object.entries(r.checkJobs.byStatus)
+        .map(([s, n]) => `${s} ${n}`)
+        .join(', ') || 'none'),
+  );
+  if (r.checkJobs.open.length) {
+    parts.push(
+      table(
+        ['job', 'watch', 'kind', 'status', 'fetched', 'expected', 'updated'],
+        r.checkJobs.open.map((j) => [j.id, j.watch, j.kind, j.status, j.fetched, j.expected, fmtTime(j.updatedAt)]),
+      ),
+    );
+  }
+  return parts.join('\n');
+}
+
+export async function statusCli(ctx: Ctx, opts: { metricsFile?: string; failUnder?: string }): Promise<void> {
+  let failUnder: number | undefined;
+  if (opts.failUnder !== undefined) {
+    failUnder = Number(opts.failUnder);
+    if (!Number.isFinite(failUnder) || failUnder < 0 || failUnder > 100) {
+      throw new UsageError(`--fail-under "${opts.failUnder}" → give a percentage between 0 and 100`);
+    }
+  }
+  await withStore(ctx, async (store) => {
+    const report = await status({ store, clock: ctx.clock, timeZone: ctx.config.timeZone });
+    if (opts.metricsFile) writeFileAtomic(opts.metricsFile, toPrometheus(report));
+    ctx.emit(report, renderStatus);
+    if (failUnder !== undefined && report.accounts.healthyPct < failUnder) {
+      ctx.log.error(`healthy accounts ${report.accounts.healthyPct}% are below --fail-under ${failUnder}%`);
+      ctx.setExitCode(ExitCode.UNAVAILABLE);
+    }
+  });
+}

@@ -1,0 +1,166 @@
+import { sql } from 'kysely';
+import type { Ctx } from '../cli/context.js';
+import { withStore } from '../cli/context.js';
+import { fmtTime, table } from '../cli/output.js';
+import type { Clock } from '../domain/clock.js';
+import { parseTargetLink, targetKey, type TargetRef } from '../domain/links.js';
+import { UsageError } from '../errors.js';
+import { TARGET_STATUSES, type TargetStatus } from '../store/schema.js';
+import type { Store } from '../store/store.js';
+import { readInputFile, rejectProblems } from './importing.js';
+
+const NICHE_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** One link per line; blank lines and `#` comments skipped; any unknown form rejects the file. */
+export function parseTargetsFile(path: string, text: string): TargetRef[] {
+  const problems: string[] = [];
+  const out: TargetRef[] = [];
+  const seen = new Set<string>();
+  text.split(/\r?\n/).forEach((line, i) => {
+    const l = line.replace(/(^|\s)#.*$/, '').trim();
+    if (!l) return;
+    const r = parseTargetLink(l);
+    if (!r.ok) problems.push(`line ${i + 1}: ${r.reason}`);
+    else if (!seen.has(targetKey(r.value))) {
+      seen.add(targetKey(r.value));
+      out.push(r.value);
+    }
+  });
+  if (problems.length === 0 && out.length === 0) problems.push('(file): no links found');
+  if (problems.length) rejectProblems(path, problems);
+  return out;
+}
+
+export interface ImportTargetsResult {
+  niche: string;
+  added: number;
+  alreadyKnown: number;
+}
+
+export async function importTargets(
+  deps: { store: Store; clock: Clock },
+  refs: TargetRef[],
+  niche: string,
+): Promise<ImportTargetsResult> {
+  if (!NICHE_RE.test(niche))
+    throw new UsageError(`--niche "${niche}" is not allowed → letters, digits, _ . - (up to 64)`);
+  const now = deps.clock.now();
+  return deps.store.writeTx(async (tx) => {
+    let added = 0;
+    for (const ref of refs) {
+      const r = await tx
+        .insertInto('targets')
+        .values({
+          ref: targetKey(ref),
+          kind: ref.kind,
+          value: ref.kind === 'username' ? ref.username : ref.hash,
+          niche,
+          account_id: null,
+          joined_at: null,
+          warmup_ends_at: null,
+          next_attempt_at: null,
+          error_message: null,
+          lease_holder: null,
+          lease_token: null,
+          lease_expires_at: null,
+          created_at: now,
+          updated_at: now,
+        })
+        .onConflict((oc) => oc.column('ref').doNothing())
+        .executeTakeFirst();
+      added += Number(r.numInsertedOrUpdatedRows ?? 0n);
+    }
+    return { niche, added, alreadyKnown: refs.length - added };
+  });
+}
+
+export interface TargetRow {
+  ref: string;
+  niche: string;
+  status: string;
+  account: string | null;
+  joinedAt: number | null;
+  warmupEndsAt: number | null;
+  attempts: number;
+  nextAttemptAt: number | null;
+  error: string | null;
+}
+
+export async function listTargets(store: Store, filter: { niche?: string; status?: string }): Promise<TargetRow[]> {
+  if (filter.status !== undefined && !(TARGET_STATUSES as readonly string[]).includes(filter.status)) {
+    throw new UsageError(`--status "${filter.status}" is unknown → use one of ${TARGET_STATUSES.join(', ')}`);
+  }
+  let q = store.db
+    .selectFrom('targets as t')
+    .leftJoin('telegram_accounts as a', 'a.id', 't.account_id')
+    .select([
+      't.ref',
+      't.niche',
+      't.status',
+      'a.session_name',
+      't.joined_at',
+      't.warmup_ends_at',
+      't.attempts',
+      't.next_attempt_at',
+      't.error_message',
+    ])
+    .orderBy('t.id');
+  if (filter.niche) q = q.where('t.niche', '=', filter.niche);
+  if (filter.status) q = q.where('t.status', '=', filter.status as TargetStatus);
+  const rows = await q.execute();
+  return rows.map((r) => ({
+    ref: r.ref,
+    niche: r.niche,
+    status: r.status,
+    account: r.session_name,
+    joinedAt: r.joined_at,
+    warmupEndsAt: r.warmup_ends_at,
+    attempts: r.attempts,
+    nextAttemptAt: r.next_attempt_at,
+    error: r.error_message,
+  }));
+}
+
+export async function targetCounts(store: Store): Promise<{ niche: string; status: string; count: number }[]> {
+  const rows = await store.db
+    .selectFrom('targets')
+    .select(['niche', 'status', sql<number>`count(*)`.as('n')])
+    .groupBy(['niche', 'status'])
+    .orderBy('niche')
+    .orderBy('status')
+    .execute();
+  return rows.map((r) => ({ niche: r.niche, status: r.status, count: Number(r.n) }));
+}
+
+export async function importTargetsCli(ctx: Ctx, file: string, opts: { niche: string }): Promise<void> {
+  const refs = parseTargetsFile(file, readInputFile(file));
+  await withStore(ctx, async (store) =>
+    ctx.emit(
+      await importTargets({ store, clock: ctx.clock }, refs, opts.niche),
+      (r) => `niche ${r.niche}: ${r.added} targets added, ${r.alreadyKnown} already known`,
+    ),
+  );
+}
+
+export async function listTargetsCli(ctx: Ctx, opts: { niche?: string; status?: string }): Promise<void> {
+  await withStore(ctx, async (store) =>
+    ctx.emit(await listTargets(store, opts), (rows) =>
+      rows.length === 0
+        ? 'no targets → acctctl targets import FILE --niche N'
+        : table(
+            ['target', 'niche', 'status', 'account', 'joined', 'warm-up ends', 'attempts', 'next attempt', 'error'],
+            rows.map((r) => [
+              r.ref,
+              r.niche,
+              r.status,
+              r.account,
+              fmtTime(r.joinedAt),
+              fmtTime(r.warmupEndsAt),
+              r.attempts,
+              fmtTime(r.nextAttemptAt),
+              r.error,
+            ]),
+          ),
+    ),
+  );
+}

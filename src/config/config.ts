@@ -1,0 +1,145 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
+
+export type DbTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+
+export interface Config {
+  db: DbTarget;
+  keyFile: string;
+  /** Set when the key comes from ACCTCTL_SECRET_KEY instead of a file. Never printed. */
+  secretKeyEnv: string | undefined;
+  telegramApiId: number | undefined;
+  telegramApiHash: string | undefined;
+  telegramMode: 'real' | 'sandbox';
+  instagramUrl: string;
+  chromiumPath: string | undefined;
+  timeZone: string;
+  logLevel: LogLevel;
+  logFile: string | undefined;
+  json: boolean;
+}
+
+/** Global flags, already parsed by commander. They win over the environment. */
+export interface GlobalFlags {
+  db?: string | undefined;
+  json?: boolean | undefined;
+  logLevel?: string | undefined;
+  logFile?: string | undefined;
+}
+
+export function parseDbUrl(raw: string, cwd: string): DbTarget | undefined {
+  if (/^postgres(ql)?:\/\//i.test(raw)) return { kind: 'postgres', url: raw };
+  if (/^sqlite:/i.test(raw)) {
+    const p = raw.replace(/^sqlite:(\/\/)?/i, '');
+    return p ? { kind: 'sqlite', path: resolve(cwd, p) } : undefined;
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) return undefined;
+  return { kind: 'sqlite', path: resolve(cwd, raw) };
+}
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const optionalNonEmpty = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const schema = z.object({
+  DATABASE_URL: optionalNonEmpty,
+  ACCTCTL_KEY_FILE: optionalNonEmpty,
+  ACCTCTL_SECRET_KEY: optionalNonEmpty,
+  TELEGRAM_API_ID: optionalNonEmpty.refine((v) => v === undefined || /^[1-9]\d{0,9}$/.test(v), {
+    message: 'must be the numeric api_id from my.telegram.org → set TELEGRAM_API_ID=12345',
+  }),
+  TELEGRAM_API_HASH: optionalNonEmpty.refine((v) => v === undefined || /^[0-9a-f]{32}$/i.test(v), {
+    message: 'must be the 32-character hex api_hash from my.telegram.org',
+  }),
+  ACCTCTL_TELEGRAM: optionalNonEmpty.refine((v) => v === undefined || v === 'sandbox' || v === 'real', {
+    message: 'must be "sandbox" or unset',
+  }),
+  ACCTCTL_INSTAGRAM_URL: optionalNonEmpty.refine((v) => v === undefined || /^https?:\/\/[^\s/]+/i.test(v), {
+    message: 'must be an http(s) URL such as https://www.instagram.com',
+  }),
+  ACCTCTL_CHROMIUM_PATH: optionalNonEmpty,
+  ACCTCTL_TIMEZONE: optionalNonEmpty.refine((v) => v === undefined || isTimeZone(v), {
+    message: 'must be an IANA time zone such as UTC or Europe/Moscow',
+  }),
+  ACCTCTL_LOG_LEVEL: optionalNonEmpty.refine((v) => v === undefined || (LOG_LEVELS as readonly string[]).includes(v), {
+    message: `must be one of ${LOG_LEVELS.join(', ')}`,
+  }),
+  ACCTCTL_LOG_FILE: optionalNonEmpty,
+});
+
+/**
+ * flag > environment > .env file > default. Every problem is collected and reported at once,
+ * naming the setting but never its value.
+ */
+export function loadConfig(
+  flags: GlobalFlags,
+  env: NodeJS.ProcessEnv = process.env,
+  cwd: string = process.cwd(),
+): Config {
+  const dotenvPath = resolve(cwd, '.env');
+  let fileVars: Record<string, string> = {};
+  if (existsSync(dotenvPath)) {
+    try {
+      fileVars = parseDotenv(readFileSync(dotenvPath));
+    } catch (cause) {
+      throw new ConfigError(`cannot read ${dotenvPath} → fix its permissions or remove it`, { cause });
+    }
+  }
+  const merged: Record<string, string | undefined> = { ...fileVars };
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) merged[k] = v;
+
+  const problems: string[] = [];
+  const parsed = schema.safeParse(merged);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      problems.push(`${issue.path.join('.')}: ${issue.message}`);
+    }
+  }
+  const e = parsed.success ? parsed.data : schema.partial().parse({});
+
+  const rawDb = flags.db ?? e.DATABASE_URL ?? 'acctctl.db';
+  const db = parseDbUrl(rawDb, cwd);
+  if (!db) {
+    problems.push(
+      `${flags.db !== undefined ? '--db' : 'DATABASE_URL'}: not a SQLite path, sqlite:PATH or postgres:// URL`,
+    );
+  }
+  const level = flags.logLevel ?? e.ACCTCTL_LOG_LEVEL ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    problems.push(`--log-level: must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(
+      `configuration has ${problems.length} problem${problems.length > 1 ? 's' : ''} → fix the settings below (flags, environment or .env)`,
+      { details: problems },
+    );
+  }
+  return {
+    db: db!,
+    keyFile: resolve(cwd, e.ACCTCTL_KEY_FILE ?? 'acctctl.key'),
+    secretKeyEnv: e.ACCTCTL_SECRET_KEY,
+    telegramApiId: e.TELEGRAM_API_ID === undefined ? undefined : Number(e.TELEGRAM_API_ID),
+    telegramApiHash: e.TELEGRAM_API_HASH,
+    telegramMode: e.ACCTCTL_TELEGRAM === 'sandbox' ? 'sandbox' : 'real',
+    instagramUrl: e.ACCTCTL_INSTAGRAM_URL ?? 'https://www.instagram.com',
+    chromiumPath: e.ACCTCTL_CHROMIUM_PATH,
+    timeZone: e.ACCTCTL_TIMEZONE ?? 'UTC',
+    logLevel: level as LogLevel,
+    logFile: flags.logFile ?? e.ACCTCTL_LOG_FILE,
+    json: flags.json ?? false,
+  };
+}

@@ -1,0 +1,136 @@
+import { fernetDecrypt, FernetError, looksLikeFernetToken } from '../security/fernet.js';
+import { parseProxyUrl, type ProxySpec } from './proxyUrl.js';
+import { encodeStringSession, parseStringSession, type DecodedSession } from './stringSession.js';
+import { validTenantName } from './tenants.js';
+
+/** One row of accounts_config.json (seed 002's format, extended), validated. */
+export interface AccountInput {
+  sessionName: string;
+  apiId: number;
+  apiHash: string;
+  stringSession: string;
+  session: DecodedSession;
+  proxy: ProxySpec | null;
+  tenant: string | null;
+  phone: string | null;
+}
+
+const KNOWN = new Set(['session_name', 'api_id', 'api_hash', 'string_session', 'proxy', 'tenant', 'phone']);
+
+/**
+ * Validate the whole file and report every problem with its path (`[3].string_session: …`).
+ * Problems never quote a secret. Values exported by the old system as Fernet tokens are
+ * decrypted with `fernetKey` when given.
+ */
+export function validateAccountsConfig(
+  data: unknown,
+  opts: { fernetKey?: string | undefined } = {},
+): { ok: true; rows: AccountInput[] } | { ok: false; problems: string[] } {
+  const problems: string[] = [];
+  if (!Array.isArray(data)) {
+    return { ok: false, problems: ['(top level): must be a JSON array of accounts'] };
+  }
+  const rows: AccountInput[] = [];
+  const seen = new Map<string, number>();
+  data.forEach((raw: unknown, i) => {
+    const at = (field: string) => `[${i}].${field}`;
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      problems.push(`[${i}]: must be an object`);
+      return;
+    }
+    const o = raw as Record<string, unknown>;
+    const before = problems.length;
+    for (const k of Object.keys(o)) if (!KNOWN.has(k)) problems.push(`${at(k)}: unknown field`);
+
+    const secretField = (field: string): string | undefined => {
+      const v = o[field];
+      if (typeof v !== 'string' || v.trim() === '') {
+        problems.push(`${at(field)}: required, a non-empty string`);
+        return undefined;
+      }
+      const s = v.trim();
+      if (!looksLikeFernetToken(s)) return s;
+      if (!opts.fernetKey) {
+        problems.push(`${at(field)}: is a Fernet token from the old system → pass --fernet-key-file FILE`);
+        return undefined;
+      }
+      try {
+        return fernetDecrypt(s, opts.fernetKey).toString('utf8');
+      } catch (e) {
+        problems.push(
+          `${at(field)}: cannot decrypt the Fernet token (${e instanceof FernetError ? e.message : 'invalid'})`,
+        );
+        return undefined;
+      }
+    };
+
+    const name = o.session_name;
+    let sessionName: string | undefined;
+    if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$/.test(name)) {
+      problems.push(`${at('session_name')}: required; letters, digits, _ . + - (up to 64)`);
+    } else if (seen.has(name)) {
+      problems.push(`${at('session_name')}: "${name}" repeats row ${seen.get(name)}`);
+    } else {
+      seen.set(name, i);
+      sessionName = name;
+    }
+
+    const idRaw = o.api_id;
+    const apiId = typeof idRaw === 'string' && /^\d+$/.test(idRaw) ? Number(idRaw) : idRaw;
+    if (typeof apiId !== 'number' || !Number.isInteger(apiId) || apiId <= 0 || apiId > 2 ** 31 - 1) {
+      problems.push(`${at('api_id')}: required, a positive integer`);
+    }
+    const apiHash = secretField('api_hash');
+    if (apiHash !== undefined && !/^[0-9a-f]{32}$/i.test(apiHash)) {
+      problems.push(`${at('api_hash')}: must be 32 hex characters`);
+    }
+    const ss = secretField('string_session');
+    let session: DecodedSession | undefined;
+    if (ss !== undefined) {
+      const r = parseStringSession(ss);
+      if (r.ok) session = r.value;
+      else problems.push(`${at('string_session')}: ${r.reason}`);
+    }
+
+    let proxy: ProxySpec | null = null;
+    if (o.proxy !== undefined && o.proxy !== null && o.proxy !== '') {
+      if (typeof o.proxy !== 'string') problems.push(`${at('proxy')}: must be a proxy URL string`);
+      else {
+        const r = parseProxyUrl(o.proxy);
+        if (r.ok) proxy = r.value;
+        else problems.push(`${at('proxy')}: ${r.reason}`);
+      }
+    }
+
+    let tenant: string | null = null;
+    if (o.tenant !== undefined && o.tenant !== null) {
+      if (typeof o.tenant !== 'string' || !validTenantName(o.tenant)) {
+        problems.push(`${at('tenant')}: letters, digits, _ . - (up to 64)`);
+      } else tenant = o.tenant;
+    }
+    let phone: string | null = null;
+    if (o.phone !== undefined && o.phone !== null && o.phone !== '') {
+      const p = typeof o.phone === 'number' ? String(o.phone) : o.phone;
+      if (typeof p !== 'string' || !/^\+?[1-9]\d{6,14}$/.test(p.replace(/[\s()-]/g, ''))) {
+        problems.push(`${at('phone')}: an international phone number such as +15551234567`);
+      } else phone = '+' + p.replace(/[\s()+-]/g, '');
+    }
+
+    if (problems.length === before && sessionName && apiHash && ss && session) {
+      // Stored in gramjs's own layout, so a Telethon export always loads in gramjs.
+      const stringSession = encodeStringSession(session);
+      rows.push({
+        sessionName,
+        apiId: apiId as number,
+        apiHash: apiHash.toLowerCase(),
+        stringSession,
+        session,
+        proxy,
+        tenant,
+        phone,
+      });
+    }
+  });
+  if (data.length === 0) problems.push('(top level): the file holds no accounts');
+  return problems.length ? { ok: false, problems } : { ok: true, rows };
+}

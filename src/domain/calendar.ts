@@ -1,0 +1,37 @@
+/**
+ * Calendar days in a configured IANA time zone, computed with Intl only (no I/O, DST-safe):
+ * the start of the day that contains `ms`, as epoch milliseconds.
+ */
+function offsetMs(ms: number, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(new Date(ms));
+  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
+  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  return asUtc - Math.floor(ms / 1000) * 1000;
+}
+
+/** The local calendar date (YYYY-MM-DD) of `ms` in `timeZone`. */
+export function localDay(ms: number, timeZone: string): string {
+  return new Date(ms + offsetMs(ms, timeZone)).toISOString().slice(0, 10);
+}
+
+/** Epoch ms of local midnight starting the day that contains `ms`. */
+export function startOfDay(ms: number, timeZone: string): number {
+  const day = localDay(ms, timeZone);
+  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+  const naive = Date.UTC(y, m - 1, d);
+  // Midnight local = naive - offset(at midnight); the offset may differ from now's across DST.
+  let guess = naive - offsetMs(naive, timeZone);
+  guess = naive - offsetMs(guess, timeZone);
+  // Some zones skip midnight on DST days: then the day starts at the first existing instant.
+  if (localDay(guess, timeZone) !== day) guess += 3600_000;
+  return guess;
+}

@@ -1,0 +1,55 @@
+/**
+ * The few typed errors acctctl raises. Each maps to a sysexits(3) exit code and carries a
+ * message in the form "what is wrong → how to fix it". Only the entry point turns them into an
+ * exit status.
+ */
+export const ExitCode = {
+  OK: 0,
+  USAGE: 64,
+  DATAERR: 65,
+  UNAVAILABLE: 69,
+  SOFTWARE: 70,
+  TEMPFAIL: 75,
+  CONFIG: 78,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+export abstract class AcctctlError extends Error {
+  abstract readonly exitCode: ExitCodeValue;
+  /** Extra lines shown under the message (e.g. every problem of a bad input file). */
+  readonly details: readonly string[];
+  constructor(message: string, options?: { cause?: unknown; details?: readonly string[] }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.details = options?.details ?? [];
+  }
+}
+
+/** Bad command-line usage (EX_USAGE, 64). */
+export class UsageError extends AcctctlError {
+  readonly exitCode = ExitCode.USAGE;
+}
+/** Bad input data: an import file, a link, a session (EX_DATAERR, 65). */
+export class DataError extends AcctctlError {
+  readonly exitCode = ExitCode.DATAERR;
+}
+/** A needed service (database, browser, network) is unavailable (EX_UNAVAILABLE, 69). */
+export class UnavailableError extends AcctctlError {
+  readonly exitCode = ExitCode.UNAVAILABLE;
+}
+/** A temporary condition: a lock held by another run (EX_TEMPFAIL, 75). */
+export class TempFailError extends AcctctlError {
+  readonly exitCode = ExitCode.TEMPFAIL;
+}
+/** Configuration is missing or wrong: key, environment, schema version (EX_CONFIG, 78). */
+export class ConfigError extends AcctctlError {
+  readonly exitCode = ExitCode.CONFIG;
+}
+/** A bug (EX_SOFTWARE, 70). */
+export class InternalError extends AcctctlError {
+  readonly exitCode = ExitCode.SOFTWARE;
+}
+
+export function exitCodeOf(err: unknown): ExitCodeValue {
+  return err instanceof AcctctlError ? err.exitCode : ExitCode.SOFTWARE;
+}

@@ -1,0 +1,210 @@
+import type { Generated } from 'kysely';
+
+/** Kysely's view of sql/*.sql. Times are epoch milliseconds; booleans are 0/1. */
+export interface TenantsTable {
+  id: Generated<number>;
+  name: string;
+  verify_mode: Generated<string>;
+  notify_target: string | null;
+  limits_json: string | null;
+  created_at: number;
+}
+
+export interface ProxiesTable {
+  id: Generated<number>;
+  tenant_id: number | null;
+  url_key: string;
+  scheme: string;
+  host: string;
+  port: number;
+  username: string | null;
+  password_enc: string | null;
+  secret_enc: string | null;
+  healthy: Generated<number>;
+  fail_count: Generated<number>;
+  last_checked_at: number | null;
+  last_error: string | null;
+  created_at: number;
+}
+
+export const ACCOUNT_STATES = ['active', 'flood_wait', 'cooldown', 'blocked', 'frozen', 'disabled', 'banned'] as const;
+export type AccountState = (typeof ACCOUNT_STATES)[number];
+
+export interface TelegramAccountsTable {
+  id: Generated<number>;
+  session_name: string;
+  tenant_id: number | null;
+  phone: string | null;
+  api_id: number;
+  api_hash_enc: string;
+  string_session_enc: string;
+  dc_id: number | null;
+  proxy_id: number | null;
+  enabled: Generated<number>;
+  state: Generated<AccountState>;
+  state_until: number | null;
+  state_reason: string | null;
+  lease_holder: string | null;
+  lease_token: number | null;
+  lease_action: string | null;
+  lease_expires_at: number | null;
+  fence: Generated<number>;
+  last_used_at: number | null;
+  next_action_at: number | null;
+  error_count: Generated<number>;
+  last_error: string | null;
+  last_error_at: number | null;
+  limits_json: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ApiKeysTable {
+  id: Generated<number>;
+  tenant_id: number;
+  provider: string;
+  key_enc: string;
+  healthy: Generated<number>;
+  quota_used: Generated<number>;
+  quota_reset_at: number | null;
+  last_error: string | null;
+  created_at: number;
+}
+
+export interface IgAccountsTable {
+  id: Generated<number>;
+  tenant_id: number;
+  username: string;
+  password_enc: string | null;
+  totp_secret_enc: string | null;
+  sessionid_enc: string | null;
+  cookies_enc: string | null;
+  proxy_id: number | null;
+  state: Generated<string>;
+  priority: Generated<number>;
+  session_created_at: number | null;
+  last_verified_at: number | null;
+  next_refresh_at: number | null;
+  fail_count: Generated<number>;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export const TARGET_STATUSES = ['new', 'joining', 'joined', 'pending_approval', 'error', 'banned'] as const;
+export type TargetStatus = (typeof TARGET_STATUSES)[number];
+
+export interface TargetsTable {
+  id: Generated<number>;
+  ref: string;
+  kind: 'username' | 'invite';
+  value: string;
+  niche: Generated<string>;
+  status: Generated<TargetStatus>;
+  account_id: number | null;
+  joined_at: number | null;
+  warmup_ends_at: number | null;
+  attempts: Generated<number>;
+  next_attempt_at: number | null;
+  error_message: string | null;
+  lease_holder: string | null;
+  lease_token: number | null;
+  lease_expires_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface WatchesTable {
+  id: Generated<number>;
+  tenant_id: number;
+  username: string;
+  kind: string;
+  last_result: string | null;
+  checked_at: number | null;
+  next_check_at: number | null;
+  changed_at: number | null;
+  created_at: number;
+}
+
+export interface CheckJobsTable {
+  id: Generated<number>;
+  watch_id: number;
+  kind: string;
+  status: Generated<string>;
+  cursor: string | null;
+  cursor_expires_at: number | null;
+  fetched: Generated<number>;
+  expected_total: number | null;
+  attempts: Generated<number>;
+  ig_account_id: number | null;
+  lease_holder: string | null;
+  lease_token: number | null;
+  lease_expires_at: number | null;
+  last_error: string | null;
+  started_at: number;
+  updated_at: number;
+  completed_at: number | null;
+}
+
+export interface CheckJobItemsTable {
+  job_id: number;
+  ig_user_id: string;
+  username: string | null;
+}
+
+export interface ActionLogTable {
+  id: Generated<number>;
+  account_id: number;
+  action: string;
+  channel: string | null;
+  at: number;
+  ok: number;
+}
+
+export interface EventsTable {
+  id: Generated<number>;
+  at: number;
+  kind: string;
+  subject_type: string;
+  subject_id: number | null;
+  tenant_id: number | null;
+  message: string;
+  data_json: string | null;
+}
+
+export interface LocksTable {
+  name: string;
+  holder: string;
+  token: number;
+  expires_at: number;
+}
+
+export interface SettingsTable {
+  name: string;
+  value: string;
+}
+
+export interface Database {
+  tenants: TenantsTable;
+  proxies: ProxiesTable;
+  telegram_accounts: TelegramAccountsTable;
+  api_keys: ApiKeysTable;
+  ig_accounts: IgAccountsTable;
+  targets: TargetsTable;
+  watches: WatchesTable;
+  check_jobs: CheckJobsTable;
+  check_job_items: CheckJobItemsTable;
+  action_log: ActionLogTable;
+  events: EventsTable;
+  locks: LocksTable;
+  settings: SettingsTable;
+}
+
+/** Every encrypted column, by table. `keys rotate` and the canary test walk this list. */
+export const SECRET_COLUMNS = {
+  proxies: ['password_enc', 'secret_enc'],
+  telegram_accounts: ['api_hash_enc', 'string_session_enc'],
+  api_keys: ['key_enc'],
+  ig_accounts: ['password_enc', 'totp_secret_enc', 'sessionid_enc', 'cookies_enc'],
+} as const;
+export type SecretTable = keyof typeof SECRET_COLUMNS;

@@ -1,0 +1,64 @@
+import { sql, type Kysely } from 'kysely';
+import type { DbTarget } from '../config/config.js';
+import { ConfigError } from '../errors.js';
+import { openDialect, type DialectCaps } from './dialects.js';
+import { migrateToLatest, refuseNewer, schemaState } from './migrations.js';
+import type { Database } from './schema.js';
+
+export interface Store {
+  readonly db: Kysely<Database>;
+  readonly caps: DialectCaps;
+  readonly description: string;
+  /**
+   * A transaction that holds the write lock from its first statement (SQLite BEGIN IMMEDIATE,
+   * so concurrent writers wait on busy_timeout instead of failing with SQLITE_BUSY).
+   */
+  writeTx<T>(fn: (tx: Kysely<Database>) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export type SchemaMode = 'auto' | 'require' | 'none';
+
+/**
+ * Open the store. `auto`: migrate when the dialect allows it (SQLite), else require an
+ * up-to-date schema; `require`: refuse a database that is not migrated; `none`: no check (migrate, doctor).
+ */
+export async function openStore(target: DbTarget, opts: { schema?: SchemaMode } = {}): Promise<Store> {
+  const { db, caps, description } = await openDialect(target);
+  const store: Store = {
+    db,
+    caps,
+    description,
+    writeTx: (fn) =>
+      db.connection().execute(async (conn) => {
+        await sql.raw(caps.beginWrite).execute(conn);
+        try {
+          const r = await fn(conn);
+          await sql`commit`.execute(conn);
+          return r;
+        } catch (e) {
+          await sql`rollback`.execute(conn).catch(() => {});
+          throw e;
+        }
+      }),
+    close: () => db.destroy(),
+  };
+  try {
+    const mode = opts.schema ?? 'auto';
+    if (mode !== 'none') {
+      const state = await schemaState(db, caps);
+      refuseNewer(state);
+      if (state.pending.length > 0) {
+        if (mode === 'auto' && caps.autoMigrate) await migrateToLatest(db, caps);
+        else
+          throw new ConfigError(
+            `the database ${description} is not migrated (${state.pending.length} pending) → run \`acctctl migrate\``,
+          );
+      }
+    }
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  return store;
+}
