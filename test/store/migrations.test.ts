@@ -1,0 +1,74 @@
+import { sql } from 'kysely';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/errors.js';
+import { migrateToLatest, schemaState } from '../../src/store/migrations.js';
+import { openStore } from '../../src/store/store.js';
+import { baseEnv, runCli } from '../support/cli.js';
+import { DIALECTS, type TestDb } from '../support/dialects.js';
+import { TABLES } from '../support/snapshot.js';
+
+describe.each(DIALECTS)('migrations on $name', ({ name, skip, create }) => {
+  let t: TestDb;
+  beforeEach(async () => {
+    if (!skip) t = await create();
+  });
+  afterEach(async () => {
+    if (!skip) await t.cleanup();
+  });
+
+  it.skipIf(skip)('creates every table of DESIGN.md and a second run is a no-op', async () => {
+    const store = await openStore(t.target, { schema: 'none' });
+    try {
+      const first = await migrateToLatest(store.db, store.caps);
+      expect(first).toEqual(['0001_init']);
+      expect(await migrateToLatest(store.db, store.caps)).toEqual([]);
+      const tables = (await store.db.introspection.getTables({ withInternalKyselyTables: true })).map((x) => x.name);
+      for (const table of TABLES) expect(tables).toContain(table);
+      expect((await schemaState(store.db, store.caps)).pending).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it.skipIf(skip)('ordinary commands migrate only where the dialect allows it', async () => {
+    if (name === 'sqlite') {
+      const store = await openStore(t.target);
+      expect((await schemaState(store.db, store.caps)).pending).toEqual([]);
+      await store.close();
+    } else {
+      await expect(openStore(t.target)).rejects.toThrow(/not migrated.*acctctl migrate/);
+      const r = await runCli(['status'], { env: baseEnv({ DATABASE_URL: t.url }) });
+      expect(r.code).toBe(78);
+      expect(r.stderr).toContain('acctctl migrate');
+      const m = await runCli(['migrate'], { env: baseEnv({ DATABASE_URL: t.url }) });
+      expect(m.code).toBe(0);
+      expect(m.stdout).toContain('0001_init');
+    }
+  });
+
+  it.skipIf(skip)('refuses a database written by a newer acctctl and changes nothing', async () => {
+    const store = await openStore(t.target, { schema: 'none' });
+    await migrateToLatest(store.db, store.caps);
+    await sql`insert into kysely_migration (name, timestamp) values ('9999_future', '2030-01-01T00:00:00Z')`.execute(
+      store.db,
+    );
+    await store.close();
+    await expect(openStore(t.target)).rejects.toBeInstanceOf(ConfigError);
+    await expect(openStore(t.target)).rejects.toThrow(/newer than this acctctl.*9999_future/);
+    const r = await runCli(['migrate'], { env: baseEnv({ DATABASE_URL: t.url }) });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toMatch(/newer than this acctctl/);
+    const again = await openStore(t.target, { schema: 'none' });
+    const names = (await sql<{ name: string }>`select name from kysely_migration order by name`.execute(again.db)).rows;
+    expect(names.map((n) => n.name)).toEqual(['0001_init', '9999_future']);
+    await again.close();
+  });
+
+  it.skipIf(skip)('four processes migrating one fresh database at once: all succeed, applied once', async () => {
+    const env = baseEnv({ DATABASE_URL: t.url });
+    const results = await Promise.all([1, 2, 3, 4].map(() => runCli(['migrate', '--json'], { env })));
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    const applied = results.flatMap((r) => (JSON.parse(r.stdout) as { applied: string[] }).applied);
+    expect(applied).toEqual(['0001_init']);
+  });
+});
