@@ -1,0 +1,139 @@
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/store.js';
+import { baseEnv, runCli, type CliResult } from '../support/cli.js';
+import { DIALECTS, type TestDb } from '../support/dialects.js';
+import { makeKey, makeSession, writeJson } from '../support/fixtures.js';
+import { snapshot } from '../support/snapshot.js';
+import { fernetEncrypt } from '../../src/security/fernet.js';
+
+/** Every encoding a careless log line might use. */
+function forms(secret: string): string[] {
+  const b = Buffer.from(secret, 'utf8');
+  const out = [secret, b.toString('base64').replace(/=+$/, ''), b.toString('base64url'), b.toString('hex')];
+  // A string session is itself base64: also look for its decoded auth key bytes.
+  if (/^1[A-Za-z0-9+/=_-]{300,}$/.test(secret)) {
+    const raw = Buffer.from(secret.slice(1), 'base64');
+    const key = raw.subarray(raw.length - 256);
+    out.push(key.toString('hex'), key.toString('base64').slice(0, 40), key.subarray(0, 32).toString('hex'));
+  }
+  return out.filter((f) => f.length >= 8);
+}
+
+describe.each(DIALECTS)('secret canary on $name', ({ name, skip, create }) => {
+  let t: TestDb;
+  const canary = {
+    apiHash: randomBytes(16).toString('hex'),
+    session: makeSession(),
+    proxyPassword: 'CanaryPw' + randomBytes(8).toString('hex'),
+    mtSecret: randomBytes(16).toString('hex'),
+    fernetSession: makeSession(),
+  };
+  const fernetKey = randomBytes(32).toString('base64url');
+  const outputs: { label: string; text: string }[] = [];
+  let keyFile = '';
+
+  beforeAll(async () => {
+    if (skip) return;
+    t = await create();
+    keyFile = makeKey(t.dir);
+    const logFile = join(t.dir, 'acctctl.log');
+    const fernetKeyFile = join(t.dir, 'fernet.key');
+    writeFileSync(fernetKeyFile, fernetKey + '\n', { mode: 0o600 });
+    const accounts = writeJson(t.dir, 'accounts.json', [
+      {
+        session_name: 'canary_one',
+        api_id: 111,
+        api_hash: canary.apiHash,
+        string_session: canary.session,
+        proxy: `socks5://canary:${canary.proxyPassword}@127.0.0.1:1080`,
+        tenant: 'acme',
+      },
+      {
+        session_name: 'canary_two',
+        api_id: 222,
+        api_hash: canary.apiHash,
+        string_session: fernetEncrypt(Buffer.from(canary.fernetSession), fernetKey),
+        proxy: `mtproxy://${canary.mtSecret}@127.0.0.1:443`,
+      },
+    ]);
+    const proxiesFile = join(t.dir, 'proxies.txt');
+    writeFileSync(proxiesFile, `http://canary:${canary.proxyPassword}@127.0.0.1:3128\n`);
+    const targetsFile = join(t.dir, 'targets.txt');
+    writeFileSync(targetsFile, '@canary_group\n');
+    const metrics = join(t.dir, 'metrics.prom');
+    const env = baseEnv({ DATABASE_URL: t.url, ACCTCTL_KEY_FILE: keyFile });
+    const g = ['--log-level', 'debug', '--log-file', logFile];
+    const commands: string[][] = [
+      ['migrate'],
+      ['accounts', 'import', accounts, '--fernet-key-file', fernetKeyFile],
+      ['accounts', 'import', accounts], // fails: Fernet token without the key
+      ['proxies', 'import', proxiesFile, '--tenant', 'acme'],
+      ['targets', 'import', targetsFile, '--niche', 'n1'],
+      ['tenants', 'add', 'acme', '--verify-mode', 'api'],
+      ['tenants', 'list'],
+      ['accounts', 'list'],
+      ['accounts', 'disable', 'canary_one'],
+      ['accounts', 'enable', 'canary_one'],
+      ['proxies', 'list'],
+      ['targets', 'list'],
+      ['status', '--metrics-file', metrics],
+      ['doctor'],
+      ['keys', 'rotate'],
+      ['status'],
+    ];
+    for (const cmd of commands) {
+      for (const json of [false, true]) {
+        const r: CliResult = await runCli([...g, ...(json ? ['--json'] : []), ...cmd], { env });
+        outputs.push({ label: `${cmd.join(' ')} stdout`, text: r.stdout }, { label: `${cmd.join(' ')} stderr`, text: r.stderr });
+      }
+    }
+    outputs.push({ label: 'log file', text: readFileSync(logFile, 'latin1') });
+    outputs.push({ label: 'metrics', text: readFileSync(metrics, 'latin1') });
+    if (name === 'sqlite') {
+      for (const f of readdirSync(t.dir).filter((f) => f.startsWith('acctctl.db'))) {
+        outputs.push({ label: f, text: readFileSync(join(t.dir, f), 'latin1') });
+      }
+    }
+    const s = await openStore(t.target);
+    outputs.push({ label: 'every row', text: await snapshot(s) });
+    await s.close();
+  });
+  afterAll(async () => {
+    if (!skip) await t.cleanup();
+  });
+
+  it.skipIf(skip)('the commands really ran and imported the secrets', () => {
+    const all = outputs.map((o) => o.text).join('\n');
+    expect(all).toContain('canary_one');
+    expect(all).toContain('canary_two');
+    expect(all).toContain('re-encrypted');
+    expect(all).toMatch(/DEBUG/);
+  });
+
+  it.skipIf(skip)('the detector finds the secrets where they are meant to be (the input file)', () => {
+    const input = readFileSync(join(t.dir, 'accounts.json'), 'utf8');
+    for (const secret of [canary.apiHash, canary.session, canary.proxyPassword, canary.mtSecret]) {
+      expect(forms(secret).some((f) => input.includes(f))).toBe(true);
+    }
+  });
+
+  it.skipIf(skip)('no stdout, stderr, log file or database byte holds a secret in plain, base64 or hex', () => {
+    if (name === 'sqlite') expect(existsSync(t.url)).toBe(true);
+    const fileKeys = readFileSync(keyFile, 'utf8')
+      .split('\n')
+      .filter((l) => /^[A-Za-z0-9+/]{40}/.test(l));
+    expect(fileKeys).toHaveLength(3); // the original key and one per `keys rotate` run
+    const secrets: Record<string, string> = { ...canary, fernetKey };
+    fileKeys.forEach((k, i) => (secrets[`key${i}`] = k));
+    for (const [which, secret] of Object.entries(secrets)) {
+      for (const f of forms(secret)) {
+        for (const o of outputs) {
+          expect(o.text.includes(f), `${which} (${f.slice(0, 6)}…) found in ${o.label}`).toBe(false);
+        }
+      }
+    }
+  });
+});
