@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig, parseDbUrl } from '../../src/config/config.js';
+import { ConfigError } from '../../src/errors.js';
+
+describe('config', () => {
+  it('defaults', () => {
+    const c = loadConfig({}, {}, '/nowhere');
+    expect(c.db).toEqual({ kind: 'sqlite', path: '/nowhere/acctctl.db' });
+    expect(c.keyFile).toBe('/nowhere/acctctl.key');
+    expect(c.telegramMode).toBe('real');
+    expect(c.instagramUrl).toBe('https://www.instagram.com');
+    expect(c.timeZone).toBe('UTC');
+    expect(c.logLevel).toBe('info');
+  });
+
+  it.each([
+    ['acctctl.db', { kind: 'sqlite', path: '/w/acctctl.db' }],
+    ['/var/lib/a.db', { kind: 'sqlite', path: '/var/lib/a.db' }],
+    ['sqlite:data/a.db', { kind: 'sqlite', path: '/w/data/a.db' }],
+    ['sqlite:///abs/a.db', { kind: 'sqlite', path: '/abs/a.db' }],
+    ['postgres://u:p@h/db', { kind: 'postgres', url: 'postgres://u:p@h/db' }],
+    ['postgresql://h/db', { kind: 'postgres', url: 'postgresql://h/db' }],
+    ['mysql://h/db', undefined],
+  ])('DATABASE_URL %s', (raw, expected) => {
+    expect(parseDbUrl(raw, '/w')).toEqual(expected);
+  });
+
+  it('flag beats environment', () => {
+    const c = loadConfig({ db: 'postgres://x/y', logLevel: 'debug' }, { DATABASE_URL: 'a.db', ACCTCTL_LOG_LEVEL: 'error' }, '/w');
+    expect(c.db.kind).toBe('postgres');
+    expect(c.logLevel).toBe('debug');
+  });
+
+  it('reports every problem at once, naming each setting and never a secret value', () => {
+    const secretHash = 'zz-not-hex-but-secret-zz';
+    let err: unknown;
+    try {
+      loadConfig(
+        { db: 'mysql://h/db' },
+        {
+          TELEGRAM_API_ID: 'abc',
+          TELEGRAM_API_HASH: secretHash,
+          ACCTCTL_TIMEZONE: 'Mars/Olympus',
+          ACCTCTL_TELEGRAM: 'fake',
+          ACCTCTL_INSTAGRAM_URL: 'ftp://x',
+          ACCTCTL_LOG_LEVEL: 'loud',
+        },
+        '/w',
+      );
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const e = err as ConfigError;
+    expect(e.exitCode).toBe(78);
+    const text = [e.message, ...e.details].join('\n');
+    for (const name of ['TELEGRAM_API_ID', 'TELEGRAM_API_HASH', 'ACCTCTL_TIMEZONE', 'ACCTCTL_TELEGRAM', 'ACCTCTL_INSTAGRAM_URL', 'ACCTCTL_LOG_LEVEL', '--db']) {
+      expect(text).toContain(name);
+    }
+    expect(e.details).toHaveLength(7);
+    expect(text).not.toContain(secretHash);
+  });
+
+  it('ACCTCTL_TELEGRAM=sandbox switches to the simulated Telegram', () => {
+    expect(loadConfig({}, { ACCTCTL_TELEGRAM: 'sandbox' }, '/w').telegramMode).toBe('sandbox');
+  });
+});
