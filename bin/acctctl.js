@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The entry point: the only place that decides the process's exit.
-import('../dist/cli/main.js').then(
+import('../dist/cli-bundle/main.js').then(
   async ({ main, exitSoon }) => exitSoon(await main(process.argv)),
   (err) => {
     process.stderr.write(

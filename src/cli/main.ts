@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { loadConfig, type GlobalFlags } from '../config/config.js';
-import { systemClock } from '../domain/clock.js';
+import type { GlobalFlags } from '../config/config.js';
 import { AcctctlError, ExitCode, exitCodeOf } from '../errors.js';
-import { createLogger, LOG_LEVELS } from '../log/logger.js';
+import { LOG_LEVELS } from '../log/logger.js';
 import { redact } from '../security/redact.js';
 import type { Ctx } from './context.js';
 
@@ -47,7 +46,13 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .option('--json', 'print results as JSON')
     .addOption(new Option('--log-level <level>', 'log level (env ACCTCTL_LOG_LEVEL; default info)').choices(LOG_LEVELS))
     .option('--log-file <file>', 'also append logs to this file (created mode 0600)')
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    // Set before the subcommands are added: they copy these settings.
+    .exitOverride()
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      writeOut: (s) => process.stdout.write(s),
+    });
 
   program
     .command('demo')
@@ -180,6 +185,12 @@ export async function main(argv: string[]): Promise<number> {
     async (...args: unknown[]): Promise<void> => {
       const cmd = args[args.length - 1] as Command;
       const flags = cmd.optsWithGlobals<GlobalFlags>();
+      // Loaded here, not at the top: `--version` and `--help` need none of it.
+      const [{ loadConfig }, { createLogger }, { systemClock }] = await Promise.all([
+        import('../config/config.js'),
+        import('../log/logger.js'),
+        import('../domain/clock.js'),
+      ]);
       const config = loadConfig(flags);
       jsonOut = config.json;
       debug = config.logLevel === 'debug';
@@ -204,11 +215,6 @@ export async function main(argv: string[]): Promise<number> {
       }
     };
   const program = buildProgram(run);
-  program.exitOverride();
-  program.configureOutput({
-    writeErr: (s) => process.stderr.write(s),
-    writeOut: (s) => process.stdout.write(s),
-  });
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -35,6 +35,7 @@ export async function doctor(config: Config): Promise<DoctorCheck[]> {
   };
 
   let store: Store | undefined;
+  let migrated = false;
   try {
     store = await openStore(config.db, { schema: 'none' });
     checks.push({ check: 'database reachable', ok: true, severity: 'error', detail: store.description, fix: null });
@@ -58,6 +59,7 @@ export async function doctor(config: Config): Promise<DoctorCheck[]> {
         exitCode: ExitCode.CONFIG,
       });
     } else {
+      migrated = true;
       checks.push({
         check: 'database schema',
         ok: true,
@@ -83,7 +85,7 @@ export async function doctor(config: Config): Promise<DoctorCheck[]> {
   } catch (e) {
     fail('secret key', e);
   }
-  if (store && ring) {
+  if (store && ring && migrated) {
     try {
       const census = await secretCensus(store);
       const missing = Object.keys(census.byKey).filter((k) => !ring!.keys.has(k));

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
-import { z } from 'zod';
+import * as v from 'valibot';
 import { ConfigError } from '../errors.js';
 import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
 
@@ -50,35 +50,41 @@ function isTimeZone(tz: string): boolean {
   }
 }
 
-const optionalNonEmpty = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+/** An optional setting: blank counts as unset; when set, `ok` must hold or `message` is reported. */
+const setting = (ok: (v: string) => boolean = () => true, message = 'invalid') =>
+  v.optional(
+    v.pipe(
+      v.string(),
+      v.transform((s) => s.trim()),
+      v.check((s) => s === '' || ok(s), message),
+      v.transform((s) => (s === '' ? undefined : s)),
+    ),
+  );
 
-const schema = z.object({
-  DATABASE_URL: optionalNonEmpty,
-  ACCTCTL_KEY_FILE: optionalNonEmpty,
-  ACCTCTL_SECRET_KEY: optionalNonEmpty,
-  TELEGRAM_API_ID: optionalNonEmpty.refine((v) => v === undefined || /^[1-9]\d{0,9}$/.test(v), {
-    message: 'must be the numeric api_id from my.telegram.org → set TELEGRAM_API_ID=12345',
-  }),
-  TELEGRAM_API_HASH: optionalNonEmpty.refine((v) => v === undefined || /^[0-9a-f]{32}$/i.test(v), {
-    message: 'must be the 32-character hex api_hash from my.telegram.org',
-  }),
-  ACCTCTL_TELEGRAM: optionalNonEmpty.refine((v) => v === undefined || v === 'sandbox' || v === 'real', {
-    message: 'must be "sandbox" or unset',
-  }),
-  ACCTCTL_INSTAGRAM_URL: optionalNonEmpty.refine((v) => v === undefined || /^https?:\/\/[^\s/]+/i.test(v), {
-    message: 'must be an http(s) URL such as https://www.instagram.com',
-  }),
-  ACCTCTL_CHROMIUM_PATH: optionalNonEmpty,
-  ACCTCTL_TIMEZONE: optionalNonEmpty.refine((v) => v === undefined || isTimeZone(v), {
-    message: 'must be an IANA time zone such as UTC or Europe/Moscow',
-  }),
-  ACCTCTL_LOG_LEVEL: optionalNonEmpty.refine((v) => v === undefined || (LOG_LEVELS as readonly string[]).includes(v), {
-    message: `must be one of ${LOG_LEVELS.join(', ')}`,
-  }),
-  ACCTCTL_LOG_FILE: optionalNonEmpty,
+const schema = v.object({
+  DATABASE_URL: setting(),
+  ACCTCTL_KEY_FILE: setting(),
+  ACCTCTL_SECRET_KEY: setting(),
+  TELEGRAM_API_ID: setting(
+    (s) => /^[1-9]\d{0,9}$/.test(s),
+    'must be the numeric api_id from my.telegram.org → set TELEGRAM_API_ID=12345',
+  ),
+  TELEGRAM_API_HASH: setting(
+    (s) => /^[0-9a-f]{32}$/i.test(s),
+    'must be the 32-character hex api_hash from my.telegram.org',
+  ),
+  ACCTCTL_TELEGRAM: setting((s) => s === 'sandbox' || s === 'real', 'must be "sandbox" or unset'),
+  ACCTCTL_INSTAGRAM_URL: setting(
+    (s) => /^https?:\/\/[^\s/]+/i.test(s),
+    'must be an http(s) URL such as https://www.instagram.com',
+  ),
+  ACCTCTL_CHROMIUM_PATH: setting(),
+  ACCTCTL_TIMEZONE: setting(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Moscow'),
+  ACCTCTL_LOG_LEVEL: setting(
+    (s) => (LOG_LEVELS as readonly string[]).includes(s),
+    `must be one of ${LOG_LEVELS.join(', ')}`,
+  ),
+  ACCTCTL_LOG_FILE: setting(),
 });
 
 /**
@@ -103,13 +109,14 @@ export function loadConfig(
   for (const [k, v] of Object.entries(env)) if (v !== undefined) merged[k] = v;
 
   const problems: string[] = [];
-  const parsed = schema.safeParse(merged);
+  const parsed = v.safeParse(schema, merged, { abortPipeEarly: true });
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      problems.push(`${issue.path.join('.')}: ${issue.message}`);
+    for (const issue of parsed.issues) {
+      // Name the setting, never its value.
+      problems.push(`${(issue.path ?? []).map((p) => String(p.key)).join('.')}: ${issue.message}`);
     }
   }
-  const e = parsed.success ? parsed.data : schema.partial().parse({});
+  const e: Partial<v.InferOutput<typeof schema>> = parsed.success ? parsed.output : {};
 
   const rawDb = flags.db ?? e.DATABASE_URL ?? 'acctctl.db';
   const db = parseDbUrl(rawDb, cwd);

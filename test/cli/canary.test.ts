@@ -87,7 +87,10 @@ describe.each(DIALECTS)('secret canary on $name', ({ name, skip, create }) => {
     for (const cmd of commands) {
       for (const json of [false, true]) {
         const r: CliResult = await runCli([...g, ...(json ? ['--json'] : []), ...cmd], { env });
-        outputs.push({ label: `${cmd.join(' ')} stdout`, text: r.stdout }, { label: `${cmd.join(' ')} stderr`, text: r.stderr });
+        outputs.push(
+          { label: `${cmd.join(' ')} stdout`, text: r.stdout },
+          { label: `${cmd.join(' ')} stderr`, text: r.stderr },
+        );
       }
     }
     outputs.push({ label: 'log file', text: readFileSync(logFile, 'latin1') });

@@ -41,23 +41,37 @@ describe.each(DIALECTS)('imports and lists on $name', ({ name, skip, create }) =
     const first = await importAccounts({ store, box, clock }, parseAccountsFile('a', JSON.stringify(rows)));
     expect(first.created).toHaveLength(3);
     expect(first.tenantsCreated).toEqual(['acme']);
-    await store.db.updateTable('telegram_accounts').set({ state: 'cooldown' }).where('session_name', '=', 'acc_00001').execute();
+    await store.db
+      .updateTable('telegram_accounts')
+      .set({ state: 'cooldown' })
+      .where('session_name', '=', 'acc_00001')
+      .execute();
     const newSession = makeAccounts(1)[0]!.string_session;
-    const changed = rows.map((r, i) => (i === 1 ? { ...r, string_session: newSession, proxy: 'socks5://127.0.0.1:9050' } : r));
+    const changed = rows.map((r, i) =>
+      i === 1 ? { ...r, string_session: newSession, proxy: 'socks5://127.0.0.1:9050' } : r,
+    );
     const second = await importAccounts({ store, box, clock }, parseAccountsFile('a', JSON.stringify(changed)));
     expect(second).toMatchObject({ created: [], updated: ['acc_00000', 'acc_00001', 'acc_00002'] });
     const list = await listAccounts(store);
     expect(list.map((a) => a.name)).toEqual(['acc_00000', 'acc_00001', 'acc_00002']);
     expect(list[1]).toMatchObject({ state: 'cooldown', proxy: 'socks5://127.0.0.1:9050', tenant: 'acme' });
-    const row = await store.db.selectFrom('telegram_accounts').select(['id', 'string_session_enc']).where('session_name', '=', 'acc_00001').executeTakeFirstOrThrow();
-    expect(box.open(row.string_session_enc, { table: 'telegram_accounts', column: 'string_session_enc', rowId: row.id })).toBe(newSession);
+    const row = await store.db
+      .selectFrom('telegram_accounts')
+      .select(['id', 'string_session_enc'])
+      .where('session_name', '=', 'acc_00001')
+      .executeTakeFirstOrThrow();
+    expect(
+      box.open(row.string_session_enc, { table: 'telegram_accounts', column: 'string_session_enc', rowId: row.id }),
+    ).toBe(newSession);
   });
 
   it.skipIf(skip)('imports Fernet tokens from the old system with --fernet-key-file', async () => {
     const fernetKey = randomBytes(32).toString('base64url');
     const rows = makeAccounts(1);
     const plain = rows[0]!.string_session;
-    const file = writeJson(t.dir, 'old.json', [{ ...rows[0], string_session: fernetEncrypt(Buffer.from(plain), fernetKey) }]);
+    const file = writeJson(t.dir, 'old.json', [
+      { ...rows[0], string_session: fernetEncrypt(Buffer.from(plain), fernetKey) },
+    ]);
     writeFileSync(join(t.dir, 'fernet.key'), fernetKey);
     await store.close();
     const without = await runCli(['accounts', 'import', file], { env });
@@ -66,8 +80,13 @@ describe.each(DIALECTS)('imports and lists on $name', ({ name, skip, create }) =
     const r = await runCli(['accounts', 'import', file, '--fernet-key-file', join(t.dir, 'fernet.key')], { env });
     expect(r.code, r.stderr).toBe(0);
     store = await openStore(t.target);
-    const row = await store.db.selectFrom('telegram_accounts').select(['id', 'string_session_enc']).executeTakeFirstOrThrow();
-    expect(box.open(row.string_session_enc, { table: 'telegram_accounts', column: 'string_session_enc', rowId: row.id })).toBe(plain);
+    const row = await store.db
+      .selectFrom('telegram_accounts')
+      .select(['id', 'string_session_enc'])
+      .executeTakeFirstOrThrow();
+    expect(
+      box.open(row.string_session_enc, { table: 'telegram_accounts', column: 'string_session_enc', rowId: row.id }),
+    ).toBe(plain);
   });
 
   it.skipIf(skip)('enable, disable and remove', async () => {
@@ -84,23 +103,41 @@ describe.each(DIALECTS)('imports and lists on $name', ({ name, skip, create }) =
   });
 
   it.skipIf(skip)('targets: every link form, deduplicated across files, listed by niche and status', async () => {
-    const text = '@alpha_group\nhttps://t.me/alpha_group\nt.me/+AbCdEfGhIjKl\nhttps://t.me/joinchat/MnOpQrStUv12\ntg://join?invite=ZzYyXxWwVv\ntg://resolve?domain=beta_group\n# comment\n\n';
+    const text =
+      '@alpha_group\nhttps://t.me/alpha_group\nt.me/+AbCdEfGhIjKl\nhttps://t.me/joinchat/MnOpQrStUv12\ntg://join?invite=ZzYyXxWwVv\ntg://resolve?domain=beta_group\n# comment\n\n';
     const refs = parseTargetsFile('t.txt', text);
     expect(refs).toHaveLength(5);
-    expect(await importTargets({ store, clock }, refs, 'crypto')).toEqual({ niche: 'crypto', added: 5, alreadyKnown: 0 });
-    expect(await importTargets({ store, clock }, parseTargetsFile('t2', '@ALPHA_group\n@gamma_group\n'), 'crypto')).toEqual({
+    expect(await importTargets({ store, clock }, refs, 'crypto')).toEqual({
+      niche: 'crypto',
+      added: 5,
+      alreadyKnown: 0,
+    });
+    expect(
+      await importTargets({ store, clock }, parseTargetsFile('t2', '@ALPHA_group\n@gamma_group\n'), 'crypto'),
+    ).toEqual({
       niche: 'crypto',
       added: 1,
       alreadyKnown: 1,
     });
     const list = await listTargets(store, { niche: 'crypto', status: 'new' });
-    expect(list.map((r) => r.ref)).toEqual(['@alpha_group', '+AbCdEfGhIjKl', '+MnOpQrStUv12', '+ZzYyXxWwVv', '@beta_group', '@gamma_group']);
+    expect(list.map((r) => r.ref)).toEqual([
+      '@alpha_group',
+      '+AbCdEfGhIjKl',
+      '+MnOpQrStUv12',
+      '+ZzYyXxWwVv',
+      '@beta_group',
+      '@gamma_group',
+    ]);
     expect(await listTargets(store, { niche: 'other' })).toEqual([]);
   });
 
   it.skipIf(skip)('proxies and tenants', async () => {
     await addTenant({ store, clock }, { name: 'acme', verifyMode: 'api+proxy' });
-    const rows = parseProxyFile('p.json', JSON.stringify([{ url: 'socks5://u:secretpw@127.0.0.1:1080', tenant: 'acme' }, 'http://127.0.0.1:3128']), null);
+    const rows = parseProxyFile(
+      'p.json',
+      JSON.stringify([{ url: 'socks5://u:secretpw@127.0.0.1:1080', tenant: 'acme' }, 'http://127.0.0.1:3128']),
+      null,
+    );
     expect(await importProxies({ store, box, clock }, rows)).toMatchObject({ imported: 2, created: 2 });
     expect(await importProxies({ store, box, clock }, rows)).toMatchObject({ imported: 2, created: 0, updated: 2 });
     const proxies = await listProxies(store);
@@ -109,6 +146,8 @@ describe.each(DIALECTS)('imports and lists on $name', ({ name, skip, create }) =
       [null, 'http://127.0.0.1:3128'],
     ]);
     const tenants = await listTenants(store);
-    expect(tenants).toEqual([{ name: 'acme', verifyMode: 'api+proxy', accounts: 0, proxies: 1, igAccounts: 0, apiKeys: 0, watches: 0 }]);
+    expect(tenants).toEqual([
+      { name: 'acme', verifyMode: 'api+proxy', accounts: 0, proxies: 1, igAccounts: 0, apiKeys: 0, watches: 0 },
+    ]);
   });
 });

@@ -24,13 +24,34 @@ describe.each(DIALECTS)('status on $name', ({ name, skip, create }) => {
     if (name === 'postgres') expect((await runCli(['migrate'], { env })).code).toBe(0);
     store = await openStore(t.target);
     const box = new SecretBox(loadKeyRing({ keyFile: env.ACCTCTL_KEY_FILE!, secretKeyEnv: undefined }));
-    await importAccounts({ store, box, clock: new FakeClock(NOW) }, parseAccountsFile('x', JSON.stringify(makeAccounts(4, { tenant: 'acme' }))));
-    const ids = (await store.db.selectFrom('telegram_accounts').select('id').orderBy('session_name').execute()).map((r) => r.id);
+    await importAccounts(
+      { store, box, clock: new FakeClock(NOW) },
+      parseAccountsFile('x', JSON.stringify(makeAccounts(4, { tenant: 'acme' }))),
+    );
+    const ids = (await store.db.selectFrom('telegram_accounts').select('id').orderBy('session_name').execute()).map(
+      (r) => r.id,
+    );
     // acc 0 active; acc 1 flood_wait still running; acc 2 cooldown already over; acc 3 banned.
-    await store.db.updateTable('telegram_accounts').set({ state: 'flood_wait', state_until: NOW + 60_000 }).where('id', '=', ids[1]!).execute();
-    await store.db.updateTable('telegram_accounts').set({ state: 'cooldown', state_until: NOW - 1 }).where('id', '=', ids[2]!).execute();
-    await store.db.updateTable('telegram_accounts').set({ state: 'banned', last_error: 'PHONE_NUMBER_BANNED' }).where('id', '=', ids[3]!).execute();
-    await store.db.updateTable('telegram_accounts').set({ lease_holder: 'host-a:42', lease_token: 1, lease_expires_at: NOW + 1000 }).where('id', '=', ids[0]!).execute();
+    await store.db
+      .updateTable('telegram_accounts')
+      .set({ state: 'flood_wait', state_until: NOW + 60_000 })
+      .where('id', '=', ids[1]!)
+      .execute();
+    await store.db
+      .updateTable('telegram_accounts')
+      .set({ state: 'cooldown', state_until: NOW - 1 })
+      .where('id', '=', ids[2]!)
+      .execute();
+    await store.db
+      .updateTable('telegram_accounts')
+      .set({ state: 'banned', last_error: 'PHONE_NUMBER_BANNED' })
+      .where('id', '=', ids[3]!)
+      .execute();
+    await store.db
+      .updateTable('telegram_accounts')
+      .set({ lease_holder: 'host-a:42', lease_token: 1, lease_expires_at: NOW + 1000 })
+      .where('id', '=', ids[0]!)
+      .execute();
     const day = Date.parse('2026-11-23T00:00:00Z');
     await store.db
       .insertInto('action_log')

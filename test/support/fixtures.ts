@@ -24,7 +24,9 @@ export function makeAccounts(n: number, opts: { tenant?: string; withProxy?: boo
     api_id: 100000 + i,
     api_hash: randomBytes(16).toString('hex'),
     string_session: makeSession(),
-    ...(opts.withProxy ? { proxy: `socks5://u${i}:${randomBytes(9).toString('base64url')}@127.0.0.1:${2000 + (i % 1000)}` } : {}),
+    ...(opts.withProxy
+      ? { proxy: `socks5://u${i}:${randomBytes(9).toString('base64url')}@127.0.0.1:${2000 + (i % 1000)}` }
+      : {}),
     ...(opts.tenant ? { tenant: opts.tenant } : {}),
   }));
 }

@@ -26,7 +26,11 @@ describe('config', () => {
   });
 
   it('flag beats environment', () => {
-    const c = loadConfig({ db: 'postgres://x/y', logLevel: 'debug' }, { DATABASE_URL: 'a.db', ACCTCTL_LOG_LEVEL: 'error' }, '/w');
+    const c = loadConfig(
+      { db: 'postgres://x/y', logLevel: 'debug' },
+      { DATABASE_URL: 'a.db', ACCTCTL_LOG_LEVEL: 'error' },
+      '/w',
+    );
     expect(c.db.kind).toBe('postgres');
     expect(c.logLevel).toBe('debug');
   });
@@ -54,7 +58,15 @@ describe('config', () => {
     const e = err as ConfigError;
     expect(e.exitCode).toBe(78);
     const text = [e.message, ...e.details].join('\n');
-    for (const name of ['TELEGRAM_API_ID', 'TELEGRAM_API_HASH', 'ACCTCTL_TIMEZONE', 'ACCTCTL_TELEGRAM', 'ACCTCTL_INSTAGRAM_URL', 'ACCTCTL_LOG_LEVEL', '--db']) {
+    for (const name of [
+      'TELEGRAM_API_ID',
+      'TELEGRAM_API_HASH',
+      'ACCTCTL_TIMEZONE',
+      'ACCTCTL_TELEGRAM',
+      'ACCTCTL_INSTAGRAM_URL',
+      'ACCTCTL_LOG_LEVEL',
+      '--db',
+    ]) {
       expect(text).toContain(name);
     }
     expect(e.details).toHaveLength(7);

@@ -1,0 +1,93 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { baseEnv, runCli } from '../support/cli.js';
+
+describe('the built CLI', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'acctctl-cli-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('demo runs on a fresh machine state, touches nothing in the working dir, and exits promptly', async () => {
+    const started = Date.now();
+    const r = await runCli(['demo'], { env: baseEnv(), cwd: dir, timeoutMs: 30_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.signal).toBeNull();
+    expect(r.stdout).toMatch(/accounts import accounts_config\.example\.json: 3 accounts/);
+    expect(r.stdout).toMatch(/targets import targets\.txt --niche demo: 6 targets/);
+    expect(r.stdout).toMatch(/Telegram accounts: 3 total, 3 healthy/);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    const { readdirSync } = await import('node:fs');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('demo --json is machine-readable', async () => {
+    const r = await runCli(['--json', 'demo'], { env: baseEnv(), cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { status: { accounts: { total: number }; targets: { count: number }[] } };
+    expect(j.status.accounts.total).toBe(3);
+    expect(j.status.targets.reduce((a, t) => a + t.count, 0)).toBe(6);
+  });
+
+  it('doctor reports each problem with its fix and fails on a missing key', async () => {
+    const env = baseEnv({
+      DATABASE_URL: join(dir, 'a.db'),
+      ACCTCTL_KEY_FILE: join(dir, 'missing.key'),
+      ACCTCTL_CHROMIUM_PATH: '/nonexistent/chromium',
+    });
+    const r = await runCli(['--json', 'doctor'], { env, cwd: dir });
+    expect(r.code).toBe(78);
+    const checks = JSON.parse(r.stdout) as { check: string; ok: boolean; fix: string | null }[];
+    const byName = Object.fromEntries(checks.map((c) => [c.check, c]));
+    expect(byName['database reachable']!.ok).toBe(true);
+    expect(byName['secret key']).toMatchObject({
+      ok: false,
+      fix: expect.stringContaining('acctctl keys generate') as string,
+    });
+    expect(byName['Chromium for refresh-session']).toMatchObject({
+      ok: false,
+      fix: expect.stringContaining('ACCTCTL_CHROMIUM_PATH') as string,
+    });
+    expect(byName['Telegram API']).toMatchObject({ ok: false });
+
+    const ok = await runCli(['keys', 'generate'], { env, cwd: dir });
+    expect(ok.code).toBe(0);
+    const again = await runCli(['doctor'], { env, cwd: dir });
+    expect(again.code, again.stdout).toBe(0);
+    expect(again.stdout).toMatch(/secret key\s*│\s*ok/);
+    // Once the database is migrated, the stored secrets are checked too.
+    expect((await runCli(['migrate'], { env, cwd: dir })).code).toBe(0);
+    const json = await runCli(['--json', 'doctor'], { env, cwd: dir });
+    const names = (JSON.parse(json.stdout) as { check: string; ok: boolean }[]).filter((c) => c.ok).map((c) => c.check);
+    expect(names).toContain('stored secrets readable');
+  });
+
+  it('--version, --help and usage errors', async () => {
+    const v = await runCli(['--version']);
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const h = await runCli(['--help']);
+    expect(h.code).toBe(0);
+    for (const cmd of ['demo', 'migrate', 'doctor', 'keys', 'tenants', 'proxies', 'accounts', 'targets', 'status']) {
+      expect(h.stdout).toContain(cmd);
+    }
+    const u = await runCli(['accounts', 'import']);
+    expect(u.code).toBe(64);
+    expect(u.stderr).toMatch(/missing required argument/);
+    const lvl = await runCli(['--log-level', 'loud', 'status']);
+    expect(lvl.code).toBe(64);
+  });
+
+  it('an unreachable Postgres is exit 69 with the password hidden', async () => {
+    const r = await runCli(['status'], {
+      env: baseEnv({ DATABASE_URL: 'postgres://u:hunter2secret@127.0.0.1:1/db' }),
+      cwd: dir,
+    });
+    expect(r.code).toBe(69);
+    expect(r.stderr).toMatch(/cannot connect to postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/db → check the server/);
+    expect(r.stderr).not.toContain('hunter2secret');
+  });
+});
