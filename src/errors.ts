@@ -53,3 +53,6 @@ export class InternalError extends AcctctlError {
 export function exitCodeOf(err: unknown): ExitCodeValue {
   return err instanceof AcctctlError ? err.exitCode : ExitCode.SOFTWARE;
 }
+
+/** The holder's lease expired or was taken over: nothing was changed; take a new lease (75). */
+export class LeaseLostError extends TempFailError {}

@@ -13,6 +13,10 @@ const EXIT_GRACE_MS = 3000;
 
 type Action = (ctx: Ctx, ...args: never[]) => Promise<void>;
 
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 function printError(err: unknown, json: boolean, debug: boolean): void {
   const code = exitCodeOf(err);
   const message = err instanceof Error ? err.message : String(err);
@@ -161,6 +165,53 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
         (await import('../commands/targets.js')).listTargetsCli(ctx, opts),
       ),
     );
+
+  program
+    .command('lease')
+    .description('lease an eligible account for an action; prints the fencing token (exit 75 when none is free)')
+    .requiredOption('--action <action>', 'join, invite, message or contact')
+    .option('--tenant <name>', 'only this tenant’s accounts')
+    .option('--channel <channel>', 'the channel, for per-channel limits')
+    .option('--ttl <duration>', 'how long the lease lasts (e.g. 90s, 10m)', '10m')
+    .option('--holder <name>', 'who holds it, shown in status (default cli@HOST)')
+    .action(
+      run(async (ctx, opts: { action: string; tenant?: string; channel?: string; ttl: string; holder?: string }) =>
+        (await import('../commands/fleet.js')).leaseCli(ctx, opts),
+      ),
+    );
+  program
+    .command('release <token>')
+    .description('end a lease and record what was done with it')
+    .option('--used <action=n>', 'actions performed, e.g. --used invite=3 (repeatable)', collect, [])
+    .action(
+      run(async (ctx, token: string, opts: { used: string[] }) =>
+        (await import('../commands/fleet.js')).releaseCli(ctx, token, opts),
+      ),
+    );
+  program
+    .command('renew <token>')
+    .description('extend a lease that is still held')
+    .option('--ttl <duration>', 'new time to live from now', '10m')
+    .action(
+      run(async (ctx, token: string, opts: { ttl: string }) => (await import('../commands/fleet.js')).renewCli(ctx, token, opts)),
+    );
+  program
+    .command('report-error <token> <error>')
+    .description('apply Telegram’s error (e.g. FLOOD_WAIT_42) to the leased account and end the lease')
+    .action(
+      run(async (ctx, token: string, error: string) => (await import('../commands/fleet.js')).reportErrorCli(ctx, token, error)),
+    );
+  program
+    .command('reset-limits')
+    .description('the daily reset (exactly once per account per day) and action-log pruning')
+    .option('--retention-days <days>', 'keep this many days of action log', '30')
+    .action(
+      run(async (ctx, opts: { retentionDays: string }) => (await import('../commands/fleet.js')).resetLimitsCli(ctx, opts)),
+    );
+  program
+    .command('recover')
+    .description('return timed states that are over to active, free expired leases, list accounts that need a person')
+    .action(run(async (ctx) => (await import('../commands/fleet.js')).recoverCli(ctx)));
 
   program
     .command('status')

@@ -4,9 +4,9 @@ import { sql } from 'kysely';
 import type { Ctx } from '../cli/context.js';
 import { withStore } from '../cli/context.js';
 import { c, fmtAge, fmtTime, table } from '../cli/output.js';
-import { startOfDay } from '../domain/calendar.js';
 import type { Clock } from '../domain/clock.js';
-import { ACTIONS, DEFAULT_LIMITS, type Action } from '../domain/limits.js';
+import { ACTIONS, type Action } from '../domain/limits.js';
+import { AccountManager } from '../fleet/accountManager.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { ACCOUNT_STATES } from '../store/schema.js';
 import type { Store } from '../store/store.js';
@@ -21,7 +21,8 @@ export interface AccountStatus {
   healthy: boolean;
   leaseHolder: string | null;
   leaseExpiresAt: number | null;
-  today: Record<Action, { used: number; limit: number }>;
+  /** Today's use against the account's resolved limits, and when the next action is allowed. */
+  today: Record<Action, { used: number; limit: number; usedLastHour: number; hourLimit: number; nextAt: number | null; blockedBy: string | null }>;
   lastError: string | null;
 }
 
@@ -74,7 +75,6 @@ export function isHealthy(a: { enabled: number; state: string; state_until: numb
 export async function status(deps: { store: Store; clock: Clock; timeZone: string }): Promise<StatusReport> {
   const { db } = deps.store;
   const now = deps.clock.now();
-  const dayStart = startOfDay(now, deps.timeZone);
   const accounts = await db
     .selectFrom('telegram_accounts as a')
     .leftJoin('tenants as t', 't.id', 'a.tenant_id')
@@ -91,15 +91,8 @@ export async function status(deps: { store: Store; clock: Clock; timeZone: strin
     ])
     .orderBy('a.session_name')
     .execute();
-  const usage = await db
-    .selectFrom('action_log')
-    .select(['account_id', 'action', sql<number>`count(*)`.as('n')])
-    .where('at', '>=', dayStart)
-    .where('ok', '=', 1)
-    .groupBy(['account_id', 'action'])
-    .execute();
-  const used = new Map<string, number>();
-  for (const u of usage) used.set(`${u.account_id}:${u.action}`, Number(u.n));
+  // The same functions `lease` uses: status shows exactly what the policy will decide.
+  const usage = await new AccountManager({ store: deps.store, clock: deps.clock, timeZone: deps.timeZone }).usage();
 
   const byState: Record<string, number> = Object.fromEntries(ACCOUNT_STATES.map((s) => [s, 0]));
   let healthy = 0;
@@ -112,9 +105,24 @@ export async function status(deps: { store: Store; clock: Clock; timeZone: strin
     if (h) healthy++;
     const leaseLive = a.lease_holder !== null && (a.lease_expires_at ?? 0) > now;
     if (leaseLive) leased++;
+    const u = usage.get(a.id);
     const today = Object.fromEntries(
-      ACTIONS.map((act) => [act, { used: used.get(`${a.id}:${act}`) ?? 0, limit: DEFAULT_LIMITS[act].perDay }]),
-    ) as Record<Action, { used: number; limit: number }>;
+      ACTIONS.map((act) => {
+        const x = u?.[act];
+        const v = x?.verdict;
+        return [
+          act,
+          {
+            used: v?.usedToday ?? 0,
+            limit: x?.limits.perDay ?? 0,
+            usedLastHour: v?.usedLastHour ?? 0,
+            hourLimit: x?.limits.perHour ?? 0,
+            nextAt: v && !v.allowed ? v.until : null,
+            blockedBy: v && !v.allowed ? v.reason : null,
+          },
+        ];
+      }),
+    ) as AccountStatus['today'];
     return {
       name: a.session_name,
       tenant: a.tenant,
@@ -289,7 +297,10 @@ export function renderStatus(r: StatusReport): string {
           a.healthy ? c.green(a.state) : c.red(a.state),
           fmtTime(a.until),
           a.leaseHolder ? `${a.leaseHolder} → ${fmtTime(a.leaseExpiresAt)}` : '',
-          ...ACTIONS.map((act) => `${a.today[act].used}/${a.today[act].limit}`),
+          ...ACTIONS.map((act) => {
+            const t = a.today[act];
+            return `${t.used}/${t.limit}` + (t.nextAt ? ` (${t.blockedBy} → ${fmtTime(t.nextAt).slice(11)})` : '');
+          }),
           a.lastError,
         ]),
       ),

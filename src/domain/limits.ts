@@ -1,19 +1,28 @@
-/** Default limits from DESIGN.md ("Limits"); issue 3 adds per-tenant and per-account overrides. */
+import { startOfDay } from './calendar.js';
+
+/** Limits per action (DESIGN.md "Limits", seed 003), overridable per tenant and per account. */
 export const ACTIONS = ['join', 'invite', 'message', 'contact'] as const;
 export type Action = (typeof ACTIONS)[number];
+
+export function isAction(s: string): s is Action {
+  return (ACTIONS as readonly string[]).includes(s);
+}
 
 export interface ActionLimits {
   perDay: number;
   perHour: number;
   perChannelPerDay: number | null;
-  /** Pause after each action, milliseconds: [min, max] (random in between when they differ). */
+  /** Pause after each successful action, milliseconds: [min, max] (pseudo-random in between). */
   gapMs: readonly [number, number];
+  /** Pause after a failed attempt; null means the same as after a success. */
   gapAfterFailureMs: number | null;
+  /** After `count` actions in a row (each less than `pauseMs` after the previous), pause `pauseMs`. */
   burst: { count: number; pauseMs: number } | null;
 }
+export type Limits = Readonly<Record<Action, ActionLimits>>;
 
 const MIN = 60_000;
-export const DEFAULT_LIMITS: Readonly<Record<Action, ActionLimits>> = {
+export const DEFAULT_LIMITS: Limits = {
   invite: {
     perDay: 30,
     perHour: 5,
@@ -47,3 +56,183 @@ export const DEFAULT_LIMITS: Readonly<Record<Action, ActionLimits>> = {
     burst: null,
   },
 };
+
+/** What a tenant or an account may override, in JSON (times in seconds, the way operators think). */
+export interface LimitsOverrideJson {
+  [action: string]: {
+    per_day?: number;
+    per_hour?: number;
+    per_channel_per_day?: number | null;
+    gap_seconds?: number | [number, number];
+    gap_after_failure_seconds?: number | null;
+    burst?: { count: number; pause_seconds: number } | null;
+  };
+}
+export type LimitsOverride = Partial<Record<Action, Partial<ActionLimits>>>;
+
+const nonNegInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+
+/** Validate an override document; every problem is returned with its path. */
+export function parseLimitsOverride(data: unknown): { ok: true; value: LimitsOverride } | { ok: false; problems: string[] } {
+  const problems: string[] = [];
+  const out: LimitsOverride = {};
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    return { ok: false, problems: ['(top level): must be an object keyed by action (join, invite, message, contact)'] };
+  }
+  for (const [action, raw] of Object.entries(data as Record<string, unknown>)) {
+    if (!isAction(action)) {
+      problems.push(`${action}: unknown action (join, invite, message, contact)`);
+      continue;
+    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      problems.push(`${action}: must be an object`);
+      continue;
+    }
+    const o = raw as Record<string, unknown>;
+    const a: Partial<ActionLimits> = {};
+    for (const [k, v] of Object.entries(o)) {
+      const at = `${action}.${k}`;
+      switch (k) {
+        case 'per_day':
+        case 'per_hour':
+          if (!nonNegInt(v)) problems.push(`${at}: a whole number ≥ 0`);
+          else a[k === 'per_day' ? 'perDay' : 'perHour'] = v;
+          break;
+        case 'per_channel_per_day':
+          if (v !== null && !nonNegInt(v)) problems.push(`${at}: a whole number ≥ 0, or null`);
+          else a.perChannelPerDay = v;
+          break;
+        case 'gap_seconds':
+          if (nonNegInt(v)) a.gapMs = [v * 1000, v * 1000];
+          else if (Array.isArray(v) && v.length === 2 && nonNegInt(v[0]) && nonNegInt(v[1]) && v[0] <= v[1])
+            a.gapMs = [v[0] * 1000, v[1] * 1000];
+          else problems.push(`${at}: seconds, or [min, max] seconds`);
+          break;
+        case 'gap_after_failure_seconds':
+          if (v !== null && !nonNegInt(v)) problems.push(`${at}: seconds, or null`);
+          else a.gapAfterFailureMs = v === null ? null : v * 1000;
+          break;
+        case 'burst':
+          if (v === null) a.burst = null;
+          else if (
+            typeof v === 'object' &&
+            nonNegInt((v as Record<string, unknown>).count) &&
+            nonNegInt((v as Record<string, unknown>).pause_seconds) &&
+            ((v as Record<string, number>).count ?? 0) > 0
+          )
+            a.burst = {
+              count: (v as Record<string, number>).count!,
+              pauseMs: (v as Record<string, number>).pause_seconds! * 1000,
+            };
+          else problems.push(`${at}: { "count": n ≥ 1, "pause_seconds": s }, or null`);
+          break;
+        default:
+          problems.push(`${at}: unknown setting`);
+      }
+    }
+    out[action] = a;
+  }
+  return problems.length ? { ok: false, problems } : { ok: true, value: out };
+}
+
+/** Defaults, then the tenant's overrides, then the account's. */
+export function resolveLimits(...overrides: (LimitsOverride | null | undefined)[]): Limits {
+  const out = {} as Record<Action, ActionLimits>;
+  for (const a of ACTIONS) {
+    let l: ActionLimits = { ...DEFAULT_LIMITS[a] };
+    for (const o of overrides) if (o?.[a]) l = { ...l, ...o[a] };
+    out[a] = l;
+  }
+  return out;
+}
+
+export interface ActionRecord {
+  at: number;
+  ok: boolean;
+  channel: string | null;
+}
+
+export type LimitReason = 'per_day' | 'per_hour' | 'per_channel' | 'gap' | 'burst';
+
+export type LimitVerdict =
+  | {
+      allowed: true;
+      /** Actions allowed right now, one after another, before a gap or a limit applies. */
+      allowance: number;
+      usedToday: number;
+      usedLastHour: number;
+    }
+  | { allowed: false; reason: LimitReason; until: number; usedToday: number; usedLastHour: number };
+
+const HOUR = 3_600_000;
+
+/** A stable pseudo-random gap in [min, max]: the same account and action time always give the same gap. */
+export function gapAfter(l: ActionLimits, accountId: number, last: ActionRecord): number {
+  if (!last.ok && l.gapAfterFailureMs !== null) return l.gapAfterFailureMs;
+  const [min, max] = l.gapMs;
+  if (max <= min) return min;
+  let h = 2166136261;
+  for (const ch of `${accountId}:${last.at}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
+  return min + (h % (max - min + 1));
+}
+
+export function nextDayStart(now: number, timeZone: string): number {
+  return startOfDay(startOfDay(now, timeZone) + 25 * HOUR, timeZone);
+}
+
+/**
+ * Whether one more `action` is allowed now, computed only from the action history (so it is
+ * right whether or not reset-limits ran). History: this account's records of this action, any
+ * order, covering at least the current local day and the last two hours.
+ */
+export function evaluateLimits(
+  l: ActionLimits,
+  history: readonly ActionRecord[],
+  ctx: { now: number; timeZone: string; channel?: string | null; accountId: number },
+): LimitVerdict {
+  const { now } = ctx;
+  const dayStart = startOfDay(now, ctx.timeZone);
+  const past = history.filter((r) => r.at <= now).sort((a, b) => a.at - b.at);
+  const okToday = past.filter((r) => r.ok && r.at >= dayStart);
+  const okHour = past.filter((r) => r.ok && r.at > now - HOUR);
+  const usedToday = okToday.length;
+  const usedLastHour = okHour.length;
+  const blocks: { reason: LimitReason; until: number }[] = [];
+
+  if (usedToday >= l.perDay) blocks.push({ reason: 'per_day', until: nextDayStart(now, ctx.timeZone) });
+  if (usedLastHour >= l.perHour) {
+    const k = usedLastHour - l.perHour;
+    blocks.push({ reason: 'per_hour', until: l.perHour === 0 ? nextDayStart(now, ctx.timeZone) : okHour[k]!.at + HOUR });
+  }
+  let channelLeft = Infinity;
+  if (l.perChannelPerDay !== null && ctx.channel) {
+    const used = okToday.filter((r) => r.channel === ctx.channel).length;
+    channelLeft = l.perChannelPerDay - used;
+    if (channelLeft <= 0) blocks.push({ reason: 'per_channel', until: nextDayStart(now, ctx.timeZone) });
+  }
+  const last = past.at(-1);
+  let gap = 0;
+  if (last) {
+    gap = gapAfter(l, ctx.accountId, last);
+    if (now < last.at + gap) blocks.push({ reason: 'gap', until: last.at + gap });
+  }
+  let burstLeft = l.burst ? l.burst.count : Infinity;
+  if (l.burst && last && now - last.at < l.burst.pauseMs) {
+    // The current run: successful actions each less than pauseMs after the one before.
+    let run = 0;
+    for (let i = past.length - 1; i >= 0; i--) {
+      const r = past[i]!;
+      if (i < past.length - 1 && past[i + 1]!.at - r.at >= l.burst.pauseMs) break;
+      if (r.ok) run++;
+    }
+    burstLeft = l.burst.count - run;
+    if (burstLeft <= 0) blocks.push({ reason: 'burst', until: last.at + l.burst.pauseMs });
+  }
+  if (blocks.length) {
+    const worst = blocks.reduce((a, b) => (b.until > a.until ? b : a));
+    return { allowed: false, reason: worst.reason, until: worst.until, usedToday, usedLastHour };
+  }
+  const gapsAfterEach = l.gapMs[0] > 0 ? 1 : Infinity;
+  const allowance = Math.min(l.perDay - usedToday, l.perHour - usedLastHour, channelLeft, burstLeft, gapsAfterEach);
+  return { allowed: true, allowance, usedToday, usedLastHour };
+}

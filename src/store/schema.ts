@@ -57,6 +57,15 @@ export interface TelegramAccountsTable {
   limits_json: string | null;
   created_at: number;
   updated_at: number;
+  channels_full: Generated<number>;
+  lease_channel: string | null;
+  lru_at: Generated<number>;
+}
+
+export interface LimitResetsTable {
+  account_id: number;
+  day: string;
+  at: number;
 }
 
 export interface ApiKeysTable {
@@ -198,6 +207,7 @@ export interface Database {
   events: EventsTable;
   locks: LocksTable;
   settings: SettingsTable;
+  limit_resets: LimitResetsTable;
 }
 
 /** Every encrypted column, by table. `keys rotate` and the canary test walk this list. */

@@ -15,6 +15,7 @@ export const TABLES = [
   'events',
   'locks',
   'settings',
+  'limit_resets',
   'kysely_migration',
 ] as const;
 
