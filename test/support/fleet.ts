@@ -1,0 +1,25 @@
+import { FakeClock } from '../../src/domain/clock.js';
+import { importAccounts, parseAccountsFile } from '../../src/commands/accounts.js';
+import { loadKeyRing } from '../../src/security/keyring.js';
+import { SecretBox } from '../../src/security/secretBox.js';
+import { openStore, type Store } from '../../src/store/store.js';
+import { baseEnv, runCli } from './cli.js';
+import type { TestDb } from './dialects.js';
+import { makeAccounts, makeKey } from './fixtures.js';
+
+/** A migrated store (any dialect) with `n` accounts acc_00000… in tenant acme. */
+export async function fleetStore(t: TestDb, n: number, opts: { tenant?: string } = {}): Promise<{ store: Store; env: Record<string, string> }> {
+  const keyFile = makeKey(t.dir);
+  const env = baseEnv({ DATABASE_URL: t.url, ACCTCTL_KEY_FILE: keyFile });
+  const m = await runCli(['migrate'], { env });
+  if (m.code !== 0) throw new Error(m.stderr);
+  const store = await openStore(t.target);
+  if (n > 0) {
+    const box = new SecretBox(loadKeyRing({ keyFile, secretKeyEnv: undefined }));
+    await importAccounts(
+      { store, box, clock: new FakeClock(0) },
+      parseAccountsFile('fixture', JSON.stringify(makeAccounts(n, { tenant: opts.tenant ?? 'acme' }))),
+    );
+  }
+  return { store, env };
+}
