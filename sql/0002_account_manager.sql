@@ -18,6 +18,9 @@ CREATE TABLE limit_resets (
 -- Least recently leased first: set at every lease, never null, so one index serves the order.
 ALTER TABLE telegram_accounts ADD COLUMN lru_at {{BIGINT}} NOT NULL DEFAULT 0;
 CREATE INDEX telegram_accounts_lru ON telegram_accounts (lru_at, id);
+-- The state index made planners sort every eligible account for each lease; walking the LRU
+-- index in order and stopping at the first page is what a lease needs.
+DROP INDEX telegram_accounts_state;
 
 CREATE INDEX action_log_at ON action_log (at);
 CREATE INDEX telegram_accounts_lease ON telegram_accounts (lease_expires_at);

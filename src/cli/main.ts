@@ -193,20 +193,26 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .description('extend a lease that is still held')
     .option('--ttl <duration>', 'new time to live from now', '10m')
     .action(
-      run(async (ctx, token: string, opts: { ttl: string }) => (await import('../commands/fleet.js')).renewCli(ctx, token, opts)),
+      run(async (ctx, token: string, opts: { ttl: string }) =>
+        (await import('../commands/fleet.js')).renewCli(ctx, token, opts),
+      ),
     );
   program
     .command('report-error <token> <error>')
     .description('apply Telegram’s error (e.g. FLOOD_WAIT_42) to the leased account and end the lease')
     .action(
-      run(async (ctx, token: string, error: string) => (await import('../commands/fleet.js')).reportErrorCli(ctx, token, error)),
+      run(async (ctx, token: string, error: string) =>
+        (await import('../commands/fleet.js')).reportErrorCli(ctx, token, error),
+      ),
     );
   program
     .command('reset-limits')
     .description('the daily reset (exactly once per account per day) and action-log pruning')
     .option('--retention-days <days>', 'keep this many days of action log', '30')
     .action(
-      run(async (ctx, opts: { retentionDays: string }) => (await import('../commands/fleet.js')).resetLimitsCli(ctx, opts)),
+      run(async (ctx, opts: { retentionDays: string }) =>
+        (await import('../commands/fleet.js')).resetLimitsCli(ctx, opts),
+      ),
     );
   program
     .command('recover')

@@ -22,7 +22,17 @@ export interface AccountStatus {
   leaseHolder: string | null;
   leaseExpiresAt: number | null;
   /** Today's use against the account's resolved limits, and when the next action is allowed. */
-  today: Record<Action, { used: number; limit: number; usedLastHour: number; hourLimit: number; nextAt: number | null; blockedBy: string | null }>;
+  today: Record<
+    Action,
+    {
+      used: number;
+      limit: number;
+      usedLastHour: number;
+      hourLimit: number;
+      nextAt: number | null;
+      blockedBy: string | null;
+    }
+  >;
   lastError: string | null;
 }
 

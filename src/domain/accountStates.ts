@@ -29,7 +29,13 @@ export const DEFAULT_FLOOD_THRESHOLD_SECONDS = 600;
 export const PEER_FLOOD_BLOCK_MS = 24 * 3_600_000;
 export const TARGET_ERROR_PAUSE_MS = 60_000;
 
-const DISABLED = ['AUTH_KEY_UNREGISTERED', 'SESSION_REVOKED', 'SESSION_EXPIRED', 'AUTH_KEY_DUPLICATED', 'USER_DEACTIVATED'];
+const DISABLED = [
+  'AUTH_KEY_UNREGISTERED',
+  'SESSION_REVOKED',
+  'SESSION_EXPIRED',
+  'AUTH_KEY_DUPLICATED',
+  'USER_DEACTIVATED',
+];
 const BANNED = ['PHONE_NUMBER_BANNED', 'USER_DEACTIVATED_BAN'];
 const FROZEN = ['FROZEN_METHOD_INVALID', 'FROZEN_PARTICIPANT_MISSING'];
 const TARGET_ERRORS = [
@@ -91,14 +97,19 @@ export function classifyError(
 
   const floodMatch =
     /\b(?:FLOOD_PREMIUM_WAIT|FLOOD_WAIT)_(\d+)\b/.exec(text) ?? /A wait of (\d+) seconds is required/.exec(text);
-  const floodSeconds = floodMatch ? Number(floodMatch[1]) : e.errorMessage === 'FLOOD' && e.seconds !== undefined ? e.seconds : null;
+  const floodSeconds = floodMatch
+    ? Number(floodMatch[1])
+    : e.errorMessage === 'FLOOD' && e.seconds !== undefined
+      ? e.seconds
+      : null;
   if (floodSeconds !== null) {
     const ms = floodSeconds * 1000;
     return floodSeconds <= threshold
       ? { ...base('FLOOD_WAIT'), state: 'flood_wait', untilMs: ms }
       : { ...base('FLOOD_WAIT'), state: 'cooldown', untilMs: ms, skipForRun: true };
   }
-  if (w.has('PEER_FLOOD')) return { ...base('PEER_FLOOD'), state: 'blocked', untilMs: PEER_FLOOD_BLOCK_MS, skipForRun: true };
+  if (w.has('PEER_FLOOD'))
+    return { ...base('PEER_FLOOD'), state: 'blocked', untilMs: PEER_FLOOD_BLOCK_MS, skipForRun: true };
   const banned = has(BANNED);
   if (banned) return { ...base(banned), state: 'banned' };
   const disabled = has(DISABLED);
@@ -109,8 +120,14 @@ export function classifyError(
   if (w.has('INVITE_REQUEST_SENT'))
     return { ...base('INVITE_REQUEST_SENT'), countsAsError: false, failedAttempt: false, target: 'pending_approval' };
   if (w.has('USER_BANNED_IN_CHANNEL'))
-    return { ...base('USER_BANNED_IN_CHANNEL'), countsAsError: false, pauseMs: TARGET_ERROR_PAUSE_MS, target: 'banned' };
-  const targetErr = has(TARGET_ERRORS) ?? (/No user has ".*" as username/.test(text) ? 'USERNAME_NOT_OCCUPIED' : undefined);
+    return {
+      ...base('USER_BANNED_IN_CHANNEL'),
+      countsAsError: false,
+      pauseMs: TARGET_ERROR_PAUSE_MS,
+      target: 'banned',
+    };
+  const targetErr =
+    has(TARGET_ERRORS) ?? (/No user has ".*" as username/.test(text) ? 'USERNAME_NOT_OCCUPIED' : undefined);
   if (targetErr) return { ...base(targetErr), countsAsError: false, pauseMs: TARGET_ERROR_PAUSE_MS, target: 'error' };
   const network = NETWORK_RE.test(text);
   return { ...base(network ? 'NETWORK' : 'UNKNOWN'), pauseMs: networkBackoffMs(opts.errorCount ?? 0) };
@@ -150,5 +167,9 @@ export function transition(
   if (outcome.state === cur && curUntil !== null && nextUntil !== null && nextUntil < curUntil) {
     return { state: cur, until: curUntil, changed: false };
   }
-  return { state: outcome.state, until: nextUntil, changed: outcome.state !== current.state || nextUntil !== current.until };
+  return {
+    state: outcome.state,
+    until: nextUntil,
+    changed: outcome.state !== current.state || nextUntil !== current.until,
+  };
 }

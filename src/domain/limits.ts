@@ -73,7 +73,9 @@ export type LimitsOverride = Partial<Record<Action, Partial<ActionLimits>>>;
 const nonNegInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 
 /** Validate an override document; every problem is returned with its path. */
-export function parseLimitsOverride(data: unknown): { ok: true; value: LimitsOverride } | { ok: false; problems: string[] } {
+export function parseLimitsOverride(
+  data: unknown,
+): { ok: true; value: LimitsOverride } | { ok: false; problems: string[] } {
   const problems: string[] = [];
   const out: LimitsOverride = {};
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
@@ -202,7 +204,10 @@ export function evaluateLimits(
   if (usedToday >= l.perDay) blocks.push({ reason: 'per_day', until: nextDayStart(now, ctx.timeZone) });
   if (usedLastHour >= l.perHour) {
     const k = usedLastHour - l.perHour;
-    blocks.push({ reason: 'per_hour', until: l.perHour === 0 ? nextDayStart(now, ctx.timeZone) : okHour[k]!.at + HOUR });
+    blocks.push({
+      reason: 'per_hour',
+      until: l.perHour === 0 ? nextDayStart(now, ctx.timeZone) : okHour[k]!.at + HOUR,
+    });
   }
   let channelLeft = Infinity;
   if (l.perChannelPerDay !== null && ctx.channel) {

@@ -93,16 +93,24 @@ export function parseToken(token: string): { id: number; fence: number } {
   return { id: Number(m[1]), fence: Number(m[2]) };
 }
 
-const PAGE = 64;
+/** Candidates read per round: a few more than concurrent holders usually race for. */
+const PAGE = 16;
 const CLAIM_RETRIES = 8;
 /** Accounts looked at per lease, at most: PAGE × MAX_PAGES. */
 const MAX_PAGES = 100;
 const HOUR = 3_600_000;
 
+const parsedOverrides = new Map<string, LimitsOverride>();
+
+/** Overrides are stored as JSON; the same text is parsed once per process. */
 function parseOverride(json: string | null, where: string): LimitsOverride | null {
   if (!json) return null;
+  const cached = parsedOverrides.get(json);
+  if (cached) return cached;
   const r = parseLimitsOverride(JSON.parse(json) as unknown);
   if (!r.ok) throw new DataError(`${where} has invalid limits → fix them`, { details: r.problems });
+  if (parsedOverrides.size > 10_000) parsedOverrides.clear();
+  parsedOverrides.set(json, r.value);
   return r.value;
 }
 
@@ -117,13 +125,7 @@ export class AccountManager {
   private readonly log: Logger;
   private readonly floodThresholdSeconds: number;
 
-  constructor(deps: {
-    store: Store;
-    clock: Clock;
-    timeZone?: string;
-    log?: Logger;
-    floodThresholdSeconds?: number;
-  }) {
+  constructor(deps: { store: Store; clock: Clock; timeZone?: string; log?: Logger; floodThresholdSeconds?: number }) {
     this.store = deps.store;
     this.clock = deps.clock;
     this.timeZone = deps.timeZone ?? 'UTC';
@@ -199,7 +201,12 @@ export class AccountManager {
             parseOverride(c.tenant_limits, 'the tenant'),
             parseOverride(c.limits_json, `account ${c.id}`),
           )[req.action];
-          const v = evaluateLimits(limits, hist.get(c.id) ?? [], { now, timeZone: this.timeZone, channel, accountId: c.id });
+          const v = evaluateLimits(limits, hist.get(c.id) ?? [], {
+            now,
+            timeZone: this.timeZone,
+            channel,
+            accountId: c.id,
+          });
           if (v.allowed) allowed.push({ id: c.id, fence: c.fence, allowance: v.allowance });
           else if (earliest === null || v.until < earliest) earliest = v.until;
         }
@@ -264,7 +271,12 @@ export class AccountManager {
   }
 
   /** The earliest moment another lease could succeed: limits, timed states, leases, pauses. */
-  private async nextFreeAt(now: number, action: Action, tenantId: number | null, limitsUntil: number | null): Promise<number | null> {
+  private async nextFreeAt(
+    now: number,
+    action: Action,
+    tenantId: number | null,
+    limitsUntil: number | null,
+  ): Promise<number | null> {
     const r = await sql<{ t: number | null }>`
       select min(t) as t from (
         select case
@@ -331,9 +343,24 @@ export class AccountManager {
         throw new UsageError(`--used ${a}=${n} → use ACTION=N with an action of ${ACTIONS.join(', ')} and N ≥ 0`);
       }
     }
+    const { id, fence } = parseToken(token);
     return this.store.writeTx(async (tx) => {
       const now = this.clock.now();
-      const row = await this.heldRow(tx, token, now);
+      // One statement ends the lease if (and only if) it is still ours; lease_action and
+      // lease_channel are kept so RETURNING can say what the lease was for.
+      const row = (
+        await sql<{ id: number; session_name: string; lease_action: Action | null; lease_channel: string | null }>`
+          update telegram_accounts set lease_holder = null, lease_token = null, lease_expires_at = null,
+            fence = fence + 1, updated_at = ${now}
+            ${Object.keys(used).length ? sql`, last_used_at = ${now}` : sql``}
+          where id = ${id} and lease_token = ${fence} and lease_expires_at > ${now}
+          returning id, session_name, lease_action, lease_channel`.execute(tx)
+      ).rows[0];
+      if (!row) {
+        throw new LeaseLostError(
+          `lease ${token} is no longer held (expired, released, or taken over) → nothing was changed; take a new lease`,
+        );
+      }
       const rows = Object.entries(used).flatMap(([action, n]) =>
         Array.from({ length: n! }, () => ({
           account_id: row.id,
@@ -344,22 +371,6 @@ export class AccountManager {
         })),
       );
       if (rows.length) await tx.insertInto('action_log').values(rows).execute();
-      await tx
-        .updateTable('telegram_accounts')
-        .set((eb) => ({
-          lease_holder: null,
-          lease_token: null,
-          lease_expires_at: null,
-          lease_action: null,
-          lease_channel: null,
-          fence: eb('fence', '+', 1),
-          updated_at: now,
-          ...(rows.length ? { last_used_at: now } : {}),
-        }))
-        .where('id', '=', row.id)
-        .execute();
-      const over = Object.entries(used).filter(([a, n]) => a === row.lease_action && n! > 1);
-      if (over.length) this.log.debug('release recorded several actions in one lease', { account: row.session_name });
       return { account: row.session_name, recorded: used };
     });
   }
@@ -372,7 +383,10 @@ export class AccountManager {
     return this.store.writeTx(async (tx) => {
       const now = this.clock.now();
       const row = await this.heldRow(tx, token, now);
-      const outcome = classifyError(error, { floodThresholdSeconds: this.floodThresholdSeconds, errorCount: row.error_count });
+      const outcome = classifyError(error, {
+        floodThresholdSeconds: this.floodThresholdSeconds,
+        errorCount: row.error_count,
+      });
       const next = transition({ state: row.state, until: row.state_until }, outcome, now);
       const pauseUntil = outcome.pauseMs === null ? null : now + outcome.pauseMs;
       if (outcome.failedAttempt && row.lease_action) {
@@ -466,7 +480,12 @@ export class AccountManager {
         leasesFreed: freed.rows.map((r) => r.session_name),
         targetsRequeued: Number(targets.numAffectedRows ?? 0n),
         jobsFreed: Number(jobs.numUpdatedRows),
-        needsPerson: person.map((p) => ({ account: p.session_name, state: p.state, reason: p.state_reason, lastError: p.last_error })),
+        needsPerson: person.map((p) => ({
+          account: p.session_name,
+          state: p.state,
+          reason: p.state_reason,
+          lastError: p.last_error,
+        })),
       };
     });
   }
@@ -482,7 +501,12 @@ export class AccountManager {
       const now = this.clock.now();
       const day = localDay(now, this.timeZone);
       const total = Number(
-        (await tx.selectFrom('telegram_accounts').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst())?.n ?? 0,
+        (
+          await tx
+            .selectFrom('telegram_accounts')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .executeTakeFirst()
+        )?.n ?? 0,
       );
       const ins = await sql`insert into limit_resets (account_id, day, at)
         select id, ${day}, ${now} from telegram_accounts where true
@@ -492,9 +516,20 @@ export class AccountManager {
         await sql`update telegram_accounts set error_count = 0
           where id in (select account_id from limit_resets where day = ${day} and at = ${now})`.execute(tx);
       }
-      const pruned = await tx.deleteFrom('action_log').where('at', '<', now - retentionMs).executeTakeFirst();
-      await tx.deleteFrom('limit_resets').where('at', '<', now - retentionMs).execute();
-      return { day, accountsReset, alreadyReset: total - accountsReset, actionLogPruned: Number(pruned.numDeletedRows) };
+      const pruned = await tx
+        .deleteFrom('action_log')
+        .where('at', '<', now - retentionMs)
+        .executeTakeFirst();
+      await tx
+        .deleteFrom('limit_resets')
+        .where('at', '<', now - retentionMs)
+        .execute();
+      return {
+        day,
+        accountsReset,
+        alreadyReset: total - accountsReset,
+        actionLogPruned: Number(pruned.numDeletedRows),
+      };
     });
   }
 
@@ -521,7 +556,10 @@ export class AccountManager {
     }
     const out = new Map<number, Record<Action, { limits: Limits[Action]; verdict: LimitVerdict }>>();
     for (const a of accounts) {
-      const limits = resolveLimits(parseOverride(a.tenant_limits, 'the tenant'), parseOverride(a.limits_json, `account ${a.id}`));
+      const limits = resolveLimits(
+        parseOverride(a.tenant_limits, 'the tenant'),
+        parseOverride(a.limits_json, `account ${a.id}`),
+      );
       const per = {} as Record<Action, { limits: Limits[Action]; verdict: LimitVerdict }>;
       for (const action of ACTIONS) {
         per[action] = {
@@ -554,9 +592,15 @@ export class AccountManager {
             .set({ limits_json: json, updated_at: now })
             .where('session_name', '=', target.account)
             .executeTakeFirst()
-        : await this.db.updateTable('tenants').set({ limits_json: json }).where('name', '=', target.tenant).executeTakeFirst();
+        : await this.db
+            .updateTable('tenants')
+            .set({ limits_json: json })
+            .where('name', '=', target.tenant)
+            .executeTakeFirst();
     if (Number(n.numUpdatedRows) === 0) {
-      throw new DataError(`${'account' in target ? `account "${target.account}"` : `tenant "${target.tenant}"`} does not exist`);
+      throw new DataError(
+        `${'account' in target ? `account "${target.account}"` : `tenant "${target.tenant}"`} does not exist`,
+      );
     }
   }
 }

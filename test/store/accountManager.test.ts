@@ -28,7 +28,10 @@ describe.each(DIALECTS)('account manager on $name', ({ skip, create }) => {
     await t.cleanup();
   });
 
-  const lease = async (action: 'join' | 'invite' | 'message' | 'contact' = 'message', extra: { channel?: string; tenant?: string; ttlMs?: number } = {}): Promise<Lease> => {
+  const lease = async (
+    action: 'join' | 'invite' | 'message' | 'contact' = 'message',
+    extra: { channel?: string; tenant?: string; ttlMs?: number } = {},
+  ): Promise<Lease> => {
     const r = await fleet.lease({ action, holder: 'test', ttlMs: extra.ttlMs ?? 5 * MIN, ...extra });
     if (!r.ok) throw new Error(`no lease: ${r.reason}`);
     return r.lease;
@@ -49,54 +52,100 @@ describe.each(DIALECTS)('account manager on $name', ({ skip, create }) => {
     expect((await lease()).account).toBe('acc_00001');
   });
 
-  it.skipIf(skip)('skips accounts that are disabled, in a state, paused, full, behind a dead proxy, or of another tenant', async () => {
-    await setAccount('acc_00000', { enabled: 0 });
-    await setAccount('acc_00001', { state: 'banned' });
-    expect((await lease()).account).toBe('acc_00002');
-    await setAccount('acc_00002', { lease_holder: null, lease_token: null, lease_expires_at: null });
-    await setAccount('acc_00002', { state: 'flood_wait', state_until: T0 + MIN });
-    expect(await fleet.lease({ action: 'message', holder: 'x', ttlMs: MIN })).toMatchObject({ ok: false, nextAt: T0 + MIN });
-    clock.advance(MIN);
-    const l = await lease();
-    expect(l.account).toBe('acc_00002');
-    const row = await store.db.selectFrom('telegram_accounts').select(['state', 'state_until']).where('id', '=', l.accountId).executeTakeFirstOrThrow();
-    expect(row).toEqual({ state: 'active', state_until: null });
-    await fleet.release(l.token);
-    await setAccount('acc_00002', { channels_full: 1 });
-    expect((await fleet.lease({ action: 'join', holder: 'x', ttlMs: MIN })).ok).toBe(false);
-    expect((await lease('message')).account).toBe('acc_00002');
-    await store.db.updateTable('telegram_accounts').set({ lease_holder: null, lease_token: null, lease_expires_at: null, enabled: 1, state: 'active', next_action_at: clock.now() + MIN }).execute();
-    expect((await fleet.lease({ action: 'message', holder: 'x', ttlMs: MIN })).ok).toBe(false);
-    clock.advance(MIN);
-    const proxy = await store.db.insertInto('proxies').values({ tenant_id: null, url_key: 'k', scheme: 'socks5', host: 'h', port: 1, username: null, password_enc: null, secret_enc: null, healthy: 0, last_checked_at: null, last_error: null, created_at: 0 }).returning('id').executeTakeFirstOrThrow();
-    await store.db.updateTable('telegram_accounts').set({ proxy_id: proxy.id }).where('session_name', '!=', 'acc_00001').execute();
-    expect((await lease()).account).toBe('acc_00001');
-    await expect(fleet.lease({ action: 'message', tenant: 'nobody', holder: 'x', ttlMs: MIN })).rejects.toThrow(/tenant "nobody" does not exist/);
-  });
-
-  it.skipIf(skip)('limits: a lease is refused when every free account is at a limit, and says when the next frees up', async () => {
-    await fleet.setLimits({ tenant: 'acme' }, { invite: { per_hour: 2, gap_seconds: 60, burst: null } });
-    await fleet.setLimits({ account: 'acc_00002' }, { invite: { per_day: 0 } });
-    const used: string[] = [];
-    for (let i = 0; i < 10; i++) {
-      const r = await fleet.lease({ action: 'invite', channel: 'c1', holder: 'x', ttlMs: MIN });
-      if (r.ok) {
-        used.push(r.lease.account);
-        expect(r.lease.allowance).toBe(1);
-        await fleet.release(r.lease.token, { used: { invite: 1 } });
-      } else {
-        expect(r.reason).toMatch(/limits/);
-        expect(r.nextAt).toBeGreaterThan(clock.now());
-      }
+  it.skipIf(skip)(
+    'skips accounts that are disabled, in a state, paused, full, behind a dead proxy, or of another tenant',
+    async () => {
+      await setAccount('acc_00000', { enabled: 0 });
+      await setAccount('acc_00001', { state: 'banned' });
+      expect((await lease()).account).toBe('acc_00002');
+      await setAccount('acc_00002', { lease_holder: null, lease_token: null, lease_expires_at: null });
+      await setAccount('acc_00002', { state: 'flood_wait', state_until: T0 + MIN });
+      expect(await fleet.lease({ action: 'message', holder: 'x', ttlMs: MIN })).toMatchObject({
+        ok: false,
+        nextAt: T0 + MIN,
+      });
       clock.advance(MIN);
-    }
-    // acc_00002 never (per_day 0); the other two twice each per hour.
-    expect(used.filter((a) => a === 'acc_00002')).toEqual([]);
-    expect(used.filter((a) => a === 'acc_00000')).toHaveLength(2);
-    expect(used.filter((a) => a === 'acc_00001')).toHaveLength(2);
-    clock.set(T0 + 61 * MIN);
-    expect((await fleet.lease({ action: 'invite', holder: 'x', ttlMs: MIN })).ok).toBe(true);
-  });
+      const l = await lease();
+      expect(l.account).toBe('acc_00002');
+      const row = await store.db
+        .selectFrom('telegram_accounts')
+        .select(['state', 'state_until'])
+        .where('id', '=', l.accountId)
+        .executeTakeFirstOrThrow();
+      expect(row).toEqual({ state: 'active', state_until: null });
+      await fleet.release(l.token);
+      await setAccount('acc_00002', { channels_full: 1 });
+      expect((await fleet.lease({ action: 'join', holder: 'x', ttlMs: MIN })).ok).toBe(false);
+      expect((await lease('message')).account).toBe('acc_00002');
+      await store.db
+        .updateTable('telegram_accounts')
+        .set({
+          lease_holder: null,
+          lease_token: null,
+          lease_expires_at: null,
+          enabled: 1,
+          state: 'active',
+          next_action_at: clock.now() + MIN,
+        })
+        .execute();
+      expect((await fleet.lease({ action: 'message', holder: 'x', ttlMs: MIN })).ok).toBe(false);
+      clock.advance(MIN);
+      const proxy = await store.db
+        .insertInto('proxies')
+        .values({
+          tenant_id: null,
+          url_key: 'k',
+          scheme: 'socks5',
+          host: 'h',
+          port: 1,
+          username: null,
+          password_enc: null,
+          secret_enc: null,
+          healthy: 0,
+          last_checked_at: null,
+          last_error: null,
+          created_at: 0,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await store.db
+        .updateTable('telegram_accounts')
+        .set({ proxy_id: proxy.id })
+        .where('session_name', '!=', 'acc_00001')
+        .execute();
+      expect((await lease()).account).toBe('acc_00001');
+      await expect(fleet.lease({ action: 'message', tenant: 'nobody', holder: 'x', ttlMs: MIN })).rejects.toThrow(
+        /tenant "nobody" does not exist/,
+      );
+    },
+  );
+
+  it.skipIf(skip)(
+    'limits: a lease is refused when every free account is at a limit, and says when the next frees up',
+    async () => {
+      await fleet.setLimits({ tenant: 'acme' }, { invite: { per_hour: 2, gap_seconds: 60, burst: null } });
+      await fleet.setLimits({ account: 'acc_00002' }, { invite: { per_day: 0 } });
+      const used: string[] = [];
+      for (let i = 0; i < 10; i++) {
+        const r = await fleet.lease({ action: 'invite', channel: 'c1', holder: 'x', ttlMs: MIN });
+        if (r.ok) {
+          used.push(r.lease.account);
+          expect(r.lease.allowance).toBe(1);
+          await fleet.release(r.lease.token, { used: { invite: 1 } });
+        } else {
+          expect(r.reason).toMatch(/limits/);
+          expect(r.nextAt).toBeGreaterThan(clock.now());
+        }
+        clock.advance(MIN);
+      }
+      // acc_00002 never (per_day 0); the other two twice each per hour.
+      expect(used.filter((a) => a === 'acc_00002')).toEqual([]);
+      expect(used.filter((a) => a === 'acc_00000')).toHaveLength(2);
+      expect(used.filter((a) => a === 'acc_00001')).toHaveLength(2);
+      clock.set(T0 + 61 * MIN);
+      expect((await fleet.lease({ action: 'invite', holder: 'x', ttlMs: MIN })).ok).toBe(true);
+    },
+  );
 
   it.skipIf(skip)('a lease that expired or was taken over changes nothing and reports "lease lost"', async () => {
     const a = await lease('message', { ttlMs: MIN });
@@ -118,63 +167,146 @@ describe.each(DIALECTS)('account manager on $name', ({ skip, create }) => {
     expect(log[0]).toMatchObject({ action: 'message', ok: 1, at: clock.now() });
   });
 
-  it.skipIf(skip)('report-error applies the table, logs the failed attempt, ends the lease and writes an event', async () => {
-    const a = await lease('join');
-    const r = await fleet.reportError(a.token, 'A wait of 42 seconds is required (caused by channels.JoinChannel)');
-    expect(r).toMatchObject({ account: a.account, code: 'FLOOD_WAIT', state: 'flood_wait', until: T0 + 42_000, target: 'queued' });
-    const row = await store.db.selectFrom('telegram_accounts').selectAll().where('id', '=', a.accountId).executeTakeFirstOrThrow();
-    expect(row).toMatchObject({ state: 'flood_wait', state_until: T0 + 42_000, lease_holder: null, error_count: 1, last_error: 'FLOOD_WAIT' });
-    expect(await store.db.selectFrom('action_log').select(['action', 'ok']).execute()).toEqual([{ action: 'join', ok: 0 }]);
-    const ev = await store.db.selectFrom('events').select(['kind', 'message']).execute();
-    expect(ev).toEqual([{ kind: 'account_state', message: 'acc_00000: active → flood_wait (FLOOD_WAIT)' }]);
+  it.skipIf(skip)(
+    'report-error applies the table, logs the failed attempt, ends the lease and writes an event',
+    async () => {
+      const a = await lease('join');
+      const r = await fleet.reportError(a.token, 'A wait of 42 seconds is required (caused by channels.JoinChannel)');
+      expect(r).toMatchObject({
+        account: a.account,
+        code: 'FLOOD_WAIT',
+        state: 'flood_wait',
+        until: T0 + 42_000,
+        target: 'queued',
+      });
+      const row = await store.db
+        .selectFrom('telegram_accounts')
+        .selectAll()
+        .where('id', '=', a.accountId)
+        .executeTakeFirstOrThrow();
+      expect(row).toMatchObject({
+        state: 'flood_wait',
+        state_until: T0 + 42_000,
+        lease_holder: null,
+        error_count: 1,
+        last_error: 'FLOOD_WAIT',
+      });
+      expect(await store.db.selectFrom('action_log').select(['action', 'ok']).execute()).toEqual([
+        { action: 'join', ok: 0 },
+      ]);
+      const ev = await store.db.selectFrom('events').select(['kind', 'message']).execute();
+      expect(ev).toEqual([{ kind: 'account_state', message: 'acc_00000: active → flood_wait (FLOOD_WAIT)' }]);
 
-    const b = await lease('join');
-    expect((await fleet.reportError(b.token, 'CHANNELS_TOO_MUCH')).state).toBe('active');
-    expect((await store.db.selectFrom('telegram_accounts').select('channels_full').where('id', '=', b.accountId).executeTakeFirstOrThrow()).channels_full).toBe(1);
-    const c = await lease('join');
-    expect(await fleet.reportError(c.token, 'USERNAME_NOT_OCCUPIED')).toMatchObject({ state: 'active', target: 'error', pauseUntil: T0 + MIN });
-    // Flood wait, channel capacity, and a pause: no account can join now.
-    expect(await fleet.lease({ action: 'join', holder: 'x', ttlMs: MIN })).toMatchObject({ ok: false, nextAt: T0 + 42_000 });
-  });
+      const b = await lease('join');
+      expect((await fleet.reportError(b.token, 'CHANNELS_TOO_MUCH')).state).toBe('active');
+      expect(
+        (
+          await store.db
+            .selectFrom('telegram_accounts')
+            .select('channels_full')
+            .where('id', '=', b.accountId)
+            .executeTakeFirstOrThrow()
+        ).channels_full,
+      ).toBe(1);
+      const c = await lease('join');
+      expect(await fleet.reportError(c.token, 'USERNAME_NOT_OCCUPIED')).toMatchObject({
+        state: 'active',
+        target: 'error',
+        pauseUntil: T0 + MIN,
+      });
+      // Flood wait, channel capacity, and a pause: no account can join now.
+      expect(await fleet.lease({ action: 'join', holder: 'x', ttlMs: MIN })).toMatchObject({
+        ok: false,
+        nextAt: T0 + 42_000,
+      });
+    },
+  );
 
-  it.skipIf(skip)('recover: timed states that are over, expired leases and their targets; lists accounts needing a person', async () => {
-    await setAccount('acc_00000', { state: 'cooldown', state_until: T0 - 1 });
-    await setAccount('acc_00001', { state: 'blocked', state_until: T0 + MIN });
-    await setAccount('acc_00002', { state: 'disabled', state_reason: 'SESSION_REVOKED', last_error: 'SESSION_REVOKED' });
-    await store.db.updateTable('telegram_accounts').set({ lease_holder: 'dead', lease_token: 9, lease_expires_at: T0 - 1 }).where('session_name', '=', 'acc_00001').execute();
-    await store.db.insertInto('targets').values({ ref: '@g', kind: 'username', value: 'g', niche: 'n', status: 'joining', account_id: null, joined_at: null, warmup_ends_at: null, next_attempt_at: null, error_message: null, lease_holder: 'dead', lease_token: 1, lease_expires_at: T0 - 1, created_at: 0, updated_at: 0 }).execute();
-    const r = await fleet.recover();
-    expect(r.reactivated).toEqual([{ account: 'acc_00000', from: 'cooldown' }]);
-    expect(r.leasesFreed).toEqual(['acc_00001']);
-    expect(r.targetsRequeued).toBe(1);
-    expect(r.needsPerson).toEqual([{ account: 'acc_00002', state: 'disabled', reason: 'SESSION_REVOKED', lastError: 'SESSION_REVOKED' }]);
-    expect((await store.db.selectFrom('targets').select(['status', 'lease_holder']).executeTakeFirstOrThrow())).toEqual({ status: 'new', lease_holder: null });
-    const again = await fleet.recover();
-    expect(again).toMatchObject({ reactivated: [], leasesFreed: [], targetsRequeued: 0 });
-    clock.advance(MIN);
-    expect((await fleet.recover()).reactivated).toEqual([{ account: 'acc_00001', from: 'blocked' }]);
-  });
+  it.skipIf(skip)(
+    'recover: timed states that are over, expired leases and their targets; lists accounts needing a person',
+    async () => {
+      await setAccount('acc_00000', { state: 'cooldown', state_until: T0 - 1 });
+      await setAccount('acc_00001', { state: 'blocked', state_until: T0 + MIN });
+      await setAccount('acc_00002', {
+        state: 'disabled',
+        state_reason: 'SESSION_REVOKED',
+        last_error: 'SESSION_REVOKED',
+      });
+      await store.db
+        .updateTable('telegram_accounts')
+        .set({ lease_holder: 'dead', lease_token: 9, lease_expires_at: T0 - 1 })
+        .where('session_name', '=', 'acc_00001')
+        .execute();
+      await store.db
+        .insertInto('targets')
+        .values({
+          ref: '@g',
+          kind: 'username',
+          value: 'g',
+          niche: 'n',
+          status: 'joining',
+          account_id: null,
+          joined_at: null,
+          warmup_ends_at: null,
+          next_attempt_at: null,
+          error_message: null,
+          lease_holder: 'dead',
+          lease_token: 1,
+          lease_expires_at: T0 - 1,
+          created_at: 0,
+          updated_at: 0,
+        })
+        .execute();
+      const r = await fleet.recover();
+      expect(r.reactivated).toEqual([{ account: 'acc_00000', from: 'cooldown' }]);
+      expect(r.leasesFreed).toEqual(['acc_00001']);
+      expect(r.targetsRequeued).toBe(1);
+      expect(r.needsPerson).toEqual([
+        { account: 'acc_00002', state: 'disabled', reason: 'SESSION_REVOKED', lastError: 'SESSION_REVOKED' },
+      ]);
+      expect(await store.db.selectFrom('targets').select(['status', 'lease_holder']).executeTakeFirstOrThrow()).toEqual(
+        { status: 'new', lease_holder: null },
+      );
+      const again = await fleet.recover();
+      expect(again).toMatchObject({ reactivated: [], leasesFreed: [], targetsRequeued: 0 });
+      clock.advance(MIN);
+      expect((await fleet.recover()).reactivated).toEqual([{ account: 'acc_00001', from: 'blocked' }]);
+    },
+  );
 
-  it.skipIf(skip)('reset-limits: exactly one reset per account per day, however often; prunes old log rows', async () => {
-    await store.db.updateTable('telegram_accounts').set({ error_count: 4 }).execute();
-    const id = (await store.db.selectFrom('telegram_accounts').select('id').executeTakeFirstOrThrow()).id;
-    await store.db.insertInto('action_log').values([
-      { account_id: id, action: 'join', channel: null, at: T0 - 31 * 24 * 60 * MIN, ok: 1 },
-      { account_id: id, action: 'join', channel: null, at: T0 - MIN, ok: 1 },
-    ]).execute();
-    expect(await fleet.resetLimits()).toEqual({ day: '2026-11-23', accountsReset: 3, alreadyReset: 0, actionLogPruned: 1 });
-    await store.db.updateTable('telegram_accounts').set({ error_count: 2 }).execute();
-    clock.advance(5 * 60 * MIN);
-    expect(await fleet.resetLimits()).toMatchObject({ day: '2026-11-23', accountsReset: 0, alreadyReset: 3 });
-    expect((await store.db.selectFrom('telegram_accounts').select('error_count').execute()).map((r) => r.error_count)).toEqual([2, 2, 2]);
-    // Three days missed: the next run resets once, for its own day.
-    clock.set(Date.parse('2026-11-27T08:00:00Z'));
-    expect(await fleet.resetLimits()).toMatchObject({ day: '2026-11-27', accountsReset: 3 });
-    const days = await store.db.selectFrom('limit_resets').select(['day']).distinct().orderBy('day').execute();
-    expect(days.map((d) => d.day)).toEqual(['2026-11-23', '2026-11-27']);
-    // Concurrent runs in one day: still one each.
-    clock.set(Date.parse('2026-11-28T08:00:00Z'));
-    const results = await Promise.all([fleet.resetLimits(), fleet.resetLimits(), fleet.resetLimits()]);
-    expect(results.map((r) => r.accountsReset).reduce((a, b) => a + b)).toBe(3);
-  });
+  it.skipIf(skip)(
+    'reset-limits: exactly one reset per account per day, however often; prunes old log rows',
+    async () => {
+      await store.db.updateTable('telegram_accounts').set({ error_count: 4 }).execute();
+      const id = (await store.db.selectFrom('telegram_accounts').select('id').executeTakeFirstOrThrow()).id;
+      await store.db
+        .insertInto('action_log')
+        .values([
+          { account_id: id, action: 'join', channel: null, at: T0 - 31 * 24 * 60 * MIN, ok: 1 },
+          { account_id: id, action: 'join', channel: null, at: T0 - MIN, ok: 1 },
+        ])
+        .execute();
+      expect(await fleet.resetLimits()).toEqual({
+        day: '2026-11-23',
+        accountsReset: 3,
+        alreadyReset: 0,
+        actionLogPruned: 1,
+      });
+      await store.db.updateTable('telegram_accounts').set({ error_count: 2 }).execute();
+      clock.advance(5 * 60 * MIN);
+      expect(await fleet.resetLimits()).toMatchObject({ day: '2026-11-23', accountsReset: 0, alreadyReset: 3 });
+      expect(
+        (await store.db.selectFrom('telegram_accounts').select('error_count').execute()).map((r) => r.error_count),
+      ).toEqual([2, 2, 2]);
+      // Three days missed: the next run resets once, for its own day.
+      clock.set(Date.parse('2026-11-27T08:00:00Z'));
+      expect(await fleet.resetLimits()).toMatchObject({ day: '2026-11-27', accountsReset: 3 });
+      const days = await store.db.selectFrom('limit_resets').select(['day']).distinct().orderBy('day').execute();
+      expect(days.map((d) => d.day)).toEqual(['2026-11-23', '2026-11-27']);
+      // Concurrent runs in one day: still one each.
+      clock.set(Date.parse('2026-11-28T08:00:00Z'));
+      const results = await Promise.all([fleet.resetLimits(), fleet.resetLimits(), fleet.resetLimits()]);
+      expect(results.map((r) => r.accountsReset).reduce((a, b) => a + b)).toBe(3);
+    },
+  );
 });

@@ -41,7 +41,11 @@ describe.each(DIALECTS)('a holder killed with SIGKILL on $name', ({ skip, create
     child.kill('SIGKILL');
     await new Promise((r) => child.on('close', r));
 
-    const held = await store.db.selectFrom('telegram_accounts').select('session_name').where('lease_holder', 'is not', null).execute();
+    const held = await store.db
+      .selectFrom('telegram_accounts')
+      .select('session_name')
+      .where('lease_holder', 'is not', null)
+      .execute();
     expect(held).toHaveLength(3);
     // Before the TTL nothing is freed: the holder might only be slow.
     const early = new AccountManager({ store, clock: new FakeClock(Date.now()) });
@@ -50,7 +54,9 @@ describe.each(DIALECTS)('a holder killed with SIGKILL on $name', ({ skip, create
     const later = new FakeClock(Date.now() + TTL + 1000);
     const fleet = new AccountManager({ store, clock: later });
     expect((await fleet.recover()).leasesFreed.sort()).toEqual(held.map((h) => h.session_name).sort());
-    expect(await store.db.selectFrom('telegram_accounts').select('id').where('lease_holder', 'is not', null).execute()).toEqual([]);
+    expect(
+      await store.db.selectFrom('telegram_accounts').select('id').where('lease_holder', 'is not', null).execute(),
+    ).toEqual([]);
 
     // The killed holder's late release, with its own token: refused, nothing changes.
     const before = await snapshot(store);

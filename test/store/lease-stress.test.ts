@@ -23,16 +23,26 @@ interface Summary {
   errors: string[];
 }
 
-function worker(url: string, cycles: number, holder: string, holdMs: number): Promise<{ intervals: Interval[]; summary: Summary }> {
+function worker(
+  url: string,
+  cycles: number,
+  holder: string,
+  holdMs: number,
+): Promise<{ intervals: Interval[]; summary: Summary }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WORKER, url, String(cycles), 'message', holder, String(holdMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [WORKER, url, String(cycles), 'message', holder, String(holdMs)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`worker exited ${code}: ${err}`));
-      const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Interval | Summary);
+      const lines = out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Interval | Summary);
       resolve({
         intervals: lines.filter((l): l is Interval => !('summary' in l)),
         summary: lines.find((l): l is Summary => 'summary' in l)!,
@@ -49,7 +59,10 @@ describe.each(DIALECTS)('4 processes leasing concurrently on $name', ({ skip, cr
     t = await create();
     store = (await fleetStore(t, 6)).store;
     // Tight limits so the run hits them: no gaps, 25 per hour per account.
-    await new AccountManager({ store, clock: new FakeClock() }).setLimits({ tenant: 'acme' }, { message: { per_hour: 25, per_day: 40, gap_seconds: 0, burst: null } });
+    await new AccountManager({ store, clock: new FakeClock() }).setLimits(
+      { tenant: 'acme' },
+      { message: { per_hour: 25, per_day: 40, gap_seconds: 0, burst: null } },
+    );
     await store.close();
   });
   afterEach(async () => {
@@ -76,7 +89,11 @@ describe.each(DIALECTS)('4 processes leasing concurrently on $name', ({ skip, cr
     // Every process got work: the claim is fair enough that nobody starves.
     for (const r of runs) expect(r.summary.leased).toBeGreaterThan(0);
     const s = await (await import('../../src/store/store.js')).openStore(t.target);
-    const counts = await s.db.selectFrom('action_log').select(['account_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('account_id').execute();
+    const counts = await s.db
+      .selectFrom('action_log')
+      .select(['account_id', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('account_id')
+      .execute();
     await s.close();
     expect(counts).toHaveLength(6);
     for (const c of counts) expect(Number(c.n)).toBe(25);

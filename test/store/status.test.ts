@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { importAccounts, parseAccountsFile } from '../../src/commands/accounts.js';
 import { status, toPrometheus } from '../../src/commands/status.js';
 import { FakeClock } from '../../src/domain/clock.js';
+import { AccountManager } from '../../src/fleet/accountManager.js';
 import { loadKeyRing } from '../../src/security/keyring.js';
 import { SecretBox } from '../../src/security/secretBox.js';
 import { openStore, type Store } from '../../src/store/store.js';
@@ -79,14 +80,39 @@ describe.each(DIALECTS)('status on $name', ({ name, skip, create }) => {
     expect(r.accounts.leased).toBe(1);
     const a0 = r.accounts.list[0]!;
     expect(a0.leaseHolder).toBe('host-a:42');
-    expect(a0.today.join).toEqual({ used: 2, limit: 20 });
-    expect(a0.today.invite).toEqual({ used: 1, limit: 30 });
+    // The failed join 4 s ago holds the account for join's 60 s failure gap.
+    expect(a0.today.join).toEqual({
+      used: 2,
+      limit: 20,
+      usedLastHour: 1,
+      hourLimit: 6,
+      nextAt: NOW + 56_000,
+      blockedBy: 'gap',
+    });
+    expect(a0.today.invite).toMatchObject({ used: 1, limit: 30, blockedBy: 'gap', nextAt: NOW - 3000 + 120_000 });
     // In Moscow (UTC+3) the day began at 21:00 UTC yesterday, so the "yesterday" join counts.
     const msk = await status({ store, clock: new FakeClock(NOW), timeZone: 'Europe/Moscow' });
     expect(msk.accounts.list[0]!.today.join.used).toBe(3);
     // After the lease expires it is no longer shown as held.
     const later = await status({ store, clock: new FakeClock(NOW + 2000), timeZone: 'UTC' });
     expect(later.accounts.leased).toBe(0);
+  });
+
+  it.skipIf(skip)('shows the limits the lease policy applies, overrides included, and agrees with it', async () => {
+    const clock = new FakeClock(NOW + 10 * 60_000);
+    const fleet = new AccountManager({ store, clock });
+    await fleet.setLimits({ tenant: 'acme' }, { join: { per_day: 2, gap_seconds: 0 } });
+    const r = await status({ store, clock, timeZone: 'UTC' });
+    expect(r.accounts.list[0]!.today.join).toMatchObject({
+      used: 2,
+      limit: 2,
+      blockedBy: 'per_day',
+      nextAt: Date.parse('2026-11-24T00:00:00Z'),
+    });
+    expect(r.accounts.list[2]!.today.join).toMatchObject({ used: 0, limit: 2, blockedBy: null });
+    // The policy agrees: acc_00000 is passed over; acc_00001 (its flood wait over) is leased.
+    const lease = await fleet.lease({ action: 'join', holder: 't', ttlMs: 60_000 });
+    expect(lease.ok && lease.lease.account).toBe('acc_00001');
   });
 
   it.skipIf(skip)('Prometheus text format', async () => {

@@ -8,7 +8,11 @@ import type { TestDb } from './dialects.js';
 import { makeAccounts, makeKey } from './fixtures.js';
 
 /** A migrated store (any dialect) with `n` accounts acc_00000… in tenant acme. */
-export async function fleetStore(t: TestDb, n: number, opts: { tenant?: string } = {}): Promise<{ store: Store; env: Record<string, string> }> {
+export async function fleetStore(
+  t: TestDb,
+  n: number,
+  opts: { tenant?: string } = {},
+): Promise<{ store: Store; env: Record<string, string> }> {
   const keyFile = makeKey(t.dir);
   const env = baseEnv({ DATABASE_URL: t.url, ACCTCTL_KEY_FILE: keyFile });
   const m = await runCli(['migrate'], { env });

@@ -36,7 +36,10 @@ describe('DESIGN.md error table', () => {
     expect(classifyError('FLOOD_WAIT_600').skipForRun).toBe(false);
     expect(classifyError('FLOOD_WAIT_120', { floodThresholdSeconds: 60 }).state).toBe('cooldown');
     // gramjs's FloodWaitError: errorMessage "FLOOD", code 420, seconds.
-    expect(classifyError({ errorMessage: 'FLOOD', code: 420, seconds: 30 })).toMatchObject({ state: 'flood_wait', untilMs: 30_000 });
+    expect(classifyError({ errorMessage: 'FLOOD', code: 420, seconds: 30 })).toMatchObject({
+      state: 'flood_wait',
+      untilMs: 30_000,
+    });
     // Code 420 alone is never a flood wait.
     expect(classifyError({ errorMessage: 'FROZEN_METHOD_INVALID', code: 420 }).state).toBe('frozen');
   });
@@ -64,16 +67,18 @@ describe('DESIGN.md error table', () => {
     expect(o.channelsFull).toBe(err === 'CHANNELS_TOO_MUCH');
   });
 
-  it.each(['connect ECONNREFUSED 127.0.0.1:1080', 'Error: TIMEOUT', 'SocksClientError: Socket closed', 'Request was unsuccessful 5 time(s)'])(
-    'network trouble (%s): error count +1, growing backoff, target stays queued',
-    (err) => {
-      const o0 = classifyError(err, { errorCount: 0 });
-      const o3 = classifyError(err, { errorCount: 3 });
-      expect(o0).toMatchObject({ code: 'NETWORK', state: null, countsAsError: true, target: 'queued', pauseMs: 30_000 });
-      expect(o3.pauseMs).toBe(240_000);
-      expect(classifyError(err, { errorCount: 50 }).pauseMs).toBe(30 * MIN);
-    },
-  );
+  it.each([
+    'connect ECONNREFUSED 127.0.0.1:1080',
+    'Error: TIMEOUT',
+    'SocksClientError: Socket closed',
+    'Request was unsuccessful 5 time(s)',
+  ])('network trouble (%s): error count +1, growing backoff, target stays queued', (err) => {
+    const o0 = classifyError(err, { errorCount: 0 });
+    const o3 = classifyError(err, { errorCount: 3 });
+    expect(o0).toMatchObject({ code: 'NETWORK', state: null, countsAsError: true, target: 'queued', pauseMs: 30_000 });
+    expect(o3.pauseMs).toBe(240_000);
+    expect(classifyError(err, { errorCount: 50 }).pauseMs).toBe(30 * MIN);
+  });
 });
 
 describe('state transitions', () => {
@@ -85,12 +90,33 @@ describe('state transitions', () => {
 
   it('a milder error never lifts a more severe state; the later end of a timed state wins', () => {
     const flood = classifyError('FLOOD_WAIT_60');
-    expect(transition({ state: 'active', until: null }, flood, now)).toEqual({ state: 'flood_wait', until: now + 60_000, changed: true });
+    expect(transition({ state: 'active', until: null }, flood, now)).toEqual({
+      state: 'flood_wait',
+      until: now + 60_000,
+      changed: true,
+    });
     expect(transition({ state: 'banned', until: null }, flood, now)).toMatchObject({ state: 'banned', changed: false });
-    expect(transition({ state: 'blocked', until: now + 1000 }, flood, now)).toMatchObject({ state: 'blocked', until: now + 1000 });
-    expect(transition({ state: 'flood_wait', until: now + 120_000 }, flood, now)).toMatchObject({ until: now + 120_000, changed: false });
-    expect(transition({ state: 'blocked', until: now - 1 }, flood, now)).toMatchObject({ state: 'flood_wait', changed: true });
-    expect(transition({ state: 'flood_wait', until: now + 5 }, classifyError('PHONE_NUMBER_BANNED'), now)).toEqual({ state: 'banned', until: null, changed: true });
-    expect(transition({ state: 'active', until: null }, classifyError('USERNAME_INVALID'), now)).toEqual({ state: 'active', until: null, changed: false });
+    expect(transition({ state: 'blocked', until: now + 1000 }, flood, now)).toMatchObject({
+      state: 'blocked',
+      until: now + 1000,
+    });
+    expect(transition({ state: 'flood_wait', until: now + 120_000 }, flood, now)).toMatchObject({
+      until: now + 120_000,
+      changed: false,
+    });
+    expect(transition({ state: 'blocked', until: now - 1 }, flood, now)).toMatchObject({
+      state: 'flood_wait',
+      changed: true,
+    });
+    expect(transition({ state: 'flood_wait', until: now + 5 }, classifyError('PHONE_NUMBER_BANNED'), now)).toEqual({
+      state: 'banned',
+      until: null,
+      changed: true,
+    });
+    expect(transition({ state: 'active', until: null }, classifyError('USERNAME_INVALID'), now)).toEqual({
+      state: 'active',
+      until: null,
+      changed: false,
+    });
   });
 });

@@ -31,10 +31,32 @@ const only = (l: Partial<ActionLimits>): ActionLimits => ({
 
 describe('limits in simulated time', () => {
   it('defaults are DESIGN.md’s table', () => {
-    expect(DEFAULT_LIMITS.invite).toMatchObject({ perDay: 30, perHour: 5, perChannelPerDay: 15, gapMs: [2 * MIN, 2 * MIN], burst: { count: 3, pauseMs: 5 * MIN } });
-    expect(DEFAULT_LIMITS.message).toMatchObject({ perDay: 30, perHour: 10, gapMs: [MIN, MIN], burst: { count: 5, pauseMs: 3 * MIN } });
-    expect(DEFAULT_LIMITS.contact).toMatchObject({ perDay: 15, perHour: 3, gapMs: [5 * MIN, 5 * MIN], burst: { count: 2, pauseMs: 10 * MIN } });
-    expect(DEFAULT_LIMITS.join).toMatchObject({ perDay: 20, perHour: 6, gapMs: [5 * MIN, 10 * MIN], gapAfterFailureMs: MIN, burst: null });
+    expect(DEFAULT_LIMITS.invite).toMatchObject({
+      perDay: 30,
+      perHour: 5,
+      perChannelPerDay: 15,
+      gapMs: [2 * MIN, 2 * MIN],
+      burst: { count: 3, pauseMs: 5 * MIN },
+    });
+    expect(DEFAULT_LIMITS.message).toMatchObject({
+      perDay: 30,
+      perHour: 10,
+      gapMs: [MIN, MIN],
+      burst: { count: 5, pauseMs: 3 * MIN },
+    });
+    expect(DEFAULT_LIMITS.contact).toMatchObject({
+      perDay: 15,
+      perHour: 3,
+      gapMs: [5 * MIN, 5 * MIN],
+      burst: { count: 2, pauseMs: 10 * MIN },
+    });
+    expect(DEFAULT_LIMITS.join).toMatchObject({
+      perDay: 20,
+      perHour: 6,
+      gapMs: [5 * MIN, 10 * MIN],
+      gapAfterFailureMs: MIN,
+      burst: null,
+    });
   });
 
   it('per day: the Nth allowed, the N+1th refused until local midnight; failures do not count', () => {
@@ -66,7 +88,10 @@ describe('limits in simulated time', () => {
     const l = only({ perDay: 1 });
     const h = [ok(Date.parse('2026-11-01T04:30:00Z'))]; // 00:30 EDT on the 25-hour day
     expect(nextDayStart(Date.parse('2026-11-01T12:00:00Z'), tz)).toBe(Date.parse('2026-11-02T05:00:00Z'));
-    expect(ev(l, h, Date.parse('2026-11-02T04:59:00Z'), { timeZone: tz })).toMatchObject({ allowed: false, until: Date.parse('2026-11-02T05:00:00Z') });
+    expect(ev(l, h, Date.parse('2026-11-02T04:59:00Z'), { timeZone: tz })).toMatchObject({
+      allowed: false,
+      until: Date.parse('2026-11-02T05:00:00Z'),
+    });
     expect(ev(l, h, Date.parse('2026-11-02T05:00:00Z'), { timeZone: tz }).allowed).toBe(true);
     // and the spring day is 23 hours long.
     expect(nextDayStart(Date.parse('2026-03-08T12:00:00Z'), tz)).toBe(Date.parse('2026-03-09T04:00:00Z'));
@@ -147,6 +172,12 @@ describe('limits in simulated time', () => {
     expect(l.message).toEqual(DEFAULT_LIMITS.message);
     const bad = parseLimitsOverride({ invite: { per_day: -1, gap_seconds: [9, 3], color: 'red' }, wave: {} });
     expect(bad.ok).toBe(false);
-    if (!bad.ok) expect(bad.problems).toEqual(['invite.per_day: a whole number ≥ 0', 'invite.gap_seconds: seconds, or [min, max] seconds', 'invite.color: unknown setting', 'wave: unknown action (join, invite, message, contact)']);
+    if (!bad.ok)
+      expect(bad.problems).toEqual([
+        'invite.per_day: a whole number ≥ 0',
+        'invite.gap_seconds: seconds, or [min, max] seconds',
+        'invite.color: unknown setting',
+        'wave: unknown action (join, invite, message, contact)',
+      ]);
   });
 });
