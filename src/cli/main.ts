@@ -145,6 +145,25 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
       );
   }
 
+  accounts
+    .command('limits <name> [file]')
+    .description('override this account’s limits from a JSON file (see README), or --clear')
+    .option('--clear', 'remove the overrides')
+    .action(
+      run(async (ctx, name: string, file: string | undefined, opts: { clear?: boolean }) =>
+        (await import('../commands/fleet.js')).setLimitsCli(ctx, { account: name }, file, opts),
+      ),
+    );
+  tenants
+    .command('limits <name> [file]')
+    .description('override the limits of this tenant’s accounts from a JSON file (see README), or --clear')
+    .option('--clear', 'remove the overrides')
+    .action(
+      run(async (ctx, name: string, file: string | undefined, opts: { clear?: boolean }) =>
+        (await import('../commands/fleet.js')).setLimitsCli(ctx, { tenant: name }, file, opts),
+      ),
+    );
+
   const targets = program.command('targets').description('Telegram groups to join');
   targets
     .command('import <file>')

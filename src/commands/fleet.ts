@@ -124,3 +124,20 @@ export async function resetLimitsCli(ctx: Ctx, opts: { retentionDays: string }):
     ),
   );
 }
+
+/** `accounts limits NAME FILE` / `tenants limits NAME FILE`: set overrides from a JSON file, or clear them. */
+export async function setLimitsCli(
+  ctx: Ctx,
+  target: { account: string } | { tenant: string },
+  file: string | undefined,
+  opts: { clear?: boolean },
+): Promise<void> {
+  const { readInputFile, parseJsonFile } = await import('./importing.js');
+  if (!file && !opts.clear) throw new UsageError('give a limits JSON file, or --clear to go back to the defaults');
+  const doc = opts.clear ? null : parseJsonFile(file!, readInputFile(file!));
+  await withStore(ctx, async (store) => {
+    await manager(ctx, store).setLimits(target, doc);
+    const who = 'account' in target ? `account ${target.account}` : `tenant ${target.tenant}`;
+    ctx.emit({ ...target, limits: doc }, () => (doc === null ? `${who}: limits back to the defaults` : `${who}: limits set`));
+  });
+}

@@ -57,5 +57,37 @@ describe.each(DIALECTS)(
       expect((await runCli(['lease', '--action', 'dance'], { env })).code).toBe(64);
       expect((await runCli(['release', 'not-a-token'], { env })).code).toBe(64);
     });
+
+    it.skipIf(skip)('limit overrides from a file: bad documents are rejected whole with every problem', async () => {
+      const { writeFileSync } = await import('node:fs');
+      const { join } = await import('node:path');
+      const { openStore } = await import('../../src/store/store.js');
+      const { snapshot } = await import('../support/snapshot.js');
+      const bad = join(t.dir, 'bad-limits.json');
+      writeFileSync(bad, JSON.stringify({ invite: { per_day: -3, burst: { count: 0 } }, dance: {} }));
+      const s1 = await openStore(t.target);
+      const before = await snapshot(s1);
+      await s1.close();
+      const r = await runCli(['tenants', 'limits', 'acme', bad], { env });
+      expect(r.code).toBe(65);
+      expect(r.stderr).toContain('invite.per_day: a whole number ≥ 0');
+      expect(r.stderr).toContain('invite.burst:');
+      expect(r.stderr).toContain('dance: unknown action');
+      const s2 = await openStore(t.target);
+      expect(await snapshot(s2)).toBe(before);
+      await s2.close();
+
+      const good = join(t.dir, 'limits.json');
+      writeFileSync(good, JSON.stringify({ invite: { per_day: 1 } }));
+      expect((await runCli(['accounts', 'limits', 'acc_00000', good], { env })).code).toBe(0);
+      const l1 = await runCli(['lease', '--action', 'invite'], { env });
+      expect((await runCli(['release', l1.stdout.trim(), '--used', 'invite=1'], { env })).code).toBe(0);
+      const st = JSON.parse((await runCli(['--json', 'status'], { env })).stdout) as {
+        accounts: { list: { today: { invite: { limit: number; blockedBy: string } } }[] };
+      };
+      expect(st.accounts.list[0]!.today.invite).toMatchObject({ limit: 1, blockedBy: 'per_day' });
+      expect((await runCli(['accounts', 'limits', 'acc_00000', '--clear'], { env })).code).toBe(0);
+      expect((await runCli(['accounts', 'limits', 'nobody', good], { env })).code).toBe(65);
+    });
   },
 );
