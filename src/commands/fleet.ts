@@ -138,6 +138,8 @@ export async function setLimitsCli(
   await withStore(ctx, async (store) => {
     await manager(ctx, store).setLimits(target, doc);
     const who = 'account' in target ? `account ${target.account}` : `tenant ${target.tenant}`;
-    ctx.emit({ ...target, limits: doc }, () => (doc === null ? `${who}: limits back to the defaults` : `${who}: limits set`));
+    ctx.emit({ ...target, limits: doc }, () =>
+      doc === null ? `${who}: limits back to the defaults` : `${who}: limits set`,
+    );
   });
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { sql } from 'kysely';
-import { openStore, AccountManager, FakeClock } from '../../dist/index.js';
+import { openStore, AccountManager, FakeClock } from 'acctctl';
 
 const PROCS = 4;
 const CYCLES = Number(process.env.BENCH_CYCLES ?? 2000);

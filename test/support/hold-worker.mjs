@@ -1,6 +1,6 @@
 // Leases N accounts through the library build, prints their tokens, then keeps running (so a
 // test can SIGKILL it while it holds them). Usage: node hold-worker.mjs DB_URL N TTL_MS
-import { openStore, AccountManager, systemClock } from '../../dist/index.js';
+import { openStore, AccountManager, systemClock } from 'acctctl';
 
 const [url, n, ttl] = process.argv.slice(2);
 const store = await openStore(url);

@@ -1,7 +1,7 @@
 // A separate OS process that leases and releases accounts as fast as it can, through the
 // library build (dist/). Prints one JSON line per held interval, then a summary line.
 // Usage: node lease-worker.mjs DB_URL CYCLES ACTION HOLDER [HOLD_MS]
-import { openStore, AccountManager, systemClock } from '../../dist/index.js';
+import { openStore, AccountManager, systemClock } from 'acctctl';
 
 const [url, cyclesArg, action, holder, holdArg] = process.argv.slice(2);
 const cycles = Number(cyclesArg);
