@@ -190,10 +190,20 @@ export function nextDayStart(now: number, timeZone: string): number {
 export function evaluateLimits(
   l: ActionLimits,
   history: readonly ActionRecord[],
-  ctx: { now: number; timeZone: string; channel?: string | null; accountId: number },
+  ctx: { now: number; timeZone: string; channel?: string | null; accountId: number; dayStart?: number },
 ): LimitVerdict {
   const { now } = ctx;
-  const dayStart = startOfDay(now, ctx.timeZone);
+  if (history.length === 0) {
+    const allowance = Math.min(
+      l.perDay,
+      l.perHour,
+      l.perChannelPerDay ?? Infinity,
+      l.burst?.count ?? Infinity,
+      l.gapMs[0] > 0 ? 1 : Infinity,
+    );
+    if (allowance > 0) return { allowed: true, allowance, usedToday: 0, usedLastHour: 0 };
+  }
+  const dayStart = ctx.dayStart ?? startOfDay(now, ctx.timeZone);
   const past = history.filter((r) => r.at <= now).sort((a, b) => a.at - b.at);
   const okToday = past.filter((r) => r.ok && r.at >= dayStart);
   const okHour = past.filter((r) => r.ok && r.at > now - HOUR);

@@ -555,11 +555,18 @@ export class AccountManager {
       list.push({ at: r.at, ok: r.ok === 1, channel: r.channel });
     }
     const out = new Map<number, Record<Action, { limits: Limits[Action]; verdict: LimitVerdict }>>();
+    const dayStart = startOfDay(now, this.timeZone);
+    const resolved = new Map<string, Limits>();
     for (const a of accounts) {
-      const limits = resolveLimits(
-        parseOverride(a.tenant_limits, 'the tenant'),
-        parseOverride(a.limits_json, `account ${a.id}`),
-      );
+      const key = `${a.tenant_limits ?? ''}\u0000${a.limits_json ?? ''}`;
+      let limits = resolved.get(key);
+      if (!limits) {
+        limits = resolveLimits(
+          parseOverride(a.tenant_limits, 'the tenant'),
+          parseOverride(a.limits_json, `account ${a.id}`),
+        );
+        resolved.set(key, limits);
+      }
       const per = {} as Record<Action, { limits: Limits[Action]; verdict: LimitVerdict }>;
       for (const action of ACTIONS) {
         per[action] = {
@@ -568,6 +575,7 @@ export class AccountManager {
             now,
             timeZone: this.timeZone,
             accountId: a.id,
+            dayStart,
           }),
         };
       }
