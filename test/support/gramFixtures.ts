@@ -41,6 +41,7 @@ export function chatInvite(opts: { requestNeeded?: boolean; title?: string } = {
     title: opts.title ?? 'Invite group',
     photo: new Api.PhotoEmpty({ id: bigInt(0) }),
     participantsCount: 10,
+    color: 0,
     requestNeeded: opts.requestNeeded ?? false,
     megagroup: true,
   });
