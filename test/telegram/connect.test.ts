@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { TelegramConnectError, type AccountSession } from '../../src/telegram/gateway.js';
+import { GramjsGateway } from '../../src/telegram/gramjs.js';
+import { encodeStringSession } from '../../src/domain/stringSession.js';
+import { closedPort, countingServer, recordingSocks } from '../support/socks.js';
+import { randomBytes } from 'node:crypto';
+
+const session = (proxy: AccountSession['proxy']): AccountSession => ({
+  accountId: 1,
+  sessionName: 'acc',
+  apiId: 1,
+  apiHash: '0123456789abcdef0123456789abcdef',
+  stringSession: encodeStringSession({
+    dcId: 2,
+    serverAddress: '149.154.167.51',
+    port: 443,
+    authKey: randomBytes(256),
+  }),
+  proxy,
+});
+
+async function connectError(gw: GramjsGateway, s: AccountSession): Promise<TelegramConnectError> {
+  const started = Date.now();
+  try {
+    await gw.client(s);
+  } catch (e) {
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(e).toBeInstanceOf(TelegramConnectError);
+    return e as TelegramConnectError;
+  } finally {
+    await gw.closeAll();
+  }
+  throw new Error('connect unexpectedly succeeded');
+}
+
+describe('real connect() against loopback failure points', () => {
+  it('a closed port fails promptly with a connect error (no endless retry loop)', async () => {
+    const port = await closedPort();
+    const e = await connectError(
+      new GramjsGateway({ dcOverride: { host: '127.0.0.1', port }, connectTimeoutMs: 10_000 }),
+      session(null),
+    );
+    expect(e.message).toMatch(/cannot reach Telegram/);
+  });
+
+  it('without a proxy a direct connection is made (the control for the next test)', async () => {
+    const dc = await countingServer();
+    try {
+      await connectError(
+        new GramjsGateway({ dcOverride: { host: '127.0.0.1', port: dc.port }, connectTimeoutMs: 3000 }),
+        session(null),
+      );
+      expect(dc.connections()).toBeGreaterThan(0);
+    } finally {
+      await dc.close();
+    }
+  });
+
+  it('through a SOCKS5 proxy: the CONNECT goes to the session’s DC, through the proxy', async () => {
+    const socks = await recordingSocks();
+    try {
+      const e = await connectError(
+        new GramjsGateway({ connectTimeoutMs: 10_000 }),
+        session({ scheme: 'socks5', host: '127.0.0.1', port: socks.port, username: 'u', password: 'p' }),
+      );
+      expect(e.message).toMatch(/through the account's socks5 proxy/);
+      expect(socks.destinations.length).toBeGreaterThan(0);
+      expect(socks.destinations[0]).toMatch(/^149\.154\.167\.51:(80|443)$/);
+    } finally {
+      await socks.close();
+    }
+  });
+
+  it('a proxy that is down fails closed: no direct connection is ever tried', async () => {
+    const dc = await countingServer();
+    const deadProxy = await closedPort();
+    try {
+      for (const scheme of ['socks5', 'socks4'] as const) {
+        await connectError(
+          new GramjsGateway({ dcOverride: { host: '127.0.0.1', port: dc.port }, connectTimeoutMs: 10_000 }),
+          session({ scheme, host: '127.0.0.1', port: deadProxy }),
+        );
+      }
+      await connectError(
+        new GramjsGateway({ dcOverride: { host: '127.0.0.1', port: dc.port }, connectTimeoutMs: 10_000 }),
+        session({ scheme: 'mtproxy', host: '127.0.0.1', port: deadProxy, secret: '00112233445566778899aabbccddeeff' }),
+      );
+      expect(dc.connections()).toBe(0);
+    } finally {
+      await dc.close();
+    }
+  });
+
+  it('an HTTP proxy is refused for Telegram instead of being bypassed', async () => {
+    const e = await connectError(new GramjsGateway(), session({ scheme: 'http', host: '127.0.0.1', port: 3128 }));
+    expect(e.message).toMatch(/HTTP proxies cannot carry/);
+  });
+});
