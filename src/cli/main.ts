@@ -186,6 +186,21 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     );
 
   program
+    .command('join')
+    .description(
+      'join Telegram groups of a niche: one batch, paced per account, then exit saying when the next account frees up',
+    )
+    .option('--niche <niche>', 'which targets', 'default')
+    .option('--batch <n>', 'targets to claim in this run', '5')
+    .option('--dry-run', 'show the plan, change nothing')
+    .option('--max-wait <seconds>', 'wait at most this long for an account to free up', '0')
+    .action(
+      run(async (ctx, opts: { niche: string; batch: string; dryRun?: boolean; maxWait: string }) =>
+        (await import('../commands/join.js')).joinCli(ctx, opts),
+      ),
+    );
+
+  program
     .command('lease')
     .description('lease an eligible account for an action; prints the fencing token (exit 75 when none is free)')
     .requiredOption('--action <action>', 'join, invite, message or contact')

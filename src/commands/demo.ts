@@ -15,13 +15,18 @@ import { readInputFile } from './importing.js';
 import { generateKeyFile } from './keys.js';
 import { importProxies, parseProxyFile } from './proxies.js';
 import { renderStatus, status, type StatusReport } from './status.js';
+import { AccountManager } from '../fleet/accountManager.js';
+import { join as runJoin } from './join.js';
 import { addTenant } from './tenants.js';
 import { importTargets, parseTargetsFile } from './targets.js';
 
 export const EXAMPLE_ACCOUNTS = fileURLToPath(new URL('../../accounts_config.example.json', import.meta.url));
 
 const DEMO_TARGETS = `# demo targets: public groups, invite links and one of each link form
+# (in the sandbox, names with "missing" do not exist and "approval" groups need an admin's approval)
+@missing_demo_group
 @acctctl_demo_news
+@approval_demo_group
 https://t.me/acctctl_demo_chat
 t.me/+AbCdEfGhIjKlMnOp
 https://t.me/joinchat/QrStUvWxYz012345
@@ -76,6 +81,29 @@ export async function demo(
       writeFileSync(targetsFile, DEMO_TARGETS);
       const tg = await importTargets({ store, clock: deps.clock }, parseTargetsFile(targetsFile, DEMO_TARGETS), 'demo');
       steps.push(`targets import targets.txt --niche demo: ${tg.added} targets`);
+      const { SandboxTelegram } = await import('../telegram/sandbox.js');
+      const sandbox = new SandboxTelegram({ clock: deps.clock, statePath: join(dir, 'sandbox.db') });
+      try {
+        const j = await runJoin(
+          { store, clock: deps.clock, gateway: sandbox, box, log: deps.log, sleep: async () => {} },
+          { niche: 'demo', batch: 10, dryRun: false, maxWaitMs: 0, timeZone: deps.config.timeZone },
+        );
+        steps.push(
+          `join --niche demo (sandbox Telegram): ${
+            Object.entries(j.counts)
+              .filter(([, n]) => n > 0)
+              .map(([k, n]) => `${k} ${n}`)
+              .join(', ') || 'nothing to do'
+          }; next account free for joining ${j.nextFreeAt ? new Date(j.nextFreeAt).toISOString() : 'never'}`,
+        );
+      } finally {
+        await sandbox.closeAll();
+      }
+      const fleet = new AccountManager({ store, clock: deps.clock, timeZone: deps.config.timeZone });
+      const rec = await fleet.recover();
+      steps.push(`recover: ${rec.reactivated.length} returned to active, ${rec.needsPerson.length} need a person`);
+      const reset = await fleet.resetLimits();
+      steps.push(`reset-limits: ${reset.accountsReset} accounts reset for ${reset.day}`);
       const report = await status({ store, clock: deps.clock, timeZone: deps.config.timeZone });
       return { dir, kept: opts.keep, steps, status: report };
     } finally {

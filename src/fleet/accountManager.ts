@@ -34,7 +34,14 @@ export interface LeaseRequest {
   /** Who holds it: shown in status, e.g. "joiner@host:pid". */
   holder: string;
   ttlMs: number;
+  /** Only this account (a target pinned to it). */
+  accountId?: number | undefined;
+  /** Never these accounts (e.g. ones that failed to connect in this run). */
+  excludeIds?: readonly number[] | undefined;
 }
+
+/** Work done in the same transaction as a release or an error report (e.g. the target's row). */
+export type InTx = (tx: Kysely<Database>, now: number) => Promise<void>;
 
 export interface Lease {
   /** `<accountId>.<fence>`: the fencing token every later call must present. */
@@ -66,6 +73,8 @@ export interface ReleaseResult {
 export interface ReportErrorResult {
   account: string;
   code: string;
+  /** Not to be used again in this run (a long flood wait, a block). */
+  skipForRun: boolean;
   state: AccountState;
   until: number | null;
   target: ErrorOutcome['target'];
@@ -138,14 +147,21 @@ export class AccountManager {
   }
 
   /** SQL that is true for an account that may be leased for `action` at `now`. */
-  private eligible(now: number, action: Action, tenantId: number | null): RawBuilder<unknown> {
+  private eligible(
+    now: number,
+    action: Action,
+    tenantId: number | null,
+    only?: { accountId?: number | undefined; excludeIds?: readonly number[] | undefined },
+  ): RawBuilder<unknown> {
     return sql`a.enabled = 1
       and (a.state = 'active' or (a.state in ('flood_wait', 'cooldown', 'blocked') and a.state_until <= ${now}))
       and (a.lease_holder is null or a.lease_expires_at <= ${now})
       and (a.next_action_at is null or a.next_action_at <= ${now})
       and (a.proxy_id is null or exists (select 1 from proxies p where p.id = a.proxy_id and p.healthy = 1))
       ${action === 'join' ? sql`and a.channels_full = 0` : sql``}
-      ${tenantId === null ? sql`` : sql`and a.tenant_id = ${tenantId}`}`;
+      ${tenantId === null ? sql`` : sql`and a.tenant_id = ${tenantId}`}
+      ${only?.accountId === undefined ? sql`` : sql`and a.id = ${only.accountId}`}
+      ${only?.excludeIds?.length ? sql`and a.id not in (${sql.join(only.excludeIds.map((i) => sql`${i}`))})` : sql``}`;
   }
 
   private async tenantId(name: string | undefined): Promise<number | null> {
@@ -187,7 +203,7 @@ export class AccountManager {
           await sql<{ id: number; fence: number; limits_json: string | null; tenant_limits: string | null }>`
             select a.id, a.fence, a.limits_json, t.limits_json as tenant_limits
             from telegram_accounts a left join tenants t on t.id = a.tenant_id
-            where ${this.eligible(now, req.action, tenantId)}
+            where ${this.eligible(now, req.action, tenantId, req)}
             order by a.lru_at, a.id limit ${PAGE} offset ${page * PAGE}`.execute(this.db)
         ).rows;
         const hist = await this.history(
@@ -252,7 +268,7 @@ export class AccountManager {
         lru_at = ${now}, updated_at = ${now}, state = 'active', state_until = null
       where id = (
         select a.id from telegram_accounts a
-        where (${seen}) and ${this.eligible(now, req.action, tenantId)}
+        where (${seen}) and ${this.eligible(now, req.action, tenantId, req)}
         order by a.lru_at, a.id limit 1 ${sql.raw(this.store.caps.claimLock)}
       )
       returning id, session_name, lease_token, lease_expires_at`.execute(this.db);
@@ -268,6 +284,55 @@ export class AccountManager {
       expiresAt: row.lease_expires_at,
       allowance: allowed.find((a) => a.id === row.id)?.allowance ?? 1,
     };
+  }
+
+  private async verdicts(action: Action, tenantId: number | null, now: number, limit: number) {
+    const rows = (
+      await sql<{ id: number; session_name: string; limits_json: string | null; tenant_limits: string | null }>`
+        select a.id, a.session_name, a.limits_json, t.limits_json as tenant_limits
+        from telegram_accounts a left join tenants t on t.id = a.tenant_id
+        where ${this.eligible(now, action, tenantId)}
+        order by a.lru_at, a.id limit ${limit}`.execute(this.db)
+    ).rows;
+    const hist = await this.history(
+      rows.map((r) => r.id),
+      action,
+      now,
+    );
+    return rows.map((r) => {
+      const limits = resolveLimits(
+        parseOverride(r.tenant_limits, 'the tenant'),
+        parseOverride(r.limits_json, `account ${r.id}`),
+      )[action];
+      return {
+        id: r.id,
+        account: r.session_name,
+        verdict: evaluateLimits(limits, hist.get(r.id) ?? [], { now, timeZone: this.timeZone, accountId: r.id }),
+      };
+    });
+  }
+
+  /** Accounts a lease for `action` could take right now, in the order it would take them (read-only). */
+  async eligibleNow(
+    action: Action,
+    opts: { tenant?: string; limit?: number } = {},
+  ): Promise<{ id: number; account: string }[]> {
+    const now = this.clock.now();
+    const v = await this.verdicts(action, await this.tenantId(opts.tenant), now, opts.limit ?? 1000);
+    return v.filter((x) => x.verdict.allowed).map(({ id, account }) => ({ id, account }));
+  }
+
+  /** When the next account may be leased for `action`: now, a time, or null (none will without a person). */
+  async nextFree(action: Action, tenant?: string): Promise<number | null> {
+    const now = this.clock.now();
+    const tenantId = await this.tenantId(tenant);
+    const v = await this.verdicts(action, tenantId, now, 10_000);
+    if (v.some((x) => x.verdict.allowed)) return now;
+    const limitsUntil = v.reduce<number | null>(
+      (m, x) => (x.verdict.allowed ? m : m === null ? x.verdict.until : Math.min(m, x.verdict.until)),
+      null,
+    );
+    return this.nextFreeAt(now, action, tenantId, limitsUntil);
   }
 
   /** The earliest moment another lease could succeed: limits, timed states, leases, pauses. */
@@ -336,7 +401,10 @@ export class AccountManager {
   }
 
   /** End the lease and record what was done with it. */
-  async release(token: string, opts: { used?: Partial<Record<Action, number>> } = {}): Promise<ReleaseResult> {
+  async release(
+    token: string,
+    opts: { used?: Partial<Record<Action, number>>; inTx?: InTx } = {},
+  ): Promise<ReleaseResult> {
     const used = opts.used ?? {};
     for (const [a, n] of Object.entries(used)) {
       if (!(ACTIONS as readonly string[]).includes(a) || !Number.isInteger(n) || n! < 0 || n! > 1000) {
@@ -371,6 +439,7 @@ export class AccountManager {
         })),
       );
       if (rows.length) await tx.insertInto('action_log').values(rows).execute();
+      if (opts.inTx) await opts.inTx(tx, now);
       return { account: row.session_name, recorded: used };
     });
   }
@@ -379,7 +448,11 @@ export class AccountManager {
    * Apply the error table to the leased account, log the failed attempt, and end the lease.
    * Returns what the caller should do with its target.
    */
-  async reportError(token: string, error: string | ErrorInput): Promise<ReportErrorResult> {
+  async reportError(
+    token: string,
+    error: string | ErrorInput,
+    inTx?: (tx: Kysely<Database>, now: number, outcome: ErrorOutcome) => Promise<void>,
+  ): Promise<ReportErrorResult> {
     return this.store.writeTx(async (tx) => {
       const now = this.clock.now();
       const row = await this.heldRow(tx, token, now);
@@ -430,9 +503,11 @@ export class AccountManager {
           })
           .execute();
       }
+      if (inTx) await inTx(tx, now, outcome);
       return {
         account: row.session_name,
         code: outcome.code,
+        skipForRun: outcome.skipForRun,
         state: next.state,
         until: next.until,
         target: outcome.target,

@@ -17,7 +17,8 @@ describe('the built CLI', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.signal).toBeNull();
     expect(r.stdout).toMatch(/accounts import accounts_config\.example\.json: 3 accounts/);
-    expect(r.stdout).toMatch(/targets import targets\.txt --niche demo: 6 targets/);
+    expect(r.stdout).toMatch(/targets import targets\.txt --niche demo: 8 targets/);
+    expect(r.stdout).toMatch(/join --niche demo \(sandbox Telegram\): joined 1, pending_approval 1, error 1/);
     expect(r.stdout).toMatch(/Telegram accounts: 3 total, 3 healthy/);
     expect(Date.now() - started).toBeLessThan(30_000);
     const { readdirSync } = await import('node:fs');
@@ -29,7 +30,7 @@ describe('the built CLI', () => {
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout) as { status: { accounts: { total: number }; targets: { count: number }[] } };
     expect(j.status.accounts.total).toBe(3);
-    expect(j.status.targets.reduce((a, t) => a + t.count, 0)).toBe(6);
+    expect(j.status.targets.reduce((a, t) => a + t.count, 0)).toBe(8);
   });
 
   it('doctor reports each problem with its fix and fails on a missing key', async () => {

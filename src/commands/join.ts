@@ -1,0 +1,375 @@
+import { randomInt } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Ctx } from '../cli/context.js';
+import { secretBox, withStore } from '../cli/context.js';
+import { c, fmtTime, table } from '../cli/output.js';
+import type { Config } from '../config/config.js';
+import { classifyError, PERSON_STATES } from '../domain/accountStates.js';
+import type { Clock } from '../domain/clock.js';
+import { UsageError } from '../errors.js';
+import { AccountManager } from '../fleet/accountManager.js';
+import { loadSession } from '../fleet/sessions.js';
+import {
+  claimTargets,
+  finishTarget,
+  peekTargets,
+  pinTarget,
+  releaseTargets,
+  type ClaimedTarget,
+} from '../fleet/targets.js';
+import type { Logger } from '../log/logger.js';
+import type { SecretBox } from '../security/secretBox.js';
+import type { AccountState } from '../store/schema.js';
+import type { Store } from '../store/store.js';
+import { TelegramCallError, type TelegramGateway } from '../telegram/gateway.js';
+
+export interface JoinOptions {
+  niche: string;
+  batch: number;
+  dryRun: boolean;
+  /** Wait at most this long in total for an account to free up (0: do what is possible now). */
+  maxWaitMs: number;
+  holder?: string;
+  /** How long a claimed target or leased account stays ours without progress. */
+  ttlMs?: number;
+  floodThresholdSeconds?: number;
+  timeZone: string;
+}
+
+export interface JoinDeps {
+  store: Store;
+  clock: Clock;
+  gateway: TelegramGateway;
+  box: SecretBox;
+  log: Logger;
+  /** Waiting goes through here so tests and benchmarks run in simulated time. */
+  sleep: (ms: number) => Promise<void>;
+}
+
+export type JoinOutcome = 'joined' | 'already_member' | 'pending_approval' | 'error' | 'banned' | 'queued';
+
+export interface JoinTargetResult {
+  target: string;
+  account: string | null;
+  outcome: JoinOutcome;
+  detail: string | null;
+}
+
+export interface JoinSummary {
+  niche: string;
+  dryRun: boolean;
+  claimed: number;
+  results: JoinTargetResult[];
+  counts: Record<JoinOutcome, number>;
+  /** When an account is next free for a join (null: none will be without a person). */
+  nextFreeAt: number | null;
+  plan?: { target: string; account: string | null }[];
+}
+
+const MAX_ACCOUNTS_PER_TARGET = 3;
+
+function emptyCounts(): Record<JoinOutcome, number> {
+  return { joined: 0, already_member: 0, pending_approval: 0, error: 0, banned: 0, queued: 0 };
+}
+
+/**
+ * One join batch (DESIGN.md "Join"): claim up to N targets, lease an account per target, join,
+ * apply the error table, bind joined groups to their account for good, and exit saying when the
+ * next account frees up. Pacing lives in the store (the action log), not in sleeps.
+ */
+export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSummary> {
+  if (!Number.isInteger(opts.batch) || opts.batch < 1 || opts.batch > 1000)
+    throw new UsageError('--batch must be 1–1000');
+  const { store, clock, log } = deps;
+  const fleet = new AccountManager({
+    store,
+    clock,
+    timeZone: opts.timeZone,
+    log,
+    ...(opts.floodThresholdSeconds !== undefined ? { floodThresholdSeconds: opts.floodThresholdSeconds } : {}),
+  });
+  const counts = emptyCounts();
+  const results: JoinTargetResult[] = [];
+
+  if (opts.dryRun) {
+    const targets = await peekTargets(store, { niche: opts.niche, batch: opts.batch, now: clock.now() });
+    const free = await fleet.eligibleNow('join', { limit: opts.batch });
+    const plan = targets.map((t, i) => ({ target: t.ref, account: free[i]?.account ?? null }));
+    return {
+      niche: opts.niche,
+      dryRun: true,
+      claimed: 0,
+      results,
+      counts,
+      nextFreeAt: await fleet.nextFree('join'),
+      plan,
+    };
+  }
+
+  const holder = opts.holder ?? `join@${hostname()}:${process.pid}`;
+  const ttlMs = opts.ttlMs ?? 10 * 60_000;
+  const token = randomInt(1, 2 ** 47);
+  const deadline = clock.now() + opts.maxWaitMs;
+  // Without waiting, a run can only use the accounts free now: claim no more than that, so
+  // overlapping runs and later ticks find the rest unclaimed.
+  const batch =
+    opts.maxWaitMs > 0
+      ? opts.batch
+      : Math.min(opts.batch, (await fleet.eligibleNow('join', { limit: opts.batch })).length);
+  const claimed =
+    batch > 0 ? await claimTargets(store, { niche: opts.niche, batch, holder, token, ttlMs, now: clock.now() }) : [];
+  log.info('join batch', { niche: opts.niche, claimed: claimed.length });
+  const pending = new Set(claimed.map((t) => t.id));
+  const skip = new Set<number>();
+  const names = new Map<number, string>();
+  try {
+    let outOfAccounts = false;
+    for (const t of claimed) {
+      if (outOfAccounts) break;
+      const r = await joinOne(deps, fleet, t, { token, holder, ttlMs, deadline, skip, names });
+      if (r === 'no_account') {
+        outOfAccounts = true;
+        break;
+      }
+      pending.delete(t.id);
+      results.push(r);
+      counts[r.outcome]++;
+    }
+  } finally {
+    // Whatever this run claimed and did not finish goes back to the queue.
+    await releaseTargets(store, [...pending], token, clock.now()).catch((e: unknown) =>
+      log.error('could not return targets', { error: String(e) }),
+    );
+  }
+  for (const id of pending) {
+    const t = claimed.find((x) => x.id === id)!;
+    results.push({ target: t.ref, account: null, outcome: 'queued', detail: 'no account free now' });
+    counts.queued++;
+  }
+  return {
+    niche: opts.niche,
+    dryRun: false,
+    claimed: claimed.length,
+    results,
+    counts,
+    nextFreeAt: await fleet.nextFree('join'),
+  };
+}
+
+async function joinOne(
+  deps: JoinDeps,
+  fleet: AccountManager,
+  t: ClaimedTarget,
+  run: {
+    token: number;
+    holder: string;
+    ttlMs: number;
+    deadline: number;
+    skip: Set<number>;
+    names: Map<number, string>;
+  },
+): Promise<JoinTargetResult | 'no_account'> {
+  const { store, clock, log } = deps;
+  const claim = { id: t.id, token: run.token };
+  let pinned = t.pinnedAccountId;
+  if (pinned !== null) {
+    const acc = await store.db
+      .selectFrom('telegram_accounts')
+      .select(['state', 'enabled'])
+      .where('id', '=', pinned)
+      .executeTakeFirst();
+    // A crash left this target mid-join with that account; only it may retry, unless it is gone for good.
+    if (!acc || acc.enabled !== 1 || PERSON_STATES.includes(acc.state as AccountState)) pinned = null;
+  }
+  for (let tries = 0; tries < MAX_ACCOUNTS_PER_TARGET; tries++) {
+    const lease = await fleet.lease({
+      action: 'join',
+      holder: run.holder,
+      ttlMs: run.ttlMs,
+      accountId: pinned ?? undefined,
+      excludeIds: [...run.skip],
+    });
+    if (!lease.ok) {
+      const now = clock.now();
+      if (lease.nextAt !== null && lease.nextAt <= run.deadline && lease.nextAt > now) {
+        log.info('waiting for an account', { until: new Date(lease.nextAt).toISOString() });
+        await deps.sleep(lease.nextAt - now);
+        tries--;
+        continue;
+      }
+      if (pinned !== null) {
+        return {
+          target: t.ref,
+          account: run.names.get(pinned) ?? null,
+          outcome: 'queued',
+          detail: 'waiting for the account it is bound to',
+        };
+      }
+      return 'no_account';
+    }
+    const { token, accountId, account } = lease.lease;
+    run.names.set(accountId, account);
+    await pinTarget(store, claim, accountId, clock.now());
+    let result;
+    try {
+      const client = await deps.gateway.client(await loadSession(store, deps.box, accountId));
+      result = await client.join(t.target);
+    } catch (e) {
+      const err =
+        e instanceof TelegramCallError
+          ? { errorMessage: e.errorMessage, code: e.code, seconds: e.seconds, message: e.message }
+          : { message: e instanceof Error ? e.message : String(e) };
+      const outcome = classifyError(err);
+      const done = outcome.target !== 'queued';
+      const rep = await fleet.reportError(token, err, async (tx, now) => {
+        if (outcome.target === 'queued') {
+          // Stays claimed by this run, unpinned: another account may take it now.
+          await tx
+            .updateTable('targets')
+            .set((eb) => ({ account_id: null, attempts: eb('attempts', '+', 1), updated_at: now }))
+            .where('id', '=', t.id)
+            .where('lease_token', '=', run.token)
+            .execute();
+          return;
+        }
+        await finishTarget(
+          tx,
+          claim,
+          outcome.target === 'joined'
+            ? { status: 'joined', accountId, joined: true, countAttempt: true, errorMessage: null }
+            : outcome.target === 'pending_approval'
+              ? { status: 'pending_approval', accountId, countAttempt: true, errorMessage: null }
+              : { status: outcome.target, accountId: null, errorMessage: outcome.code, countAttempt: true },
+          now,
+        );
+      });
+      log.info('join failed', { target: t.ref, account, error: outcome.code, state: rep.state });
+      if (done) {
+        const map = {
+          joined: 'already_member',
+          pending_approval: 'pending_approval',
+          error: 'error',
+          banned: 'banned',
+        } as const;
+        return { target: t.ref, account, outcome: map[outcome.target as keyof typeof map], detail: outcome.code };
+      }
+      // Account-level trouble: this account rests; another may take the target now.
+      run.skip.add(accountId);
+      pinned = null;
+      continue;
+    }
+    const status = result.kind === 'requested' ? 'pending_approval' : 'joined';
+    await fleet.release(token, {
+      used: { join: 1 },
+      inTx: async (tx, now) => {
+        await finishTarget(
+          tx,
+          claim,
+          { status, accountId, joined: status === 'joined', countAttempt: true, errorMessage: null },
+          now,
+        );
+      },
+    });
+    log.info('joined', { target: t.ref, account, result: result.kind });
+    return {
+      target: t.ref,
+      account,
+      outcome:
+        result.kind === 'requested'
+          ? 'pending_approval'
+          : result.kind === 'already_member'
+            ? 'already_member'
+            : 'joined',
+      detail: result.kind === 'joined' ? result.title : null,
+    };
+  }
+  return { target: t.ref, account: null, outcome: 'queued', detail: `tried ${MAX_ACCOUNTS_PER_TARGET} accounts` };
+}
+
+export function renderJoin(s: JoinSummary): string {
+  const lines: string[] = [];
+  if (s.dryRun) {
+    lines.push(c.bold(`join --dry-run, niche ${s.niche}: nothing was changed`));
+    lines.push(
+      s.plan!.length
+        ? table(
+            ['target', 'account that would try it'],
+            s.plan!.map((p) => [p.target, p.account ?? c.yellow('none free now')]),
+          )
+        : 'no targets waiting in this niche',
+    );
+  } else {
+    lines.push(c.bold(`join, niche ${s.niche}: ${s.claimed} target(s) claimed`));
+    if (s.results.length) {
+      lines.push(
+        table(
+          ['target', 'account', 'outcome', 'detail'],
+          s.results.map((r) => [
+            r.target,
+            r.account,
+            r.outcome === 'joined' || r.outcome === 'already_member'
+              ? c.green(r.outcome)
+              : r.outcome === 'queued'
+                ? c.yellow(r.outcome)
+                : c.red(r.outcome),
+            r.detail,
+          ]),
+        ),
+      );
+    }
+    lines.push(
+      Object.entries(s.counts)
+        .filter(([, n]) => n > 0)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ') || 'nothing to do',
+    );
+  }
+  lines.push(
+    s.nextFreeAt === null
+      ? 'no account will be free for joining without a person (see acctctl recover)'
+      : `next account free for joining: ${fmtTime(s.nextFreeAt)}`,
+  );
+  return lines.join('\n');
+}
+
+/** The real gramjs adapter, or the sandbox; gramjs is imported only when really used. */
+export async function telegramGateway(config: Config, clock: Clock): Promise<TelegramGateway> {
+  if (config.telegramMode === 'sandbox') {
+    const { SandboxTelegram } = await import('../telegram/sandbox.js');
+    const statePath =
+      process.env.ACCTCTL_SANDBOX_STATE ??
+      (config.db.kind === 'sqlite' ? `${config.db.path}.sandbox` : 'acctctl-sandbox.db');
+    const latencyMs = Number(process.env.ACCTCTL_SANDBOX_LATENCY_MS ?? 0);
+    return new SandboxTelegram({ clock, statePath, latencyMs });
+  }
+  const { GramjsGateway } = await import('../telegram/gramjs.js');
+  return new GramjsGateway();
+}
+
+export async function joinCli(
+  ctx: Ctx,
+  opts: { niche: string; batch: string; dryRun?: boolean; maxWait: string },
+): Promise<void> {
+  const batch = Number(opts.batch);
+  const maxWait = Number(opts.maxWait);
+  if (!Number.isFinite(maxWait) || maxWait < 0) throw new UsageError('--max-wait must be a number of seconds ≥ 0');
+  const box = secretBox(ctx);
+  await withStore(ctx, async (store) => {
+    const gateway = await telegramGateway(ctx.config, ctx.clock);
+    try {
+      const summary = await join(
+        { store, clock: ctx.clock, gateway, box, log: ctx.log, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
+        {
+          niche: opts.niche,
+          batch,
+          dryRun: opts.dryRun ?? false,
+          maxWaitMs: maxWait * 1000,
+          timeZone: ctx.config.timeZone,
+        },
+      );
+      ctx.emit(summary, renderJoin);
+    } finally {
+      await gateway.closeAll();
+    }
+  });
+}
