@@ -112,10 +112,14 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
   const deadline = clock.now() + opts.maxWaitMs;
   // Without waiting, a run can only use the accounts free now: claim no more than that, so
   // overlapping runs and later ticks find the rest unclaimed.
+  const free = opts.maxWaitMs > 0 ? [] : await fleet.eligibleNow('join', { limit: opts.batch });
   const batch =
     opts.maxWaitMs > 0
       ? opts.batch
-      : Math.min(opts.batch, (await fleet.eligibleNow('join', { limit: opts.batch })).length);
+      : Math.min(
+          opts.batch,
+          free.reduce((n, a) => n + Math.min(a.allowance, opts.batch), 0),
+        );
   const claimed =
     batch > 0 ? await claimTargets(store, { niche: opts.niche, batch, holder, token, ttlMs, now: clock.now() }) : [];
   log.info('join batch', { niche: opts.niche, claimed: claimed.length });
@@ -123,17 +127,13 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
   const skip = new Set<number>();
   const names = new Map<number, string>();
   try {
-    let outOfAccounts = false;
     for (const t of claimed) {
-      if (outOfAccounts) break;
       const r = await joinOne(deps, fleet, t, { token, holder, ttlMs, deadline, skip, names });
-      if (r === 'no_account') {
-        outOfAccounts = true;
-        break;
-      }
-      pending.delete(t.id);
+      if (r === 'no_account') break;
       results.push(r);
       counts[r.outcome]++;
+      // A target that stays queued goes back with the rest below.
+      if (r.outcome !== 'queued') pending.delete(t.id);
     }
   } finally {
     // Whatever this run claimed and did not finish goes back to the queue.
@@ -141,8 +141,8 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
       log.error('could not return targets', { error: String(e) }),
     );
   }
-  for (const id of pending) {
-    const t = claimed.find((x) => x.id === id)!;
+  for (const t of claimed) {
+    if (!pending.has(t.id) || results.some((r) => r.target === t.ref)) continue;
     results.push({ target: t.ref, account: null, outcome: 'queued', detail: 'no account free now' });
     counts.queued++;
   }
@@ -253,8 +253,25 @@ async function joinOne(
         } as const;
         return { target: t.ref, account, outcome: map[outcome.target as keyof typeof map], detail: outcome.code };
       }
-      // Account-level trouble: this account rests; another may take the target now.
       run.skip.add(accountId);
+      if (accountId === t.pinnedAccountId) {
+        // An earlier run crashed mid-join with this account: Telegram may already have let it
+        // in, so no other account may try. The target waits, still pinned to it.
+        await store.db
+          .updateTable('targets')
+          .set({ account_id: accountId })
+          .where('id', '=', t.id)
+          .where('lease_token', '=', run.token)
+          .execute();
+        return {
+          target: t.ref,
+          account,
+          outcome: 'queued',
+          detail: `${outcome.code}; waiting for the account it is bound to`,
+        };
+      }
+      // Account-level trouble: Telegram said no, so the join did not happen; this account
+      // rests and another may take the target now.
       pinned = null;
       continue;
     }

@@ -316,10 +316,12 @@ export class AccountManager {
   async eligibleNow(
     action: Action,
     opts: { tenant?: string; limit?: number } = {},
-  ): Promise<{ id: number; account: string }[]> {
+  ): Promise<{ id: number; account: string; allowance: number }[]> {
     const now = this.clock.now();
     const v = await this.verdicts(action, await this.tenantId(opts.tenant), now, opts.limit ?? 1000);
-    return v.filter((x) => x.verdict.allowed).map(({ id, account }) => ({ id, account }));
+    return v.flatMap(({ id, account, verdict }) =>
+      verdict.allowed ? [{ id, account, allowance: verdict.allowance }] : [],
+    );
   }
 
   /** When the next account may be leased for `action`: now, a time, or null (none will without a person). */
