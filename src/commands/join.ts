@@ -355,7 +355,7 @@ export async function telegramGateway(config: Config, clock: Clock): Promise<Tel
     const { SandboxTelegram } = await import('../telegram/sandbox.js');
     const statePath =
       process.env.ACCTCTL_SANDBOX_STATE ??
-      (config.db.kind === 'sqlite' ? `${config.db.path}.sandbox` : 'acctctl-sandbox.db');
+      ('path' in config.db ? `${config.db.path}.sandbox` : 'acctctl-sandbox.db');
     const latencyMs = Number(process.env.ACCTCTL_SANDBOX_LATENCY_MS ?? 0);
     return new SandboxTelegram({ clock, statePath, latencyMs });
   }
