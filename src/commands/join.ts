@@ -354,8 +354,7 @@ export async function telegramGateway(config: Config, clock: Clock): Promise<Tel
   if (config.telegramMode === 'sandbox') {
     const { SandboxTelegram } = await import('../telegram/sandbox.js');
     const statePath =
-      process.env.ACCTCTL_SANDBOX_STATE ??
-      ('path' in config.db ? `${config.db.path}.sandbox` : 'acctctl-sandbox.db');
+      process.env.ACCTCTL_SANDBOX_STATE ?? ('path' in config.db ? `${config.db.path}.sandbox` : 'acctctl-sandbox.db');
     const latencyMs = Number(process.env.ACCTCTL_SANDBOX_LATENCY_MS ?? 0);
     return new SandboxTelegram({ clock, statePath, latencyMs });
   }
