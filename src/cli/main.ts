@@ -251,7 +251,13 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
   program
     .command('recover')
     .description('return timed states that are over to active, free expired leases, list accounts that need a person')
-    .action(run(async (ctx) => (await import('../commands/fleet.js')).recoverCli(ctx)));
+    .option(
+      '--probe',
+      'also ask Telegram (getMe, @SpamBot) about accounts with errors or in blocked, and set their state',
+    )
+    .action(
+      run(async (ctx, opts: { probe?: boolean }) => (await import('../commands/fleet.js')).recoverCli(ctx, opts)),
+    );
 
   program
     .command('status')

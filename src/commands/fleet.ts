@@ -6,6 +6,7 @@ import { isAction, type Action } from '../domain/limits.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { AccountManager, type LeaseResult, type RecoverResult, type ResetResult } from '../fleet/accountManager.js';
 import type { Store } from '../store/store.js';
+import type { ProbeResult } from '../fleet/probe.js';
 
 /** `30s`, `10m`, `2h`, or plain seconds. */
 export function parseDuration(s: string, flag: string): number {
@@ -108,8 +109,38 @@ export function renderRecover(r: RecoverResult): string {
   return lines.join('\n');
 }
 
-export async function recoverCli(ctx: Ctx): Promise<void> {
-  await withStore(ctx, async (store) => ctx.emit(await manager(ctx, store).recover(), renderRecover));
+export async function recoverCli(ctx: Ctx, opts: { probe?: boolean } = {}): Promise<void> {
+  await withStore(ctx, async (store) => {
+    const result: RecoverResult & { probed?: ProbeResult[] } = await manager(ctx, store).recover();
+    if (opts.probe) {
+      const [{ probeAccounts }, { telegramGateway }, { secretBox }] = await Promise.all([
+        import('../fleet/probe.js'),
+        import('./join.js'),
+        import('../cli/context.js'),
+      ]);
+      const gateway = await telegramGateway(ctx.config, ctx.clock);
+      try {
+        result.probed = await probeAccounts({ store, box: secretBox(ctx), clock: ctx.clock, gateway, log: ctx.log });
+      } finally {
+        await gateway.closeAll();
+      }
+    }
+    ctx.emit(result, (r) =>
+      [
+        renderRecover(r),
+        ...(r.probed
+          ? [
+              r.probed.length
+                ? table(
+                    ['account', 'probe says', 'state now', 'until', 'detail'],
+                    r.probed.map((p) => [p.account, p.verdict, p.state, fmtTime(p.until), p.detail]),
+                  )
+                : 'probe: no account with errors or in blocked',
+            ]
+          : []),
+      ].join('\n'),
+    );
+  });
 }
 
 export async function resetLimitsCli(ctx: Ctx, opts: { retentionDays: string }): Promise<void> {

@@ -1,0 +1,84 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FakeClock } from '../../src/domain/clock.js';
+import { probeAccounts } from '../../src/fleet/probe.js';
+import { silentLogger } from '../../src/log/logger.js';
+import type { Store } from '../../src/store/store.js';
+import { TelegramCallError, type AccountSession, type TelegramGateway } from '../../src/telegram/gateway.js';
+import { DIALECTS, type TestDb } from '../support/dialects.js';
+import { fleetStore } from '../support/fleet.js';
+import { boxFor } from '../support/joinHarness.js';
+
+const T0 = Date.parse('2026-11-23T09:00:00Z');
+
+/** Each account's answer: a SpamBot text, or an error at connect. */
+function probeTelegram(answers: Record<string, string | TelegramCallError | Error>): TelegramGateway {
+  return {
+    async client(s: AccountSession) {
+      const a = answers[s.sessionName];
+      if (a instanceof Error) throw a;
+      return {
+        join: async () => ({ kind: 'joined', title: null }),
+        getMe: async () => ({ id: '1', username: s.sessionName, phone: null }),
+        askSpamBot: async () => a ?? 'Good news, no limits are currently applied to your account.',
+      };
+    },
+    async closeAll() {},
+  };
+}
+
+describe.each(DIALECTS)('recover --probe on $name', ({ skip, create }) => {
+  let t: TestDb;
+  let store: Store;
+  let env: Record<string, string>;
+  beforeEach(async () => {
+    if (skip) return;
+    t = await create();
+    ({ store, env } = await fleetStore(t, 6));
+  });
+  afterEach(async () => {
+    if (skip) return;
+    await store.close();
+    await t.cleanup();
+  });
+
+  it.skipIf(skip)('classifies each account from Telegram’s answers and sets its state', async () => {
+    const set = (name: string, patch: Record<string, unknown>) =>
+      store.db.updateTable('telegram_accounts').set(patch).where('session_name', '=', name).execute();
+    await set('acc_00000', { state: 'blocked', state_until: T0 + 3_600_000, error_count: 1 });
+    await set('acc_00001', { error_count: 2 });
+    await set('acc_00002', { error_count: 1 });
+    await set('acc_00003', { error_count: 1 });
+    await set('acc_00004', { error_count: 1 });
+    // acc_00005: no errors, not blocked → not probed.
+    const gateway = probeTelegram({
+      acc_00000: 'Good news, no limits are currently applied to your account.',
+      acc_00001: 'Your account is now limited until 25 Dec 2026, 14:31 UTC.',
+      acc_00002: new TelegramCallError('AUTH_KEY_UNREGISTERED', 401, undefined),
+      acc_00003: new TelegramCallError('USER_DEACTIVATED_BAN', 401, undefined),
+      acc_00004: new Error('connect ECONNREFUSED 127.0.0.1:1080'),
+    });
+    const r = await probeAccounts({ store, box: boxFor(env), clock: new FakeClock(T0), gateway, log: silentLogger });
+    expect(r.map((x) => [x.account, x.verdict, x.state])).toEqual([
+      ['acc_00000', 'fine', 'active'],
+      ['acc_00001', 'spam_restricted', 'blocked'],
+      ['acc_00002', 'unauthorized', 'disabled'],
+      ['acc_00003', 'banned', 'banned'],
+      ['acc_00004', 'unreachable', 'active'],
+    ]);
+    const rows = Object.fromEntries(
+      (
+        await store.db
+          .selectFrom('telegram_accounts')
+          .select(['session_name', 'state', 'state_until', 'error_count'])
+          .execute()
+      ).map((a) => [a.session_name, a]),
+    );
+    expect(rows.acc_00000).toMatchObject({ state: 'active', state_until: null, error_count: 0 });
+    expect(rows.acc_00001).toMatchObject({ state: 'blocked', state_until: Date.UTC(2026, 11, 25, 14, 31) });
+    expect(rows.acc_00002?.state).toBe('disabled');
+    expect(rows.acc_00003?.state).toBe('banned');
+    expect(rows.acc_00004).toMatchObject({ state: 'active', error_count: 1 }); // network trouble changes nothing
+    const events = await store.db.selectFrom('events').select('kind').where('kind', '=', 'account_probe').execute();
+    expect(events).toHaveLength(4);
+  });
+});
