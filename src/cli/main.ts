@@ -134,6 +134,18 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .command('list')
     .description('list accounts with state, lease and errors')
     .action(run(async (ctx) => (await import('../commands/accounts.js')).listAccountsCli(ctx)));
+  accounts
+    .command('login')
+    .description('log an account in interactively (code, 2FA password not echoed) and store its session encrypted')
+    .requiredOption('--phone <phone>', 'the account’s phone number, e.g. +15551234567')
+    .option('--name <session_name>', 'name for the account (default tg_<digits>)')
+    .option('--tenant <name>', 'tenant that owns it')
+    .option('--proxy-id <id>', 'log in through this imported proxy (see proxies list)')
+    .action(
+      run(async (ctx, opts: { phone: string; name?: string; tenant?: string; proxyId?: string }) =>
+        (await import('../commands/login.js')).loginCli(ctx, opts),
+      ),
+    );
   for (const verb of ['enable', 'disable', 'remove'] as const) {
     accounts
       .command(`${verb} <name>`)

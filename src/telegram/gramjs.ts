@@ -249,6 +249,53 @@ export class GramjsGateway implements TelegramGateway {
   }
 }
 
+export interface LoginCallbacks {
+  phone: string;
+  code(viaApp: boolean): Promise<string>;
+  password(hint: string | undefined): Promise<string>;
+  onError(e: Error): void;
+}
+
+/**
+ * Interactive login (`accounts login`): phone, the code Telegram sends, the 2FA password.
+ * Returns the new string session and who logged in. The caller destroys nothing: done here.
+ */
+export async function gramLogin(
+  session: AccountSession,
+  cb: LoginCallbacks,
+  opts: GramjsOptions = {},
+): Promise<{ stringSession: string; userId: string; username: string | null }> {
+  const client = newGramClient(session, opts);
+  try {
+    if (opts.fakeNetwork) {
+      await client.session.load(); // what connect() would do first
+    } else {
+      const ok = await withTimeout(client.connect(), opts.connectTimeoutMs ?? 20_000, 'connecting to Telegram');
+      if (!ok) throw new TelegramConnectError(`cannot reach Telegram${session.proxy ? ' through the proxy' : ''}`);
+    }
+    const user = await client.signInUser(
+      { apiId: session.apiId, apiHash: session.apiHash },
+      {
+        phoneNumber: cb.phone,
+        phoneCode: async (viaApp) => cb.code(Boolean(viaApp)),
+        password: async (hint) => cb.password(hint),
+        onError: async (e: Error) => {
+          cb.onError(toCallError(e));
+          // Stop on anything but a wrong code/password, which gramjs asks again for.
+          return !/PHONE_CODE_INVALID|PASSWORD_HASH_INVALID/.test((e as { errorMessage?: string }).errorMessage ?? '');
+        },
+      },
+    );
+    const saved = (client.session as unknown as { save(): string }).save();
+    const u = user as { id?: { toString(): string }; username?: string };
+    return { stringSession: saved, userId: String(u.id ?? ''), username: u.username ?? null };
+  } catch (e) {
+    throw toCallError(e);
+  } finally {
+    await withTimeout(client.destroy(), 5000, 'closing the login client').catch(() => {});
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Test seam (reference/gramjs.md, "Fake _sender"): a real TelegramClient whose network is
 // replaced. gramjs's own invoke loop, request.resolve, TL serialisation and RPCMessageToError

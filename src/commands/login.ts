@@ -1,0 +1,135 @@
+import type { Ctx } from '../cli/context.js';
+import { secretBox, withStore } from '../cli/context.js';
+import { ask, askHidden } from '../cli/prompt.js';
+import type { Clock } from '../domain/clock.js';
+import type { ProxySpec } from '../domain/proxyUrl.js';
+import { parseStringSession } from '../domain/stringSession.js';
+import { ConfigError, DataError, UsageError } from '../errors.js';
+import type { SecretBox } from '../security/secretBox.js';
+import type { Store } from '../store/store.js';
+import type { AccountSession } from '../telegram/gateway.js';
+import type { LoginCallbacks } from '../telegram/gramjs.js';
+import { importAccounts } from './accounts.js';
+
+export interface LoginDeps {
+  store: Store;
+  box: SecretBox;
+  clock: Clock;
+  login: (
+    session: AccountSession,
+    cb: LoginCallbacks,
+  ) => Promise<{ stringSession: string; userId: string; username: string | null }>;
+  ask: (q: string) => Promise<string>;
+  askHidden: (q: string) => Promise<string>;
+  warn: (msg: string) => void;
+}
+
+export interface LoginOptions {
+  phone: string;
+  name?: string | undefined;
+  tenant?: string | undefined;
+  proxyId?: number | undefined;
+  apiId: number;
+  apiHash: string;
+}
+
+/** Log an account in (code, then 2FA password if set) and store its string session encrypted. */
+export async function loginAccount(
+  deps: LoginDeps,
+  opts: LoginOptions,
+): Promise<{ account: string; userId: string; username: string | null; created: boolean }> {
+  const phone = '+' + opts.phone.replace(/[\s()+-]/g, '');
+  if (!/^\+[1-9]\d{6,14}$/.test(phone))
+    throw new UsageError(`--phone "${opts.phone}" → an international number such as +15551234567`);
+  const name = opts.name ?? `tg_${phone.slice(1)}`;
+  let proxy: ProxySpec | null = null;
+  if (opts.proxyId !== undefined) {
+    const p = await deps.store.db.selectFrom('proxies').selectAll().where('id', '=', opts.proxyId).executeTakeFirst();
+    if (!p) throw new DataError(`no proxy with id ${opts.proxyId} → see \`acctctl proxies list\``);
+    proxy = { scheme: p.scheme as ProxySpec['scheme'], host: p.host, port: p.port };
+    if (p.username) proxy.username = p.username;
+    if (p.password_enc)
+      proxy.password = deps.box.open(p.password_enc, { table: 'proxies', column: 'password_enc', rowId: p.id });
+    if (p.secret_enc)
+      proxy.secret = deps.box.open(p.secret_enc, { table: 'proxies', column: 'secret_enc', rowId: p.id });
+  }
+  const r = await deps.login(
+    { accountId: -1, sessionName: name, apiId: opts.apiId, apiHash: opts.apiHash, stringSession: '', proxy },
+    {
+      phone,
+      code: (viaApp) => deps.ask(`Code Telegram sent ${viaApp ? 'to your Telegram app' : 'by SMS'}: `),
+      password: (hint) => deps.askHidden(`2FA password${hint ? ` (hint: ${hint})` : ''}: `),
+      onError: (e) => deps.warn(`Telegram: ${e.message}`),
+    },
+  );
+  const decoded = parseStringSession(r.stringSession);
+  if (!decoded.ok)
+    throw new DataError(`Telegram returned a session acctctl cannot use (${decoded.reason}) → try again`);
+  const res = await importAccounts({ store: deps.store, box: deps.box, clock: deps.clock }, [
+    {
+      sessionName: name,
+      apiId: opts.apiId,
+      apiHash: opts.apiHash.toLowerCase(),
+      stringSession: r.stringSession,
+      session: decoded.value,
+      proxy,
+      tenant: opts.tenant ?? null,
+      phone,
+    },
+  ]);
+  if (proxy && opts.proxyId !== undefined) {
+    // importAccounts upserts the proxy by URL; keep the operator's chosen row.
+    await deps.store.db
+      .updateTable('telegram_accounts')
+      .set({ proxy_id: opts.proxyId })
+      .where('session_name', '=', name)
+      .execute();
+  }
+  return { account: name, userId: r.userId, username: r.username, created: res.created.length === 1 };
+}
+
+export async function loginCli(
+  ctx: Ctx,
+  opts: { phone: string; name?: string; tenant?: string; proxyId?: string },
+): Promise<void> {
+  if (ctx.config.telegramMode === 'sandbox') {
+    throw new UsageError(
+      'accounts login talks to the real Telegram → unset ACCTCTL_TELEGRAM (or import sessions with accounts import)',
+    );
+  }
+  if (ctx.config.telegramApiId === undefined || ctx.config.telegramApiHash === undefined) {
+    throw new ConfigError(
+      'accounts login needs TELEGRAM_API_ID and TELEGRAM_API_HASH → get them at https://my.telegram.org and put them in .env',
+    );
+  }
+  const proxyId = opts.proxyId === undefined ? undefined : Number(opts.proxyId);
+  if (proxyId !== undefined && !Number.isInteger(proxyId))
+    throw new UsageError('--proxy-id must be a proxy id from `acctctl proxies list`');
+  const box = secretBox(ctx);
+  const { gramLogin } = await import('../telegram/gramjs.js');
+  await withStore(ctx, async (store) =>
+    ctx.emit(
+      await loginAccount(
+        {
+          store,
+          box,
+          clock: ctx.clock,
+          login: (s, cb) => gramLogin(s, cb),
+          ask: (q) => ask(q),
+          askHidden: (q) => askHidden(q),
+          warn: (m) => ctx.log.warn(m),
+        },
+        {
+          phone: opts.phone,
+          name: opts.name,
+          tenant: opts.tenant,
+          proxyId,
+          apiId: ctx.config.telegramApiId!,
+          apiHash: ctx.config.telegramApiHash!,
+        },
+      ),
+      (r) =>
+        `${r.created ? 'added' : 'updated'} account ${r.account} (Telegram user ${r.userId}${r.username ? ` @${r.username}` : ''}); its session is stored encrypted`,
+    ),
+  );
+}
