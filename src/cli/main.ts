@@ -271,6 +271,26 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
       run(async (ctx, opts: { probe?: boolean }) => (await import('../commands/fleet.js')).recoverCli(ctx, opts)),
     );
 
+  const ig = program.command('ig').description('Instagram login accounts (for check and refresh-session)');
+  ig.command('import <file>')
+    .description(
+      'import JSON [{tenant, username, password, totp_secret?, sessionid?, proxy?, priority?}], all rows or none',
+    )
+    .action(run(async (ctx, file: string) => (await import('../commands/ig.js')).igImportCli(ctx, file)));
+  ig.command('list')
+    .description('Instagram accounts: state, session age, last verified, next refresh, failures')
+    .action(run(async (ctx) => (await import('../commands/ig.js')).igListCli(ctx)));
+  program
+    .command('refresh-session')
+    .description('log Instagram accounts in again with headless Chromium (+TOTP) before their sessions die')
+    .option('--account <username>', 'only this account (due or not)')
+    .option('--all', 'every account, due or not')
+    .action(
+      run(async (ctx, opts: { account?: string; all?: boolean }) =>
+        (await import('../commands/ig.js')).refreshCli(ctx, opts),
+      ),
+    );
+
   program
     .command('status')
     .description('fleet health: accounts, leases, limits, targets, Instagram sessions, check jobs')

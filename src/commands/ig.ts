@@ -1,0 +1,239 @@
+import { join } from 'node:path';
+import type { Ctx } from '../cli/context.js';
+import { secretBox, withStore } from '../cli/context.js';
+import { c, fmtAge, fmtTime, table } from '../cli/output.js';
+import type { Clock } from '../domain/clock.js';
+import { proxyDisplay } from '../domain/proxyUrl.js';
+import { REFRESH_EVERY_MS, SessionRefresher, type RefreshResult } from '../fleet/refresh.js';
+import { validateIgAccounts, type IgAccountInput } from '../instagram/igAccounts.js';
+import { checkTotpSecret } from '../instagram/totp.js';
+import type { SecretBox } from '../security/secretBox.js';
+import { upsertProxy } from '../store/proxies.js';
+import type { Store } from '../store/store.js';
+import { parseJsonFile, readInputFile, rejectProblems } from './importing.js';
+import { ensureTenant } from './tenants.js';
+import { UsageError } from '../errors.js';
+
+export async function parseIgFile(path: string, text: string): Promise<IgAccountInput[]> {
+  const r = await validateIgAccounts(parseJsonFile(path, text), checkTotpSecret);
+  if (!r.ok) rejectProblems(path, r.problems);
+  return r.rows;
+}
+
+/** All rows or none; secrets sealed to their row. */
+export async function importIg(deps: { store: Store; box: SecretBox; clock: Clock }, rows: IgAccountInput[]) {
+  const now = deps.clock.now();
+  return deps.store.writeTx(async (tx) => {
+    let created = 0;
+    for (const r of rows) {
+      const tenant = await ensureTenant(tx, r.tenant, now);
+      const proxyId = r.proxy ? (await upsertProxy(tx, deps.box, r.proxy, tenant.id, now)).id : null;
+      const existing = await tx
+        .selectFrom('ig_accounts')
+        .select('id')
+        .where('tenant_id', '=', tenant.id)
+        .where('username', '=', r.username)
+        .executeTakeFirst();
+      const id =
+        existing?.id ??
+        (
+          await tx
+            .insertInto('ig_accounts')
+            .values({
+              tenant_id: tenant.id,
+              username: r.username,
+              password_enc: null,
+              totp_secret_enc: null,
+              sessionid_enc: null,
+              cookies_enc: null,
+              proxy_id: proxyId,
+              session_created_at: null,
+              last_verified_at: null,
+              next_refresh_at: null,
+              last_error: null,
+              created_at: now,
+              updated_at: now,
+            })
+            .returning('id')
+            .executeTakeFirstOrThrow()
+        ).id;
+      if (!existing) created++;
+      const seal = (v: string | null, column: string) =>
+        v === null ? null : deps.box.seal(v, { table: 'ig_accounts', column, rowId: id });
+      await tx
+        .updateTable('ig_accounts')
+        .set({
+          password_enc: seal(r.password, 'password_enc'),
+          totp_secret_enc: seal(r.totpSecret, 'totp_secret_enc'),
+          proxy_id: proxyId,
+          priority: r.priority,
+          updated_at: now,
+          fail_count: 0,
+          ...(r.sessionid
+            ? {
+                sessionid_enc: seal(r.sessionid, 'sessionid_enc'),
+                state: 'valid',
+                session_created_at: now,
+                next_refresh_at: now + REFRESH_EVERY_MS,
+              }
+            : existing
+              ? {}
+              : { state: 'expired' }),
+        })
+        .where('id', '=', id)
+        .execute();
+    }
+    return { imported: rows.length, created, updated: rows.length - created };
+  });
+}
+
+export interface IgRow {
+  tenant: string;
+  username: string;
+  state: string;
+  priority: number;
+  hasTotp: boolean;
+  proxy: string | null;
+  sessionAgeMs: number | null;
+  lastVerifiedAt: number | null;
+  nextRefreshAt: number | null;
+  failures: number;
+  lastError: string | null;
+}
+
+export async function listIg(store: Store, now: number): Promise<IgRow[]> {
+  const rows = await store.db
+    .selectFrom('ig_accounts as i')
+    .innerJoin('tenants as t', 't.id', 'i.tenant_id')
+    .leftJoin('proxies as p', 'p.id', 'i.proxy_id')
+    .select([
+      't.name as tenant',
+      'i.username',
+      'i.state',
+      'i.priority',
+      'i.totp_secret_enc',
+      'p.scheme',
+      'p.host',
+      'p.port',
+      'p.username as puser',
+      'i.session_created_at',
+      'i.last_verified_at',
+      'i.next_refresh_at',
+      'i.fail_count',
+      'i.last_error',
+    ])
+    .orderBy('t.name')
+    .orderBy('i.username')
+    .execute();
+  return rows.map((r) => ({
+    tenant: r.tenant,
+    username: r.username,
+    state: r.state,
+    priority: r.priority,
+    hasTotp: r.totp_secret_enc !== null,
+    proxy:
+      r.scheme && r.host && r.port
+        ? proxyDisplay({
+            scheme: r.scheme as 'http',
+            host: r.host,
+            port: r.port,
+            ...(r.puser ? { username: r.puser } : {}),
+          })
+        : null,
+    sessionAgeMs: r.session_created_at === null ? null : now - r.session_created_at,
+    lastVerifiedAt: r.last_verified_at,
+    nextRefreshAt: r.next_refresh_at,
+    failures: r.fail_count,
+    lastError: r.last_error,
+  }));
+}
+
+export async function igImportCli(ctx: Ctx, file: string): Promise<void> {
+  const rows = await parseIgFile(file, readInputFile(file));
+  const box = secretBox(ctx);
+  await withStore(ctx, async (store) =>
+    ctx.emit(
+      await importIg({ store, box, clock: ctx.clock }, rows),
+      (r) => `imported ${r.imported} Instagram accounts (${r.created} new, ${r.updated} updated)`,
+    ),
+  );
+}
+
+export async function igListCli(ctx: Ctx): Promise<void> {
+  await withStore(ctx, async (store) => {
+    const now = ctx.clock.now();
+    ctx.emit(await listIg(store, now), (rows) =>
+      rows.length === 0
+        ? 'no Instagram accounts → acctctl ig import FILE'
+        : table(
+            [
+              'tenant',
+              'username',
+              'state',
+              '2FA',
+              'proxy',
+              'session age',
+              'last verified',
+              'next refresh',
+              'failures',
+              'last error',
+            ],
+            rows.map((r) => [
+              r.tenant,
+              r.username,
+              r.state === 'valid'
+                ? c.green(r.state)
+                : r.state === 'needs_manual' || r.state === 'failed'
+                  ? c.red(r.state)
+                  : c.yellow(r.state),
+              r.hasTotp ? 'totp' : '',
+              r.proxy,
+              r.sessionAgeMs === null ? '' : fmtAge(now - r.sessionAgeMs, now).replace(' ago', ''),
+              fmtAge(r.lastVerifiedAt, now),
+              fmtTime(r.nextRefreshAt),
+              r.failures,
+              r.lastError,
+            ]),
+          ),
+    );
+  });
+}
+
+export function renderRefresh(rows: RefreshResult[]): string {
+  if (rows.length === 0) return 'no Instagram session is due for a refresh';
+  return table(
+    ['tenant', 'username', 'result', 'next refresh', 'detail'],
+    rows.map((r) => [
+      r.tenant,
+      r.username,
+      r.status === 'refreshed'
+        ? c.green(r.status)
+        : r.status === 'backing_off' || r.status === 'locked'
+          ? c.yellow(r.status)
+          : c.red(r.status),
+      fmtTime(r.nextRefreshAt),
+      r.detail,
+    ]),
+  );
+}
+
+export async function refreshCli(ctx: Ctx, opts: { account?: string; all?: boolean }): Promise<void> {
+  if (opts.account && opts.all) throw new UsageError('give --account USERNAME or --all, not both');
+  const box = secretBox(ctx);
+  const { playwrightLogin } = await import('../instagram/browser.js');
+  await withStore(ctx, async (store) => {
+    const refresher = new SessionRefresher({
+      store,
+      box,
+      clock: ctx.clock,
+      log: ctx.log,
+      login: playwrightLogin,
+      instagramUrl: ctx.config.instagramUrl,
+      chromiumPath: ctx.config.chromiumPath,
+      profileRoot:
+        process.env.ACCTCTL_PROFILE_DIR ??
+        join('path' in ctx.config.db ? join(ctx.config.db.path, '..') : process.cwd(), 'acctctl-profiles'),
+    });
+    ctx.emit(await refresher.refresh(opts), renderRefresh);
+  });
+}

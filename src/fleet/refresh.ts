@@ -1,0 +1,290 @@
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Clock } from '../domain/clock.js';
+import type { ProxySpec } from '../domain/proxyUrl.js';
+import { UnavailableError } from '../errors.js';
+import type { BrowserLogin, LoginOutcome } from '../instagram/browser.js';
+import { totpCode } from '../instagram/totp.js';
+import type { Logger } from '../log/logger.js';
+import type { SecretBox } from '../security/secretBox.js';
+import { acquireLock, lockHeld, releaseLock } from '../store/locks.js';
+import type { Store } from '../store/store.js';
+
+export const REFRESH_EVERY_MS = 2 * 24 * 3_600_000;
+const JITTER = 0.1;
+const LOCK_TTL_MS = 5 * 60_000;
+const BACKOFF_BASE_MS = 15 * 60_000;
+const BACKOFF_MAX_MS = 12 * 3_600_000;
+/** After this many failures in a row the account needs a person. */
+export const MAX_FAILURES = 5;
+
+export type RefreshStatus = 'refreshed' | 'needs_manual' | 'failed' | 'backing_off' | 'locked' | 'skipped';
+
+export interface RefreshResult {
+  tenant: string;
+  username: string;
+  status: RefreshStatus;
+  detail: string | null;
+  nextRefreshAt: number | null;
+}
+
+export interface RefreshDeps {
+  store: Store;
+  box: SecretBox;
+  clock: Clock;
+  log: Logger;
+  login: BrowserLogin;
+  instagramUrl: string;
+  chromiumPath: string | undefined;
+  /** Persistent browser profiles live here, one directory (0700) per account. */
+  profileRoot: string;
+  extraArgs?: string[];
+  /** Wait used while another process holds an account's lock (reactive path). */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+interface IgRow {
+  id: number;
+  tenant: string;
+  username: string;
+  password_enc: string | null;
+  totp_secret_enc: string | null;
+  fail_count: number;
+  proxy_id: number | null;
+}
+
+function jitter(ms: number, seed: number): number {
+  const f = 1 - JITTER + (((seed * 2654435761) % 1000) / 1000) * 2 * JITTER;
+  return Math.round(ms * f);
+}
+
+/**
+ * refresh-session (seed 001): log Instagram accounts in again with a real browser before their
+ * sessions die (proactive), or when check hits a 401 (reactive). One login per account at a
+ * time: a lock in the store across processes, and one shared promise within a process.
+ */
+export class SessionRefresher {
+  private readonly inFlight = new Map<number, Promise<RefreshResult>>();
+  constructor(private readonly deps: RefreshDeps) {}
+
+  private async rows(where: { due?: number; username?: string; all?: boolean; id?: number }): Promise<IgRow[]> {
+    let q = this.deps.store.db
+      .selectFrom('ig_accounts as i')
+      .innerJoin('tenants as t', 't.id', 'i.tenant_id')
+      .select([
+        'i.id',
+        't.name as tenant',
+        'i.username',
+        'i.password_enc',
+        'i.totp_secret_enc',
+        'i.fail_count',
+        'i.proxy_id',
+      ])
+      .orderBy('i.priority', 'desc')
+      .orderBy('i.id');
+    if (where.id !== undefined) q = q.where('i.id', '=', where.id);
+    else if (where.username !== undefined)
+      q = q.where('i.username', '=', where.username.replace(/^@/, '').toLowerCase());
+    else if (!where.all) {
+      q = q
+        .where('i.state', 'not in', ['needs_manual', 'failed'])
+        .where((eb) => eb.or([eb('i.next_refresh_at', 'is', null), eb('i.next_refresh_at', '<=', where.due ?? 0)]));
+    }
+    return q.execute();
+  }
+
+  /** Due accounts (next_refresh_at passed), one account, or all. */
+  async refresh(opts: { account?: string; all?: boolean } = {}): Promise<RefreshResult[]> {
+    const rows = await this.rows({ due: this.deps.clock.now(), username: opts.account, all: opts.all });
+    const out: RefreshResult[] = [];
+    for (const r of rows) out.push(await this.refreshOne(r.id));
+    return out;
+  }
+
+  /** The reactive path: `check` calls this on a 401; concurrent callers share one login. */
+  async reactive(igAccountId: number): Promise<RefreshResult> {
+    return this.refreshOne(igAccountId, { waitForOther: true });
+  }
+
+  refreshOne(id: number, opts: { waitForOther?: boolean } = {}): Promise<RefreshResult> {
+    const running = this.inFlight.get(id);
+    if (running) return running;
+    const p = this.doRefresh(id, opts).finally(() => this.inFlight.delete(id));
+    this.inFlight.set(id, p);
+    return p;
+  }
+
+  private async proxyOf(proxyId: number | null): Promise<ProxySpec | null> {
+    if (proxyId === null) return null;
+    const p = await this.deps.store.db.selectFrom('proxies').selectAll().where('id', '=', proxyId).executeTakeFirst();
+    if (!p) return null;
+    const spec: ProxySpec = { scheme: p.scheme as ProxySpec['scheme'], host: p.host, port: p.port };
+    if (p.username) spec.username = p.username;
+    if (p.password_enc)
+      spec.password = this.deps.box.open(p.password_enc, { table: 'proxies', column: 'password_enc', rowId: p.id });
+    return spec;
+  }
+
+  private async doRefresh(id: number, opts: { waitForOther?: boolean }): Promise<RefreshResult> {
+    const { store, clock, box, log } = this.deps;
+    const [row] = await this.rows({ id });
+    if (!row) throw new UnavailableError(`Instagram account ${id} no longer exists`);
+    const base = { tenant: row.tenant, username: row.username };
+    const lockName = `ig-refresh:${id}`;
+    const holder = `${hostname()}:${process.pid}`;
+    let token = await acquireLock(store, lockName, holder, LOCK_TTL_MS, clock.now());
+    if (token === null) {
+      if (!opts.waitForOther)
+        return { ...base, status: 'locked', detail: 'another run is logging this account in', nextRefreshAt: null };
+      // Another process is logging in: wait for it and use its session.
+      const sleep = this.deps.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
+      while (await lockHeld(store, lockName, clock.now())) await sleep(500);
+      const after = await store.db
+        .selectFrom('ig_accounts')
+        .select(['state', 'next_refresh_at'])
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow();
+      return {
+        ...base,
+        status: after.state === 'valid' ? 'refreshed' : 'skipped',
+        detail: 'logged in by another run',
+        nextRefreshAt: after.next_refresh_at,
+      };
+    }
+    try {
+      if (!row.password_enc) {
+        return await this.finish(
+          row,
+          { kind: 'error', message: 'no password stored → ig import it again with a password' },
+          null,
+        );
+      }
+      await store.db
+        .updateTable('ig_accounts')
+        .set({ state: 'refreshing', updated_at: clock.now() })
+        .where('id', '=', id)
+        .execute();
+      const password = box.open(row.password_enc, { table: 'ig_accounts', column: 'password_enc', rowId: id });
+      const secret = row.totp_secret_enc
+        ? box.open(row.totp_secret_enc, { table: 'ig_accounts', column: 'totp_secret_enc', rowId: id })
+        : null;
+      let outcome: LoginOutcome;
+      try {
+        outcome = await this.deps.login({
+          baseUrl: this.deps.instagramUrl,
+          username: row.username,
+          password,
+          totp: secret ? (t) => totpCode(secret, t) : null,
+          proxy: await this.proxyOf(row.proxy_id),
+          profileDir: join(this.deps.profileRoot, `${row.tenant}-${row.username}`),
+          chromiumPath: this.deps.chromiumPath,
+          ...(this.deps.extraArgs ? { extraArgs: this.deps.extraArgs } : {}),
+        });
+      } catch (e) {
+        if (e instanceof UnavailableError) throw e;
+        outcome = { kind: 'error', message: e instanceof Error ? e.message.split('\n')[0]! : String(e) };
+      }
+      log.info('instagram login', { tenant: row.tenant, username: row.username, outcome: outcome.kind });
+      return await this.finish(row, outcome, token);
+    } catch (e) {
+      await store.db
+        .updateTable('ig_accounts')
+        .set({ state: 'expired' })
+        .where('id', '=', id)
+        .where('state', '=', 'refreshing')
+        .execute();
+      throw e;
+    } finally {
+      if (token !== null) await releaseLock(store, lockName, token);
+      token = null;
+    }
+  }
+
+  private async finish(row: IgRow, o: LoginOutcome, _token: number | null): Promise<RefreshResult> {
+    const { store, clock, box } = this.deps;
+    const now = clock.now();
+    const base = { tenant: row.tenant, username: row.username };
+    const event = (kind: string, message: string) =>
+      store.db
+        .insertInto('events')
+        .values({
+          at: now,
+          kind,
+          subject_type: 'ig_account',
+          subject_id: row.id,
+          tenant_id: null,
+          message,
+          data_json: null,
+        })
+        .execute();
+    if (o.kind === 'ok' && o.verified) {
+      const next = now + jitter(REFRESH_EVERY_MS, now + row.id);
+      await store.writeTx(async (tx) => {
+        await tx
+          .updateTable('ig_accounts')
+          .set({
+            sessionid_enc: box.seal(o.sessionid, { table: 'ig_accounts', column: 'sessionid_enc', rowId: row.id }),
+            cookies_enc: box.seal(JSON.stringify(o.cookies), {
+              table: 'ig_accounts',
+              column: 'cookies_enc',
+              rowId: row.id,
+            }),
+            state: 'valid',
+            session_created_at: now,
+            last_verified_at: now,
+            next_refresh_at: next,
+            fail_count: 0,
+            last_error: null,
+            updated_at: now,
+          })
+          .where('id', '=', row.id)
+          .execute();
+      });
+      await event('ig_refreshed', `${row.tenant}/${row.username}: new session, verified`);
+      return { ...base, status: 'refreshed', detail: null, nextRefreshAt: next };
+    }
+    if (o.kind === 'checkpoint') {
+      await store.db
+        .updateTable('ig_accounts')
+        .set({ state: 'needs_manual', last_error: 'checkpoint', next_refresh_at: null, updated_at: now })
+        .where('id', '=', row.id)
+        .execute();
+      await event(
+        'ig_needs_manual',
+        `${row.tenant}/${row.username}: Instagram asks for a checkpoint (${o.url}) → solve it in a browser, then ig import the new sessionid`,
+      );
+      return { ...base, status: 'needs_manual', detail: 'checkpoint: solve it in a browser', nextRefreshAt: null };
+    }
+    if (o.kind === 'bad_password') {
+      await store.db
+        .updateTable('ig_accounts')
+        .set({ state: 'failed', last_error: 'wrong password', next_refresh_at: null, updated_at: now })
+        .where('id', '=', row.id)
+        .execute();
+      await event('ig_failed', `${row.tenant}/${row.username}: wrong password → ig import it again with the right one`);
+      return { ...base, status: 'failed', detail: o.message, nextRefreshAt: null };
+    }
+    const fails = row.fail_count + 1;
+    const detail = o.kind === 'ok' ? 'the new session did not verify' : o.message;
+    if (fails >= MAX_FAILURES) {
+      await store.db
+        .updateTable('ig_accounts')
+        .set({ state: 'needs_manual', fail_count: fails, last_error: detail, next_refresh_at: null, updated_at: now })
+        .where('id', '=', row.id)
+        .execute();
+      await event('ig_needs_manual', `${row.tenant}/${row.username}: ${fails} failed logins in a row (${detail})`);
+      return { ...base, status: 'needs_manual', detail, nextRefreshAt: null };
+    }
+    const next = now + Math.min(BACKOFF_BASE_MS * 2 ** (fails - 1), BACKOFF_MAX_MS);
+    await store.db
+      .updateTable('ig_accounts')
+      .set({ state: 'expired', fail_count: fails, last_error: detail, next_refresh_at: next, updated_at: now })
+      .where('id', '=', row.id)
+      .execute();
+    await event(
+      'ig_refresh_failed',
+      `${row.tenant}/${row.username}: ${o.kind} (${detail}); next try ${new Date(next).toISOString()}`,
+    );
+    return { ...base, status: 'backing_off', detail: `${o.kind}: ${detail}`, nextRefreshAt: next };
+  }
+}
