@@ -16,6 +16,10 @@ import { generateKeyFile } from './keys.js';
 import { importProxies, parseProxyFile } from './proxies.js';
 import { renderStatus, status, type StatusReport } from './status.js';
 import { AccountManager } from '../fleet/accountManager.js';
+import { SessionRefresher } from '../fleet/refresh.js';
+import { findChromium } from '../instagram/chromium.js';
+import type { Store } from '../store/store.js';
+import { importIg } from './ig.js';
 import { join as runJoin } from './join.js';
 import { addTenant } from './tenants.js';
 import { importTargets, parseTargetsFile } from './targets.js';
@@ -99,6 +103,16 @@ export async function demo(
       } finally {
         await sandbox.closeAll();
       }
+      steps.push(
+        await demoRefresh({
+          store,
+          box,
+          clock: deps.clock,
+          log: deps.log,
+          dir,
+          chromiumPath: deps.config.chromiumPath,
+        }),
+      );
       const fleet = new AccountManager({ store, clock: deps.clock, timeZone: deps.config.timeZone });
       const rec = await fleet.recover();
       steps.push(`recover: ${rec.reactivated.length} returned to active, ${rec.needsPerson.length} need a person`);
@@ -111,6 +125,54 @@ export async function demo(
     }
   } finally {
     if (!opts.keep) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** refresh-session against a loopback fake Instagram, when a Chromium is present. */
+async function demoRefresh(deps: {
+  store: Store;
+  box: SecretBox;
+  clock: Clock;
+  log: Logger;
+  dir: string;
+  chromiumPath: string | undefined;
+}): Promise<string> {
+  const chromium = findChromium(deps.chromiumPath);
+  const demoSecret = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP'; // demo only: the fake's account
+  await importIg({ store: deps.store, box: deps.box, clock: deps.clock }, [
+    {
+      tenant: 'acme',
+      username: 'demo_ig',
+      password: 'demo-password',
+      totpSecret: demoSecret,
+      sessionid: null,
+      proxy: null,
+      priority: 0,
+    },
+  ]);
+  if (!('path' in chromium)) {
+    return `refresh-session skipped: ${chromium.problem} (${chromium.fix})`;
+  }
+  const { startFakeInstagram } = await import('../instagram/fakeInstagram.js');
+  const { playwrightLogin } = await import('../instagram/browser.js');
+  const ig = await startFakeInstagram({ users: { demo_ig: { password: 'demo-password', totpSecret: demoSecret } } });
+  try {
+    const refresher = new SessionRefresher({
+      store: deps.store,
+      box: deps.box,
+      clock: deps.clock,
+      log: deps.log,
+      login: playwrightLogin,
+      instagramUrl: ig.url,
+      chromiumPath: chromium.path,
+      profileRoot: join(deps.dir, 'profiles'),
+    });
+    const [r] = await refresher.refresh({ account: 'demo_ig' });
+    return `refresh-session --account demo_ig (headless Chromium + TOTP, loopback fake Instagram): ${r?.status ?? 'not run'}`;
+  } catch (e) {
+    return `refresh-session failed: ${e instanceof Error ? e.message : String(e)}`;
+  } finally {
+    await ig.close();
   }
 }
 

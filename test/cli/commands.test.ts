@@ -20,6 +20,8 @@ describe('the built CLI', () => {
     expect(r.stdout).toMatch(/targets import targets\.txt --niche demo: 8 targets/);
     expect(r.stdout).toMatch(/join --niche demo \(sandbox Telegram\): joined 1, pending_approval 1, error 1/);
     expect(r.stdout).toMatch(/Telegram accounts: 3 total, 3 healthy/);
+    // With a Chromium (CI installs Debian's) the demo logs a fake Instagram account in; without, it says so.
+    expect(r.stdout).toMatch(/refresh-session (--account demo_ig .*: refreshed|skipped: no Chromium)/);
     expect(Date.now() - started).toBeLessThan(30_000);
     const { readdirSync } = await import('node:fs');
     expect(readdirSync(dir)).toEqual([]);
