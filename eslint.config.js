@@ -51,6 +51,7 @@ export default tseslint.config(
         console: 'readonly',
         setTimeout: 'readonly',
         setInterval: 'readonly',
+        clearInterval: 'readonly',
         performance: 'readonly',
         URL: 'readonly',
         Buffer: 'readonly',
