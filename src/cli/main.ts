@@ -271,6 +271,32 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
       run(async (ctx, opts: { probe?: boolean }) => (await import('../commands/fleet.js')).recoverCli(ctx, opts)),
     );
 
+  program
+    .command('check')
+    .description('run each tenant’s due Instagram checks (tenants in parallel, isolated); resume follower fetches')
+    .option('--tenant <name>', 'only this tenant')
+    .option('--batch <n>', 'due watches per tenant in this run', '100')
+    .action(
+      run(async (ctx, opts: { tenant?: string; batch: string }) =>
+        (await import('../commands/check.js')).checkCli(ctx, opts),
+      ),
+    );
+  const watch = program.command('watch').description('Instagram usernames to check, per tenant');
+  watch
+    .command('import <file>')
+    .description('import JSON [{tenant, username, kind: exists|followers|following}]')
+    .action(run(async (ctx, file: string) => (await import('../commands/check.js')).watchImportCli(ctx, file)));
+  watch
+    .command('list')
+    .description('watches with their last result')
+    .action(run(async (ctx) => (await import('../commands/check.js')).watchListCli(ctx)));
+  program
+    .command('apikeys')
+    .description('API keys of the `api` verify method')
+    .command('import <file>')
+    .description('import JSON [{tenant, provider, key}] (keys stored encrypted)')
+    .action(run(async (ctx, file: string) => (await import('../commands/check.js')).apikeysImportCli(ctx, file)));
+
   const ig = program.command('ig').description('Instagram login accounts (for check and refresh-session)');
   ig.command('import <file>')
     .description(

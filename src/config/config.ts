@@ -21,6 +21,11 @@ export interface Config {
   logLevel: LogLevel;
   logFile: string | undefined;
   json: boolean;
+  /** JSON file describing the API providers used by the `api` verify method. */
+  apiProvidersFile: string | undefined;
+  /** Requests per window, per Instagram session and endpoint kind (default 200 per 11 min). */
+  igRate: { requests: number; windowMs: number };
+  checkConcurrency: number;
 }
 
 /** Global flags, already parsed by commander. They win over the environment. */
@@ -85,6 +90,12 @@ const schema = v.object({
     `must be one of ${LOG_LEVELS.join(', ')}`,
   ),
   ACCTCTL_LOG_FILE: setting(),
+  ACCTCTL_API_PROVIDERS: setting(),
+  ACCTCTL_IG_RATE: setting(
+    (s) => /^[1-9]\d*\/[1-9]\d*$/.test(s),
+    'must be REQUESTS/SECONDS per Instagram session and endpoint kind, e.g. 200/660',
+  ),
+  ACCTCTL_CHECK_CONCURRENCY: setting((s) => /^[1-9]\d?$/.test(s), 'must be a number of tenants checked at once (1–99)'),
 });
 
 /**
@@ -148,5 +159,10 @@ export function loadConfig(
     logLevel: level as LogLevel,
     logFile: flags.logFile ?? e.ACCTCTL_LOG_FILE,
     json: flags.json ?? false,
+    apiProvidersFile: e.ACCTCTL_API_PROVIDERS === undefined ? undefined : resolve(cwd, e.ACCTCTL_API_PROVIDERS),
+    igRate: e.ACCTCTL_IG_RATE
+      ? { requests: Number(e.ACCTCTL_IG_RATE.split('/')[0]), windowMs: Number(e.ACCTCTL_IG_RATE.split('/')[1]) * 1000 }
+      : { requests: 200, windowMs: 660_000 },
+    checkConcurrency: e.ACCTCTL_CHECK_CONCURRENCY ? Number(e.ACCTCTL_CHECK_CONCURRENCY) : 4,
   };
 }

@@ -20,7 +20,17 @@ export interface FakeIgUser {
   pk?: string;
 }
 
+export type Fault = '401' | '302' | '429' | 'checkpoint' | 'feedback';
+
+export interface FakeProfile {
+  id: string;
+  followers?: number;
+  following?: number;
+}
+
 export interface FakeInstagram {
+  /** API requests (profile lookups and friendship pages) per sessionid ('' = anonymous). */
+  apiCalls: Map<string, number>;
   url: string;
   /** Every request: method and path. */
   requests: { method: string; path: string }[];
@@ -28,6 +38,8 @@ export interface FakeInstagram {
   logins: Map<string, number>;
   /** Sessions issued (sessionid values). */
   sessions: Set<string>;
+  /** Add a session as if logged in (tests that need a valid sessionid without a browser). */
+  grantSession(username: string): string;
   setVariant(v: FormVariant): void;
   close(): Promise<void>;
 }
@@ -92,12 +104,32 @@ function cookies(req: IncomingMessage): Record<string, string> {
   return out;
 }
 
+/** The followers (or following) of a fake profile: deterministic, `count` of them. */
+export function fakeFriends(p: FakeProfile, kind: 'followers' | 'following'): { pk: string; username: string }[] {
+  const n = (kind === 'followers' ? p.followers : p.following) ?? 0;
+  return Array.from({ length: n }, (_, i) => ({
+    pk: `${p.id}${kind === 'followers' ? 1 : 2}${String(i).padStart(6, '0')}`,
+    username: `${kind[0]}${p.id}_${i}`,
+  }));
+}
+
 export async function startFakeInstagram(opts: {
   users: Record<string, FakeIgUser>;
   variant?: FormVariant;
   latencyMs?: number;
   now?: () => number;
+  /** Profiles that exist, by lowercased username. */
+  profiles?: Record<string, FakeProfile>;
+  /** How a missing profile answers: 404 (default) or 200 with data.user null. */
+  missingAs?: '404' | 'null';
+  /** Whether profile lookups work without a session (the `proxy` method). Default true. */
+  anonymous?: boolean;
+  /** Injected faults for API requests; `n` counts API requests from 1. */
+  fault?: (r: { path: string; sessionid: string | null; n: number }) => Fault | null;
+  pageSize?: number;
 }): Promise<FakeInstagram> {
+  const apiCalls = new Map<string, number>();
+  let apiN = 0;
   let variant: FormVariant = opts.variant ?? 'legacy';
   const requests: { method: string; path: string }[] = [];
   const logins = new Map<string, number>();
@@ -204,6 +236,102 @@ export async function startFakeInstagram(opts: {
           page('Instagram', '<h2>We Detected An Unusual Login Attempt</h2><button>Send Security Code</button>'),
         );
       }
+      const json = (status: number, data: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(data));
+      };
+      const friendship = /^\/api\/v1\/friendships\/(\d+)\/(followers|following)\/$/.exec(url.pathname);
+      if (url.pathname === '/api/v1/users/web_profile_info/' || friendship) {
+        const sid = cookies(req).sessionid ?? null;
+        const known = sid !== null && sessions.has(sid);
+        apiCalls.set(known ? sid! : '', (apiCalls.get(known ? sid! : '') ?? 0) + 1);
+        const f = opts.fault?.({ path: url.pathname, sessionid: known ? sid : null, n: ++apiN }) ?? null;
+        if (f === '401')
+          return json(401, {
+            message: 'Please wait a few minutes before you try again.',
+            require_login: true,
+            status: 'fail',
+          });
+        if (f === '302') {
+          res.writeHead(302, { location: `/accounts/login/?next=${encodeURIComponent(url.pathname)}` });
+          return res.end();
+        }
+        if (f === '429')
+          return json(429, { message: 'Please wait a few minutes before you try again.', status: 'fail' });
+        if (f === 'checkpoint')
+          return json(400, {
+            message: 'checkpoint_required',
+            checkpoint_url: '/challenge/1/x/',
+            lock: false,
+            flow_render_type: 0,
+            status: 'fail',
+          });
+        if (f === 'feedback')
+          return json(400, {
+            message: 'feedback_required',
+            spam: true,
+            feedback_title: 'Action Blocked',
+            status: 'fail',
+          });
+        if (sid !== null && !known)
+          return json(401, {
+            message: 'Please wait a few minutes before you try again.',
+            require_login: true,
+            status: 'fail',
+          });
+        if (friendship) {
+          if (!known) return json(401, { message: 'login_required', require_login: true, status: 'fail' });
+          const p = Object.values(opts.profiles ?? {}).find((x) => x.id === friendship[1]);
+          if (!p) return json(400, { message: 'unable to fetch followers', status: 'fail' });
+          const all = fakeFriends(p, friendship[2] as 'followers' | 'following');
+          const size = opts.pageSize ?? 12;
+          const from = Number(url.searchParams.get('max_id') ?? 0);
+          const page = all.slice(from, from + size);
+          const more = from + size < all.length;
+          return json(200, {
+            users: page.map((u) => ({
+              pk: Number(u.pk),
+              pk_id: u.pk,
+              username: u.username,
+              full_name: '',
+              is_private: false,
+            })),
+            big_list: more,
+            page_size: size,
+            ...(more ? { next_max_id: String(from + size) } : {}),
+            has_more: more,
+            should_limit_list_of_followers: false,
+            status: 'ok',
+          });
+        }
+        if (!known && opts.anonymous === false)
+          return json(401, {
+            message: 'Please wait a few minutes before you try again.',
+            require_login: true,
+            status: 'fail',
+          });
+        if (req.headers['x-ig-app-id'] !== '936619743392459')
+          return json(400, { message: 'useragent mismatch', status: 'fail' });
+        const username = (url.searchParams.get('username') ?? '').toLowerCase();
+        const p = opts.profiles?.[username];
+        if (!p)
+          return opts.missingAs === 'null'
+            ? json(200, { data: { user: null }, status: 'ok' })
+            : json(404, { message: 'User not found', status: 'fail' });
+        return json(200, {
+          data: {
+            user: {
+              id: p.id,
+              username,
+              full_name: username,
+              is_private: false,
+              edge_followed_by: { count: p.followers ?? 0 },
+              edge_follow: { count: p.following ?? 0 },
+            },
+          },
+          status: 'ok',
+        });
+      }
       if (url.pathname === '/api/v1/accounts/current_user/') {
         const sid = cookies(req).sessionid;
         const user = sid && sessions.has(sid) ? sessionUser.get(sid) : undefined;
@@ -223,10 +351,17 @@ export async function startFakeInstagram(opts: {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   return {
+    apiCalls,
     url: `http://127.0.0.1:${port}`,
     requests,
     logins,
     sessions,
+    grantSession: (username) => {
+      const sid = `${opts.users[username]?.pk ?? '1'}%3A${randomBytes(7).toString('hex')}%3A11%3AAY${randomBytes(20).toString('base64url')}`;
+      sessions.add(sid);
+      sessionUser.set(sid, username);
+      return sid;
+    },
     setVariant: (v) => (variant = v),
     close: () =>
       new Promise((r) => {

@@ -98,6 +98,7 @@ export interface IgAccountsTable {
   last_error: string | null;
   created_at: number;
   updated_at: number;
+  rate_limited_until: number | null;
 }
 
 export const TARGET_STATUSES = ['new', 'joining', 'joined', 'pending_approval', 'error', 'banned'] as const;
@@ -153,6 +154,13 @@ export interface CheckJobsTable {
   started_at: number;
   updated_at: number;
   completed_at: number | null;
+  target_user_id: string | null;
+}
+
+export interface IgRequestsTable {
+  ig_account_id: number;
+  kind: string;
+  at: number;
 }
 
 export interface CheckJobItemsTable {
@@ -208,6 +216,7 @@ export interface Database {
   locks: LocksTable;
   settings: SettingsTable;
   limit_resets: LimitResetsTable;
+  ig_requests: IgRequestsTable;
 }
 
 /** Every encrypted column, by table. `keys rotate` and the canary test walk this list. */

@@ -16,6 +16,7 @@ export const TABLES = [
   'locks',
   'settings',
   'limit_resets',
+  'ig_requests',
   'kysely_migration',
 ] as const;
 

@@ -1,0 +1,258 @@
+import type { Ctx } from '../cli/context.js';
+import { secretBox, withStore } from '../cli/context.js';
+import { c, fmtTime, table } from '../cli/output.js';
+import type { Clock } from '../domain/clock.js';
+import { parseProviders, type ApiProvider } from '../domain/providers.js';
+import { validTenantName } from '../domain/tenants.js';
+import { ConfigError, UsageError } from '../errors.js';
+import { Checker, type TenantCheckResult } from '../fleet/check.js';
+import type { SecretBox } from '../security/secretBox.js';
+import type { Store } from '../store/store.js';
+import { parseJsonFile, readInputFile, rejectProblems } from './importing.js';
+import { ensureTenant } from './tenants.js';
+
+const KINDS = ['exists', 'followers', 'following'] as const;
+
+export interface WatchInput {
+  tenant: string;
+  username: string;
+  kind: (typeof KINDS)[number];
+}
+
+export function parseWatchFile(path: string, text: string): WatchInput[] {
+  const data = parseJsonFile(path, text);
+  if (!Array.isArray(data)) rejectProblems(path, ['(top level): must be a JSON array of {tenant, username, kind}']);
+  const problems: string[] = [];
+  const out: WatchInput[] = [];
+  data.forEach((raw: unknown, i) => {
+    const o = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+    for (const k of Object.keys(o))
+      if (!['tenant', 'username', 'kind'].includes(k)) problems.push(`[${i}].${k}: unknown field`);
+    const username = typeof o.username === 'string' ? o.username.trim().replace(/^@/, '').toLowerCase() : '';
+    const kind = o.kind ?? 'exists';
+    const before = problems.length;
+    if (typeof o.tenant !== 'string' || !validTenantName(o.tenant))
+      problems.push(`[${i}].tenant: required, a tenant name`);
+    if (!/^[a-z0-9._]{1,30}$/.test(username)) problems.push(`[${i}].username: required, an Instagram username`);
+    if (!(KINDS as readonly unknown[]).includes(kind)) problems.push(`[${i}].kind: one of ${KINDS.join(', ')}`);
+    if (problems.length === before)
+      out.push({ tenant: o.tenant as string, username, kind: kind as WatchInput['kind'] });
+  });
+  if (data.length === 0) problems.push('(top level): the file holds no watches');
+  if (problems.length) rejectProblems(path, problems);
+  return out;
+}
+
+export async function importWatches(deps: { store: Store; clock: Clock }, rows: WatchInput[]) {
+  const now = deps.clock.now();
+  return deps.store.writeTx(async (tx) => {
+    let added = 0;
+    for (const r of rows) {
+      const t = await ensureTenant(tx, r.tenant, now);
+      const res = await tx
+        .insertInto('watches')
+        .values({
+          tenant_id: t.id,
+          username: r.username,
+          kind: r.kind,
+          last_result: null,
+          checked_at: null,
+          next_check_at: now,
+          changed_at: null,
+          created_at: now,
+        })
+        .onConflict((oc) => oc.columns(['tenant_id', 'username', 'kind']).doNothing())
+        .executeTakeFirst();
+      added += Number(res.numInsertedOrUpdatedRows ?? 0n);
+    }
+    return { imported: rows.length, added, alreadyWatched: rows.length - added };
+  });
+}
+
+export async function importApiKeys(
+  deps: { store: Store; box: SecretBox; clock: Clock },
+  rows: { tenant: string; provider: string; key: string }[],
+) {
+  const now = deps.clock.now();
+  return deps.store.writeTx(async (tx) => {
+    for (const r of rows) {
+      const t = await ensureTenant(tx, r.tenant, now);
+      const id = (
+        await tx
+          .insertInto('api_keys')
+          .values({
+            tenant_id: t.id,
+            provider: r.provider,
+            key_enc: '',
+            quota_reset_at: null,
+            last_error: null,
+            created_at: now,
+          })
+          .returning('id')
+          .executeTakeFirstOrThrow()
+      ).id;
+      await tx
+        .updateTable('api_keys')
+        .set({ key_enc: deps.box.seal(r.key, { table: 'api_keys', column: 'key_enc', rowId: id }) })
+        .where('id', '=', id)
+        .execute();
+    }
+    return { imported: rows.length };
+  });
+}
+
+export function parseApiKeyFile(path: string, text: string): { tenant: string; provider: string; key: string }[] {
+  const data = parseJsonFile(path, text);
+  if (!Array.isArray(data)) rejectProblems(path, ['(top level): must be a JSON array of {tenant, provider, key}']);
+  const problems: string[] = [];
+  const out: { tenant: string; provider: string; key: string }[] = [];
+  data.forEach((raw: unknown, i) => {
+    const o = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+    const before = problems.length;
+    for (const k of Object.keys(o))
+      if (!['tenant', 'provider', 'key'].includes(k)) problems.push(`[${i}].${k}: unknown field`);
+    if (typeof o.tenant !== 'string' || !validTenantName(o.tenant))
+      problems.push(`[${i}].tenant: required, a tenant name`);
+    if (typeof o.provider !== 'string' || !/^[\w.-]{1,64}$/.test(o.provider))
+      problems.push(`[${i}].provider: required, the provider's name in ACCTCTL_API_PROVIDERS`);
+    if (typeof o.key !== 'string' || o.key.length < 8)
+      problems.push(`[${i}].key: required, the API key (8+ characters)`);
+    if (problems.length === before)
+      out.push({ tenant: o.tenant as string, provider: o.provider as string, key: o.key as string });
+  });
+  if (problems.length) rejectProblems(path, problems);
+  return out;
+}
+
+export function loadProviders(file: string | undefined): Map<string, ApiProvider> {
+  if (!file) return new Map();
+  const r = parseProviders(parseJsonFile(file, readInputFile(file)));
+  if (!r.ok) throw new ConfigError(`${file} describes the API providers wrongly → fix it`, { details: r.problems });
+  return r.value;
+}
+
+export function renderCheck(rows: TenantCheckResult[]): string {
+  if (rows.length === 0) return 'no tenants';
+  return table(
+    [
+      'tenant',
+      'mode',
+      'checked',
+      'found',
+      'not found',
+      'errors',
+      'changed',
+      'jobs done/paused/open',
+      'fetched',
+      'note',
+    ],
+    rows.map((r) => [
+      r.tenant,
+      r.mode,
+      r.checked,
+      r.found,
+      r.notFound,
+      r.errors,
+      r.changed,
+      `${r.jobs.completed}/${r.jobs.paused}/${r.jobs.inProgress}`,
+      r.jobs.fetched,
+      r.skipped ? c.yellow(`skipped: ${r.skipped}`) : r.error ? c.red(r.error) : '',
+    ]),
+  );
+}
+
+export async function checkCli(ctx: Ctx, opts: { tenant?: string; batch: string }): Promise<void> {
+  const batch = Number(opts.batch);
+  if (!Number.isInteger(batch) || batch < 1) throw new UsageError('--batch must be a whole number ≥ 1');
+  const providers = loadProviders(ctx.config.apiProvidersFile);
+  const box = secretBox(ctx);
+  await withStore(ctx, async (store) => {
+    const { SessionRefresher } = await import('../fleet/refresh.js');
+    const { findChromium } = await import('../instagram/chromium.js');
+    const { join } = await import('node:path');
+    let refresh: ((id: number) => Promise<{ status: string }>) | undefined;
+    if ('path' in findChromium(ctx.config.chromiumPath)) {
+      const { playwrightLogin } = await import('../instagram/browser.js');
+      const refresher = new SessionRefresher({
+        store,
+        box,
+        clock: ctx.clock,
+        log: ctx.log,
+        login: playwrightLogin,
+        instagramUrl: ctx.config.instagramUrl,
+        chromiumPath: ctx.config.chromiumPath,
+        profileRoot:
+          process.env.ACCTCTL_PROFILE_DIR ??
+          join('path' in ctx.config.db ? join(ctx.config.db.path, '..') : process.cwd(), 'acctctl-profiles'),
+      });
+      refresh = (id) => refresher.reactive(id);
+    }
+    const checker = new Checker({
+      store,
+      box,
+      clock: ctx.clock,
+      log: ctx.log,
+      instagramUrl: ctx.config.instagramUrl,
+      providers,
+      rate: ctx.config.igRate,
+      concurrency: ctx.config.checkConcurrency,
+      ...(refresh ? { refresh } : {}),
+    });
+    const res = await checker.run({ ...(opts.tenant ? { tenant: opts.tenant } : {}), batch });
+    ctx.emit(res, renderCheck);
+  });
+}
+
+export async function watchImportCli(ctx: Ctx, file: string): Promise<void> {
+  const rows = parseWatchFile(file, readInputFile(file));
+  await withStore(ctx, async (store) =>
+    ctx.emit(
+      await importWatches({ store, clock: ctx.clock }, rows),
+      (r) => `${r.added} watches added, ${r.alreadyWatched} already watched`,
+    ),
+  );
+}
+
+export async function watchListCli(ctx: Ctx): Promise<void> {
+  await withStore(ctx, async (store) => {
+    const rows = await store.db
+      .selectFrom('watches as w')
+      .innerJoin('tenants as t', 't.id', 'w.tenant_id')
+      .select([
+        't.name as tenant',
+        'w.username',
+        'w.kind',
+        'w.last_result',
+        'w.checked_at',
+        'w.next_check_at',
+        'w.changed_at',
+      ])
+      .orderBy('t.name')
+      .orderBy('w.username')
+      .execute();
+    ctx.emit(rows, (list) =>
+      list.length === 0
+        ? 'no watches → acctctl watch import FILE'
+        : table(
+            ['tenant', 'username', 'kind', 'result', 'checked', 'next check', 'changed'],
+            list.map((r) => [
+              r.tenant,
+              r.username,
+              r.kind,
+              r.last_result,
+              fmtTime(r.checked_at),
+              fmtTime(r.next_check_at),
+              fmtTime(r.changed_at),
+            ]),
+          ),
+    );
+  });
+}
+
+export async function apikeysImportCli(ctx: Ctx, file: string): Promise<void> {
+  const rows = parseApiKeyFile(file, readInputFile(file));
+  const box = secretBox(ctx);
+  await withStore(ctx, async (store) =>
+    ctx.emit(await importApiKeys({ store, box, clock: ctx.clock }, rows), (r) => `imported ${r.imported} API keys`),
+  );
+}

@@ -1,0 +1,747 @@
+import { sql, type Kysely } from 'kysely';
+import { randomInt } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Clock } from '../domain/clock.js';
+import type { ApiProvider } from '../domain/providers.js';
+import { providerUrl, readProvider } from '../domain/providers.js';
+import type { ProxySpec } from '../domain/proxyUrl.js';
+import type { VerifyMode } from '../domain/tenants.js';
+import { HttpError, httpGet, type HttpResponse } from '../instagram/http.js';
+import type { Logger } from '../log/logger.js';
+import type { SecretBox } from '../security/secretBox.js';
+import type { Database } from '../store/schema.js';
+import type { Store } from '../store/store.js';
+
+/**
+ * check (seeds 000 and 001): each tenant's due watches, through the methods of its verify mode,
+ * with its own resources only. Tenants run in parallel and are isolated: one tenant's failure
+ * never touches another's results. Follower/following fetches page through REST and save the
+ * cursor and items after every page, so nothing fetched is ever lost and any valid session of
+ * the tenant can resume.
+ */
+export type Method = 'api' | 'instagram' | 'proxy';
+export type LookupResult = 'found' | 'not_found' | 'error';
+
+export interface CheckDeps {
+  store: Store;
+  box: SecretBox;
+  clock: Clock;
+  log: Logger;
+  instagramUrl: string;
+  providers: Map<string, ApiProvider>;
+  rate: { requests: number; windowMs: number };
+  /** Reactive refresh on 401 (refresh-session); absent → the session is marked expired. */
+  refresh?: (igAccountId: number) => Promise<{ status: string }>;
+  concurrency?: number;
+}
+
+export interface TenantCheckResult {
+  tenant: string;
+  mode: string;
+  skipped: string | null;
+  checked: number;
+  found: number;
+  notFound: number;
+  errors: number;
+  changed: number;
+  jobs: { completed: number; paused: number; inProgress: number; fetched: number };
+  error: string | null;
+}
+
+const CHECK_INTERVAL_MS: Record<string, number> = {
+  exists: 6 * 3_600_000,
+  followers: 24 * 3_600_000,
+  following: 24 * 3_600_000,
+};
+const RETRY_AFTER_ERROR_MS = 15 * 60_000;
+const CURSOR_SHELF_LIFE_MS = 29 * 86_400_000;
+const JOB_LEASE_MS = 2 * 60_000;
+const APP_ID = '936619743392459';
+
+export function methodsOf(mode: string): Method[] {
+  return mode.split('+') as Method[];
+}
+
+interface Session {
+  id: number;
+  username: string;
+  sessionid: string;
+  proxy: ProxySpec | null;
+}
+
+class NoSession extends Error {}
+
+export class Checker {
+  constructor(private readonly deps: CheckDeps) {}
+
+  async run(opts: { tenant?: string; batch?: number } = {}): Promise<TenantCheckResult[]> {
+    let q = this.deps.store.db.selectFrom('tenants').select(['id', 'name', 'verify_mode']).orderBy('name');
+    if (opts.tenant) q = q.where('name', '=', opts.tenant);
+    const tenants = await q.execute();
+    const results: TenantCheckResult[] = new Array(tenants.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < tenants.length) {
+        const i = next++;
+        const t = tenants[i]!;
+        results[i] = await this.tenant(t.id, t.name, t.verify_mode as VerifyMode, opts.batch ?? 100);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.deps.concurrency ?? 4, tenants.length) }, worker));
+    return results;
+  }
+
+  private empty(tenant: string, mode: string): TenantCheckResult {
+    return {
+      tenant,
+      mode,
+      skipped: null,
+      checked: 0,
+      found: 0,
+      notFound: 0,
+      errors: 0,
+      changed: 0,
+      jobs: { completed: 0, paused: 0, inProgress: 0, fetched: 0 },
+      error: null,
+    };
+  }
+
+  /** One tenant, isolated: whatever goes wrong stays in its result. */
+  private async tenant(tenantId: number, name: string, mode: VerifyMode, batch: number): Promise<TenantCheckResult> {
+    const r = this.empty(name, mode);
+    try {
+      const now = this.deps.clock.now();
+      const watches = await this.deps.store.db
+        .selectFrom('watches')
+        .select(['id', 'username', 'kind', 'last_result'])
+        .where('tenant_id', '=', tenantId)
+        .where((eb) => eb.or([eb('next_check_at', 'is', null), eb('next_check_at', '<=', now)]))
+        .orderBy('next_check_at')
+        .orderBy('id')
+        .limit(batch)
+        .execute();
+      if (watches.length === 0) return r;
+      const missing = await this.missingResources(
+        tenantId,
+        mode,
+        watches.some((w) => w.kind !== 'exists'),
+      );
+      if (missing) {
+        r.skipped = missing;
+        this.deps.log.warn('tenant skipped', { tenant: name, reason: missing });
+        return r;
+      }
+      for (const w of watches) {
+        if (w.kind === 'exists') {
+          const res = await this.lookup(tenantId, mode, w.username);
+          r.checked++;
+          if (res === 'found') r.found++;
+          else if (res === 'not_found') r.notFound++;
+          else r.errors++;
+          if (await this.recordResult(tenantId, w, res)) r.changed++;
+        } else {
+          const j = await this.fetchJob(
+            tenantId,
+            w as { id: number; username: string; kind: 'followers' | 'following'; last_result: string | null },
+          );
+          r.jobs.fetched += j.fetched;
+          if (j.status === 'completed') r.jobs.completed++;
+          else if (j.status === 'paused') r.jobs.paused++;
+          else r.jobs.inProgress++;
+        }
+      }
+    } catch (e) {
+      r.error = e instanceof Error ? e.message : String(e);
+      this.deps.log.error('tenant check failed', { tenant: name, error: r.error });
+    }
+    return r;
+  }
+
+  /** What the tenant's mode needs and it does not have (null: all there). */
+  private async missingResources(tenantId: number, mode: VerifyMode, needsSession: boolean): Promise<string | null> {
+    const db = this.deps.store.db;
+    const lacks: string[] = [];
+    for (const m of methodsOf(mode)) {
+      if (m === 'api') {
+        const keys = await db
+          .selectFrom('api_keys')
+          .select(['provider'])
+          .where('tenant_id', '=', tenantId)
+          .where('healthy', '=', 1)
+          .execute();
+        if (keys.length === 0) lacks.push('no healthy API key (acctctl apikeys import)');
+        else if (!keys.some((k) => this.deps.providers.has(k.provider)))
+          lacks.push(`no configured provider for its API keys (ACCTCTL_API_PROVIDERS)`);
+      }
+      if (m === 'instagram' && !(await this.anySession(tenantId)))
+        lacks.push('no valid Instagram session (acctctl ig import / refresh-session)');
+      if (m === 'proxy' && !(await this.tenantProxy(tenantId)))
+        lacks.push('no healthy proxy (acctctl proxies import --tenant)');
+    }
+    if (needsSession && !methodsOf(mode).includes('instagram') && !(await this.anySession(tenantId))) {
+      lacks.push('follower checks need a valid Instagram session');
+    }
+    return lacks.length ? `mode ${mode}: ${lacks.join('; ')}` : null;
+  }
+
+  private async anySession(tenantId: number): Promise<boolean> {
+    const r = await this.deps.store.db
+      .selectFrom('ig_accounts')
+      .select('id')
+      .where('tenant_id', '=', tenantId)
+      .where('state', '=', 'valid')
+      .where('sessionid_enc', 'is not', null)
+      .executeTakeFirst();
+    return r !== undefined;
+  }
+
+  private async proxyRow(id: number): Promise<ProxySpec | null> {
+    const p = await this.deps.store.db.selectFrom('proxies').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!p) return null;
+    const spec: ProxySpec = { scheme: p.scheme as ProxySpec['scheme'], host: p.host, port: p.port };
+    if (p.username) spec.username = p.username;
+    if (p.password_enc)
+      spec.password = this.deps.box.open(p.password_enc, { table: 'proxies', column: 'password_enc', rowId: p.id });
+    return spec;
+  }
+
+  private async tenantProxy(tenantId: number): Promise<ProxySpec | null> {
+    const p = await this.deps.store.db
+      .selectFrom('proxies')
+      .select('id')
+      .where('tenant_id', '=', tenantId)
+      .where('healthy', '=', 1)
+      .where('scheme', 'in', ['http', 'socks5', 'socks4'])
+      .orderBy('fail_count')
+      .orderBy('id')
+      .executeTakeFirst();
+    return p ? this.proxyRow(p.id) : null;
+  }
+
+  /** The tenant's best valid session with room in its rate window for `kind`. */
+  private async session(tenantId: number, kind: string, exclude: Set<number>): Promise<Session | null> {
+    const now = this.deps.clock.now();
+    const rows = await this.deps.store.db
+      .selectFrom('ig_accounts')
+      .select(['id', 'username', 'sessionid_enc', 'proxy_id', 'rate_limited_until'])
+      .where('tenant_id', '=', tenantId)
+      .where('state', '=', 'valid')
+      .where('sessionid_enc', 'is not', null)
+      .orderBy('priority', 'desc')
+      .orderBy('id')
+      .execute();
+    for (const s of rows) {
+      if (exclude.has(s.id) || (s.rate_limited_until ?? 0) > now) continue;
+      if ((await this.windowUse(s.id, kind, now)) >= this.deps.rate.requests) continue;
+      return {
+        id: s.id,
+        username: s.username,
+        sessionid: this.deps.box.open(s.sessionid_enc!, { table: 'ig_accounts', column: 'sessionid_enc', rowId: s.id }),
+        proxy: s.proxy_id !== null ? await this.proxyRow(s.proxy_id) : await this.tenantProxy(tenantId),
+      };
+    }
+    return null;
+  }
+
+  async windowUse(igId: number, kind: string, now: number): Promise<number> {
+    const r = await this.deps.store.db
+      .selectFrom('ig_requests')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('ig_account_id', '=', igId)
+      .where('kind', '=', kind)
+      .where('at', '>', now - this.deps.rate.windowMs)
+      .executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
+
+  private async igGet(s: Session, kind: string, path: string): Promise<HttpResponse> {
+    const now = this.deps.clock.now();
+    await this.deps.store.db.insertInto('ig_requests').values({ ig_account_id: s.id, kind, at: now }).execute();
+    return httpGet(new URL(path, this.deps.instagramUrl).toString(), {
+      headers: { cookie: `sessionid=${s.sessionid}`, 'x-ig-app-id': APP_ID, 'x-requested-with': 'XMLHttpRequest' },
+      proxy: s.proxy,
+    });
+  }
+
+  /** 401, 302 to login, login_required: the session is no good. */
+  private static loggedOut(r: HttpResponse): boolean {
+    const body = r.json as { require_login?: boolean; message?: string } | undefined;
+    return (
+      r.status === 401 ||
+      (r.status === 302 && /\/accounts\/login/.test(String(r.headers.location ?? ''))) ||
+      body?.message === 'login_required' ||
+      body?.require_login === true
+    );
+  }
+
+  /** After a logged-out answer: refresh (at most 2 tries), else mark the session expired. */
+  private async sessionLost(s: Session, tries: Map<number, number>): Promise<boolean> {
+    const n = tries.get(s.id) ?? 0;
+    if (this.deps.refresh && n < 2) {
+      tries.set(s.id, n + 1);
+      try {
+        const r = await this.deps.refresh(s.id);
+        if (r.status === 'refreshed') return true;
+      } catch (e) {
+        this.deps.log.warn('reactive refresh failed', {
+          session: s.username,
+          error: e instanceof Error ? e.message : String(e),
+        });
+      }
+    }
+    await this.deps.store.db
+      .updateTable('ig_accounts')
+      .set({ state: 'expired', last_error: 'login_required', updated_at: this.deps.clock.now() })
+      .where('id', '=', s.id)
+      .where('state', '=', 'valid')
+      .execute();
+    return false;
+  }
+
+  private async backOff(s: Session, ms: number, why: string, state?: string): Promise<void> {
+    const now = this.deps.clock.now();
+    await this.deps.store.db
+      .updateTable('ig_accounts')
+      .set({ rate_limited_until: now + ms, last_error: why, updated_at: now, ...(state ? { state } : {}) })
+      .where('id', '=', s.id)
+      .execute();
+  }
+
+  private async lookup(tenantId: number, mode: VerifyMode, username: string): Promise<LookupResult> {
+    for (const m of methodsOf(mode)) {
+      try {
+        const r =
+          m === 'api'
+            ? await this.viaApi(tenantId, username)
+            : m === 'instagram'
+              ? await this.viaSession(tenantId, username)
+              : await this.viaProxy(tenantId, username);
+        if (r !== 'error') return r;
+      } catch (e) {
+        this.deps.log.debug('lookup method failed', { method: m, error: e instanceof Error ? e.message : String(e) });
+      }
+    }
+    return 'error';
+  }
+
+  private async viaApi(tenantId: number, username: string): Promise<LookupResult> {
+    const keys = await this.deps.store.db
+      .selectFrom('api_keys')
+      .select(['id', 'provider', 'key_enc'])
+      .where('tenant_id', '=', tenantId)
+      .where('healthy', '=', 1)
+      .orderBy('quota_used')
+      .orderBy('id')
+      .execute();
+    const proxy = await this.tenantProxy(tenantId);
+    for (const k of keys) {
+      const p = this.deps.providers.get(k.provider);
+      if (!p) continue;
+      const key = this.deps.box.open(k.key_enc, { table: 'api_keys', column: 'key_enc', rowId: k.id });
+      const res = await httpGet(providerUrl(p, username), { headers: { [p.keyHeader]: key }, proxy });
+      const verdict = readProvider(p, res.status, res.json);
+      await this.deps.store.db
+        .updateTable('api_keys')
+        .set((eb) => ({ quota_used: eb('quota_used', '+', 1) }))
+        .where('id', '=', k.id)
+        .execute();
+      if (verdict === 'quota') {
+        // Out of quota: rest this key and rotate to the next.
+        await this.deps.store.db
+          .updateTable('api_keys')
+          .set({ healthy: 0, quota_reset_at: this.deps.clock.now() + 3_600_000, last_error: `quota (${res.status})` })
+          .where('id', '=', k.id)
+          .execute();
+        continue;
+      }
+      return verdict === 'error' ? 'error' : verdict;
+    }
+    return 'error';
+  }
+
+  private static profile(res: HttpResponse): LookupResult | 'logged_out' | 'throttled' {
+    if (Checker.loggedOut(res)) return 'logged_out';
+    if (res.status === 429) return 'throttled';
+    if (res.status === 404) return 'not_found';
+    const j = res.json as { data?: { user?: unknown }; status?: string } | undefined;
+    if (res.status === 200 && j?.data && 'user' in j.data) return j.data.user ? 'found' : 'not_found';
+    return 'error';
+  }
+
+  private async viaSession(tenantId: number, username: string): Promise<LookupResult> {
+    const tried = new Set<number>();
+    const tries = new Map<number, number>();
+    for (;;) {
+      const s = await this.session(tenantId, 'profile', tried);
+      if (!s) return 'error';
+      const res = await this.igGet(
+        s,
+        'profile',
+        `/api/v1/users/web_profile_info/?username=${encodeURIComponent(username)}`,
+      );
+      const v = Checker.profile(res);
+      if (v === 'logged_out') {
+        if (!(await this.sessionLost(s, tries))) tried.add(s.id);
+        continue;
+      }
+      if (v === 'throttled') {
+        await this.backOff(s, this.deps.rate.windowMs, '429');
+        tried.add(s.id);
+        continue;
+      }
+      return v;
+    }
+  }
+
+  private async viaProxy(tenantId: number, username: string): Promise<LookupResult> {
+    const proxy = await this.tenantProxy(tenantId);
+    if (!proxy) return 'error';
+    const res = await httpGet(
+      new URL(
+        `/api/v1/users/web_profile_info/?username=${encodeURIComponent(username)}`,
+        this.deps.instagramUrl,
+      ).toString(),
+      {
+        headers: { 'x-ig-app-id': APP_ID, 'x-requested-with': 'XMLHttpRequest' },
+        proxy,
+      },
+    );
+    const v = Checker.profile(res);
+    return v === 'found' || v === 'not_found' ? v : 'error';
+  }
+
+  /** Store a lookup's result; a change writes an event. Returns whether it changed. */
+  private async recordResult(
+    tenantId: number,
+    w: { id: number; username: string; kind: string; last_result: string | null },
+    res: LookupResult,
+  ): Promise<boolean> {
+    const now = this.deps.clock.now();
+    const changed = res !== 'error' && w.last_result !== null && w.last_result !== res;
+    await this.deps.store.writeTx(async (tx) => {
+      await tx
+        .updateTable('watches')
+        .set({
+          last_result: res === 'error' && w.last_result && w.last_result !== 'error' ? w.last_result : res,
+          checked_at: now,
+          next_check_at:
+            now + (res === 'error' ? RETRY_AFTER_ERROR_MS : (CHECK_INTERVAL_MS[w.kind] ?? CHECK_INTERVAL_MS.exists!)),
+          ...(changed || w.last_result === null ? { changed_at: now } : {}),
+        })
+        .where('id', '=', w.id)
+        .execute();
+      if (changed) {
+        await tx
+          .insertInto('events')
+          .values({
+            at: now,
+            kind: 'watch_changed',
+            subject_type: 'watch',
+            subject_id: w.id,
+            tenant_id: tenantId,
+            message: `@${w.username}: ${w.last_result} → ${res}`,
+            data_json: JSON.stringify({ from: w.last_result, to: res }),
+          })
+          .execute();
+      }
+    });
+    return changed;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Follower / following fetches
+
+  private async claimJob(tx: Kysely<Database>, jobId: number, token: number, now: number): Promise<boolean> {
+    const r =
+      await sql`update check_jobs set lease_holder = ${`${hostname()}:${process.pid}`}, lease_token = ${token}, lease_expires_at = ${now + JOB_LEASE_MS}
+      where id = ${jobId} and (lease_holder is null or lease_expires_at <= ${now})`.execute(tx);
+    return Number(r.numAffectedRows ?? 0n) === 1;
+  }
+
+  private async fetchJob(
+    tenantId: number,
+    w: { id: number; username: string; kind: 'followers' | 'following'; last_result: string | null },
+  ): Promise<{ status: string; fetched: number }> {
+    const { store, clock, log } = this.deps;
+    const token = randomInt(1, 2 ** 47);
+    let job = await store.db
+      .selectFrom('check_jobs')
+      .selectAll()
+      .where('watch_id', '=', w.id)
+      .where('status', 'in', ['in_progress', 'paused'])
+      .orderBy('id', 'desc')
+      .executeTakeFirst();
+    const tried = new Set<number>();
+    const tries = new Map<number, number>();
+    if (!job) {
+      // Resolve the user id first (one profile lookup with a session).
+      let userId: string | null = null;
+      for (;;) {
+        const s = await this.session(tenantId, 'profile', tried);
+        if (!s) return { status: 'paused', fetched: 0 };
+        const res = await this.igGet(
+          s,
+          'profile',
+          `/api/v1/users/web_profile_info/?username=${encodeURIComponent(w.username)}`,
+        );
+        const v = Checker.profile(res);
+        if (v === 'logged_out') {
+          if (!(await this.sessionLost(s, tries))) tried.add(s.id);
+          continue;
+        }
+        if (v === 'throttled') {
+          await this.backOff(s, this.deps.rate.windowMs, '429');
+          tried.add(s.id);
+          continue;
+        }
+        if (v === 'not_found') {
+          await this.recordResult(tenantId, w, 'not_found');
+          return { status: 'completed', fetched: 0 };
+        }
+        if (v === 'error') return { status: 'paused', fetched: 0 };
+        userId = String((res.json as { data: { user: { id: string } } }).data.user.id);
+        break;
+      }
+      const now = clock.now();
+      job = await store.db
+        .insertInto('check_jobs')
+        .values({
+          watch_id: w.id,
+          kind: w.kind,
+          status: 'in_progress',
+          cursor: null,
+          cursor_expires_at: null,
+          expected_total: null,
+          ig_account_id: null,
+          lease_holder: null,
+          lease_token: null,
+          lease_expires_at: null,
+          last_error: null,
+          started_at: now,
+          updated_at: now,
+          completed_at: null,
+          target_user_id: userId,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+    }
+    const jobId = job.id;
+    if (!(await store.writeTx((tx) => this.claimJob(tx, jobId, token, clock.now()))))
+      return { status: job.status, fetched: 0 };
+    let cursor = job.cursor;
+    if (job.cursor_expires_at !== null && job.cursor_expires_at < clock.now()) {
+      log.info('cursor past its best-before: paging again from the start (items kept)', { job: jobId });
+      cursor = null;
+    }
+    let fetched = 0;
+    let status = 'in_progress';
+    let lastError: string | null = null;
+    for (;;) {
+      const s = await this.session(tenantId, 'friendships', tried);
+      if (!s) {
+        status = 'paused';
+        lastError = lastError ?? 'no session with room in its rate window';
+        break;
+      }
+      let res: HttpResponse;
+      try {
+        res = await this.igGet(
+          s,
+          'friendships',
+          `/api/v1/friendships/${job.target_user_id}/${w.kind}/?count=12${cursor ? `&max_id=${encodeURIComponent(cursor)}` : ''}&search_surface=follow_list_page`,
+        );
+      } catch (e) {
+        status = 'paused';
+        lastError = e instanceof HttpError ? e.message : String(e);
+        break;
+      }
+      if (Checker.loggedOut(res)) {
+        lastError = 'login_required';
+        if (!(await this.sessionLost(s, tries))) tried.add(s.id);
+        continue;
+      }
+      const body = res.json as
+        | {
+            users?: { pk?: number | string; pk_id?: string; username?: string }[];
+            next_max_id?: string | number;
+            message?: string;
+          }
+        | undefined;
+      if (res.status === 429) {
+        lastError = '429';
+        await this.backOff(s, this.deps.rate.windowMs, '429');
+        tried.add(s.id);
+        continue;
+      }
+      if (body?.message === 'checkpoint_required' || body?.message === 'challenge_required') {
+        lastError = body.message;
+        await this.backOff(s, 0, body.message, 'needs_manual');
+        tried.add(s.id);
+        continue;
+      }
+      if (body?.message === 'feedback_required') {
+        lastError = 'feedback_required';
+        await this.backOff(s, 12 * 3_600_000, 'feedback_required');
+        tried.add(s.id);
+        continue;
+      }
+      if (res.status !== 200 || !Array.isArray(body?.users)) {
+        status = 'paused';
+        lastError = `unexpected answer ${res.status}`;
+        break;
+      }
+      const next =
+        body.next_max_id === undefined || body.next_max_id === null || body.next_max_id === ''
+          ? null
+          : String(body.next_max_id);
+      const users = body.users
+        .map((u) => ({ id: String(u.pk_id ?? u.pk), username: u.username ?? null }))
+        .filter((u) => u.id !== 'undefined');
+      const now = clock.now();
+      // Items and cursor in one transaction, fenced by our lease token.
+      const ok = await store.writeTx(async (tx) => {
+        const held = await tx
+          .selectFrom('check_jobs')
+          .select('id')
+          .where('id', '=', jobId)
+          .where('lease_token', '=', token)
+          .executeTakeFirst();
+        if (!held) return false;
+        if (users.length) {
+          await tx
+            .insertInto('check_job_items')
+            .values(users.map((u) => ({ job_id: jobId, ig_user_id: u.id, username: u.username })))
+            .onConflict((oc) => oc.columns(['job_id', 'ig_user_id']).doNothing())
+            .execute();
+        }
+        const count = await tx
+          .selectFrom('check_job_items')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('job_id', '=', jobId)
+          .executeTakeFirst();
+        await tx
+          .updateTable('check_jobs')
+          .set({
+            cursor: next,
+            cursor_expires_at: now + CURSOR_SHELF_LIFE_MS,
+            fetched: Number(count?.n ?? 0),
+            ig_account_id: s.id,
+            updated_at: now,
+            lease_expires_at: now + JOB_LEASE_MS,
+            status: 'in_progress',
+            last_error: null,
+          })
+          .where('id', '=', jobId)
+          .execute();
+        return true;
+      });
+      if (!ok) return { status: 'in_progress', fetched };
+      fetched += users.length;
+      log.debug('page saved', { job: jobId, page: users.length, cursor: next ?? 'end' });
+      cursor = next;
+      if (next === null) {
+        status = 'completed';
+        break;
+      }
+    }
+    const now = clock.now();
+    await store.writeTx(async (tx) => {
+      if (status === 'completed') await this.complete(tx, tenantId, w, jobId, now);
+      else {
+        await tx
+          .updateTable('check_jobs')
+          .set({
+            status,
+            last_error: lastError,
+            updated_at: now,
+            lease_holder: null,
+            lease_token: null,
+            lease_expires_at: null,
+          })
+          .where('id', '=', jobId)
+          .where('lease_token', '=', token)
+          .execute();
+      }
+    });
+    return { status, fetched };
+  }
+
+  /** Completion: the difference from the previous completed snapshot becomes an event. */
+  private async complete(
+    tx: Kysely<Database>,
+    tenantId: number,
+    w: { id: number; username: string; kind: string },
+    jobId: number,
+    now: number,
+  ): Promise<void> {
+    const prev = await tx
+      .selectFrom('check_jobs')
+      .select('id')
+      .where('watch_id', '=', w.id)
+      .where('status', '=', 'completed')
+      .orderBy('id', 'desc')
+      .executeTakeFirst();
+    const total = Number(
+      (
+        await tx
+          .selectFrom('check_job_items')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('job_id', '=', jobId)
+          .executeTakeFirst()
+      )?.n ?? 0,
+    );
+    if (prev) {
+      const gained = await sql<{
+        ig_user_id: string;
+        username: string | null;
+      }>`select ig_user_id, username from check_job_items n where n.job_id = ${jobId}
+        and not exists (select 1 from check_job_items o where o.job_id = ${prev.id} and o.ig_user_id = n.ig_user_id) order by ig_user_id`.execute(
+        tx,
+      );
+      const lost = await sql<{
+        ig_user_id: string;
+        username: string | null;
+      }>`select ig_user_id, username from check_job_items o where o.job_id = ${prev.id}
+        and not exists (select 1 from check_job_items n where n.job_id = ${jobId} and n.ig_user_id = o.ig_user_id) order by ig_user_id`.execute(
+        tx,
+      );
+      await tx
+        .insertInto('events')
+        .values({
+          at: now,
+          kind: `${w.kind}_diff`,
+          subject_type: 'watch',
+          subject_id: w.id,
+          tenant_id: tenantId,
+          message: `@${w.username} ${w.kind}: +${gained.rows.length} new, -${lost.rows.length} lost (${total} now)`,
+          data_json: JSON.stringify({ new: gained.rows.slice(0, 1000), lost: lost.rows.slice(0, 1000), total }),
+        })
+        .execute();
+      // Keep one completed snapshot per watch: the new one.
+      await tx.deleteFrom('check_job_items').where('job_id', '=', prev.id).execute();
+    }
+    await tx
+      .updateTable('check_jobs')
+      .set({
+        status: 'completed',
+        completed_at: now,
+        updated_at: now,
+        expected_total: total,
+        lease_holder: null,
+        lease_token: null,
+        lease_expires_at: null,
+      })
+      .where('id', '=', jobId)
+      .execute();
+    await tx
+      .updateTable('watches')
+      .set({
+        last_result: 'found',
+        checked_at: now,
+        next_check_at: now + (CHECK_INTERVAL_MS[w.kind] ?? 0),
+        changed_at: now,
+      })
+      .where('id', '=', w.id)
+      .execute();
+  }
+}

@@ -1,0 +1,283 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { importApiKeys, importWatches } from '../../src/commands/check.js';
+import { importProxies } from '../../src/commands/proxies.js';
+import { addTenant } from '../../src/commands/tenants.js';
+import { FakeClock } from '../../src/domain/clock.js';
+import { parseProviders } from '../../src/domain/providers.js';
+import { Checker } from '../../src/fleet/check.js';
+import { fakeFriends, startFakeInstagram, type Fault, type FakeInstagram } from '../../src/instagram/fakeInstagram.js';
+import { silentLogger } from '../../src/log/logger.js';
+import type { SecretBox } from '../../src/security/secretBox.js';
+import type { Store } from '../../src/store/store.js';
+import { DIALECTS, type TestDb } from '../support/dialects.js';
+import { fakeLookupApi } from '../support/fakeApi.js';
+import { fleetStore } from '../support/fleet.js';
+import { recordingHttpProxy } from '../support/httpProxy.js';
+import { boxFor } from '../support/joinHarness.js';
+import { closedPort } from '../support/socks.js';
+
+const T0 = Date.parse('2026-11-23T09:00:00Z');
+const PROFILES = { real_one: { id: '501', followers: 30 }, real_two: { id: '502', followers: 100, following: 7 } };
+
+describe.each(DIALECTS)('check on $name', ({ skip, create }) => {
+  let ig: FakeInstagram;
+  let api: Awaited<ReturnType<typeof fakeLookupApi>>;
+  let proxy: Awaited<ReturnType<typeof recordingHttpProxy>>;
+  let fault: ((r: { path: string; sessionid: string | null; n: number }) => Fault | null) | null = null;
+  let t: TestDb;
+  let store: Store;
+  let box: SecretBox;
+  let clock: FakeClock;
+  beforeAll(async () => {
+    ig = await startFakeInstagram({
+      users: { s1: { password: 'x', pk: '9001' }, s2: { password: 'x', pk: '9002' } },
+      profiles: PROFILES,
+      fault: (r) => fault?.(r) ?? null,
+    });
+    api = await fakeLookupApi({ existing: ['real_one', 'real_two'], quotaKeys: ['quota-key-1'] });
+    proxy = await recordingHttpProxy();
+  });
+  afterAll(async () => {
+    await ig.close();
+    await api.close();
+    await proxy.close();
+  });
+  beforeEach(async () => {
+    if (skip) return;
+    fault = null;
+    t = await create();
+    const f = await fleetStore(t, 0);
+    store = f.store;
+    box = boxFor(f.env);
+    clock = new FakeClock(T0);
+  });
+  afterEach(async () => {
+    if (skip) return;
+    await store.close();
+    await t.cleanup();
+  });
+
+  const checker = (extra: Partial<ConstructorParameters<typeof Checker>[0]> = {}) => {
+    const providers = parseProviders({
+      lookup: {
+        url: `${api.url}/v1/ig/{username}`,
+        key_header: 'X-API-Key',
+        found: { status: 200, path: 'data.exists', equals: true },
+        not_found: { status: [404] },
+        quota_status: [429],
+      },
+    });
+    if (!providers.ok) throw new Error('providers');
+    return new Checker({
+      store,
+      box,
+      clock,
+      log: silentLogger,
+      instagramUrl: ig.url,
+      providers: providers.value,
+      rate: { requests: 200, windowMs: 660_000 },
+      ...extra,
+    });
+  };
+  /** A valid session for a tenant, as ig import would store it. */
+  const session = async (tenant: string, username: string, priority = 0) => {
+    const sid = ig.grantSession(username);
+    const tid = (await store.db.selectFrom('tenants').select('id').where('name', '=', tenant).executeTakeFirstOrThrow())
+      .id;
+    const id = (
+      await store.db
+        .insertInto('ig_accounts')
+        .values({
+          tenant_id: tid,
+          username,
+          password_enc: null,
+          totp_secret_enc: null,
+          sessionid_enc: null,
+          cookies_enc: null,
+          proxy_id: null,
+          state: 'valid',
+          priority,
+          session_created_at: T0,
+          last_verified_at: T0,
+          next_refresh_at: null,
+          last_error: null,
+          created_at: T0,
+          updated_at: T0,
+          rate_limited_until: null,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+    ).id;
+    await store.db
+      .updateTable('ig_accounts')
+      .set({ sessionid_enc: box.seal(sid, { table: 'ig_accounts', column: 'sessionid_enc', rowId: id }) })
+      .where('id', '=', id)
+      .execute();
+    return { id, sid };
+  };
+  const watches = async (tenant: string) =>
+    Object.fromEntries(
+      (
+        await store.db
+          .selectFrom('watches as w')
+          .innerJoin('tenants as t', 't.id', 'w.tenant_id')
+          .select(['w.username', 'w.kind', 'w.last_result'])
+          .where('t.name', '=', tenant)
+          .execute()
+      ).map((w) => [`${w.username}/${w.kind}`, w.last_result]),
+    );
+  const watchAll = (tenant: string, kind: 'exists' | 'followers' | 'following' = 'exists') =>
+    importWatches(
+      { store, clock },
+      ['real_one', 'real_two', 'ghost_user'].map((username) => ({ tenant, username, kind })),
+    );
+
+  it.skipIf(skip)('each verify mode, and a tenant skipped for a missing resource', async () => {
+    for (const [name, mode] of [
+      ['t_api', 'api'],
+      ['t_ig', 'instagram'],
+      ['t_proxy', 'proxy'],
+      ['t_combo', 'api+instagram'],
+      ['t_skip', 'instagram+proxy'],
+    ] as const) {
+      await addTenant({ store, clock }, { name, verifyMode: mode });
+      await watchAll(name);
+    }
+    await importApiKeys({ store, box, clock }, [
+      { tenant: 't_api', provider: 'lookup', key: 'quota-key-1' }, // rotates away from this one
+      { tenant: 't_api', provider: 'lookup', key: 'good-key-1' },
+      { tenant: 't_combo', provider: 'lookup', key: 'quota-key-1' }, // api fails → instagram decides
+    ]);
+    await session('t_ig', 's1');
+    await session('t_combo', 's2');
+    await importProxies({ store, box, clock }, [
+      { spec: { scheme: 'http', host: '127.0.0.1', port: proxy.port }, tenant: 't_proxy' },
+    ]);
+    const res = Object.fromEntries((await checker().run()).map((r) => [r.tenant, r]));
+    const expected = { 'real_one/exists': 'found', 'real_two/exists': 'found', 'ghost_user/exists': 'not_found' };
+    for (const tn of ['t_api', 't_ig', 't_proxy', 't_combo']) {
+      expect(res[tn]).toMatchObject({ checked: 3, found: 2, notFound: 1, errors: 0, skipped: null });
+      expect(await watches(tn)).toEqual(expected);
+    }
+    expect(res.t_skip?.skipped).toMatch(/mode instagram\+proxy: no valid Instagram session .*; no healthy proxy/);
+    expect(await watches('t_skip')).toEqual({
+      'real_one/exists': null,
+      'real_two/exists': null,
+      'ghost_user/exists': null,
+    });
+    // The quota key was rotated out; the proxy method really went through the tenant's proxy.
+    const keys = await store.db.selectFrom('api_keys').select(['healthy', 'last_error']).orderBy('id').execute();
+    expect(keys[0]).toEqual({ healthy: 0, last_error: 'quota (429)' });
+    expect(proxy.seen.some((s) => s.includes('/api/v1/users/web_profile_info/?username=ghost_user'))).toBe(true);
+    // A later change of result writes an event.
+    await store.db
+      .updateTable('watches')
+      .set({ next_check_at: T0, last_result: 'not_found' })
+      .where('username', '=', 'real_one')
+      .execute();
+    await checker().run({ tenant: 't_ig' });
+    const ev = await store.db.selectFrom('events').select('message').where('kind', '=', 'watch_changed').execute();
+    expect(ev.map((e) => e.message)).toEqual(['@real_one: not_found → found']);
+  });
+
+  it.skipIf(skip)(
+    'tenant isolation: A’s dead proxy and expired session leave B’s run and results untouched',
+    async () => {
+      await addTenant({ store, clock }, { name: 'a', verifyMode: 'instagram+proxy' });
+      await addTenant({ store, clock }, { name: 'b', verifyMode: 'instagram+proxy' });
+      await watchAll('a');
+      await watchAll('b');
+      await importProxies({ store, box, clock }, [
+        { spec: { scheme: 'http', host: '127.0.0.1', port: await closedPort() }, tenant: 'a' },
+        { spec: { scheme: 'http', host: '127.0.0.1', port: proxy.port }, tenant: 'b' },
+      ]);
+      const sa = await session('a', 's1');
+      await session('b', 's2');
+      ig.sessions.delete(sa.sid); // A's session has died at Instagram
+      const res = Object.fromEntries((await checker().run()).map((r) => [r.tenant, r]));
+      expect(res.a).toMatchObject({ checked: 3, errors: 3, found: 0 });
+      expect(res.b).toMatchObject({ checked: 3, found: 2, notFound: 1, errors: 0, error: null });
+      expect(await watches('b')).toEqual({
+        'real_one/exists': 'found',
+        'real_two/exists': 'found',
+        'ghost_user/exists': 'not_found',
+      });
+      const sessions = Object.fromEntries(
+        (await store.db.selectFrom('ig_accounts').select(['username', 'state']).execute()).map((s) => [
+          s.username,
+          s.state,
+        ]),
+      );
+      // A's session could not even be tried through A's dead proxy (fail closed: never direct),
+      // so nothing was concluded about it; B's session is untouched.
+      expect(sessions).toEqual({ s1: 'valid', s2: 'valid' });
+      expect(ig.apiCalls.get(sa.sid) ?? 0).toBe(0);
+    },
+  );
+
+  it.skipIf(skip)(
+    'followers: every page saved; 401 with no refresh pauses, keeps items; a later run completes; the diff becomes an event',
+    async () => {
+      await addTenant({ store, clock }, { name: 'f', verifyMode: 'instagram' });
+      await importWatches({ store, clock }, [{ tenant: 'f', username: 'real_two', kind: 'followers' }]);
+      const s1 = await session('f', 's1');
+      let pages = 0;
+      fault = (r) => (r.path.includes('/friendships/') && ++pages > 4 ? '401' : null);
+      const first = await checker().run();
+      expect(first[0]!.jobs).toMatchObject({ paused: 1, fetched: 48 });
+      const job = await store.db.selectFrom('check_jobs').selectAll().executeTakeFirstOrThrow();
+      expect(job).toMatchObject({ status: 'paused', fetched: 48, cursor: '48', target_user_id: '502' });
+      expect(
+        (await store.db.selectFrom('ig_accounts').select('state').where('id', '=', s1.id).executeTakeFirstOrThrow())
+          .state,
+      ).toBe('expired');
+      // Another session of the tenant resumes from the checkpoint.
+      fault = null;
+      await session('f', 's2');
+      const second = await checker().run();
+      expect(second[0]!.jobs).toMatchObject({ completed: 1, fetched: 52 });
+      const items = await store.db
+        .selectFrom('check_job_items')
+        .select('ig_user_id')
+        .where('job_id', '=', job.id)
+        .execute();
+      expect(items.map((i) => i.ig_user_id).sort()).toEqual(
+        fakeFriends(PROFILES.real_two, 'followers')
+          .map((f) => f.pk)
+          .sort(),
+      );
+      // Next time, the account lost 10 followers: the diff is an event.
+      PROFILES.real_two.followers = 90;
+      clock.advance(25 * 3_600_000);
+      await checker().run();
+      PROFILES.real_two.followers = 100;
+      const diff = await store.db
+        .selectFrom('events')
+        .select(['message', 'data_json'])
+        .where('kind', '=', 'followers_diff')
+        .executeTakeFirstOrThrow();
+      expect(diff.message).toBe('@real_two followers: +0 new, -10 lost (90 now)');
+    },
+  );
+
+  it.skipIf(skip)('rate control: a session never exceeds its window; the job waits and resumes', async () => {
+    await addTenant({ store, clock }, { name: 'r', verifyMode: 'instagram' });
+    await importWatches({ store, clock }, [{ tenant: 'r', username: 'real_two', kind: 'followers' }]);
+    const s = await session('r', 's1');
+    const c = checker({ rate: { requests: 4, windowMs: 660_000 } });
+    await c.run();
+    expect(await c.windowUse(s.id, 'friendships', clock.now())).toBe(4);
+    let job = await store.db.selectFrom('check_jobs').selectAll().executeTakeFirstOrThrow();
+    expect(job).toMatchObject({ status: 'paused', fetched: 48 });
+    for (let i = 0; i < 3 && job.status !== 'completed'; i++) {
+      clock.advance(660_001);
+      await c.run();
+      job = await store.db.selectFrom('check_jobs').selectAll().executeTakeFirstOrThrow();
+    }
+    expect(job).toMatchObject({ status: 'completed', fetched: 100 });
+    const reqs = (
+      await store.db.selectFrom('ig_requests').select('at').where('kind', '=', 'friendships').orderBy('at').execute()
+    ).map((r) => r.at);
+    for (const at of reqs) expect(reqs.filter((x) => x > at - 660_000 && x <= at).length).toBeLessThanOrEqual(4);
+  });
+});
