@@ -69,7 +69,6 @@ interface Session {
   proxy: ProxySpec | null;
 }
 
-class NoSession extends Error {}
 
 export class Checker {
   constructor(private readonly deps: CheckDeps) {}
