@@ -69,7 +69,6 @@ interface Session {
   proxy: ProxySpec | null;
 }
 
-
 export class Checker {
   constructor(private readonly deps: CheckDeps) {}
 
