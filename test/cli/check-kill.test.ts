@@ -1,0 +1,135 @@
+import { spawn } from 'node:child_process';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { importWatches } from '../../src/commands/check.js';
+import { addTenant } from '../../src/commands/tenants.js';
+import { FakeClock } from '../../src/domain/clock.js';
+import { Checker } from '../../src/fleet/check.js';
+import { fakeFriends, startFakeInstagram, type FakeInstagram } from '../../src/instagram/fakeInstagram.js';
+import { silentLogger } from '../../src/log/logger.js';
+import type { Store } from '../../src/store/store.js';
+import { BIN, ROOT, runCli } from '../support/cli.js';
+import { DIALECTS, type TestDb } from '../support/dialects.js';
+import { fleetStore } from '../support/fleet.js';
+import { boxFor } from '../support/joinHarness.js';
+
+const BIG = { big_account: { id: '777', followers: 5000 } };
+
+describe.each(DIALECTS)('a 5,000-follower fetch killed with SIGKILL on $name', ({ skip, create }) => {
+  let ig: FakeInstagram;
+  let t: TestDb;
+  let store: Store;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    ig = await startFakeInstagram({
+      users: { s1: { password: 'x', pk: '1' }, s2: { password: 'x', pk: '2' } },
+      profiles: BIG,
+      latencyMs: 2,
+    });
+  });
+  afterAll(async () => ig.close());
+  beforeEach(async () => {
+    if (skip) return;
+    t = await create();
+    ({ store, env } = await fleetStore(t, 0));
+  });
+  afterEach(async () => {
+    if (skip) return;
+    await store.close();
+    await t.cleanup();
+  });
+
+  it.skipIf(skip)(
+    'a rerun (with a different session) ends with exactly the server’s set: nothing lost, no duplicates',
+    async () => {
+      const clock = new FakeClock(Date.now());
+      const box = boxFor(env);
+      await addTenant({ store, clock }, { name: 'big', verifyMode: 'instagram' });
+      await importWatches({ store, clock }, [{ tenant: 'big', username: 'big_account', kind: 'followers' }]);
+      const tid = (await store.db.selectFrom('tenants').select('id').executeTakeFirstOrThrow()).id;
+      const ids: number[] = [];
+      for (const u of ['s1', 's2']) {
+        const id = (
+          await store.db
+            .insertInto('ig_accounts')
+            .values({
+              tenant_id: tid,
+              username: u,
+              password_enc: null,
+              totp_secret_enc: null,
+              sessionid_enc: null,
+              cookies_enc: null,
+              proxy_id: null,
+              state: u === 's1' ? 'valid' : 'expired',
+              priority: 0,
+              session_created_at: null,
+              last_verified_at: null,
+              next_refresh_at: null,
+              last_error: null,
+              created_at: 0,
+              updated_at: 0,
+              rate_limited_until: null,
+            })
+            .returning('id')
+            .executeTakeFirstOrThrow()
+        ).id;
+        await store.db
+          .updateTable('ig_accounts')
+          .set({
+            sessionid_enc: box.seal(ig.grantSession(u), { table: 'ig_accounts', column: 'sessionid_enc', rowId: id }),
+          })
+          .where('id', '=', id)
+          .execute();
+        ids.push(id);
+      }
+      const childEnv = { ...env, ACCTCTL_INSTAGRAM_URL: ig.url, ACCTCTL_CHROMIUM_PATH: '/nonexistent' };
+      const child = spawn(process.execPath, [BIN, '--log-level', 'debug', 'check'], { cwd: ROOT, env: childEnv });
+      let err = '';
+      await new Promise<void>((resolve) => {
+        child.stderr.on('data', (d: Buffer) => {
+          err += d.toString();
+          if ((err.match(/page saved/g) ?? []).length >= 120 && !child.killed) child.kill('SIGKILL');
+        });
+        child.on('close', () => resolve());
+      });
+      expect(child.signalCode).toBe('SIGKILL');
+      const mid = await store.db.selectFrom('check_jobs').selectAll().executeTakeFirstOrThrow();
+      expect(mid.status).toBe('in_progress');
+      expect(mid.fetched).toBeGreaterThanOrEqual(120 * 12 - 12);
+      expect(mid.fetched).toBeLessThan(5000);
+
+      // The first session is gone; the rerun (after the dead run's job lease) uses the other one.
+      await store.db.updateTable('ig_accounts').set({ state: 'expired' }).where('id', '=', ids[0]!).execute();
+      await store.db.updateTable('ig_accounts').set({ state: 'valid' }).where('id', '=', ids[1]!).execute();
+      const later = new FakeClock(Date.now() + 3 * 60_000);
+      const res = await new Checker({
+        store,
+        box,
+        clock: later,
+        log: silentLogger,
+        instagramUrl: ig.url,
+        providers: new Map(),
+        rate: { requests: 1000, windowMs: 660_000 },
+      }).run();
+      expect(res[0]!.jobs.completed).toBe(1);
+      const items = await store.db
+        .selectFrom('check_job_items')
+        .select('ig_user_id')
+        .where('job_id', '=', mid.id)
+        .execute();
+      const got = items.map((i) => i.ig_user_id);
+      expect(new Set(got).size).toBe(got.length);
+      expect(got.sort()).toEqual(
+        fakeFriends(BIG.big_account, 'followers')
+          .map((f) => f.pk)
+          .sort(),
+      );
+      const done = await store.db.selectFrom('check_jobs').selectAll().executeTakeFirstOrThrow();
+      expect(done).toMatchObject({ status: 'completed', fetched: 5000, expected_total: 5000, ig_account_id: ids[1] });
+      // And the CLI reports a finished watch.
+      const list = await runCli(['--json', 'watch', 'list'], { env });
+      expect(JSON.parse(list.stdout)).toMatchObject([
+        { username: 'big_account', kind: 'followers', last_result: 'found' },
+      ]);
+    },
+  );
+});
