@@ -260,6 +260,40 @@ describe.each(DIALECTS)('check on $name', ({ skip, create }) => {
     },
   );
 
+  it.skipIf(skip)(
+    '401 mid-fetch calls the reactive refresh (at most twice) and carries on with the new session',
+    async () => {
+      await addTenant({ store, clock }, { name: 'x', verifyMode: 'instagram' });
+      await importWatches({ store, clock }, [{ tenant: 'x', username: 'real_two', kind: 'followers' }]);
+      const s1 = await session('x', 's1');
+      let pages = 0;
+      fault = (r) => (r.path.includes('/friendships/') && ++pages === 3 ? '401' : null);
+      const calls: number[] = [];
+      const refresh = async (id: number) => {
+        calls.push(id);
+        // What refresh-session does: a new sessionid, stored encrypted.
+        const sid = ig.grantSession('s1');
+        await store.db
+          .updateTable('ig_accounts')
+          .set({ sessionid_enc: box.seal(sid, { table: 'ig_accounts', column: 'sessionid_enc', rowId: id }) })
+          .where('id', '=', id)
+          .execute();
+        return { status: 'refreshed' };
+      };
+      const r = await checker({ refresh }).run();
+      expect(calls).toEqual([s1.id]);
+      expect(r[0]!.jobs).toMatchObject({ completed: 1, fetched: 100 });
+      // A refresh that "works" but Instagram still says 401: tried at most twice, then the job
+      // pauses with its items (a refresh that fails outright is not retried at all).
+      await store.db.updateTable('watches').set({ next_check_at: clock.now() }).execute();
+      fault = (q) => (q.path.includes('/friendships/') ? '401' : null);
+      calls.length = 0;
+      const r2 = await checker({ refresh: async (id) => (calls.push(id), { status: 'refreshed' }) }).run();
+      expect(calls).toEqual([s1.id, s1.id]);
+      expect(r2[0]!.jobs.paused).toBe(1);
+    },
+  );
+
   it.skipIf(skip)('rate control: a session never exceeds its window; the job waits and resumes', async () => {
     await addTenant({ store, clock }, { name: 'r', verifyMode: 'instagram' });
     await importWatches({ store, clock }, [{ tenant: 'r', username: 'real_two', kind: 'followers' }]);
