@@ -19,6 +19,8 @@ import { AccountManager } from '../fleet/accountManager.js';
 import { SessionRefresher } from '../fleet/refresh.js';
 import { findChromium } from '../instagram/chromium.js';
 import type { Store } from '../store/store.js';
+import { Checker } from '../fleet/check.js';
+import { importWatches } from './check.js';
 import { importIg } from './ig.js';
 import { join as runJoin } from './join.js';
 import { addTenant } from './tenants.js';
@@ -37,7 +39,7 @@ https://t.me/joinchat/QrStUvWxYz012345
 tg://resolve?domain=acctctl_demo_market
 tg://join?invite=ZyXwVuTsRqPoNmLk
 `;
-const DEMO_PROXIES = `# demo proxies for tenant acme (loopback, never contacted by the demo)
+const DEMO_PROXIES = `# demo proxies for tenant globex (loopback, never contacted by the demo)
 socks5://demo:demo-password@127.0.0.1:1081
 http://127.0.0.1:3128
 `;
@@ -78,9 +80,9 @@ export async function demo(
       writeFileSync(proxiesFile, DEMO_PROXIES, { mode: 0o600 });
       const p = await importProxies(
         { store, box, clock: deps.clock },
-        parseProxyFile(proxiesFile, DEMO_PROXIES, 'acme'),
+        parseProxyFile(proxiesFile, DEMO_PROXIES, 'globex'),
       );
-      steps.push(`proxies import proxies.txt --tenant acme: ${p.created} proxies`);
+      steps.push(`proxies import proxies.txt --tenant globex: ${p.created} proxies`);
       const targetsFile = join(dir, 'targets.txt');
       writeFileSync(targetsFile, DEMO_TARGETS);
       const tg = await importTargets({ store, clock: deps.clock }, parseTargetsFile(targetsFile, DEMO_TARGETS), 'demo');
@@ -104,14 +106,14 @@ export async function demo(
         await sandbox.closeAll();
       }
       steps.push(
-        await demoRefresh({
+        ...(await demoInstagram({
           store,
           box,
           clock: deps.clock,
           log: deps.log,
           dir,
           chromiumPath: deps.config.chromiumPath,
-        }),
+        })),
       );
       const fleet = new AccountManager({ store, clock: deps.clock, timeZone: deps.config.timeZone });
       const rec = await fleet.recover();
@@ -128,52 +130,86 @@ export async function demo(
   }
 }
 
-/** refresh-session against a loopback fake Instagram, when a Chromium is present. */
-async function demoRefresh(deps: {
+/**
+ * Instagram against a loopback fake: refresh-session in headless Chromium when one is present
+ * (else the session is imported as if exported from a browser), then a check batch.
+ */
+async function demoInstagram(deps: {
   store: Store;
   box: SecretBox;
   clock: Clock;
   log: Logger;
   dir: string;
   chromiumPath: string | undefined;
-}): Promise<string> {
+}): Promise<string[]> {
+  const steps: string[] = [];
   const chromium = findChromium(deps.chromiumPath);
   const demoSecret = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP'; // demo only: the fake's account
-  await importIg({ store: deps.store, box: deps.box, clock: deps.clock }, [
-    {
-      tenant: 'acme',
-      username: 'demo_ig',
-      password: 'demo-password',
-      totpSecret: demoSecret,
-      sessionid: null,
-      proxy: null,
-      priority: 0,
-    },
-  ]);
-  if (!('path' in chromium)) {
-    return `refresh-session skipped: ${chromium.problem} (${chromium.fix})`;
-  }
   const { startFakeInstagram } = await import('../instagram/fakeInstagram.js');
-  const { playwrightLogin } = await import('../instagram/browser.js');
-  const ig = await startFakeInstagram({ users: { demo_ig: { password: 'demo-password', totpSecret: demoSecret } } });
+  const ig = await startFakeInstagram({
+    users: { demo_ig: { password: 'demo-password', totpSecret: demoSecret } },
+    profiles: { acctctl_demo_brand: { id: '4242', followers: 60 }, acctctl_demo_shop: { id: '4343', followers: 5 } },
+  });
   try {
-    const refresher = new SessionRefresher({
+    const haveBrowser = 'path' in chromium;
+    await importIg({ store: deps.store, box: deps.box, clock: deps.clock }, [
+      {
+        tenant: 'initech',
+        username: 'demo_ig',
+        password: 'demo-password',
+        totpSecret: demoSecret,
+        sessionid: haveBrowser ? null : ig.grantSession('demo_ig'),
+        proxy: null,
+        priority: 0,
+      },
+    ]);
+    if (haveBrowser) {
+      const { playwrightLogin } = await import('../instagram/browser.js');
+      const refresher = new SessionRefresher({
+        store: deps.store,
+        box: deps.box,
+        clock: deps.clock,
+        log: deps.log,
+        login: playwrightLogin,
+        instagramUrl: ig.url,
+        chromiumPath: chromium.path,
+        profileRoot: join(deps.dir, 'profiles'),
+      });
+      const [r] = await refresher.refresh({ account: 'demo_ig' });
+      steps.push(
+        `refresh-session --account demo_ig (headless Chromium + TOTP, loopback fake Instagram): ${r?.status ?? 'not run'}`,
+      );
+    } else {
+      steps.push(
+        `refresh-session skipped: ${chromium.problem} (${chromium.fix}); the demo session was imported instead`,
+      );
+    }
+    await addTenant({ store: deps.store, clock: deps.clock }, { name: 'initech', verifyMode: 'instagram' });
+    const w = await importWatches({ store: deps.store, clock: deps.clock }, [
+      { tenant: 'initech', username: 'acctctl_demo_brand', kind: 'exists' },
+      { tenant: 'initech', username: 'acctctl_demo_gone', kind: 'exists' },
+      { tenant: 'initech', username: 'acctctl_demo_brand', kind: 'followers' },
+      { tenant: 'acme', username: 'acctctl_demo_shop', kind: 'exists' },
+    ]);
+    steps.push(`tenants add initech --verify-mode instagram; watch import: ${w.added} watches`);
+    const res = await new Checker({
       store: deps.store,
       box: deps.box,
       clock: deps.clock,
       log: deps.log,
-      login: playwrightLogin,
       instagramUrl: ig.url,
-      chromiumPath: chromium.path,
-      profileRoot: join(deps.dir, 'profiles'),
-    });
-    const [r] = await refresher.refresh({ account: 'demo_ig' });
-    return `refresh-session --account demo_ig (headless Chromium + TOTP, loopback fake Instagram): ${r?.status ?? 'not run'}`;
-  } catch (e) {
-    return `refresh-session failed: ${e instanceof Error ? e.message : String(e)}`;
+      providers: new Map(),
+      rate: { requests: 200, windowMs: 660_000 },
+    }).run();
+    const ini = res.find((r) => r.tenant === 'initech');
+    const acme = res.find((r) => r.tenant === 'acme');
+    steps.push(
+      `check (loopback fake Instagram): initech ${ini ? `found ${ini.found}, not found ${ini.notFound}, errors ${ini.errors}, follower jobs completed ${ini.jobs.completed} (${ini.jobs.fetched} fetched)` : 'not run'}; acme ${acme?.skipped ? `skipped (${acme.skipped})` : 'checked'}`,
+    );
   } finally {
     await ig.close();
   }
+  return steps;
 }
 
 export function renderDemo(r: DemoResult): string {

@@ -57,6 +57,8 @@ export interface StatusReport {
     nextRefreshAt: number | null;
     failures: number;
     lastError: string | null;
+    /** Requests in the current rate window, per endpoint kind, against the limit. */
+    rate: { profile: number; friendships: number; limit: number; windowSeconds: number; backedOffUntil: number | null };
   }[];
   checkJobs: {
     byStatus: Record<string, number>;
@@ -82,7 +84,13 @@ export function isHealthy(a: { enabled: number; state: string; state_until: numb
   return ['flood_wait', 'cooldown', 'blocked'].includes(a.state) && a.state_until !== null && a.state_until <= now;
 }
 
-export async function status(deps: { store: Store; clock: Clock; timeZone: string }): Promise<StatusReport> {
+export async function status(deps: {
+  store: Store;
+  clock: Clock;
+  timeZone: string;
+  igRate?: { requests: number; windowMs: number };
+}): Promise<StatusReport> {
+  const igRate = deps.igRate ?? { requests: 200, windowMs: 660_000 };
   const { db } = deps.store;
   const now = deps.clock.now();
   const accounts = await db
@@ -151,6 +159,8 @@ export async function status(deps: { store: Store; clock: Clock; timeZone: strin
     .selectFrom('ig_accounts as i')
     .innerJoin('tenants as t', 't.id', 'i.tenant_id')
     .select([
+      'i.id',
+      'i.rate_limited_until',
       'i.username',
       't.name as tenant',
       'i.state',
@@ -164,6 +174,13 @@ export async function status(deps: { store: Store; clock: Clock; timeZone: strin
     .orderBy('i.username')
     .execute();
 
+  const windowRows = await db
+    .selectFrom('ig_requests')
+    .select(['ig_account_id', 'kind', sql<number>`count(*)`.as('n')])
+    .where('at', '>', now - igRate.windowMs)
+    .groupBy(['ig_account_id', 'kind'])
+    .execute();
+  const inWindow = new Map(windowRows.map((w) => [`${w.ig_account_id}:${w.kind}`, Number(w.n)]));
   const jobCounts = await db
     .selectFrom('check_jobs')
     .select(['status', sql<number>`count(*)`.as('n')])
@@ -199,6 +216,13 @@ export async function status(deps: { store: Store; clock: Clock; timeZone: strin
       nextRefreshAt: i.next_refresh_at,
       failures: i.fail_count,
       lastError: i.last_error,
+      rate: {
+        profile: inWindow.get(`${i.id}:profile`) ?? 0,
+        friendships: inWindow.get(`${i.id}:friendships`) ?? 0,
+        limit: igRate.requests,
+        windowSeconds: igRate.windowMs / 1000,
+        backedOffUntil: i.rate_limited_until !== null && i.rate_limited_until > now ? i.rate_limited_until : null,
+      },
     })),
     checkJobs: {
       byStatus: Object.fromEntries(jobCounts.map((j) => [j.status, Number(j.n)])),
@@ -329,7 +353,17 @@ export function renderStatus(r: StatusReport): string {
   parts.push(
     r.instagram.length
       ? table(
-          ['tenant', 'username', 'state', 'session age', 'last verified', 'next refresh', 'failures', 'last error'],
+          [
+            'tenant',
+            'username',
+            'state',
+            'session age',
+            'last verified',
+            'next refresh',
+            'failures',
+            'requests/window',
+            'last error',
+          ],
           r.instagram.map((i) => [
             i.tenant,
             i.username,
@@ -338,6 +372,8 @@ export function renderStatus(r: StatusReport): string {
             fmtAge(i.lastVerifiedAt, now),
             fmtAge(i.nextRefreshAt, now),
             i.failures,
+            `profile ${i.rate.profile}/${i.rate.limit}, friendships ${i.rate.friendships}/${i.rate.limit} per ${i.rate.windowSeconds}s` +
+              (i.rate.backedOffUntil ? `; backing off to ${fmtTime(i.rate.backedOffUntil)}` : ''),
             i.lastError,
           ]),
         )
@@ -370,7 +406,7 @@ export async function statusCli(ctx: Ctx, opts: { metricsFile?: string; failUnde
     }
   }
   await withStore(ctx, async (store) => {
-    const report = await status({ store, clock: ctx.clock, timeZone: ctx.config.timeZone });
+    const report = await status({ store, clock: ctx.clock, timeZone: ctx.config.timeZone, igRate: ctx.config.igRate });
     if (opts.metricsFile) writeFileAtomic(opts.metricsFile, toPrometheus(report));
     ctx.emit(report, renderStatus);
     if (failUnder !== undefined && report.accounts.healthyPct < failUnder) {

@@ -477,11 +477,22 @@ export class Checker {
       for (;;) {
         const s = await this.session(tenantId, 'profile', tried);
         if (!s) return { status: 'paused', fetched: 0 };
-        const res = await this.igGet(
-          s,
-          'profile',
-          `/api/v1/users/web_profile_info/?username=${encodeURIComponent(w.username)}`,
-        );
+        let res: HttpResponse;
+        try {
+          res = await this.igGet(
+            s,
+            'profile',
+            `/api/v1/users/web_profile_info/?username=${encodeURIComponent(w.username)}`,
+          );
+        } catch (e) {
+          // Network or proxy trouble (fail closed): try another session, else wait for the next run.
+          this.deps.log.debug('profile lookup failed', {
+            session: s.username,
+            error: e instanceof Error ? e.message : String(e),
+          });
+          tried.add(s.id);
+          continue;
+        }
         const v = Checker.profile(res);
         if (v === 'logged_out') {
           if (!(await this.sessionLost(s, tries))) tried.add(s.id);

@@ -22,6 +22,9 @@ describe('the built CLI', () => {
     expect(r.stdout).toMatch(/Telegram accounts: 3 total, 3 healthy/);
     // With a Chromium (CI installs Debian's) the demo logs a fake Instagram account in; without, it says so.
     expect(r.stdout).toMatch(/refresh-session (--account demo_ig .*: refreshed|skipped: no Chromium)/);
+    expect(r.stdout).toMatch(
+      /check \(loopback fake Instagram\): initech found 1, not found 1, errors 0, follower jobs completed 1 \(60 fetched\); acme skipped/,
+    );
     expect(Date.now() - started).toBeLessThan(30_000);
     const { readdirSync } = await import('node:fs');
     expect(readdirSync(dir)).toEqual([]);
