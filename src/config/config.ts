@@ -163,6 +163,6 @@ export function loadConfig(
     igRate: e.ACCTCTL_IG_RATE
       ? { requests: Number(e.ACCTCTL_IG_RATE.split('/')[0]), windowMs: Number(e.ACCTCTL_IG_RATE.split('/')[1]) * 1000 }
       : { requests: 200, windowMs: 660_000 },
-    checkConcurrency: e.ACCTCTL_CHECK_CONCURRENCY ? Number(e.ACCTCTL_CHECK_CONCURRENCY) : 4,
+    checkConcurrency: e.ACCTCTL_CHECK_CONCURRENCY ? Number(e.ACCTCTL_CHECK_CONCURRENCY) : 32,
   };
 }
