@@ -8,6 +8,7 @@ import { DIALECTS, type TestDb } from '../support/dialects.js';
 import { makeKey, makeSession, writeJson } from '../support/fixtures.js';
 import { snapshot } from '../support/snapshot.js';
 import { fernetEncrypt } from '../../src/security/fernet.js';
+import { closedPort } from '../support/socks.js';
 
 /** Every encoding a careless log line might use. */
 function forms(secret: string): string[] {
@@ -30,15 +31,26 @@ describe.each(DIALECTS)('secret canary on $name', ({ name, skip, create }) => {
     proxyPassword: 'CanaryPw' + randomBytes(8).toString('hex'),
     mtSecret: randomBytes(16).toString('hex'),
     fernetSession: makeSession(),
+    igPassword: 'IgCanaryPw-' + randomBytes(8).toString('hex'),
+    totp:
+      'JBSWY3DPEHPK3PXP' +
+      'ABCDEFGHIJKLMNOP'
+        .split('')
+        .sort(() => Math.random() - 0.5)
+        .join(''),
+    sessionid: `4242%3A${randomBytes(7).toString('hex')}%3A11%3AAY${randomBytes(18).toString('base64url')}`,
+    apiKey: 'apikey-' + randomBytes(12).toString('hex'),
   };
   const fernetKey = randomBytes(32).toString('base64url');
   const outputs: { label: string; text: string }[] = [];
   let keyFile = '';
+  let deadPort = 0;
 
   beforeAll(async () => {
     if (skip) return;
     t = await create();
     keyFile = makeKey(t.dir);
+    deadPort = await closedPort();
     const logFile = join(t.dir, 'acctctl.log');
     const fernetKeyFile = join(t.dir, 'fernet.key');
     writeFileSync(fernetKeyFile, fernetKey + '\n', { mode: 0o600 });
@@ -64,7 +76,37 @@ describe.each(DIALECTS)('secret canary on $name', ({ name, skip, create }) => {
     const targetsFile = join(t.dir, 'targets.txt');
     writeFileSync(targetsFile, '@canary_group\n');
     const metrics = join(t.dir, 'metrics.prom');
-    const env = baseEnv({ DATABASE_URL: t.url, ACCTCTL_KEY_FILE: keyFile });
+    const igFile = writeJson(t.dir, 'ig.json', [
+      {
+        tenant: 'acme',
+        username: 'canary_ig',
+        password: canary.igPassword,
+        totp_secret: canary.totp,
+        sessionid: canary.sessionid,
+      },
+    ]);
+    const keysFile = writeJson(t.dir, 'keys.json', [{ tenant: 'acme', provider: 'lookup', key: canary.apiKey }]);
+    const watchFile = writeJson(t.dir, 'watch.json', [
+      { tenant: 'acme', username: 'someone', kind: 'exists' },
+      { tenant: 'acme', username: 'someone', kind: 'followers' },
+    ]);
+    const providersFile = writeJson(t.dir, 'providers.json', {
+      lookup: {
+        url: `http://127.0.0.1:${deadPort}/v1/{username}`,
+        key_header: 'X-API-Key',
+        found: { status: 200 },
+        not_found: { status: [404] },
+      },
+    });
+    // Instagram and the API provider are a dead loopback port: nothing leaves the machine.
+    const env = baseEnv({
+      DATABASE_URL: t.url,
+      ACCTCTL_KEY_FILE: keyFile,
+      ACCTCTL_INSTAGRAM_URL: `http://127.0.0.1:${deadPort}`,
+      ACCTCTL_API_PROVIDERS: providersFile,
+      ACCTCTL_TELEGRAM: 'sandbox',
+      ACCTCTL_PROFILE_DIR: join(t.dir, 'profiles'),
+    });
     const g = ['--log-level', 'debug', '--log-file', logFile];
     const commands: string[][] = [
       ['migrate'],
@@ -79,6 +121,16 @@ describe.each(DIALECTS)('secret canary on $name', ({ name, skip, create }) => {
       ['accounts', 'enable', 'canary_one'],
       ['proxies', 'list'],
       ['targets', 'list'],
+      ['ig', 'import', igFile],
+      ['apikeys', 'import', keysFile],
+      ['watch', 'import', watchFile],
+      ['ig', 'list'],
+      ['watch', 'list'],
+      ['check'],
+      ['refresh-session', '--all'],
+      ['join', '--niche', 'n1'],
+      ['recover', '--probe'],
+      ['reset-limits'],
       ['status', '--metrics-file', metrics],
       ['doctor'],
       ['keys', 'rotate'],
@@ -113,6 +165,8 @@ describe.each(DIALECTS)('secret canary on $name', ({ name, skip, create }) => {
     expect(all).toContain('canary_one');
     expect(all).toContain('canary_two');
     expect(all).toContain('re-encrypted');
+    expect(all).toContain('canary_ig');
+    expect(all).toMatch(/imported 1 API keys/);
     expect(all).toMatch(/DEBUG/);
   });
 
@@ -120,6 +174,10 @@ describe.each(DIALECTS)('secret canary on $name', ({ name, skip, create }) => {
     const input = readFileSync(join(t.dir, 'accounts.json'), 'utf8');
     for (const secret of [canary.apiHash, canary.session, canary.proxyPassword, canary.mtSecret]) {
       expect(forms(secret).some((f) => input.includes(f))).toBe(true);
+    }
+    const igInput = readFileSync(join(t.dir, 'ig.json'), 'utf8');
+    for (const secret of [canary.igPassword, canary.totp, canary.sessionid]) {
+      expect(forms(secret).some((f) => igInput.includes(f))).toBe(true);
     }
   });
 
