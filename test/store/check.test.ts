@@ -294,6 +294,57 @@ describe.each(DIALECTS)('check on $name', ({ skip, create }) => {
     },
   );
 
+  it.skipIf(skip)(
+    '429 rests that session and another of the tenant’s takes over; 302-to-login and checkpoint are handled',
+    async () => {
+      await addTenant({ store, clock }, { name: 'm', verifyMode: 'instagram' });
+      await importWatches({ store, clock }, [{ tenant: 'm', username: 'real_two', kind: 'followers' }]);
+      const a = await session('m', 's1', 2);
+      const b = await session('m', 's2', 1);
+      let n = 0;
+      fault = (r) => (r.path.includes('/friendships/') && r.sessionid === a.sid && ++n === 2 ? '429' : null);
+      const res = await checker().run();
+      expect(res[0]!.jobs).toMatchObject({ completed: 1, fetched: 100 });
+      const rows = Object.fromEntries(
+        (
+          await store.db.selectFrom('ig_accounts').select(['id', 'rate_limited_until', 'last_error', 'state']).execute()
+        ).map((r) => [r.id, r]),
+      );
+      expect(rows[a.id]).toMatchObject({ rate_limited_until: T0 + 660_000, last_error: '429', state: 'valid' });
+      expect(ig.apiCalls.get(b.sid)).toBeGreaterThan(0);
+      // A redirect to the login page is a lost session; a checkpoint needs a person.
+      await store.db.updateTable('watches').set({ next_check_at: clock.now() }).execute();
+      await store.db.updateTable('ig_accounts').set({ rate_limited_until: null }).execute();
+      fault = (r) => (!r.path.includes('/friendships/') ? null : r.sessionid === a.sid ? '302' : 'checkpoint');
+      const r2 = await checker().run();
+      expect(r2[0]!.jobs.paused).toBe(1);
+      const after = Object.fromEntries(
+        (await store.db.selectFrom('ig_accounts').select(['id', 'state']).execute()).map((r) => [r.id, r.state]),
+      );
+      expect(after).toEqual({ [a.id]: 'expired', [b.id]: 'needs_manual' });
+    },
+  );
+
+  it.skipIf(skip)('a cursor past its best-before is not trusted: paging restarts and keeps what it had', async () => {
+    await addTenant({ store, clock }, { name: 'c', verifyMode: 'instagram' });
+    await importWatches({ store, clock }, [{ tenant: 'c', username: 'real_two', kind: 'followers' }]);
+    await session('c', 's1');
+    let pages = 0;
+    fault = (r) => (r.path.includes('/friendships/') && ++pages > 3 ? '401' : null);
+    await checker().run();
+    const job = await store.db.selectFrom('check_jobs').selectAll().executeTakeFirstOrThrow();
+    expect(job).toMatchObject({ status: 'paused', fetched: 36, cursor: '36' });
+    fault = null;
+    await session('c', 's2');
+    clock.advance(30 * 86_400_000); // the cursor's 29 days are over
+    const seen: string[] = [];
+    fault = (r) => (r.path.includes('/friendships/') && seen.push(r.path) ? null : null);
+    await checker().run();
+    const done = await store.db.selectFrom('check_jobs').selectAll().executeTakeFirstOrThrow();
+    expect(done).toMatchObject({ status: 'completed', fetched: 100 });
+    expect(seen.length).toBe(9); // all 9 pages again, from the start
+  });
+
   it.skipIf(skip)('rate control: a session never exceeds its window; the job waits and resumes', async () => {
     await addTenant({ store, clock }, { name: 'r', verifyMode: 'instagram' });
     await importWatches({ store, clock }, [{ tenant: 'r', username: 'real_two', kind: 'followers' }]);
