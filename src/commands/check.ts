@@ -167,24 +167,10 @@ export async function checkCli(ctx: Ctx, opts: { tenant?: string; batch: string 
   const providers = loadProviders(ctx.config.apiProvidersFile);
   const box = secretBox(ctx);
   await withStore(ctx, async (store) => {
-    const { SessionRefresher } = await import('../fleet/refresh.js');
     const { findChromium } = await import('../instagram/chromium.js');
-    const { join } = await import('node:path');
     let refresh: ((id: number) => Promise<{ status: string }>) | undefined;
     if ('path' in findChromium(ctx.config.chromiumPath)) {
-      const { playwrightLogin } = await import('../instagram/browser.js');
-      const refresher = new SessionRefresher({
-        store,
-        box,
-        clock: ctx.clock,
-        log: ctx.log,
-        login: playwrightLogin,
-        instagramUrl: ctx.config.instagramUrl,
-        chromiumPath: ctx.config.chromiumPath,
-        profileRoot:
-          process.env.ACCTCTL_PROFILE_DIR ??
-          join('path' in ctx.config.db ? join(ctx.config.db.path, '..') : process.cwd(), 'acctctl-profiles'),
-      });
+      const refresher = await (await import('./ig.js')).cliRefresher(ctx, store, box);
       refresh = (id) => refresher.reactive(id);
     }
     const checker = new Checker({

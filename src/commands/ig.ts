@@ -217,23 +217,27 @@ export function renderRefresh(rows: RefreshResult[]): string {
   );
 }
 
+/** The refresher the CLI uses (refresh-session, and check's reactive path). */
+export async function cliRefresher(ctx: Ctx, store: Store, box: SecretBox): Promise<SessionRefresher> {
+  const { playwrightLogin } = await import('../instagram/browser.js');
+  return new SessionRefresher({
+    store,
+    box,
+    clock: ctx.clock,
+    log: ctx.log,
+    login: playwrightLogin,
+    instagramUrl: ctx.config.instagramUrl,
+    chromiumPath: ctx.config.chromiumPath,
+    profileRoot:
+      process.env.ACCTCTL_PROFILE_DIR ??
+      join('path' in ctx.config.db ? join(ctx.config.db.path, '..') : process.cwd(), 'acctctl-profiles'),
+  });
+}
+
 export async function refreshCli(ctx: Ctx, opts: { account?: string; all?: boolean }): Promise<void> {
   if (opts.account && opts.all) throw new UsageError('give --account USERNAME or --all, not both');
   const box = secretBox(ctx);
-  const { playwrightLogin } = await import('../instagram/browser.js');
-  await withStore(ctx, async (store) => {
-    const refresher = new SessionRefresher({
-      store,
-      box,
-      clock: ctx.clock,
-      log: ctx.log,
-      login: playwrightLogin,
-      instagramUrl: ctx.config.instagramUrl,
-      chromiumPath: ctx.config.chromiumPath,
-      profileRoot:
-        process.env.ACCTCTL_PROFILE_DIR ??
-        join('path' in ctx.config.db ? join(ctx.config.db.path, '..') : process.cwd(), 'acctctl-profiles'),
-    });
-    ctx.emit(await refresher.refresh(opts), renderRefresh);
-  });
+  await withStore(ctx, async (store) =>
+    ctx.emit(await (await cliRefresher(ctx, store, box)).refresh(opts), renderRefresh),
+  );
 }

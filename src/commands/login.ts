@@ -7,6 +7,7 @@ import { parseStringSession } from '../domain/stringSession.js';
 import { ConfigError, DataError, UsageError } from '../errors.js';
 import type { SecretBox } from '../security/secretBox.js';
 import type { Store } from '../store/store.js';
+import { loadProxy } from '../store/proxies.js';
 import type { AccountSession } from '../telegram/gateway.js';
 import type { LoginCallbacks } from '../telegram/gramjs.js';
 import { importAccounts } from './accounts.js';
@@ -44,14 +45,8 @@ export async function loginAccount(
   const name = opts.name ?? `tg_${phone.slice(1)}`;
   let proxy: ProxySpec | null = null;
   if (opts.proxyId !== undefined) {
-    const p = await deps.store.db.selectFrom('proxies').selectAll().where('id', '=', opts.proxyId).executeTakeFirst();
-    if (!p) throw new DataError(`no proxy with id ${opts.proxyId} → see \`acctctl proxies list\``);
-    proxy = { scheme: p.scheme as ProxySpec['scheme'], host: p.host, port: p.port };
-    if (p.username) proxy.username = p.username;
-    if (p.password_enc)
-      proxy.password = deps.box.open(p.password_enc, { table: 'proxies', column: 'password_enc', rowId: p.id });
-    if (p.secret_enc)
-      proxy.secret = deps.box.open(p.secret_enc, { table: 'proxies', column: 'secret_enc', rowId: p.id });
+    proxy = await loadProxy(deps.store, deps.box, opts.proxyId);
+    if (!proxy) throw new DataError(`no proxy with id ${opts.proxyId} → see \`acctctl proxies list\``);
   }
   const r = await deps.login(
     { accountId: -1, sessionName: name, apiId: opts.apiId, apiHash: opts.apiHash, stringSession: '', proxy },

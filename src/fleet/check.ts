@@ -11,6 +11,7 @@ import type { Logger } from '../log/logger.js';
 import type { SecretBox } from '../security/secretBox.js';
 import type { Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';
+import { loadProxy } from '../store/proxies.js';
 
 /**
  * check (seeds 000 and 001): each tenant's due watches, through the methods of its verify mode,
@@ -193,14 +194,8 @@ export class Checker {
     return r !== undefined;
   }
 
-  private async proxyRow(id: number): Promise<ProxySpec | null> {
-    const p = await this.deps.store.db.selectFrom('proxies').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!p) return null;
-    const spec: ProxySpec = { scheme: p.scheme as ProxySpec['scheme'], host: p.host, port: p.port };
-    if (p.username) spec.username = p.username;
-    if (p.password_enc)
-      spec.password = this.deps.box.open(p.password_enc, { table: 'proxies', column: 'password_enc', rowId: p.id });
-    return spec;
+  private proxyRow(id: number): Promise<ProxySpec | null> {
+    return loadProxy(this.deps.store, this.deps.box, id);
   }
 
   private async tenantProxy(tenantId: number): Promise<ProxySpec | null> {
@@ -366,17 +361,35 @@ export class Checker {
     return 'error';
   }
 
-  private async viaSession(tenantId: number, username: string): Promise<LookupResult> {
+  /**
+   * A profile lookup with the tenant's sessions: a logged-out session is refreshed or given up,
+   * a throttled one rests, network trouble moves on to the next; `error` when none is left.
+   */
+  private async profileWithSession(
+    tenantId: number,
+    username: string,
+  ): Promise<{ verdict: LookupResult; userId: string | null }> {
     const tried = new Set<number>();
     const tries = new Map<number, number>();
     for (;;) {
       const s = await this.session(tenantId, 'profile', tried);
-      if (!s) return 'error';
-      const res = await this.igGet(
-        s,
-        'profile',
-        `/api/v1/users/web_profile_info/?username=${encodeURIComponent(username)}`,
-      );
+      if (!s) return { verdict: 'error', userId: null };
+      let res: HttpResponse;
+      try {
+        res = await this.igGet(
+          s,
+          'profile',
+          `/api/v1/users/web_profile_info/?username=${encodeURIComponent(username)}`,
+        );
+      } catch (e) {
+        // Network or proxy trouble (fail closed): try another session.
+        this.deps.log.debug('profile lookup failed', {
+          session: s.username,
+          error: e instanceof Error ? e.message : String(e),
+        });
+        tried.add(s.id);
+        continue;
+      }
       const v = Checker.profile(res);
       if (v === 'logged_out') {
         if (!(await this.sessionLost(s, tries))) tried.add(s.id);
@@ -387,8 +400,13 @@ export class Checker {
         tried.add(s.id);
         continue;
       }
-      return v;
+      const id = (res.json as { data?: { user?: { id?: unknown } | null } } | undefined)?.data?.user?.id;
+      return { verdict: v, userId: v === 'found' && id !== undefined && id !== null ? String(id) : null };
     }
+  }
+
+  private async viaSession(tenantId: number, username: string): Promise<LookupResult> {
+    return (await this.profileWithSession(tenantId, username)).verdict;
   }
 
   private async viaProxy(tenantId: number, username: string): Promise<LookupResult> {
@@ -473,44 +491,13 @@ export class Checker {
     const tries = new Map<number, number>();
     if (!job) {
       // Resolve the user id first (one profile lookup with a session).
-      let userId: string | null = null;
-      for (;;) {
-        const s = await this.session(tenantId, 'profile', tried);
-        if (!s) return { status: 'paused', fetched: 0 };
-        let res: HttpResponse;
-        try {
-          res = await this.igGet(
-            s,
-            'profile',
-            `/api/v1/users/web_profile_info/?username=${encodeURIComponent(w.username)}`,
-          );
-        } catch (e) {
-          // Network or proxy trouble (fail closed): try another session, else wait for the next run.
-          this.deps.log.debug('profile lookup failed', {
-            session: s.username,
-            error: e instanceof Error ? e.message : String(e),
-          });
-          tried.add(s.id);
-          continue;
-        }
-        const v = Checker.profile(res);
-        if (v === 'logged_out') {
-          if (!(await this.sessionLost(s, tries))) tried.add(s.id);
-          continue;
-        }
-        if (v === 'throttled') {
-          await this.backOff(s, this.deps.rate.windowMs, '429');
-          tried.add(s.id);
-          continue;
-        }
-        if (v === 'not_found') {
-          await this.recordResult(tenantId, w, 'not_found');
-          return { status: 'completed', fetched: 0 };
-        }
-        if (v === 'error') return { status: 'paused', fetched: 0 };
-        userId = String((res.json as { data: { user: { id: string } } }).data.user.id);
-        break;
+      const found = await this.profileWithSession(tenantId, w.username);
+      if (found.verdict === 'not_found') {
+        await this.recordResult(tenantId, w, 'not_found');
+        return { status: 'completed', fetched: 0 };
       }
+      if (found.verdict === 'error' || found.userId === null) return { status: 'paused', fetched: 0 };
+      const userId = found.userId;
       const now = clock.now();
       job = await store.db
         .insertInto('check_jobs')

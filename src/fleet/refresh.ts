@@ -9,6 +9,7 @@ import type { Logger } from '../log/logger.js';
 import type { SecretBox } from '../security/secretBox.js';
 import { acquireLock, lockHeld, releaseLock } from '../store/locks.js';
 import type { Store } from '../store/store.js';
+import { loadProxy } from '../store/proxies.js';
 
 export const REFRESH_EVERY_MS = 2 * 24 * 3_600_000;
 const JITTER = 0.1;
@@ -114,15 +115,8 @@ export class SessionRefresher {
     return p;
   }
 
-  private async proxyOf(proxyId: number | null): Promise<ProxySpec | null> {
-    if (proxyId === null) return null;
-    const p = await this.deps.store.db.selectFrom('proxies').selectAll().where('id', '=', proxyId).executeTakeFirst();
-    if (!p) return null;
-    const spec: ProxySpec = { scheme: p.scheme as ProxySpec['scheme'], host: p.host, port: p.port };
-    if (p.username) spec.username = p.username;
-    if (p.password_enc)
-      spec.password = this.deps.box.open(p.password_enc, { table: 'proxies', column: 'password_enc', rowId: p.id });
-    return spec;
+  private proxyOf(proxyId: number | null): Promise<ProxySpec | null> {
+    return proxyId === null ? Promise.resolve(null) : loadProxy(this.deps.store, this.deps.box, proxyId);
   }
 
   private async doRefresh(id: number, opts: { waitForOther?: boolean }): Promise<RefreshResult> {

@@ -2,6 +2,19 @@ import type { Kysely } from 'kysely';
 import { proxyDisplay, type ProxySpec } from '../domain/proxyUrl.js';
 import type { SecretBox } from '../security/secretBox.js';
 import type { Database } from './schema.js';
+import type { Store } from './store.js';
+
+/** A stored proxy with its secrets decrypted (null when the row is gone). */
+export async function loadProxy(store: Store, box: SecretBox, id: number): Promise<ProxySpec | null> {
+  const p = await store.db.selectFrom('proxies').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!p) return null;
+  const spec: ProxySpec = { scheme: p.scheme as ProxySpec['scheme'], host: p.host, port: p.port };
+  if (p.username) spec.username = p.username;
+  if (p.password_enc)
+    spec.password = box.open(p.password_enc, { table: 'proxies', column: 'password_enc', rowId: p.id });
+  if (p.secret_enc) spec.secret = box.open(p.secret_enc, { table: 'proxies', column: 'secret_enc', rowId: p.id });
+  return spec;
+}
 
 /** Insert or update a proxy (identified by tenant + URL without password); its secrets sealed to its row. */
 export async function upsertProxy(

@@ -101,38 +101,24 @@ class GramAccountClient implements TelegramAccountClient {
       if (target.kind === 'invite') {
         const info = await this.client.invoke(new Api.messages.CheckChatInvite({ hash: target.hash }));
         if (info instanceof Api.ChatInviteAlready) return { kind: 'already_member' };
-        try {
+        return softOutcomes(async () => {
           const upd = await this.client.invoke(new Api.messages.ImportChatInvite({ hash: target.hash }));
           return { kind: 'joined', title: titleOf(upd) };
-        } catch (e) {
-          const err = toCallError(e);
-          if (err instanceof TelegramCallError && err.errorMessage === 'INVITE_REQUEST_SENT')
-            return { kind: 'requested' };
-          if (err instanceof TelegramCallError && err.errorMessage === 'USER_ALREADY_PARTICIPANT')
-            return { kind: 'already_member' };
-          throw err;
-        }
+        });
       }
       // Resolve ourselves: gramjs's getEntity would turn USERNAME_NOT_OCCUPIED into a plain Error.
       const resolved = await this.client.invoke(new Api.contacts.ResolveUsername({ username: target.username }));
       const chat = resolved.chats.find((c) => c instanceof Api.Channel);
       if (!(chat instanceof Api.Channel))
         throw new TelegramCallError('CHANNEL_INVALID', 400, undefined, 'not a group or channel');
-      try {
+      return softOutcomes(async () => {
         const upd = await this.client.invoke(
           new Api.channels.JoinChannel({
             channel: new Api.InputChannel({ channelId: chat.id, accessHash: chat.accessHash! }),
           }),
         );
         return { kind: 'joined', title: chat.title ?? titleOf(upd) };
-      } catch (e) {
-        const err = toCallError(e);
-        if (err instanceof TelegramCallError && err.errorMessage === 'INVITE_REQUEST_SENT')
-          return { kind: 'requested' };
-        if (err instanceof TelegramCallError && err.errorMessage === 'USER_ALREADY_PARTICIPANT')
-          return { kind: 'already_member' };
-        throw err;
-      }
+      });
     });
   }
 
@@ -162,6 +148,19 @@ class GramAccountClient implements TelegramAccountClient {
 function randomId(): import('big-integer').BigInteger {
   const bigInt = require('big-integer') as typeof import('big-integer');
   return bigInt(Math.floor(Math.random() * 2 ** 52));
+}
+
+/** Telegram answers "request sent" and "already a member" as errors; they are outcomes. */
+async function softOutcomes(join: () => Promise<JoinResult>): Promise<JoinResult> {
+  try {
+    return await join();
+  } catch (e) {
+    const err = toCallError(e);
+    if (err instanceof TelegramCallError && err.errorMessage === 'INVITE_REQUEST_SENT') return { kind: 'requested' };
+    if (err instanceof TelegramCallError && err.errorMessage === 'USER_ALREADY_PARTICIPANT')
+      return { kind: 'already_member' };
+    throw err;
+  }
 }
 
 function titleOf(upd: unknown): string | null {
