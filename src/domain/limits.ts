@@ -204,7 +204,10 @@ export function evaluateLimits(
     if (allowance > 0) return { allowed: true, allowance, usedToday: 0, usedLastHour: 0 };
   }
   const dayStart = ctx.dayStart ?? startOfDay(now, ctx.timeZone);
-  const past = history.filter((r) => r.at <= now).sort((a, b) => a.at - b.at);
+  // Every record counts, even one stamped a moment after `now`: another process may have
+  // recorded an action between our reading of the clock and our reading of the log, and
+  // leaving it out would let a limit be exceeded by one.
+  const past = [...history].sort((a, b) => a.at - b.at);
   const okToday = past.filter((r) => r.ok && r.at >= dayStart);
   const okHour = past.filter((r) => r.ok && r.at > now - HOUR);
   const usedToday = okToday.length;

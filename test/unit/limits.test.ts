@@ -97,6 +97,12 @@ describe('limits in simulated time', () => {
     expect(nextDayStart(Date.parse('2026-03-08T12:00:00Z'), tz)).toBe(Date.parse('2026-03-09T04:00:00Z'));
   });
 
+  it('an action recorded a moment after our clock reading still counts (another process was faster)', () => {
+    const l = only({ perHour: 2 });
+    expect(ev(l, [ok(T0 - 1000), ok(T0 + 5)], T0)).toMatchObject({ allowed: false, reason: 'per_hour' });
+    expect(ev(only({ perDay: 1 }), [ok(T0 + 5)], T0)).toMatchObject({ allowed: false, reason: 'per_day' });
+  });
+
   it('per sliding hour: refused until the oldest action in the window is an hour old', () => {
     const l = only({ perHour: 3 });
     const h = [ok(T0), ok(T0 + 10 * MIN), ok(T0 + 20 * MIN)];
