@@ -1,4 +1,6 @@
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 
 /** Where acctctl looks for a Chromium when ACCTCTL_CHROMIUM_PATH is not set (Debian's first). */
 export const CHROMIUM_CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
@@ -12,7 +14,34 @@ function executable(p: string): boolean {
   }
 }
 
-/** The browser refresh-session would launch, or why there is none. Never downloads anything. */
+/** A Chromium that `npx playwright install chromium` put in Playwright's cache, if any (newest first). */
+export function playwrightChromium(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const root =
+    env.PLAYWRIGHT_BROWSERS_PATH && env.PLAYWRIGHT_BROWSERS_PATH !== '0'
+      ? env.PLAYWRIGHT_BROWSERS_PATH
+      : join(homedir(), '.cache', 'ms-playwright');
+  let dirs: string[];
+  try {
+    dirs = readdirSync(root)
+      .filter((d) => /^chromium-\d+$/.test(d))
+      .sort((a, b) => Number(b.slice(9)) - Number(a.slice(9)));
+  } catch {
+    return undefined;
+  }
+  for (const d of dirs) {
+    for (const sub of ['chrome-linux64/chrome', 'chrome-linux/chrome']) {
+      const p = join(root, d, sub);
+      if (executable(p)) return p;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The browser refresh-session would launch: ACCTCTL_CHROMIUM_PATH, else Playwright's own if one
+ * was installed, else the system's (Debian: /usr/bin/chromium); or why there is none. Never
+ * downloads anything.
+ */
 export function findChromium(configured: string | undefined): { path: string } | { problem: string; fix: string } {
   if (configured !== undefined) {
     return executable(configured)
@@ -22,7 +51,7 @@ export function findChromium(configured: string | undefined): { path: string } |
           fix: 'point ACCTCTL_CHROMIUM_PATH at a Chromium binary, or unset it',
         };
   }
-  const found = CHROMIUM_CANDIDATES.find(executable);
+  const found = playwrightChromium() ?? CHROMIUM_CANDIDATES.find(executable);
   return found
     ? { path: found }
     : {
