@@ -68,6 +68,31 @@ function nativeBinding(): { nativeBinding?: string } {
   }
 }
 
+/**
+ * Kysely's SQLite driver prepares every statement anew; the hot paths (lease, release, paging)
+ * run the same few SQL texts thousands of times, so keep the prepared statements (bounded).
+ * Safe: one connection, statements run one at a time.
+ */
+function withStatementCache<T extends { prepare(sql: string): unknown }>(db: T): T {
+  const cache = new Map<string, unknown>();
+  const prepare = (sql: string) => {
+    let stmt = cache.get(sql);
+    if (stmt === undefined) {
+      stmt = db.prepare(sql);
+      if (cache.size >= 500) cache.delete(cache.keys().next().value as string);
+      cache.set(sql, stmt);
+    }
+    return stmt;
+  };
+  return new Proxy(db, {
+    get(target, prop, receiver) {
+      if (prop === 'prepare') return prepare;
+      const v: unknown = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
 async function openSqlite(path: string): Promise<OpenedDialect> {
   const { default: BetterSqlite3 } = await import('better-sqlite3');
   // Create the file ourselves so it is 0600 from its first byte; SQLite gives -wal and -shm the
@@ -98,7 +123,7 @@ async function openSqlite(path: string): Promise<OpenedDialect> {
     );
   }
   return {
-    db: new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) }),
+    db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) }),
     caps: sqliteCaps,
     description: `sqlite:${path}`,
   };
