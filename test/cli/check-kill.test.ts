@@ -11,6 +11,7 @@ import { BIN, ROOT, runCli } from '../support/cli.js';
 import { DIALECTS, type TestDb } from '../support/dialects.js';
 import { fleetStore } from '../support/fleet.js';
 import { boxFor } from '../support/joinHarness.js';
+import { addIgSession } from '../support/igSession.js';
 
 const BIG = { big_account: { id: '777', followers: 5000 } };
 
@@ -45,42 +46,12 @@ describe.each(DIALECTS)('a 5,000-follower fetch killed with SIGKILL on $name', (
       const box = boxFor(env);
       await addTenant({ store, clock }, { name: 'big', verifyMode: 'instagram' });
       await importWatches({ store, clock }, [{ tenant: 'big', username: 'big_account', kind: 'followers' }]);
-      const tid = (await store.db.selectFrom('tenants').select('id').executeTakeFirstOrThrow()).id;
       const ids: number[] = [];
-      for (const u of ['s1', 's2']) {
-        const id = (
-          await store.db
-            .insertInto('ig_accounts')
-            .values({
-              tenant_id: tid,
-              username: u,
-              password_enc: null,
-              totp_secret_enc: null,
-              sessionid_enc: null,
-              cookies_enc: null,
-              proxy_id: null,
-              state: u === 's1' ? 'valid' : 'expired',
-              priority: 0,
-              session_created_at: null,
-              last_verified_at: null,
-              next_refresh_at: null,
-              last_error: null,
-              created_at: 0,
-              updated_at: 0,
-              rate_limited_until: null,
-            })
-            .returning('id')
-            .executeTakeFirstOrThrow()
-        ).id;
-        await store.db
-          .updateTable('ig_accounts')
-          .set({
-            sessionid_enc: box.seal(ig.grantSession(u), { table: 'ig_accounts', column: 'sessionid_enc', rowId: id }),
-          })
-          .where('id', '=', id)
-          .execute();
-        ids.push(id);
-      }
+      for (const u of ['s1', 's2'])
+        ids.push(
+          (await addIgSession(store, box, ig, { tenant: 'big', username: u, state: u === 's1' ? 'valid' : 'expired' }))
+            .id,
+        );
       const childEnv = { ...env, ACCTCTL_INSTAGRAM_URL: ig.url, ACCTCTL_CHROMIUM_PATH: '/nonexistent' };
       const child = spawn(process.execPath, [BIN, '--log-level', 'debug', 'check'], { cwd: ROOT, env: childEnv });
       let err = '';

@@ -15,6 +15,7 @@ import { fleetStore } from '../support/fleet.js';
 import { recordingHttpProxy } from '../support/httpProxy.js';
 import { boxFor } from '../support/joinHarness.js';
 import { closedPort } from '../support/socks.js';
+import { addIgSession } from '../support/igSession.js';
 
 const T0 = Date.parse('2026-11-23T09:00:00Z');
 const PROFILES = { real_one: { id: '501', followers: 30 }, real_two: { id: '502', followers: 100, following: 7 } };
@@ -80,41 +81,8 @@ describe.each(DIALECTS)('check on $name', ({ skip, create }) => {
     });
   };
   /** A valid session for a tenant, as ig import would store it. */
-  const session = async (tenant: string, username: string, priority = 0) => {
-    const sid = ig.grantSession(username);
-    const tid = (await store.db.selectFrom('tenants').select('id').where('name', '=', tenant).executeTakeFirstOrThrow())
-      .id;
-    const id = (
-      await store.db
-        .insertInto('ig_accounts')
-        .values({
-          tenant_id: tid,
-          username,
-          password_enc: null,
-          totp_secret_enc: null,
-          sessionid_enc: null,
-          cookies_enc: null,
-          proxy_id: null,
-          state: 'valid',
-          priority,
-          session_created_at: T0,
-          last_verified_at: T0,
-          next_refresh_at: null,
-          last_error: null,
-          created_at: T0,
-          updated_at: T0,
-          rate_limited_until: null,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow()
-    ).id;
-    await store.db
-      .updateTable('ig_accounts')
-      .set({ sessionid_enc: box.seal(sid, { table: 'ig_accounts', column: 'sessionid_enc', rowId: id }) })
-      .where('id', '=', id)
-      .execute();
-    return { id, sid };
-  };
+  const session = (tenant: string, username: string, priority = 0) =>
+    addIgSession(store, box, ig, { tenant, username, priority });
   const watches = async (tenant: string) =>
     Object.fromEntries(
       (
