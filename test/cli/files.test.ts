@@ -32,6 +32,21 @@ describe('files acctctl creates', () => {
     }
   });
 
+  it('SQLite runs with WAL, synchronous=FULL and a busy timeout', async () => {
+    const { sql } = await import('kysely');
+    const store = await openStore({ kind: 'sqlite', path: join(dir, 'p.db') });
+    try {
+      const one = async (p: string) =>
+        Object.values((await sql.raw<Record<string, unknown>>(`pragma ${p}`).execute(store.db)).rows[0]!)[0];
+      expect(await one('journal_mode')).toBe('wal');
+      expect(await one('synchronous')).toBe(2); // FULL
+      expect(await one('busy_timeout')).toBe(15000);
+      expect(await one('foreign_keys')).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('keys generate writes a 0600 key file and refuses to overwrite one', async () => {
     const keyFile = join(dir, 'k.key');
     const env = baseEnv({ ACCTCTL_KEY_FILE: keyFile });
