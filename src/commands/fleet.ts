@@ -85,7 +85,7 @@ export async function reportErrorCli(ctx: Ctx, token: string, error: string): Pr
 export function renderRecover(r: RecoverResult): string {
   const lines = [
     `returned to active: ${r.reactivated.length}${r.reactivated.length ? ` (${r.reactivated.map((x) => `${x.account} from ${x.from}`).join(', ')})` : ''}`,
-    `expired leases freed: ${r.leasesFreed.length}; targets requeued: ${r.targetsRequeued}; check jobs freed: ${r.jobsFreed}`,
+    `expired leases freed: ${r.leasesFreed.length}; targets requeued: ${r.targetsRequeued}; check jobs freed: ${r.jobsFreed}; proxies given another chance: ${r.proxiesRetried}`,
   ];
   if (r.needsPerson.length) {
     lines.push(c.bold(`${r.needsPerson.length} account(s) need a person:`));

@@ -21,7 +21,9 @@ import type { Logger } from '../log/logger.js';
 import type { SecretBox } from '../security/secretBox.js';
 import type { AccountState } from '../store/schema.js';
 import type { Store } from '../store/store.js';
-import { TelegramCallError, type TelegramGateway } from '../telegram/gateway.js';
+import { TelegramCallError, TelegramConnectError, type TelegramGateway } from '../telegram/gateway.js';
+import { markProxy } from '../store/proxies.js';
+import type { ProxySpec } from '../domain/proxyUrl.js';
 
 export interface JoinOptions {
   niche: string;
@@ -211,10 +213,15 @@ async function joinOne(
     run.names.set(accountId, account);
     await pinTarget(store, claim, accountId, clock.now());
     let result;
+    let proxy: ProxySpec | null = null;
     try {
-      const client = await deps.gateway.client(await loadSession(store, deps.box, accountId));
+      const session = await loadSession(store, deps.box, accountId);
+      proxy = session.proxy;
+      const client = await deps.gateway.client(session);
       result = await client.join(t.target);
+      await markProxy(store, proxy, true, clock.now());
     } catch (e) {
+      if (e instanceof TelegramConnectError) await markProxy(store, proxy, false, clock.now(), e.message);
       const err =
         e instanceof TelegramCallError
           ? { errorMessage: e.errorMessage, code: e.code, seconds: e.seconds, message: e.message }

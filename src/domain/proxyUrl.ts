@@ -11,6 +11,8 @@ export interface ProxySpec {
   password?: string;
   /** MTProxy secret, lowercase hex (16 bytes, or 17 starting with dd). */
   secret?: string;
+  /** The stored proxy's row, when it came from the store (health is tracked per row). */
+  id?: number;
 }
 
 const SCHEMES: Readonly<Record<string, ProxySpec['scheme']>> = {

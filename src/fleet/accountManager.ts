@@ -86,6 +86,8 @@ export interface RecoverResult {
   leasesFreed: string[];
   targetsRequeued: number;
   jobsFreed: number;
+  /** Proxies marked unhealthy long enough ago to be tried again. */
+  proxiesRetried: number;
   needsPerson: { account: string; state: string; reason: string | null; lastError: string | null }[];
 }
 
@@ -108,6 +110,8 @@ const CLAIM_RETRIES = 8;
 /** Accounts looked at per lease, at most: PAGE × MAX_PAGES. */
 const MAX_PAGES = 100;
 const HOUR = 3_600_000;
+/** An unhealthy proxy is given another chance by recover after this long. */
+export const PROXY_RETRY_MS = 30 * 60_000;
 
 const parsedOverrides = new Map<string, LimitsOverride>();
 
@@ -546,6 +550,12 @@ export class AccountManager {
         .where('lease_holder', 'is not', null)
         .where('lease_expires_at', '<=', now)
         .executeTakeFirst();
+      const proxies = await tx
+        .updateTable('proxies')
+        .set({ healthy: 1, fail_count: 0 })
+        .where('healthy', '=', 0)
+        .where('last_checked_at', '<=', now - PROXY_RETRY_MS)
+        .executeTakeFirst();
       const person = await tx
         .selectFrom('telegram_accounts')
         .select(['session_name', 'state', 'state_reason', 'last_error'])
@@ -557,6 +567,7 @@ export class AccountManager {
         leasesFreed: freed.rows.map((r) => r.session_name),
         targetsRequeued: Number(targets.numAffectedRows ?? 0n),
         jobsFreed: Number(jobs.numUpdatedRows),
+        proxiesRetried: Number(proxies.numUpdatedRows),
         needsPerson: person.map((p) => ({
           account: p.session_name,
           state: p.state,

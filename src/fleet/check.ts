@@ -11,7 +11,7 @@ import type { Logger } from '../log/logger.js';
 import type { SecretBox } from '../security/secretBox.js';
 import type { Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';
-import { loadProxy } from '../store/proxies.js';
+import { loadProxy, markProxy } from '../store/proxies.js';
 
 /**
  * check (seeds 000 and 001): each tenant's due watches, through the methods of its verify mode,
@@ -198,17 +198,30 @@ export class Checker {
     return loadProxy(this.deps.store, this.deps.box, id);
   }
 
-  private async tenantProxy(tenantId: number): Promise<ProxySpec | null> {
-    const p = await this.deps.store.db
+  /**
+   * The proxy the tenant's traffic goes through: `none` when it has none (direct), `down` when it
+   * has proxies but none is healthy — then nothing may go out at all (fail closed, never direct).
+   */
+  private async tenantRoute(
+    tenantId: number,
+  ): Promise<{ kind: 'none' } | { kind: 'down' } | { kind: 'ok'; proxy: ProxySpec }> {
+    const all = await this.deps.store.db
       .selectFrom('proxies')
-      .select('id')
+      .select(['id', 'healthy'])
       .where('tenant_id', '=', tenantId)
-      .where('healthy', '=', 1)
       .where('scheme', 'in', ['http', 'socks5', 'socks4'])
       .orderBy('fail_count')
       .orderBy('id')
-      .executeTakeFirst();
-    return p ? this.proxyRow(p.id) : null;
+      .execute();
+    if (all.length === 0) return { kind: 'none' };
+    const healthy = all.find((p) => p.healthy === 1);
+    const proxy = healthy ? await this.proxyRow(healthy.id) : null;
+    return proxy ? { kind: 'ok', proxy } : { kind: 'down' };
+  }
+
+  private async tenantProxy(tenantId: number): Promise<ProxySpec | null> {
+    const r = await this.tenantRoute(tenantId);
+    return r.kind === 'ok' ? r.proxy : null;
   }
 
   /** The tenant's best valid session with room in its rate window for `kind`. */
@@ -226,11 +239,26 @@ export class Checker {
     for (const s of rows) {
       if (exclude.has(s.id) || (s.rate_limited_until ?? 0) > now) continue;
       if ((await this.windowUse(s.id, kind, now)) >= this.deps.rate.requests) continue;
+      // The session's own proxy, else the tenant's; a proxy that is down rules the session out.
+      let proxy: ProxySpec | null = null;
+      if (s.proxy_id !== null) {
+        const own = await this.deps.store.db
+          .selectFrom('proxies')
+          .select('healthy')
+          .where('id', '=', s.proxy_id)
+          .executeTakeFirst();
+        if (!own || own.healthy !== 1) continue;
+        proxy = await this.proxyRow(s.proxy_id);
+      } else {
+        const route = await this.tenantRoute(tenantId);
+        if (route.kind === 'down') continue;
+        proxy = route.kind === 'ok' ? route.proxy : null;
+      }
       return {
         id: s.id,
         username: s.username,
         sessionid: this.deps.box.open(s.sessionid_enc!, { table: 'ig_accounts', column: 'sessionid_enc', rowId: s.id }),
-        proxy: s.proxy_id !== null ? await this.proxyRow(s.proxy_id) : await this.tenantProxy(tenantId),
+        proxy,
       };
     }
     return null;
@@ -247,13 +275,27 @@ export class Checker {
     return Number(r?.n ?? 0);
   }
 
+  /** HTTP through a proxy, recording the proxy's health (a proxy failure is never retried direct). */
+  private async http(url: string, headers: Record<string, string>, proxy: ProxySpec | null): Promise<HttpResponse> {
+    const now = this.deps.clock.now();
+    try {
+      const r = await httpGet(url, { headers, proxy });
+      await markProxy(this.deps.store, proxy, true, now);
+      return r;
+    } catch (e) {
+      if (e instanceof HttpError && e.kind === 'proxy') await markProxy(this.deps.store, proxy, false, now, e.message);
+      throw e;
+    }
+  }
+
   private async igGet(s: Session, kind: string, path: string): Promise<HttpResponse> {
     const now = this.deps.clock.now();
     await this.deps.store.db.insertInto('ig_requests').values({ ig_account_id: s.id, kind, at: now }).execute();
-    return httpGet(new URL(path, this.deps.instagramUrl).toString(), {
-      headers: { cookie: `sessionid=${s.sessionid}`, 'x-ig-app-id': APP_ID, 'x-requested-with': 'XMLHttpRequest' },
-      proxy: s.proxy,
-    });
+    return this.http(
+      new URL(path, this.deps.instagramUrl).toString(),
+      { cookie: `sessionid=${s.sessionid}`, 'x-ig-app-id': APP_ID, 'x-requested-with': 'XMLHttpRequest' },
+      s.proxy,
+    );
   }
 
   /** 401, 302 to login, login_required: the session is no good. */
@@ -326,12 +368,14 @@ export class Checker {
       .orderBy('quota_used')
       .orderBy('id')
       .execute();
-    const proxy = await this.tenantProxy(tenantId);
+    const route = await this.tenantRoute(tenantId);
+    if (route.kind === 'down') return 'error'; // fail closed: never direct
+    const proxy = route.kind === 'ok' ? route.proxy : null;
     for (const k of keys) {
       const p = this.deps.providers.get(k.provider);
       if (!p) continue;
       const key = this.deps.box.open(k.key_enc, { table: 'api_keys', column: 'key_enc', rowId: k.id });
-      const res = await httpGet(providerUrl(p, username), { headers: { [p.keyHeader]: key }, proxy });
+      const res = await this.http(providerUrl(p, username), { [p.keyHeader]: key }, proxy);
       const verdict = readProvider(p, res.status, res.json);
       await this.deps.store.db
         .updateTable('api_keys')
@@ -412,15 +456,13 @@ export class Checker {
   private async viaProxy(tenantId: number, username: string): Promise<LookupResult> {
     const proxy = await this.tenantProxy(tenantId);
     if (!proxy) return 'error';
-    const res = await httpGet(
+    const res = await this.http(
       new URL(
         `/api/v1/users/web_profile_info/?username=${encodeURIComponent(username)}`,
         this.deps.instagramUrl,
       ).toString(),
-      {
-        headers: { 'x-ig-app-id': APP_ID, 'x-requested-with': 'XMLHttpRequest' },
-        proxy,
-      },
+      { 'x-ig-app-id': APP_ID, 'x-requested-with': 'XMLHttpRequest' },
+      proxy,
     );
     const v = Checker.profile(res);
     return v === 'found' || v === 'not_found' ? v : 'error';

@@ -8,7 +8,7 @@ import type { Store } from './store.js';
 export async function loadProxy(store: Store, box: SecretBox, id: number): Promise<ProxySpec | null> {
   const p = await store.db.selectFrom('proxies').selectAll().where('id', '=', id).executeTakeFirst();
   if (!p) return null;
-  const spec: ProxySpec = { scheme: p.scheme as ProxySpec['scheme'], host: p.host, port: p.port };
+  const spec: ProxySpec = { id: p.id, scheme: p.scheme as ProxySpec['scheme'], host: p.host, port: p.port };
   if (p.username) spec.username = p.username;
   if (p.password_enc)
     spec.password = box.open(p.password_enc, { table: 'proxies', column: 'password_enc', rowId: p.id });
@@ -60,4 +60,45 @@ export async function upsertProxy(
     .where('id', '=', id)
     .execute();
   return { id, created: existing === undefined };
+}
+
+/** Failures in a row after which a proxy is marked unhealthy (and not used until recover retries it). */
+export const PROXY_MAX_FAILURES = 3;
+
+/**
+ * Record what a proxy did: a failure counts (unhealthy after PROXY_MAX_FAILURES in a row), a
+ * success clears the count. Nothing is recorded for proxies that did not come from the store.
+ */
+export async function markProxy(
+  store: Store,
+  proxy: ProxySpec | null,
+  ok: boolean,
+  now: number,
+  error?: string,
+): Promise<void> {
+  if (!proxy?.id) return;
+  if (ok) {
+    await store.db
+      .updateTable('proxies')
+      .set({ fail_count: 0, healthy: 1, last_checked_at: now, last_error: null })
+      .where('id', '=', proxy.id)
+      .where('fail_count', '>', 0)
+      .execute();
+    return;
+  }
+  await store.db
+    .updateTable('proxies')
+    .set((eb) => ({
+      fail_count: eb('fail_count', '+', 1),
+      healthy: eb
+        .case()
+        .when('fail_count', '>=', PROXY_MAX_FAILURES - 1)
+        .then(0)
+        .else(eb.ref('healthy'))
+        .end(),
+      last_checked_at: now,
+      last_error: (error ?? 'failed').slice(0, 200),
+    }))
+    .where('id', '=', proxy.id)
+    .execute();
 }

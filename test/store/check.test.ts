@@ -313,6 +313,34 @@ describe.each(DIALECTS)('check on $name', ({ skip, create }) => {
     expect(seen.length).toBe(9); // all 9 pages again, from the start
   });
 
+  it.skipIf(skip)(
+    'a proxy that keeps failing is marked unhealthy (the tenant is then skipped) until recover retries it',
+    async () => {
+      await addTenant({ store, clock }, { name: 'p', verifyMode: 'proxy' });
+      await importWatches({ store, clock }, [{ tenant: 'p', username: 'real_one', kind: 'exists' }]);
+      await importProxies({ store, box, clock }, [
+        { spec: { scheme: 'socks5', host: '127.0.0.1', port: await closedPort() }, tenant: 'p' },
+      ]);
+      for (let i = 0; i < 3; i++) {
+        await store.db.updateTable('watches').set({ next_check_at: clock.now() }).execute();
+        const [r] = await checker().run();
+        expect(r).toMatchObject({ skipped: null, errors: 1 });
+      }
+      const px = await store.db
+        .selectFrom('proxies')
+        .select(['healthy', 'fail_count', 'last_error'])
+        .executeTakeFirstOrThrow();
+      expect(px).toMatchObject({ healthy: 0, fail_count: 3 });
+      expect(px.last_error).toMatch(/the proxy 127\.0\.0\.1:\d+ failed/);
+      await store.db.updateTable('watches').set({ next_check_at: clock.now() }).execute();
+      expect((await checker().run())[0]!.skipped).toMatch(/no healthy proxy/);
+      const { AccountManager } = await import('../../src/fleet/accountManager.js');
+      clock.advance(31 * 60_000);
+      expect((await new AccountManager({ store, clock }).recover()).proxiesRetried).toBe(1);
+      expect((await store.db.selectFrom('proxies').select('healthy').executeTakeFirstOrThrow()).healthy).toBe(1);
+    },
+  );
+
   it.skipIf(skip)('rate control: a session never exceeds its window; the job waits and resumes', async () => {
     await addTenant({ store, clock }, { name: 'r', verifyMode: 'instagram' });
     await importWatches({ store, clock }, [{ tenant: 'r', username: 'real_two', kind: 'followers' }]);

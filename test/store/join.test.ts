@@ -156,6 +156,49 @@ describe.each(DIALECTS)('join on $name', ({ skip, create }) => {
     expect(a0).toEqual({ state: 'disabled', last_error: 'SESSION_REVOKED' });
   });
 
+  it.skipIf(skip)(
+    'an account whose proxy is down fails closed; after 3 failures the proxy is unhealthy and the account rests',
+    async () => {
+      const { importProxies } = await import('../../src/commands/proxies.js');
+      const { TelegramConnectError } = await import('../../src/telegram/gateway.js');
+      await importProxies({ store, box, clock }, [
+        { spec: { scheme: 'socks5', host: '127.0.0.1', port: 1 }, tenant: null },
+      ]);
+      const px = await store.db.selectFrom('proxies').select('id').executeTakeFirstOrThrow();
+      await store.db
+        .updateTable('telegram_accounts')
+        .set({ proxy_id: px.id })
+        .where('session_name', '=', 'acc_00000')
+        .execute();
+      await store.db
+        .updateTable('telegram_accounts')
+        .set({ enabled: 0 })
+        .where('session_name', '!=', 'acc_00000')
+        .execute();
+      await addTargets(store, ['@g_one']);
+      const tg = new ScriptedTelegram(
+        () => ({ kind: 'joined', title: null }),
+        (account) =>
+          account === 'acc_00000'
+            ? new TelegramConnectError("cannot reach Telegram through the account's socks5 proxy")
+            : null,
+      );
+      for (let i = 0; i < 3; i++) {
+        const s = await runJoin(store, clock, tg, box);
+        expect(s.counts.joined).toBe(0);
+        clock.advance(31 * 60_000); // past the network back-off
+      }
+      expect(await store.db.selectFrom('proxies').select(['healthy', 'fail_count']).executeTakeFirstOrThrow()).toEqual({
+        healthy: 0,
+        fail_count: 3,
+      });
+      expect(tg.connects).toEqual([]); // never connected, never directly
+      const s = await runJoin(store, clock, tg, box);
+      expect(s.claimed).toBe(0); // an account behind an unhealthy proxy is not leased
+      expect((await targets())[0]?.status).toBe('new');
+    },
+  );
+
   it.skipIf(skip)('--max-wait lets one run wait (in simulated time) for resting accounts', async () => {
     await store.db
       .updateTable('telegram_accounts')
