@@ -1,11 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/domain/clock.js';
 import { probeAccounts } from '../../src/fleet/probe.js';
 import { silentLogger } from '../../src/log/logger.js';
-import type { Store } from '../../src/store/store.js';
 import { TelegramCallError, type AccountSession, type TelegramGateway } from '../../src/telegram/gateway.js';
-import { DIALECTS, type TestDb } from '../support/dialects.js';
-import { fleetStore } from '../support/fleet.js';
+import { DIALECTS } from '../support/dialects.js';
+import { useFleetStore } from '../support/fleet.js';
 import { boxFor } from '../support/joinHarness.js';
 
 const T0 = Date.parse('2026-11-23T09:00:00Z');
@@ -27,23 +26,11 @@ function probeTelegram(answers: Record<string, string | TelegramCallError | Erro
 }
 
 describe.each(DIALECTS)('recover --probe on $name', ({ skip, create }) => {
-  let t: TestDb;
-  let store: Store;
-  let env: Record<string, string>;
-  beforeEach(async () => {
-    if (skip) return;
-    t = await create();
-    ({ store, env } = await fleetStore(t, 6));
-  });
-  afterEach(async () => {
-    if (skip) return;
-    await store.close();
-    await t.cleanup();
-  });
+  const f = useFleetStore({ skip, create }, 6);
 
   it.skipIf(skip)('classifies each account from Telegram’s answers and sets its state', async () => {
     const set = (name: string, patch: Record<string, unknown>) =>
-      store.db.updateTable('telegram_accounts').set(patch).where('session_name', '=', name).execute();
+      f.store.db.updateTable('telegram_accounts').set(patch).where('session_name', '=', name).execute();
     await set('acc_00000', { state: 'blocked', state_until: T0 + 3_600_000, error_count: 1 });
     await set('acc_00001', { error_count: 2 });
     await set('acc_00002', { error_count: 1 });
@@ -57,7 +44,13 @@ describe.each(DIALECTS)('recover --probe on $name', ({ skip, create }) => {
       acc_00003: new TelegramCallError('USER_DEACTIVATED_BAN', 401, undefined),
       acc_00004: new Error('connect ECONNREFUSED 127.0.0.1:1080'),
     });
-    const r = await probeAccounts({ store, box: boxFor(env), clock: new FakeClock(T0), gateway, log: silentLogger });
+    const r = await probeAccounts({
+      store: f.store,
+      box: boxFor(f.env),
+      clock: new FakeClock(T0),
+      gateway,
+      log: silentLogger,
+    });
     expect(r.map((x) => [x.account, x.verdict, x.state])).toEqual([
       ['acc_00000', 'fine', 'active'],
       ['acc_00001', 'spam_restricted', 'blocked'],
@@ -67,7 +60,7 @@ describe.each(DIALECTS)('recover --probe on $name', ({ skip, create }) => {
     ]);
     const rows = Object.fromEntries(
       (
-        await store.db
+        await f.store.db
           .selectFrom('telegram_accounts')
           .select(['session_name', 'state', 'state_until', 'error_count'])
           .execute()
@@ -78,7 +71,7 @@ describe.each(DIALECTS)('recover --probe on $name', ({ skip, create }) => {
     expect(rows.acc_00002?.state).toBe('disabled');
     expect(rows.acc_00003?.state).toBe('banned');
     expect(rows.acc_00004).toMatchObject({ state: 'active', error_count: 1 }); // network trouble changes nothing
-    const events = await store.db.selectFrom('events').select('kind').where('kind', '=', 'account_probe').execute();
+    const events = await f.store.db.selectFrom('events').select('kind').where('kind', '=', 'account_probe').execute();
     expect(events).toHaveLength(4);
   });
 });

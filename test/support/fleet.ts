@@ -1,3 +1,4 @@
+import { afterEach, beforeEach } from 'vitest';
 import { FakeClock } from '../../src/domain/clock.js';
 import { importAccounts, parseAccountsFile } from '../../src/commands/accounts.js';
 import { loadKeyRing } from '../../src/security/keyring.js';
@@ -26,4 +27,26 @@ export async function fleetStore(
     );
   }
   return { store, env };
+}
+
+/**
+ * The usual per-test database for a store test: a fresh migrated store with `accounts` accounts
+ * before each test, closed and dropped after. Read its fields inside tests (they change per test).
+ */
+export function useFleetStore(
+  dialect: { skip: boolean; create(): Promise<TestDb> },
+  accounts: number,
+): { t: TestDb; store: Store; env: Record<string, string> } {
+  const f = {} as { t: TestDb; store: Store; env: Record<string, string> };
+  beforeEach(async () => {
+    if (dialect.skip) return;
+    f.t = await dialect.create();
+    Object.assign(f, await fleetStore(f.t, accounts));
+  });
+  afterEach(async () => {
+    if (dialect.skip) return;
+    await f.store.close();
+    await f.t.cleanup();
+  });
+  return f;
 }

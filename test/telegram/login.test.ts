@@ -1,13 +1,12 @@
 import bigInt from 'big-integer';
 import { PassThrough } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { askHidden } from '../../src/cli/prompt.js';
 import { loginAccount } from '../../src/commands/login.js';
 import { FakeClock } from '../../src/domain/clock.js';
-import type { Store } from '../../src/store/store.js';
 import { gramApi, gramLogin } from '../../src/telegram/gramjs.js';
-import { DIALECTS, type TestDb } from '../support/dialects.js';
-import { fleetStore } from '../support/fleet.js';
+import { DIALECTS } from '../support/dialects.js';
+import { useFleetStore } from '../support/fleet.js';
 import { makeSession } from '../support/fixtures.js';
 import { script } from '../support/gramFixtures.js';
 import { boxFor } from '../support/joinHarness.js';
@@ -73,27 +72,15 @@ describe('accounts login', () => {
 });
 
 describe.each(DIALECTS)('accounts login stores the session encrypted on $name', ({ skip, create }) => {
-  let t: TestDb;
-  let store: Store;
-  let env: Record<string, string>;
-  beforeEach(async () => {
-    if (skip) return;
-    t = await create();
-    ({ store, env } = await fleetStore(t, 0));
-  });
-  afterEach(async () => {
-    if (skip) return;
-    await store.close();
-    await t.cleanup();
-  });
+  const f = useFleetStore({ skip, create }, 0);
 
   it.skipIf(skip)('asks the code in the open and the password hidden, then stores only ciphertext', async () => {
     const session = makeSession();
     const prompts: string[] = [];
-    const box = boxFor(env);
+    const box = boxFor(f.env);
     const r = await loginAccount(
       {
-        store,
+        store: f.store,
         box,
         clock: new FakeClock(),
         login: async (_s, cb) => {
@@ -112,7 +99,7 @@ describe.each(DIALECTS)('accounts login stores the session encrypted on $name', 
       'ask Code Telegram sent to your Telegram app: ',
       'hidden 2FA password (hint: pet name): ',
     ]);
-    const row = await store.db.selectFrom('telegram_accounts').selectAll().executeTakeFirstOrThrow();
+    const row = await f.store.db.selectFrom('telegram_accounts').selectAll().executeTakeFirstOrThrow();
     expect(row.string_session_enc).not.toContain(session.slice(1, 40));
     expect(
       box.open(row.string_session_enc, { table: 'telegram_accounts', column: 'string_session_enc', rowId: row.id }),
