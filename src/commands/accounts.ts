@@ -3,11 +3,10 @@ import { secretBox, withStore } from '../cli/context.js';
 import { c, fmtTime, table } from '../cli/output.js';
 import { validateAccountsConfig, type AccountInput } from '../domain/accountsConfig.js';
 import type { Clock } from '../domain/clock.js';
-import { proxyDisplay } from '../domain/proxyUrl.js';
 import { DataError } from '../errors.js';
 import { parseKeyMaterialFernet } from '../security/fernetKey.js';
 import type { SecretBox } from '../security/secretBox.js';
-import { upsertProxy } from '../store/proxies.js';
+import { proxyLabel, upsertProxy } from '../store/proxies.js';
 import type { Store } from '../store/store.js';
 import { parseJsonFile, readInputFile, rejectProblems } from './importing.js';
 import { ensureTenant } from './tenants.js';
@@ -156,15 +155,7 @@ export async function listAccounts(store: Store): Promise<AccountRow[]> {
     reason: r.state_reason,
     leaseHolder: r.lease_holder,
     leaseExpiresAt: r.lease_expires_at,
-    proxy:
-      r.scheme && r.host && r.port
-        ? proxyDisplay({
-            scheme: r.scheme as 'socks5',
-            host: r.host,
-            port: r.port,
-            ...(r.username ? { username: r.username } : {}),
-          })
-        : null,
+    proxy: proxyLabel(r),
     lastUsedAt: r.last_used_at,
     errorCount: r.error_count,
     lastError: r.last_error,
@@ -205,7 +196,7 @@ export async function changeAccount(
       .insertInto('events')
       .values({
         at: now,
-        kind: `account_${verb}d`.replace('ed d', 'ed'),
+        kind: `account_${verb}d`,
         subject_type: 'telegram_account',
         subject_id: verb === 'remove' ? null : acc.id,
         tenant_id: null,
@@ -262,8 +253,6 @@ export async function listAccountsCli(ctx: Ctx): Promise<void> {
 
 export async function changeAccountCli(ctx: Ctx, verb: AccountChange, name: string): Promise<void> {
   await withStore(ctx, async (store) =>
-    ctx.emit(await changeAccount({ store, clock: ctx.clock }, verb, name), (r) =>
-      `account ${r.name}: ${r.change}d`.replace('ed d', 'ed'),
-    ),
+    ctx.emit(await changeAccount({ store, clock: ctx.clock }, verb, name), (r) => `account ${r.name}: ${r.change}d`),
   );
 }

@@ -3,12 +3,12 @@ import type { Ctx } from '../cli/context.js';
 import { secretBox, withStore } from '../cli/context.js';
 import { c, fmtAge, fmtTime, table } from '../cli/output.js';
 import type { Clock } from '../domain/clock.js';
-import { proxyDisplay } from '../domain/proxyUrl.js';
 import { REFRESH_EVERY_MS, SessionRefresher, type RefreshResult } from '../fleet/refresh.js';
 import { validateIgAccounts, type IgAccountInput } from '../instagram/igAccounts.js';
 import { checkTotpSecret } from '../instagram/totp.js';
 import type { SecretBox } from '../security/secretBox.js';
 import { upsertProxy } from '../store/proxies.js';
+import { listIg } from '../store/igAccounts.js';
 import type { Store } from '../store/store.js';
 import { parseJsonFile, readInputFile, rejectProblems } from './importing.js';
 import { ensureTenant } from './tenants.js';
@@ -85,67 +85,6 @@ export async function importIg(deps: { store: Store; box: SecretBox; clock: Cloc
     }
     return { imported: rows.length, created, updated: rows.length - created };
   });
-}
-
-export interface IgRow {
-  tenant: string;
-  username: string;
-  state: string;
-  priority: number;
-  hasTotp: boolean;
-  proxy: string | null;
-  sessionAgeMs: number | null;
-  lastVerifiedAt: number | null;
-  nextRefreshAt: number | null;
-  failures: number;
-  lastError: string | null;
-}
-
-export async function listIg(store: Store, now: number): Promise<IgRow[]> {
-  const rows = await store.db
-    .selectFrom('ig_accounts as i')
-    .innerJoin('tenants as t', 't.id', 'i.tenant_id')
-    .leftJoin('proxies as p', 'p.id', 'i.proxy_id')
-    .select([
-      't.name as tenant',
-      'i.username',
-      'i.state',
-      'i.priority',
-      'i.totp_secret_enc',
-      'p.scheme',
-      'p.host',
-      'p.port',
-      'p.username as puser',
-      'i.session_created_at',
-      'i.last_verified_at',
-      'i.next_refresh_at',
-      'i.fail_count',
-      'i.last_error',
-    ])
-    .orderBy('t.name')
-    .orderBy('i.username')
-    .execute();
-  return rows.map((r) => ({
-    tenant: r.tenant,
-    username: r.username,
-    state: r.state,
-    priority: r.priority,
-    hasTotp: r.totp_secret_enc !== null,
-    proxy:
-      r.scheme && r.host && r.port
-        ? proxyDisplay({
-            scheme: r.scheme as 'http',
-            host: r.host,
-            port: r.port,
-            ...(r.puser ? { username: r.puser } : {}),
-          })
-        : null,
-    sessionAgeMs: r.session_created_at === null ? null : now - r.session_created_at,
-    lastVerifiedAt: r.last_verified_at,
-    nextRefreshAt: r.next_refresh_at,
-    failures: r.fail_count,
-    lastError: r.last_error,
-  }));
 }
 
 export async function igImportCli(ctx: Ctx, file: string): Promise<void> {

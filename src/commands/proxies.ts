@@ -5,7 +5,7 @@ import type { Clock } from '../domain/clock.js';
 import { parseProxyUrl, type ProxySpec } from '../domain/proxyUrl.js';
 import { validTenantName } from '../domain/tenants.js';
 import type { SecretBox } from '../security/secretBox.js';
-import { upsertProxy } from '../store/proxies.js';
+import { proxyLabel, upsertProxy } from '../store/proxies.js';
 import type { Store } from '../store/store.js';
 import { parseJsonFile, readInputFile, rejectProblems } from './importing.js';
 import { ensureTenant } from './tenants.js';
@@ -113,7 +113,7 @@ export async function listProxies(store: Store): Promise<ProxyRow[]> {
   return rows.map((r) => ({
     id: r.id,
     tenant: r.tenant,
-    proxy: `${r.scheme}://${r.username ? r.username + '@' : ''}${r.host.includes(':') ? `[${r.host}]` : r.host}:${r.port}`,
+    proxy: proxyLabel(r)!,
     healthy: r.healthy === 1,
     failures: r.fail_count,
     lastError: r.last_error,

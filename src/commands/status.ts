@@ -8,9 +8,11 @@ import type { Clock } from '../domain/clock.js';
 import { ACTIONS, type Action } from '../domain/limits.js';
 import { AccountManager } from '../fleet/accountManager.js';
 import { ExitCode, UsageError } from '../errors.js';
-import { ACCOUNT_STATES } from '../store/schema.js';
+import { ACCOUNT_STATES, type AccountState } from '../store/schema.js';
+import { effectiveState } from '../domain/accountStates.js';
 import type { Store } from '../store/store.js';
 import { targetCounts } from './targets.js';
+import { listIg } from '../store/igAccounts.js';
 
 export interface AccountStatus {
   name: string;
@@ -78,10 +80,11 @@ export interface StatusReport {
  * An account is healthy when it is enabled and usable now: `active`, or a timed state whose
  * `until` has passed (recover will return it). Frozen, disabled and banned need a person.
  */
-export function isHealthy(a: { enabled: number; state: string; state_until: number | null }, now: number): boolean {
-  if (a.enabled !== 1) return false;
-  if (a.state === 'active') return true;
-  return ['flood_wait', 'cooldown', 'blocked'].includes(a.state) && a.state_until !== null && a.state_until <= now;
+export function isHealthy(
+  a: { enabled: number; state: AccountState; state_until: number | null },
+  now: number,
+): boolean {
+  return a.enabled === 1 && effectiveState(a.state, a.state_until, now) === 'active';
 }
 
 export async function status(deps: {
@@ -155,24 +158,7 @@ export async function status(deps: {
     };
   });
 
-  const ig = await db
-    .selectFrom('ig_accounts as i')
-    .innerJoin('tenants as t', 't.id', 'i.tenant_id')
-    .select([
-      'i.id',
-      'i.rate_limited_until',
-      'i.username',
-      't.name as tenant',
-      'i.state',
-      'i.session_created_at',
-      'i.last_verified_at',
-      'i.next_refresh_at',
-      'i.fail_count',
-      'i.last_error',
-    ])
-    .orderBy('t.name')
-    .orderBy('i.username')
-    .execute();
+  const ig = await listIg(deps.store, now);
 
   const windowRows = await db
     .selectFrom('ig_requests')
@@ -211,17 +197,17 @@ export async function status(deps: {
       username: i.username,
       tenant: i.tenant,
       state: i.state,
-      sessionAgeMs: i.session_created_at === null ? null : now - i.session_created_at,
-      lastVerifiedAt: i.last_verified_at,
-      nextRefreshAt: i.next_refresh_at,
-      failures: i.fail_count,
-      lastError: i.last_error,
+      sessionAgeMs: i.sessionAgeMs,
+      lastVerifiedAt: i.lastVerifiedAt,
+      nextRefreshAt: i.nextRefreshAt,
+      failures: i.failures,
+      lastError: i.lastError,
       rate: {
         profile: inWindow.get(`${i.id}:profile`) ?? 0,
         friendships: inWindow.get(`${i.id}:friendships`) ?? 0,
         limit: igRate.requests,
         windowSeconds: igRate.windowMs / 1000,
-        backedOffUntil: i.rate_limited_until !== null && i.rate_limited_until > now ? i.rate_limited_until : null,
+        backedOffUntil: i.rateLimitedUntil !== null && i.rateLimitedUntil > now ? i.rateLimitedUntil : null,
       },
     })),
     checkJobs: {

@@ -147,11 +147,10 @@ export class SessionRefresher {
     }
     try {
       if (!row.password_enc) {
-        return await this.finish(
-          row,
-          { kind: 'error', message: 'no password stored → ig import it again with a password' },
-          null,
-        );
+        return await this.finish(row, {
+          kind: 'error',
+          message: 'no password stored → ig import it again with a password',
+        });
       }
       await store.db
         .updateTable('ig_accounts')
@@ -179,7 +178,7 @@ export class SessionRefresher {
         outcome = { kind: 'error', message: e instanceof Error ? e.message.split('\n')[0]! : String(e) };
       }
       log.info('instagram login', { tenant: row.tenant, username: row.username, outcome: outcome.kind });
-      return await this.finish(row, outcome, token);
+      return await this.finish(row, outcome);
     } catch (e) {
       await store.db
         .updateTable('ig_accounts')
@@ -194,7 +193,7 @@ export class SessionRefresher {
     }
   }
 
-  private async finish(row: IgRow, o: LoginOutcome, _token: number | null): Promise<RefreshResult> {
+  private async finish(row: IgRow, o: LoginOutcome): Promise<RefreshResult> {
     const { store, clock, box } = this.deps;
     const now = clock.now();
     const base = { tenant: row.tenant, username: row.username };

@@ -102,3 +102,19 @@ export async function markProxy(
     .where('id', '=', proxy.id)
     .execute();
 }
+
+/** How a stored proxy is shown (no password or secret), from its columns; null when there is none. */
+export function proxyLabel(r: {
+  scheme: string | null;
+  host: string | null;
+  port: number | null;
+  username?: string | null;
+}): string | null {
+  if (!r.scheme || !r.host || !r.port) return null;
+  return proxyDisplay({
+    scheme: r.scheme as ProxySpec['scheme'],
+    host: r.host,
+    port: r.port,
+    ...(r.username ? { username: r.username } : {}),
+  });
+}
