@@ -2,17 +2,27 @@ import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { migrateToLatest, schemaState } from '../../src/store/migrations.js';
-import { openStore } from '../../src/store/store.js';
+import { openStore as openStoreRaw, type Store } from '../../src/store/store.js';
 import { baseEnv, runCli } from '../support/cli.js';
 import { DIALECTS, type TestDb } from '../support/dialects.js';
 import { TABLES } from '../support/snapshot.js';
 
 describe.each(DIALECTS)('migrations on $name', ({ name, skip, create }) => {
   let t: TestDb;
+  // Every store a test opens is closed before the database is dropped, also when the test failed
+  // half-way: the cleanup must not need to terminate our own sessions.
+  let opened: Store[] = [];
+  const openStore = async (...args: Parameters<typeof openStoreRaw>): Promise<Store> => {
+    const s = await openStoreRaw(...args);
+    opened.push(s);
+    return s;
+  };
   beforeEach(async () => {
+    opened = [];
     if (!skip) t = await create();
   });
   afterEach(async () => {
+    await Promise.all(opened.map((s) => s.close().catch(() => {})));
     if (!skip) await t.cleanup();
   });
 

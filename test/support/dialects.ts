@@ -25,6 +25,47 @@ export interface DialectCase {
   create(): Promise<TestDb>;
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Drop a test database. FORCE terminates the sessions still on it, which a role without
+ * pg_signal_backend may not do to an autovacuum worker ("must be a member of the role whose
+ * process is being terminated or member of pg_signal_backend"). Then, with every connection of
+ * ours closed (the caller's stores and this admin client are not on that database), retry a
+ * plain DROP until the other session (autovacuum) has gone.
+ */
+export async function dropTestDatabase(name: string): Promise<void> {
+  const a = new pg.Client({ connectionString: PG_URL });
+  await a.connect();
+  try {
+    try {
+      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      return;
+    } catch {
+      // fall through: retry without FORCE
+    }
+    // Our own sessions on that database (a store a failed test did not close).
+    await a
+      .query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND usename = current_user', [
+        name,
+      ])
+      .catch(() => {});
+    let last: unknown;
+    for (let i = 0; i < 20; i++) {
+      try {
+        await a.query(`DROP DATABASE IF EXISTS ${name}`);
+        return;
+      } catch (e) {
+        last = e;
+        await sleep(250 * Math.min(i + 1, 4));
+      }
+    }
+    throw last;
+  } finally {
+    await a.end();
+  }
+}
+
 async function createPg(): Promise<TestDb> {
   const base = new URL(PG_URL!);
   const name = `acctctl_test_${process.pid}_${randomBytes(4).toString('hex')}`;
@@ -41,10 +82,7 @@ async function createPg(): Promise<TestDb> {
     dir,
     cleanup: async () => {
       rmSync(dir, { recursive: true, force: true });
-      const a = new pg.Client({ connectionString: PG_URL });
-      await a.connect();
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.end();
+      await dropTestDatabase(name);
     },
   };
 }
