@@ -69,7 +69,16 @@ export function loadKeyRing(opts: { keyFile: string; secretKeyEnv: string | unde
     );
   }
   assertPrivateFile(opts.keyFile, st.mode);
-  const text = readFileSync(opts.keyFile, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(opts.keyFile, 'utf8');
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConfigError(
+      `cannot read the key file ${opts.keyFile} (${code}) → run acctctl as the user that owns it, or fix its owner and mode (\`chown "$(id -un)" ${opts.keyFile} && chmod 600 ${opts.keyFile}\`)`,
+      { cause },
+    );
+  }
   return ringOf(parseKeyMaterial(text, opts.keyFile), { kind: 'file', path: opts.keyFile });
 }
 
@@ -92,7 +101,7 @@ export function keyFileText(keys: Buffer[]): string {
 
 /** Write the key file atomically (temp file, fsync, rename), mode 0600. */
 export function writeKeyFile(path: string, keys: Buffer[]): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(8).toString('hex')}.tmp`);
   const fd = openSync(tmp, 'wx', 0o600);
   try {
     writeSync(fd, keyFileText(keys));

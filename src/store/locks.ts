@@ -29,3 +29,56 @@ export async function lockHeld(store: Store, name: string, now: number): Promise
   const r = await store.db.selectFrom('locks').select('expires_at').where('name', '=', name).executeTakeFirst();
   return r !== undefined && r.expires_at > now;
 }
+
+export interface LockRow {
+  holder: string;
+  token: number;
+  expires_at: number;
+}
+
+export async function lockInfo(store: Store, name: string): Promise<LockRow | undefined> {
+  return store.db
+    .selectFrom('locks')
+    .select(['holder', 'token', 'expires_at'])
+    .where('name', '=', name)
+    .executeTakeFirst();
+}
+
+/**
+ * Take over a lock whose holder is known to be dead (e.g. its process is gone on this host), in one
+ * statement: only if the row still carries the dead holder's token, so two callers cannot both win.
+ */
+export async function takeOverLock(
+  store: Store,
+  name: string,
+  holder: string,
+  ttlMs: number,
+  now: number,
+  deadToken: number,
+): Promise<number | null> {
+  const token = Math.floor(Math.random() * 2 ** 47) + 1;
+  const r = await store.db
+    .updateTable('locks')
+    .set({ holder, token, expires_at: now + ttlMs })
+    .where('name', '=', name)
+    .where('token', '=', deadToken)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1 ? token : null;
+}
+
+/** Extend a lock still held (fenced by its token); false when it was lost. Usable inside a transaction. */
+export async function renewLock(
+  db: Store['db'],
+  name: string,
+  token: number,
+  ttlMs: number,
+  now: number,
+): Promise<boolean> {
+  const r = await db
+    .updateTable('locks')
+    .set({ expires_at: now + ttlMs })
+    .where('name', '=', name)
+    .where('token', '=', token)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}

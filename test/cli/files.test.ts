@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -76,6 +76,17 @@ describe('files acctctl creates', () => {
     const r = await runCli(['accounts', 'import', writeJson(dir, 'a.json', makeAccounts(1))], { env, cwd: dir });
     expect(r.code).toBe(78);
     expect(r.stderr).toMatch(/does not exist → run `acctctl keys generate`/);
+  });
+
+  it('an unreadable key file is a configuration error (78) with the fix, not a raw EACCES', async () => {
+    // Tests may run as root, for whom no mode is unreadable: a directory in the key file's place
+    // fails the same read.
+    const keyDir = join(dir, 'dir.key');
+    mkdirSync(keyDir, { mode: 0o700 });
+    const env = baseEnv({ ACCTCTL_KEY_FILE: keyDir, DATABASE_URL: join(dir, 'a.db') });
+    const r = await runCli(['accounts', 'import', writeJson(dir, 'a.json', makeAccounts(1))], { env, cwd: dir });
+    expect(r.code, r.stderr).toBe(78);
+    expect(r.stderr).toMatch(/cannot read the key file .*dir\.key \(EISDIR\) → .*chmod 600/);
   });
 
   it('--log-file is created mode 0600 and receives the logs', async () => {
