@@ -15,6 +15,7 @@ import {
   peekTargets,
   pinTarget,
   releaseTargets,
+  renewClaims,
   type ClaimedTarget,
 } from '../fleet/targets.js';
 import type { Logger } from '../log/logger.js';
@@ -130,7 +131,7 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
   const names = new Map<number, string>();
   try {
     for (const t of claimed) {
-      const r = await joinOne(deps, fleet, t, { token, holder, ttlMs, deadline, skip, names });
+      const r = await joinOne(deps, fleet, t, { token, holder, ttlMs, deadline, skip, names, pending });
       if (r === 'no_account') break;
       results.push(r);
       counts[r.outcome]++;
@@ -169,6 +170,8 @@ async function joinOne(
     deadline: number;
     skip: Set<number>;
     names: Map<number, string>;
+    /** Targets this run still holds: their claims are renewed while it waits. */
+    pending: Set<number>;
   },
 ): Promise<JoinTargetResult | 'no_account'> {
   const { store, clock, log } = deps;
@@ -195,7 +198,7 @@ async function joinOne(
       const now = clock.now();
       if (lease.nextAt !== null && lease.nextAt <= run.deadline && lease.nextAt > now) {
         log.info('waiting for an account', { until: new Date(lease.nextAt).toISOString() });
-        await deps.sleep(lease.nextAt - now);
+        if (!(await waitHoldingClaims(deps, run, lease.nextAt, t.id))) return claimLost(deps, run, t, null);
         tries--;
         continue;
       }
@@ -211,7 +214,11 @@ async function joinOne(
     }
     const { token, accountId, account } = lease.lease;
     run.names.set(accountId, account);
-    await pinTarget(store, claim, accountId, clock.now());
+    if (!(await pinTarget(store, claim, accountId, clock.now(), run.ttlMs))) {
+      // Another run holds this target now: never call Telegram for it.
+      await fleet.release(token).catch((e: unknown) => log.warn('could not release', { account, error: String(e) }));
+      return claimLost(deps, run, t, account);
+    }
     let result;
     let proxy: ProxySpec | null = null;
     try {
@@ -286,12 +293,13 @@ async function joinOne(
     await fleet.release(token, {
       used: { join: 1 },
       inTx: async (tx, now) => {
-        await finishTarget(
+        const held = await finishTarget(
           tx,
           claim,
           { status, accountId, joined: status === 'joined', countAttempt: true, errorMessage: null },
           now,
         );
+        if (!held) log.warn('joined, but the claim on the target was lost meanwhile', { target: t.ref, account });
       },
     });
     log.info('joined', { target: t.ref, account, result: result.kind });
@@ -308,6 +316,40 @@ async function joinOne(
     };
   }
   return { target: t.ref, account: null, outcome: 'queued', detail: `tried ${MAX_ACCOUNTS_PER_TARGET} accounts` };
+}
+
+/**
+ * Sleep until `until` (simulated in tests) in slices of a third of the claim time, renewing this
+ * run's claims after each slice, so a long --max-wait never lets them expire under it. False when
+ * the claim on the current target was lost anyway (the process stalled past the claim time and
+ * another run took it over).
+ */
+async function waitHoldingClaims(
+  deps: JoinDeps,
+  run: { token: number; ttlMs: number; pending: Set<number> },
+  until: number,
+  current: number,
+): Promise<boolean> {
+  const slice = Math.max(1_000, Math.floor(run.ttlMs / 3));
+  for (let now = deps.clock.now(); now < until; now = deps.clock.now()) {
+    await deps.sleep(Math.min(slice, until - now));
+    const ids = [...run.pending];
+    const held = await renewClaims(deps.store, ids, run.token, run.ttlMs, deps.clock.now());
+    for (const id of ids) if (!held.has(id)) run.pending.delete(id);
+    if (held.size < ids.length) deps.log.warn('claims lost while waiting', { lost: ids.length - held.size });
+  }
+  return run.pending.has(current);
+}
+
+function claimLost(
+  deps: JoinDeps,
+  run: { pending: Set<number> },
+  t: ClaimedTarget,
+  account: string | null,
+): JoinTargetResult {
+  run.pending.delete(t.id);
+  deps.log.warn('claim on the target lost to another run: not joining it', { target: t.ref });
+  return { target: t.ref, account, outcome: 'queued', detail: 'claim lost to another run; not tried here' };
 }
 
 export function renderJoin(s: JoinSummary): string {

@@ -101,19 +101,49 @@ export async function finishTarget(
   return Number(r.numUpdatedRows) === 1;
 }
 
-/** Pin a claimed target to the account about to try it (survives a crash mid-join). */
+/**
+ * Pin a claimed target to the account about to try it (survives a crash mid-join) and extend the
+ * claim. Fenced: false when the claim is no longer this run's (another run took it after it
+ * expired) — the caller must then not touch Telegram for this target.
+ */
 export async function pinTarget(
   store: Store,
   t: { id: number; token: number },
   accountId: number,
   now: number,
-): Promise<void> {
-  await store.db
+  ttlMs: number,
+): Promise<boolean> {
+  const r = await store.db
     .updateTable('targets')
-    .set({ account_id: accountId, updated_at: now })
+    .set({ account_id: accountId, updated_at: now, lease_expires_at: now + ttlMs })
     .where('id', '=', t.id)
     .where('lease_token', '=', t.token)
+    .where('status', '=', 'joining')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/**
+ * Extend this run's claims (fenced by its token); returns the ids still held. A claim that was
+ * taken over by another run is not ours any more and is never written again.
+ */
+export async function renewClaims(
+  store: Store,
+  ids: number[],
+  token: number,
+  ttlMs: number,
+  now: number,
+): Promise<Set<number>> {
+  if (ids.length === 0) return new Set();
+  const rows = await store.db
+    .updateTable('targets')
+    .set({ lease_expires_at: now + ttlMs })
+    .where('id', 'in', ids)
+    .where('lease_token', '=', token)
+    .where('status', '=', 'joining')
+    .returning('id')
     .execute();
+  return new Set(rows.map((r) => r.id));
 }
 
 /** Give back targets this run claimed but did not finish. */
