@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Ctx } from '../cli/context.js';
-import { withStore } from '../cli/context.js';
+import { secretBox, withStore } from '../cli/context.js';
 import { c, fmtTime, table } from '../cli/output.js';
 import { isAction, type Action } from '../domain/limits.js';
 import { ExitCode, UsageError } from '../errors.js';
@@ -111,16 +111,18 @@ export function renderRecover(r: RecoverResult): string {
 
 export async function recoverCli(ctx: Ctx, opts: { probe?: boolean } = {}): Promise<void> {
   await withStore(ctx, async (store) => {
+    // --probe decrypts sessions: a missing key stops the run before recover changes anything.
+    const box = opts.probe ? secretBox(ctx) : null;
+    if (box) await (await import('../fleet/sessions.js')).assertKeysPresent(store, box);
     const result: RecoverResult & { probed?: ProbeResult[] } = await manager(ctx, store).recover();
-    if (opts.probe) {
-      const [{ probeAccounts }, { telegramGateway }, { secretBox }] = await Promise.all([
+    if (box) {
+      const [{ probeAccounts }, { telegramGateway }] = await Promise.all([
         import('../fleet/probe.js'),
         import('./join.js'),
-        import('../cli/context.js'),
       ]);
       const gateway = await telegramGateway(ctx.config, ctx.clock);
       try {
-        result.probed = await probeAccounts({ store, box: secretBox(ctx), clock: ctx.clock, gateway, log: ctx.log });
+        result.probed = await probeAccounts({ store, box, clock: ctx.clock, gateway, log: ctx.log });
       } finally {
         await gateway.closeAll();
       }

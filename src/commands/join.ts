@@ -6,9 +6,9 @@ import { c, fmtTime, table } from '../cli/output.js';
 import type { Config } from '../config/config.js';
 import { classifyError, PERSON_STATES } from '../domain/accountStates.js';
 import type { Clock } from '../domain/clock.js';
-import { UsageError } from '../errors.js';
+import { ConfigError, UsageError } from '../errors.js';
 import { AccountManager } from '../fleet/accountManager.js';
-import { loadSession } from '../fleet/sessions.js';
+import { assertKeysPresent, loadSession } from '../fleet/sessions.js';
 import {
   claimTargets,
   finishTarget,
@@ -109,6 +109,8 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
     };
   }
 
+  // A key this host lacks is a configuration error: stop before any account or target is touched.
+  await assertKeysPresent(store, deps.box);
   const holder = opts.holder ?? `join@${hostname()}:${process.pid}`;
   const ttlMs = opts.ttlMs ?? 10 * 60_000;
   const token = randomInt(1, 2 ** 47);
@@ -228,6 +230,11 @@ async function joinOne(
       result = await client.join(t.target);
       await markProxy(store, proxy, true, clock.now());
     } catch (e) {
+      if (e instanceof ConfigError) {
+        // Not the account's fault (a key missing here): give the account back untouched and stop.
+        await fleet.release(token).catch(() => {});
+        throw e;
+      }
       if (e instanceof TelegramConnectError) await markProxy(store, proxy, false, clock.now(), e.message);
       const err =
         e instanceof TelegramCallError

@@ -6,7 +6,8 @@ import type { SecretBox } from '../security/secretBox.js';
 import type { AccountState } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { TelegramCallError, type TelegramGateway } from '../telegram/gateway.js';
-import { loadSession } from './sessions.js';
+import { ConfigError } from '../errors.js';
+import { assertKeysPresent, loadSession } from './sessions.js';
 
 export type ProbeVerdict =
   'fine' | 'spam_restricted' | 'frozen' | 'banned' | 'unauthorized' | 'unreachable' | 'unknown';
@@ -34,6 +35,7 @@ export async function probeAccounts(deps: {
   log: Logger;
 }): Promise<ProbeResult[]> {
   const { store, clock } = deps;
+  await assertKeysPresent(store, deps.box);
   const accounts = await store.db
     .selectFrom('telegram_accounts')
     .select(['id', 'session_name', 'state', 'state_until'])
@@ -61,6 +63,7 @@ export async function probeAccounts(deps: {
         [verdict, state, until] = ['spam_restricted', 'blocked', v.until ?? clock.now() + DEFAULT_RESTRICTION_MS];
       else verdict = 'unknown';
     } catch (e) {
+      if (e instanceof ConfigError) throw e; // a key missing here, not the account's state
       const err =
         e instanceof TelegramCallError
           ? { errorMessage: e.errorMessage, code: e.code, seconds: e.seconds, message: e.message }

@@ -1,6 +1,8 @@
-import { DataError } from '../errors.js';
+import { ConfigError, DataError } from '../errors.js';
 import type { SecretBox } from '../security/secretBox.js';
 import { loadProxy } from '../store/proxies.js';
+import type { SecretTable } from '../store/schema.js';
+import { storedKeyIds } from '../store/secrets.js';
 import type { Store } from '../store/store.js';
 import type { AccountSession } from '../telegram/gateway.js';
 
@@ -24,4 +26,25 @@ export async function loadSession(store: Store, box: SecretBox, accountId: numbe
     }),
     proxy: a.proxy_id === null ? null : await loadProxy(store, box, a.proxy_id),
   };
+}
+
+/** What a Telegram session needs decrypted: the account's secrets and its proxy's. */
+export const TELEGRAM_SECRET_TABLES: readonly SecretTable[] = ['telegram_accounts', 'proxies'];
+
+/**
+ * Refuse to start when a secret is stored under a key this host does not have (a rotation on
+ * another host, a stale key file): a configuration error naming the key, raised before any
+ * account or target is touched — not an error counted against every account.
+ */
+export async function assertKeysPresent(
+  store: Store,
+  box: SecretBox,
+  tables: readonly SecretTable[] = TELEGRAM_SECRET_TABLES,
+): Promise<void> {
+  const missing = [...(await storedKeyIds(store, tables))].filter(([kid]) => !box.hasKey(kid));
+  if (missing.length === 0) return;
+  throw new ConfigError(
+    `stored secrets are encrypted with key ${missing.map(([kid]) => kid).join(', ')}, which this key file does not hold ` +
+      `(e.g. ${missing[0]![1]}) → copy the current key file from the host that ran \`acctctl keys rotate\` (or restore it from backup); nothing was changed`,
+  );
 }

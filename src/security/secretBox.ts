@@ -26,6 +26,10 @@ export class SecretBox {
     return this.ring.primaryId;
   }
 
+  hasKey(keyId: string): boolean {
+    return this.ring.keys.has(keyId);
+  }
+
   seal(plaintext: string, ref: SecretRef): string {
     registerSecret(plaintext);
     const keyId = this.ring.primaryId;
