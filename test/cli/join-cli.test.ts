@@ -46,12 +46,12 @@ describe.each(DIALECTS)('join as a built CLI on $name', ({ skip, create }) => {
   it.skipIf(skip)(
     'two overlapping runs never join one target twice or use one account twice, and exit promptly',
     async () => {
-      const started = Date.now();
       const [a, b] = await Promise.all([
         runCli(['--json', 'join', '--niche', 'n', '--batch', '6'], { env, cwd: t.dir }),
         runCli(['--json', 'join', '--niche', 'n', '--batch', '6'], { env, cwd: t.dir }),
       ]);
-      expect(Date.now() - started).toBeLessThan(20_000);
+      // Both exited by themselves (runCli SIGKILLs a process that outlives its timeout).
+      expect([a.signal, b.signal]).toEqual([null, null]);
       expect(a.code, a.stderr).toBe(0);
       expect(b.code, b.stderr).toBe(0);
       type R = { results: { target: string; account: string | null; outcome: string }[] };

@@ -4,6 +4,7 @@ import { GramjsGateway } from '../../src/telegram/gramjs.js';
 import { encodeStringSession } from '../../src/domain/stringSession.js';
 import { closedPort, countingServer, recordingSocks } from '../support/socks.js';
 import { randomBytes } from 'node:crypto';
+import { recordTimers } from '../support/timers.js';
 
 const session = (proxy: AccountSession['proxy']): AccountSession => ({
   accountId: 1,
@@ -19,18 +20,26 @@ const session = (proxy: AccountSession['proxy']): AccountSession => ({
   proxy,
 });
 
-async function connectError(gw: GramjsGateway, s: AccountSession): Promise<TelegramConnectError> {
-  const started = Date.now();
-  try {
-    await gw.client(s);
-  } catch (e) {
-    expect(Date.now() - started).toBeLessThan(15_000);
-    expect(e).toBeInstanceOf(TelegramConnectError);
-    return e as TelegramConnectError;
-  } finally {
-    await gw.closeAll();
+/**
+ * Connect must fail with a connect error rather than retry forever (the test timeout bounds it), and
+ * every timer acctctl arms for it must be unref'd, so a leftover one can never hold the process.
+ */
+async function connectError(gw: GramjsGateway, s: AccountSession, timeoutMs?: number): Promise<TelegramConnectError> {
+  const { error, timers } = await recordTimers(async () => {
+    try {
+      await gw.client(s);
+    } finally {
+      await gw.closeAll();
+    }
+  });
+  if (error === undefined) throw new Error('connect unexpectedly succeeded');
+  expect(error).toBeInstanceOf(TelegramConnectError);
+  if (timeoutMs !== undefined) {
+    const armed = timers.filter((t) => t.delay === timeoutMs);
+    expect(armed.length).toBeGreaterThan(0);
+    for (const t of armed) expect(t.timer.hasRef()).toBe(false);
   }
-  throw new Error('connect unexpectedly succeeded');
+  return error as TelegramConnectError;
 }
 
 describe('real connect() against loopback failure points', () => {
@@ -39,6 +48,7 @@ describe('real connect() against loopback failure points', () => {
     const e = await connectError(
       new GramjsGateway({ dcOverride: { host: '127.0.0.1', port }, connectTimeoutMs: 10_000 }),
       session(null),
+      10_000,
     );
     expect(e.message).toMatch(/cannot reach Telegram/);
   });

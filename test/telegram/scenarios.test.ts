@@ -3,6 +3,7 @@ import { classifyError } from '../../src/domain/accountStates.js';
 import { TelegramCallError, type AccountSession } from '../../src/telegram/gateway.js';
 import { GramjsGateway, type FakeHandler } from '../../src/telegram/gramjs.js';
 import { makeSession } from '../support/fixtures.js';
+import { recordTimers } from '../support/timers.js';
 import { channel, chatInvite, chatInviteAlready, resolved, script, updatesWith } from '../support/gramFixtures.js';
 
 const session: AccountSession = {
@@ -89,9 +90,12 @@ describe('join through a real TelegramClient over a fake network', () => {
         'contacts.ResolveUsername': { result: resolved(grp) },
         'channels.JoinChannel': { rpcError: [420, `FLOOD_WAIT_${secs}`] },
       });
-      const started = Date.now();
-      const e = await joinError(s.handler, { kind: 'username', username: 'public_group' });
-      expect(Date.now() - started).toBeLessThan(secs * 1000);
+      // gramjs sleeps a flood wait with setTimeout(seconds * 1000): no such timer may be scheduled.
+      const { result: e, timers } = await recordTimers(() =>
+        joinError(s.handler, { kind: 'username', username: 'public_group' }),
+      );
+      expect(timers.filter((t) => t.delay >= secs * 1000)).toEqual([]);
+      if (!e) throw new Error('expected an error');
       expect(e).toMatchObject({ errorMessage: 'FLOOD', code: 420, seconds: secs });
       expect(e.message).toBe(`A wait of ${secs} seconds is required (caused by channels.JoinChannel)`);
       expect(classifyError(e)).toMatchObject({ state, untilMs: secs * 1000 });
