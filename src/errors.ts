@@ -9,6 +9,7 @@ export const ExitCode = {
   DATAERR: 65,
   UNAVAILABLE: 69,
   SOFTWARE: 70,
+  CANTCREAT: 73,
   TEMPFAIL: 75,
   CONFIG: 78,
 } as const;
@@ -36,6 +37,10 @@ export class DataError extends AcctctlError {
 /** A needed service (database, browser, network) is unavailable (EX_UNAVAILABLE, 69). */
 export class UnavailableError extends AcctctlError {
   readonly exitCode = ExitCode.UNAVAILABLE;
+}
+/** An output file cannot be created: its directory is missing or not writable (EX_CANTCREAT, 73). */
+export class CantCreateError extends AcctctlError {
+  readonly exitCode = ExitCode.CANTCREAT;
 }
 /** A temporary condition: a lock held by another run (EX_TEMPFAIL, 75). */
 export class TempFailError extends AcctctlError {

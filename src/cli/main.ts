@@ -377,8 +377,11 @@ export async function main(argv: string[]): Promise<number> {
       if (err.exitCode === 0) return ExitCode.OK;
       return ExitCode.USAGE;
     }
-    printError(err, jsonOut, debug);
-    exitCode = exitCodeOf(err);
+    // A locked or corrupt store is not a bug: say so with its exit code (75, 65).
+    const { storeErrorOf } = await import('../store/dialects.js');
+    const typed = storeErrorOf(err) ?? err;
+    printError(typed, jsonOut, debug);
+    exitCode = exitCodeOf(typed);
   }
   return exitCode;
 }

@@ -4,11 +4,11 @@ import { ask, askHidden } from '../cli/prompt.js';
 import type { Clock } from '../domain/clock.js';
 import type { ProxySpec } from '../domain/proxyUrl.js';
 import { parseStringSession } from '../domain/stringSession.js';
-import { ConfigError, DataError, UsageError } from '../errors.js';
+import { ConfigError, DataError, UnavailableError, UsageError } from '../errors.js';
 import type { SecretBox } from '../security/secretBox.js';
 import type { Store } from '../store/store.js';
 import { loadProxy } from '../store/proxies.js';
-import type { AccountSession } from '../telegram/gateway.js';
+import { TelegramConnectError, type AccountSession } from '../telegram/gateway.js';
 import type { LoginCallbacks } from '../telegram/gramjs.js';
 import { importAccounts } from './accounts.js';
 
@@ -48,15 +48,24 @@ export async function loginAccount(
     proxy = await loadProxy(deps.store, deps.box, opts.proxyId);
     if (!proxy) throw new DataError(`no proxy with id ${opts.proxyId} → see \`acctctl proxies list\``);
   }
-  const r = await deps.login(
-    { accountId: -1, sessionName: name, apiId: opts.apiId, apiHash: opts.apiHash, stringSession: '', proxy },
-    {
-      phone,
-      code: (viaApp) => deps.ask(`Code Telegram sent ${viaApp ? 'to your Telegram app' : 'by SMS'}: `),
-      password: (hint) => deps.askHidden(`2FA password${hint ? ` (hint: ${hint})` : ''}: `),
-      onError: (e) => deps.warn(`Telegram: ${e.message}`),
-    },
-  );
+  const r = await deps
+    .login(
+      { accountId: -1, sessionName: name, apiId: opts.apiId, apiHash: opts.apiHash, stringSession: '', proxy },
+      {
+        phone,
+        code: (viaApp) => deps.ask(`Code Telegram sent ${viaApp ? 'to your Telegram app' : 'by SMS'}: `),
+        password: (hint) => deps.askHidden(`2FA password${hint ? ` (hint: ${hint})` : ''}: `),
+        onError: (e) => deps.warn(`Telegram: ${e.message}`),
+      },
+    )
+    .catch((e: unknown) => {
+      if (!(e instanceof TelegramConnectError)) throw e;
+      // No network (or a dead proxy) is a service that is unavailable, not a bug.
+      throw new UnavailableError(
+        `cannot reach Telegram${proxy ? ' through the proxy' : ''} (${e.message}) → check the network${proxy ? ' and the proxy' : ''}, then run accounts login again`,
+        { cause: e },
+      );
+    });
   const decoded = parseStringSession(r.stringSession);
   if (!decoded.ok)
     throw new DataError(`Telegram returned a session acctctl cannot use (${decoded.reason}) → try again`);

@@ -1,4 +1,5 @@
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { sql } from 'kysely';
 import type { Ctx } from '../cli/context.js';
@@ -7,7 +8,7 @@ import { c, fmtAge, fmtTime, table } from '../cli/output.js';
 import type { Clock } from '../domain/clock.js';
 import { ACTIONS, type Action } from '../domain/limits.js';
 import { AccountManager } from '../fleet/accountManager.js';
-import { ExitCode, UsageError } from '../errors.js';
+import { CantCreateError, ExitCode, UsageError } from '../errors.js';
 import { ACCOUNT_STATES, type AccountState } from '../store/schema.js';
 import { effectiveState } from '../domain/accountStates.js';
 import type { Store } from '../store/store.js';
@@ -281,17 +282,34 @@ export function toPrometheus(r: StatusReport): string {
   return out.join('\n') + '\n';
 }
 
-/** Temp file in the same directory, fsync, rename: the collector never reads half a file. */
+/**
+ * Temp file in the same directory (random name, created with O_EXCL and never through a symlink),
+ * fsync, rename: the collector never reads half a file, and nobody can point the write elsewhere.
+ */
 export function writeFileAtomic(path: string, text: string, mode = 0o644): void {
   const abs = resolve(path);
-  const tmp = join(dirname(abs), `.${basename(abs)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w', mode);
+  const tmp = join(dirname(abs), `.${basename(abs)}.${randomBytes(8).toString('hex')}.tmp`);
+  let fd: number;
+  try {
+    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code ?? 'error';
+    throw new CantCreateError(
+      code === 'ENOENT'
+        ? `cannot write ${abs}: the directory ${dirname(abs)} does not exist → create it (\`mkdir -p ${dirname(abs)}\`) or pass another --metrics-file`
+        : `cannot write ${abs} (${code}) → make ${dirname(abs)} writable by the user running acctctl, or pass another --metrics-file`,
+      { cause },
+    );
+  }
   try {
     writeSync(fd, text);
     fsyncSync(fd);
-  } finally {
+  } catch (e) {
     closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw e;
   }
+  closeSync(fd);
   renameSync(tmp, abs);
 }
 

@@ -1,4 +1,6 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fstatSync, openSync, writeSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { ConfigError } from '../errors.js';
 import { redact } from '../security/redact.js';
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
@@ -28,6 +30,27 @@ function formatFields(fields: LogFields | undefined): string {
 }
 
 /**
+ * Open (append) the log file, created 0600; an existing one readable by group or others is
+ * tightened to 0600 (it may hold account names and errors). A missing directory is a setting to fix.
+ */
+function openLogFile(path: string): number {
+  let fd: number;
+  try {
+    fd = openSync(path, 'a', 0o600);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConfigError(
+      code === 'ENOENT'
+        ? `--log-file ${path}: its directory ${dirname(resolve(path))} does not exist → create it (\`mkdir -p ${dirname(resolve(path))}\`) or set another --log-file / ACCTCTL_LOG_FILE`
+        : `--log-file ${path} cannot be opened (${code}) → make it writable by the user running acctctl, or set another --log-file / ACCTCTL_LOG_FILE`,
+      { cause },
+    );
+  }
+  if ((fstatSync(fd).mode & 0o077) !== 0) fchmodSync(fd, 0o600);
+  return fd;
+}
+
+/**
  * Logs go to stderr (stdout is for results) and, with --log-file, to a file created mode 0600.
  * Every line is passed through the secret redactor.
  */
@@ -38,7 +61,7 @@ export function createLogger(opts: {
 }): Logger {
   const write = opts.stderr ?? ((line: string) => process.stderr.write(line));
   let fd: number | undefined;
-  if (opts.file) fd = openSync(opts.file, 'a', 0o600);
+  if (opts.file) fd = openLogFile(opts.file);
   const emit = (level: LogLevel, message: string, fields?: LogFields) => {
     if (rank[level] > rank[opts.level]) return;
     const line = redact(

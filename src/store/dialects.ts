@@ -1,8 +1,9 @@
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import type { DbTarget } from '../config/config.js';
-import { UnavailableError } from '../errors.js';
+import { AcctctlError, DataError, TempFailError, UnavailableError } from '../errors.js';
+import { ensurePrivateDb } from '../security/filePerms.js';
 import type { Database } from './schema.js';
 
 /**
@@ -55,6 +56,38 @@ export interface OpenedDialect {
 
 export const SQLITE_BUSY_TIMEOUT_MS = 15_000;
 
+function errorCodes(err: unknown): string[] {
+  const codes: string[] = [];
+  for (let e = err, i = 0; e instanceof Error && i < 10; e = e.cause, i++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') codes.push(code);
+  }
+  return codes;
+}
+
+/**
+ * The store's own conditions, from a driver error (anywhere in the cause chain), as typed errors:
+ * a SQLite store still locked after the busy timeout is another run's turn (75), a corrupt file is
+ * bad data with the way out (65). Anything else: undefined.
+ */
+export function storeErrorOf(err: unknown, where = 'the database'): AcctctlError | undefined {
+  if (err instanceof AcctctlError) return undefined;
+  const codes = errorCodes(err);
+  if (codes.some((c) => c === 'SQLITE_BUSY' || c.startsWith('SQLITE_BUSY_') || c === 'SQLITE_LOCKED')) {
+    return new TempFailError(
+      `another run holds the store (${where} stayed locked for ${SQLITE_BUSY_TIMEOUT_MS / 1000} s); it retries on its next run → nothing to do, unless an acctctl process hangs (see \`ps\`)`,
+      { cause: err },
+    );
+  }
+  if (codes.some((c) => c === 'SQLITE_CORRUPT' || c === 'SQLITE_NOTADB' || c.startsWith('SQLITE_CORRUPT_'))) {
+    return new DataError(
+      `${where} is corrupt or not a database → check it with \`sqlite3 FILE "PRAGMA integrity_check"\` and restore it from a backup (stop cron first)`,
+      { cause: err },
+    );
+  }
+  return undefined;
+}
+
 /**
  * better-sqlite3 finds its addon through the `bindings` package, which probes a dozen paths on
  * every start; pointing it at the built file directly saves a noticeable part of a cron run.
@@ -95,16 +128,14 @@ function withStatementCache<T extends { prepare(sql: string): unknown }>(db: T):
 
 async function openSqlite(path: string): Promise<OpenedDialect> {
   const { default: BetterSqlite3 } = await import('better-sqlite3');
-  // Create the file ourselves so it is 0600 from its first byte; SQLite gives -wal and -shm the
-  // same mode as the database file.
-  if (!existsSync(path)) {
-    try {
-      closeSync(openSync(path, 'a', 0o600));
-    } catch (cause) {
-      throw new UnavailableError(`cannot create the database ${path} → check the directory exists and is writable`, {
-        cause,
-      });
-    }
+  // Create the file ourselves so it is 0600 from its first byte, and tighten an existing one (and
+  // its -wal/-shm) that group or others can read; SQLite gives -wal and -shm the database's mode.
+  try {
+    ensurePrivateDb(path);
+  } catch (cause) {
+    throw new UnavailableError(`cannot create the database ${path} → check the directory exists and is writable`, {
+      cause,
+    });
   }
   let raw;
   try {
@@ -115,6 +146,8 @@ async function openSqlite(path: string): Promise<OpenedDialect> {
     raw.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   } catch (cause) {
     raw?.close();
+    const typed = storeErrorOf(cause, `the SQLite database ${path}`);
+    if (typed) throw typed;
     throw new UnavailableError(
       `cannot open the SQLite database ${path} → check it is an acctctl database and not corrupt`,
       {

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { ensurePrivateDb } from '../security/filePerms.js';
 import type { Clock } from '../domain/clock.js';
 import type { TargetRef } from '../domain/links.js';
 import {
@@ -50,6 +51,7 @@ export class SandboxTelegram implements TelegramGateway {
   private state(): Db {
     if (this.db) return this.db;
     const D = createRequire(import.meta.url)('better-sqlite3') as new (p: string, o?: object) => Db;
+    if (this.opts.statePath !== ':memory:') ensurePrivateDb(this.opts.statePath); // 0600, like the store beside it
     const db = new D(this.opts.statePath, { timeout: 15_000 });
     db.pragma('journal_mode = WAL');
     db.exec(`create table if not exists members (account text not null, grp text not null, at integer not null, primary key (account, grp));
