@@ -4,6 +4,7 @@ import { parse as parseDotenv } from 'dotenv';
 import * as v from 'valibot';
 import { ConfigError } from '../errors.js';
 import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
+import { registerSecret, urlCredentials } from '../security/redact.js';
 
 export type DbTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
 
@@ -37,7 +38,11 @@ export interface GlobalFlags {
 }
 
 export function parseDbUrl(raw: string, cwd: string): DbTarget | undefined {
-  if (/^postgres(ql)?:\/\//i.test(raw)) return { kind: 'postgres', url: raw };
+  if (/^postgres(ql)?:\/\//i.test(raw)) {
+    // Whatever prints later (errors, migrate, doctor, debug logs) passes the redactor.
+    for (const c of urlCredentials(raw)) registerSecret(c);
+    return { kind: 'postgres', url: raw };
+  }
   if (/^sqlite:/i.test(raw)) {
     const p = raw.replace(/^sqlite:(\/\/)?/i, '');
     return p ? { kind: 'sqlite', path: resolve(cwd, p) } : undefined;

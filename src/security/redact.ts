@@ -38,3 +38,35 @@ export function redact(text: string): string {
 export function clearRegisteredSecrets(): void {
   secrets.clear();
 }
+
+/** Query parameters of a connection URL that carry a credential (password, sslpassword, token…). */
+const CREDENTIAL_PARAM = /pass|secret|token|auth/i;
+
+/** Every credential-bearing part of a URL (the password, and credential query parameters). */
+export function urlCredentials(url: string): string[] {
+  try {
+    const u = new URL(url);
+    const out: string[] = [];
+    if (u.password) out.push(decodeURIComponent(u.password), u.password);
+    for (const [k, v] of u.searchParams) if (CREDENTIAL_PARAM.test(k) && v) out.push(v, encodeURIComponent(v));
+    return out;
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * A URL safe to print: its password and credential query parameters (`?password=…`) replaced by
+ * `***`. An unparseable URL is not printed at all.
+ */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    for (const k of [...u.searchParams.keys()]) if (CREDENTIAL_PARAM.test(k)) u.searchParams.set(k, '***');
+    return u.toString();
+  } catch {
+    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1] ?? 'postgres';
+    return `${scheme}://…`;
+  }
+}

@@ -4,6 +4,7 @@ import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import type { DbTarget } from '../config/config.js';
 import { AcctctlError, DataError, TempFailError, UnavailableError } from '../errors.js';
 import { ensurePrivateDb } from '../security/filePerms.js';
+import { redactUrl } from '../security/redact.js';
 import type { Database } from './schema.js';
 
 /**
@@ -160,16 +161,6 @@ async function openSqlite(path: string): Promise<OpenedDialect> {
     caps: sqliteCaps,
     description: `sqlite:${path}`,
   };
-}
-
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'postgres://…';
-  }
 }
 
 async function openPostgres(url: string): Promise<OpenedDialect> {
