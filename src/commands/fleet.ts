@@ -17,6 +17,20 @@ export function parseDuration(s: string, flag: string): number {
   return n * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000);
 }
 
+/** Lease times: at least a second (a 0 s lease or renewal is dead on arrival), at most a day. */
+export const MIN_TTL_MS = 1_000;
+export const MAX_TTL_MS = 24 * 3_600_000;
+
+export function parseTtl(s: string, flag = '--ttl'): number {
+  const ms = parseDuration(s, flag);
+  if (ms < MIN_TTL_MS || ms > MAX_TTL_MS) {
+    throw new UsageError(
+      `${flag} ${s} is out of range → between 1s and 24h (renew a long job's lease as it goes: acctctl renew TOKEN)`,
+    );
+  }
+  return ms;
+}
+
 export function parseUsed(items: string[]): Partial<Record<Action, number>> {
   const out: Partial<Record<Action, number>> = {};
   for (const item of items) {
@@ -36,7 +50,7 @@ export async function leaseCli(
   opts: { action: string; tenant?: string; channel?: string; ttl: string; holder?: string },
 ): Promise<void> {
   if (!isAction(opts.action)) throw new UsageError(`--action "${opts.action}" → use join, invite, message or contact`);
-  const ttlMs = parseDuration(opts.ttl, '--ttl');
+  const ttlMs = parseTtl(opts.ttl);
   await withStore(ctx, async (store) => {
     const r: LeaseResult = await manager(ctx, store).lease({
       action: opts.action as Action,
@@ -65,7 +79,7 @@ export async function releaseCli(ctx: Ctx, token: string, opts: { used?: string[
 }
 
 export async function renewCli(ctx: Ctx, token: string, opts: { ttl: string }): Promise<void> {
-  const ttlMs = parseDuration(opts.ttl, '--ttl');
+  const ttlMs = parseTtl(opts.ttl);
   await withStore(ctx, async (store) =>
     ctx.emit(await manager(ctx, store).renew(token, ttlMs), (r) => `${r.account} held until ${fmtTime(r.expiresAt)}`),
   );

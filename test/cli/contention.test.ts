@@ -52,6 +52,20 @@ describe('contention, missing paths, damaged and loose files', () => {
     expect(again.code, again.stderr).toBe(0);
   });
 
+  it('--ttl is bounded: a lease that never expires and a 0 s renewal are refused (64)', async () => {
+    for (const args of [
+      ['lease', '--action', 'join', '--ttl', '100000h'],
+      ['lease', '--action', 'join', '--ttl', '99999999999999999999s'],
+      ['lease', '--action', 'join', '--ttl', '0s'],
+      ['renew', '1.1', '--ttl', '0s'],
+      ['renew', '1.1', '--ttl', '25h'],
+    ]) {
+      const r = await runCli(args, { env, cwd: dir });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(64);
+      expect(r.stderr).toMatch(/--ttl .* is out of range → between 1s and 24h/);
+    }
+  });
+
   it('status --metrics-file into a missing directory exits 73 with the fix', async () => {
     const r = await runCli(['status', '--metrics-file', join(dir, 'nope', 'acctctl.prom')], { env, cwd: dir });
     expect(r.code, r.stderr).toBe(73);
