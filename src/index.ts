@@ -4,7 +4,8 @@
  *
  *   import { openStore, AccountManager, systemClock } from 'acctctl';
  *   const store = await openStore('postgres://…');           // or a SQLite path
- *   const fleet = new AccountManager({ store, clock: systemClock });
+ *   const clock = await alignClock(store, systemClock);      // Postgres: the database's time
+ *   const fleet = new AccountManager({ store, clock });
  *   const r = await fleet.lease({ action: 'invite', channel: 'c1', holder: 'inviter', ttlMs: 600_000 });
  *   if (r.ok) await fleet.release(r.lease.token, { used: { invite: 1 } });
  */
@@ -35,5 +36,6 @@ export type { Action, ActionLimits, Limits, LimitVerdict } from './domain/limits
 export { systemClock, FakeClock } from './domain/clock.js';
 export type { Clock } from './domain/clock.js';
 export type { Store } from './store/store.js';
+export { alignClock, databaseClockOffset, CLOCK_SKEW_LIMIT_MS } from './store/dbClock.js';
 export type { DbTarget } from './config/config.js';
 export * from './errors.js';

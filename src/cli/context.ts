@@ -3,6 +3,7 @@ import type { Clock } from '../domain/clock.js';
 import type { Logger } from '../log/logger.js';
 import { loadKeyRing } from '../security/keyring.js';
 import { SecretBox } from '../security/secretBox.js';
+import { alignClock } from '../store/dbClock.js';
 import { openStore, type SchemaMode, type Store } from '../store/store.js';
 
 /** What every command action gets from the entry point. */
@@ -23,9 +24,13 @@ export async function withStore<T>(
 ): Promise<T> {
   const store = await openStore(ctx.config.db, { schema });
   ctx.log.debug('store opened', { db: store.description });
+  // One clock per decision: on a shared (Postgres) store, this run goes by the database's time.
+  const hostClock = ctx.clock;
   try {
+    if (schema !== 'none') ctx.clock = await alignClock(store, hostClock, ctx.log);
     return await fn(store);
   } finally {
+    ctx.clock = hostClock;
     await store.close();
   }
 }

@@ -4,6 +4,8 @@ import type { Config } from '../config/config.js';
 import { AcctctlError, ExitCode } from '../errors.js';
 import { findChromium } from '../instagram/chromium.js';
 import { loadKeyRing, type KeyRing } from '../security/keyring.js';
+import { systemClock, type Clock } from '../domain/clock.js';
+import { CLOCK_SKEW_LIMIT_MS, databaseClockOffset } from '../store/dbClock.js';
 import { schemaState } from '../store/migrations.js';
 import { openStore, type Store } from '../store/store.js';
 import { secretCensus } from './keys.js';
@@ -19,7 +21,7 @@ export interface DoctorCheck {
 }
 
 /** Every check runs, whatever failed before it; each problem comes with its fix. */
-export async function doctor(config: Config): Promise<DoctorCheck[]> {
+export async function doctor(config: Config, hostClock: Clock = systemClock): Promise<DoctorCheck[]> {
   const checks: DoctorCheck[] = [];
   const fail = (check: string, e: unknown, severity: 'error' | 'warning' = 'error') => {
     const msg = e instanceof Error ? e.message : String(e);
@@ -39,6 +41,20 @@ export async function doctor(config: Config): Promise<DoctorCheck[]> {
   try {
     store = await openStore(config.db, { schema: 'none' });
     checks.push({ check: 'database reachable', ok: true, severity: 'error', detail: store.description, fix: null });
+    const offset = await databaseClockOffset(store, hostClock);
+    if (offset !== null) {
+      const ok = Math.abs(offset) <= CLOCK_SKEW_LIMIT_MS;
+      checks.push({
+        check: 'clock agrees with the database',
+        ok,
+        severity: 'error',
+        detail: `this host is ${(Math.abs(offset) / 1000).toFixed(1)} s ${offset > 0 ? 'behind' : 'ahead of'} the database`,
+        fix: ok
+          ? null
+          : `sync this host's clock (NTP: \`timedatectl set-ntp true\`, chrony); acctctl goes by the database's time meanwhile`,
+        ...(ok ? {} : { exitCode: ExitCode.CONFIG }),
+      });
+    }
     const state = await schemaState(store.db, store.caps);
     if (state.unknown.length) {
       checks.push({
