@@ -1,5 +1,6 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
+import { escapeControl, escapeControlKeepingColour } from '../domain/text.js';
 
 /** Colour honours NO_COLOR (https://no-color.org) and is off when stdout is not a terminal. */
 export function makeChalk(env: NodeJS.ProcessEnv = process.env, isTTY = Boolean(process.stdout.isTTY)): ChalkInstance {
@@ -14,7 +15,10 @@ export function table(head: string[], rows: (string | number | null | undefined)
     head: head.map((h) => c.bold(h)),
     style: { head: [], border: [] },
   });
-  for (const r of rows) t.push(r.map((v) => (v === null || v === undefined ? '' : String(v))));
+  // Cells hold text from outside: control characters are shown escaped. With colour on, our own
+  // colour codes pass; with colour off, nothing is taken for one.
+  const clean = c.level > 0 ? escapeControlKeepingColour : escapeControl;
+  for (const r of rows) t.push(r.map((v) => (v === null || v === undefined ? '' : clean(String(v)))));
   return t.toString();
 }
 

@@ -1,5 +1,6 @@
 import { closeSync, fchmodSync, fstatSync, openSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { escapeControl } from '../domain/text.js';
 import { ConfigError } from '../errors.js';
 import { redact } from '../security/redact.js';
 
@@ -23,7 +24,7 @@ function formatFields(fields: LogFields | undefined): string {
   const parts: string[] = [];
   for (const [k, v] of Object.entries(fields)) {
     if (v === undefined) continue;
-    const s = typeof v === 'string' && /^[\w.:/@+-]*$/.test(v) ? v : JSON.stringify(v);
+    const s = typeof v === 'string' && /^[\w.:/@+-]*$/.test(v) ? v : escapeControl(JSON.stringify(v));
     parts.push(`${k}=${s}`);
   }
   return parts.length ? ' ' + parts.join(' ') : '';
@@ -65,7 +66,7 @@ export function createLogger(opts: {
   const emit = (level: LogLevel, message: string, fields?: LogFields) => {
     if (rank[level] > rank[opts.level]) return;
     const line = redact(
-      `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${message}${formatFields(fields)}\n`,
+      `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${escapeControl(message)}${formatFields(fields)}\n`,
     );
     write(line);
     if (fd !== undefined) writeSync(fd, line);

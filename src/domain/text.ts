@@ -1,0 +1,33 @@
+/**
+ * Text from outside (account and group names, Telegram titles, lease holders, error messages)
+ * can carry control characters: a terminal escape that moves the cursor or rewrites the title, a
+ * newline that forges a log line, a bidi override that reorders what the operator reads. Every
+ * table cell and log line shows them escaped (`\x1b`, `\n`, `\u202e`) instead.
+ */
+// C0 controls (newline and tab included), DEL, C1 controls, and the Unicode bidi controls.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+export function escapeControl(text: string): string {
+  return text.replace(CONTROL, (ch) => {
+    const code = ch.charCodeAt(0);
+    if (ch === '\n') return '\\n';
+    if (ch === '\r') return '\\r';
+    if (ch === '\t') return '\\t';
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** Our own colour codes (SGR: ESC [ digits m) pass; everything else is escaped. */
+// eslint-disable-next-line no-control-regex
+const SGR = /\u001b\[[0-9;]*m/g;
+
+export function escapeControlKeepingColour(text: string): string {
+  let out = '';
+  let last = 0;
+  for (const m of text.matchAll(SGR)) {
+    out += escapeControl(text.slice(last, m.index)) + m[0];
+    last = m.index + m[0].length;
+  }
+  return out + escapeControl(text.slice(last));
+}
