@@ -91,17 +91,13 @@ export function renderRecover(r: RecoverResult): string {
     lines.push(c.bold(`${r.needsPerson.length} account(s) need a person:`));
     lines.push(
       table(
-        ['account', 'state', 'reason', 'last error', 'what to do'],
+        ['account', 'state', 'reason', 'last error', 'way back'],
         r.needsPerson.map((p) => [
           p.account,
-          c.red(p.state),
+          p.channelsFull && p.state === 'active' ? c.yellow('channels full') : c.red(p.state),
           p.reason,
           p.lastError,
-          p.state === 'disabled'
-            ? 'log in again (accounts login), then accounts enable'
-            : p.state === 'frozen'
-              ? 'appeal through @SpamBot in the Telegram app'
-              : 'banned: remove it (accounts remove)',
+          p.fix,
         ]),
       ),
     );
@@ -109,9 +105,11 @@ export function renderRecover(r: RecoverResult): string {
   return lines.join('\n');
 }
 
-export async function recoverCli(ctx: Ctx, opts: { probe?: boolean } = {}): Promise<void> {
+export async function recoverCli(ctx: Ctx, opts: { probe?: boolean; account?: string } = {}): Promise<void> {
+  if (opts.account !== undefined && !opts.probe)
+    throw new UsageError('--account goes with --probe → acctctl recover --probe --account NAME');
   await withStore(ctx, async (store) => {
-    const result: RecoverResult & { probed?: ProbeResult[] } = await manager(ctx, store).recover();
+    const result: RecoverResult & { probed?: ProbeResult[]; simulated?: boolean } = await manager(ctx, store).recover();
     if (opts.probe) {
       const [{ probeAccounts }, { telegramGateway }, { secretBox }] = await Promise.all([
         import('../fleet/probe.js'),
@@ -120,9 +118,18 @@ export async function recoverCli(ctx: Ctx, opts: { probe?: boolean } = {}): Prom
       ]);
       const gateway = await telegramGateway(ctx.config, ctx.clock);
       try {
-        result.probed = await probeAccounts({ store, box: secretBox(ctx), clock: ctx.clock, gateway, log: ctx.log });
+        result.probed = await probeAccounts(
+          { store, box: secretBox(ctx), clock: ctx.clock, gateway, log: ctx.log },
+          { account: opts.account },
+        );
       } finally {
         await gateway.closeAll();
+      }
+      result.simulated = ctx.config.telegramMode === 'sandbox';
+      if (result.probed.length) {
+        // What the probe changed is what `recover` should now list.
+        const after = await manager(ctx, store).recover();
+        result.needsPerson = after.needsPerson;
       }
     }
     ctx.emit(result, (r) =>
@@ -130,17 +137,37 @@ export async function recoverCli(ctx: Ctx, opts: { probe?: boolean } = {}): Prom
         renderRecover(r),
         ...(r.probed
           ? [
-              r.probed.length
-                ? table(
-                    ['account', 'probe says', 'state now', 'until', 'detail'],
-                    r.probed.map((p) => [p.account, p.verdict, p.state, fmtTime(p.until), p.detail]),
-                  )
-                : 'probe: no account with errors or in blocked',
+              (r.simulated ? 'probe (SIMULATED Telegram, ACCTCTL_TELEGRAM=sandbox):\n' : '') +
+                (r.probed.length
+                  ? table(
+                      ['account', 'was', 'probe says', 'state now', 'until', 'channels', 'detail'],
+                      r.probed.map((p) => [
+                        p.account,
+                        p.from,
+                        p.verdict,
+                        p.state,
+                        fmtTime(p.until),
+                        p.channels === null ? '' : `${p.channels}${p.channelsFull ? ' (still full)' : ''}`,
+                        p.detail,
+                      ]),
+                    )
+                  : 'probe: no account blocked, frozen, disabled, parked by CHANNELS_TOO_MUCH or with errors'),
             ]
           : []),
       ].join('\n'),
     );
   });
+}
+
+export async function reactivateCli(ctx: Ctx, name: string, opts: { reason?: string }): Promise<void> {
+  const { reactivateAccount } = await import('../fleet/waysBack.js');
+  await withStore(ctx, async (store) =>
+    ctx.emit(
+      await reactivateAccount({ store, clock: ctx.clock }, name, opts.reason ?? ''),
+      (r) =>
+        `account ${r.account}: ${r.from} → active${r.channelsFullCleared ? ', joins allowed again' : ''}; error count cleared (reason recorded: ${r.reason})`,
+    ),
+  );
 }
 
 export async function resetLimitsCli(ctx: Ctx, opts: { retentionDays: string }): Promise<void> {

@@ -38,7 +38,7 @@ export interface LoginOptions {
 export async function loginAccount(
   deps: LoginDeps,
   opts: LoginOptions,
-): Promise<{ account: string; userId: string; username: string | null; created: boolean }> {
+): Promise<{ account: string; userId: string; username: string | null; created: boolean; reactivated: boolean }> {
   const phone = '+' + opts.phone.replace(/[\s()+-]/g, '');
   if (!/^\+[1-9]\d{6,14}$/.test(phone))
     throw new UsageError(`--phone "${opts.phone}" → an international number such as +15551234567`);
@@ -80,7 +80,13 @@ export async function loginAccount(
       .where('session_name', '=', name)
       .execute();
   }
-  return { account: name, userId: r.userId, username: r.username, created: res.created.length === 1 };
+  return {
+    account: name,
+    userId: r.userId,
+    username: r.username,
+    created: res.created.length === 1,
+    reactivated: res.reactivated.length === 1,
+  };
 }
 
 export async function loginCli(
@@ -124,7 +130,8 @@ export async function loginCli(
         },
       ),
       (r) =>
-        `${r.created ? 'added' : 'updated'} account ${r.account} (Telegram user ${r.userId}${r.username ? ` @${r.username}` : ''}); its session is stored encrypted`,
+        `${r.created ? 'added' : 'updated'} account ${r.account} (Telegram user ${r.userId}${r.username ? ` @${r.username}` : ''}); its session is stored encrypted` +
+        (r.reactivated ? '; it was disabled and is active again' : ''),
     ),
   );
 }

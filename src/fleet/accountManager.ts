@@ -25,6 +25,7 @@ import { DataError, LeaseLostError, UsageError } from '../errors.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import type { AccountState, Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';
+import { wayBack } from './waysBack.js';
 
 export interface LeaseRequest {
   action: Action;
@@ -88,7 +89,16 @@ export interface RecoverResult {
   jobsFreed: number;
   /** Proxies marked unhealthy long enough ago to be tried again. */
   proxiesRetried: number;
-  needsPerson: { account: string; state: string; reason: string | null; lastError: string | null }[];
+  /** Accounts in a state that needs a person, or parked for joins by CHANNELS_TOO_MUCH, with their way back. */
+  needsPerson: {
+    account: string;
+    state: string;
+    reason: string | null;
+    lastError: string | null;
+    channelsFull: boolean;
+    /** The command that actually brings it back. */
+    fix: string;
+  }[];
 }
 
 export interface ResetResult {
@@ -558,8 +568,8 @@ export class AccountManager {
         .executeTakeFirst();
       const person = await tx
         .selectFrom('telegram_accounts')
-        .select(['session_name', 'state', 'state_reason', 'last_error'])
-        .where('state', 'in', [...PERSON_STATES])
+        .select(['session_name', 'state', 'state_reason', 'last_error', 'phone', 'channels_full'])
+        .where((eb) => eb.or([eb('state', 'in', [...PERSON_STATES]), eb('channels_full', '=', 1)]))
         .orderBy('session_name')
         .execute();
       return {
@@ -573,6 +583,13 @@ export class AccountManager {
           state: p.state,
           reason: p.state_reason,
           lastError: p.last_error,
+          channelsFull: p.channels_full === 1,
+          fix: wayBack({
+            account: p.session_name,
+            state: p.state,
+            phone: p.phone,
+            channelsFull: p.channels_full === 1,
+          }),
         })),
       };
     });

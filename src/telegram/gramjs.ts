@@ -12,6 +12,7 @@ import {
   TelegramCallError,
   TelegramConnectError,
   type AccountSession,
+  type JoinRequestState,
   type JoinResult,
   type TelegramAccountClient,
   type TelegramGateway,
@@ -126,6 +127,29 @@ class GramAccountClient implements TelegramAccountClient {
     return this.call(async () => {
       const me = await this.client.getMe();
       return { id: String(me.id), username: me.username ?? null, phone: me.phone ?? null };
+    });
+  }
+
+  async checkJoin(target: TargetRef): Promise<JoinRequestState> {
+    const { Api } = g();
+    return this.call(async () => {
+      if (target.kind === 'invite') {
+        const info = await this.client.invoke(new Api.messages.CheckChatInvite({ hash: target.hash }));
+        return info instanceof Api.ChatInviteAlready ? 'member' : 'pending';
+      }
+      const resolved = await this.client.invoke(new Api.contacts.ResolveUsername({ username: target.username }));
+      const chat = resolved.chats.find((c) => c instanceof Api.Channel);
+      if (!(chat instanceof Api.Channel))
+        throw new TelegramCallError('CHANNEL_INVALID', 400, undefined, 'not a group or channel');
+      return chat.left ? 'pending' : 'member';
+    });
+  }
+
+  async countChannels(): Promise<number> {
+    const { Api } = g();
+    return this.call(async () => {
+      const dialogs = await this.client.getDialogs({});
+      return dialogs.filter((d) => d.entity instanceof Api.Channel).length;
     });
   }
 

@@ -45,6 +45,8 @@ export class ScriptedTelegram implements TelegramGateway {
       },
       getMe: async () => ({ id: '1', username: s.sessionName, phone: null }),
       askSpamBot: async () => 'ok',
+      checkJoin: async () => 'pending' as const,
+      countChannels: async () => 0,
     };
   }
   async closeAll() {}

@@ -94,7 +94,7 @@ describe.each(DIALECTS)('accounts login stores the session encrypted on $name', 
       },
       { phone: '+1 555 000 2222', tenant: 'acme', apiId: 5, apiHash: '0123456789ABCDEF0123456789abcdef' },
     );
-    expect(r).toEqual({ account: 'tg_15550002222', userId: '7', username: null, created: true });
+    expect(r).toEqual({ account: 'tg_15550002222', userId: '7', username: null, created: true, reactivated: false });
     expect(prompts).toEqual([
       'ask Code Telegram sent to your Telegram app: ',
       'hidden 2FA password (hint: pet name): ',
