@@ -9,6 +9,7 @@ import {
   type ErrorOutcome,
 } from '../domain/accountStates.js';
 import { localDay, startOfDay } from '../domain/calendar.js';
+import { parseTargetLink, targetKey } from '../domain/links.js';
 import type { Clock } from '../domain/clock.js';
 import {
   ACTIONS,
@@ -106,6 +107,13 @@ export interface ResetResult {
   accountsReset: number;
   alreadyReset: number;
   actionLogPruned: number;
+}
+
+/** A channel given in any target link form is known by its target key (`@name`, `+hash`); other text as given. */
+export function channelKey(channel: string | undefined | null): string | null {
+  if (channel === undefined || channel === null || channel.trim() === '') return null;
+  const r = parseTargetLink(channel);
+  return r.ok ? targetKey(r.value) : channel.trim();
 }
 
 export function parseToken(token: string): { id: number; fence: number } {
@@ -207,7 +215,31 @@ export class AccountManager {
     }
     if (!(req.ttlMs > 0)) throw new UsageError('the lease TTL must be positive → e.g. --ttl 10m');
     const tenantId = await this.tenantId(req.tenant);
-    const channel = req.channel ?? null;
+    const channel = channelKey(req.channel);
+    // A group some account joined is bound to it for good, and rests through its warm-up.
+    const bound = channel === null ? null : await this.boundTo(channel);
+    if (bound) {
+      const now = this.clock.now();
+      if (bound.status === 'pending_approval') {
+        return {
+          ok: false,
+          nextAt: null,
+          reason: `${channel} is bound to ${bound.account}, whose join request is waiting for an admin's approval (join re-checks it)`,
+        };
+      }
+      if (bound.warmupEndsAt !== null && bound.warmupEndsAt > now) {
+        return {
+          ok: false,
+          nextAt: bound.warmupEndsAt,
+          reason: `${channel} is bound to ${bound.account}, which joined it recently: warm-up ends at ${new Date(bound.warmupEndsAt).toISOString()}`,
+        };
+      }
+      if (req.accountId !== undefined && req.accountId !== bound.accountId) {
+        return { ok: false, nextAt: null, reason: `${channel} is bound to another account (${bound.account})` };
+      }
+      req = { ...req, accountId: bound.accountId };
+    }
+    req = { ...req, channel: channel ?? undefined };
     for (let attempt = 0; attempt < CLAIM_RETRIES; attempt++) {
       const now = this.clock.now();
       let earliest: number | null = null;
@@ -252,7 +284,7 @@ export class AccountManager {
       if (!lostRace) {
         return {
           ok: false,
-          nextAt: await this.nextFreeAt(now, req.action, tenantId, earliest),
+          nextAt: await this.nextFreeAt(now, req.action, tenantId, earliest, req.accountId),
           reason:
             earliest === null
               ? 'no account is free (all leased, resting, disabled, or needing a person)'
@@ -357,6 +389,7 @@ export class AccountManager {
     action: Action,
     tenantId: number | null,
     limitsUntil: number | null,
+    accountId?: number,
   ): Promise<number | null> {
     const r = await sql<{ t: number | null }>`
       select min(t) as t from (
@@ -369,10 +402,27 @@ export class AccountManager {
         where a.enabled = 1 and a.state not in ('frozen', 'disabled', 'banned')
           ${action === 'join' ? sql`and a.channels_full = 0` : sql``}
           ${tenantId === null ? sql`` : sql`and a.tenant_id = ${tenantId}`}
+          ${accountId === undefined ? sql`` : sql`and a.id = ${accountId}`}
       ) x`.execute(this.db);
     const fromState = r.rows[0]?.t ?? null;
     const options = [fromState, limitsUntil].filter((x): x is number => x !== null);
     return options.length ? Math.min(...options) : null;
+  }
+
+  /** The account a group is bound to (joined, or join request pending), by the group's target key. */
+  private async boundTo(
+    ref: string,
+  ): Promise<{ accountId: number; account: string; status: string; warmupEndsAt: number | null } | null> {
+    const t = await this.db
+      .selectFrom('targets as t')
+      .innerJoin('telegram_accounts as a', 'a.id', 't.account_id')
+      .select(['t.account_id', 'a.session_name', 't.status', 't.warmup_ends_at'])
+      .where('t.ref', '=', ref)
+      .where('t.status', 'in', ['joined', 'pending_approval'])
+      .executeTakeFirst();
+    return t
+      ? { accountId: t.account_id!, account: t.session_name, status: t.status, warmupEndsAt: t.warmup_ends_at }
+      : null;
   }
 
   /** Lock the leased row (still ours, not expired) inside a write transaction. */
