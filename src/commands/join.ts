@@ -23,6 +23,7 @@ import type { AccountState } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { TelegramCallError, TelegramConnectError, type TelegramGateway } from '../telegram/gateway.js';
 import { markProxy } from '../store/proxies.js';
+import { recheckPending, type RecheckResult } from '../fleet/pending.js';
 import type { ProxySpec } from '../domain/proxyUrl.js';
 
 export interface JoinOptions {
@@ -36,6 +37,8 @@ export interface JoinOptions {
   ttlMs?: number;
   floodThresholdSeconds?: number;
   timeZone: string;
+  /** A join request still pending this many days after it was sent expires (default 7). */
+  pendingExpiryDays?: number | undefined;
 }
 
 export interface JoinDeps {
@@ -66,6 +69,10 @@ export interface JoinSummary {
   /** When an account is next free for a join (null: none will be without a person). */
   nextFreeAt: number | null;
   plan?: { target: string; account: string | null }[];
+  /** Pending join requests asked about again in this run (approved → joined, or expired). */
+  rechecked: RecheckResult[];
+  /** ACCTCTL_TELEGRAM=sandbox: nothing reached Telegram. */
+  simulated?: boolean;
 }
 
 const MAX_ACCOUNTS_PER_TARGET = 3;
@@ -105,11 +112,16 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
       counts,
       nextFreeAt: await fleet.nextFree('join'),
       plan,
+      rechecked: [],
     };
   }
 
   const holder = opts.holder ?? `join@${hostname()}:${process.pid}`;
   const ttlMs = opts.ttlMs ?? 10 * 60_000;
+  const rechecked = await recheckPending(
+    { store, clock, gateway: deps.gateway, box: deps.box, log, fleet },
+    { niche: opts.niche, limit: opts.batch, holder, ttlMs, expiryDays: opts.pendingExpiryDays },
+  );
   const token = randomInt(1, 2 ** 47);
   const deadline = clock.now() + opts.maxWaitMs;
   // Without waiting, a run can only use the accounts free now: claim no more than that, so
@@ -155,6 +167,7 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
     results,
     counts,
     nextFreeAt: await fleet.nextFree('join'),
+    rechecked,
   };
 }
 
@@ -346,6 +359,14 @@ export function renderJoin(s: JoinSummary): string {
         .filter(([, n]) => n > 0)
         .map(([k, n]) => `${k} ${n}`)
         .join(', ') || 'nothing to do',
+    );
+  }
+  if (s.rechecked.length) {
+    const n = (o: string) => s.rechecked.filter((r) => r.outcome === o).length;
+    lines.push(
+      `join requests re-checked: ${n('approved')} approved (joined, warm-up started), ${n('pending')} still pending, ${n('expired')} expired` +
+        (n('error') + n('banned') ? `, ${n('error') + n('banned')} failed` : '') +
+        (n('not_checked') ? `, ${n('not_checked')} not checked now` : ''),
     );
   }
   lines.push(

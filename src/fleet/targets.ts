@@ -12,7 +12,9 @@ export interface ClaimedTarget {
   pinnedAccountId: number | null;
 }
 
-const WARMUP_MS = 24 * 3_600_000;
+export const WARMUP_MS = 24 * 3_600_000;
+/** How often join asks Telegram whether a pending join request was approved. */
+export const PENDING_RECHECK_MS = 6 * 3_600_000;
 
 function refOf(kind: string, value: string): TargetRef {
   return kind === 'invite' ? { kind: 'invite', hash: value } : { kind: 'username', username: value };
@@ -93,6 +95,8 @@ export async function finishTarget(
       ...(u.errorMessage !== undefined ? { error_message: u.errorMessage } : {}),
       ...(u.nextAttemptAt !== undefined ? { next_attempt_at: u.nextAttemptAt } : {}),
       ...(u.joined ? { joined_at: now, warmup_ends_at: now + WARMUP_MS } : {}),
+      // A join request: re-checked by join on a schedule, expired after N days (fleet/pending.ts).
+      ...(u.status === 'pending_approval' ? { requested_at: now, next_attempt_at: now + PENDING_RECHECK_MS } : {}),
       ...(u.countAttempt ? { attempts: eb('attempts', '+', 1) } : {}),
     }))
     .where('id', '=', t.id)
