@@ -4,11 +4,11 @@ import { ask, askHidden } from '../cli/prompt.js';
 import type { Clock } from '../domain/clock.js';
 import type { ProxySpec } from '../domain/proxyUrl.js';
 import { parseStringSession } from '../domain/stringSession.js';
-import { ConfigError, DataError, UsageError } from '../errors.js';
+import { ConfigError, DataError, TempFailError, UnavailableError, UsageError } from '../errors.js';
 import type { SecretBox } from '../security/secretBox.js';
 import type { Store } from '../store/store.js';
 import { loadProxy } from '../store/proxies.js';
-import type { AccountSession } from '../telegram/gateway.js';
+import { TelegramCallError, TelegramConnectError, type AccountSession } from '../telegram/gateway.js';
 import type { LoginCallbacks } from '../telegram/gramjs.js';
 import { importAccounts } from './accounts.js';
 
@@ -48,14 +48,16 @@ export async function loginAccount(
     proxy = await loadProxy(deps.store, deps.box, opts.proxyId);
     if (!proxy) throw new DataError(`no proxy with id ${opts.proxyId} → see \`acctctl proxies list\``);
   }
-  const r = await deps.login(
-    { accountId: -1, sessionName: name, apiId: opts.apiId, apiHash: opts.apiHash, stringSession: '', proxy },
-    {
-      phone,
-      code: (viaApp) => deps.ask(`Code Telegram sent ${viaApp ? 'to your Telegram app' : 'by SMS'}: `),
-      password: (hint) => deps.askHidden(`2FA password${hint ? ` (hint: ${hint})` : ''}: `),
-      onError: (e) => deps.warn(`Telegram: ${e.message}`),
-    },
+  const r = await loginOrExplain(() =>
+    deps.login(
+      { accountId: -1, sessionName: name, apiId: opts.apiId, apiHash: opts.apiHash, stringSession: '', proxy },
+      {
+        phone,
+        code: (viaApp) => deps.ask(`Code Telegram sent ${viaApp ? 'to your Telegram app' : 'by SMS'}: `),
+        password: (hint) => deps.askHidden(`2FA password${hint ? ` (hint: ${hint})` : ''}: `),
+        onError: (e) => deps.warn(`Telegram: ${e.message}`),
+      },
+    ),
   );
   const decoded = parseStringSession(r.stringSession);
   if (!decoded.ok)
@@ -87,6 +89,40 @@ export async function loginAccount(
     created: res.created.length === 1,
     reactivated: res.reactivated.length === 1,
   };
+}
+
+/** Telegram's answers during a login, as "what is wrong → how to fix it". */
+async function loginOrExplain<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof TelegramConnectError) {
+      throw new UnavailableError(`cannot reach Telegram (${e.message}) → check the network or the --proxy-id proxy`, {
+        cause: e,
+      });
+    }
+    if (!(e instanceof TelegramCallError)) throw e;
+    const again = 'run `acctctl accounts login` again';
+    const m = e.errorMessage;
+    if (m === 'PHONE_CODE_EXPIRED')
+      throw new DataError(`the login code expired → ${again} and type the newest code at once`, { cause: e });
+    if (m === 'PHONE_CODE_INVALID')
+      throw new DataError(`the code was wrong 3 times → ${again} and type the code Telegram sent`, { cause: e });
+    if (m === 'PASSWORD_HASH_INVALID')
+      throw new DataError(`the 2FA password was wrong 3 times → ${again} with the account's cloud password`, {
+        cause: e,
+      });
+    if (m === 'PHONE_NUMBER_INVALID' || m === 'PHONE_NUMBER_UNOCCUPIED')
+      throw new UsageError(`Telegram does not know this phone number (${m}) → check --phone`, { cause: e });
+    if (m === 'PHONE_NUMBER_BANNED')
+      throw new DataError('Telegram has banned this phone number → it cannot log in', { cause: e });
+    if (m === 'FLOOD' || m.startsWith('FLOOD_WAIT'))
+      throw new TempFailError(
+        `Telegram asks to wait ${e.seconds ?? '?'} s before the next login attempt → try again after that`,
+        { cause: e },
+      );
+    throw new DataError(`Telegram refused the login (${m}) → ${again}`, { cause: e });
+  }
 }
 
 export async function loginCli(

@@ -119,3 +119,53 @@ describe('join through a real TelegramClient over a fake network', () => {
     expect(classifyError(e)).toMatchObject({ target: 'error', pauseMs: 60_000 });
   });
 });
+
+describe('re-checking a join request through a real TelegramClient over a fake network', () => {
+  async function check(handler: FakeHandler, target: Parameters<typeof join>[1]) {
+    const gw = new GramjsGateway({ fakeNetwork: handler });
+    try {
+      return await (await gw.client(session)).checkJoin(target);
+    } finally {
+      await gw.closeAll();
+    }
+  }
+  const grp = channel(1002, 'approval_group', 'Approval group');
+
+  it('invite: ChatInviteAlready means approved; ChatInvite means still pending; an expired hash is an error', async () => {
+    expect(
+      await check(script({ 'messages.CheckChatInvite': { result: chatInviteAlready(grp) } }).handler, {
+        kind: 'invite',
+        hash: 'AbCdEfGhIj',
+      }),
+    ).toBe('member');
+    expect(
+      await check(script({ 'messages.CheckChatInvite': { result: chatInvite({ requestNeeded: true }) } }).handler, {
+        kind: 'invite',
+        hash: 'AbCdEfGhIj',
+      }),
+    ).toBe('pending');
+    await expect(
+      check(script({ 'messages.CheckChatInvite': { rpcError: [400, 'INVITE_HASH_EXPIRED'] } }).handler, {
+        kind: 'invite',
+        hash: 'AbCdEfGhIj',
+      }),
+    ).rejects.toMatchObject({ errorMessage: 'INVITE_HASH_EXPIRED' });
+  });
+
+  it('public group: the channel no longer marked "left" means approved', async () => {
+    const left = channel(1003, 'approval_group');
+    left.left = true;
+    expect(
+      await check(script({ 'contacts.ResolveUsername': { result: resolved(left) } }).handler, {
+        kind: 'username',
+        username: 'approval_group',
+      }),
+    ).toBe('pending');
+    expect(
+      await check(script({ 'contacts.ResolveUsername': { result: resolved(grp) } }).handler, {
+        kind: 'username',
+        username: 'approval_group',
+      }),
+    ).toBe('member');
+  });
+});
