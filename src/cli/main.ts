@@ -233,13 +233,21 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .option('--max-wait <seconds>', 'wait at most this long for an account to free up', '0')
     .option(
       '--flood-threshold <seconds>',
-      'flood waits up to this long rest the account (flood_wait), longer ones cool it down for the run (env ACCTCTL_FLOOD_THRESHOLD; default 600)',
+      'flood waits up to this long rest the account (flood_wait), longer ones cool it down for the run (env ACCTCTL_FLOOD_THRESHOLD; default 600; a tenant’s limits may set its own)',
     )
+    .option('--pending-days <days>', 'a join request still not approved after this many days expires (default 7)')
     .action(
       run(
         async (
           ctx,
-          opts: { niche: string; batch: string; dryRun?: boolean; maxWait: string; floodThreshold?: string },
+          opts: {
+            niche: string;
+            batch: string;
+            dryRun?: boolean;
+            maxWait: string;
+            floodThreshold?: string;
+            pendingDays?: string;
+          },
         ) => (await import('../commands/join.js')).joinCli(ctx, opts),
       ),
     );

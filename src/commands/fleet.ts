@@ -28,7 +28,15 @@ export function parseUsed(items: string[]): Partial<Record<Action, number>> {
 }
 
 function manager(ctx: Ctx, store: Store): AccountManager {
-  return new AccountManager({ store, clock: ctx.clock, timeZone: ctx.config.timeZone, log: ctx.log });
+  return new AccountManager({
+    store,
+    clock: ctx.clock,
+    timeZone: ctx.config.timeZone,
+    log: ctx.log,
+    ...(ctx.config.floodThresholdSeconds !== undefined
+      ? { floodThresholdSeconds: ctx.config.floodThresholdSeconds }
+      : {}),
+  });
 }
 
 export async function leaseCli(

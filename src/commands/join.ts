@@ -273,7 +273,9 @@ async function joinOne(
         } as const;
         return { target: t.ref, account, outcome: map[outcome.target as keyof typeof map], detail: outcome.code };
       }
-      run.skip.add(accountId);
+      // A flood wait this run can sit out (within --max-wait) keeps the account in the rotation.
+      const servable = rep.state === 'flood_wait' && !rep.skipForRun && rep.until !== null && rep.until <= run.deadline;
+      if (!servable) run.skip.add(accountId);
       if (accountId === t.pinnedAccountId) {
         // An earlier run crashed mid-join with this account: Telegram may already have let it
         // in, so no other account may try. The target waits, still pinned to it.
@@ -392,11 +394,27 @@ export async function telegramGateway(config: Config, clock: Clock): Promise<Tel
 
 export async function joinCli(
   ctx: Ctx,
-  opts: { niche: string; batch: string; dryRun?: boolean; maxWait: string },
+  opts: {
+    niche: string;
+    batch: string;
+    dryRun?: boolean;
+    maxWait: string;
+    floodThreshold?: string;
+    pendingDays?: string;
+  },
 ): Promise<void> {
   const batch = Number(opts.batch);
   const maxWait = Number(opts.maxWait);
   if (!Number.isFinite(maxWait) || maxWait < 0) throw new UsageError('--max-wait must be a number of seconds ≥ 0');
+  if (
+    opts.floodThreshold !== undefined &&
+    !(/^\d{1,5}$/.test(opts.floodThreshold) && Number(opts.floodThreshold) <= 86_400)
+  )
+    throw new UsageError('--flood-threshold must be a number of seconds 0–86400');
+  if (opts.pendingDays !== undefined && !/^[1-9]\d{0,2}$/.test(opts.pendingDays))
+    throw new UsageError('--pending-days must be a whole number of days 1–999');
+  const floodThresholdSeconds =
+    opts.floodThreshold !== undefined ? Number(opts.floodThreshold) : ctx.config.floodThresholdSeconds;
   const box = secretBox(ctx);
   await withStore(ctx, async (store) => {
     const gateway = await telegramGateway(ctx.config, ctx.clock);
@@ -409,6 +427,8 @@ export async function joinCli(
           dryRun: opts.dryRun ?? false,
           maxWaitMs: maxWait * 1000,
           timeZone: ctx.config.timeZone,
+          ...(floodThresholdSeconds !== undefined ? { floodThresholdSeconds } : {}),
+          pendingExpiryDays: opts.pendingDays === undefined ? undefined : Number(opts.pendingDays),
         },
       );
       ctx.emit(summary, renderJoin);

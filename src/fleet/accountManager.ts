@@ -14,6 +14,7 @@ import type { Clock } from '../domain/clock.js';
 import {
   ACTIONS,
   evaluateLimits,
+  floodThresholdOf,
   parseLimitsOverride,
   resolveLimits,
   type Action,
@@ -409,6 +410,17 @@ export class AccountManager {
     return options.length ? Math.min(...options) : null;
   }
 
+  /** The flood threshold for an account: its own limits, else its tenant's, else this run's (default 600 s). */
+  private async floodThreshold(tx: Kysely<Database>, accountId: number): Promise<number> {
+    const r = await tx
+      .selectFrom('telegram_accounts as a')
+      .leftJoin('tenants as t', 't.id', 'a.tenant_id')
+      .select(['a.limits_json', 't.limits_json as tenant_limits'])
+      .where('a.id', '=', accountId)
+      .executeTakeFirst();
+    return floodThresholdOf(r?.limits_json) ?? floodThresholdOf(r?.tenant_limits) ?? this.floodThresholdSeconds;
+  }
+
   /** The account a group is bound to (joined, or join request pending), by the group's target key. */
   private async boundTo(
     ref: string,
@@ -523,7 +535,7 @@ export class AccountManager {
       const now = this.clock.now();
       const row = await this.heldRow(tx, token, now);
       const outcome = classifyError(error, {
-        floodThresholdSeconds: this.floodThresholdSeconds,
+        floodThresholdSeconds: await this.floodThreshold(tx, row.id),
         errorCount: row.error_count,
       });
       const next = transition({ state: row.state, until: row.state_until }, outcome, now);
