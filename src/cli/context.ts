@@ -3,6 +3,7 @@ import type { Clock } from '../domain/clock.js';
 import type { Logger } from '../log/logger.js';
 import { loadKeyRing } from '../security/keyring.js';
 import { SecretBox } from '../security/secretBox.js';
+import { guardTelegramMode } from '../store/storeMode.js';
 import { openStore, type SchemaMode, type Store } from '../store/store.js';
 
 /** What every command action gets from the entry point. */
@@ -24,6 +25,7 @@ export async function withStore<T>(
   const store = await openStore(ctx.config.db, { schema });
   ctx.log.debug('store opened', { db: store.description });
   try {
+    if (schema !== 'none') await checkTelegramMode(ctx, store, store.createdNow);
     return await fn(store);
   } finally {
     await store.close();
@@ -32,4 +34,17 @@ export async function withStore<T>(
 
 export function secretBox(ctx: Ctx): SecretBox {
   return new SecretBox(loadKeyRing({ keyFile: ctx.config.keyFile, secretKeyEnv: ctx.config.secretKeyEnv }));
+}
+
+/**
+ * Sandbox stores and real stores never mix (DESIGN.md "Sandbox"): refuse a run of the other kind
+ * (78), mark a store the sandbox just created, and say on stderr that Telegram is simulated.
+ */
+export async function checkTelegramMode(ctx: Ctx, store: Store, createdNow: boolean): Promise<void> {
+  const kind = await guardTelegramMode(store.db, ctx.config.telegramMode, { createdNow });
+  if (ctx.config.telegramMode === 'sandbox') {
+    ctx.log.info(
+      `simulated Telegram (ACCTCTL_TELEGRAM=sandbox): nothing reaches Telegram${kind === 'sandbox' ? '; this is a sandbox store' : ''}`,
+    );
+  }
 }

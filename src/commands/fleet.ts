@@ -84,8 +84,10 @@ export async function reportErrorCli(ctx: Ctx, token: string, error: string): Pr
     ctx.emit(
       await manager(ctx, store).reportError(token, error),
       (r) =>
-        `${r.account}: ${r.code} → ${r.state}${r.until ? ` until ${fmtTime(r.until)}` : ''}` +
-        `${r.pauseUntil ? `, paused until ${fmtTime(r.pauseUntil)}` : ''}; target: ${r.target}; lease ended`,
+        `${r.account}: ${r.lastError} → ${r.state}${r.until ? ` until ${fmtTime(r.until)}` : ''}` +
+        `${r.pauseUntil ? `, paused until ${fmtTime(r.pauseUntil)}` : ''}` +
+        // Only a join lease has a target whose fate the error decides.
+        `${r.action === 'join' ? `; target: ${r.target}` : ''}; lease ended`,
     ),
   );
 }

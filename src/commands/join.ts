@@ -143,7 +143,19 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
   try {
     for (const t of claimed) {
       const r = await joinOne(deps, fleet, t, { token, holder, ttlMs, deadline, skip, names });
-      if (r === 'no_account') break;
+      if ('noAccountLeft' in r) {
+        // Say why: each account that tried this target, and how it failed.
+        if (r.noAccountLeft.length) {
+          results.push({
+            target: t.ref,
+            account: null,
+            outcome: 'queued',
+            detail: `no account left to try: ${r.noAccountLeft.join('; ')}`,
+          });
+          counts.queued++;
+        }
+        break;
+      }
       results.push(r);
       counts[r.outcome]++;
       // A target that stays queued goes back with the rest below.
@@ -183,9 +195,11 @@ async function joinOne(
     skip: Set<number>;
     names: Map<number, string>;
   },
-): Promise<JoinTargetResult | 'no_account'> {
+): Promise<JoinTargetResult | { noAccountLeft: string[] }> {
   const { store, clock, log } = deps;
   const claim = { id: t.id, token: run.token };
+  /** "account: error" for each account that failed on this target in this run. */
+  const failures: string[] = [];
   let pinned = t.pinnedAccountId;
   if (pinned !== null) {
     const acc = await store.db
@@ -220,7 +234,7 @@ async function joinOne(
           detail: 'waiting for the account it is bound to',
         };
       }
-      return 'no_account';
+      return { noAccountLeft: failures };
     }
     const { token, accountId, account } = lease.lease;
     run.names.set(accountId, account);
@@ -263,7 +277,7 @@ async function joinOne(
           now,
         );
       });
-      log.info('join failed', { target: t.ref, account, error: outcome.code, state: rep.state });
+      log.info('join failed', { target: t.ref, account, error: rep.lastError, state: rep.state });
       if (done) {
         const map = {
           joined: 'already_member',
@@ -276,6 +290,7 @@ async function joinOne(
       // A flood wait this run can sit out (within --max-wait) keeps the account in the rotation.
       const servable = rep.state === 'flood_wait' && !rep.skipForRun && rep.until !== null && rep.until <= run.deadline;
       if (!servable) run.skip.add(accountId);
+      failures.push(`${account}: ${rep.lastError}${rep.state !== 'active' ? ` (${rep.state})` : ''}`);
       if (accountId === t.pinnedAccountId) {
         // An earlier run crashed mid-join with this account: Telegram may already have let it
         // in, so no other account may try. The target waits, still pinned to it.
@@ -322,11 +337,18 @@ async function joinOne(
       detail: result.kind === 'joined' ? result.title : null,
     };
   }
-  return { target: t.ref, account: null, outcome: 'queued', detail: `tried ${MAX_ACCOUNTS_PER_TARGET} accounts` };
+  return {
+    target: t.ref,
+    account: null,
+    outcome: 'queued',
+    detail: `tried ${MAX_ACCOUNTS_PER_TARGET} accounts: ${failures.join('; ')}`,
+  };
 }
 
 export function renderJoin(s: JoinSummary): string {
   const lines: string[] = [];
+  if (s.simulated)
+    lines.push(c.yellow('SIMULATED Telegram (ACCTCTL_TELEGRAM=sandbox): nothing below reached Telegram'));
   if (s.dryRun) {
     lines.push(c.bold(`join --dry-run, niche ${s.niche}: nothing was changed`));
     lines.push(
@@ -431,7 +453,7 @@ export async function joinCli(
           pendingExpiryDays: opts.pendingDays === undefined ? undefined : Number(opts.pendingDays),
         },
       );
-      ctx.emit(summary, renderJoin);
+      ctx.emit({ ...summary, simulated: ctx.config.telegramMode === 'sandbox' }, renderJoin);
     } finally {
       await gateway.closeAll();
     }

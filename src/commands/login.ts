@@ -3,6 +3,7 @@ import { secretBox, withStore } from '../cli/context.js';
 import { ask, askHidden } from '../cli/prompt.js';
 import type { Clock } from '../domain/clock.js';
 import type { ProxySpec } from '../domain/proxyUrl.js';
+import { HTTP_PROXY_FOR_TELEGRAM } from '../domain/accountsConfig.js';
 import { parseStringSession } from '../domain/stringSession.js';
 import { ConfigError, DataError, TempFailError, UnavailableError, UsageError } from '../errors.js';
 import type { SecretBox } from '../security/secretBox.js';
@@ -47,6 +48,7 @@ export async function loginAccount(
   if (opts.proxyId !== undefined) {
     proxy = await loadProxy(deps.store, deps.box, opts.proxyId);
     if (!proxy) throw new DataError(`no proxy with id ${opts.proxyId} → see \`acctctl proxies list\``);
+    if (proxy.scheme === 'http') throw new DataError(`proxy ${opts.proxyId}: ${HTTP_PROXY_FOR_TELEGRAM}`);
   }
   const r = await loginOrExplain(() =>
     deps.login(

@@ -75,12 +75,17 @@ export interface ReleaseResult {
 
 export interface ReportErrorResult {
   account: string;
+  /** What the lease was for: only a join lease has a target to speak of. */
+  action: Action | null;
   code: string;
+  /** Telegram's (or the network's) own words, kept when the code alone loses them (UNKNOWN, NETWORK). */
+  lastError: string;
   /** Not to be used again in this run (a long flood wait, a block). */
   skipForRun: boolean;
   state: AccountState;
   until: number | null;
-  target: ErrorOutcome['target'];
+  /** What to do with the join target (null for leases of other actions: they have none). */
+  target: ErrorOutcome['target'] | null;
   pauseUntil: number | null;
 }
 
@@ -115,6 +120,21 @@ export function channelKey(channel: string | undefined | null): string | null {
   if (channel === undefined || channel === null || channel.trim() === '') return null;
   const r = parseTargetLink(channel);
   return r.ok ? targetKey(r.value) : channel.trim();
+}
+
+/**
+ * What goes into `last_error`: the code, and for codes that lose the detail (UNKNOWN, NETWORK)
+ * the raw text too, control characters out, bounded.
+ */
+export function errorText(code: string, error: string | ErrorInput): string {
+  if (code !== 'UNKNOWN' && code !== 'NETWORK') return code;
+  const raw = typeof error === 'string' ? error : (error.message ?? error.errorMessage ?? '');
+  const clean = [...raw]
+    .map((ch) => (ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f ? ' ' : ch))
+    .join('')
+    .trim()
+    .slice(0, 300);
+  return clean && clean !== code ? `${code}: ${clean}` : code;
 }
 
 export function parseToken(token: string): { id: number; fence: number } {
@@ -539,6 +559,7 @@ export class AccountManager {
         errorCount: row.error_count,
       });
       const next = transition({ state: row.state, until: row.state_until }, outcome, now);
+      const lastError = errorText(outcome.code, error);
       const pauseUntil = outcome.pauseMs === null ? null : now + outcome.pauseMs;
       if (outcome.failedAttempt && row.lease_action) {
         await tx
@@ -555,7 +576,7 @@ export class AccountManager {
           channels_full: outcome.channelsFull ? 1 : undefined,
           next_action_at: pauseUntil ?? undefined,
           error_count: outcome.countsAsError ? eb('error_count', '+', 1) : undefined,
-          last_error: outcome.code,
+          last_error: lastError,
           last_error_at: now,
           lease_holder: null,
           lease_token: null,
@@ -577,18 +598,26 @@ export class AccountManager {
             subject_id: row.id,
             tenant_id: null,
             message: `${row.session_name}: ${row.state} → ${next.state} (${outcome.code})`,
-            data_json: JSON.stringify({ from: row.state, to: next.state, until: next.until, code: outcome.code }),
+            data_json: JSON.stringify({
+              from: row.state,
+              to: next.state,
+              until: next.until,
+              code: outcome.code,
+              error: lastError,
+            }),
           })
           .execute();
       }
       if (inTx) await inTx(tx, now, outcome);
       return {
         account: row.session_name,
+        action: row.lease_action,
         code: outcome.code,
+        lastError,
         skipForRun: outcome.skipForRun,
         state: next.state,
         until: next.until,
-        target: outcome.target,
+        target: row.lease_action === 'join' ? outcome.target : null,
         pauseUntil,
       };
     });
