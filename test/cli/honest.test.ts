@@ -116,6 +116,45 @@ describe.each(DIALECTS)('honest runs on $name', ({ skip, create }) => {
   });
 });
 
+describe.each(DIALECTS)('ways back from the shell on $name', ({ skip, create }) => {
+  const f = useFleetStore({ skip, create }, 2);
+
+  it.skipIf(skip)(
+    'recover names the command that helps; accounts reactivate NAME --reason brings the account back',
+    async () => {
+      await f.store.db
+        .updateTable('telegram_accounts')
+        .set({ state: 'frozen', state_reason: 'FROZEN_METHOD_INVALID', error_count: 2 })
+        .where('session_name', '=', 'acc_00000')
+        .execute();
+      await f.store.db
+        .updateTable('telegram_accounts')
+        .set({ state: 'disabled', state_reason: 'SESSION_REVOKED', phone: '+15550009999' })
+        .where('session_name', '=', 'acc_00001')
+        .execute();
+      const rec = await runCli(['recover'], { env: f.env });
+      expect(rec.code, rec.stderr).toBe(0);
+      expect(rec.stdout).toContain('acctctl recover --probe --account acc_00000');
+      expect(rec.stdout).toContain('acctctl accounts login --phone +15550009999 --name acc_00001');
+      expect(rec.stdout).not.toContain('accounts enable');
+      expect((await runCli(['accounts', 'reactivate', 'acc_00000'], { env: f.env })).code).toBe(64); // --reason is required
+      const r = await runCli(['accounts', 'reactivate', 'acc_00000', '--reason', 'appeal accepted'], { env: f.env });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('account acc_00000: frozen → active');
+      const ev = await f.store.db
+        .selectFrom('events')
+        .select('message')
+        .where('kind', '=', 'account_reactivated')
+        .executeTakeFirstOrThrow();
+      expect(ev.message).toContain('appeal accepted');
+      const after = JSON.parse((await runCli(['--json', 'recover'], { env: f.env })).stdout) as {
+        needsPerson: { account: string }[];
+      };
+      expect(after.needsPerson.map((p) => p.account)).toEqual(['acc_00001']);
+    },
+  );
+});
+
 describe.each(DIALECTS)('the join table on $name', ({ skip, create }) => {
   const f = useFleetStore({ skip, create }, 3);
 
