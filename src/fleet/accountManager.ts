@@ -32,7 +32,10 @@ import { wayBack } from './waysBack.js';
 export interface LeaseRequest {
   action: Action;
   tenant?: string | undefined;
-  /** For per-channel limits (invites). */
+  /**
+   * For per-channel limits (invites), in any target link form. A group some account joined goes
+   * only to that account, and to none during its warm-up or while its join request is pending.
+   */
   channel?: string | undefined;
   /** Who holds it: shown in status, e.g. "joiner@host:pid". */
   holder: string;

@@ -145,11 +145,34 @@ class GramAccountClient implements TelegramAccountClient {
     });
   }
 
+  /**
+   * Channels and supergroups among the dialogs, main list and archive. messages.GetDialogs is paged
+   * here (not client.getDialogs, whose Dialog wrapper fails on a dialog without a top message).
+   */
   async countChannels(): Promise<number> {
     const { Api } = g();
+    const bigInt = require('big-integer') as typeof import('big-integer');
     return this.call(async () => {
-      const dialogs = await this.client.getDialogs({});
-      return dialogs.filter((d) => d.entity instanceof Api.Channel).length;
+      const seen = new Set<string>();
+      for (const folderId of [0, 1]) {
+        let offsetDate = 0;
+        let offsetId = 0;
+        let offsetPeer: import('telegram').Api.TypeInputPeer = new Api.InputPeerEmpty();
+        for (let page = 0; page < 50; page++) {
+          const r = await this.client.invoke(
+            new Api.messages.GetDialogs({ folderId, offsetDate, offsetId, offsetPeer, limit: 100, hash: bigInt(0) }),
+          );
+          if (r instanceof Api.messages.DialogsNotModified) break;
+          for (const d of r.dialogs) if (d.peer instanceof Api.PeerChannel) seen.add(d.peer.channelId.toString());
+          const last = r.dialogs.at(-1);
+          if (r instanceof Api.messages.Dialogs || !last || r.dialogs.length < 100) break;
+          const top = r.messages.find((m) => 'id' in m && m.id === last.topMessage);
+          offsetId = last.topMessage;
+          offsetDate = top && 'date' in top ? (top.date ?? 0) : 0;
+          offsetPeer = await this.client.getInputEntity(last.peer);
+        }
+      }
+      return seen.size;
     });
   }
 

@@ -1,7 +1,8 @@
+import bigInt from 'big-integer';
 import { describe, expect, it } from 'vitest';
 import { classifyError } from '../../src/domain/accountStates.js';
 import { TelegramCallError, type AccountSession } from '../../src/telegram/gateway.js';
-import { GramjsGateway, type FakeHandler } from '../../src/telegram/gramjs.js';
+import { GramjsGateway, gramApi, type FakeHandler } from '../../src/telegram/gramjs.js';
 import { makeSession } from '../support/fixtures.js';
 import { channel, chatInvite, chatInviteAlready, resolved, script, updatesWith } from '../support/gramFixtures.js';
 
@@ -167,5 +168,61 @@ describe('re-checking a join request through a real TelegramClient over a fake n
         username: 'approval_group',
       }),
     ).toBe('member');
+  });
+});
+
+describe('counting channels (CHANNELS_TOO_MUCH) through a real TelegramClient over a fake network', () => {
+  it('counts the channels and supergroups among the dialogs (archive too), not basic groups', async () => {
+    const Api = gramApi();
+    const chans = [channel(2001, 'first_group'), channel(2002, 'second_group')];
+    const basic = new Api.Chat({
+      id: bigInt(3001),
+      title: 'basic',
+      photo: new Api.ChatPhotoEmpty(),
+      participantsCount: 3,
+      date: 1_700_000_000,
+      version: 1,
+    });
+    const dialog = (peer: unknown) =>
+      new Api.Dialog({
+        peer: peer as InstanceType<typeof Api.PeerChannel>,
+        topMessage: 0,
+        readInboxMaxId: 0,
+        readOutboxMaxId: 0,
+        unreadCount: 0,
+        unreadMentionsCount: 0,
+        unreadReactionsCount: 0,
+        notifySettings: new Api.PeerNotifySettings({}),
+      });
+    const archived = channel(2003, 'archived_group');
+    const s = script({
+      'messages.GetDialogs': (req) =>
+        req.folderId === 1
+          ? {
+              result: new Api.messages.Dialogs({
+                dialogs: [dialog(new Api.PeerChannel({ channelId: archived.id }))],
+                messages: [],
+                chats: [archived],
+                users: [],
+              }),
+            }
+          : {
+              result: new Api.messages.Dialogs({
+                dialogs: [
+                  ...chans.map((c) => dialog(new Api.PeerChannel({ channelId: c.id }))),
+                  dialog(new Api.PeerChat({ chatId: basic.id })),
+                ],
+                messages: [],
+                chats: [...chans, basic],
+                users: [],
+              }),
+            },
+    });
+    const gw = new GramjsGateway({ fakeNetwork: s.handler });
+    try {
+      expect(await (await gw.client(session)).countChannels()).toBe(3);
+    } finally {
+      await gw.closeAll();
+    }
   });
 });
