@@ -4,6 +4,7 @@ import type { Logger } from '../log/logger.js';
 import { loadKeyRing } from '../security/keyring.js';
 import { SecretBox } from '../security/secretBox.js';
 import { alignClock } from '../store/dbClock.js';
+import { guardTelegramMode } from '../store/storeMode.js';
 import { openStore, type SchemaMode, type Store } from '../store/store.js';
 
 /** What every command action gets from the entry point. */
@@ -27,7 +28,10 @@ export async function withStore<T>(
   // One clock per decision: on a shared (Postgres) store, this run goes by the database's time.
   const hostClock = ctx.clock;
   try {
-    if (schema !== 'none') ctx.clock = await alignClock(store, hostClock, ctx.log);
+    if (schema !== 'none') {
+      await checkTelegramMode(ctx, store, store.createdNow);
+      ctx.clock = await alignClock(store, hostClock, ctx.log);
+    }
     return await fn(store);
   } finally {
     ctx.clock = hostClock;
@@ -37,4 +41,17 @@ export async function withStore<T>(
 
 export function secretBox(ctx: Ctx): SecretBox {
   return new SecretBox(loadKeyRing({ keyFile: ctx.config.keyFile, secretKeyEnv: ctx.config.secretKeyEnv }));
+}
+
+/**
+ * Sandbox stores and real stores never mix (DESIGN.md "Sandbox"): refuse a run of the other kind
+ * (78), mark a store the sandbox just created, and say on stderr that Telegram is simulated.
+ */
+export async function checkTelegramMode(ctx: Ctx, store: Store, createdNow: boolean): Promise<void> {
+  const kind = await guardTelegramMode(store.db, ctx.config.telegramMode, { createdNow });
+  if (ctx.config.telegramMode === 'sandbox') {
+    ctx.log.info(
+      `simulated Telegram (ACCTCTL_TELEGRAM=sandbox): nothing reaches Telegram${kind === 'sandbox' ? '; this is a sandbox store' : ''}`,
+    );
+  }
 }

@@ -158,6 +158,18 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
   }
 
   accounts
+    .command('reactivate <name>')
+    .description(
+      'a person says the account is fine again (appeal accepted, ban lifted, channels left): active, errors cleared, reason recorded',
+    )
+    .requiredOption('--reason <text>', 'why it is fine again (kept in the event log)')
+    .action(
+      run(async (ctx, name: string, opts: { reason: string }) =>
+        (await import('../commands/fleet.js')).reactivateCli(ctx, name, opts),
+      ),
+    );
+
+  accounts
     .command('limits <name> [file]')
     .description('override this account’s limits from a JSON file (see README), or --clear')
     .option('--clear', 'remove the overrides')
@@ -197,6 +209,19 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
       ),
     );
 
+  targets
+    .command('retry [links...]')
+    .description(
+      'requeue targets that ended in error (or --status expired, banned), or the ones named, for the next join',
+    )
+    .option('--niche <niche>', 'only this niche')
+    .option('--status <status>', 'only targets in this status: error, expired or banned (default: error and expired)')
+    .action(
+      run(async (ctx, links: string[], opts: { niche?: string; status?: string }) =>
+        (await import('../commands/targets.js')).retryTargetsCli(ctx, links, opts),
+      ),
+    );
+
   program
     .command('join')
     .description(
@@ -206,9 +231,24 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .option('--batch <n>', 'targets to claim in this run', '5')
     .option('--dry-run', 'show the plan, change nothing')
     .option('--max-wait <seconds>', 'wait at most this long for an account to free up', '0')
+    .option(
+      '--flood-threshold <seconds>',
+      'flood waits up to this long rest the account (flood_wait), longer ones cool it down for the run (env ACCTCTL_FLOOD_THRESHOLD; default 600; a tenant’s limits may set its own)',
+    )
+    .option('--pending-days <days>', 'a join request still not approved after this many days expires (default 7)')
     .action(
-      run(async (ctx, opts: { niche: string; batch: string; dryRun?: boolean; maxWait: string }) =>
-        (await import('../commands/join.js')).joinCli(ctx, opts),
+      run(
+        async (
+          ctx,
+          opts: {
+            niche: string;
+            batch: string;
+            dryRun?: boolean;
+            maxWait: string;
+            floodThreshold?: string;
+            pendingDays?: string;
+          },
+        ) => (await import('../commands/join.js')).joinCli(ctx, opts),
       ),
     );
 
@@ -217,7 +257,10 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .description('lease an eligible account for an action; prints the fencing token (exit 75 when none is free)')
     .requiredOption('--action <action>', 'join, invite, message or contact')
     .option('--tenant <name>', 'only this tenant’s accounts')
-    .option('--channel <channel>', 'the channel, for per-channel limits')
+    .option(
+      '--channel <channel>',
+      'the channel (any target link form): per-channel limits; a joined group goes only to its bound account, after its warm-up',
+    )
     .option('--ttl <duration>', 'how long the lease lasts (e.g. 90s, 10m)', '10m')
     .option('--holder <name>', 'who holds it, shown in status (default cli@HOST)')
     .action(
@@ -265,10 +308,13 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .description('return timed states that are over to active, free expired leases, list accounts that need a person')
     .option(
       '--probe',
-      'also ask Telegram (getMe, @SpamBot) about accounts with errors or in blocked, and set their state',
+      'also ask Telegram (getMe, @SpamBot, channel count) about accounts blocked, frozen, disabled, parked by CHANNELS_TOO_MUCH or with errors, and set their state (never shortening a running flood wait)',
     )
+    .option('--account <name>', 'with --probe: only this account, whatever its state')
     .action(
-      run(async (ctx, opts: { probe?: boolean }) => (await import('../commands/fleet.js')).recoverCli(ctx, opts)),
+      run(async (ctx, opts: { probe?: boolean; account?: string }) =>
+        (await import('../commands/fleet.js')).recoverCli(ctx, opts),
+      ),
     );
 
   program

@@ -10,12 +10,15 @@ import { proxyLabel, upsertProxy } from '../store/proxies.js';
 import type { Store } from '../store/store.js';
 import { parseJsonFile, readInputFile, rejectProblems } from './importing.js';
 import { ensureTenant } from './tenants.js';
+import { accountEvent } from '../fleet/waysBack.js';
 
 export interface ImportAccountsResult {
   imported: number;
   created: string[];
   updated: string[];
   tenantsCreated: string[];
+  /** Accounts that were `disabled` (session no longer valid) and got a new session: active again. */
+  reactivated: string[];
 }
 
 /** Parse and validate accounts_config.json; throws DataError (65) listing every problem. */
@@ -33,7 +36,13 @@ export async function importAccounts(
   const now = deps.clock.now();
   const { box } = deps;
   return deps.store.writeTx(async (tx) => {
-    const result: ImportAccountsResult = { imported: rows.length, created: [], updated: [], tenantsCreated: [] };
+    const result: ImportAccountsResult = {
+      imported: rows.length,
+      created: [],
+      updated: [],
+      tenantsCreated: [],
+      reactivated: [],
+    };
     for (const r of rows) {
       let tenantId: number | null = null;
       if (r.tenant) {
@@ -44,7 +53,7 @@ export async function importAccounts(
       const proxyId = r.proxy ? (await upsertProxy(tx, box, r.proxy, tenantId, now)).id : null;
       const existing = await tx
         .selectFrom('telegram_accounts')
-        .select('id')
+        .select(['id', 'state', 'string_session_enc'])
         .where('session_name', '=', r.sessionName)
         .executeTakeFirst();
       const common = {
@@ -60,6 +69,34 @@ export async function importAccounts(
         id = existing.id;
         await tx.updateTable('telegram_accounts').set(common).where('id', '=', id).execute();
         result.updated.push(r.sessionName);
+        if (existing.state === 'disabled' && sessionChanged(box, existing, r.stringSession)) {
+          // `disabled` means Telegram no longer accepts the session; a new one is the way back.
+          await tx
+            .updateTable('telegram_accounts')
+            .set({
+              state: 'active',
+              state_until: null,
+              state_reason: 'new session',
+              error_count: 0,
+              last_error: null,
+            })
+            .where('id', '=', id)
+            .execute();
+          await accountEvent(
+            tx,
+            now,
+            id,
+            tenantId,
+            'account_state',
+            `${r.sessionName}: disabled → active (new session)`,
+            {
+              from: 'disabled',
+              to: 'active',
+              code: 'NEW_SESSION',
+            },
+          );
+          result.reactivated.push(r.sessionName);
+        }
       } else {
         id = (
           await tx
@@ -102,6 +139,17 @@ export async function importAccounts(
     }
     return result;
   });
+}
+
+function sessionChanged(box: SecretBox, row: { id: number; string_session_enc: string }, next: string): boolean {
+  try {
+    return (
+      box.open(row.string_session_enc, { table: 'telegram_accounts', column: 'string_session_enc', rowId: row.id }) !==
+      next
+    );
+  } catch {
+    return true; // the old one cannot even be read: the new one replaces it
+  }
 }
 
 export interface AccountRow {
@@ -219,7 +267,8 @@ export async function importAccountsCli(ctx: Ctx, file: string, opts: { fernetKe
       await importAccounts({ store, box, clock: ctx.clock }, rows),
       (r) =>
         `imported ${r.imported} accounts (${r.created.length} new, ${r.updated.length} updated)` +
-        (r.tenantsCreated.length ? `; created tenants ${r.tenantsCreated.join(', ')}` : ''),
+        (r.tenantsCreated.length ? `; created tenants ${r.tenantsCreated.join(', ')}` : '') +
+        (r.reactivated.length ? `; new sessions made ${r.reactivated.join(', ')} active again` : ''),
     ),
   );
 }

@@ -10,6 +10,7 @@ import type { Logger } from '../log/logger.js';
 import { loadKeyRing } from '../security/keyring.js';
 import { SecretBox } from '../security/secretBox.js';
 import { openStore } from '../store/store.js';
+import { markSandboxStore } from '../store/storeMode.js';
 import { importAccounts, parseAccountsFile } from './accounts.js';
 import { readInputFile } from './importing.js';
 import { generateKeyFile } from './keys.js';
@@ -68,7 +69,8 @@ export async function demo(
     const box = new SecretBox(loadKeyRing({ keyFile, secretKeyEnv: undefined }));
     const store = await openStore({ kind: 'sqlite', path: join(dir, 'acctctl.db') });
     try {
-      steps.push(`created and migrated ${store.description}`);
+      await markSandboxStore(store.db);
+      steps.push(`created and migrated ${store.description} (a sandbox store: Telegram is simulated)`);
       const accounts = parseAccountsFile(EXAMPLE_ACCOUNTS, readInputFile(EXAMPLE_ACCOUNTS));
       const a = await importAccounts({ store, box, clock: deps.clock }, accounts);
       steps.push(
@@ -95,7 +97,7 @@ export async function demo(
           { niche: 'demo', batch: 10, dryRun: false, maxWaitMs: 0, timeZone: deps.config.timeZone },
         );
         steps.push(
-          `join --niche demo (sandbox Telegram): ${
+          `join --niche demo (SIMULATED: sandbox Telegram): ${
             Object.entries(j.counts)
               .filter(([, n]) => n > 0)
               .map(([k, n]) => `${k} ${n}`)

@@ -8,6 +8,7 @@ import { systemClock, type Clock } from '../domain/clock.js';
 import { CLOCK_SKEW_LIMIT_MS, databaseClockOffset } from '../store/dbClock.js';
 import { schemaState } from '../store/migrations.js';
 import { openStore, type Store } from '../store/store.js';
+import { storeTelegramMode, telegramModeProblem } from '../store/storeMode.js';
 import { secretCensus } from './keys.js';
 
 export interface DoctorCheck {
@@ -18,6 +19,8 @@ export interface DoctorCheck {
   detail: string;
   fix: string | null;
   exitCode?: number;
+  /** Not a failure: the thing checked is simulated (ACCTCTL_TELEGRAM=sandbox). */
+  simulated?: boolean;
 }
 
 /** Every check runs, whatever failed before it; each problem comes with its fix. */
@@ -125,13 +128,40 @@ export async function doctor(config: Config, hostClock: Clock = systemClock): Pr
     }
   }
 
+  if (store && migrated) {
+    try {
+      const problem = await telegramModeProblem(store.db, config.telegramMode);
+      const kind = await storeTelegramMode(store.db);
+      checks.push(
+        problem
+          ? {
+              check: 'Telegram store',
+              ok: false,
+              severity: 'error',
+              detail: problem.message,
+              fix: problem.fix,
+              exitCode: ExitCode.CONFIG,
+            }
+          : {
+              check: 'Telegram store',
+              ok: true,
+              severity: 'error',
+              detail: kind === 'sandbox' ? 'a sandbox store: its accounts and joins are simulated' : 'a real store',
+              fix: null,
+            },
+      );
+    } catch (e) {
+      fail('Telegram store', e);
+    }
+  }
   if (config.telegramMode === 'sandbox') {
     checks.push({
       check: 'Telegram API',
-      ok: true,
+      ok: false,
+      simulated: true,
       severity: 'warning',
-      detail: 'ACCTCTL_TELEGRAM=sandbox (simulated Telegram)',
-      fix: null,
+      detail: 'simulated: ACCTCTL_TELEGRAM=sandbox, nothing reaches Telegram',
+      fix: 'unset ACCTCTL_TELEGRAM (and use a real database) to work with real accounts',
     });
   } else {
     const ok = config.telegramApiId !== undefined && config.telegramApiHash !== undefined;
@@ -169,7 +199,13 @@ export function renderDoctor(checks: DoctorCheck[]): string {
     ['check', 'result', 'detail', 'fix'],
     checks.map((k) => [
       k.check,
-      k.ok ? c.green('ok') : k.severity === 'error' ? c.red('FAIL') : c.yellow('warn'),
+      k.ok
+        ? c.green('ok')
+        : k.simulated
+          ? c.yellow('simulated')
+          : k.severity === 'error'
+            ? c.red('FAIL')
+            : c.yellow('warn'),
       k.detail,
       k.fix ?? '',
     ]),

@@ -42,7 +42,15 @@ export function parseUsed(items: string[]): Partial<Record<Action, number>> {
 }
 
 function manager(ctx: Ctx, store: Store): AccountManager {
-  return new AccountManager({ store, clock: ctx.clock, timeZone: ctx.config.timeZone, log: ctx.log });
+  return new AccountManager({
+    store,
+    clock: ctx.clock,
+    timeZone: ctx.config.timeZone,
+    log: ctx.log,
+    ...(ctx.config.floodThresholdSeconds !== undefined
+      ? { floodThresholdSeconds: ctx.config.floodThresholdSeconds }
+      : {}),
+  });
 }
 
 export async function leaseCli(
@@ -90,8 +98,10 @@ export async function reportErrorCli(ctx: Ctx, token: string, error: string): Pr
     ctx.emit(
       await manager(ctx, store).reportError(token, error),
       (r) =>
-        `${r.account}: ${r.code} → ${r.state}${r.until ? ` until ${fmtTime(r.until)}` : ''}` +
-        `${r.pauseUntil ? `, paused until ${fmtTime(r.pauseUntil)}` : ''}; target: ${r.target}; lease ended`,
+        `${r.account}: ${r.lastError} → ${r.state}${r.until ? ` until ${fmtTime(r.until)}` : ''}` +
+        `${r.pauseUntil ? `, paused until ${fmtTime(r.pauseUntil)}` : ''}` +
+        // Only a join lease has a target whose fate the error decides.
+        `${r.action === 'join' ? `; target: ${r.target}` : ''}; lease ended`,
     ),
   );
 }
@@ -105,17 +115,13 @@ export function renderRecover(r: RecoverResult): string {
     lines.push(c.bold(`${r.needsPerson.length} account(s) need a person:`));
     lines.push(
       table(
-        ['account', 'state', 'reason', 'last error', 'what to do'],
+        ['account', 'state', 'reason', 'last error', 'way back'],
         r.needsPerson.map((p) => [
           p.account,
-          c.red(p.state),
+          p.channelsFull && p.state === 'active' ? c.yellow('channels full') : c.red(p.state),
           p.reason,
           p.lastError,
-          p.state === 'disabled'
-            ? 'log in again (accounts login), then accounts enable'
-            : p.state === 'frozen'
-              ? 'appeal through @SpamBot in the Telegram app'
-              : 'banned: remove it (accounts remove)',
+          p.fix,
         ]),
       ),
     );
@@ -123,12 +129,14 @@ export function renderRecover(r: RecoverResult): string {
   return lines.join('\n');
 }
 
-export async function recoverCli(ctx: Ctx, opts: { probe?: boolean } = {}): Promise<void> {
+export async function recoverCli(ctx: Ctx, opts: { probe?: boolean; account?: string } = {}): Promise<void> {
+  if (opts.account !== undefined && !opts.probe)
+    throw new UsageError('--account goes with --probe → acctctl recover --probe --account NAME');
   await withStore(ctx, async (store) => {
     // --probe decrypts sessions: a missing key stops the run before recover changes anything.
     const box = opts.probe ? secretBox(ctx) : null;
     if (box) await (await import('../fleet/sessions.js')).assertKeysPresent(store, box);
-    const result: RecoverResult & { probed?: ProbeResult[] } = await manager(ctx, store).recover();
+    const result: RecoverResult & { probed?: ProbeResult[]; simulated?: boolean } = await manager(ctx, store).recover();
     if (box) {
       const [{ probeAccounts }, { telegramGateway }] = await Promise.all([
         import('../fleet/probe.js'),
@@ -136,9 +144,18 @@ export async function recoverCli(ctx: Ctx, opts: { probe?: boolean } = {}): Prom
       ]);
       const gateway = await telegramGateway(ctx.config, ctx.clock);
       try {
-        result.probed = await probeAccounts({ store, box, clock: ctx.clock, gateway, log: ctx.log });
+        result.probed = await probeAccounts(
+          { store, box, clock: ctx.clock, gateway, log: ctx.log },
+          { account: opts.account },
+        );
       } finally {
         await gateway.closeAll();
+      }
+      result.simulated = ctx.config.telegramMode === 'sandbox';
+      if (result.probed.length) {
+        // What the probe changed is what `recover` should now list.
+        const after = await manager(ctx, store).recover();
+        result.needsPerson = after.needsPerson;
       }
     }
     ctx.emit(result, (r) =>
@@ -146,17 +163,37 @@ export async function recoverCli(ctx: Ctx, opts: { probe?: boolean } = {}): Prom
         renderRecover(r),
         ...(r.probed
           ? [
-              r.probed.length
-                ? table(
-                    ['account', 'probe says', 'state now', 'until', 'detail'],
-                    r.probed.map((p) => [p.account, p.verdict, p.state, fmtTime(p.until), p.detail]),
-                  )
-                : 'probe: no account with errors or in blocked',
+              (r.simulated ? 'probe (SIMULATED Telegram, ACCTCTL_TELEGRAM=sandbox):\n' : '') +
+                (r.probed.length
+                  ? table(
+                      ['account', 'was', 'probe says', 'state now', 'until', 'channels', 'detail'],
+                      r.probed.map((p) => [
+                        p.account,
+                        p.from,
+                        p.verdict,
+                        p.state,
+                        fmtTime(p.until),
+                        p.channels === null ? '' : `${p.channels}${p.channelsFull ? ' (still full)' : ''}`,
+                        p.detail,
+                      ]),
+                    )
+                  : 'probe: no account blocked, frozen, disabled, parked by CHANNELS_TOO_MUCH or with errors'),
             ]
           : []),
       ].join('\n'),
     );
   });
+}
+
+export async function reactivateCli(ctx: Ctx, name: string, opts: { reason?: string }): Promise<void> {
+  const { reactivateAccount } = await import('../fleet/waysBack.js');
+  await withStore(ctx, async (store) =>
+    ctx.emit(
+      await reactivateAccount({ store, clock: ctx.clock }, name, opts.reason ?? ''),
+      (r) =>
+        `account ${r.account}: ${r.from} → active${r.channelsFullCleared ? ', joins allowed again' : ''}; error count cleared (reason recorded: ${r.reason})`,
+    ),
+  );
 }
 
 export async function resetLimitsCli(ctx: Ctx, opts: { retentionDays: string }): Promise<void> {

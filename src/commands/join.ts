@@ -24,6 +24,7 @@ import type { AccountState } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { TelegramCallError, TelegramConnectError, type TelegramGateway } from '../telegram/gateway.js';
 import { markProxy } from '../store/proxies.js';
+import { recheckPending, type RecheckResult } from '../fleet/pending.js';
 import type { ProxySpec } from '../domain/proxyUrl.js';
 
 export interface JoinOptions {
@@ -37,6 +38,8 @@ export interface JoinOptions {
   ttlMs?: number;
   floodThresholdSeconds?: number;
   timeZone: string;
+  /** A join request still pending this many days after it was sent expires (default 7). */
+  pendingExpiryDays?: number | undefined;
 }
 
 export interface JoinDeps {
@@ -67,6 +70,10 @@ export interface JoinSummary {
   /** When an account is next free for a join (null: none will be without a person). */
   nextFreeAt: number | null;
   plan?: { target: string; account: string | null }[];
+  /** Pending join requests asked about again in this run (approved → joined, or expired). */
+  rechecked: RecheckResult[];
+  /** ACCTCTL_TELEGRAM=sandbox: nothing reached Telegram. */
+  simulated?: boolean;
 }
 
 const MAX_ACCOUNTS_PER_TARGET = 3;
@@ -106,6 +113,7 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
       counts,
       nextFreeAt: await fleet.nextFree('join'),
       plan,
+      rechecked: [],
     };
   }
 
@@ -113,6 +121,10 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
   await assertKeysPresent(store, deps.box);
   const holder = opts.holder ?? `join@${hostname()}:${process.pid}`;
   const ttlMs = opts.ttlMs ?? 10 * 60_000;
+  const rechecked = await recheckPending(
+    { store, clock, gateway: deps.gateway, box: deps.box, log, fleet },
+    { niche: opts.niche, limit: opts.batch, holder, ttlMs, expiryDays: opts.pendingExpiryDays },
+  );
   const token = randomInt(1, 2 ** 47);
   const deadline = clock.now() + opts.maxWaitMs;
   // Without waiting, a run can only use the accounts free now: claim no more than that, so
@@ -134,7 +146,19 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
   try {
     for (const t of claimed) {
       const r = await joinOne(deps, fleet, t, { token, holder, ttlMs, deadline, skip, names, pending });
-      if (r === 'no_account') break;
+      if ('noAccountLeft' in r) {
+        // Say why: each account that tried this target, and how it failed.
+        if (r.noAccountLeft.length) {
+          results.push({
+            target: t.ref,
+            account: null,
+            outcome: 'queued',
+            detail: `no account left to try: ${r.noAccountLeft.join('; ')}`,
+          });
+          counts.queued++;
+        }
+        break;
+      }
       results.push(r);
       counts[r.outcome]++;
       // A target that stays queued goes back with the rest below.
@@ -158,6 +182,7 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
     results,
     counts,
     nextFreeAt: await fleet.nextFree('join'),
+    rechecked,
   };
 }
 
@@ -175,9 +200,11 @@ async function joinOne(
     /** Targets this run still holds: their claims are renewed while it waits. */
     pending: Set<number>;
   },
-): Promise<JoinTargetResult | 'no_account'> {
+): Promise<JoinTargetResult | { noAccountLeft: string[] }> {
   const { store, clock, log } = deps;
   const claim = { id: t.id, token: run.token };
+  /** "account: error" for each account that failed on this target in this run. */
+  const failures: string[] = [];
   let pinned = t.pinnedAccountId;
   if (pinned !== null) {
     const acc = await store.db
@@ -212,7 +239,7 @@ async function joinOne(
           detail: 'waiting for the account it is bound to',
         };
       }
-      return 'no_account';
+      return { noAccountLeft: failures };
     }
     const { token, accountId, account } = lease.lease;
     run.names.set(accountId, account);
@@ -264,7 +291,7 @@ async function joinOne(
           now,
         );
       });
-      log.info('join failed', { target: t.ref, account, error: outcome.code, state: rep.state });
+      log.info('join failed', { target: t.ref, account, error: rep.lastError, state: rep.state });
       if (done) {
         const map = {
           joined: 'already_member',
@@ -274,7 +301,10 @@ async function joinOne(
         } as const;
         return { target: t.ref, account, outcome: map[outcome.target as keyof typeof map], detail: outcome.code };
       }
-      run.skip.add(accountId);
+      // A flood wait this run can sit out (within --max-wait) keeps the account in the rotation.
+      const servable = rep.state === 'flood_wait' && !rep.skipForRun && rep.until !== null && rep.until <= run.deadline;
+      if (!servable) run.skip.add(accountId);
+      failures.push(`${account}: ${rep.lastError}${rep.state !== 'active' ? ` (${rep.state})` : ''}`);
       if (accountId === t.pinnedAccountId) {
         // An earlier run crashed mid-join with this account: Telegram may already have let it
         // in, so no other account may try. The target waits, still pinned to it.
@@ -322,7 +352,12 @@ async function joinOne(
       detail: result.kind === 'joined' ? result.title : null,
     };
   }
-  return { target: t.ref, account: null, outcome: 'queued', detail: `tried ${MAX_ACCOUNTS_PER_TARGET} accounts` };
+  return {
+    target: t.ref,
+    account: null,
+    outcome: 'queued',
+    detail: `tried ${MAX_ACCOUNTS_PER_TARGET} accounts: ${failures.join('; ')}`,
+  };
 }
 
 /**
@@ -361,6 +396,8 @@ function claimLost(
 
 export function renderJoin(s: JoinSummary): string {
   const lines: string[] = [];
+  if (s.simulated)
+    lines.push(c.yellow('SIMULATED Telegram (ACCTCTL_TELEGRAM=sandbox): nothing below reached Telegram'));
   if (s.dryRun) {
     lines.push(c.bold(`join --dry-run, niche ${s.niche}: nothing was changed`));
     lines.push(
@@ -397,6 +434,14 @@ export function renderJoin(s: JoinSummary): string {
         .join(', ') || 'nothing to do',
     );
   }
+  if (s.rechecked.length) {
+    const n = (o: string) => s.rechecked.filter((r) => r.outcome === o).length;
+    lines.push(
+      `join requests re-checked: ${n('approved')} approved (joined, warm-up started), ${n('pending')} still pending, ${n('expired')} expired` +
+        (n('error') + n('banned') ? `, ${n('error') + n('banned')} failed` : '') +
+        (n('not_checked') ? `, ${n('not_checked')} not checked now` : ''),
+    );
+  }
   lines.push(
     s.nextFreeAt === null
       ? 'no account will be free for joining without a person (see acctctl recover)'
@@ -420,11 +465,27 @@ export async function telegramGateway(config: Config, clock: Clock): Promise<Tel
 
 export async function joinCli(
   ctx: Ctx,
-  opts: { niche: string; batch: string; dryRun?: boolean; maxWait: string },
+  opts: {
+    niche: string;
+    batch: string;
+    dryRun?: boolean;
+    maxWait: string;
+    floodThreshold?: string;
+    pendingDays?: string;
+  },
 ): Promise<void> {
   const batch = Number(opts.batch);
   const maxWait = Number(opts.maxWait);
   if (!Number.isFinite(maxWait) || maxWait < 0) throw new UsageError('--max-wait must be a number of seconds ≥ 0');
+  if (
+    opts.floodThreshold !== undefined &&
+    !(/^\d{1,5}$/.test(opts.floodThreshold) && Number(opts.floodThreshold) <= 86_400)
+  )
+    throw new UsageError('--flood-threshold must be a number of seconds 0–86400');
+  if (opts.pendingDays !== undefined && !/^[1-9]\d{0,2}$/.test(opts.pendingDays))
+    throw new UsageError('--pending-days must be a whole number of days 1–999');
+  const floodThresholdSeconds =
+    opts.floodThreshold !== undefined ? Number(opts.floodThreshold) : ctx.config.floodThresholdSeconds;
   const box = secretBox(ctx);
   await withStore(ctx, async (store) => {
     const gateway = await telegramGateway(ctx.config, ctx.clock);
@@ -437,9 +498,11 @@ export async function joinCli(
           dryRun: opts.dryRun ?? false,
           maxWaitMs: maxWait * 1000,
           timeZone: ctx.config.timeZone,
+          ...(floodThresholdSeconds !== undefined ? { floodThresholdSeconds } : {}),
+          pendingExpiryDays: opts.pendingDays === undefined ? undefined : Number(opts.pendingDays),
         },
       );
-      ctx.emit(summary, renderJoin);
+      ctx.emit({ ...summary, simulated: ctx.config.telegramMode === 'sandbox' }, renderJoin);
     } finally {
       await gateway.closeAll();
     }

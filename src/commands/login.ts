@@ -3,12 +3,13 @@ import { secretBox, withStore } from '../cli/context.js';
 import { ask, askHidden } from '../cli/prompt.js';
 import type { Clock } from '../domain/clock.js';
 import type { ProxySpec } from '../domain/proxyUrl.js';
+import { HTTP_PROXY_FOR_TELEGRAM } from '../domain/accountsConfig.js';
 import { parseStringSession } from '../domain/stringSession.js';
-import { ConfigError, DataError, UnavailableError, UsageError } from '../errors.js';
+import { ConfigError, DataError, TempFailError, UnavailableError, UsageError } from '../errors.js';
 import type { SecretBox } from '../security/secretBox.js';
 import type { Store } from '../store/store.js';
 import { loadProxy } from '../store/proxies.js';
-import { TelegramConnectError, type AccountSession } from '../telegram/gateway.js';
+import { TelegramCallError, TelegramConnectError, type AccountSession } from '../telegram/gateway.js';
 import type { LoginCallbacks } from '../telegram/gramjs.js';
 import { importAccounts } from './accounts.js';
 
@@ -38,7 +39,7 @@ export interface LoginOptions {
 export async function loginAccount(
   deps: LoginDeps,
   opts: LoginOptions,
-): Promise<{ account: string; userId: string; username: string | null; created: boolean }> {
+): Promise<{ account: string; userId: string; username: string | null; created: boolean; reactivated: boolean }> {
   const phone = '+' + opts.phone.replace(/[\s()+-]/g, '');
   if (!/^\+[1-9]\d{6,14}$/.test(phone))
     throw new UsageError(`--phone "${opts.phone}" → an international number such as +15551234567`);
@@ -47,9 +48,10 @@ export async function loginAccount(
   if (opts.proxyId !== undefined) {
     proxy = await loadProxy(deps.store, deps.box, opts.proxyId);
     if (!proxy) throw new DataError(`no proxy with id ${opts.proxyId} → see \`acctctl proxies list\``);
+    if (proxy.scheme === 'http') throw new DataError(`proxy ${opts.proxyId}: ${HTTP_PROXY_FOR_TELEGRAM}`);
   }
-  const r = await deps
-    .login(
+  const r = await loginOrExplain(() =>
+    deps.login(
       { accountId: -1, sessionName: name, apiId: opts.apiId, apiHash: opts.apiHash, stringSession: '', proxy },
       {
         phone,
@@ -57,15 +59,8 @@ export async function loginAccount(
         password: (hint) => deps.askHidden(`2FA password${hint ? ` (hint: ${hint})` : ''}: `),
         onError: (e) => deps.warn(`Telegram: ${e.message}`),
       },
-    )
-    .catch((e: unknown) => {
-      if (!(e instanceof TelegramConnectError)) throw e;
-      // No network (or a dead proxy) is a service that is unavailable, not a bug.
-      throw new UnavailableError(
-        `cannot reach Telegram${proxy ? ' through the proxy' : ''} (${e.message}) → check the network${proxy ? ' and the proxy' : ''}, then run accounts login again`,
-        { cause: e },
-      );
-    });
+    ),
+  );
   const decoded = parseStringSession(r.stringSession);
   if (!decoded.ok)
     throw new DataError(`Telegram returned a session acctctl cannot use (${decoded.reason}) → try again`);
@@ -89,7 +84,47 @@ export async function loginAccount(
       .where('session_name', '=', name)
       .execute();
   }
-  return { account: name, userId: r.userId, username: r.username, created: res.created.length === 1 };
+  return {
+    account: name,
+    userId: r.userId,
+    username: r.username,
+    created: res.created.length === 1,
+    reactivated: res.reactivated.length === 1,
+  };
+}
+
+/** Telegram's answers during a login, as "what is wrong → how to fix it". */
+async function loginOrExplain<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof TelegramConnectError) {
+      throw new UnavailableError(`cannot reach Telegram (${e.message}) → check the network or the --proxy-id proxy`, {
+        cause: e,
+      });
+    }
+    if (!(e instanceof TelegramCallError)) throw e;
+    const again = 'run `acctctl accounts login` again';
+    const m = e.errorMessage;
+    if (m === 'PHONE_CODE_EXPIRED')
+      throw new DataError(`the login code expired → ${again} and type the newest code at once`, { cause: e });
+    if (m === 'PHONE_CODE_INVALID')
+      throw new DataError(`the code was wrong 3 times → ${again} and type the code Telegram sent`, { cause: e });
+    if (m === 'PASSWORD_HASH_INVALID')
+      throw new DataError(`the 2FA password was wrong 3 times → ${again} with the account's cloud password`, {
+        cause: e,
+      });
+    if (m === 'PHONE_NUMBER_INVALID' || m === 'PHONE_NUMBER_UNOCCUPIED')
+      throw new UsageError(`Telegram does not know this phone number (${m}) → check --phone`, { cause: e });
+    if (m === 'PHONE_NUMBER_BANNED')
+      throw new DataError('Telegram has banned this phone number → it cannot log in', { cause: e });
+    if (m === 'FLOOD' || m.startsWith('FLOOD_WAIT'))
+      throw new TempFailError(
+        `Telegram asks to wait ${e.seconds ?? '?'} s before the next login attempt → try again after that`,
+        { cause: e },
+      );
+    throw new DataError(`Telegram refused the login (${m}) → ${again}`, { cause: e });
+  }
 }
 
 export async function loginCli(
@@ -133,7 +168,8 @@ export async function loginCli(
         },
       ),
       (r) =>
-        `${r.created ? 'added' : 'updated'} account ${r.account} (Telegram user ${r.userId}${r.username ? ` @${r.username}` : ''}); its session is stored encrypted`,
+        `${r.created ? 'added' : 'updated'} account ${r.account} (Telegram user ${r.userId}${r.username ? ` @${r.username}` : ''}); its session is stored encrypted` +
+        (r.reactivated ? '; it was disabled and is active again' : ''),
     ),
   );
 }

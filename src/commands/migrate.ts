@@ -1,6 +1,6 @@
 import type { Ctx } from '../cli/context.js';
-import { withStore } from '../cli/context.js';
-import { migrateToLatest, schemaState } from '../store/migrations.js';
+import { checkTelegramMode, withStore } from '../cli/context.js';
+import { FIRST_MIGRATION, migrateToLatest, schemaState } from '../store/migrations.js';
 import type { Store } from '../store/store.js';
 
 export interface MigrateResult {
@@ -22,5 +22,13 @@ export function renderMigrate(r: MigrateResult): string {
 }
 
 export async function migrateCli(ctx: Ctx): Promise<void> {
-  await withStore(ctx, async (store) => ctx.emit(await migrate(store), renderMigrate), 'none');
+  await withStore(
+    ctx,
+    async (store) => {
+      const r = await migrate(store);
+      await checkTelegramMode(ctx, store, r.applied.includes(FIRST_MIGRATION));
+      ctx.emit(r, renderMigrate);
+    },
+    'none',
+  );
 }

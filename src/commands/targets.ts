@@ -164,3 +164,39 @@ export async function listTargetsCli(ctx: Ctx, opts: { niche?: string; status?: 
     ),
   );
 }
+
+export async function retryTargetsCli(
+  ctx: Ctx,
+  links: string[],
+  opts: { niche?: string; status?: string },
+): Promise<void> {
+  const { retryTargets, RETRYABLE } = await import('../fleet/targets.js');
+  const allowed: readonly string[] = [...RETRYABLE, 'pending_approval'];
+  if (opts.status !== undefined && !allowed.includes(opts.status)) {
+    throw new UsageError(`--status "${opts.status}" cannot be retried → use one of ${allowed.join(', ')}`);
+  }
+  const refs: string[] = [];
+  const problems: string[] = [];
+  for (const l of links) {
+    const r = parseTargetLink(l);
+    if (r.ok) refs.push(targetKey(r.value));
+    else problems.push(`${l}: ${r.reason}`);
+  }
+  if (problems.length) throw new UsageError('some links are not target links → fix them', { details: problems });
+  await withStore(ctx, async (store) =>
+    ctx.emit(
+      await retryTargets(store, {
+        niche: opts.niche,
+        status: opts.status as TargetStatus | undefined,
+        refs,
+        now: ctx.clock.now(),
+      }),
+      (r) =>
+        [
+          `requeued ${r.requeued.length} target(s)${r.requeued.length ? `: ${r.requeued.slice(0, 20).join(', ')}${r.requeued.length > 20 ? ', …' : ''}` : ''}`,
+          ...(r.recheck.length ? [`join requests re-checked by the next join run: ${r.recheck.join(', ')}`] : []),
+          ...r.skipped.map((x) => `left as is: ${x.target} (${x.status}: ${x.why})`),
+        ].join('\n'),
+    ),
+  );
+}

@@ -27,6 +27,8 @@ export interface Config {
   /** Requests per window, per Instagram session and endpoint kind (default 200 per 11 min). */
   igRate: { requests: number; windowMs: number };
   checkConcurrency: number;
+  /** Flood waits up to this many seconds rest the account; longer ones cool it down (default 600). */
+  floodThresholdSeconds: number | undefined;
 }
 
 /** Global flags, already parsed by commander. They win over the environment. */
@@ -100,6 +102,10 @@ const schema = v.object({
     (s) => /^[1-9]\d*\/[1-9]\d*$/.test(s),
     'must be REQUESTS/SECONDS per Instagram session and endpoint kind, e.g. 200/660',
   ),
+  ACCTCTL_FLOOD_THRESHOLD: setting(
+    (s) => /^\d{1,5}$/.test(s) && Number(s) <= 86_400,
+    'must be a number of seconds 0–86400 (flood waits up to it rest the account; longer ones cool it down)',
+  ),
   ACCTCTL_CHECK_CONCURRENCY: setting((s) => /^[1-9]\d?$/.test(s), 'must be a number of tenants checked at once (1–99)'),
 });
 
@@ -169,5 +175,6 @@ export function loadConfig(
       ? { requests: Number(e.ACCTCTL_IG_RATE.split('/')[0]), windowMs: Number(e.ACCTCTL_IG_RATE.split('/')[1]) * 1000 }
       : { requests: 200, windowMs: 660_000 },
     checkConcurrency: e.ACCTCTL_CHECK_CONCURRENCY ? Number(e.ACCTCTL_CHECK_CONCURRENCY) : 32,
+    floodThresholdSeconds: e.ACCTCTL_FLOOD_THRESHOLD === undefined ? undefined : Number(e.ACCTCTL_FLOOD_THRESHOLD),
   };
 }

@@ -15,6 +15,10 @@ export interface AccountInput {
   phone: string | null;
 }
 
+/** gramjs speaks MTProto over SOCKS or MTProxy only: an HTTP proxy would fail every run. */
+export const HTTP_PROXY_FOR_TELEGRAM =
+  'http:// proxies cannot carry Telegram’s protocol (MTProto) → use a socks5://, socks4:// or mtproxy:// proxy for this account';
+
 const KNOWN = new Set(['session_name', 'api_id', 'api_hash', 'string_session', 'proxy', 'tenant', 'phone']);
 
 /**
@@ -97,8 +101,9 @@ export function validateAccountsConfig(
       if (typeof o.proxy !== 'string') problems.push(`${at('proxy')}: must be a proxy URL string`);
       else {
         const r = parseProxyUrl(o.proxy);
-        if (r.ok) proxy = r.value;
-        else problems.push(`${at('proxy')}: ${r.reason}`);
+        if (!r.ok) problems.push(`${at('proxy')}: ${r.reason}`);
+        else if (r.value.scheme === 'http') problems.push(`${at('proxy')}: ${HTTP_PROXY_FOR_TELEGRAM}`);
+        else proxy = r.value;
       }
     }
 

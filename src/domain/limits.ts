@@ -73,15 +73,37 @@ export type LimitsOverride = Partial<Record<Action, Partial<ActionLimits>>>;
 const nonNegInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 
 /** Validate an override document; every problem is returned with its path. */
+/**
+ * Top-level key of a tenant's (or account's) limits: flood waits up to this many seconds rest the
+ * account (`flood_wait`), longer ones cool it down and take it out of the run (`cooldown`).
+ */
+export const FLOOD_THRESHOLD_KEY = 'flood_threshold_seconds';
+
+/** The flood threshold a stored limits document sets, if any (already validated when stored). */
+export function floodThresholdOf(json: string | null | undefined): number | undefined {
+  if (!json) return undefined;
+  const v = (JSON.parse(json) as Record<string, unknown>)[FLOOD_THRESHOLD_KEY];
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : undefined;
+}
+
 export function parseLimitsOverride(
   data: unknown,
 ): { ok: true; value: LimitsOverride } | { ok: false; problems: string[] } {
   const problems: string[] = [];
   const out: LimitsOverride = {};
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    return { ok: false, problems: ['(top level): must be an object keyed by action (join, invite, message, contact)'] };
+    return {
+      ok: false,
+      problems: [
+        '(top level): must be an object keyed by action (join, invite, message, contact), or flood_threshold_seconds',
+      ],
+    };
   }
   for (const [action, raw] of Object.entries(data as Record<string, unknown>)) {
+    if (action === FLOOD_THRESHOLD_KEY) {
+      if (!nonNegInt(raw) || raw > 86_400) problems.push(`${action}: seconds, a whole number 0–86400`);
+      continue;
+    }
     if (!isAction(action)) {
       problems.push(`${action}: unknown action (join, invite, message, contact)`);
       continue;

@@ -9,10 +9,12 @@ import {
   type ErrorOutcome,
 } from '../domain/accountStates.js';
 import { localDay, startOfDay } from '../domain/calendar.js';
+import { parseTargetLink, targetKey } from '../domain/links.js';
 import type { Clock } from '../domain/clock.js';
 import {
   ACTIONS,
   evaluateLimits,
+  floodThresholdOf,
   parseLimitsOverride,
   resolveLimits,
   type Action,
@@ -25,11 +27,15 @@ import { DataError, LeaseLostError, UsageError } from '../errors.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import type { AccountState, Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';
+import { wayBack } from './waysBack.js';
 
 export interface LeaseRequest {
   action: Action;
   tenant?: string | undefined;
-  /** For per-channel limits (invites). */
+  /**
+   * For per-channel limits (invites), in any target link form. A group some account joined goes
+   * only to that account, and to none during its warm-up or while its join request is pending.
+   */
   channel?: string | undefined;
   /** Who holds it: shown in status, e.g. "joiner@host:pid". */
   holder: string;
@@ -72,12 +78,17 @@ export interface ReleaseResult {
 
 export interface ReportErrorResult {
   account: string;
+  /** What the lease was for: only a join lease has a target to speak of. */
+  action: Action | null;
   code: string;
+  /** Telegram's (or the network's) own words, kept when the code alone loses them (UNKNOWN, NETWORK). */
+  lastError: string;
   /** Not to be used again in this run (a long flood wait, a block). */
   skipForRun: boolean;
   state: AccountState;
   until: number | null;
-  target: ErrorOutcome['target'];
+  /** What to do with the join target (null for leases of other actions: they have none). */
+  target: ErrorOutcome['target'] | null;
   pauseUntil: number | null;
 }
 
@@ -88,7 +99,16 @@ export interface RecoverResult {
   jobsFreed: number;
   /** Proxies marked unhealthy long enough ago to be tried again. */
   proxiesRetried: number;
-  needsPerson: { account: string; state: string; reason: string | null; lastError: string | null }[];
+  /** Accounts in a state that needs a person, or parked for joins by CHANNELS_TOO_MUCH, with their way back. */
+  needsPerson: {
+    account: string;
+    state: string;
+    reason: string | null;
+    lastError: string | null;
+    channelsFull: boolean;
+    /** The command that actually brings it back. */
+    fix: string;
+  }[];
 }
 
 export interface ResetResult {
@@ -96,6 +116,28 @@ export interface ResetResult {
   accountsReset: number;
   alreadyReset: number;
   actionLogPruned: number;
+}
+
+/** A channel given in any target link form is known by its target key (`@name`, `+hash`); other text as given. */
+export function channelKey(channel: string | undefined | null): string | null {
+  if (channel === undefined || channel === null || channel.trim() === '') return null;
+  const r = parseTargetLink(channel);
+  return r.ok ? targetKey(r.value) : channel.trim();
+}
+
+/**
+ * What goes into `last_error`: the code, and for codes that lose the detail (UNKNOWN, NETWORK)
+ * the raw text too, control characters out, bounded.
+ */
+export function errorText(code: string, error: string | ErrorInput): string {
+  if (code !== 'UNKNOWN' && code !== 'NETWORK') return code;
+  const raw = typeof error === 'string' ? error : (error.message ?? error.errorMessage ?? '');
+  const clean = [...raw]
+    .map((ch) => (ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f ? ' ' : ch))
+    .join('')
+    .trim()
+    .slice(0, 300);
+  return clean && clean !== code ? `${code}: ${clean}` : code;
 }
 
 export function parseToken(token: string): { id: number; fence: number } {
@@ -197,7 +239,31 @@ export class AccountManager {
     }
     if (!(req.ttlMs > 0)) throw new UsageError('the lease TTL must be positive → e.g. --ttl 10m');
     const tenantId = await this.tenantId(req.tenant);
-    const channel = req.channel ?? null;
+    const channel = channelKey(req.channel);
+    // A group some account joined is bound to it for good, and rests through its warm-up.
+    const bound = channel === null ? null : await this.boundTo(channel);
+    if (bound) {
+      const now = this.clock.now();
+      if (bound.status === 'pending_approval') {
+        return {
+          ok: false,
+          nextAt: null,
+          reason: `${channel} is bound to ${bound.account}, whose join request is waiting for an admin's approval (join re-checks it)`,
+        };
+      }
+      if (bound.warmupEndsAt !== null && bound.warmupEndsAt > now) {
+        return {
+          ok: false,
+          nextAt: bound.warmupEndsAt,
+          reason: `${channel} is bound to ${bound.account}, which joined it recently: warm-up ends at ${new Date(bound.warmupEndsAt).toISOString()}`,
+        };
+      }
+      if (req.accountId !== undefined && req.accountId !== bound.accountId) {
+        return { ok: false, nextAt: null, reason: `${channel} is bound to another account (${bound.account})` };
+      }
+      req = { ...req, accountId: bound.accountId };
+    }
+    req = { ...req, channel: channel ?? undefined };
     for (let attempt = 0; attempt < CLAIM_RETRIES; attempt++) {
       const now = this.clock.now();
       let earliest: number | null = null;
@@ -242,7 +308,7 @@ export class AccountManager {
       if (!lostRace) {
         return {
           ok: false,
-          nextAt: await this.nextFreeAt(now, req.action, tenantId, earliest),
+          nextAt: await this.nextFreeAt(now, req.action, tenantId, earliest, req.accountId),
           reason:
             earliest === null
               ? 'no account is free (all leased, resting, disabled, or needing a person)'
@@ -347,6 +413,7 @@ export class AccountManager {
     action: Action,
     tenantId: number | null,
     limitsUntil: number | null,
+    accountId?: number,
   ): Promise<number | null> {
     const r = await sql<{ t: number | null }>`
       select min(t) as t from (
@@ -359,10 +426,38 @@ export class AccountManager {
         where a.enabled = 1 and a.state not in ('frozen', 'disabled', 'banned')
           ${action === 'join' ? sql`and a.channels_full = 0` : sql``}
           ${tenantId === null ? sql`` : sql`and a.tenant_id = ${tenantId}`}
+          ${accountId === undefined ? sql`` : sql`and a.id = ${accountId}`}
       ) x`.execute(this.db);
     const fromState = r.rows[0]?.t ?? null;
     const options = [fromState, limitsUntil].filter((x): x is number => x !== null);
     return options.length ? Math.min(...options) : null;
+  }
+
+  /** The flood threshold for an account: its own limits, else its tenant's, else this run's (default 600 s). */
+  private async floodThreshold(tx: Kysely<Database>, accountId: number): Promise<number> {
+    const r = await tx
+      .selectFrom('telegram_accounts as a')
+      .leftJoin('tenants as t', 't.id', 'a.tenant_id')
+      .select(['a.limits_json', 't.limits_json as tenant_limits'])
+      .where('a.id', '=', accountId)
+      .executeTakeFirst();
+    return floodThresholdOf(r?.limits_json) ?? floodThresholdOf(r?.tenant_limits) ?? this.floodThresholdSeconds;
+  }
+
+  /** The account a group is bound to (joined, or join request pending), by the group's target key. */
+  private async boundTo(
+    ref: string,
+  ): Promise<{ accountId: number; account: string; status: string; warmupEndsAt: number | null } | null> {
+    const t = await this.db
+      .selectFrom('targets as t')
+      .innerJoin('telegram_accounts as a', 'a.id', 't.account_id')
+      .select(['t.account_id', 'a.session_name', 't.status', 't.warmup_ends_at'])
+      .where('t.ref', '=', ref)
+      .where('t.status', 'in', ['joined', 'pending_approval'])
+      .executeTakeFirst();
+    return t
+      ? { accountId: t.account_id!, account: t.session_name, status: t.status, warmupEndsAt: t.warmup_ends_at }
+      : null;
   }
 
   /** Lock the leased row (still ours, not expired) inside a write transaction. */
@@ -463,10 +558,11 @@ export class AccountManager {
       const now = this.clock.now();
       const row = await this.heldRow(tx, token, now);
       const outcome = classifyError(error, {
-        floodThresholdSeconds: this.floodThresholdSeconds,
+        floodThresholdSeconds: await this.floodThreshold(tx, row.id),
         errorCount: row.error_count,
       });
       const next = transition({ state: row.state, until: row.state_until }, outcome, now);
+      const lastError = errorText(outcome.code, error);
       const pauseUntil = outcome.pauseMs === null ? null : now + outcome.pauseMs;
       if (outcome.failedAttempt && row.lease_action) {
         await tx
@@ -483,7 +579,7 @@ export class AccountManager {
           channels_full: outcome.channelsFull ? 1 : undefined,
           next_action_at: pauseUntil ?? undefined,
           error_count: outcome.countsAsError ? eb('error_count', '+', 1) : undefined,
-          last_error: outcome.code,
+          last_error: lastError,
           last_error_at: now,
           lease_holder: null,
           lease_token: null,
@@ -505,18 +601,26 @@ export class AccountManager {
             subject_id: row.id,
             tenant_id: null,
             message: `${row.session_name}: ${row.state} → ${next.state} (${outcome.code})`,
-            data_json: JSON.stringify({ from: row.state, to: next.state, until: next.until, code: outcome.code }),
+            data_json: JSON.stringify({
+              from: row.state,
+              to: next.state,
+              until: next.until,
+              code: outcome.code,
+              error: lastError,
+            }),
           })
           .execute();
       }
       if (inTx) await inTx(tx, now, outcome);
       return {
         account: row.session_name,
+        action: row.lease_action,
         code: outcome.code,
+        lastError,
         skipForRun: outcome.skipForRun,
         state: next.state,
         until: next.until,
-        target: outcome.target,
+        target: row.lease_action === 'join' ? outcome.target : null,
         pauseUntil,
       };
     });
@@ -558,8 +662,8 @@ export class AccountManager {
         .executeTakeFirst();
       const person = await tx
         .selectFrom('telegram_accounts')
-        .select(['session_name', 'state', 'state_reason', 'last_error'])
-        .where('state', 'in', [...PERSON_STATES])
+        .select(['session_name', 'state', 'state_reason', 'last_error', 'phone', 'channels_full'])
+        .where((eb) => eb.or([eb('state', 'in', [...PERSON_STATES]), eb('channels_full', '=', 1)]))
         .orderBy('session_name')
         .execute();
       return {
@@ -573,6 +677,13 @@ export class AccountManager {
           state: p.state,
           reason: p.state_reason,
           lastError: p.last_error,
+          channelsFull: p.channels_full === 1,
+          fix: wayBack({
+            account: p.session_name,
+            state: p.state,
+            phone: p.phone,
+            channelsFull: p.channels_full === 1,
+          }),
         })),
       };
     });

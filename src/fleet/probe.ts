@@ -1,12 +1,12 @@
-import { classifyError } from '../domain/accountStates.js';
+import { classifyError, TIMED_STATES } from '../domain/accountStates.js';
 import type { Clock } from '../domain/clock.js';
 import { readSpamBot } from '../domain/spamBot.js';
+import { ConfigError, DataError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { SecretBox } from '../security/secretBox.js';
 import type { AccountState } from '../store/schema.js';
 import type { Store } from '../store/store.js';
-import { TelegramCallError, type TelegramGateway } from '../telegram/gateway.js';
-import { ConfigError } from '../errors.js';
+import { CHANNEL_CAPACITY, TelegramCallError, type TelegramGateway } from '../telegram/gateway.js';
 import { assertKeysPresent, loadSession } from './sessions.js';
 
 export type ProbeVerdict =
@@ -15,53 +15,98 @@ export type ProbeVerdict =
 export interface ProbeResult {
   account: string;
   verdict: ProbeVerdict;
+  /** The state before the probe. */
+  from: AccountState;
   state: AccountState;
   until: number | null;
+  /** Channels and supergroups counted (only for an account parked by CHANNELS_TOO_MUCH). */
+  channels: number | null;
+  /** Still parked for joins (CHANNELS_TOO_MUCH) after the probe. */
+  channelsFull: boolean;
   detail: string | null;
 }
 
 const DEFAULT_RESTRICTION_MS = 24 * 3_600_000;
+/** Waits Telegram imposed for a time: a probe that finds the account fine never ends them early. */
+const UNSHORTENED: readonly AccountState[] = ['flood_wait', 'cooldown'];
 
 /**
- * recover --probe: for accounts with errors or in `blocked`, connect, getMe, ask @SpamBot, and
- * set the state from what Telegram says (fine → active; restricted → blocked until the date;
- * frozen; banned; unauthorized → disabled). Network trouble changes nothing.
+ * recover --probe: for accounts in `blocked`, `frozen` or `disabled`, with errors, or parked by
+ * CHANNELS_TOO_MUCH (or the one named), connect, getMe, ask @SpamBot, count channels when parked,
+ * and set the state from what Telegram says (fine → active; restricted → blocked until the date;
+ * frozen; banned; unauthorized → disabled). A flood wait or cooldown that has not ended is never
+ * shortened; network trouble changes nothing.
  */
-export async function probeAccounts(deps: {
-  store: Store;
-  box: SecretBox;
-  clock: Clock;
-  gateway: TelegramGateway;
-  log: Logger;
-}): Promise<ProbeResult[]> {
+export async function probeAccounts(
+  deps: {
+    store: Store;
+    box: SecretBox;
+    clock: Clock;
+    gateway: TelegramGateway;
+    log: Logger;
+  },
+  opts: { account?: string | undefined } = {},
+): Promise<ProbeResult[]> {
   const { store, clock } = deps;
   await assertKeysPresent(store, deps.box);
-  const accounts = await store.db
+  let q = store.db
     .selectFrom('telegram_accounts')
-    .select(['id', 'session_name', 'state', 'state_until'])
-    .where('enabled', '=', 1)
-    .where((eb) => eb.or([eb('error_count', '>', 0), eb('state', '=', 'blocked')]))
-    .where('state', 'not in', ['banned'])
+    .select(['id', 'session_name', 'state', 'state_until', 'channels_full'])
     .where((eb) => eb.or([eb('lease_holder', 'is', null), eb('lease_expires_at', '<=', clock.now())]))
-    .orderBy('session_name')
-    .execute();
+    .orderBy('session_name');
+  if (opts.account !== undefined) {
+    q = q.where('session_name', '=', opts.account);
+  } else {
+    q = q
+      .where('enabled', '=', 1)
+      .where('state', '!=', 'banned')
+      .where((eb) =>
+        eb.or([
+          eb('error_count', '>', 0),
+          eb('state', 'in', ['blocked', 'frozen', 'disabled']),
+          eb('channels_full', '=', 1),
+        ]),
+      );
+  }
+  const accounts = await q.execute();
+  if (opts.account !== undefined && accounts.length === 0) {
+    const exists = await store.db
+      .selectFrom('telegram_accounts')
+      .select('id')
+      .where('session_name', '=', opts.account)
+      .executeTakeFirst();
+    throw new DataError(
+      exists
+        ? `account "${opts.account}" is leased right now → probe it after its lease ends (or after \`acctctl recover\` frees an expired one)`
+        : `no account named "${opts.account}" → see \`acctctl accounts list\``,
+    );
+  }
   const out: ProbeResult[] = [];
   for (const a of accounts) {
     let verdict: ProbeVerdict;
     let state: AccountState = a.state;
     let until: number | null = a.state_until;
     let detail: string | null = null;
+    let channels: number | null = null;
+    const now0 = clock.now();
+    const running = UNSHORTENED.includes(a.state) && a.state_until !== null && a.state_until > now0;
     try {
       const client = await deps.gateway.client(await loadSession(store, deps.box, a.id));
       await client.getMe();
       const answer = await client.askSpamBot();
       const v = readSpamBot(answer);
       detail = answer.slice(0, 200);
-      if (v.kind === 'fine') [verdict, state, until] = ['fine', 'active', null];
-      else if (v.kind === 'frozen') [verdict, state, until] = ['frozen', 'frozen', null];
-      else if (v.kind === 'restricted')
-        [verdict, state, until] = ['spam_restricted', 'blocked', v.until ?? clock.now() + DEFAULT_RESTRICTION_MS];
-      else verdict = 'unknown';
+      if (a.channels_full === 1) channels = await client.countChannels();
+      if (v.kind === 'fine') {
+        verdict = 'fine';
+        // Fine by @SpamBot, but a flood wait Telegram set is still running: it ends when it ends.
+        [state, until] = running ? [a.state, a.state_until] : ['active', null];
+      } else if (v.kind === 'frozen') [verdict, state, until] = ['frozen', 'frozen', null];
+      else if (v.kind === 'restricted') {
+        const told = v.until ?? now0 + DEFAULT_RESTRICTION_MS;
+        const current = TIMED_STATES.includes(a.state) && a.state_until !== null ? a.state_until : 0;
+        [verdict, state, until] = ['spam_restricted', 'blocked', Math.max(told, current)];
+      } else verdict = 'unknown';
     } catch (e) {
       if (e instanceof ConfigError) throw e; // a key missing here, not the account's state
       const err =
@@ -69,23 +114,30 @@ export async function probeAccounts(deps: {
           ? { errorMessage: e.errorMessage, code: e.code, seconds: e.seconds, message: e.message }
           : { message: e instanceof Error ? e.message : String(e) };
       const o = classifyError(err);
-      detail = o.code;
+      detail = o.code === 'UNKNOWN' || o.code === 'NETWORK' ? `${o.code}: ${err.message ?? ''}`.slice(0, 300) : o.code;
       if (o.state === 'banned') [verdict, state, until] = ['banned', 'banned', null];
       else if (o.state === 'disabled') [verdict, state, until] = ['unauthorized', 'disabled', null];
       else if (o.state === 'frozen') [verdict, state, until] = ['frozen', 'frozen', null];
       else verdict = 'unreachable';
     }
+    const stillFull = a.channels_full === 1 && !(channels !== null && channels < CHANNEL_CAPACITY);
     const now = clock.now();
-    if (verdict !== 'unreachable' && verdict !== 'unknown') {
+    const learned = verdict !== 'unreachable' && verdict !== 'unknown';
+    if (learned || stillFull !== (a.channels_full === 1)) {
       await store.writeTx(async (tx) => {
         await tx
           .updateTable('telegram_accounts')
           .set({
-            state,
-            state_until: until,
-            state_reason: `probe: ${verdict}`,
+            ...(learned
+              ? {
+                  state,
+                  state_until: until,
+                  state_reason: `probe: ${verdict}`,
+                  ...(verdict === 'fine' ? { error_count: 0, last_error: null } : { last_error: detail }),
+                }
+              : {}),
+            channels_full: stillFull ? 1 : 0,
             updated_at: now,
-            ...(verdict === 'fine' ? { error_count: 0, last_error: null } : { last_error: detail }),
           })
           .where('id', '=', a.id)
           .execute();
@@ -97,14 +149,27 @@ export async function probeAccounts(deps: {
             subject_type: 'telegram_account',
             subject_id: a.id,
             tenant_id: null,
-            message: `${a.session_name}: probe says ${verdict} → ${state}`,
-            data_json: JSON.stringify({ verdict, from: a.state, to: state, until }),
+            message:
+              `${a.session_name}: probe says ${verdict} → ${state}` +
+              (a.channels_full === 1 && !stillFull
+                ? `; ${channels} channels, below ${CHANNEL_CAPACITY}: joins allowed again`
+                : ''),
+            data_json: JSON.stringify({ verdict, from: a.state, to: state, until, channels, channelsFull: stillFull }),
           })
           .execute();
       });
     }
     deps.log.info('probed', { account: a.session_name, verdict, state });
-    out.push({ account: a.session_name, verdict, state, until, detail });
+    out.push({
+      account: a.session_name,
+      verdict,
+      from: a.state,
+      state,
+      until,
+      channels,
+      channelsFull: stillFull,
+      detail,
+    });
   }
   return out;
 }

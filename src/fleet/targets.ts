@@ -12,7 +12,9 @@ export interface ClaimedTarget {
   pinnedAccountId: number | null;
 }
 
-const WARMUP_MS = 24 * 3_600_000;
+export const WARMUP_MS = 24 * 3_600_000;
+/** How often join asks Telegram whether a pending join request was approved. */
+export const PENDING_RECHECK_MS = 6 * 3_600_000;
 
 function refOf(kind: string, value: string): TargetRef {
   return kind === 'invite' ? { kind: 'invite', hash: value } : { kind: 'username', username: value };
@@ -93,6 +95,8 @@ export async function finishTarget(
       ...(u.errorMessage !== undefined ? { error_message: u.errorMessage } : {}),
       ...(u.nextAttemptAt !== undefined ? { next_attempt_at: u.nextAttemptAt } : {}),
       ...(u.joined ? { joined_at: now, warmup_ends_at: now + WARMUP_MS } : {}),
+      // A join request: re-checked by join on a schedule, expired after N days (fleet/pending.ts).
+      ...(u.status === 'pending_approval' ? { requested_at: now, next_attempt_at: now + PENDING_RECHECK_MS } : {}),
       ...(u.countAttempt ? { attempts: eb('attempts', '+', 1) } : {}),
     }))
     .where('id', '=', t.id)
@@ -155,4 +159,93 @@ export async function releaseTargets(store: Store, ids: number[], token: number,
     .where('id', 'in', ids)
     .where('lease_token', '=', token)
     .execute();
+}
+
+/** Statuses `targets retry` requeues; `pending_approval` is re-checked on the next join instead. */
+export const RETRYABLE: readonly TargetStatus[] = ['error', 'expired', 'banned'];
+
+export interface RetryResult {
+  /** Back to `new`: the next join run takes them. */
+  requeued: string[];
+  /** Join requests still pending: re-checked by the next join run. */
+  recheck: string[];
+  /** Named targets left as they are, with the reason. */
+  skipped: { target: string; status: string; why: string }[];
+}
+
+/**
+ * `targets retry`: requeue targets that ended in `error`/`expired` (default), or `--status S`, of a
+ * niche, or the ones named. Joined groups stay bound for good; an expired request stays with the
+ * account that sent it (if Telegram approves it late, that account is already in).
+ */
+export async function retryTargets(
+  store: Store,
+  opts: { niche?: string | undefined; status?: TargetStatus | undefined; refs?: string[]; now: number },
+): Promise<RetryResult> {
+  const statuses: TargetStatus[] = opts.status
+    ? [opts.status]
+    : opts.refs?.length
+      ? [...RETRYABLE]
+      : ['error', 'expired'];
+  return store.writeTx(async (tx) => {
+    let q = tx.selectFrom('targets').select(['id', 'ref', 'status', 'lease_holder', 'lease_expires_at']).orderBy('id');
+    if (opts.niche) q = q.where('niche', '=', opts.niche);
+    if (opts.refs?.length) q = q.where('ref', 'in', opts.refs);
+    else q = q.where('status', 'in', statuses);
+    const rows = await q.execute();
+    const out: RetryResult = { requeued: [], recheck: [], skipped: [] };
+    const requeue: number[] = [];
+    const recheck: number[] = [];
+    for (const r of rows) {
+      if ((RETRYABLE as readonly string[]).includes(r.status) && statuses.includes(r.status)) {
+        requeue.push(r.id);
+        out.requeued.push(r.ref);
+      } else if (r.status === 'pending_approval' && (opts.refs?.length || opts.status === 'pending_approval')) {
+        recheck.push(r.id);
+        out.recheck.push(r.ref);
+      } else {
+        out.skipped.push({
+          target: r.ref,
+          status: r.status,
+          why:
+            r.status === 'joined'
+              ? 'joined: bound to its account for good'
+              : r.status === 'new' || r.status === 'joining'
+                ? 'already queued'
+                : `not in ${statuses.join('/')}`,
+        });
+      }
+    }
+    for (const ref of opts.refs ?? []) {
+      if (!rows.some((r) => r.ref === ref))
+        out.skipped.push({ target: ref, status: 'unknown', why: 'not a known target' });
+    }
+    if (requeue.length) {
+      await tx
+        .updateTable('targets')
+        .set((eb) => ({
+          status: 'new',
+          // An expired request stays with the account that sent it; other failures are anyone's.
+          account_id: eb.case().when('status', '=', 'expired').then(eb.ref('account_id')).else(null).end(),
+          attempts: 0,
+          next_attempt_at: null,
+          error_message: null,
+          requested_at: null,
+          lease_holder: null,
+          lease_token: null,
+          lease_expires_at: null,
+          updated_at: opts.now,
+        }))
+        .where('id', 'in', requeue)
+        .execute();
+    }
+    if (recheck.length) {
+      await tx
+        .updateTable('targets')
+        .set({ next_attempt_at: opts.now, updated_at: opts.now })
+        .where('id', 'in', recheck)
+        .execute();
+    }
+    return out;
+  });
 }

@@ -50,6 +50,8 @@ export class SqlFileMigrationProvider implements MigrationProvider {
 }
 
 export const MIGRATION_TABLE = 'kysely_migration';
+/** Applying this one means the schema was created from nothing. */
+export const FIRST_MIGRATION = '0001_init';
 
 export interface SchemaState {
   applied: string[];

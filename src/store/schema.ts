@@ -101,7 +101,7 @@ export interface IgAccountsTable {
   rate_limited_until: number | null;
 }
 
-export const TARGET_STATUSES = ['new', 'joining', 'joined', 'pending_approval', 'error', 'banned'] as const;
+export const TARGET_STATUSES = ['new', 'joining', 'joined', 'pending_approval', 'error', 'banned', 'expired'] as const;
 export type TargetStatus = (typeof TARGET_STATUSES)[number];
 
 export interface TargetsTable {
@@ -122,6 +122,8 @@ export interface TargetsTable {
   lease_expires_at: number | null;
   created_at: number;
   updated_at: number;
+  /** When the join request was sent (pending_approval): it expires N days later. */
+  requested_at: number | null;
 }
 
 export interface WatchesTable {

@@ -2,13 +2,15 @@ import { sql, type Kysely } from 'kysely';
 import type { DbTarget } from '../config/config.js';
 import { ConfigError } from '../errors.js';
 import { openDialect, type DialectCaps } from './dialects.js';
-import { migrateToLatest, refuseNewer, schemaState } from './migrations.js';
+import { FIRST_MIGRATION, migrateToLatest, refuseNewer, schemaState } from './migrations.js';
 import type { Database } from './schema.js';
 
 export interface Store {
   readonly db: Kysely<Database>;
   readonly caps: DialectCaps;
   readonly description: string;
+  /** This open created the schema from nothing (the first migration ran now). */
+  readonly createdNow: boolean;
   /**
    * A transaction that holds the write lock from its first statement (SQLite BEGIN IMMEDIATE,
    * so concurrent writers wait on busy_timeout instead of failing with SQLITE_BUSY).
@@ -25,10 +27,14 @@ export type SchemaMode = 'auto' | 'require' | 'none';
  */
 export async function openStore(target: DbTarget, opts: { schema?: SchemaMode } = {}): Promise<Store> {
   const { db, caps, description } = await openDialect(target);
+  let createdNow = false;
   const store: Store = {
     db,
     caps,
     description,
+    get createdNow() {
+      return createdNow;
+    },
     writeTx: (fn) =>
       db.connection().execute(async (conn) => {
         await sql.raw(caps.beginWrite).execute(conn);
@@ -49,8 +55,9 @@ export async function openStore(target: DbTarget, opts: { schema?: SchemaMode } 
       const state = await schemaState(db, caps);
       refuseNewer(state);
       if (state.pending.length > 0) {
-        if (mode === 'auto' && caps.autoMigrate) await migrateToLatest(db, caps);
-        else
+        if (mode === 'auto' && caps.autoMigrate) {
+          createdNow = (await migrateToLatest(db, caps)).includes(FIRST_MIGRATION);
+        } else
           throw new ConfigError(
             `the database ${description} is not migrated (${state.pending.length} pending) → run \`acctctl migrate\``,
           );

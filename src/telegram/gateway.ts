@@ -17,11 +17,21 @@ export interface AccountSession {
 
 export type JoinResult = { kind: 'joined'; title: string | null } | { kind: 'already_member' } | { kind: 'requested' };
 
+/** Where a join request stands, asked without joining (`messages.CheckChatInvite`, or the channel's `left` flag). */
+export type JoinRequestState = 'member' | 'pending';
+
+/** Telegram's channel capacity for an ordinary account (CHANNELS_TOO_MUCH above it). */
+export const CHANNEL_CAPACITY = 500;
+
 export interface TelegramAccountClient {
   join(target: TargetRef): Promise<JoinResult>;
   getMe(): Promise<{ id: string; username: string | null; phone: string | null }>;
   /** Send /start to @SpamBot and return its answer. */
   askSpamBot(): Promise<string>;
+  /** Is the account in the group now, or is its join request still pending? (Throws Telegram's error if gone.) */
+  checkJoin(target: TargetRef): Promise<JoinRequestState>;
+  /** How many channels and supergroups the account is in (its dialogs), for CHANNELS_TOO_MUCH. */
+  countChannels(): Promise<number>;
 }
 
 export interface TelegramGateway {

@@ -12,6 +12,7 @@ import {
   TelegramCallError,
   TelegramConnectError,
   type AccountSession,
+  type JoinRequestState,
   type JoinResult,
   type TelegramAccountClient,
   type TelegramGateway,
@@ -129,6 +130,52 @@ class GramAccountClient implements TelegramAccountClient {
     });
   }
 
+  async checkJoin(target: TargetRef): Promise<JoinRequestState> {
+    const { Api } = g();
+    return this.call(async () => {
+      if (target.kind === 'invite') {
+        const info = await this.client.invoke(new Api.messages.CheckChatInvite({ hash: target.hash }));
+        return info instanceof Api.ChatInviteAlready ? 'member' : 'pending';
+      }
+      const resolved = await this.client.invoke(new Api.contacts.ResolveUsername({ username: target.username }));
+      const chat = resolved.chats.find((c) => c instanceof Api.Channel);
+      if (!(chat instanceof Api.Channel))
+        throw new TelegramCallError('CHANNEL_INVALID', 400, undefined, 'not a group or channel');
+      return chat.left ? 'pending' : 'member';
+    });
+  }
+
+  /**
+   * Channels and supergroups among the dialogs, main list and archive. messages.GetDialogs is paged
+   * here (not client.getDialogs, whose Dialog wrapper fails on a dialog without a top message).
+   */
+  async countChannels(): Promise<number> {
+    const { Api } = g();
+    const bigInt = require('big-integer') as typeof import('big-integer');
+    return this.call(async () => {
+      const seen = new Set<string>();
+      for (const folderId of [0, 1]) {
+        let offsetDate = 0;
+        let offsetId = 0;
+        let offsetPeer: import('telegram').Api.TypeInputPeer = new Api.InputPeerEmpty();
+        for (let page = 0; page < 50; page++) {
+          const r = await this.client.invoke(
+            new Api.messages.GetDialogs({ folderId, offsetDate, offsetId, offsetPeer, limit: 100, hash: bigInt(0) }),
+          );
+          if (r instanceof Api.messages.DialogsNotModified) break;
+          for (const d of r.dialogs) if (d.peer instanceof Api.PeerChannel) seen.add(d.peer.channelId.toString());
+          const last = r.dialogs.at(-1);
+          if (r instanceof Api.messages.Dialogs || !last || r.dialogs.length < 100) break;
+          const top = r.messages.find((m) => 'id' in m && m.id === last.topMessage);
+          offsetId = last.topMessage;
+          offsetDate = top && 'date' in top ? (top.date ?? 0) : 0;
+          offsetPeer = await this.client.getInputEntity(last.peer);
+        }
+      }
+      return seen.size;
+    });
+  }
+
   async askSpamBot(): Promise<string> {
     const { Api } = g();
     return this.call(async () => {
@@ -177,7 +224,9 @@ export function newGramClient(session: AccountSession, opts: GramjsOptions = {})
     floodSleepThreshold: 0,
     connectionRetries: 1,
     retryDelay: 0,
-    requestRetries: 1,
+    // gramjs follows PHONE_/USER_/NETWORK_MIGRATE_X (switch data centre, send again) inside this
+    // retry loop: with 1 no attempt is left after the switch. Flood waits are never slept (above).
+    requestRetries: 5,
     autoReconnect: false,
     baseLogger: new Logger(LogLevel.NONE),
     ...(session.proxy ? { proxy: gramProxy(session.proxy) } : {}),
@@ -265,9 +314,12 @@ export async function gramLogin(
   opts: GramjsOptions = {},
 ): Promise<{ stringSession: string; userId: string; username: string | null }> {
   const client = newGramClient(session, opts);
+  // The last error Telegram gave, so "the code expired" is not reported as gramjs's AUTH_USER_CANCEL.
+  let lastError: TelegramCallError | TelegramConnectError | undefined;
+  const wrong = { code: 0, password: 0 };
   try {
     if (opts.fakeNetwork) {
-      await client.session.load(); // what connect() would do first
+      await client._initSession(); // what connect() would do first
     } else {
       const ok = await withTimeout(client.connect(), opts.connectTimeoutMs ?? 20_000, 'connecting to Telegram');
       if (!ok) throw new TelegramConnectError(`cannot reach Telegram${session.proxy ? ' through the proxy' : ''}`);
@@ -279,9 +331,13 @@ export async function gramLogin(
         phoneCode: async (viaApp) => cb.code(Boolean(viaApp)),
         password: async (hint) => cb.password(hint),
         onError: async (e: Error) => {
-          cb.onError(toCallError(e));
-          // Stop on anything but a wrong code/password, which gramjs asks again for.
-          return !/PHONE_CODE_INVALID|PASSWORD_HASH_INVALID/.test((e as { errorMessage?: string }).errorMessage ?? '');
+          lastError = toCallError(e);
+          cb.onError(lastError);
+          // A wrong code or password is asked again (3 tries each); anything else stops.
+          const m = (e as { errorMessage?: string }).errorMessage ?? '';
+          if (m === 'PHONE_CODE_INVALID') return ++wrong.code >= MAX_WRONG;
+          if (m === 'PASSWORD_HASH_INVALID') return ++wrong.password >= MAX_WRONG;
+          return true;
         },
       },
     );
@@ -289,11 +345,15 @@ export async function gramLogin(
     const u = user as { id?: { toString(): string }; username?: string };
     return { stringSession: saved, userId: String(u.id ?? ''), username: u.username ?? null };
   } catch (e) {
+    if (e instanceof Error && e.message === 'AUTH_USER_CANCEL' && lastError) throw lastError;
     throw toCallError(e);
   } finally {
     await withTimeout(client.destroy(), 5000, 'closing the login client').catch(() => {});
   }
 }
+
+/** Wrong codes (or passwords) typed before a login gives up. */
+const MAX_WRONG = 3;
 
 // ---------------------------------------------------------------------------------------------
 // Test seam (reference/gramjs.md, "Fake _sender"): a real TelegramClient whose network is
@@ -302,7 +362,20 @@ export async function gramLogin(
 
 /** What the fake network answers: a TL object, an RPC error, or a thrown Error (socket drop). */
 export type FakeReply = { result: unknown } | { rpcError: [number, string] } | { fail: Error };
-export type FakeHandler = (request: { className: string; [k: string]: unknown }) => FakeReply | Promise<FakeReply>;
+export type FakeHandler = (
+  request: { className: string; [k: string]: unknown },
+  /** The data centre the client is talking to (it changes after a *_MIGRATE_X). */
+  at: { dcId: number },
+) => FakeReply | Promise<FakeReply>;
+
+/** Telegram's production data centres (what getDC answers from help.GetConfig). */
+const DC_IPS: Record<number, string> = {
+  1: '149.154.175.53',
+  2: '149.154.167.51',
+  3: '149.154.175.100',
+  4: '149.154.167.91',
+  5: '91.108.56.130',
+};
 
 interface PendingState {
   request: { className: string; readResult(reader: unknown): unknown };
@@ -329,15 +402,36 @@ export function installFakeSender(client: GramClient, handler: FakeHandler): voi
   const internals = client as unknown as {
     _sender: unknown;
     _connectedDeferred: { resolve(): void };
+    _initSession(): Promise<void>;
+    getDC(id: number): Promise<{ id: number; ipAddress: string; port: number }>;
+    connect(): Promise<boolean>;
   };
-  internals._sender = {
+  const { AuthKey } = require('telegram/crypto/AuthKey.js') as typeof import('telegram/crypto/AuthKey.js');
+  const { randomBytes } = require('node:crypto') as typeof import('node:crypto');
+  // A *_MIGRATE_X makes gramjs look the DC up, drop the auth key and connect() again: on the fake
+  // network the new DC hands out a fresh auth key at once, as a real key exchange would.
+  internals.getDC = async (id) => {
+    const ip = DC_IPS[id];
+    if (!ip) throw new Error(`Cannot find the DC with the ID of ${id}`);
+    return { id, ipAddress: ip, port: 443 };
+  };
+  internals.connect = async () => {
+    await internals._initSession();
+    const key = new AuthKey();
+    await key.setKey(randomBytes(256));
+    client.session.setAuthKey(key);
+    internals._sender = sender();
+    return true;
+  };
+  const sender = () => ({
     userDisconnected: false,
     isConnected: () => true,
     disconnect: async () => {},
+    authKey: { setKey: async () => {} },
     addStateToQueue(state: PendingState) {
       setImmediate(async () => {
         try {
-          const r = await handler(state.request as unknown as { className: string });
+          const r = await handler(state.request as unknown as { className: string }, { dcId: client.session.dcId });
           if ('fail' in r) return state.reject(r.fail);
           if ('rpcError' in r) {
             return state.reject(
@@ -354,9 +448,41 @@ export function installFakeSender(client: GramClient, handler: FakeHandler): voi
         }
       });
     },
-  };
+  });
+  internals._sender = sender();
   internals._connectedDeferred.resolve();
 }
+
+/**
+ * Test seam: the 2FA challenge (`account.GetPassword`) a real server sends, with Telegram's own
+ * 2048-bit prime (gramjs checks it) so gramjs computes the SRP answer as it would for real.
+ */
+export function fakePasswordChallenge(hint: string | null): unknown {
+  const { Api } = g();
+  const bigInt = require('big-integer') as typeof import('big-integer');
+  const p = Buffer.from(TELEGRAM_SRP_PRIME, 'hex');
+  const { randomBytes } = require('node:crypto') as typeof import('node:crypto');
+  const B = randomBytes(256);
+  B[0] = 0x10; // 0 < B < p
+  return new Api.account.Password({
+    hasPassword: true,
+    hint: hint ?? undefined,
+    currentAlgo: new Api.PasswordKdfAlgoSHA256SHA256PBKDF2HMACSHA512iter100000SHA256ModPow({
+      salt1: randomBytes(8),
+      salt2: randomBytes(16),
+      g: 3,
+      p,
+    }),
+    srp_B: B,
+    srpId: bigInt(77),
+    newAlgo: new Api.PasswordKdfAlgoUnknown(),
+    newSecureAlgo: new Api.SecurePasswordKdfAlgoUnknown(),
+    secureRandom: randomBytes(32),
+  });
+}
+
+const TELEGRAM_SRP_PRIME =
+  'c71caeb9c6b1c9048e6c522f70f13f73980d40238e3e21c14934d037563d930f48198a0aa7c14058229493d22530f4dbfa336f6e0ac925139543aed44cce7c3720fd51f69458705ac68cd4fe6b6b13abdc9746512969328454f18faf8c595f642477fe96bb2a941d5bcd1d4ac8cc49880708fa9b378e3c4f3a9060bee67cf9a4a4a695811051907e162753b56b0f6b410dba74d8a84b2a14b3144e0ef1284754fd17ed950d5965b4b9dd46582db1178d169c6bc465b0d6ff9ca3928fef5b9ae4e418fc15e83ebea0f87fa9ff5eed70050ded2849f47bf959d956850ce929851f0d8115f635b105ee2e4e15d04b2454bf6f4fadf034b10403119cd8e3b92fcc5b';
 
 /** Build the exact error gramjs raises for a Telegram error string (for tests and the sandbox). */
 export function gramError(code: number, message: string, request?: unknown): Error {

@@ -5,6 +5,7 @@ import type { TargetRef } from '../domain/links.js';
 import {
   TelegramCallError,
   type AccountSession,
+  type JoinRequestState,
   type JoinResult,
   type TelegramAccountClient,
   type TelegramGateway,
@@ -16,6 +17,7 @@ import {
  *  - usernames containing `missing` do not exist; `private` are private; `full` are full;
  *    `approval` need an admin's approval; `banned` have banned every account;
  *  - invite hashes starting `Expired` are expired, `Approval` need approval;
+ *  - a join request is approved 12 h after it was sent, unless the group's name contains `never`;
  *  - accounts whose session name contains `revoked` have a revoked session, `banned` a banned number;
  *  - an account that joins too fast (another join within 90 s, or 4 in 10 min) gets FLOOD_WAIT;
  *  - an account can be in at most `capacity` groups (CHANNELS_TOO_MUCH).
@@ -56,6 +58,7 @@ export class SandboxTelegram implements TelegramGateway {
     db.pragma('journal_mode = WAL');
     db.exec(`create table if not exists members (account text not null, grp text not null, at integer not null, primary key (account, grp));
              create table if not exists joins (account text not null, at integer not null);
+             create table if not exists requests (account text not null, grp text not null, at integer not null, primary key (account, grp));
              create index if not exists joins_account on joins (account, at);`);
     this.db = db;
     return db;
@@ -69,7 +72,33 @@ export class SandboxTelegram implements TelegramGateway {
       join: (target) => this.join(name, target),
       getMe: async () => ({ id: String(session.accountId), username: name, phone: null }),
       askSpamBot: async () => 'Good news, no limits are currently applied to your account. You’re free as a bird!',
+      checkJoin: async (target) => this.checkJoin(name, target),
+      countChannels: async () =>
+        (this.state().prepare('select count(*) as n from members where account = ?').get(name) as { n: number }).n,
     };
+  }
+
+  private async checkJoin(account: string, target: TargetRef): Promise<JoinRequestState> {
+    const grp = target.kind === 'username' ? `@${target.username}` : `+${target.hash}`;
+    const name = target.kind === 'username' ? target.username : target.hash;
+    if (target.kind === 'username' && /missing/i.test(name))
+      throw new TelegramCallError('USERNAME_NOT_OCCUPIED', 400, undefined);
+    if (target.kind === 'invite' && /^Expired/.test(name))
+      throw new TelegramCallError('INVITE_HASH_EXPIRED', 400, undefined);
+    const db = this.state();
+    if (db.prepare('select 1 from members where account = ? and grp = ?').get(account, grp)) return 'member';
+    const req = db.prepare('select at from requests where account = ? and grp = ?').get(account, grp) as
+      { at: number } | undefined;
+    if (req && !/never/i.test(name) && req.at + SANDBOX_APPROVAL_MS <= this.opts.clock.now()) {
+      db.prepare('insert or ignore into members (account, grp, at) values (?, ?, ?)').run(
+        account,
+        grp,
+        req.at + SANDBOX_APPROVAL_MS,
+      );
+      db.prepare('delete from requests where account = ? and grp = ?').run(account, grp);
+      return 'member';
+    }
+    return 'pending';
   }
 
   private async join(account: string, target: TargetRef): Promise<JoinResult> {
@@ -108,7 +137,10 @@ export class SandboxTelegram implements TelegramGateway {
           .n;
         if (count >= (this.opts.capacity ?? 500)) throw new TelegramCallError('CHANNELS_TOO_MUCH', 400, undefined);
         db.prepare('insert into joins (account, at) values (?, ?)').run(account, now);
-        if (/approval/i.test(name)) return { kind: 'requested' };
+        if (/approval/i.test(name)) {
+          db.prepare('insert or ignore into requests (account, grp, at) values (?, ?, ?)').run(account, grp, now);
+          return { kind: 'requested' };
+        }
         db.prepare('insert into members (account, grp, at) values (?, ?, ?)').run(account, grp, now);
         this.joins++;
         return { kind: 'joined', title: `Sandbox ${grp}` };
@@ -128,6 +160,9 @@ export class SandboxTelegram implements TelegramGateway {
     this.db = undefined;
   }
 }
+
+/** How long the sandbox's admins take to approve a join request. */
+export const SANDBOX_APPROVAL_MS = 12 * 3_600_000;
 
 function hash(s: string): number {
   let h = 2166136261;

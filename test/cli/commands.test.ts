@@ -17,7 +17,9 @@ describe('the built CLI', () => {
     expect(r.signal).toBeNull(); // it exited by itself: runCli would have SIGKILLed it
     expect(r.stdout).toMatch(/accounts import accounts_config\.example\.json: 3 accounts/);
     expect(r.stdout).toMatch(/targets import targets\.txt --niche demo: 8 targets/);
-    expect(r.stdout).toMatch(/join --niche demo \(sandbox Telegram\): joined 1, pending_approval 1, error 1/);
+    expect(r.stdout).toMatch(
+      /join --niche demo \(SIMULATED: sandbox Telegram\): joined 1, pending_approval 1, error 1/,
+    );
     expect(r.stdout).toMatch(/Telegram accounts: 3 total, 3 healthy/);
     // With a Chromium (CI installs Debian's) the demo logs a fake Instagram account in; without, it says so.
     expect(r.stdout).toMatch(/refresh-session (--account demo_ig .*: refreshed|skipped: no Chromium)/);

@@ -20,7 +20,7 @@ describe.each(DIALECTS)('join as a built CLI on $name', ({ skip, create }) => {
   beforeEach(async () => {
     if (skip) return;
     t = await create();
-    ({ store, env } = await fleetStore(t, 6));
+    ({ store, env } = await fleetStore(t, 6, { sandbox: true }));
     await addTargets(store, GROUPS);
     sandboxPath = join(t.dir, 'sandbox.db');
     env = {

@@ -262,7 +262,14 @@ describe.each(DIALECTS)('account manager on $name', ({ skip, create }) => {
       expect(r.leasesFreed).toEqual(['acc_00001']);
       expect(r.targetsRequeued).toBe(1);
       expect(r.needsPerson).toEqual([
-        { account: 'acc_00002', state: 'disabled', reason: 'SESSION_REVOKED', lastError: 'SESSION_REVOKED' },
+        {
+          account: 'acc_00002',
+          state: 'disabled',
+          reason: 'SESSION_REVOKED',
+          lastError: 'SESSION_REVOKED',
+          channelsFull: false,
+          fix: expect.stringContaining('acctctl accounts login --phone PHONE --name acc_00002') as unknown as string,
+        },
       ]);
       expect(await store.db.selectFrom('targets').select(['status', 'lease_holder']).executeTakeFirstOrThrow()).toEqual(
         { status: 'new', lease_holder: null },

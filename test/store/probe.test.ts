@@ -19,6 +19,8 @@ function probeTelegram(answers: Record<string, string | TelegramCallError | Erro
         join: async () => ({ kind: 'joined', title: null }),
         getMe: async () => ({ id: '1', username: s.sessionName, phone: null }),
         askSpamBot: async () => a ?? 'Good news, no limits are currently applied to your account.',
+        checkJoin: async () => 'pending' as const,
+        countChannels: async () => 0,
       };
     },
     async closeAll() {},

@@ -12,10 +12,15 @@ import { makeAccounts, makeKey } from './fixtures.js';
 export async function fleetStore(
   t: TestDb,
   n: number,
-  opts: { tenant?: string } = {},
+  opts: { tenant?: string; sandbox?: boolean } = {},
 ): Promise<{ store: Store; env: Record<string, string> }> {
   const keyFile = makeKey(t.dir);
-  const env = baseEnv({ DATABASE_URL: t.url, ACCTCTL_KEY_FILE: keyFile });
+  // A sandbox store is made by a sandbox run (and only sandbox runs may use it).
+  const env = baseEnv({
+    DATABASE_URL: t.url,
+    ACCTCTL_KEY_FILE: keyFile,
+    ...(opts.sandbox ? { ACCTCTL_TELEGRAM: 'sandbox' } : {}),
+  });
   const m = await runCli(['migrate'], { env });
   if (m.code !== 0) throw new Error(m.stderr);
   const store = await openStore(t.target);

@@ -11,6 +11,7 @@ import type { Store } from '../../src/store/store.js';
 import {
   TelegramCallError,
   type AccountSession,
+  type JoinRequestState,
   type JoinResult,
   type TelegramGateway,
 } from '../../src/telegram/gateway.js';
@@ -30,7 +31,9 @@ export class ScriptedTelegram implements TelegramGateway {
   constructor(
     private readonly rule: (account: string, target: string) => JoinResult | TelegramCallError | Error,
     private readonly connectRule: (account: string) => TelegramCallError | Error | null = () => null,
+    private readonly checkRule: (account: string, target: string) => JoinRequestState | Error = () => 'pending',
   ) {}
+  checks: { account: string; target: string }[] = [];
   async client(s: AccountSession) {
     const bad = this.connectRule(s.sessionName);
     if (bad) throw bad;
@@ -45,6 +48,14 @@ export class ScriptedTelegram implements TelegramGateway {
       },
       getMe: async () => ({ id: '1', username: s.sessionName, phone: null }),
       askSpamBot: async () => 'ok',
+      checkJoin: async (t: TargetRef) => {
+        const target = t.kind === 'username' ? `@${t.username}` : `+${t.hash}`;
+        this.checks.push({ account: s.sessionName, target });
+        const r = this.checkRule(s.sessionName, target);
+        if (r instanceof Error) throw r;
+        return r;
+      },
+      countChannels: async () => 0,
     };
   }
   async closeAll() {}

@@ -1,7 +1,8 @@
+import bigInt from 'big-integer';
 import { describe, expect, it } from 'vitest';
 import { classifyError } from '../../src/domain/accountStates.js';
 import { TelegramCallError, type AccountSession } from '../../src/telegram/gateway.js';
-import { GramjsGateway, type FakeHandler } from '../../src/telegram/gramjs.js';
+import { GramjsGateway, gramApi, type FakeHandler } from '../../src/telegram/gramjs.js';
 import { makeSession } from '../support/fixtures.js';
 import { recordTimers } from '../support/timers.js';
 import { channel, chatInvite, chatInviteAlready, resolved, script, updatesWith } from '../support/gramFixtures.js';
@@ -121,5 +122,111 @@ describe('join through a real TelegramClient over a fake network', () => {
     const e = await joinError(s.handler, { kind: 'username', username: 'ghost_group' });
     expect(e.errorMessage).toBe('USERNAME_NOT_OCCUPIED');
     expect(classifyError(e)).toMatchObject({ target: 'error', pauseMs: 60_000 });
+  });
+});
+
+describe('re-checking a join request through a real TelegramClient over a fake network', () => {
+  async function check(handler: FakeHandler, target: Parameters<typeof join>[1]) {
+    const gw = new GramjsGateway({ fakeNetwork: handler });
+    try {
+      return await (await gw.client(session)).checkJoin(target);
+    } finally {
+      await gw.closeAll();
+    }
+  }
+  const grp = channel(1002, 'approval_group', 'Approval group');
+
+  it('invite: ChatInviteAlready means approved; ChatInvite means still pending; an expired hash is an error', async () => {
+    expect(
+      await check(script({ 'messages.CheckChatInvite': { result: chatInviteAlready(grp) } }).handler, {
+        kind: 'invite',
+        hash: 'AbCdEfGhIj',
+      }),
+    ).toBe('member');
+    expect(
+      await check(script({ 'messages.CheckChatInvite': { result: chatInvite({ requestNeeded: true }) } }).handler, {
+        kind: 'invite',
+        hash: 'AbCdEfGhIj',
+      }),
+    ).toBe('pending');
+    await expect(
+      check(script({ 'messages.CheckChatInvite': { rpcError: [400, 'INVITE_HASH_EXPIRED'] } }).handler, {
+        kind: 'invite',
+        hash: 'AbCdEfGhIj',
+      }),
+    ).rejects.toMatchObject({ errorMessage: 'INVITE_HASH_EXPIRED' });
+  });
+
+  it('public group: the channel no longer marked "left" means approved', async () => {
+    const left = channel(1003, 'approval_group');
+    left.left = true;
+    expect(
+      await check(script({ 'contacts.ResolveUsername': { result: resolved(left) } }).handler, {
+        kind: 'username',
+        username: 'approval_group',
+      }),
+    ).toBe('pending');
+    expect(
+      await check(script({ 'contacts.ResolveUsername': { result: resolved(grp) } }).handler, {
+        kind: 'username',
+        username: 'approval_group',
+      }),
+    ).toBe('member');
+  });
+});
+
+describe('counting channels (CHANNELS_TOO_MUCH) through a real TelegramClient over a fake network', () => {
+  it('counts the channels and supergroups among the dialogs (archive too), not basic groups', async () => {
+    const Api = gramApi();
+    const chans = [channel(2001, 'first_group'), channel(2002, 'second_group')];
+    const basic = new Api.Chat({
+      id: bigInt(3001),
+      title: 'basic',
+      photo: new Api.ChatPhotoEmpty(),
+      participantsCount: 3,
+      date: 1_700_000_000,
+      version: 1,
+    });
+    const dialog = (peer: unknown) =>
+      new Api.Dialog({
+        peer: peer as InstanceType<typeof Api.PeerChannel>,
+        topMessage: 0,
+        readInboxMaxId: 0,
+        readOutboxMaxId: 0,
+        unreadCount: 0,
+        unreadMentionsCount: 0,
+        unreadReactionsCount: 0,
+        notifySettings: new Api.PeerNotifySettings({}),
+      });
+    const archived = channel(2003, 'archived_group');
+    const s = script({
+      'messages.GetDialogs': (req) =>
+        req.folderId === 1
+          ? {
+              result: new Api.messages.Dialogs({
+                dialogs: [dialog(new Api.PeerChannel({ channelId: archived.id }))],
+                messages: [],
+                chats: [archived],
+                users: [],
+              }),
+            }
+          : {
+              result: new Api.messages.Dialogs({
+                dialogs: [
+                  ...chans.map((c) => dialog(new Api.PeerChannel({ channelId: c.id }))),
+                  dialog(new Api.PeerChat({ chatId: basic.id })),
+                ],
+                messages: [],
+                chats: [...chans, basic],
+                users: [],
+              }),
+            },
+    });
+    const gw = new GramjsGateway({ fakeNetwork: s.handler });
+    try {
+      expect(await (await gw.client(session)).countChannels()).toBe(3);
+    } finally {
+      await gw.closeAll();
+    }
   });
 });

@@ -1,0 +1,125 @@
+import type { Kysely } from 'kysely';
+import type { Clock } from '../domain/clock.js';
+import { DataError, UsageError } from '../errors.js';
+import type { AccountState, Database } from '../store/schema.js';
+import type { Store } from '../store/store.js';
+
+export interface ReactivateResult {
+  account: string;
+  from: AccountState;
+  until: number | null;
+  channelsFullCleared: boolean;
+  reason: string;
+}
+
+/** Control characters out, length bounded: a reason is stored and shown to people. */
+function cleanReason(reason: string): string {
+  return [...reason]
+    .map((ch) => (ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f ? ' ' : ch))
+    .join('')
+    .trim()
+    .slice(0, 500);
+}
+
+/**
+ * `accounts reactivate NAME --reason TEXT`: a person says the account is fine again (appeal
+ * accepted, number unbanned, channels left). It becomes `active` whatever its state; error
+ * count, last error and the CHANNELS_TOO_MUCH parking are cleared; an event keeps the reason
+ * and the previous state.
+ */
+export async function reactivateAccount(
+  deps: { store: Store; clock: Clock },
+  name: string,
+  reason: string,
+): Promise<ReactivateResult> {
+  const why = cleanReason(reason);
+  if (!why)
+    throw new UsageError('--reason is required → say why the account is fine again, e.g. --reason "appeal accepted"');
+  return deps.store.writeTx(async (tx) => {
+    const now = deps.clock.now();
+    const a = await tx
+      .selectFrom('telegram_accounts')
+      .select(['id', 'state', 'state_until', 'channels_full', 'tenant_id'])
+      .where('session_name', '=', name)
+      .executeTakeFirst();
+    if (!a) throw new DataError(`no account named "${name}" → see \`acctctl accounts list\``);
+    await tx
+      .updateTable('telegram_accounts')
+      .set({
+        state: 'active',
+        state_until: null,
+        state_reason: `reactivated: ${why}`.slice(0, 500),
+        error_count: 0,
+        last_error: null,
+        channels_full: 0,
+        updated_at: now,
+      })
+      .where('id', '=', a.id)
+      .execute();
+    await accountEvent(
+      tx,
+      now,
+      a.id,
+      a.tenant_id,
+      'account_reactivated',
+      `${name}: ${a.state} → active (reactivated by a person: ${why})`,
+      {
+        from: a.state,
+        until: a.state_until,
+        channelsFull: a.channels_full === 1,
+        reason: why,
+      },
+    );
+    return {
+      account: name,
+      from: a.state,
+      until: a.state_until,
+      channelsFullCleared: a.channels_full === 1,
+      reason: why,
+    };
+  });
+}
+
+export async function accountEvent(
+  tx: Kysely<Database>,
+  now: number,
+  accountId: number,
+  tenantId: number | null,
+  kind: string,
+  message: string,
+  data: unknown,
+): Promise<void> {
+  await tx
+    .insertInto('events')
+    .values({
+      at: now,
+      kind,
+      subject_type: 'telegram_account',
+      subject_id: accountId,
+      tenant_id: tenantId,
+      message,
+      data_json: JSON.stringify(data),
+    })
+    .execute();
+}
+
+/**
+ * What actually brings an account back from a state that needs a person (or from the
+ * CHANNELS_TOO_MUCH parking): the command an operator runs, after doing what the text says.
+ */
+export function wayBack(p: { account: string; state: string; phone?: string | null; channelsFull?: boolean }): string {
+  const n = p.account;
+  const q = /^[\w.-]+$/.test(n) ? n : JSON.stringify(n);
+  switch (p.state) {
+    case 'disabled':
+      return `session no longer valid: log in again with \`acctctl accounts login --phone ${p.phone ?? 'PHONE'} --name ${q}\` (stores the new session and makes it active)`;
+    case 'frozen':
+      return `appeal through @SpamBot in the Telegram app; once lifted: \`acctctl recover --probe --account ${q}\` (or \`acctctl accounts reactivate ${q} --reason "appeal accepted"\`)`;
+    case 'banned':
+      return `the number is banned: if Telegram lifts it, \`acctctl accounts reactivate ${q} --reason "..."\`; otherwise \`acctctl accounts remove ${q}\``;
+    default:
+      return p.channelsFull
+        ? `in too many channels for more joins: leave some in the app, then \`acctctl recover --probe --account ${q}\` (or \`acctctl accounts reactivate ${q} --reason "left channels"\`)`
+        : '';
+  }
+}
