@@ -3,6 +3,7 @@ import type { Ctx } from '../cli/context.js';
 import { withStore } from '../cli/context.js';
 import { c, fmtTime, table } from '../cli/output.js';
 import { isAction, type Action } from '../domain/limits.js';
+import { count } from '../domain/plural.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { AccountManager, type LeaseResult, type RecoverResult, type ResetResult } from '../fleet/accountManager.js';
 import type { Store } from '../store/store.js';
@@ -88,7 +89,9 @@ export function renderRecover(r: RecoverResult): string {
     `expired leases freed: ${r.leasesFreed.length}; targets requeued: ${r.targetsRequeued}; check jobs freed: ${r.jobsFreed}; proxies given another chance: ${r.proxiesRetried}`,
   ];
   if (r.needsPerson.length) {
-    lines.push(c.bold(`${r.needsPerson.length} account(s) need a person:`));
+    lines.push(
+      c.bold(`${count(r.needsPerson.length, 'account')} ${r.needsPerson.length === 1 ? 'needs' : 'need'} a person:`),
+    );
     lines.push(
       table(
         ['account', 'state', 'reason', 'last error', 'what to do'],
@@ -151,7 +154,7 @@ export async function resetLimitsCli(ctx: Ctx, opts: { retentionDays: string }):
       await manager(ctx, store).resetLimits({ retentionDays: days }),
       (r: ResetResult) =>
         `day ${r.day}: ${r.accountsReset} account(s) reset, ${r.alreadyReset} already reset today; ` +
-        `${r.actionLogPruned} action log row(s) older than ${days} days pruned`,
+        `${count(r.actionLogPruned, 'action log row')} older than ${days} days pruned`,
     ),
   );
 }
