@@ -171,7 +171,9 @@ describe.each(DIALECTS)('secret canary on $name', ({ name, skip, create }) => {
     expect(all).toContain('canary_two');
     expect(all).toContain('re-encrypted');
     expect(all).toContain('canary_ig');
-    expect(all).toMatch(/imported 1 API keys/);
+    expect(all).toMatch(/imported 1 API key\b/);
+    expect(all).not.toMatch(/\b1 (accounts|proxies|API keys|Instagram accounts)\b/);
+    expect(all).toContain('removed 1 proxy');
     expect(all).toMatch(/DEBUG/);
   });
 
