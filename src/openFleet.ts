@@ -140,7 +140,8 @@ export async function openFleet(opts: OpenFleetOptions = {}): Promise<Fleet> {
       `options.timeZone "${opts.timeZone}" is not an IANA time zone → e.g. "UTC" or "Europe/Moscow"`,
     );
   }
-  const base = loadConfig({ db: target?.kind === 'sqlite' ? target.path : target?.url }, env, cwd);
+  const dbFlag = target === undefined ? undefined : 'url' in target ? target.url : target.path;
+  const base = loadConfig({ db: dbFlag }, env, cwd);
   const config: Config = {
     ...base,
     keyFile: opts.keyFile === undefined ? base.keyFile : resolve(cwd, opts.keyFile),
