@@ -15,7 +15,9 @@ export function parseDuration(s: string, flag: string): number {
   if (!m) throw new UsageError(`${flag} "${s}" is not a duration → e.g. 90s, 10m, 1h`);
   const n = Number(m[1]);
   const unit = m[2] ?? 's';
-  return n * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000);
+  const ms = n * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000);
+  if (ms <= 0) throw new UsageError(`${flag} "${s}" must be longer than 0 → e.g. 90s, 10m, 1h`);
+  return ms;
 }
 
 export function parseUsed(items: string[]): Partial<Record<Action, number>> {

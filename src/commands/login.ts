@@ -11,6 +11,7 @@ import { loadProxy } from '../store/proxies.js';
 import type { AccountSession } from '../telegram/gateway.js';
 import type { LoginCallbacks } from '../telegram/gramjs.js';
 import { importAccounts } from './accounts.js';
+import { tenantIdByName } from './tenants.js';
 
 export interface LoginDeps {
   store: Store;
@@ -102,7 +103,9 @@ export async function loginCli(
     throw new UsageError('--proxy-id must be a proxy id from `acctctl proxies list`');
   const box = secretBox(ctx);
   const { gramLogin } = await import('../telegram/gramjs.js');
-  await withStore(ctx, async (store) =>
+  await withStore(ctx, async (store) => {
+    // An unknown tenant is refused before anyone types a code (as every import refuses it).
+    if (opts.tenant !== undefined) await tenantIdByName(store, opts.tenant);
     ctx.emit(
       await loginAccount(
         {
@@ -125,6 +128,6 @@ export async function loginCli(
       ),
       (r) =>
         `${r.created ? 'added' : 'updated'} account ${r.account} (Telegram user ${r.userId}${r.username ? ` @${r.username}` : ''}); its session is stored encrypted`,
-    ),
-  );
+    );
+  });
 }

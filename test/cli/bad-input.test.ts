@@ -141,6 +141,12 @@ const CASES: Case[] = [
     message: /--verify-mode "telepathy" is unknown/,
   },
   { name: 'unknown command', args: () => ['frobnicate'], code: 64, message: /unknown command/ },
+  {
+    name: 'lease --ttl 0',
+    args: () => ['lease', '--action', 'invite', '--ttl', '0'],
+    code: 64,
+    message: /--ttl "0" must be longer than 0/,
+  },
   // Unknown tenants are refused by every importer unless --create-tenant.
   {
     name: 'proxies import --tenant typo',

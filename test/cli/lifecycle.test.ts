@@ -66,6 +66,13 @@ describe.each(DIALECTS)('list and remove what was imported, on $name', ({ skip, 
       verifyMode: 'api+instagram',
     });
     expect(await ok('tenants', 'remove', 'plain')).toContain('removed tenant plain');
+    // accounts login refuses an unknown tenant before anyone is asked for a code.
+    const login = await runCli(['accounts', 'login', '--phone', '+15550000000', '--tenant', 'ghost'], {
+      env: { ...env, TELEGRAM_API_ID: '12345', TELEGRAM_API_HASH: '0123456789abcdef0123456789abcdef' },
+    });
+    expect(login.code, login.stderr).toBe(65);
+    expect(login.stderr).toContain('tenant "ghost" does not exist');
+    expect(login.stdout).not.toContain('Code');
 
     const why = await refused(65, 'tenants', 'remove', 'acme');
     expect(why).toContain('tenant "acme" is in use: it has 1 Telegram account and 1 proxy');
