@@ -59,5 +59,8 @@ export function exitCodeOf(err: unknown): ExitCodeValue {
   return err instanceof AcctctlError ? err.exitCode : ExitCode.SOFTWARE;
 }
 
+/** A call on a store or fleet after its close(): open a new one (EX_USAGE, 64). */
+export class ClosedError extends UsageError {}
+
 /** The holder's lease expired or was taken over: nothing was changed; take a new lease (75). */
 export class LeaseLostError extends TempFailError {}

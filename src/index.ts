@@ -1,41 +1,71 @@
 /**
- * acctctl as a library: the fleet for other services and scripts, the way seed 003's HTTP API
- * was used.
+ * acctctl as a library: the fleet for services that lease Telegram accounts. See the README's
+ * "Use from another service".
  *
- *   import { openStore, AccountManager, systemClock } from 'acctctl';
- *   const store = await openStore('postgres://…');           // or a SQLite path
- *   const clock = await alignClock(store, systemClock);      // Postgres: the database's time
- *   const fleet = new AccountManager({ store, clock });
- *   const r = await fleet.lease({ action: 'invite', channel: 'c1', holder: 'inviter', ttlMs: 600_000 });
+ *   import { openFleet } from 'acctctl';
+ *   await using fleet = await openFleet();                 // DATABASE_URL, .env, ./acctctl.db — as the CLI
+ *   const r = await fleet.lease({ action: 'invite', channel: '@mygroup' });
  *   if (r.ok) await fleet.release(r.lease.token, { used: { invite: 1 } });
+ *
+ * Every type that appears in a public signature is exported from here (a test checks it).
  */
 import { parseDbUrl, type DbTarget } from './config/config.js';
 import { ConfigError } from './errors.js';
 import { openStore as openStoreAt, type SchemaMode, type Store } from './store/store.js';
 
+/** Open the store alone (no configuration read): a SQLite path, `sqlite:PATH` or `postgres://…`. */
 export async function openStore(where: string | DbTarget, opts: { schema?: SchemaMode } = {}): Promise<Store> {
   const target = typeof where === 'string' ? parseDbUrl(where, process.cwd()) : where;
-  if (!target) throw new ConfigError(`"${where}" is not a SQLite path, sqlite:PATH or postgres:// URL`);
+  if (!target) throw new ConfigError('the database is not a SQLite path, sqlite:PATH or postgres:// URL → fix it');
   return openStoreAt(target, opts);
 }
 
-export { AccountManager, parseToken } from './fleet/accountManager.js';
+export { openFleet } from './openFleet.js';
 export type {
+  AccountsImportOptions,
+  AccountsSource,
+  Fleet,
+  FleetAccounts,
+  FleetLeaseRequest,
+  FleetSettings,
+  OpenFleetOptions,
+  ReleaseOptions,
+} from './openFleet.js';
+export { AccountManager, parseToken, DEFAULT_LEASE_TTL_MS } from './fleet/accountManager.js';
+export type {
+  AccountManagerDeps,
+  InTx,
   Lease,
   LeaseRequest,
   LeaseResult,
   ReleaseResult,
+  RenewOptions,
+  RenewResult,
   ReportErrorResult,
   RecoverResult,
   ResetResult,
 } from './fleet/accountManager.js';
+export type { AccountChange, AccountRow, ImportAccountsResult } from './commands/accounts.js';
+export type { ImportOptions } from './commands/importing.js';
 export { classifyError, transition, effectiveState } from './domain/accountStates.js';
 export type { ErrorOutcome, ErrorInput, TargetOutcome } from './domain/accountStates.js';
 export { ACTIONS, DEFAULT_LIMITS, evaluateLimits, resolveLimits, parseLimitsOverride } from './domain/limits.js';
-export type { Action, ActionLimits, Limits, LimitVerdict } from './domain/limits.js';
+export type {
+  Action,
+  ActionLimits,
+  ActionRecord,
+  LimitReason,
+  Limits,
+  LimitsOverride,
+  LimitVerdict,
+} from './domain/limits.js';
 export { systemClock, FakeClock } from './domain/clock.js';
 export type { Clock } from './domain/clock.js';
-export type { Store } from './store/store.js';
+export type { Logger, LogFields, LogLevel } from './log/logger.js';
+export type { SchemaMode, Store } from './store/store.js';
+export type { DialectCaps } from './store/dialects.js';
+export { ACCOUNT_STATES, TARGET_STATUSES } from './store/schema.js';
+export type * from './store/schema.js';
 export { alignClock, databaseClockOffset, CLOCK_SKEW_LIMIT_MS } from './store/dbClock.js';
 export type { DbTarget } from './config/config.js';
 export * from './errors.js';

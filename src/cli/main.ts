@@ -110,8 +110,9 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .command('import <file>')
     .description('import proxies: one URL per line, or JSON [{url, tenant?}] (passwords never on argv)')
     .option('--tenant <name>', 'bind the proxies to this tenant')
+    .option(CREATE_TENANT, CREATE_TENANT_HELP)
     .action(
-      run(async (ctx, file: string, opts: { tenant?: string }) =>
+      run(async (ctx, file: string, opts: { tenant?: string; createTenant?: boolean }) =>
         (await import('../commands/proxies.js')).importProxiesCli(ctx, file, opts),
       ),
     );
@@ -125,8 +126,9 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .command('import <file>')
     .description('import accounts_config.json; all rows or none')
     .option('--fernet-key-file <file>', 'decrypt Fernet-encrypted values exported by the old Python system')
+    .option(CREATE_TENANT, CREATE_TENANT_HELP)
     .action(
-      run(async (ctx, file: string, opts: { fernetKeyFile?: string }) =>
+      run(async (ctx, file: string, opts: { fernetKeyFile?: string; createTenant?: boolean }) =>
         (await import('../commands/accounts.js')).importAccountsCli(ctx, file, opts),
       ),
     );
@@ -331,24 +333,38 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
   watch
     .command('import <file>')
     .description('import JSON [{tenant, username, kind: exists|followers|following}]')
-    .action(run(async (ctx, file: string) => (await import('../commands/check.js')).watchImportCli(ctx, file)));
+    .option(CREATE_TENANT, CREATE_TENANT_HELP)
+    .action(
+      run(async (ctx, file: string, opts: { createTenant?: boolean }) =>
+        (await import('../commands/check.js')).watchImportCli(ctx, file, opts),
+      ),
+    );
   watch
     .command('list')
     .description('watches with their last result')
     .action(run(async (ctx) => (await import('../commands/check.js')).watchListCli(ctx)));
-  program
-    .command('apikeys')
-    .description('API keys of the `api` verify method')
+  const apikeys = program.command('apikeys').description('API keys of the `api` verify method');
+  apikeys
     .command('import <file>')
     .description('import JSON [{tenant, provider, key}] (keys stored encrypted)')
-    .action(run(async (ctx, file: string) => (await import('../commands/check.js')).apikeysImportCli(ctx, file)));
+    .option(CREATE_TENANT, CREATE_TENANT_HELP)
+    .action(
+      run(async (ctx, file: string, opts: { createTenant?: boolean }) =>
+        (await import('../commands/check.js')).apikeysImportCli(ctx, file, opts),
+      ),
+    );
 
   const ig = program.command('ig').description('Instagram login accounts (for check and refresh-session)');
   ig.command('import <file>')
     .description(
       'import JSON [{tenant, username, password, totp_secret?, sessionid?, proxy?, priority?}], all rows or none',
     )
-    .action(run(async (ctx, file: string) => (await import('../commands/ig.js')).igImportCli(ctx, file)));
+    .option(CREATE_TENANT, CREATE_TENANT_HELP)
+    .action(
+      run(async (ctx, file: string, opts: { createTenant?: boolean }) =>
+        (await import('../commands/ig.js')).igImportCli(ctx, file, opts),
+      ),
+    );
   ig.command('list')
     .description('Instagram accounts: state, session age, last verified, next refresh, failures')
     .action(run(async (ctx) => (await import('../commands/ig.js')).igListCli(ctx)));
@@ -373,7 +389,87 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
         (await import('../commands/status.js')).statusCli(ctx, opts),
       ),
     );
+  addLifecycleCommands(program, run);
   return program;
+}
+
+const CREATE_TENANT = '--create-tenant';
+const CREATE_TENANT_HELP = 'create tenants the file (or --tenant) names that do not exist yet (default: refuse them)';
+const FORCE_HELP = 'remove it even though it is in use (what uses it is said without --force)';
+
+/** list/remove for everything that can be imported (issue 15), added to the existing command groups. */
+function addLifecycleCommands(program: Command, run: (fn: Action) => (...args: unknown[]) => Promise<void>): void {
+  const group = (name: string): Command => {
+    const g = program.commands.find((c) => c.name() === name);
+    if (!g) throw new Error(`no command group ${name}`);
+    return g;
+  };
+  group('keys')
+    .command('remove <keyId>')
+    .description('remove an old key from the key file once no stored secret needs it (see doctor); never the primary')
+    .action(run(async (ctx, keyId: string) => (await import('../commands/keysRemove.js')).removeKeyCli(ctx, keyId)));
+  group('tenants')
+    .command('remove <name>')
+    .description('remove a tenant; refused while it owns anything unless --force')
+    .option('--force', 'also remove its proxies, Instagram accounts, API keys and watches (Telegram accounts are kept)')
+    .action(
+      run(async (ctx, name: string, opts: { force?: boolean }) =>
+        (await import('../commands/tenants.js')).removeTenantCli(ctx, name, opts),
+      ),
+    );
+  group('proxies')
+    .command('remove <id...>')
+    .description('remove proxies by id (see proxies list); refused while accounts use them unless --force')
+    .option('--force', 'remove anyway: Telegram accounts that used them are disabled (never left to go direct)')
+    .action(
+      run(async (ctx, ids: string[], opts: { force?: boolean }) =>
+        (await import('../commands/proxies.js')).removeProxiesCli(ctx, ids, opts),
+      ),
+    );
+  group('targets')
+    .command('remove <link...>')
+    .description('remove join targets; refused while a join is trying one or it is bound to an account, unless --force')
+    .option('--force', FORCE_HELP)
+    .action(
+      run(async (ctx, links: string[], opts: { force?: boolean }) =>
+        (await import('../commands/targets.js')).removeTargetsCli(ctx, links, opts),
+      ),
+    );
+  group('ig')
+    .command('remove <username>')
+    .description('remove an Instagram login account and its stored secrets; refused while a login or fetch uses it')
+    .option('--tenant <name>', 'the tenant, when the username is in several')
+    .option('--force', FORCE_HELP)
+    .action(
+      run(async (ctx, username: string, opts: { tenant?: string; force?: boolean }) =>
+        (await import('../commands/ig.js')).igRemoveCli(ctx, username, opts),
+      ),
+    );
+  group('watch')
+    .command('remove <username>')
+    .description('stop watching a username (every kind, or --kind); its fetches and follower snapshots go with it')
+    .option('--tenant <name>', 'the tenant, when several watch it')
+    .option('--kind <kind>', 'only this kind: exists, followers or following')
+    .option('--force', FORCE_HELP)
+    .action(
+      run(async (ctx, username: string, opts: { tenant?: string; kind?: string; force?: boolean }) =>
+        (await import('../commands/check.js')).watchRemoveCli(ctx, username, opts),
+      ),
+    );
+  const apikeys = group('apikeys');
+  apikeys
+    .command('list')
+    .description('API keys: tenant, provider, health, quota reset (never the key)')
+    .action(run(async (ctx) => (await import('../commands/check.js')).apikeysListCli(ctx)));
+  apikeys
+    .command('remove <id...>')
+    .description('remove API keys by id (see apikeys list); refused for a tenant’s last key in api mode unless --force')
+    .option('--force', FORCE_HELP)
+    .action(
+      run(async (ctx, ids: string[], opts: { force?: boolean }) =>
+        (await import('../commands/check.js')).apikeysRemoveCli(ctx, ids, opts),
+      ),
+    );
 }
 
 /** Run acctctl with `argv` (process.argv form). Returns the exit code; the caller exits. */

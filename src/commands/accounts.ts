@@ -9,8 +9,11 @@ import type { SecretBox } from '../security/secretBox.js';
 import { proxyLabel, upsertProxy } from '../store/proxies.js';
 import type { Store } from '../store/store.js';
 import { parseJsonFile, readInputFile, rejectProblems } from './importing.js';
-import { ensureTenant } from './tenants.js';
 import { accountEvent } from '../fleet/waysBack.js';
+import { resolveTenants } from '../store/tenants.js';
+import { count } from '../domain/plural.js';
+import { createdTenants } from './proxies.js';
+import type { ImportOptions } from './importing.js';
 
 export interface ImportAccountsResult {
   imported: number;
@@ -32,24 +35,25 @@ export function parseAccountsFile(path: string, text: string, fernetKey?: string
 export async function importAccounts(
   deps: { store: Store; box: SecretBox; clock: Clock },
   rows: AccountInput[],
+  opts: ImportOptions = {},
 ): Promise<ImportAccountsResult> {
   const now = deps.clock.now();
   const { box } = deps;
   return deps.store.writeTx(async (tx) => {
+    const tenants = await resolveTenants(
+      tx,
+      rows.flatMap((r) => (r.tenant ? [r.tenant] : [])),
+      { create: opts.createTenants ?? true, now },
+    );
     const result: ImportAccountsResult = {
       imported: rows.length,
       created: [],
       updated: [],
-      tenantsCreated: [],
+      tenantsCreated: tenants.created,
       reactivated: [],
     };
     for (const r of rows) {
-      let tenantId: number | null = null;
-      if (r.tenant) {
-        const t = await ensureTenant(tx, r.tenant, now);
-        if (t.created && !result.tenantsCreated.includes(r.tenant)) result.tenantsCreated.push(r.tenant);
-        tenantId = t.id;
-      }
+      const tenantId = r.tenant ? tenants.ids.get(r.tenant)! : null;
       const proxyId = r.proxy ? (await upsertProxy(tx, box, r.proxy, tenantId, now)).id : null;
       const existing = await tx
         .selectFrom('telegram_accounts')
@@ -256,7 +260,11 @@ export async function changeAccount(
   });
 }
 
-export async function importAccountsCli(ctx: Ctx, file: string, opts: { fernetKeyFile?: string }): Promise<void> {
+export async function importAccountsCli(
+  ctx: Ctx,
+  file: string,
+  opts: { fernetKeyFile?: string; createTenant?: boolean },
+): Promise<void> {
   const fernetKey = opts.fernetKeyFile
     ? parseKeyMaterialFernet(readInputFile(opts.fernetKeyFile), opts.fernetKeyFile)
     : undefined;
@@ -264,10 +272,10 @@ export async function importAccountsCli(ctx: Ctx, file: string, opts: { fernetKe
   const box = secretBox(ctx);
   await withStore(ctx, async (store) =>
     ctx.emit(
-      await importAccounts({ store, box, clock: ctx.clock }, rows),
+      await importAccounts({ store, box, clock: ctx.clock }, rows, { createTenants: opts.createTenant === true }),
       (r) =>
-        `imported ${r.imported} accounts (${r.created.length} new, ${r.updated.length} updated)` +
-        (r.tenantsCreated.length ? `; created tenants ${r.tenantsCreated.join(', ')}` : '') +
+        `imported ${count(r.imported, 'account')} (${r.created.length} new, ${r.updated.length} updated)` +
+        createdTenants(r.tenantsCreated) +
         (r.reactivated.length ? `; new sessions made ${r.reactivated.join(', ')} active again` : ''),
     ),
   );

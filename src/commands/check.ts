@@ -9,7 +9,12 @@ import { Checker, type TenantCheckResult } from '../fleet/check.js';
 import type { SecretBox } from '../security/secretBox.js';
 import type { Store } from '../store/store.js';
 import { parseJsonFile, readInputFile, rejectProblems } from './importing.js';
-import { ensureTenant } from './tenants.js';
+import { resolveTenants } from '../store/tenants.js';
+import { listApiKeys, removeApiKeys } from '../store/apiKeys.js';
+import { removeWatches } from '../store/watches.js';
+import { count } from '../domain/plural.js';
+import { createdTenants, parseIds } from './proxies.js';
+import type { ImportOptions } from './importing.js';
 
 const KINDS = ['exists', 'followers', 'following'] as const;
 
@@ -43,12 +48,21 @@ export function parseWatchFile(path: string, text: string): WatchInput[] {
   return out;
 }
 
-export async function importWatches(deps: { store: Store; clock: Clock }, rows: WatchInput[]) {
+export async function importWatches(
+  deps: { store: Store; clock: Clock },
+  rows: WatchInput[],
+  opts: ImportOptions = {},
+) {
   const now = deps.clock.now();
   return deps.store.writeTx(async (tx) => {
+    const tenants = await resolveTenants(
+      tx,
+      rows.map((r) => r.tenant),
+      { create: opts.createTenants ?? true, now },
+    );
     let added = 0;
     for (const r of rows) {
-      const t = await ensureTenant(tx, r.tenant, now);
+      const t = { id: tenants.ids.get(r.tenant)! };
       const res = await tx
         .insertInto('watches')
         .values({
@@ -65,18 +79,24 @@ export async function importWatches(deps: { store: Store; clock: Clock }, rows: 
         .executeTakeFirst();
       added += Number(res.numInsertedOrUpdatedRows ?? 0n);
     }
-    return { imported: rows.length, added, alreadyWatched: rows.length - added };
+    return { imported: rows.length, added, alreadyWatched: rows.length - added, tenantsCreated: tenants.created };
   });
 }
 
 export async function importApiKeys(
   deps: { store: Store; box: SecretBox; clock: Clock },
   rows: { tenant: string; provider: string; key: string }[],
+  opts: ImportOptions = {},
 ) {
   const now = deps.clock.now();
   return deps.store.writeTx(async (tx) => {
+    const tenants = await resolveTenants(
+      tx,
+      rows.map((r) => r.tenant),
+      { create: opts.createTenants ?? true, now },
+    );
     for (const r of rows) {
-      const t = await ensureTenant(tx, r.tenant, now);
+      const t = { id: tenants.ids.get(r.tenant)! };
       const id = (
         await tx
           .insertInto('api_keys')
@@ -97,7 +117,7 @@ export async function importApiKeys(
         .where('id', '=', id)
         .execute();
     }
-    return { imported: rows.length };
+    return { imported: rows.length, tenantsCreated: tenants.created };
   });
 }
 
@@ -189,12 +209,71 @@ export async function checkCli(ctx: Ctx, opts: { tenant?: string; batch: string 
   });
 }
 
-export async function watchImportCli(ctx: Ctx, file: string): Promise<void> {
+export async function watchImportCli(ctx: Ctx, file: string, opts: { createTenant?: boolean } = {}): Promise<void> {
   const rows = parseWatchFile(file, readInputFile(file));
   await withStore(ctx, async (store) =>
     ctx.emit(
-      await importWatches({ store, clock: ctx.clock }, rows),
-      (r) => `${r.added} watches added, ${r.alreadyWatched} already watched`,
+      await importWatches({ store, clock: ctx.clock }, rows, { createTenants: opts.createTenant === true }),
+      (r) =>
+        `${count(r.added, 'watch', 'watches')} added, ${r.alreadyWatched} already watched` +
+        createdTenants(r.tenantsCreated),
+    ),
+  );
+}
+
+export async function watchRemoveCli(
+  ctx: Ctx,
+  username: string,
+  opts: { tenant?: string; kind?: string; force?: boolean },
+): Promise<void> {
+  if (opts.kind !== undefined && !(KINDS as readonly string[]).includes(opts.kind)) {
+    throw new UsageError(`--kind "${opts.kind}" → use one of ${KINDS.join(', ')}`);
+  }
+  await withStore(ctx, async (store) =>
+    ctx.emit(
+      await removeWatches(
+        store,
+        { username, tenant: opts.tenant, kind: opts.kind },
+        { force: opts.force === true, now: ctx.clock.now() },
+      ),
+      (r) =>
+        `removed ${count(r.removed.length, 'watch', 'watches')} of ${r.removed[0]!.username} (tenant ${r.removed[0]!.tenant}: ` +
+        `${r.removed.map((w) => w.kind).join(', ')})` +
+        (r.jobsRemoved
+          ? ` with ${count(r.jobsRemoved, 'follower fetch', 'follower fetches')} and their stored pages`
+          : ''),
+    ),
+  );
+}
+
+export async function apikeysListCli(ctx: Ctx): Promise<void> {
+  await withStore(ctx, async (store) =>
+    ctx.emit(await listApiKeys(store), (rows) =>
+      rows.length === 0
+        ? 'no API keys → acctctl apikeys import FILE'
+        : table(
+            ['id', 'tenant', 'provider', 'healthy', 'quota used', 'quota resets', 'last error'],
+            rows.map((r) => [
+              r.id,
+              r.tenant,
+              r.provider,
+              r.healthy ? 'yes' : c.red('no'),
+              r.quotaUsed,
+              fmtTime(r.quotaResetAt),
+              r.lastError,
+            ]),
+          ),
+    ),
+  );
+}
+
+export async function apikeysRemoveCli(ctx: Ctx, ids: string[], opts: { force?: boolean }): Promise<void> {
+  const list = parseIds(ids, 'API key');
+  await withStore(ctx, async (store) =>
+    ctx.emit(
+      await removeApiKeys(store, list, { force: opts.force === true, now: ctx.clock.now() }),
+      (r) =>
+        `removed ${count(r.removed.length, 'API key')} (${r.removed.map((k) => `${k.id}: ${k.tenant}/${k.provider}`).join(', ')})`,
     ),
   );
 }
@@ -235,10 +314,13 @@ export async function watchListCli(ctx: Ctx): Promise<void> {
   });
 }
 
-export async function apikeysImportCli(ctx: Ctx, file: string): Promise<void> {
+export async function apikeysImportCli(ctx: Ctx, file: string, opts: { createTenant?: boolean } = {}): Promise<void> {
   const rows = parseApiKeyFile(file, readInputFile(file));
   const box = secretBox(ctx);
   await withStore(ctx, async (store) =>
-    ctx.emit(await importApiKeys({ store, box, clock: ctx.clock }, rows), (r) => `imported ${r.imported} API keys`),
+    ctx.emit(
+      await importApiKeys({ store, box, clock: ctx.clock }, rows, { createTenants: opts.createTenant === true }),
+      (r) => `imported ${count(r.imported, 'API key')}` + createdTenants(r.tenantsCreated),
+    ),
   );
 }

@@ -10,6 +10,7 @@ import { schemaState } from '../store/migrations.js';
 import { openStore, type Store } from '../store/store.js';
 import { storeTelegramMode, telegramModeProblem } from '../store/storeMode.js';
 import { secretCensus } from './keys.js';
+import { count } from '../domain/plural.js';
 
 export interface DoctorCheck {
   check: string;
@@ -21,6 +22,8 @@ export interface DoctorCheck {
   exitCode?: number;
   /** Not a failure: the thing checked is simulated (ACCTCTL_TELEGRAM=sandbox). */
   simulated?: boolean;
+  /** On the "secrets per key" row: how many stored secrets each key id still protects. */
+  secretsByKey?: Record<string, number>;
 }
 
 /** Every check runs, whatever failed before it; each problem comes with its fix. */
@@ -73,7 +76,7 @@ export async function doctor(config: Config, hostClock: Clock = systemClock): Pr
         check: 'database schema',
         ok: !store.caps.autoMigrate ? false : true,
         severity: store.caps.autoMigrate ? 'warning' : 'error',
-        detail: `${state.pending.length} migration(s) pending${store.caps.autoMigrate ? ' (applied by the next command)' : ''}`,
+        detail: `${count(state.pending.length, 'migration')} pending${store.caps.autoMigrate ? ' (applied by the next command)' : ''}`,
         fix: 'run `acctctl migrate`',
         exitCode: ExitCode.CONFIG,
       });
@@ -98,7 +101,7 @@ export async function doctor(config: Config, hostClock: Clock = systemClock): Pr
       check: 'secret key',
       ok: true,
       severity: 'error',
-      detail: `${ring.source.kind === 'file' ? `${ring.source.path} (private)` : 'ACCTCTL_SECRET_KEY'}, primary ${ring.primaryId}, ${ring.keys.size} key(s)`,
+      detail: `${ring.source.kind === 'file' ? `${ring.source.path} (private)` : 'ACCTCTL_SECRET_KEY'}, primary ${ring.primaryId}, ${count(ring.keys.size, 'key')}`,
       fix: null,
     });
   } catch (e) {
@@ -115,7 +118,10 @@ export async function doctor(config: Config, hostClock: Clock = systemClock): Pr
         severity: 'error',
         detail: missing.length
           ? `secrets under keys not in the key ring: ${missing.join(', ')}`
-          : `${Object.values(census.byKey).reduce((a, b) => a + b, 0)} secrets${old.length ? `, some still under older keys ${old.join(', ')}` : ''}`,
+          : `${count(
+              Object.values(census.byKey).reduce((a, b) => a + b, 0),
+              'secret',
+            )}${old.length ? `, some still under older keys ${old.join(', ')}` : ''}`,
         fix: missing.length
           ? 'restore the key file that holds those keys'
           : old.length
@@ -123,6 +129,7 @@ export async function doctor(config: Config, hostClock: Clock = systemClock): Pr
             : null,
         exitCode: ExitCode.CONFIG,
       });
+      checks.push(secretsPerKey(ring, census.byKey));
     } catch (e) {
       fail('stored secrets readable', e);
     }
@@ -194,6 +201,34 @@ export async function doctor(config: Config, hostClock: Clock = systemClock): Pr
   return checks;
 }
 
+/**
+ * How many secrets each key still protects: the key ring's keys (primary first, 0 when unused)
+ * and any key id found in the database but missing from the ring. A non-primary key at 0 may be
+ * removed with `keys remove`.
+ */
+export function secretsPerKey(ring: KeyRing, byKey: Record<string, number>): DoctorCheck {
+  const ids = [ring.primaryId, ...[...ring.keys.keys()].filter((k) => k !== ring.primaryId)];
+  for (const k of Object.keys(byKey)) if (!ids.includes(k)) ids.push(k);
+  const secretsByKey: Record<string, number> = {};
+  for (const k of ids) secretsByKey[k] = byKey[k] ?? 0;
+  const removable = ids.filter((k) => k !== ring.primaryId && ring.keys.has(k) && secretsByKey[k] === 0);
+  return {
+    check: 'secrets per key',
+    ok: true,
+    severity: 'warning',
+    detail: ids
+      .map(
+        (k) =>
+          `${k}${k === ring.primaryId ? ' (primary)' : ring.keys.has(k) ? '' : ' (not in the key ring)'}: ${count(secretsByKey[k]!, 'secret')}`,
+      )
+      .join('; '),
+    fix: removable.length
+      ? `no secret needs ${removable.join(', ')} any more: \`acctctl keys remove ${removable[0]!}\` (after a backup)`
+      : null,
+    secretsByKey,
+  };
+}
+
 export function renderDoctor(checks: DoctorCheck[]): string {
   return table(
     ['check', 'result', 'detail', 'fix'],
@@ -215,6 +250,13 @@ export function renderDoctor(checks: DoctorCheck[]): string {
 export async function doctorCli(ctx: Ctx): Promise<void> {
   const checks = await doctor(ctx.config);
   ctx.emit(checks, renderDoctor);
-  const failed = checks.find((k) => !k.ok && k.severity === 'error');
-  if (failed) ctx.setExitCode(failed.exitCode ?? ExitCode.SOFTWARE);
+  const failures = checks.filter((k) => !k.ok && k.severity === 'error');
+  const failed = failures[0];
+  if (failed) {
+    // One line on stderr as well, so cron (stdout sent to /dev/null) mails the operator.
+    ctx.log.error(
+      `doctor: ${count(failures.length, 'problem')} (${failures.map((k) => k.check).join(', ')}) → run \`acctctl doctor\` for the fixes`,
+    );
+    ctx.setExitCode(failed.exitCode ?? ExitCode.SOFTWARE);
+  }
 }

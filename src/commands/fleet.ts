@@ -3,6 +3,7 @@ import type { Ctx } from '../cli/context.js';
 import { secretBox, withStore } from '../cli/context.js';
 import { c, fmtTime, table } from '../cli/output.js';
 import { isAction, type Action } from '../domain/limits.js';
+import { count } from '../domain/plural.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { AccountManager, type LeaseResult, type RecoverResult, type ResetResult } from '../fleet/accountManager.js';
 import type { Store } from '../store/store.js';
@@ -14,7 +15,9 @@ export function parseDuration(s: string, flag: string): number {
   if (!m) throw new UsageError(`${flag} "${s}" is not a duration → e.g. 90s, 10m, 1h`);
   const n = Number(m[1]);
   const unit = m[2] ?? 's';
-  return n * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000);
+  const ms = n * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000);
+  if (ms <= 0) throw new UsageError(`${flag} "${s}" must be longer than 0 → e.g. 90s, 10m, 1h`);
+  return ms;
 }
 
 /** Lease times: at least a second (a 0 s lease or renewal is dead on arrival), at most a day. */
@@ -112,7 +115,9 @@ export function renderRecover(r: RecoverResult): string {
     `expired leases freed: ${r.leasesFreed.length}; targets requeued: ${r.targetsRequeued}; check jobs freed: ${r.jobsFreed}; proxies given another chance: ${r.proxiesRetried}`,
   ];
   if (r.needsPerson.length) {
-    lines.push(c.bold(`${r.needsPerson.length} account(s) need a person:`));
+    lines.push(
+      c.bold(`${count(r.needsPerson.length, 'account')} ${r.needsPerson.length === 1 ? 'needs' : 'need'} a person:`),
+    );
     lines.push(
       table(
         ['account', 'state', 'reason', 'last error', 'way back'],
@@ -204,7 +209,7 @@ export async function resetLimitsCli(ctx: Ctx, opts: { retentionDays: string }):
       await manager(ctx, store).resetLimits({ retentionDays: days }),
       (r: ResetResult) =>
         `day ${r.day}: ${r.accountsReset} account(s) reset, ${r.alreadyReset} already reset today; ` +
-        `${r.actionLogPruned} action log row(s) older than ${days} days pruned`,
+        `${count(r.actionLogPruned, 'action log row')} older than ${days} days pruned`,
     ),
   );
 }

@@ -8,10 +8,13 @@ import { validateIgAccounts, type IgAccountInput } from '../instagram/igAccounts
 import { checkTotpSecret } from '../instagram/totp.js';
 import type { SecretBox } from '../security/secretBox.js';
 import { upsertProxy } from '../store/proxies.js';
-import { listIg } from '../store/igAccounts.js';
+import { listIg, removeIg } from '../store/igAccounts.js';
+import { count } from '../domain/plural.js';
+import { createdTenants } from './proxies.js';
 import type { Store } from '../store/store.js';
 import { parseJsonFile, readInputFile, rejectProblems } from './importing.js';
-import { ensureTenant } from './tenants.js';
+import { resolveTenants } from '../store/tenants.js';
+import type { ImportOptions } from './importing.js';
 import { UsageError } from '../errors.js';
 
 export async function parseIgFile(path: string, text: string): Promise<IgAccountInput[]> {
@@ -21,12 +24,21 @@ export async function parseIgFile(path: string, text: string): Promise<IgAccount
 }
 
 /** All rows or none; secrets sealed to their row. */
-export async function importIg(deps: { store: Store; box: SecretBox; clock: Clock }, rows: IgAccountInput[]) {
+export async function importIg(
+  deps: { store: Store; box: SecretBox; clock: Clock },
+  rows: IgAccountInput[],
+  opts: ImportOptions = {},
+) {
   const now = deps.clock.now();
   return deps.store.writeTx(async (tx) => {
+    const tenants = await resolveTenants(
+      tx,
+      rows.map((r) => r.tenant),
+      { create: opts.createTenants ?? true, now },
+    );
     let created = 0;
     for (const r of rows) {
-      const tenant = await ensureTenant(tx, r.tenant, now);
+      const tenant = { id: tenants.ids.get(r.tenant)! };
       const proxyId = r.proxy ? (await upsertProxy(tx, deps.box, r.proxy, tenant.id, now)).id : null;
       const existing = await tx
         .selectFrom('ig_accounts')
@@ -83,17 +95,32 @@ export async function importIg(deps: { store: Store; box: SecretBox; clock: Cloc
         .where('id', '=', id)
         .execute();
     }
-    return { imported: rows.length, created, updated: rows.length - created };
+    return { imported: rows.length, created, updated: rows.length - created, tenantsCreated: tenants.created };
   });
 }
 
-export async function igImportCli(ctx: Ctx, file: string): Promise<void> {
+export async function igImportCli(ctx: Ctx, file: string, opts: { createTenant?: boolean } = {}): Promise<void> {
   const rows = await parseIgFile(file, readInputFile(file));
   const box = secretBox(ctx);
   await withStore(ctx, async (store) =>
     ctx.emit(
-      await importIg({ store, box, clock: ctx.clock }, rows),
-      (r) => `imported ${r.imported} Instagram accounts (${r.created} new, ${r.updated} updated)`,
+      await importIg({ store, box, clock: ctx.clock }, rows, { createTenants: opts.createTenant === true }),
+      (r) =>
+        `imported ${count(r.imported, 'Instagram account')} (${r.created} new, ${r.updated} updated)` +
+        createdTenants(r.tenantsCreated),
+    ),
+  );
+}
+
+export async function igRemoveCli(
+  ctx: Ctx,
+  username: string,
+  opts: { tenant?: string; force?: boolean },
+): Promise<void> {
+  await withStore(ctx, async (store) =>
+    ctx.emit(
+      await removeIg(store, { username, tenant: opts.tenant }, { force: opts.force === true, now: ctx.clock.now() }),
+      (r) => `removed Instagram account ${r.tenant}/${r.username} and its stored secrets`,
     ),
   );
 }

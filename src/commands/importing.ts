@@ -1,6 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { DataError } from '../errors.js';
 
+/** How an import treats tenants it does not know. */
+export interface ImportOptions {
+  /**
+   * Create tenants the rows name that do not exist yet (the CLI's --create-tenant). When false,
+   * an unknown tenant rejects the whole import (DataError, 65) and nothing is written. The CLI
+   * and openFleet() pass false unless asked; this function-level default stays true for callers
+   * inside acctctl (demo, tests) that build their own data.
+   */
+  createTenants?: boolean;
+}
+
 export function readInputFile(path: string): string {
   try {
     return readFileSync(path, 'utf8');

@@ -12,6 +12,7 @@ import { loadProxy } from '../store/proxies.js';
 import { TelegramCallError, TelegramConnectError, type AccountSession } from '../telegram/gateway.js';
 import type { LoginCallbacks } from '../telegram/gramjs.js';
 import { importAccounts } from './accounts.js';
+import { tenantIdByName } from './tenants.js';
 
 export interface LoginDeps {
   store: Store;
@@ -146,7 +147,9 @@ export async function loginCli(
     throw new UsageError('--proxy-id must be a proxy id from `acctctl proxies list`');
   const box = secretBox(ctx);
   const { gramLogin } = await import('../telegram/gramjs.js');
-  await withStore(ctx, async (store) =>
+  await withStore(ctx, async (store) => {
+    // An unknown tenant is refused before anyone types a code (as every import refuses it).
+    if (opts.tenant !== undefined) await tenantIdByName(store, opts.tenant);
     ctx.emit(
       await loginAccount(
         {
@@ -170,6 +173,6 @@ export async function loginCli(
       (r) =>
         `${r.created ? 'added' : 'updated'} account ${r.account} (Telegram user ${r.userId}${r.username ? ` @${r.username}` : ''}); its session is stored encrypted` +
         (r.reactivated ? '; it was disabled and is active again' : ''),
-    ),
-  );
+    );
+  });
 }

@@ -5,10 +5,13 @@ import type { Clock } from '../domain/clock.js';
 import { parseProxyUrl, type ProxySpec } from '../domain/proxyUrl.js';
 import { validTenantName } from '../domain/tenants.js';
 import type { SecretBox } from '../security/secretBox.js';
-import { proxyLabel, upsertProxy } from '../store/proxies.js';
+import { proxyLabel, removeProxies, upsertProxy } from '../store/proxies.js';
+import { count } from '../domain/plural.js';
+import { UsageError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { parseJsonFile, readInputFile, rejectProblems } from './importing.js';
-import { ensureTenant } from './tenants.js';
+import { resolveTenants } from '../store/tenants.js';
+import type { ImportOptions } from './importing.js';
 
 export interface ProxyInput {
   spec: ProxySpec;
@@ -66,18 +69,19 @@ export interface ImportProxiesResult {
 export async function importProxies(
   deps: { store: Store; box: SecretBox; clock: Clock },
   rows: ProxyInput[],
+  opts: ImportOptions = {},
 ): Promise<ImportProxiesResult> {
   const now = deps.clock.now();
   return deps.store.writeTx(async (tx) => {
-    const tenantsCreated: string[] = [];
+    const tenants = await resolveTenants(
+      tx,
+      rows.flatMap((r) => (r.tenant ? [r.tenant] : [])),
+      { create: opts.createTenants ?? true, now },
+    );
+    const tenantsCreated = tenants.created;
     let created = 0;
     for (const r of rows) {
-      let tenantId: number | null = null;
-      if (r.tenant) {
-        const t = await ensureTenant(tx, r.tenant, now);
-        if (t.created) tenantsCreated.push(r.tenant);
-        tenantId = t.id;
-      }
+      const tenantId = r.tenant ? tenants.ids.get(r.tenant)! : null;
       if ((await upsertProxy(tx, deps.box, r.spec, tenantId, now)).created) created++;
     }
     return { imported: rows.length, created, updated: rows.length - created, tenantsCreated };
@@ -120,15 +124,19 @@ export async function listProxies(store: Store): Promise<ProxyRow[]> {
   }));
 }
 
-export async function importProxiesCli(ctx: Ctx, file: string, opts: { tenant?: string }): Promise<void> {
+export async function importProxiesCli(
+  ctx: Ctx,
+  file: string,
+  opts: { tenant?: string; createTenant?: boolean },
+): Promise<void> {
   const rows = parseProxyFile(file, readInputFile(file), opts.tenant ?? null);
   const box = secretBox(ctx);
   await withStore(ctx, async (store) =>
     ctx.emit(
-      await importProxies({ store, box, clock: ctx.clock }, rows),
+      await importProxies({ store, box, clock: ctx.clock }, rows, { createTenants: opts.createTenant === true }),
       (r) =>
-        `imported ${r.imported} proxies (${r.created} new, ${r.updated} updated)` +
-        (r.tenantsCreated.length ? `; created tenants ${r.tenantsCreated.join(', ')}` : ''),
+        `imported ${count(r.imported, 'proxy', 'proxies')} (${r.created} new, ${r.updated} updated)` +
+        createdTenants(r.tenantsCreated),
     ),
   );
 }
@@ -136,10 +144,47 @@ export async function importProxiesCli(ctx: Ctx, file: string, opts: { tenant?: 
 export async function listProxiesCli(ctx: Ctx): Promise<void> {
   await withStore(ctx, async (store) =>
     ctx.emit(await listProxies(store), (rows) =>
-      table(
-        ['id', 'tenant', 'proxy', 'healthy', 'failures', 'last error'],
-        rows.map((r) => [r.id, r.tenant ?? '', r.proxy, r.healthy ? 'yes' : 'no', r.failures, r.lastError ?? '']),
-      ),
+      rows.length === 0
+        ? 'no proxies → acctctl proxies import FILE'
+        : table(
+            ['id', 'tenant', 'proxy', 'healthy', 'failures', 'last error'],
+            rows.map((r) => [r.id, r.tenant ?? '', r.proxy, r.healthy ? 'yes' : 'no', r.failures, r.lastError ?? '']),
+          ),
+    ),
+  );
+}
+
+/** `; created tenant x` / `; created 2 tenants x, y` after an import that was allowed to create them. */
+export function createdTenants(names: readonly string[]): string {
+  if (names.length === 0) return '';
+  return `; created ${names.length === 1 ? 'tenant' : `${names.length} tenants`} ${names.join(', ')}`;
+}
+
+/** Whole-number ids from argv (`proxies remove 3 4`), or a usage error. */
+export function parseIds(values: readonly string[], what: string): number[] {
+  const bad = values.filter((v) => !/^[1-9]\d{0,15}$/.test(v));
+  if (bad.length || values.length === 0) {
+    throw new UsageError(
+      `${bad.length ? `"${bad.join('", "')}" ${bad.length === 1 ? 'is' : 'are'} not` : 'give one or more'} ${what} ids → see the id column of the list command`,
+    );
+  }
+  return [...new Set(values.map(Number))];
+}
+
+export async function removeProxiesCli(ctx: Ctx, ids: string[], opts: { force?: boolean }): Promise<void> {
+  const list = parseIds(ids, 'proxy');
+  await withStore(ctx, async (store) =>
+    ctx.emit(
+      await removeProxies(store, list, { force: opts.force === true, now: ctx.clock.now() }),
+      (r) =>
+        `removed ${count(r.removed.length, 'proxy', 'proxies')} (${r.removed.map((p) => `${p.id} ${p.proxy}`).join(', ')})` +
+        (r.accountsDisabled.length
+          ? `\ndisabled ${count(r.accountsDisabled.length, 'Telegram account')} that used ${r.removed.length === 1 ? 'it' : 'them'}: ` +
+            `${r.accountsDisabled.join(', ')} → give each a proxy (accounts import with a proxy), then \`acctctl accounts enable NAME\``
+          : '') +
+        (r.igAccountsDetached.length
+          ? `\nInstagram accounts left without a proxy: ${r.igAccountsDetached.join(', ')}`
+          : ''),
     ),
   );
 }

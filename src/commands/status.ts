@@ -7,6 +7,7 @@ import { withStore } from '../cli/context.js';
 import { c, fmtAge, fmtTime, table } from '../cli/output.js';
 import type { Clock } from '../domain/clock.js';
 import { ACTIONS, type Action } from '../domain/limits.js';
+import { cleanNumber } from '../domain/plural.js';
 import { AccountManager } from '../fleet/accountManager.js';
 import { CantCreateError, ExitCode, UsageError } from '../errors.js';
 import { ACCOUNT_STATES, type AccountState } from '../store/schema.js';
@@ -239,7 +240,7 @@ export function toPrometheus(r: StatusReport): string {
       const l = Object.entries(labels)
         .map(([k, val]) => `${k}="${label(val)}"`)
         .join(',');
-      out.push(`${name}${l ? `{${l}}` : ''} ${v}`);
+      out.push(`${name}${l ? `{${l}}` : ''} ${cleanNumber(v)}`);
     }
   };
   metric(

@@ -8,6 +8,8 @@ import { UsageError } from '../errors.js';
 import { TARGET_STATUSES, type TargetStatus } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { readInputFile, rejectProblems } from './importing.js';
+import { removeTargets } from '../store/targets.js';
+import { count } from '../domain/plural.js';
 
 const NICHE_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
@@ -137,7 +139,7 @@ export async function importTargetsCli(ctx: Ctx, file: string, opts: { niche: st
   await withStore(ctx, async (store) =>
     ctx.emit(
       await importTargets({ store, clock: ctx.clock }, refs, opts.niche),
-      (r) => `niche ${r.niche}: ${r.added} targets added, ${r.alreadyKnown} already known`,
+      (r) => `niche ${r.niche}: ${count(r.added, 'target')} added, ${r.alreadyKnown} already known`,
     ),
   );
 }
@@ -197,6 +199,27 @@ export async function retryTargetsCli(
           ...(r.recheck.length ? [`join requests re-checked by the next join run: ${r.recheck.join(', ')}`] : []),
           ...r.skipped.map((x) => `left as is: ${x.target} (${x.status}: ${x.why})`),
         ].join('\n'),
+    ),
+  );
+}
+
+export async function removeTargetsCli(ctx: Ctx, links: string[], opts: { force?: boolean }): Promise<void> {
+  const keys: string[] = [];
+  const problems: string[] = [];
+  for (const l of links) {
+    const r = parseTargetLink(l);
+    if (r.ok) keys.push(targetKey(r.value));
+    else problems.push(`${l}: ${r.reason}`);
+  }
+  if (problems.length) {
+    throw new UsageError('not a Telegram group link → give links as `targets list` shows them (@name, t.me/+HASH…)', {
+      details: problems,
+    });
+  }
+  await withStore(ctx, async (store) =>
+    ctx.emit(
+      await removeTargets(store, [...new Set(keys)], { force: opts.force === true, now: ctx.clock.now() }),
+      (r) => `removed ${count(r.removed.length, 'target')} (${r.removed.join(', ')})`,
     ),
   );
 }

@@ -3,9 +3,11 @@ import type { Ctx } from '../cli/context.js';
 import { withStore } from '../cli/context.js';
 import { table } from '../cli/output.js';
 import type { Clock } from '../domain/clock.js';
-import { isVerifyMode, validTenantName, VERIFY_MODES } from '../domain/tenants.js';
+import { DEFAULT_VERIFY_MODE, isVerifyMode, validTenantName, VERIFY_MODES } from '../domain/tenants.js';
 import { DataError, UsageError } from '../errors.js';
 import type { Store } from '../store/store.js';
+import { describeTenantUsage, removeTenant } from '../store/tenants.js';
+import { count } from '../domain/plural.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 
@@ -25,7 +27,7 @@ export async function ensureTenant(
   if (found) return { id: found.id, created: false };
   const row = await tx
     .insertInto('tenants')
-    .values({ name, created_at: now })
+    .values({ name, verify_mode: DEFAULT_VERIFY_MODE, created_at: now })
     .returning('id')
     .executeTakeFirstOrThrow();
   return { id: row.id, created: true };
@@ -114,5 +116,20 @@ export async function listTenantsCli(ctx: Ctx): Promise<void> {
             rows.map((r) => [r.name, r.verifyMode, r.accounts, r.proxies, r.igAccounts, r.apiKeys, r.watches]),
           ),
     ),
+  );
+}
+
+export async function removeTenantCli(ctx: Ctx, name: string, opts: { force?: boolean }): Promise<void> {
+  await withStore(ctx, async (store) =>
+    ctx.emit(await removeTenant(store, name, { force: opts.force === true, now: ctx.clock.now() }), (r) => {
+      const gone = describeTenantUsage({ ...r.removed, telegramAccounts: 0 });
+      return (
+        `removed tenant ${r.tenant}${gone.length ? ` with ${gone.join(', ')}` : ''}` +
+        (r.accountsDetached ? `; ${count(r.accountsDetached, 'Telegram account')} kept without a tenant` : '') +
+        (r.accountsDisabled.length
+          ? `\ndisabled ${r.accountsDisabled.join(', ')} (their proxy was the tenant's) → give each a proxy, then \`acctctl accounts enable NAME\``
+          : '')
+      );
+    }),
   );
 }

@@ -17,3 +17,9 @@ export function isVerifyMode(s: string): s is VerifyMode {
 export function validTenantName(name: string): boolean {
   return /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name);
 }
+
+/**
+ * The verify mode of a tenant created without one: the API first, then an Instagram session —
+ * the order the original Python auto-checker used.
+ */
+export const DEFAULT_VERIFY_MODE: VerifyMode = 'api+instagram';

@@ -10,7 +10,7 @@ import {
 } from '../domain/accountStates.js';
 import { localDay, startOfDay } from '../domain/calendar.js';
 import { parseTargetLink, targetKey } from '../domain/links.js';
-import type { Clock } from '../domain/clock.js';
+import { systemClock, type Clock } from '../domain/clock.js';
 import {
   ACTIONS,
   evaluateLimits,
@@ -140,9 +140,23 @@ export function errorText(code: string, error: string | ErrorInput): string {
   return clean && clean !== code ? `${code}: ${clean}` : code;
 }
 
+/** Options of renew(); a plain number (the TTL in ms) is accepted too, as before. */
+export interface RenewOptions {
+  /** New time to live from now, in milliseconds (default 10 minutes). */
+  ttlMs?: number | undefined;
+}
+
+export interface RenewResult {
+  account: string;
+  expiresAt: number;
+}
+
+/** The TTL of a lease or renewal when none is given: 10 minutes. */
+export const DEFAULT_LEASE_TTL_MS = 600_000;
+
 export function parseToken(token: string): { id: number; fence: number } {
   const m = /^(\d+)\.(\d+)$/.exec(token.trim());
-  if (!m) throw new UsageError(`"${token}" is not a lease token → pass the token printed by \`acctctl lease\``);
+  if (!m) throw new UsageError(`"${token}" is not a lease token → pass the token a lease returned (lease.token)`);
   return { id: Number(m[1]), fence: Number(m[2]) };
 }
 
@@ -169,6 +183,22 @@ function parseOverride(json: string | null, where: string): LimitsOverride | nul
   return r.value;
 }
 
+function ttlError(ttlMs: unknown): UsageError {
+  return new UsageError(
+    `the lease TTL ttlMs = ${String(ttlMs)} is not allowed → give a positive number of milliseconds, e.g. { ttlMs: 600_000 }`,
+  );
+}
+
+export interface AccountManagerDeps {
+  store: Store;
+  /** Where "now" comes from (default: the system clock). */
+  clock?: Clock | undefined;
+  /** IANA time zone of "per day" limits (default UTC; openFleet() passes ACCTCTL_TIMEZONE). */
+  timeZone?: string | undefined;
+  log?: Logger | undefined;
+  floodThresholdSeconds?: number | undefined;
+}
+
 /**
  * Hands accounts to work: leases with fencing tokens, limits computed from the action log, and
  * the error → state table. Every claim is one atomic statement with `now` from the clock.
@@ -180,9 +210,9 @@ export class AccountManager {
   private readonly log: Logger;
   private readonly floodThresholdSeconds: number;
 
-  constructor(deps: { store: Store; clock: Clock; timeZone?: string; log?: Logger; floodThresholdSeconds?: number }) {
+  constructor(deps: AccountManagerDeps) {
     this.store = deps.store;
-    this.clock = deps.clock;
+    this.clock = deps.clock ?? systemClock;
     this.timeZone = deps.timeZone ?? 'UTC';
     this.log = deps.log ?? silentLogger;
     this.floodThresholdSeconds = deps.floodThresholdSeconds ?? DEFAULT_FLOOD_THRESHOLD_SECONDS;
@@ -237,7 +267,7 @@ export class AccountManager {
     if (!(ACTIONS as readonly string[]).includes(req.action)) {
       throw new UsageError(`unknown action "${req.action}" → use one of ${ACTIONS.join(', ')}`);
     }
-    if (!(req.ttlMs > 0)) throw new UsageError('the lease TTL must be positive → e.g. --ttl 10m');
+    if (!(req.ttlMs > 0)) throw ttlError(req.ttlMs);
     const tenantId = await this.tenantId(req.tenant);
     const channel = channelKey(req.channel);
     // A group some account joined is bound to it for good, and rests through its warm-up.
@@ -486,7 +516,10 @@ export class AccountManager {
     return { ...row, fence };
   }
 
-  async renew(token: string, ttlMs: number): Promise<{ account: string; expiresAt: number }> {
+  /** Extend a lease still held: `renew(token, { ttlMs })` (or the older `renew(token, ttlMs)`). */
+  async renew(token: string, opts: RenewOptions | number = {}): Promise<RenewResult> {
+    const ttlMs = typeof opts === 'number' ? opts : (opts.ttlMs ?? DEFAULT_LEASE_TTL_MS);
+    if (!(ttlMs > 0)) throw ttlError(ttlMs);
     const now = this.clock.now();
     const { id, fence } = parseToken(token);
     const r = await this.db
@@ -509,7 +542,9 @@ export class AccountManager {
     const used = opts.used ?? {};
     for (const [a, n] of Object.entries(used)) {
       if (!(ACTIONS as readonly string[]).includes(a) || !Number.isInteger(n) || n! < 0 || n! > 1000) {
-        throw new UsageError(`--used ${a}=${n} → use ACTION=N with an action of ${ACTIONS.join(', ')} and N ≥ 0`);
+        throw new UsageError(
+          `used.${a} = ${n} is not allowed → use { used: { ACTION: N } } with an action of ${ACTIONS.join(', ')} and N a whole number from 0 to 1000`,
+        );
       }
     }
     const { id, fence } = parseToken(token);

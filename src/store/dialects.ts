@@ -180,6 +180,10 @@ async function openPostgres(url: string): Promise<OpenedDialect> {
     connectionString: url,
     max: 4,
     connectionTimeoutMillis: 10_000,
+    // A library user who forgets close() must not have an idle pool keep the process alive:
+    // idle clients do not hold the event loop open and are closed after a short while.
+    idleTimeoutMillis: 2_000,
+    allowExitOnIdle: true,
     application_name: 'acctctl',
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>

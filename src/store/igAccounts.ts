@@ -1,3 +1,4 @@
+import { DataError, UsageError } from '../errors.js';
 import { proxyLabel } from './proxies.js';
 import type { Store } from './store.js';
 
@@ -59,4 +60,77 @@ export async function listIg(store: Store, now: number): Promise<IgRow[]> {
     failures: r.fail_count,
     lastError: r.last_error,
   }));
+}
+
+export interface IgRemoval {
+  tenant: string;
+  username: string;
+}
+
+/**
+ * Remove an Instagram login account (and its stored password, TOTP secret and cookies). One in
+ * use — a login running for it (`ig-refresh` lock) or a follower fetch leased to it — is refused
+ * (DataError, 65, saying what) unless `force`; paused fetches simply continue with another session.
+ */
+export async function removeIg(
+  store: Store,
+  who: { username: string; tenant?: string | undefined },
+  opts: { force: boolean; now: number },
+): Promise<IgRemoval> {
+  return store.writeTx(async (tx) => {
+    let q = tx
+      .selectFrom('ig_accounts as i')
+      .innerJoin('tenants as t', 't.id', 'i.tenant_id')
+      .select(['i.id', 't.name as tenant', 'i.username'])
+      .where('i.username', '=', who.username.replace(/^@/, '').toLowerCase());
+    if (who.tenant !== undefined) q = q.where('t.name', '=', who.tenant);
+    const rows = await q.execute();
+    if (rows.length === 0) {
+      throw new DataError(
+        `no Instagram account "${who.username}"${who.tenant ? ` in tenant ${who.tenant}` : ''} → see \`acctctl ig list\``,
+      );
+    }
+    if (rows.length > 1) {
+      throw new UsageError(
+        `Instagram account "${who.username}" exists in tenants ${rows.map((r) => r.tenant).join(', ')} → say which with --tenant`,
+      );
+    }
+    const acc = rows[0]!;
+    const uses: string[] = [];
+    const lock = await tx
+      .selectFrom('locks')
+      .select('holder')
+      .where('name', '=', `ig-refresh:${acc.id}`)
+      .where('expires_at', '>', opts.now)
+      .executeTakeFirst();
+    if (lock) uses.push(`a login is running for it (${lock.holder})`);
+    const jobs = await tx
+      .selectFrom('check_jobs as j')
+      .innerJoin('watches as w', 'w.id', 'j.watch_id')
+      .select(['w.username', 'j.kind', 'j.lease_holder'])
+      .where('j.ig_account_id', '=', acc.id)
+      .where('j.lease_expires_at', '>', opts.now)
+      .execute();
+    for (const j of jobs) uses.push(`a ${j.kind} fetch of ${j.username} is running with it (${j.lease_holder ?? '?'})`);
+    if (uses.length && !opts.force) {
+      throw new DataError(
+        `Instagram account ${acc.tenant}/${acc.username} is in use: ${uses.join('; ')}; nothing was removed → try again when it is done, or pass --force`,
+      );
+    }
+    await tx.deleteFrom('ig_accounts').where('id', '=', acc.id).execute();
+    await tx.deleteFrom('locks').where('name', '=', `ig-refresh:${acc.id}`).execute();
+    await tx
+      .insertInto('events')
+      .values({
+        at: opts.now,
+        kind: 'ig_account_removed',
+        subject_type: 'ig_account',
+        subject_id: null,
+        tenant_id: null,
+        message: `Instagram account ${acc.tenant}/${acc.username}: removed by operator`,
+        data_json: null,
+      })
+      .execute();
+    return { tenant: acc.tenant, username: acc.username };
+  });
 }

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { DataError } from '../errors.js';
 import { proxyDisplay, type ProxySpec } from '../domain/proxyUrl.js';
 import type { SecretBox } from '../security/secretBox.js';
 import type { Database } from './schema.js';
@@ -116,5 +117,151 @@ export function proxyLabel(r: {
     host: r.host,
     port: r.port,
     ...(r.username ? { username: r.username } : {}),
+  });
+}
+
+/**
+ * Disable (enabled = 0) the enabled Telegram accounts that connect through these proxies, before
+ * the proxies go: an account whose proxy vanished would otherwise connect directly. Returns
+ * their names.
+ */
+export async function disableAccountsUsingProxies(
+  tx: Kysely<Database>,
+  proxyIds: readonly number[],
+  now: number,
+): Promise<string[]> {
+  if (proxyIds.length === 0) return [];
+  const rows = await tx
+    .updateTable('telegram_accounts')
+    .set({ enabled: 0, updated_at: now })
+    .where('proxy_id', 'in', [...proxyIds])
+    .where('enabled', '=', 1)
+    .returning('session_name')
+    .execute();
+  return rows.map((r) => r.session_name).sort();
+}
+
+/** Who uses a proxy. */
+export interface ProxyUsage {
+  id: number;
+  proxy: string;
+  telegramAccounts: string[];
+  igAccounts: string[];
+  /** The tenant whose anonymous `proxy` checks go through it (its only proxy, mode includes proxy). */
+  tenantProxyFor: string | null;
+}
+
+export interface ProxyRemoval {
+  removed: { id: number; proxy: string }[];
+  /** Accounts disabled because their proxy went (with --force). */
+  accountsDisabled: string[];
+  /** Instagram accounts left without a proxy (with --force); they use their tenant's proxy, if any. */
+  igAccountsDetached: string[];
+}
+
+function usedBy(u: ProxyUsage): string[] {
+  const parts: string[] = [];
+  if (u.telegramAccounts.length) {
+    parts.push(`Telegram account${u.telegramAccounts.length > 1 ? 's' : ''} ${u.telegramAccounts.join(', ')}`);
+  }
+  if (u.igAccounts.length) {
+    parts.push(`Instagram account${u.igAccounts.length > 1 ? 's' : ''} ${u.igAccounts.join(', ')}`);
+  }
+  if (u.tenantProxyFor) parts.push(`tenant ${u.tenantProxyFor}'s proxy checks (its only proxy)`);
+  return parts;
+}
+
+/**
+ * Remove proxies by id, all or none. A proxy in use (by a Telegram or Instagram account, or as a
+ * tenant's only proxy for its `proxy` checks) is refused (DataError, 65, naming the users) unless
+ * `force`; with force the Telegram accounts that used it are disabled — they must never fall back
+ * to a direct connection — and Instagram accounts lose it.
+ */
+export async function removeProxies(
+  store: Store,
+  ids: readonly number[],
+  opts: { force: boolean; now: number },
+): Promise<ProxyRemoval> {
+  return store.writeTx(async (tx) => {
+    const rows = await tx
+      .selectFrom('proxies as p')
+      .leftJoin('tenants as t', 't.id', 'p.tenant_id')
+      .select([
+        'p.id',
+        'p.scheme',
+        'p.host',
+        'p.port',
+        'p.username',
+        'p.tenant_id',
+        't.name as tenant',
+        't.verify_mode',
+      ])
+      .where('p.id', 'in', ids.length ? [...ids] : [-1])
+      .execute();
+    const missing = ids.filter((id) => !rows.some((r) => r.id === id));
+    if (missing.length) {
+      throw new DataError(
+        `no proxy with id ${missing.join(', ')}; nothing was removed → see \`acctctl proxies list\` for the ids`,
+      );
+    }
+    const usage: ProxyUsage[] = [];
+    for (const r of rows) {
+      const tg = await tx.selectFrom('telegram_accounts').select('session_name').where('proxy_id', '=', r.id).execute();
+      const ig = await tx
+        .selectFrom('ig_accounts as i')
+        .innerJoin('tenants as t', 't.id', 'i.tenant_id')
+        .select(['t.name', 'i.username'])
+        .where('i.proxy_id', '=', r.id)
+        .execute();
+      let tenantProxyFor: string | null = null;
+      if (r.tenant_id !== null && r.verify_mode?.split('+').includes('proxy')) {
+        const others = await tx
+          .selectFrom('proxies')
+          .select('id')
+          .where('tenant_id', '=', r.tenant_id)
+          .where('id', 'not in', [...ids])
+          .executeTakeFirst();
+        if (!others) tenantProxyFor = r.tenant;
+      }
+      usage.push({
+        id: r.id,
+        proxy: proxyLabel(r)!,
+        telegramAccounts: tg.map((a) => a.session_name).sort(),
+        igAccounts: ig.map((a) => `${a.name}/${a.username}`).sort(),
+        tenantProxyFor,
+      });
+    }
+    const inUse = usage.filter((u) => usedBy(u).length > 0);
+    if (inUse.length && !opts.force) {
+      throw new DataError(
+        `${inUse.length === 1 ? 'proxy' : 'proxies'} in use; nothing was removed → give the users another proxy first, or pass --force ` +
+          `(Telegram accounts using a removed proxy are disabled, never left to connect directly)`,
+        { details: inUse.map((u) => `proxy ${u.id} (${u.proxy}) is used by ${usedBy(u).join('; ')}`) },
+      );
+    }
+    const accountsDisabled = await disableAccountsUsingProxies(tx, ids, opts.now);
+    await tx
+      .deleteFrom('proxies')
+      .where('id', 'in', [...ids])
+      .execute();
+    await tx
+      .insertInto('events')
+      .values(
+        usage.map((u) => ({
+          at: opts.now,
+          kind: 'proxy_removed',
+          subject_type: 'proxy',
+          subject_id: null,
+          tenant_id: null,
+          message: `proxy ${u.id} (${u.proxy}): removed by operator`,
+          data_json: null,
+        })),
+      )
+      .execute();
+    return {
+      removed: usage.map((u) => ({ id: u.id, proxy: u.proxy })),
+      accountsDisabled,
+      igAccountsDetached: usage.flatMap((u) => u.igAccounts).sort(),
+    };
   });
 }

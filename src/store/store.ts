@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { DbTarget } from '../config/config.js';
-import { ConfigError } from '../errors.js';
+import { ClosedError, ConfigError } from '../errors.js';
 import { openDialect, type DialectCaps } from './dialects.js';
 import { FIRST_MIGRATION, migrateToLatest, refuseNewer, schemaState } from './migrations.js';
 import type { Database } from './schema.js';
@@ -16,6 +16,7 @@ export interface Store {
    * so concurrent writers wait on busy_timeout instead of failing with SQLITE_BUSY).
    */
   writeTx<T>(fn: (tx: Kysely<Database>) => Promise<T>): Promise<T>;
+  /** Close the connections. Idempotent; afterwards `db` and `writeTx` throw ClosedError. */
   close(): Promise<void>;
 }
 
@@ -28,15 +29,22 @@ export type SchemaMode = 'auto' | 'require' | 'none';
 export async function openStore(target: DbTarget, opts: { schema?: SchemaMode } = {}): Promise<Store> {
   const { db, caps, description } = await openDialect(target);
   let createdNow = false;
+  let closing: Promise<void> | undefined;
+  const closedError = () =>
+    new ClosedError(`the store ${description} is closed → open a new one (openStore or openFleet) to use it again`);
   const store: Store = {
-    db,
+    get db() {
+      if (closing) throw closedError();
+      return db;
+    },
     caps,
     description,
     get createdNow() {
       return createdNow;
     },
-    writeTx: (fn) =>
-      db.connection().execute(async (conn) => {
+    writeTx: (fn) => {
+      if (closing) return Promise.reject(closedError());
+      return db.connection().execute(async (conn) => {
         await sql.raw(caps.beginWrite).execute(conn);
         try {
           const r = await fn(conn);
@@ -46,8 +54,10 @@ export async function openStore(target: DbTarget, opts: { schema?: SchemaMode } 
           await sql`rollback`.execute(conn).catch(() => {});
           throw e;
         }
-      }),
-    close: () => db.destroy(),
+      });
+    },
+    /** Idempotent: later calls wait for the same close. */
+    close: () => (closing ??= db.destroy()),
   };
   try {
     const mode = opts.schema ?? 'auto';

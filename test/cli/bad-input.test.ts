@@ -32,6 +32,9 @@ const raw = (text: string, cmd: string[]) => (dir: string) => {
   return [...cmd, p];
 };
 
+/** The key id of the test database's key (set before the cases run). */
+let PRIMARY = '';
+
 const CASES: Case[] = [
   {
     name: 'malformed JSON',
@@ -138,6 +141,127 @@ const CASES: Case[] = [
     message: /--verify-mode "telepathy" is unknown/,
   },
   { name: 'unknown command', args: () => ['frobnicate'], code: 64, message: /unknown command/ },
+  {
+    name: 'lease --ttl 0',
+    args: () => ['lease', '--action', 'invite', '--ttl', '0'],
+    code: 64,
+    message: /--ttl "0" must be longer than 0/,
+  },
+  // Unknown tenants are refused by every importer unless --create-tenant.
+  {
+    name: 'proxies import --tenant typo',
+    args: raw('socks5://u:pw@10.0.0.9:1080\n', ['proxies', 'import', '--tenant', 'acmee']),
+    code: 65,
+    message: /tenant "acmee" does not exist; nothing was imported → .*acctctl tenants add acmee.*--create-tenant/,
+  },
+  {
+    name: 'accounts import with an unknown tenant',
+    args: acc(withRow(1, { tenant: 'nobody', session_name: 'fresh_one' })),
+    code: 65,
+    message: /tenant "nobody" does not exist/,
+  },
+  {
+    name: 'watch import with unknown tenants',
+    args: (dir) => [
+      'watch',
+      'import',
+      writeJson(dir, 'w.json', [
+        { tenant: 'ghost', username: 'x', kind: 'exists' },
+        { tenant: 'spook', username: 'y' },
+      ]),
+    ],
+    code: 65,
+    message: /tenants "ghost" and "spook" do not exist/,
+  },
+  {
+    name: 'apikeys import with an unknown tenant',
+    args: (dir) => [
+      'apikeys',
+      'import',
+      writeJson(dir, 'k.json', [{ tenant: 'ghost', provider: 'p', key: 'k'.repeat(20) }]),
+    ],
+    code: 65,
+    message: /tenant "ghost" does not exist/,
+  },
+  {
+    name: 'ig import with an unknown tenant',
+    args: (dir) => [
+      'ig',
+      'import',
+      writeJson(dir, 'ig.json', [{ tenant: 'ghost', username: 'someone', password: 'pw-123456' }]),
+    ],
+    code: 65,
+    message: /tenant "ghost" does not exist/,
+  },
+  // Removal of a thing in use is refused, saying what uses it.
+  {
+    name: 'proxies remove of a proxy accounts use',
+    args: () => ['proxies', 'remove', '1'],
+    code: 65,
+    message:
+      /proxy in use; nothing was removed[\s\S]*proxy 1 \(socks5:\/\/u0@127\.0\.0\.1:2000\) is used by Telegram account acc_00000/,
+  },
+  {
+    name: 'tenants remove of a tenant that owns things',
+    args: () => ['tenants', 'remove', 'acme'],
+    code: 65,
+    message: /tenant "acme" is in use: it has 3 Telegram accounts and 3 proxies; nothing was removed → .*--force/,
+  },
+  {
+    name: 'proxies remove of an unknown id',
+    args: () => ['proxies', 'remove', '1', '99'],
+    code: 65,
+    message: /no proxy with id 99/,
+  },
+  { name: 'proxies remove of a non-id', args: () => ['proxies', 'remove', 'x1'], code: 64, message: /"x1" is not/ },
+  {
+    name: 'targets remove of an unknown group',
+    args: () => ['targets', 'remove', '@nope_group'],
+    code: 65,
+    message: /no target @nope_group/,
+  },
+  {
+    name: 'targets remove of a non-link',
+    args: () => ['targets', 'remove', 'http://x y'],
+    code: 64,
+    message: /not a Telegram group link/,
+  },
+  {
+    name: 'ig remove of an unknown account',
+    args: () => ['ig', 'remove', 'nobody'],
+    code: 65,
+    message: /no Instagram account "nobody"/,
+  },
+  {
+    name: 'watch remove of an unknown watch',
+    args: () => ['watch', 'remove', 'nobody'],
+    code: 65,
+    message: /no watch of nobody/,
+  },
+  {
+    name: 'apikeys remove of an unknown id',
+    args: () => ['apikeys', 'remove', '7'],
+    code: 65,
+    message: /no API key with id 7/,
+  },
+  {
+    name: 'tenants remove of an unknown tenant',
+    args: () => ['tenants', 'remove', 'ghost'],
+    code: 65,
+    message: /tenant "ghost" does not exist/,
+  },
+  {
+    name: 'keys remove of the primary key',
+    args: () => ['keys', 'remove', PRIMARY],
+    code: 64,
+    message: /is the primary key/,
+  },
+  {
+    name: 'keys remove of an unknown key',
+    args: () => ['keys', 'remove', 'k000000000000'],
+    code: 64,
+    message: /is not in/,
+  },
 ];
 
 describe.each(DIALECTS)('bad input on $name leaves the database byte-identical', ({ name, skip, create }) => {
@@ -146,9 +270,13 @@ describe.each(DIALECTS)('bad input on $name leaves the database byte-identical',
   beforeAll(async () => {
     if (skip) return;
     t = await create();
-    env = baseEnv({ DATABASE_URL: t.url, ACCTCTL_KEY_FILE: makeKey(t.dir) });
+    const keyFile = makeKey(t.dir);
+    env = baseEnv({ DATABASE_URL: t.url, ACCTCTL_KEY_FILE: keyFile });
+    PRIMARY = /primary (k[0-9a-f]+)/.exec((await runCli(['doctor'], { env })).stdout)![1]!;
     if (name === 'postgres') expect((await runCli(['migrate'], { env })).code).toBe(0);
-    const seed = await runCli(['accounts', 'import', writeJson(t.dir, 'good.json', good)], { env });
+    const seed = await runCli(['accounts', 'import', writeJson(t.dir, 'good.json', good), '--create-tenant'], {
+      env,
+    });
     expect(seed.code, seed.stderr).toBe(0);
     writeFileSync(join(t.dir, 'targets.txt'), '@seed_group\nt.me/+AbCdEfGhIjKl\n');
     expect((await runCli(['targets', 'import', join(t.dir, 'targets.txt')], { env })).code).toBe(0);
@@ -164,7 +292,9 @@ describe.each(DIALECTS)('bad input on $name leaves the database byte-identical',
     const before = await snapshot(s);
     await s.close();
 
+    const keyBefore = readFileSync(env.ACCTCTL_KEY_FILE!);
     const r = await runCli(c.args(t.dir), { env });
+    expect(readFileSync(env.ACCTCTL_KEY_FILE!).equals(keyBefore)).toBe(true);
     expect(r.code, r.stderr).toBe(c.code);
     expect(r.stderr).toMatch(c.message);
 

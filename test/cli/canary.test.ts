@@ -110,7 +110,7 @@ describe.each(DIALECTS)('secret canary on $name', ({ name, skip, create }) => {
     const g = ['--log-level', 'debug', '--log-file', logFile];
     const commands: string[][] = [
       ['migrate'],
-      ['accounts', 'import', accounts, '--fernet-key-file', fernetKeyFile],
+      ['accounts', 'import', accounts, '--fernet-key-file', fernetKeyFile, '--create-tenant'],
       ['accounts', 'import', accounts], // fails: Fernet token without the key
       ['proxies', 'import', proxiesFile, '--tenant', 'acme'],
       ['targets', 'import', targetsFile, '--niche', 'n1'],
@@ -126,6 +126,7 @@ describe.each(DIALECTS)('secret canary on $name', ({ name, skip, create }) => {
       ['watch', 'import', watchFile],
       ['ig', 'list'],
       ['watch', 'list'],
+      ['apikeys', 'list'],
       ['check'],
       ['refresh-session', '--all'],
       ['join', '--niche', 'n1'],
@@ -134,7 +135,11 @@ describe.each(DIALECTS)('secret canary on $name', ({ name, skip, create }) => {
       ['status', '--metrics-file', metrics],
       ['doctor'],
       ['keys', 'rotate'],
+      ['doctor'],
       ['status'],
+      ['ig', 'remove', 'canary_ig', '--force'],
+      ['apikeys', 'remove', '1', '--force'],
+      ['proxies', 'remove', '1', '--force'],
     ];
     for (const cmd of commands) {
       for (const json of [false, true]) {
@@ -166,7 +171,9 @@ describe.each(DIALECTS)('secret canary on $name', ({ name, skip, create }) => {
     expect(all).toContain('canary_two');
     expect(all).toContain('re-encrypted');
     expect(all).toContain('canary_ig');
-    expect(all).toMatch(/imported 1 API keys/);
+    expect(all).toMatch(/imported 1 API key\b/);
+    expect(all).not.toMatch(/\b1 (accounts|proxies|API keys|Instagram accounts)\b/);
+    expect(all).toContain('removed 1 proxy');
     expect(all).toMatch(/DEBUG/);
   });
 

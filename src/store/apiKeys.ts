@@ -1,0 +1,110 @@
+import { DataError } from '../errors.js';
+import type { Store } from './store.js';
+
+/** An API key as `apikeys list` shows it: never the key itself. */
+export interface ApiKeyRow {
+  id: number;
+  tenant: string;
+  provider: string;
+  healthy: boolean;
+  quotaUsed: number;
+  quotaResetAt: number | null;
+  lastError: string | null;
+  createdAt: number;
+}
+
+export async function listApiKeys(store: Store): Promise<ApiKeyRow[]> {
+  const rows = await store.db
+    .selectFrom('api_keys as k')
+    .innerJoin('tenants as t', 't.id', 'k.tenant_id')
+    .select([
+      'k.id',
+      't.name as tenant',
+      'k.provider',
+      'k.healthy',
+      'k.quota_used',
+      'k.quota_reset_at',
+      'k.last_error',
+      'k.created_at',
+    ])
+    .orderBy('t.name')
+    .orderBy('k.provider')
+    .orderBy('k.id')
+    .execute();
+  return rows.map((r) => ({
+    id: r.id,
+    tenant: r.tenant,
+    provider: r.provider,
+    healthy: r.healthy === 1,
+    quotaUsed: r.quota_used,
+    quotaResetAt: r.quota_reset_at,
+    lastError: r.last_error,
+    createdAt: r.created_at,
+  }));
+}
+
+/**
+ * Remove API keys by id, all or none. The last key of a tenant whose verify mode includes `api`
+ * is in use (its `api` checks would stop) and is refused (DataError, 65) unless `force`.
+ */
+export async function removeApiKeys(
+  store: Store,
+  ids: readonly number[],
+  opts: { force: boolean; now: number },
+): Promise<{ removed: { id: number; tenant: string; provider: string }[] }> {
+  return store.writeTx(async (tx) => {
+    const rows = await tx
+      .selectFrom('api_keys as k')
+      .innerJoin('tenants as t', 't.id', 'k.tenant_id')
+      .select(['k.id', 'k.tenant_id', 't.name as tenant', 't.verify_mode', 'k.provider'])
+      .where('k.id', 'in', ids.length ? [...ids] : [-1])
+      .execute();
+    const missing = ids.filter((id) => !rows.some((r) => r.id === id));
+    if (missing.length) {
+      throw new DataError(
+        `no API key with id ${missing.join(', ')}; nothing was removed → see \`acctctl apikeys list\``,
+      );
+    }
+    const problems: string[] = [];
+    for (const tenantId of new Set(rows.map((r) => r.tenant_id))) {
+      const first = rows.find((r) => r.tenant_id === tenantId)!;
+      if (!first.verify_mode.split('+').includes('api')) continue;
+      const left = await tx
+        .selectFrom('api_keys')
+        .select('id')
+        .where('tenant_id', '=', tenantId)
+        .where('id', 'not in', [...ids])
+        .executeTakeFirst();
+      if (!left) {
+        problems.push(
+          `tenant ${first.tenant} (verify mode ${first.verify_mode}) would have no API key left for its api checks`,
+        );
+      }
+    }
+    if (problems.length && !opts.force) {
+      throw new DataError(
+        `API key in use; nothing was removed → import another key for the tenant first, change its verify mode, or pass --force`,
+        { details: problems },
+      );
+    }
+    await tx
+      .deleteFrom('api_keys')
+      .where('id', 'in', [...ids])
+      .execute();
+    await tx
+      .insertInto('events')
+      .values(
+        rows.map((r) => ({
+          at: opts.now,
+          kind: 'api_key_removed',
+          subject_type: 'api_key',
+          subject_id: null,
+          tenant_id: r.tenant_id,
+          message: `API key ${r.id} (${r.provider}) of tenant ${r.tenant}: removed by operator`,
+          data_json: null,
+        })),
+      )
+      .execute();
+    return { removed: rows.map((r) => ({ id: r.id, tenant: r.tenant, provider: r.provider })) };
+  });
+}

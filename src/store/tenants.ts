@@ -1,0 +1,132 @@
+import type { Kysely } from 'kysely';
+import { count, listing } from '../domain/plural.js';
+import { DEFAULT_VERIFY_MODE } from '../domain/tenants.js';
+import { DataError } from '../errors.js';
+import { disableAccountsUsingProxies } from './proxies.js';
+import type { Database } from './schema.js';
+import type { Store } from './store.js';
+
+/**
+ * The ids of the named tenants, inside the caller's write transaction. A tenant that does not
+ * exist is created when `create` is set; otherwise nothing is written and a DataError (65)
+ * names every missing tenant and how to add it.
+ */
+export async function resolveTenants(
+  tx: Kysely<Database>,
+  names: Iterable<string>,
+  opts: { create: boolean; now: number },
+): Promise<{ ids: Map<string, number>; created: string[] }> {
+  const wanted = [...new Set(names)];
+  const ids = new Map<string, number>();
+  if (wanted.length === 0) return { ids, created: [] };
+  const found = await tx.selectFrom('tenants').select(['id', 'name']).where('name', 'in', wanted).execute();
+  for (const t of found) ids.set(t.name, t.id);
+  const missing = wanted.filter((n) => !ids.has(n));
+  if (missing.length > 0 && !opts.create) {
+    const names = listing(missing.map((n) => `"${n}"`));
+    throw new DataError(
+      `${missing.length === 1 ? `tenant ${names} does not exist` : `tenants ${names} do not exist`}; nothing was imported → ` +
+        `check the spelling, add ${missing.length === 1 ? 'it' : 'them'} first (${missing.map((n) => `\`acctctl tenants add ${n}\``).join(', ')}), ` +
+        `or let the import create ${missing.length === 1 ? 'it' : 'them'} (--create-tenant; createTenants: true in the library)`,
+    );
+  }
+  for (const name of missing) {
+    const row = await tx
+      .insertInto('tenants')
+      .values({ name, verify_mode: DEFAULT_VERIFY_MODE, created_at: opts.now })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    ids.set(name, row.id);
+  }
+  return { ids, created: missing };
+}
+
+/** What a tenant owns. */
+export interface TenantUsage {
+  telegramAccounts: number;
+  proxies: number;
+  igAccounts: number;
+  apiKeys: number;
+  watches: number;
+}
+
+async function tenantUsage(db: Kysely<Database>, tenantId: number): Promise<TenantUsage> {
+  const n = async (t: 'telegram_accounts' | 'proxies' | 'ig_accounts' | 'api_keys' | 'watches') =>
+    Number(
+      (
+        await db
+          .selectFrom(t)
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('tenant_id', '=', tenantId)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+  return {
+    telegramAccounts: await n('telegram_accounts'),
+    proxies: await n('proxies'),
+    igAccounts: await n('ig_accounts'),
+    apiKeys: await n('api_keys'),
+    watches: await n('watches'),
+  };
+}
+
+export function describeTenantUsage(u: TenantUsage): string[] {
+  const parts: string[] = [];
+  if (u.telegramAccounts) parts.push(count(u.telegramAccounts, 'Telegram account'));
+  if (u.proxies) parts.push(count(u.proxies, 'proxy', 'proxies'));
+  if (u.igAccounts) parts.push(count(u.igAccounts, 'Instagram account'));
+  if (u.apiKeys) parts.push(count(u.apiKeys, 'API key'));
+  if (u.watches) parts.push(count(u.watches, 'watch', 'watches'));
+  return parts;
+}
+
+export interface TenantRemoval {
+  tenant: string;
+  removed: TenantUsage;
+  /** Telegram accounts kept, now without a tenant. */
+  accountsDetached: number;
+  /** Telegram accounts disabled because their proxy went with the tenant (never connect direct). */
+  accountsDisabled: string[];
+}
+
+/**
+ * Remove a tenant. One that still owns anything is refused (DataError, 65, saying what) unless
+ * `force`: then its proxies, Instagram accounts, API keys and watches go with it, its Telegram
+ * accounts stay without a tenant, and those that used one of its proxies are disabled.
+ */
+export async function removeTenant(
+  store: Store,
+  name: string,
+  opts: { force: boolean; now: number },
+): Promise<TenantRemoval> {
+  return store.writeTx(async (tx) => {
+    const t = await tx.selectFrom('tenants').select('id').where('name', '=', name).executeTakeFirst();
+    if (!t) throw new DataError(`tenant "${name}" does not exist → see \`acctctl tenants list\``);
+    const usage = await tenantUsage(tx, t.id);
+    const uses = describeTenantUsage(usage);
+    if (uses.length > 0 && !opts.force) {
+      throw new DataError(
+        `tenant "${name}" is in use: it has ${listing(uses)}; nothing was removed → remove those first, or pass --force ` +
+          `(its proxies, Instagram accounts, API keys and watches are removed with it; its Telegram accounts are kept without a tenant)`,
+      );
+    }
+    const proxyIds = (await tx.selectFrom('proxies').select('id').where('tenant_id', '=', t.id).execute()).map(
+      (p) => p.id,
+    );
+    const accountsDisabled = await disableAccountsUsingProxies(tx, proxyIds, opts.now);
+    await tx.deleteFrom('tenants').where('id', '=', t.id).execute();
+    await tx
+      .insertInto('events')
+      .values({
+        at: opts.now,
+        kind: 'tenant_removed',
+        subject_type: 'tenant',
+        subject_id: null,
+        tenant_id: null,
+        message: `tenant ${name}: removed by operator${uses.length ? ` with ${listing(uses)}` : ''}`,
+        data_json: null,
+      })
+      .execute();
+    return { tenant: name, removed: usage, accountsDetached: usage.telegramAccounts, accountsDisabled };
+  });
+}
