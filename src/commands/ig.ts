@@ -9,6 +9,8 @@ import { checkTotpSecret } from '../instagram/totp.js';
 import type { SecretBox } from '../security/secretBox.js';
 import { upsertProxy } from '../store/proxies.js';
 import { listIg } from '../store/igAccounts.js';
+import { healthFigures, renderHealth, sessionHealth } from '../store/sessionHealth.js';
+
 import type { Store } from '../store/store.js';
 import { parseJsonFile, readInputFile, rejectProblems } from './importing.js';
 import { ensureTenant } from './tenants.js';
@@ -101,7 +103,9 @@ export async function igImportCli(ctx: Ctx, file: string): Promise<void> {
 export async function igListCli(ctx: Ctx): Promise<void> {
   await withStore(ctx, async (store) => {
     const now = ctx.clock.now();
-    ctx.emit(await listIg(store, now), (rows) =>
+    const health = new Map((await sessionHealth(store, now)).map((h) => [h.igAccountId, h]));
+    const list = (await listIg(store, now)).map((r) => ({ ...r, health: healthFigures(health.get(r.id)) }));
+    ctx.emit(list, (rows) =>
       rows.length === 0
         ? 'no Instagram accounts → acctctl ig import FILE'
         : table(
@@ -115,6 +119,7 @@ export async function igListCli(ctx: Ctx): Promise<void> {
               'last verified',
               'next refresh',
               'failures',
+              '30 days: refreshes · checks',
               'last error',
             ],
             rows.map((r) => [
@@ -131,6 +136,7 @@ export async function igListCli(ctx: Ctx): Promise<void> {
               fmtAge(r.lastVerifiedAt, now),
               fmtTime(r.nextRefreshAt),
               r.failures,
+              renderHealth(r.health),
               r.lastError,
             ]),
           ),
