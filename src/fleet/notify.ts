@@ -131,6 +131,7 @@ export function signBody(body: string, secret: string): string {
 }
 
 const ICON: Record<string, string> = { critical: '🚨', warning: '⚠️', info: 'ℹ️' };
+// eslint-disable-next-line no-control-regex
 const clean = (s: string) => s.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?');
 
 export function telegramText(events: EventView[]): string[] {
