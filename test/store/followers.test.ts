@@ -90,6 +90,10 @@ describe.each(DIALECTS)('watch followers and retention on $name', (dialect) => {
       expect(await json()).toEqual(profile.friends.followers.map(view).sort(byId));
       expect(await json('--new')).toEqual(Array.from({ length: 5 }, (_, i) => view(friend(100 + i))).sort(byId));
       expect(await json('--lost')).toEqual(Array.from({ length: 7 }, (_, i) => view(friend(i))).sort(byId));
+      // Every authenticated request counted for the session's check success rate.
+      const log = await f.store.db.selectFrom('ig_session_log').select(['what', 'ok']).execute();
+      expect(log.length).toBeGreaterThan(4);
+      expect(log.every((l) => l.what === 'check' && l.ok === 1)).toBe(true);
       // The diff event says the same.
       const diff = await f.store.db
         .selectFrom('events')
