@@ -53,8 +53,8 @@ function parseData(s: string | null): unknown {
   }
 }
 
-/** Newest first. Walks the (at, id) index from the newest and stops at the limit. */
-export async function listEvents(store: Store, f: EventFilter): Promise<EventView[]> {
+/** The query behind `events` (the bench runs its compiled SQL directly to compare). */
+export function eventsQuery(store: Store, f: EventFilter) {
   let q = store.db
     .selectFrom('events as e')
     .leftJoin('telegram_accounts as ta', (j) =>
@@ -92,7 +92,12 @@ export async function listEvents(store: Store, f: EventFilter): Promise<EventVie
   }
   q = q.orderBy('e.at', 'desc').orderBy('e.id', 'desc');
   if (f.limit !== undefined) q = q.limit(f.limit);
-  const rows = await q.execute();
+  return q;
+}
+
+/** Newest first. Walks the (at, id) index from the newest and stops at the limit. */
+export async function listEvents(store: Store, f: EventFilter): Promise<EventView[]> {
+  const rows = await eventsQuery(store, f).execute();
   return rows.map((r) => ({
     id: r.id,
     at: new Date(r.at).toISOString(),
