@@ -24,7 +24,8 @@ CREATE TABLE deliveries (
   delivered_at {{BIGINT}},
   UNIQUE (event_id, sink)
 );
-CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);
+-- Claims walk this in order and stop at the batch size.
+CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at, id);
 
 -- Conditions that are alerted once while they last (key: condition and subject).
 CREATE TABLE open_alerts (

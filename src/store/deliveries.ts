@@ -11,6 +11,8 @@ export const MAX_ATTEMPTS = 20;
 const SCAN_MARGIN_MS = 10 * 60_000;
 /** The first scan of a store looks back this far. */
 const FIRST_SCAN_MS = 24 * 3_600_000;
+/** However long notify did not run (or no sink was configured), never send older alerts than this. */
+const MAX_LOOKBACK_MS = 7 * 24 * 3_600_000;
 const SCANNED_AT = 'notify.scanned_at';
 
 export function backoffMs(attempts: number): number {
@@ -35,7 +37,7 @@ export async function enqueueDeliveries(
 ): Promise<number> {
   const { now } = opts;
   const last = await store.db.selectFrom('settings').select('value').where('name', '=', SCANNED_AT).executeTakeFirst();
-  const from = (last ? Number(last.value) : now - FIRST_SCAN_MS) - SCAN_MARGIN_MS;
+  const from = Math.max(last ? Number(last.value) : now - FIRST_SCAN_MS, now - MAX_LOOKBACK_MS) - SCAN_MARGIN_MS;
   const sev = severityFilter(opts.minSeverity);
   let n = 0;
   for (const sink of opts.globalSinks) {
@@ -84,7 +86,7 @@ export async function claimDeliveries(
     where id in (select id from deliveries
       where status = 'pending' and next_attempt_at <= ${now} and sink in (${sql.join(opts.sinks)})
         and (lease_expires_at is null or lease_expires_at <= ${now})
-      order by id limit ${opts.limit} ${sql.raw(store.caps.claimLock)})
+      order by next_attempt_at, id limit ${opts.limit} ${sql.raw(store.caps.claimLock)})
     returning id, event_id, sink, attempts`.execute(store.db);
   return r.rows.map((x) => ({ id: Number(x.id), event_id: Number(x.event_id), sink: x.sink, attempts: x.attempts }));
 }

@@ -90,7 +90,8 @@ export function eventsQuery(store: Store, f: EventFilter) {
     const name = f.account.replace(/^@/, '');
     q = q.where((eb) => eb.or([eb('ta.session_name', '=', name), eb('ia.username', '=', name.toLowerCase())]));
   }
-  q = q.orderBy('e.at', 'desc').orderBy('e.id', 'desc');
+  // By id: the outbox's look-up of the events it claimed goes by primary key, not through the time index.
+  q = f.ids ? q.orderBy('e.id') : q.orderBy('e.at', 'desc').orderBy('e.id', 'desc');
   if (f.limit !== undefined) q = q.limit(f.limit);
   return q;
 }
