@@ -31,7 +31,8 @@ describe.each(DIALECTS)('events and notify from the CLI on $name', (dialect) => 
   const f = useFleetStore(dialect, 2);
   let hook: Awaited<ReturnType<typeof startWebhook>>;
   beforeAll(async () => {
-    hook = await startWebhook();
+    // A slow receiver, so the two runs overlap for most of their work.
+    hook = await startWebhook({ delayMs: 15 });
   });
   afterAll(async () => hook.close());
 

@@ -26,10 +26,11 @@ function closer(server: Server): () => Promise<void> {
 }
 
 /** A loopback webhook receiver: records every POST; answers `status()` (default 200). */
-export async function startWebhook(opts: { status?: () => number } = {}) {
+export async function startWebhook(opts: { status?: () => number; delayMs?: number } = {}) {
   const received: Received[] = [];
   const server = createServer((req, res) => {
-    void readBody(req).then((body) => {
+    void readBody(req).then(async (body) => {
+      if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
       const status = opts.status?.() ?? 200;
       if (status >= 200 && status < 300) received.push({ path: req.url ?? '', headers: req.headers, body });
       res.writeHead(status, { 'content-type': 'text/plain' });
