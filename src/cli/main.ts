@@ -11,6 +11,9 @@ const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.ur
 /** How long after its work the process may linger before the watchdog ends it. */
 const EXIT_GRACE_MS = 3000;
 
+/** Batch commands (cron): each ends by delivering pending alerts, as `notify` does. */
+const BATCH_COMMANDS = new Set(['join', 'check', 'refresh-session', 'recover', 'reset-limits']);
+
 type Action = (ctx: Ctx, ...args: never[]) => Promise<void>;
 
 function collect(value: string, previous: string[]): string[] {
@@ -95,8 +98,12 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
       '--verify-mode <mode>',
       'api, instagram, proxy, api+instagram, api+proxy, instagram+proxy, api+proxy+instagram',
     )
+    .option(
+      '--notify-target <target>',
+      'where this tenant’s alerts go: a webhook URL or a Telegram chat id ("" removes it)',
+    )
     .action(
-      run(async (ctx, name: string, opts: { verifyMode?: string }) =>
+      run(async (ctx, name: string, opts: { verifyMode?: string; notifyTarget?: string }) =>
         (await import('../commands/tenants.js')).addTenantCli(ctx, name, opts),
       ),
     );
@@ -340,6 +347,23 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
       ),
     );
   watch
+    .command('followers <user>')
+    .description('the latest completed followers/following snapshot, or its diff from the previous one')
+    .requiredOption('--tenant <name>', 'the tenant that watches USER')
+    .addOption(new Option('--kind <kind>', 'which list').choices(['followers', 'following']).default('followers'))
+    .option('--new', 'only those gained since the previous snapshot')
+    .option('--lost', 'only those lost since the previous snapshot')
+    .option('--csv', 'print CSV (username,id,full_name,is_private)')
+    .action(
+      run(
+        async (
+          ctx,
+          user: string,
+          opts: { tenant: string; kind?: string; new?: boolean; lost?: boolean; csv?: boolean },
+        ) => (await import('../commands/followers.js')).followersCli(ctx, user, opts),
+      ),
+    );
+  watch
     .command('list')
     .description('watches with their last result')
     .action(run(async (ctx) => (await import('../commands/check.js')).watchListCli(ctx)));
@@ -378,6 +402,26 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
         (await import('../commands/ig.js')).refreshCli(ctx, opts),
       ),
     );
+
+  program
+    .command('events')
+    .description('what acctctl learned, newest first: state changes, check results, refreshes, alerts')
+    .option('--since <when>', 'only since a duration ago (30m, 12h, 1d, 2w) or an ISO time')
+    .option('--kind <kind>', 'only this kind (repeatable, or comma-separated)', collect, [])
+    .option('--tenant <name>', 'only this tenant’s events')
+    .option('--account <name>', 'only events about this Telegram account or Instagram username')
+    .option('--limit <n>', 'at most this many', '100')
+    .action(
+      run(async (ctx, opts: { since?: string; kind?: string[]; tenant?: string; account?: string; limit?: string }) =>
+        (await import('../commands/events.js')).eventsCli(ctx, opts),
+      ),
+    );
+  program
+    .command('notify')
+    .description(
+      'deliver pending alerts (events ≥ warning) to the webhook, Telegram and tenants’ notify targets; also done after every batch',
+    )
+    .action(run(async (ctx) => (await import('../commands/notify.js')).notifyCli(ctx)));
 
   program
     .command('status')
@@ -506,6 +550,10 @@ export async function main(argv: string[]): Promise<number> {
       log.debug('command start', { command: cmd.name(), db: config.db.kind });
       try {
         await (fn as (ctx: Ctx, ...a: unknown[]) => Promise<void>)(ctx, ...args.slice(0, -1));
+        // Every batch ends by delivering pending alerts (never changing the batch's outcome).
+        if (BATCH_COMMANDS.has(cmd.name()) && !(cmd.opts() as { dryRun?: boolean }).dryRun) {
+          await (await import('../commands/notify.js')).notifyAfterBatch(ctx);
+        }
       } finally {
         log.debug('command end', { command: cmd.name() });
         log.close();

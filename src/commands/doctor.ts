@@ -11,6 +11,7 @@ import { openStore, type Store } from '../store/store.js';
 import { storeTelegramMode, telegramModeProblem } from '../store/storeMode.js';
 import { secretCensus } from './keys.js';
 import { count } from '../domain/plural.js';
+import { sinkHealth } from '../store/deliveries.js';
 
 export interface DoctorCheck {
   check: string;
@@ -184,6 +185,14 @@ export async function doctor(config: Config, hostClock: Clock = systemClock): Pr
     });
   }
 
+  if (store && migrated) {
+    try {
+      checks.push(await alertDeliveryCheck(store, config));
+    } catch (e) {
+      fail('alert delivery', e, 'warning');
+    }
+  }
+
   const chromium = findChromium(config.chromiumPath);
   checks.push(
     'path' in chromium
@@ -226,6 +235,37 @@ export function secretsPerKey(ring: KeyRing, byKey: Record<string, number>): Doc
       ? `no secret needs ${removable.join(', ')} any more: \`acctctl keys remove ${removable[0]!}\` (after a backup)`
       : null,
     secretsByKey,
+  };
+}
+
+/** Sinks that keep failing (a warning: alerts wait in the outbox, batches are not held up). */
+async function alertDeliveryCheck(store: Store, config: Config): Promise<DoctorCheck> {
+  const sinks = await sinkHealth(store);
+  const bad = sinks.filter((s) => s.failing > 0 || s.dead > 0);
+  const configured = [
+    config.notify.webhook ? 'webhook' : null,
+    config.notify.telegram?.chatId ? 'telegram' : null,
+  ].filter(Boolean);
+  if (bad.length) {
+    return {
+      check: 'alert delivery',
+      ok: false,
+      severity: 'warning',
+      detail: bad
+        .map((s) => `${s.sink}: ${s.pending} pending, ${s.dead} given up, last error ${s.lastError ?? 'unknown'}`)
+        .join('; '),
+      fix: 'check the sink is reachable and its settings (ACCTCTL_NOTIFY_*, tenants add --notify-target); `acctctl notify` retries',
+      exitCode: ExitCode.UNAVAILABLE,
+    };
+  }
+  return {
+    check: 'alert delivery',
+    ok: true,
+    severity: 'warning',
+    detail: configured.length
+      ? `${configured.join(', ')} configured; nothing failing (min severity ${config.notify.minSeverity})`
+      : 'no global sink configured (ACCTCTL_NOTIFY_WEBHOOK / ACCTCTL_NOTIFY_TELEGRAM_*); nothing failing',
+    fix: null,
   };
 }
 

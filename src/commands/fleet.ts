@@ -8,6 +8,7 @@ import { ExitCode, UsageError } from '../errors.js';
 import { AccountManager, type LeaseResult, type RecoverResult, type ResetResult } from '../fleet/accountManager.js';
 import type { Store } from '../store/store.js';
 import type { ProbeResult } from '../fleet/probe.js';
+import type { RetentionResult } from '../store/retention.js';
 
 /** `30s`, `10m`, `2h`, or plain seconds. */
 export function parseDuration(s: string, flag: string): number {
@@ -204,14 +205,19 @@ export async function reactivateCli(ctx: Ctx, name: string, opts: { reason?: str
 export async function resetLimitsCli(ctx: Ctx, opts: { retentionDays: string }): Promise<void> {
   const days = Number(opts.retentionDays);
   if (!Number.isInteger(days) || days < 1) throw new UsageError('--retention-days must be a whole number ≥ 1');
-  await withStore(ctx, async (store) =>
+  await withStore(ctx, async (store) => {
+    const reset = await manager(ctx, store).resetLimits({ retentionDays: days });
+    const { pruneRetention } = await import('../store/retention.js');
+    const retention = await pruneRetention(store, ctx.clock.now(), ctx.config.retention);
     ctx.emit(
-      await manager(ctx, store).resetLimits({ retentionDays: days }),
-      (r: ResetResult) =>
+      { ...reset, retention },
+      (r: ResetResult & { retention: RetentionResult }) =>
         `day ${r.day}: ${r.accountsReset} account(s) reset, ${r.alreadyReset} already reset today; ` +
-        `${count(r.actionLogPruned, 'action log row')} older than ${days} days pruned`,
-    ),
-  );
+        `${count(r.actionLogPruned, 'action log row')} older than ${days} days pruned; ` +
+        `pruned ${count(r.retention.eventsPruned, 'event')}, ${count(r.retention.deliveriesPruned, 'delivery record')}, ` +
+        `${count(r.retention.igRequestsPruned, 'Instagram request log row')}, ${count(r.retention.snapshotsPruned, 'old follower snapshot')}`,
+    );
+  });
 }
 
 /** `accounts limits NAME FILE` / `tenants limits NAME FILE`: set overrides from a JSON file, or clear them. */

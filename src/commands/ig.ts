@@ -11,6 +11,7 @@ import { upsertProxy } from '../store/proxies.js';
 import { listIg, removeIg } from '../store/igAccounts.js';
 import { count } from '../domain/plural.js';
 import { createdTenants } from './proxies.js';
+import { healthFigures, renderHealth, sessionHealth } from '../store/sessionHealth.js';
 import type { Store } from '../store/store.js';
 import { parseJsonFile, readInputFile, rejectProblems } from './importing.js';
 import { resolveTenants } from '../store/tenants.js';
@@ -128,7 +129,9 @@ export async function igRemoveCli(
 export async function igListCli(ctx: Ctx): Promise<void> {
   await withStore(ctx, async (store) => {
     const now = ctx.clock.now();
-    ctx.emit(await listIg(store, now), (rows) =>
+    const health = new Map((await sessionHealth(store, now)).map((h) => [h.igAccountId, h]));
+    const list = (await listIg(store, now)).map((r) => ({ ...r, health: healthFigures(health.get(r.id)) }));
+    ctx.emit(list, (rows) =>
       rows.length === 0
         ? 'no Instagram accounts → acctctl ig import FILE'
         : table(
@@ -142,6 +145,7 @@ export async function igListCli(ctx: Ctx): Promise<void> {
               'last verified',
               'next refresh',
               'failures',
+              '30 days: refreshes · checks',
               'last error',
             ],
             rows.map((r) => [
@@ -158,6 +162,7 @@ export async function igListCli(ctx: Ctx): Promise<void> {
               fmtAge(r.lastVerifiedAt, now),
               fmtTime(r.nextRefreshAt),
               r.failures,
+              renderHealth(r.health),
               r.lastError,
             ]),
           ),

@@ -15,6 +15,8 @@ import { effectiveState } from '../domain/accountStates.js';
 import type { Store } from '../store/store.js';
 import { targetCounts } from './targets.js';
 import { listIg } from '../store/igAccounts.js';
+import { sinkHealth, type SinkHealth } from '../store/deliveries.js';
+import { healthFigures, renderHealth, sessionHealth, type HealthFigures } from '../store/sessionHealth.js';
 
 export interface AccountStatus {
   name: string;
@@ -38,6 +40,12 @@ export interface AccountStatus {
     }
   >;
   lastError: string | null;
+}
+
+/** Issue 12's section: session-health figures (30 days) and alert sinks with undelivered events. */
+export interface AlertsSection {
+  sessionHealth: ({ tenant: string; username: string } & HealthFigures)[];
+  sinks: SinkHealth[];
 }
 
 export interface StatusReport {
@@ -76,6 +84,7 @@ export interface StatusReport {
       updatedAt: number;
     }[];
   };
+  alerts: AlertsSection;
 }
 
 /**
@@ -224,6 +233,14 @@ export async function status(deps: {
         updatedAt: j.updated_at,
       })),
     },
+    alerts: {
+      sessionHealth: (await sessionHealth(deps.store, now)).map((h) => ({
+        tenant: h.tenant,
+        username: h.username,
+        ...healthFigures(h),
+      })),
+      sinks: await sinkHealth(deps.store),
+    },
   };
 }
 
@@ -276,6 +293,35 @@ export function toPrometheus(r: StatusReport): string {
     'acctctl_check_jobs',
     'Follower/following check jobs by status.',
     Object.entries(r.checkJobs.byStatus).map(([s, n]) => [{ status: s }, n]),
+  );
+  const sh = r.alerts.sessionHealth;
+  const who = (h: (typeof sh)[number]) => ({ tenant: h.tenant, username: h.username });
+  metric(
+    'acctctl_instagram_refreshes_30d',
+    'Instagram logins per session in the last 30 days, by trigger.',
+    sh.flatMap((h) => [
+      [{ ...who(h), trigger: 'proactive' }, h.proactiveRefreshes30d] as [Record<string, string>, number],
+      [{ ...who(h), trigger: 'reactive' }, h.reactiveRefreshes30d] as [Record<string, string>, number],
+    ]),
+  );
+  metric(
+    'acctctl_instagram_refresh_success_ratio',
+    'Share of logins that gave a verified session (30 days, 0-1).',
+    sh.filter((h) => h.refreshSuccessPct !== null).map((h) => [who(h), h.refreshSuccessPct! / 100]),
+  );
+  metric(
+    'acctctl_instagram_check_success_ratio',
+    'Share of authenticated check requests answered 200 (30 days, 0-1).',
+    sh.filter((h) => h.checkSuccessPct !== null).map((h) => [who(h), h.checkSuccessPct! / 100]),
+  );
+  metric(
+    'acctctl_alert_deliveries_undelivered',
+    'Alert deliveries not delivered yet, per sink (pending, of which failing, and given up).',
+    r.alerts.sinks.flatMap((s) => [
+      [{ sink: s.sink, status: 'pending' }, s.pending] as [Record<string, string>, number],
+      [{ sink: s.sink, status: 'failing' }, s.failing] as [Record<string, string>, number],
+      [{ sink: s.sink, status: 'dead' }, s.dead] as [Record<string, string>, number],
+    ]),
   );
   metric('acctctl_status_generated_timestamp_seconds', 'When this file was written.', [
     [{}, Math.floor(r.generatedAt / 1000)],
@@ -399,6 +445,35 @@ export function renderStatus(r: StatusReport): string {
       ),
     );
   }
+  parts.push(renderAlertsSection(r.alerts));
+  return parts.join('\n');
+}
+
+export function renderAlertsSection(a: AlertsSection): string {
+  const parts = [c.bold('Instagram session health (30 days)')];
+  parts.push(
+    a.sessionHealth.length
+      ? table(
+          ['tenant', 'username', 'refreshes · checks'],
+          a.sessionHealth.map((h) => [h.tenant, h.username, renderHealth(h)]),
+        )
+      : 'none',
+  );
+  const bad = a.sinks.filter((s) => s.failing > 0 || s.dead > 0);
+  parts.push(
+    c.bold('Alert delivery') +
+      ': ' +
+      (a.sinks.length === 0
+        ? 'nothing undelivered'
+        : a.sinks.map((s) => `${s.sink} ${s.pending} pending${s.dead ? `, ${s.dead} given up` : ''}`).join('; ')),
+  );
+  for (const s of bad) {
+    parts.push(
+      c.red(`  ${s.sink}: failing (${s.lastError ?? 'error'})`) +
+        (s.nextAttemptAt ? `, next try ${fmtTime(s.nextAttemptAt)}` : '') +
+        ' → check the sink is up and its settings (acctctl doctor)',
+    );
+  }
   return parts.join('\n');
 }
 
@@ -414,6 +489,10 @@ export async function statusCli(ctx: Ctx, opts: { metricsFile?: string; failUnde
     const report = await status({ store, clock: ctx.clock, timeZone: ctx.config.timeZone, igRate: ctx.config.igRate });
     if (opts.metricsFile) writeFileAtomic(opts.metricsFile, toPrometheus(report));
     ctx.emit(report, renderStatus);
+    if (failUnder !== undefined) {
+      const { alertFleetHealth } = await import('../fleet/alerts.js');
+      await alertFleetHealth(store, ctx.clock.now(), report.accounts.healthyPct, failUnder);
+    }
     if (failUnder !== undefined && report.accounts.healthyPct < failUnder) {
       ctx.log.error(`healthy accounts ${report.accounts.healthyPct}% are below --fail-under ${failUnder}%`);
       ctx.setExitCode(ExitCode.UNAVAILABLE);

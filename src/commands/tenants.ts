@@ -35,8 +35,14 @@ export async function ensureTenant(
 
 export async function addTenant(
   deps: { store: Store; clock: Clock },
-  input: { name: string; verifyMode?: string | undefined },
+  input: { name: string; verifyMode?: string | undefined; notifyTarget?: string | undefined },
 ): Promise<TenantAddResult> {
+  const target = input.notifyTarget?.trim();
+  if (target !== undefined && target !== '' && !/^https?:\/\/\S+$/i.test(target) && !/^(-?\d+|@\w{4,})$/.test(target)) {
+    throw new UsageError(
+      `--notify-target "${target}" → give a webhook URL (https://…) or a Telegram chat id (-100…, @channel); "" removes it`,
+    );
+  }
   if (!validTenantName(input.name)) {
     throw new UsageError(`tenant name "${input.name}" is not allowed → use letters, digits, _ . - (up to 64)`);
   }
@@ -47,6 +53,13 @@ export async function addTenant(
     const { id, created } = await ensureTenant(tx, input.name, deps.clock.now());
     if (input.verifyMode !== undefined) {
       await tx.updateTable('tenants').set({ verify_mode: input.verifyMode }).where('id', '=', id).execute();
+    }
+    if (target !== undefined) {
+      await tx
+        .updateTable('tenants')
+        .set({ notify_target: target === '' ? null : target })
+        .where('id', '=', id)
+        .execute();
     }
     const row = await tx.selectFrom('tenants').select('verify_mode').where('id', '=', id).executeTakeFirstOrThrow();
     return { name: input.name, verifyMode: row.verify_mode, created };
@@ -97,10 +110,17 @@ export async function tenantIdByName(store: Store | Kysely<Database>, name: stri
   return row.id;
 }
 
-export async function addTenantCli(ctx: Ctx, name: string, opts: { verifyMode?: string }): Promise<void> {
+export async function addTenantCli(
+  ctx: Ctx,
+  name: string,
+  opts: { verifyMode?: string; notifyTarget?: string },
+): Promise<void> {
   await withStore(ctx, async (store) =>
     ctx.emit(
-      await addTenant({ store, clock: ctx.clock }, { name, verifyMode: opts.verifyMode }),
+      await addTenant(
+        { store, clock: ctx.clock },
+        { name, verifyMode: opts.verifyMode, notifyTarget: opts.notifyTarget },
+      ),
       (r) => `${r.created ? 'added' : 'updated'} tenant ${r.name} (verify mode ${r.verifyMode})`,
     ),
   );

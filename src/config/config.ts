@@ -29,6 +29,26 @@ export interface Config {
   checkConcurrency: number;
   /** Flood waits up to this many seconds rest the account; longer ones cool it down (default 600). */
   floodThresholdSeconds: number | undefined;
+  notify: NotifyConfig;
+  /** What reset-limits keeps, in days. */
+  retention: RetentionConfig;
+}
+
+export interface NotifyConfig {
+  /** Events at or above this severity are delivered (default warning). */
+  minSeverity: 'info' | 'warning' | 'critical';
+  webhook: { url: string; secret: string | undefined } | undefined;
+  /** The bot token is a secret: never printed, logged, or put in a payload. */
+  telegram: { botToken: string; chatId: string | undefined } | undefined;
+  /** Bot API base URL (tests point it at a loopback fake). */
+  telegramApiUrl: string;
+}
+
+export interface RetentionConfig {
+  eventsDays: number;
+  deliveriesDays: number;
+  igRequestsDays: number;
+  snapshotsDays: number;
 }
 
 /** Global flags, already parsed by commander. They win over the environment. */
@@ -61,6 +81,8 @@ function isTimeZone(tz: string): boolean {
     return false;
   }
 }
+
+const days = (s: string) => /^[1-9]\d{0,4}$/.test(s);
 
 /** An optional setting: blank counts as unset; when set, `ok` must hold or `message` is reported. */
 const setting = (ok: (v: string) => boolean = () => true, message = 'invalid') =>
@@ -107,6 +129,25 @@ const schema = v.object({
     'must be a number of seconds 0–86400 (flood waits up to it rest the account; longer ones cool it down)',
   ),
   ACCTCTL_CHECK_CONCURRENCY: setting((s) => /^[1-9]\d?$/.test(s), 'must be a number of tenants checked at once (1–99)'),
+  ACCTCTL_NOTIFY_MIN_SEVERITY: setting(
+    (s) => ['info', 'warning', 'critical'].includes(s),
+    'must be info, warning or critical',
+  ),
+  ACCTCTL_NOTIFY_WEBHOOK: setting((s) => /^https?:\/\/[^\s/]+/i.test(s), 'must be an http(s) URL'),
+  ACCTCTL_NOTIFY_WEBHOOK_SECRET: setting(),
+  ACCTCTL_NOTIFY_TELEGRAM_BOT_TOKEN: setting(
+    (s) => /^\d+:[\w-]+$/.test(s),
+    'must be a bot token from @BotFather (digits, a colon, then letters)',
+  ),
+  ACCTCTL_NOTIFY_TELEGRAM_CHAT_ID: setting(
+    (s) => /^(-?\d+|@\w{4,})$/.test(s),
+    'must be a numeric chat id (e.g. -1001234567890) or a @channel name',
+  ),
+  ACCTCTL_NOTIFY_TELEGRAM_API_URL: setting((s) => /^https?:\/\/[^\s/]+/i.test(s), 'must be an http(s) URL'),
+  ACCTCTL_RETENTION_EVENTS_DAYS: setting(days, 'must be a whole number of days ≥ 1'),
+  ACCTCTL_RETENTION_DELIVERIES_DAYS: setting(days, 'must be a whole number of days ≥ 1'),
+  ACCTCTL_RETENTION_IG_REQUESTS_DAYS: setting(days, 'must be a whole number of days ≥ 1'),
+  ACCTCTL_RETENTION_SNAPSHOTS_DAYS: setting(days, 'must be a whole number of days ≥ 1'),
 });
 
 /**
@@ -151,6 +192,9 @@ export function loadConfig(
   if (!(LOG_LEVELS as readonly string[]).includes(level)) {
     problems.push(`--log-level: must be one of ${LOG_LEVELS.join(', ')}`);
   }
+  if (e.ACCTCTL_NOTIFY_TELEGRAM_CHAT_ID !== undefined && e.ACCTCTL_NOTIFY_TELEGRAM_BOT_TOKEN === undefined) {
+    problems.push('ACCTCTL_NOTIFY_TELEGRAM_CHAT_ID: set ACCTCTL_NOTIFY_TELEGRAM_BOT_TOKEN too (the bot that sends)');
+  }
   if (problems.length > 0) {
     throw new ConfigError(
       `configuration has ${problems.length} problem${problems.length > 1 ? 's' : ''} → fix the settings below (flags, environment or .env)`,
@@ -176,5 +220,21 @@ export function loadConfig(
       : { requests: 200, windowMs: 660_000 },
     checkConcurrency: e.ACCTCTL_CHECK_CONCURRENCY ? Number(e.ACCTCTL_CHECK_CONCURRENCY) : 32,
     floodThresholdSeconds: e.ACCTCTL_FLOOD_THRESHOLD === undefined ? undefined : Number(e.ACCTCTL_FLOOD_THRESHOLD),
+    notify: {
+      minSeverity: (e.ACCTCTL_NOTIFY_MIN_SEVERITY as NotifyConfig['minSeverity'] | undefined) ?? 'warning',
+      webhook: e.ACCTCTL_NOTIFY_WEBHOOK
+        ? { url: e.ACCTCTL_NOTIFY_WEBHOOK, secret: e.ACCTCTL_NOTIFY_WEBHOOK_SECRET }
+        : undefined,
+      telegram: e.ACCTCTL_NOTIFY_TELEGRAM_BOT_TOKEN
+        ? { botToken: e.ACCTCTL_NOTIFY_TELEGRAM_BOT_TOKEN, chatId: e.ACCTCTL_NOTIFY_TELEGRAM_CHAT_ID }
+        : undefined,
+      telegramApiUrl: (e.ACCTCTL_NOTIFY_TELEGRAM_API_URL ?? 'https://api.telegram.org').replace(/\/+$/, ''),
+    },
+    retention: {
+      eventsDays: Number(e.ACCTCTL_RETENTION_EVENTS_DAYS ?? 90),
+      deliveriesDays: Number(e.ACCTCTL_RETENTION_DELIVERIES_DAYS ?? 14),
+      igRequestsDays: Number(e.ACCTCTL_RETENTION_IG_REQUESTS_DAYS ?? 31),
+      snapshotsDays: Number(e.ACCTCTL_RETENTION_SNAPSHOTS_DAYS ?? 30),
+    },
   };
 }

@@ -291,11 +291,22 @@ export class Checker {
   private async igGet(s: Session, kind: string, path: string): Promise<HttpResponse> {
     const now = this.deps.clock.now();
     await this.deps.store.db.insertInto('ig_requests').values({ ig_account_id: s.id, kind, at: now }).execute();
-    return this.http(
-      new URL(path, this.deps.instagramUrl).toString(),
-      { cookie: `sessionid=${s.sessionid}`, 'x-ig-app-id': APP_ID, 'x-requested-with': 'XMLHttpRequest' },
-      s.proxy,
-    );
+    let ok = false;
+    try {
+      const r = await this.http(
+        new URL(path, this.deps.instagramUrl).toString(),
+        { cookie: `sessionid=${s.sessionid}`, 'x-ig-app-id': APP_ID, 'x-requested-with': 'XMLHttpRequest' },
+        s.proxy,
+      );
+      ok = r.status === 200;
+      return r;
+    } finally {
+      // Session-health figures: the check success rate per session.
+      await this.deps.store.db
+        .insertInto('ig_session_log')
+        .values({ ig_account_id: s.id, what: 'check', at: now, ok: ok ? 1 : 0 })
+        .execute();
+    }
   }
 
   /** 401, 302 to login, login_required: the session is no good. */
@@ -600,7 +611,13 @@ export class Checker {
       }
       const body = res.json as
         | {
-            users?: { pk?: number | string; pk_id?: string; username?: string }[];
+            users?: {
+              pk?: number | string;
+              pk_id?: string;
+              username?: string;
+              full_name?: string;
+              is_private?: boolean;
+            }[];
             next_max_id?: string | number;
             message?: string;
           }
@@ -633,7 +650,12 @@ export class Checker {
           ? null
           : String(body.next_max_id);
       const users = body.users
-        .map((u) => ({ id: String(u.pk_id ?? u.pk), username: u.username ?? null }))
+        .map((u) => ({
+          id: String(u.pk_id ?? u.pk),
+          username: u.username ?? null,
+          fullName: typeof u.full_name === 'string' ? u.full_name : null,
+          isPrivate: typeof u.is_private === 'boolean' ? (u.is_private ? 1 : 0) : null,
+        }))
         .filter((u) => u.id !== 'undefined');
       const now = clock.now();
       // Items and cursor in one transaction, fenced by our lease token.
@@ -648,7 +670,15 @@ export class Checker {
         if (users.length) {
           await tx
             .insertInto('check_job_items')
-            .values(users.map((u) => ({ job_id: jobId, ig_user_id: u.id, username: u.username })))
+            .values(
+              users.map((u) => ({
+                job_id: jobId,
+                ig_user_id: u.id,
+                username: u.username,
+                full_name: u.fullName,
+                is_private: u.isPrivate,
+              })),
+            )
             .onConflict((oc) => oc.columns(['job_id', 'ig_user_id']).doNothing())
             .execute();
         }
@@ -755,8 +785,7 @@ export class Checker {
           data_json: JSON.stringify({ new: gained.rows.slice(0, 1000), lost: lost.rows.slice(0, 1000), total }),
         })
         .execute();
-      // Keep one completed snapshot per watch: the new one.
-      await tx.deleteFrom('check_job_items').where('job_id', '=', prev.id).execute();
+      // The previous snapshot stays (watch followers --new/--lost); reset-limits prunes old ones.
     }
     await tx
       .updateTable('check_jobs')

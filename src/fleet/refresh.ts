@@ -10,6 +10,7 @@ import type { SecretBox } from '../security/secretBox.js';
 import { acquireLock, lockHeld, releaseLock } from '../store/locks.js';
 import type { Store } from '../store/store.js';
 import { loadProxy } from '../store/proxies.js';
+import { raiseAlert } from '../store/events.js';
 
 export const REFRESH_EVERY_MS = 2 * 24 * 3_600_000;
 const JITTER = 0.1;
@@ -124,6 +125,7 @@ export class SessionRefresher {
     const [row] = await this.rows({ id });
     if (!row) throw new UnavailableError(`Instagram account ${id} no longer exists`);
     const base = { tenant: row.tenant, username: row.username };
+    const trigger = opts.waitForOther ? 'reactive' : 'proactive';
     const lockName = `ig-refresh:${id}`;
     const holder = `${hostname()}:${process.pid}`;
     let token = await acquireLock(store, lockName, holder, LOCK_TTL_MS, clock.now());
@@ -147,10 +149,14 @@ export class SessionRefresher {
     }
     try {
       if (!row.password_enc) {
-        return await this.finish(row, {
-          kind: 'error',
-          message: 'no password stored → ig import it again with a password',
-        });
+        return await this.finish(
+          row,
+          {
+            kind: 'error',
+            message: 'no password stored → ig import it again with a password',
+          },
+          trigger,
+        );
       }
       await store.db
         .updateTable('ig_accounts')
@@ -178,7 +184,7 @@ export class SessionRefresher {
         outcome = { kind: 'error', message: e instanceof Error ? e.message.split('\n')[0]! : String(e) };
       }
       log.info('instagram login', { tenant: row.tenant, username: row.username, outcome: outcome.kind });
-      return await this.finish(row, outcome);
+      return await this.finish(row, outcome, trigger);
     } catch (e) {
       await store.db
         .updateTable('ig_accounts')
@@ -193,23 +199,30 @@ export class SessionRefresher {
     }
   }
 
-  private async finish(row: IgRow, o: LoginOutcome): Promise<RefreshResult> {
+  private async finish(row: IgRow, o: LoginOutcome, trigger: 'proactive' | 'reactive'): Promise<RefreshResult> {
     const { store, clock, box } = this.deps;
     const now = clock.now();
     const base = { tenant: row.tenant, username: row.username };
-    const event = (kind: string, message: string) =>
-      store.db
-        .insertInto('events')
-        .values({
-          at: now,
-          kind,
-          subject_type: 'ig_account',
-          subject_id: row.id,
-          tenant_id: null,
-          message,
-          data_json: null,
-        })
-        .execute();
+    // Session-health figures: every login attempt, proactive or reactive, and whether it worked.
+    await store.db
+      .insertInto('ig_session_log')
+      .values({ ig_account_id: row.id, what: trigger, at: now, ok: o.kind === 'ok' && o.verified ? 1 : 0 })
+      .execute();
+    /** Needs-a-person events open the alert too, so the alert scan does not repeat them. */
+    const event = (kind: string, message: string, needsPerson = false) => {
+      const e = {
+        at: now,
+        kind,
+        subject_type: 'ig_account',
+        subject_id: row.id,
+        tenant_id: null,
+        message,
+        data_json: JSON.stringify({ trigger }),
+      };
+      return needsPerson
+        ? store.writeTx((tx) => raiseAlert(tx, `needs_person:ig:${row.id}`, e))
+        : store.db.insertInto('events').values(e).execute();
+    };
     if (o.kind === 'ok' && o.verified) {
       const next = now + jitter(REFRESH_EVERY_MS, now + row.id);
       await store.writeTx(async (tx) => {
@@ -245,6 +258,7 @@ export class SessionRefresher {
       await event(
         'ig_needs_manual',
         `${row.tenant}/${row.username}: Instagram asks for a checkpoint (${o.url}) → solve it in a browser, then ig import the new sessionid`,
+        true,
       );
       return { ...base, status: 'needs_manual', detail: 'checkpoint: solve it in a browser', nextRefreshAt: null };
     }
@@ -254,7 +268,11 @@ export class SessionRefresher {
         .set({ state: 'failed', last_error: 'wrong password', next_refresh_at: null, updated_at: now })
         .where('id', '=', row.id)
         .execute();
-      await event('ig_failed', `${row.tenant}/${row.username}: wrong password → ig import it again with the right one`);
+      await event(
+        'ig_failed',
+        `${row.tenant}/${row.username}: wrong password → ig import it again with the right one`,
+        true,
+      );
       return { ...base, status: 'failed', detail: o.message, nextRefreshAt: null };
     }
     const fails = row.fail_count + 1;
@@ -265,7 +283,11 @@ export class SessionRefresher {
         .set({ state: 'needs_manual', fail_count: fails, last_error: detail, next_refresh_at: null, updated_at: now })
         .where('id', '=', row.id)
         .execute();
-      await event('ig_needs_manual', `${row.tenant}/${row.username}: ${fails} failed logins in a row (${detail})`);
+      await event(
+        'ig_needs_manual',
+        `${row.tenant}/${row.username}: ${fails} failed logins in a row (${detail})`,
+        true,
+      );
       return { ...base, status: 'needs_manual', detail, nextRefreshAt: null };
     }
     const next = now + Math.min(BACKOFF_BASE_MS * 2 ** (fails - 1), BACKOFF_MAX_MS);

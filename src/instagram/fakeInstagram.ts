@@ -22,10 +22,19 @@ export interface FakeIgUser {
 
 export type Fault = '401' | '302' | '429' | 'checkpoint' | 'feedback';
 
+export interface FakeFriend {
+  pk: string;
+  username: string;
+  full_name?: string;
+  is_private?: boolean;
+}
+
 export interface FakeProfile {
   id: string;
   followers?: number;
   following?: number;
+  /** Explicit lists (they win over the generated `followers`/`following` counts). */
+  friends?: Partial<Record<'followers' | 'following', FakeFriend[]>>;
 }
 
 export interface FakeInstagram {
@@ -105,7 +114,9 @@ function cookies(req: IncomingMessage): Record<string, string> {
 }
 
 /** The followers (or following) of a fake profile: deterministic, `count` of them. */
-export function fakeFriends(p: FakeProfile, kind: 'followers' | 'following'): { pk: string; username: string }[] {
+export function fakeFriends(p: FakeProfile, kind: 'followers' | 'following'): FakeFriend[] {
+  const list = p.friends?.[kind];
+  if (list) return list;
   const n = (kind === 'followers' ? p.followers : p.following) ?? 0;
   return Array.from({ length: n }, (_, i) => ({
     pk: `${p.id}${kind === 'followers' ? 1 : 2}${String(i).padStart(6, '0')}`,
@@ -293,8 +304,8 @@ export async function startFakeInstagram(opts: {
               pk: Number(u.pk),
               pk_id: u.pk,
               username: u.username,
-              full_name: '',
-              is_private: false,
+              full_name: u.full_name ?? '',
+              is_private: u.is_private ?? false,
             })),
             big_list: more,
             page_size: size,

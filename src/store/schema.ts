@@ -169,6 +169,36 @@ export interface CheckJobItemsTable {
   job_id: number;
   ig_user_id: string;
   username: string | null;
+  full_name: string | null;
+  is_private: number | null;
+}
+
+export interface DeliveriesTable {
+  id: Generated<number>;
+  event_id: number;
+  sink: string;
+  status: Generated<string>;
+  attempts: Generated<number>;
+  next_attempt_at: number;
+  lease_holder: string | null;
+  lease_expires_at: number | null;
+  last_error: string | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+
+export interface OpenAlertsTable {
+  alert_key: string;
+  event_id: number | null;
+  opened_at: number;
+}
+
+export interface IgSessionLogTable {
+  ig_account_id: number;
+  /** proactive | reactive (a login) or check (an authenticated request). */
+  what: string;
+  at: number;
+  ok: number;
 }
 
 export interface ActionLogTable {
@@ -219,6 +249,9 @@ export interface Database {
   settings: SettingsTable;
   limit_resets: LimitResetsTable;
   ig_requests: IgRequestsTable;
+  deliveries: DeliveriesTable;
+  open_alerts: OpenAlertsTable;
+  ig_session_log: IgSessionLogTable;
 }
 
 /** Every encrypted column, by table. `keys rotate` and the canary test walk this list. */

@@ -40,6 +40,8 @@ describe.each(DIALECTS)('secret canary on $name', ({ name, skip, create }) => {
         .join(''),
     sessionid: `4242%3A${randomBytes(7).toString('hex')}%3A11%3AAY${randomBytes(18).toString('base64url')}`,
     apiKey: 'apikey-' + randomBytes(12).toString('hex'),
+    botToken: `${1000 + Math.floor(Math.random() * 1e6)}:AA${randomBytes(16).toString('hex')}`,
+    webhookSecret: 'hook-' + randomBytes(12).toString('hex'),
   };
   const fernetKey = randomBytes(32).toString('base64url');
   const outputs: { label: string; text: string }[] = [];
@@ -106,6 +108,13 @@ describe.each(DIALECTS)('secret canary on $name', ({ name, skip, create }) => {
       ACCTCTL_API_PROVIDERS: providersFile,
       ACCTCTL_TELEGRAM: 'sandbox',
       ACCTCTL_PROFILE_DIR: join(t.dir, 'profiles'),
+      // Alert sinks are dead loopback ports too: deliveries fail, and say so without the secrets.
+      ACCTCTL_NOTIFY_WEBHOOK: `http://127.0.0.1:${deadPort}/hook`,
+      ACCTCTL_NOTIFY_WEBHOOK_SECRET: canary.webhookSecret,
+      ACCTCTL_NOTIFY_TELEGRAM_BOT_TOKEN: canary.botToken,
+      ACCTCTL_NOTIFY_TELEGRAM_CHAT_ID: '-100123456',
+      ACCTCTL_NOTIFY_TELEGRAM_API_URL: `http://127.0.0.1:${deadPort}`,
+      ACCTCTL_NOTIFY_MIN_SEVERITY: 'info',
     });
     const g = ['--log-level', 'debug', '--log-file', logFile];
     const commands: string[][] = [
@@ -135,6 +144,8 @@ describe.each(DIALECTS)('secret canary on $name', ({ name, skip, create }) => {
       ['status', '--metrics-file', metrics],
       ['doctor'],
       ['keys', 'rotate'],
+      ['notify'],
+      ['events', '--limit', '1000'],
       ['doctor'],
       ['status'],
       ['ig', 'remove', 'canary_ig', '--force'],
@@ -175,6 +186,9 @@ describe.each(DIALECTS)('secret canary on $name', ({ name, skip, create }) => {
     expect(all).not.toMatch(/\b1 (accounts|proxies|API keys|Instagram accounts)\b/);
     expect(all).toContain('removed 1 proxy');
     expect(all).toMatch(/DEBUG/);
+    // The batches tried the dead sinks and said so (the bot token and secret never appear: below).
+    expect(all).toMatch(/alert delivery failed.*webhook http:\/\/127\.0\.0\.1:\d+.*ECONNREFUSED/);
+    expect(all).toMatch(/alert delivery failed.*telegram chat -100123456.*ECONNREFUSED/);
   });
 
   it.skipIf(skip)('the detector finds the secrets where they are meant to be (the input file)', () => {

@@ -1,0 +1,61 @@
+import type { Ctx } from '../cli/context.js';
+import { withStore } from '../cli/context.js';
+import { table } from '../cli/output.js';
+import { UsageError } from '../errors.js';
+import { followerSnapshot, type FollowerView } from '../store/followers.js';
+
+export interface FollowersOptions {
+  tenant: string;
+  kind?: string | undefined;
+  new?: boolean | undefined;
+  lost?: boolean | undefined;
+  csv?: boolean | undefined;
+}
+
+function csvField(v: string | boolean | null): string {
+  if (v === null) return '';
+  const s = String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function toCsv(users: FollowerView[]): string {
+  const lines = ['username,id,full_name,is_private'];
+  for (const u of users) lines.push([u.username, u.id, u.full_name, u.is_private].map(csvField).join(','));
+  return lines.join('\n');
+}
+
+/** `watch followers USER --tenant T`: the latest snapshot, or what it gained (--new) / lost (--lost). */
+export async function followersCli(ctx: Ctx, user: string, opts: FollowersOptions): Promise<void> {
+  const kind = opts.kind ?? 'followers';
+  if (kind !== 'followers' && kind !== 'following') {
+    throw new UsageError(`--kind "${kind}" → use followers or following`);
+  }
+  if (opts.new && opts.lost) throw new UsageError('give --new or --lost, not both');
+  if (opts.csv && ctx.config.json) throw new UsageError('give --json or --csv, not both');
+  const diff = opts.new ? 'new' : opts.lost ? 'lost' : undefined;
+  await withStore(ctx, async (store) => {
+    const snap = await followerSnapshot(store, { tenant: opts.tenant, username: user, kind, diff });
+    if (opts.csv) return ctx.emit(snap.users, toCsv);
+    ctx.emit(snap.users, (users) =>
+      [
+        `@${snap.watch.username} ${kind}${diff ? ` ${diff} since the previous fetch` : ''}: ${users.length}` +
+          (snap.snapshot.completedAt ? ` (fetched ${new Date(snap.snapshot.completedAt).toISOString()})` : ''),
+        ...(users.length > 500
+          ? users.map((u) => [u.username ?? '', u.id, u.full_name ?? '', u.is_private ? 'private' : ''].join('\t'))
+          : users.length
+            ? [
+                table(
+                  ['username', 'id', 'full name', 'private'],
+                  users.map((u) => [
+                    u.username,
+                    u.id,
+                    u.full_name,
+                    u.is_private === null ? '' : u.is_private ? 'yes' : 'no',
+                  ]),
+                ),
+              ]
+            : []),
+      ].join('\n'),
+    );
+  });
+}

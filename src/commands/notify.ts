@@ -1,0 +1,42 @@
+import type { Ctx } from '../cli/context.js';
+import { withStore } from '../cli/context.js';
+import { notify, type NotifyResult } from '../fleet/notify.js';
+
+export function renderNotify(r: NotifyResult): string {
+  const lines = [
+    `alerts raised: ${r.alertsRaised}; queued for delivery: ${r.enqueued}; delivered: ${r.delivered}; failed: ${r.failed}`,
+  ];
+  if (r.sinks.length === 0) {
+    lines.push('no sink configured (ACCTCTL_NOTIFY_WEBHOOK, ACCTCTL_NOTIFY_TELEGRAM_*, or a tenant notify target)');
+  }
+  for (const s of r.sinks) {
+    lines.push(
+      `  ${s.label}: ${s.delivered} delivered` +
+        (s.failed ? `, ${s.failed} failed (${s.error ?? 'error'}) — retried on a later run` : ''),
+    );
+  }
+  return lines.join('\n');
+}
+
+/** `acctctl notify` (cron): deliver pending alerts to the configured sinks. */
+export async function notifyCli(ctx: Ctx): Promise<void> {
+  await withStore(ctx, async (store) =>
+    ctx.emit(await notify({ store, clock: ctx.clock, config: ctx.config.notify, log: ctx.log }), renderNotify),
+  );
+}
+
+/**
+ * The end of every batch command: the same delivery, but nothing it meets (a dead sink, even
+ * an unreachable database) changes the batch's outcome or output.
+ */
+export async function notifyAfterBatch(ctx: Ctx): Promise<void> {
+  try {
+    await withStore(ctx, (store) =>
+      notify({ store, clock: ctx.clock, config: ctx.config.notify, log: ctx.log, budgetMs: 30_000 }),
+    );
+  } catch (e) {
+    ctx.log.warn('alert delivery skipped after this batch; acctctl notify will retry', {
+      error: e instanceof Error ? e.message : String(e),
+    });
+  }
+}

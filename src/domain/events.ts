@@ -1,0 +1,73 @@
+/**
+ * Every event kind has one severity, fixed here (the only table of it). Alerts are the events
+ * whose severity is at or above the configured minimum (default warning).
+ */
+export const SEVERITIES = ['info', 'warning', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export const EVENT_SEVERITY: Readonly<Record<string, Severity>> = {
+  // Telegram accounts
+  account_state: 'info',
+  account_probe: 'info',
+  account_enabled: 'info',
+  account_disabled: 'info',
+  account_removed: 'info',
+  account_reactivated: 'info',
+  account_needs_person: 'critical',
+  // Fleet
+  fleet_unhealthy: 'critical',
+  // Instagram sessions
+  ig_refreshed: 'info',
+  ig_refresh_failed: 'warning',
+  ig_needs_manual: 'critical',
+  ig_failed: 'critical',
+  ig_session_stale: 'critical',
+  ig_session_old: 'warning',
+  ig_reactive_burst: 'warning',
+  // Checks
+  watch_changed: 'info',
+  followers_diff: 'info',
+  following_diff: 'info',
+};
+
+/** A kind missing from the table (e.g. added by newer code) is delivered rather than lost. */
+export const DEFAULT_SEVERITY: Severity = 'warning';
+
+export function severityOf(kind: string): Severity {
+  return Object.prototype.hasOwnProperty.call(EVENT_SEVERITY, kind) ? EVENT_SEVERITY[kind]! : DEFAULT_SEVERITY;
+}
+
+export function isSeverity(s: string): s is Severity {
+  return (SEVERITIES as readonly string[]).includes(s);
+}
+
+export function rank(s: Severity): number {
+  return SEVERITIES.indexOf(s);
+}
+
+/**
+ * The kinds at or above `min`, for a SQL filter: `kind IN (known)` plus, when the default
+ * severity qualifies, every kind not in the table.
+ */
+export function kindsAtLeast(min: Severity): { known: string[]; unknownToo: boolean } {
+  return {
+    known: Object.entries(EVENT_SEVERITY)
+      .filter(([, s]) => rank(s) >= rank(min))
+      .map(([k]) => k),
+    unknownToo: rank(DEFAULT_SEVERITY) >= rank(min),
+  };
+}
+
+/** `1d`, `12h`, `30m`, `45s`, `2w`, or an ISO 8601 time → epoch ms (or undefined if neither). */
+export function parseSince(s: string, now: number): number | undefined {
+  const m = /^(\d+)(s|m|h|d|w)$/.exec(s.trim());
+  if (m) {
+    const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[m[2] as 's'];
+    return now - Number(m[1]) * unit;
+  }
+  if (/^\d{4}-\d{2}-\d{2}/.test(s.trim())) {
+    const t = Date.parse(s.trim());
+    if (Number.isFinite(t)) return t;
+  }
+  return undefined;
+}
