@@ -173,7 +173,6 @@ async function demoInstagram(deps: {
         login: playwrightLogin,
         instagramUrl: ig.url,
         chromiumPath: chromium.path,
-        profileRoot: join(deps.dir, 'profiles'),
       });
       const [r] = await refresher.refresh({ account: 'demo_ig' });
       steps.push(

@@ -66,7 +66,6 @@ describe.each(DIALECTS)('refresh-session on $name', ({ skip, create }) => {
       login: playwrightLogin,
       instagramUrl: ig.url,
       chromiumPath: process.env.ACCTCTL_CHROMIUM_PATH,
-      profileRoot: join(t.dir, 'profiles'),
     });
 
   it.skipIf(skip)(
