@@ -519,12 +519,14 @@ export async function startFakeInstagram(opts: {
             challenge: { url: '/challenge/', api_path: '/challenge/', lock: true, logout: false, native_flow: false },
             status: 'fail',
           });
+        // A throttled live session: the answer says "log in" and clears the cookies (reference
+        // §6), yet the session itself keeps working (current_user still answers).
         if (f === '401')
-          return json(401, {
-            message: 'Please wait a few minutes before you try again.',
-            require_login: true,
-            status: 'fail',
-          });
+          return jsonC(
+            401,
+            { message: 'Please wait a few minutes before you try again.', require_login: true, status: 'fail' },
+            [...rotate, ...expired(['sessionid', 'ds_user_id'])],
+          );
         if (f === '302') {
           res.writeHead(302, { location: `/accounts/login/?next=${encodeURIComponent(url.pathname)}` });
           return res.end();
