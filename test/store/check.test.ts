@@ -20,7 +20,7 @@ import { addIgSession } from '../support/igSession.js';
 const T0 = Date.parse('2026-11-23T09:00:00Z');
 const PROFILES = { real_one: { id: '501', followers: 30 }, real_two: { id: '502', followers: 100, following: 7 } };
 
-describe.each(DIALECTS)('check on $name', ({ skip, create }) => {
+describe.each(DIALECTS)('check on $name', ({ name, skip, create }) => {
   let ig: FakeInstagram;
   let api: Awaited<ReturnType<typeof fakeLookupApi>>;
   let proxy: Awaited<ReturnType<typeof recordingHttpProxy>>;
@@ -542,5 +542,57 @@ describe.each(DIALECTS)('check on $name', ({ skip, create }) => {
         await ig2.close();
       }
     },
+  );
+
+  // The issue's closing figure. SQLite only (the same code runs on both; this just takes a while).
+  it.skipIf(skip || name !== 'sqlite')(
+    'figure: logins per 1,000 follower pages under a throttle every 4th request (goal 0)',
+    async () => {
+      let n = 0;
+      let throttled = 0;
+      const ig3 = await startFakeInstagram({
+        users: { s1: { password: 'x', pk: '9001' }, s2: { password: 'x', pk: '9002' } },
+        profiles: { big_one: { id: '503', followers: 12_000 } },
+        fault: (r) => (r.path.includes('/friendships/') && ++n % 4 === 0 ? (throttled++, '401') : null),
+      });
+      try {
+        await addTenant({ store, clock }, { name: 'fig', verifyMode: 'instagram' });
+        await importWatches({ store, clock }, [{ tenant: 'fig', username: 'big_one', kind: 'followers' }]);
+        await addIgSession(store, box, ig3, { tenant: 'fig', username: 's1' });
+        await addIgSession(store, box, ig3, { tenant: 'fig', username: 's2' });
+        let logins = 0;
+        const c = checker({
+          instagramUrl: ig3.url,
+          rate: { requests: 1_000_000, windowMs: 660_000 },
+          refresh: async () => (logins++, { status: 'refreshed' }),
+        });
+        let runs = 0;
+        for (; runs < 1_000; runs++) {
+          const [r] = await c.run();
+          if (r!.jobs.completed === 1) break;
+          clock.advance(10 * 60_000 + 1);
+        }
+        const pages = n - throttled;
+        const perThousand = (logins + [...ig3.logins.values()].reduce((a, b) => a + b, 0)) * (1000 / pages);
+        process.stdout.write(
+          `FIGURE logins per 1,000 follower pages under a throttle every 4th request: ${perThousand} ` +
+            `(${pages} pages, ${throttled} throttles, ${runs + 1} runs)\n`,
+        );
+        expect(pages).toBe(1_000);
+        expect(perThousand).toBe(0);
+        const items = await store.db
+          .selectFrom('check_job_items')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow();
+        expect(Number(items.n)).toBe(12_000);
+        expect(await store.db.selectFrom('ig_accounts').select('state').execute()).toEqual([
+          { state: 'valid' },
+          { state: 'valid' },
+        ]);
+      } finally {
+        await ig3.close();
+      }
+    },
+    120_000,
   );
 });
