@@ -218,7 +218,11 @@ export class Checker {
     for (const a of due) {
       try {
         const r = await this.deps.refresh(a.id);
-        this.deps.log.info('expired session refreshed before the run', { tenant, session: a.username, status: r.status });
+        this.deps.log.info('expired session refreshed before the run', {
+          tenant,
+          session: a.username,
+          status: r.status,
+        });
       } catch (e) {
         this.deps.log.warn('expired session could not be refreshed', {
           tenant,
@@ -321,8 +325,7 @@ export class Checker {
         exclude.add(s.id);
         continue;
       }
-      const open = (v: string, column: string) =>
-        this.deps.box.open(v, { table: 'ig_accounts', column, rowId: s.id });
+      const open = (v: string, column: string) => this.deps.box.open(v, { table: 'ig_accounts', column, rowId: s.id });
       const sessionid = open(s.sessionid_enc!, 'sessionid_enc');
       const jar = new Map<string, string>();
       if (s.cookies_enc) {

@@ -16,6 +16,8 @@ export interface IgRow {
   nextRefreshAt: number | null;
   failures: number;
   lastError: string | null;
+  /** Throttle back-offs still running, per endpoint kind (a live session Instagram throttled). */
+  throttled: { kind: string; until: number; strikes: number }[];
 }
 
 export async function listIg(store: Store, now: number): Promise<IgRow[]> {
@@ -44,6 +46,7 @@ export async function listIg(store: Store, now: number): Promise<IgRow[]> {
     .orderBy('t.name')
     .orderBy('i.username')
     .execute();
+  const backoffs = await listBackoffs(store, now);
   return rows.map((r) => ({
     id: r.id,
     rateLimitedUntil: r.rate_limited_until,
@@ -58,6 +61,7 @@ export async function listIg(store: Store, now: number): Promise<IgRow[]> {
     nextRefreshAt: r.next_refresh_at,
     failures: r.fail_count,
     lastError: r.last_error,
+    throttled: backoffs.get(r.id) ?? [],
   }));
 }
 

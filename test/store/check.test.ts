@@ -397,11 +397,14 @@ describe.each(DIALECTS)('check on $name', ({ name, skip, create }) => {
       clock.advance(5 * 60_000);
       await checker({ refresh }).run();
       expect(await backoff()).toEqual([{ kind: 'friendships', until_at: clock.now() + 20 * 60_000, strikes: 2 }]);
-      // The profile lookups of the same session are not held back by the friendships rest.
-      const { listBackoffs } = await import('../../src/store/igAccounts.js');
-      expect((await listBackoffs(store, clock.now())).get(s1.id)).toEqual([
+      // status shows the rest, per endpoint kind.
+      const { status, renderStatus } = await import('../../src/commands/status.js');
+      const st = await status({ store, clock, timeZone: 'UTC' });
+      expect(st.instagram[0]!.rate.throttled).toEqual([
         { kind: 'friendships', until: clock.now() + 20 * 60_000, strikes: 2 },
       ]);
+      expect(st.instagram[0]!.state).toBe('valid');
+      expect(renderStatus(st)).toMatch(/friendships throttled to .* \(2×\)/);
       // The throttle lifts: the job completes with exactly the server's set; the strikes are forgotten.
       fault = null;
       clock.advance(20 * 60_000 + 1);
