@@ -249,8 +249,14 @@ export class Checker {
         else if (!keys.some((k) => this.deps.providers.has(k.provider)))
           lacks.push(`no configured provider for its API keys (ACCTCTL_API_PROVIDERS)`);
       }
-      if (m === 'instagram' && !(await this.anySession(tenantId)))
-        lacks.push('no valid Instagram session (acctctl ig import / refresh-session)');
+      if (m === 'instagram') {
+        if (!(await this.anySession(tenantId)))
+          lacks.push('no valid Instagram session (acctctl ig import / refresh-session)');
+        else {
+          const why = await this.sessionsBlocked(tenantId);
+          if (why) lacks.push(`its Instagram sessions send nothing: ${why}`);
+        }
+      }
       if (m === 'proxy' && !(await this.tenantProxy(tenantId)))
         lacks.push('no healthy proxy (acctctl proxies import --tenant)');
     }
@@ -269,6 +275,24 @@ export class Checker {
       .where('sessionid_enc', 'is not', null)
       .executeTakeFirst();
     return r !== undefined;
+  }
+
+  /** Why none of the tenant's valid sessions may send anything (its one proxy unusable), or null. */
+  private async sessionsBlocked(tenantId: number): Promise<string | null> {
+    const rows = await this.deps.store.db
+      .selectFrom('ig_accounts')
+      .select('id')
+      .where('tenant_id', '=', tenantId)
+      .where('state', '=', 'valid')
+      .where('sessionid_enc', 'is not', null)
+      .execute();
+    let why: string | null = null;
+    for (const r of rows) {
+      const route = await igRoute(this.deps.store, this.deps.box, r.id);
+      if (route.kind !== 'blocked') return null;
+      why ??= route.why;
+    }
+    return why;
   }
 
   private proxyRow(id: number): Promise<ProxySpec | null> {

@@ -292,7 +292,10 @@ export class SessionRefresher {
           .where('id', '=', row.id)
           .execute();
       });
-      await event('ig_refreshed', `${row.tenant}/${row.username}: new session, verified`);
+      await event(
+        'ig_refreshed',
+        `${row.tenant}/${row.username}: ${o.reused ? 'stored session still valid (no login), verified' : 'new session, verified'}`,
+      );
       if (o.migratedProfile) {
         const msg = `${row.tenant}/${row.username}: the old Chromium profile directory was read into the store (encrypted) and deleted`;
         await event('ig_profile_migrated', msg);

@@ -22,7 +22,15 @@ export interface BrowserCookie {
 }
 
 export type LoginOutcome = (
-  | { kind: 'ok'; cookies: BrowserCookie[]; sessionid: string; verified: boolean; state: StorageState }
+  | {
+      kind: 'ok';
+      cookies: BrowserCookie[];
+      sessionid: string;
+      verified: boolean;
+      state: StorageState;
+      /** The restored session still worked: no login was made. */
+      reused?: boolean;
+    }
   | { kind: 'checkpoint'; url: string }
   | { kind: 'bad_password'; message: string }
   | { kind: 'rate_limited'; message: string }
@@ -378,8 +386,10 @@ export const playwrightLogin: BrowserLogin = async (req) => {
     ]);
     let decidedBy: 'xhr' | 'page' = 'page';
     let verdict: Verdict;
+    let reused = false;
     if ((await home.count()) > 0 && (await context.cookies()).some((c) => c.name === 'sessionid' && c.value)) {
       verdict = { kind: 'logged_in' };
+      reused = true;
     } else {
       await clickButton(page, CONSENT_BUTTONS);
       await humanType(page, USER_FIELD, req.username, keyDelay, timeout);
@@ -488,7 +498,7 @@ export const playwrightLogin: BrowserLogin = async (req) => {
     );
     const verified = check.ok() && ((await check.json().catch(() => ({}))) as { status?: string }).status === 'ok';
     const state = (await context.storageState()) as StorageState;
-    return { kind: 'ok', cookies, sessionid, verified, state, decidedBy, ...extra };
+    return { kind: 'ok', cookies, sessionid, verified, state, decidedBy, ...(reused ? { reused } : {}), ...extra };
   } finally {
     await browser.close().catch(() => {});
   }

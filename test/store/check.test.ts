@@ -428,6 +428,23 @@ describe.each(DIALECTS)('check on $name', ({ name, skip, create }) => {
   );
 
   it.skipIf(skip)(
+    'one identity: a tenant whose only proxy is an MTProxy sends nothing with its sessions and says why (never direct)',
+    async () => {
+      await addTenant({ store, clock }, { name: 'mto', verifyMode: 'instagram' });
+      await importWatches({ store, clock }, [{ tenant: 'mto', username: 'real_one', kind: 'exists' }]);
+      await importProxies({ store, box, clock }, [
+        { spec: { scheme: 'mtproxy', host: '127.0.0.1', port: 443, secret: 'ee' + '0'.repeat(32) }, tenant: 'mto' },
+      ]);
+      const s = await session('mto', 's1');
+      const [r] = await checker().run();
+      expect(r!.skipped).toMatch(
+        /its Instagram sessions send nothing: its tenant's only proxies are mtproxy, which cannot carry Instagram traffic/,
+      );
+      expect(ig.apiCalls.get(s.sid) ?? 0).toBe(0);
+    },
+  );
+
+  it.skipIf(skip)(
     'checkpoint_required / challenge_required on an API call → needs_manual; feedback_required pauses the session',
     async () => {
       await addTenant({ store, clock }, { name: 'cp', verifyMode: 'instagram' });
