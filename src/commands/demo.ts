@@ -148,7 +148,11 @@ async function demoInstagram(deps: {
   const chromium = findChromium(deps.chromiumPath);
   const demoSecret = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP'; // demo only: the fake's account
   const { startFakeInstagram } = await import('../instagram/fakeInstagram.js');
+  // The fake behaves like the real site: an SPA whose login and 2FA go by XHR, behind the
+  // cookie-consent dialog, with the "Save your login info?" and notifications prompts after.
   const ig = await startFakeInstagram({
+    variant: 'spa',
+    consent: true,
     users: { demo_ig: { password: 'demo-password', totpSecret: demoSecret } },
     profiles: { acctctl_demo_brand: { id: '4242', followers: 60 }, acctctl_demo_shop: { id: '4343', followers: 5 } },
   });
@@ -175,11 +179,10 @@ async function demoInstagram(deps: {
         login: playwrightLogin,
         instagramUrl: ig.url,
         chromiumPath: chromium.path,
-        profileRoot: join(deps.dir, 'profiles'),
       });
       const [r] = await refresher.refresh({ account: 'demo_ig' });
       steps.push(
-        `refresh-session --account demo_ig (headless Chromium + TOTP, loopback fake Instagram): ${r?.status ?? 'not run'}`,
+        `refresh-session --account demo_ig (headless Chromium, SPA login past the cookie dialog: XHR login, TOTP by XHR, prompts dismissed; state stored encrypted; loopback fake Instagram): ${r?.status ?? 'not run'}`,
       );
     } else {
       steps.push(

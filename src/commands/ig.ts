@@ -199,7 +199,8 @@ export async function cliRefresher(ctx: Ctx, store: Store, box: SecretBox): Prom
     login: playwrightLogin,
     instagramUrl: ctx.config.instagramUrl,
     chromiumPath: ctx.config.chromiumPath,
-    profileRoot:
+    // Older versions kept a Chromium profile per account here: migrated into the store, then deleted.
+    legacyProfileRoot:
       process.env.ACCTCTL_PROFILE_DIR ??
       join('path' in ctx.config.db ? join(ctx.config.db.path, '..') : process.cwd(), 'acctctl-profiles'),
   });

@@ -70,7 +70,15 @@ export interface StatusReport {
     failures: number;
     lastError: string | null;
     /** Requests in the current rate window, per endpoint kind, against the limit. */
-    rate: { profile: number; friendships: number; limit: number; windowSeconds: number; backedOffUntil: number | null };
+    rate: {
+      profile: number;
+      friendships: number;
+      limit: number;
+      windowSeconds: number;
+      backedOffUntil: number | null;
+      /** Throttle back-offs per endpoint kind (exponential; issue 9). */
+      throttled: { kind: string; until: number; strikes: number }[];
+    };
   }[];
   checkJobs: {
     byStatus: Record<string, number>;
@@ -219,6 +227,7 @@ export async function status(deps: {
         limit: igRate.requests,
         windowSeconds: igRate.windowMs / 1000,
         backedOffUntil: i.rateLimitedUntil !== null && i.rateLimitedUntil > now ? i.rateLimitedUntil : null,
+        throttled: i.throttled,
       },
     })),
     checkJobs: {
@@ -424,7 +433,8 @@ export function renderStatus(r: StatusReport): string {
             fmtAge(i.nextRefreshAt, now),
             i.failures,
             `profile ${i.rate.profile}/${i.rate.limit}, friendships ${i.rate.friendships}/${i.rate.limit} per ${i.rate.windowSeconds}s` +
-              (i.rate.backedOffUntil ? `; backing off to ${fmtTime(i.rate.backedOffUntil)}` : ''),
+              (i.rate.backedOffUntil ? `; backing off to ${fmtTime(i.rate.backedOffUntil)}` : '') +
+              i.rate.throttled.map((b) => `; ${b.kind} throttled to ${fmtTime(b.until)} (${b.strikes}×)`).join(''),
             i.lastError,
           ]),
         )

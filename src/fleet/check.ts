@@ -6,12 +6,14 @@ import type { ApiProvider } from '../domain/providers.js';
 import { providerUrl, readProvider } from '../domain/providers.js';
 import type { ProxySpec } from '../domain/proxyUrl.js';
 import type { VerifyMode } from '../domain/tenants.js';
+import { chooseDevice, DEFAULT_CHROME_VERSION, parseDevice } from '../instagram/device.js';
 import { HttpError, httpGet, type HttpResponse } from '../instagram/http.js';
 import type { Logger } from '../log/logger.js';
 import type { SecretBox } from '../security/secretBox.js';
 import type { Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';
-import { loadProxy, markProxy } from '../store/proxies.js';
+import { activeBackoffs, clearBackoff, throttleBackoff } from '../store/igAccounts.js';
+import { igRoute, loadProxy, markProxy } from '../store/proxies.js';
 
 /**
  * check (seeds 000 and 001): each tenant's due watches, through the methods of its verify mode,
@@ -31,7 +33,11 @@ export interface CheckDeps {
   instagramUrl: string;
   providers: Map<string, ApiProvider>;
   rate: { requests: number; windowMs: number };
-  /** Reactive refresh on 401 (refresh-session); absent → the session is marked expired. */
+  /**
+   * Refresh-session's login (shared lock + promise), when a browser is available: for a logout
+   * confirmed on a 401/302, and for expired sessions of a tenant before it runs. Absent → a
+   * confirmed logout only marks the session expired (and due for refresh-session at once).
+   */
   refresh?: (igAccountId: number) => Promise<{ status: string }>;
   concurrency?: number;
 }
@@ -68,6 +74,39 @@ interface Session {
   username: string;
   sessionid: string;
   proxy: ProxySpec | null;
+  /** The session's whole cookie jar (sessionid, csrftoken, ds_user_id, mid, ig_did, rur…), kept current. */
+  jar: Map<string, string>;
+  userAgent: string;
+  /** Throttle strikes for the kind it was chosen for (cleared after a request that works). */
+  strikes: number;
+}
+
+interface JarCookie {
+  name: string;
+  value: string;
+  domain?: string;
+  path?: string;
+  expires?: number;
+  httpOnly?: boolean;
+  secure?: boolean;
+}
+
+/** Set-Cookie headers → name, value, and whether it deletes the cookie. */
+export function parseSetCookies(h: string | string[] | undefined): { name: string; value: string; remove: boolean }[] {
+  const list = h === undefined ? [] : Array.isArray(h) ? h : [h];
+  return list.flatMap((line) => {
+    const [pair, ...attrs] = line.split(';');
+    const i = pair!.indexOf('=');
+    if (i <= 0) return [];
+    const name = pair!.slice(0, i).trim();
+    const value = pair!.slice(i + 1).trim();
+    const remove =
+      value === '' ||
+      value === '""' ||
+      attrs.some((a) => /^\s*max-age\s*=\s*(0|-\d+)\s*$/i.test(a)) ||
+      attrs.some((a) => /^\s*expires\s*=.*1970/i.test(a));
+    return [{ name, value, remove }];
+  });
 }
 
 export class Checker {
@@ -120,6 +159,8 @@ export class Checker {
         .limit(batch)
         .execute();
       if (watches.length === 0) return r;
+      if (methodsOf(mode).includes('instagram') || watches.some((w) => w.kind !== 'exists'))
+        await this.bringBackSessions(tenantId, name);
       const missing = await this.missingResources(
         tenantId,
         mode,
@@ -156,6 +197,42 @@ export class Checker {
     return r;
   }
 
+  /**
+   * Sessions come back: with a browser at hand (deps.refresh), the tenant's expired sessions whose
+   * refresh is due (a failed login's back-off is honoured) are logged in again before anything is
+   * skipped for want of a session. refresh-session's lock and shared promise keep it to one login.
+   */
+  private async bringBackSessions(tenantId: number, tenant: string): Promise<void> {
+    if (!this.deps.refresh) return;
+    const now = this.deps.clock.now();
+    const due = await this.deps.store.db
+      .selectFrom('ig_accounts')
+      .select(['id', 'username'])
+      .where('tenant_id', '=', tenantId)
+      .where('state', '=', 'expired')
+      .where('password_enc', 'is not', null)
+      .where((eb) => eb.or([eb('next_refresh_at', 'is', null), eb('next_refresh_at', '<=', now)]))
+      .orderBy('priority', 'desc')
+      .orderBy('id')
+      .execute();
+    for (const a of due) {
+      try {
+        const r = await this.deps.refresh(a.id);
+        this.deps.log.info('expired session refreshed before the run', {
+          tenant,
+          session: a.username,
+          status: r.status,
+        });
+      } catch (e) {
+        this.deps.log.warn('expired session could not be refreshed', {
+          tenant,
+          session: a.username,
+          error: e instanceof Error ? e.message : String(e),
+        });
+      }
+    }
+  }
+
   /** What the tenant's mode needs and it does not have (null: all there). */
   private async missingResources(tenantId: number, mode: VerifyMode, needsSession: boolean): Promise<string | null> {
     const db = this.deps.store.db;
@@ -172,8 +249,14 @@ export class Checker {
         else if (!keys.some((k) => this.deps.providers.has(k.provider)))
           lacks.push(`no configured provider for its API keys (ACCTCTL_API_PROVIDERS)`);
       }
-      if (m === 'instagram' && !(await this.anySession(tenantId)))
-        lacks.push('no valid Instagram session (acctctl ig import / refresh-session)');
+      if (m === 'instagram') {
+        if (!(await this.anySession(tenantId)))
+          lacks.push('no valid Instagram session (acctctl ig import / refresh-session)');
+        else {
+          const why = await this.sessionsBlocked(tenantId);
+          if (why) lacks.push(`its Instagram sessions send nothing: ${why}`);
+        }
+      }
       if (m === 'proxy' && !(await this.tenantProxy(tenantId)))
         lacks.push('no healthy proxy (acctctl proxies import --tenant)');
     }
@@ -192,6 +275,24 @@ export class Checker {
       .where('sessionid_enc', 'is not', null)
       .executeTakeFirst();
     return r !== undefined;
+  }
+
+  /** Why none of the tenant's valid sessions may send anything (its one proxy unusable), or null. */
+  private async sessionsBlocked(tenantId: number): Promise<string | null> {
+    const rows = await this.deps.store.db
+      .selectFrom('ig_accounts')
+      .select('id')
+      .where('tenant_id', '=', tenantId)
+      .where('state', '=', 'valid')
+      .where('sessionid_enc', 'is not', null)
+      .execute();
+    let why: string | null = null;
+    for (const r of rows) {
+      const route = await igRoute(this.deps.store, this.deps.box, r.id);
+      if (route.kind !== 'blocked') return null;
+      why ??= route.why;
+    }
+    return why;
   }
 
   private proxyRow(id: number): Promise<ProxySpec | null> {
@@ -224,12 +325,12 @@ export class Checker {
     return r.kind === 'ok' ? r.proxy : null;
   }
 
-  /** The tenant's best valid session with room in its rate window for `kind`. */
+  /** The tenant's best valid session with room in its rate window for `kind`, and not resting for it. */
   private async session(tenantId: number, kind: string, exclude: Set<number>): Promise<Session | null> {
     const now = this.deps.clock.now();
     const rows = await this.deps.store.db
       .selectFrom('ig_accounts')
-      .select(['id', 'username', 'sessionid_enc', 'proxy_id', 'rate_limited_until'])
+      .select(['id', 'username', 'sessionid_enc', 'cookies_enc', 'device_json', 'rate_limited_until'])
       .where('tenant_id', '=', tenantId)
       .where('state', '=', 'valid')
       .where('sessionid_enc', 'is not', null)
@@ -238,27 +339,50 @@ export class Checker {
       .execute();
     for (const s of rows) {
       if (exclude.has(s.id) || (s.rate_limited_until ?? 0) > now) continue;
+      const backoff = (await activeBackoffs(this.deps.store, s.id)).get(kind);
+      if (backoff && backoff.until > now) continue;
       if ((await this.windowUse(s.id, kind, now)) >= this.deps.rate.requests) continue;
-      // The session's own proxy, else the tenant's; a proxy that is down rules the session out.
-      let proxy: ProxySpec | null = null;
-      if (s.proxy_id !== null) {
-        const own = await this.deps.store.db
-          .selectFrom('proxies')
-          .select('healthy')
-          .where('id', '=', s.proxy_id)
-          .executeTakeFirst();
-        if (!own || own.healthy !== 1) continue;
-        proxy = await this.proxyRow(s.proxy_id);
-      } else {
-        const route = await this.tenantRoute(tenantId);
-        if (route.kind === 'down') continue;
-        proxy = route.kind === 'ok' ? route.proxy : null;
+      // One identity: the proxy refresh-session logs this account in through; none usable → skip it.
+      const route = await igRoute(this.deps.store, this.deps.box, s.id);
+      if (route.kind === 'blocked') {
+        this.deps.log.debug('session not used', { session: s.username, why: route.why });
+        exclude.add(s.id);
+        continue;
+      }
+      const open = (v: string, column: string) => this.deps.box.open(v, { table: 'ig_accounts', column, rowId: s.id });
+      const sessionid = open(s.sessionid_enc!, 'sessionid_enc');
+      const jar = new Map<string, string>();
+      if (s.cookies_enc) {
+        try {
+          for (const c of JSON.parse(open(s.cookies_enc, 'cookies_enc')) as JarCookie[]) jar.set(c.name, c.value);
+        } catch {
+          jar.clear();
+        }
+      }
+      jar.set('sessionid', sessionid);
+      if (!jar.has('ds_user_id')) {
+        const uid = /^(\d+)(?:%3A|:)/.exec(sessionid)?.[1];
+        if (uid) jar.set('ds_user_id', uid);
+      }
+      let device = parseDevice(s.device_json);
+      if (!device) {
+        // Chosen once and kept: refresh-session's browser will show the same identity.
+        device = chooseDevice(s.id, DEFAULT_CHROME_VERSION);
+        await this.deps.store.db
+          .updateTable('ig_accounts')
+          .set({ device_json: JSON.stringify(device) })
+          .where('id', '=', s.id)
+          .where('device_json', 'is', null)
+          .execute();
       }
       return {
         id: s.id,
         username: s.username,
-        sessionid: this.deps.box.open(s.sessionid_enc!, { table: 'ig_accounts', column: 'sessionid_enc', rowId: s.id }),
-        proxy,
+        sessionid,
+        proxy: route.kind === 'proxy' ? route.proxy : null,
+        jar,
+        userAgent: device.userAgent,
+        strikes: backoff?.strikes ?? 0,
       };
     }
     return null;
@@ -288,25 +412,111 @@ export class Checker {
     }
   }
 
+  /** What a browser sends with an XHR to Instagram's web API, for this session (reference §1.3, §3.2). */
+  private browserHeaders(s: Session): Record<string, string> {
+    const csrftoken = s.jar.get('csrftoken');
+    return {
+      accept: '*/*',
+      'accept-language': 'en-US,en;q=0.9',
+      cookie: [...s.jar].map(([k, v]) => `${k}=${v}`).join('; '),
+      ...(csrftoken ? { 'x-csrftoken': csrftoken } : {}),
+      'x-ig-app-id': APP_ID,
+      'x-asbd-id': '129477',
+      'x-ig-www-claim': '0',
+      'x-requested-with': 'XMLHttpRequest',
+      referer: new URL('/', this.deps.instagramUrl).toString(),
+      'user-agent': s.userAgent,
+    };
+  }
+
+  /**
+   * Keep the jar current from Set-Cookie (csrftoken and rur rotate). A deletion of the session's
+   * own cookies is not taken on trust: whether the session lives is for current_user to say.
+   */
+  private async absorbCookies(s: Session, res: HttpResponse): Promise<void> {
+    let changed = false;
+    for (const c of parseSetCookies(res.headers['set-cookie'])) {
+      if (c.remove) {
+        if (c.name !== 'sessionid' && c.name !== 'ds_user_id' && s.jar.delete(c.name)) changed = true;
+      } else if (c.name !== 'sessionid' && s.jar.get(c.name) !== c.value) {
+        s.jar.set(c.name, c.value);
+        changed = true;
+      }
+    }
+    if (!changed) return;
+    const cookies: JarCookie[] = [...s.jar].map(([name, value]) => ({ name, value }));
+    await this.deps.store.db
+      .updateTable('ig_accounts')
+      .set({
+        cookies_enc: this.deps.box.seal(JSON.stringify(cookies), {
+          table: 'ig_accounts',
+          column: 'cookies_enc',
+          rowId: s.id,
+        }),
+      })
+      .where('id', '=', s.id)
+      .execute();
+  }
+
   private async igGet(s: Session, kind: string, path: string): Promise<HttpResponse> {
     const now = this.deps.clock.now();
     await this.deps.store.db.insertInto('ig_requests').values({ ig_account_id: s.id, kind, at: now }).execute();
     let ok = false;
     try {
-      const r = await this.http(
-        new URL(path, this.deps.instagramUrl).toString(),
-        { cookie: `sessionid=${s.sessionid}`, 'x-ig-app-id': APP_ID, 'x-requested-with': 'XMLHttpRequest' },
-        s.proxy,
-      );
-      ok = r.status === 200;
-      return r;
+      const res = await this.http(new URL(path, this.deps.instagramUrl).toString(), this.browserHeaders(s), s.proxy);
+      await this.absorbCookies(s, res);
+      ok = res.status === 200;
+      return res;
     } finally {
-      // Session-health figures: the check success rate per session.
-      await this.deps.store.db
-        .insertInto('ig_session_log')
-        .values({ ig_account_id: s.id, what: 'check', at: now, ok: ok ? 1 : 0 })
-        .execute();
+      // Session-health figures: the check success rate per session (not the verify probes).
+      if (kind !== 'verify') {
+        await this.deps.store.db
+          .insertInto('ig_session_log')
+          .values({ ig_account_id: s.id, what: 'check', at: now, ok: ok ? 1 : 0 })
+          .execute();
+      }
     }
+  }
+
+  /** A request of `kind` worked: forget the session's throttle strikes for it. */
+  private async worked(s: Session, kind: string): Promise<void> {
+    if (s.strikes > 0) {
+      await clearBackoff(this.deps.store, s.id, kind);
+      s.strikes = 0;
+    }
+  }
+
+  /**
+   * After a 401 / 302-to-login: does the session still work? Ask current_user with the same
+   * cookies. Yes → Instagram throttled it: it rests for this endpoint kind (exponentially) and
+   * the caller hands over. No (401/302/login_required) → a confirmed logout.
+   */
+  private async confirmLogout(s: Session, kind: string, why: string): Promise<boolean> {
+    let res: HttpResponse | null = null;
+    try {
+      res = await this.igGet(s, 'verify', '/api/v1/accounts/current_user/?edit=true');
+    } catch (e) {
+      this.deps.log.debug('session verify failed', {
+        session: s.username,
+        error: e instanceof Error ? e.message : String(e),
+      });
+    }
+    const body = res?.json as { status?: string } | undefined;
+    if (res && (Checker.loggedOut(res) || res.status === 403)) return true;
+    const b = await throttleBackoff(
+      this.deps.store,
+      s.id,
+      kind,
+      res?.status === 200 && body?.status === 'ok' ? `throttled (${why}), session verified` : `throttled (${why})`,
+      this.deps.clock.now(),
+    );
+    this.deps.log.info('instagram throttled a live session', {
+      session: s.username,
+      kind,
+      until: new Date(b.until).toISOString(),
+      strikes: b.strikes,
+    });
+    return false;
   }
 
   /** 401, 302 to login, login_required: the session is no good. */
@@ -335,12 +545,36 @@ export class Checker {
         });
       }
     }
+    // Expired, and due for refresh-session at once (a failed login sets its own back-off).
+    const now = this.deps.clock.now();
     await this.deps.store.db
       .updateTable('ig_accounts')
-      .set({ state: 'expired', last_error: 'login_required', updated_at: this.deps.clock.now() })
+      .set({ state: 'expired', last_error: 'login_required', updated_at: now, next_refresh_at: now })
       .where('id', '=', s.id)
       .where('state', '=', 'valid')
       .execute();
+    return false;
+  }
+
+  /**
+   * checkpoint_required / challenge_required on an API request: the session needs a person
+   * (needs_manual); feedback_required: it pauses 12 h. Whether the answer was one of these.
+   */
+  private async blocked(s: Session, res: HttpResponse): Promise<boolean> {
+    const message = (res.json as { message?: unknown } | undefined)?.message;
+    if (message === 'checkpoint_required' || message === 'challenge_required') {
+      await this.backOff(s, 0, message, 'needs_manual');
+      await this.deps.store.db
+        .updateTable('ig_accounts')
+        .set({ next_refresh_at: null })
+        .where('id', '=', s.id)
+        .execute();
+      return true;
+    }
+    if (message === 'feedback_required') {
+      await this.backOff(s, 12 * 3_600_000, 'feedback_required');
+      return true;
+    }
     return false;
   }
 
@@ -447,7 +681,12 @@ export class Checker {
       }
       const v = Checker.profile(res);
       if (v === 'logged_out') {
-        if (!(await this.sessionLost(s, tries))) tried.add(s.id);
+        if (!(await this.confirmLogout(s, 'profile', String(res.status)))) tried.add(s.id);
+        else if (!(await this.sessionLost(s, tries))) tried.add(s.id);
+        continue;
+      }
+      if (await this.blocked(s, res)) {
+        tried.add(s.id);
         continue;
       }
       if (v === 'throttled') {
@@ -455,6 +694,7 @@ export class Checker {
         tried.add(s.id);
         continue;
       }
+      if (v !== 'error') await this.worked(s, 'profile');
       const id = (res.json as { data?: { user?: { id?: unknown } | null } } | undefined)?.data?.user?.id;
       return { verdict: v, userId: v === 'found' && id !== undefined && id !== null ? String(id) : null };
     }
@@ -605,6 +845,11 @@ export class Checker {
         break;
       }
       if (Checker.loggedOut(res)) {
+        if (!(await this.confirmLogout(s, 'friendships', String(res.status)))) {
+          lastError = `throttled (${res.status})`;
+          tried.add(s.id);
+          continue;
+        }
         lastError = 'login_required';
         if (!(await this.sessionLost(s, tries))) tried.add(s.id);
         continue;
@@ -628,15 +873,8 @@ export class Checker {
         tried.add(s.id);
         continue;
       }
-      if (body?.message === 'checkpoint_required' || body?.message === 'challenge_required') {
-        lastError = body.message;
-        await this.backOff(s, 0, body.message, 'needs_manual');
-        tried.add(s.id);
-        continue;
-      }
-      if (body?.message === 'feedback_required') {
-        lastError = 'feedback_required';
-        await this.backOff(s, 12 * 3_600_000, 'feedback_required');
+      if (await this.blocked(s, res)) {
+        lastError = body?.message ?? String(res.status);
         tried.add(s.id);
         continue;
       }
@@ -704,6 +942,7 @@ export class Checker {
         return true;
       });
       if (!ok) return { status: 'in_progress', fetched };
+      await this.worked(s, 'friendships');
       fetched += users.length;
       log.debug('page saved', { job: jobId, page: users.length, cursor: next ?? 'end' });
       cursor = next;

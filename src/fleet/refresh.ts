@@ -1,16 +1,16 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../domain/clock.js';
-import type { ProxySpec } from '../domain/proxyUrl.js';
 import { UnavailableError } from '../errors.js';
 import type { BrowserLogin, LoginOutcome } from '../instagram/browser.js';
+import { parseDevice, type StorageState } from '../instagram/device.js';
 import { totpCode } from '../instagram/totp.js';
 import type { Logger } from '../log/logger.js';
 import type { SecretBox } from '../security/secretBox.js';
 import { acquireLock, lockHeld, releaseLock } from '../store/locks.js';
 import type { Store } from '../store/store.js';
-import { loadProxy } from '../store/proxies.js';
 import { raiseAlert } from '../store/events.js';
+import { igRoute } from '../store/proxies.js';
 
 export const REFRESH_EVERY_MS = 2 * 24 * 3_600_000;
 const JITTER = 0.1;
@@ -38,8 +38,11 @@ export interface RefreshDeps {
   login: BrowserLogin;
   instagramUrl: string;
   chromiumPath: string | undefined;
-  /** Persistent browser profiles live here, one directory (0700) per account. */
-  profileRoot: string;
+  /**
+   * Where older acctctl versions kept a persistent Chromium profile per account: a directory
+   * found there is read into the store once (encrypted) and deleted.
+   */
+  legacyProfileRoot?: string;
   extraArgs?: string[];
   /** Wait used while another process holds an account's lock (reactive path). */
   sleep?: (ms: number) => Promise<void>;
@@ -53,6 +56,9 @@ interface IgRow {
   totp_secret_enc: string | null;
   fail_count: number;
   proxy_id: number | null;
+  browser_state_enc: string | null;
+  cookies_enc: string | null;
+  device_json: string | null;
 }
 
 function jitter(ms: number, seed: number): number {
@@ -81,6 +87,9 @@ export class SessionRefresher {
         'i.totp_secret_enc',
         'i.fail_count',
         'i.proxy_id',
+        'i.browser_state_enc',
+        'i.cookies_enc',
+        'i.device_json',
       ])
       .orderBy('i.priority', 'desc')
       .orderBy('i.id');
@@ -88,9 +97,16 @@ export class SessionRefresher {
     else if (where.username !== undefined)
       q = q.where('i.username', '=', where.username.replace(/^@/, '').toLowerCase());
     else if (!where.all) {
+      // Due: its time has come; or its session died and no failed login asks for a back-off.
       q = q
         .where('i.state', 'not in', ['needs_manual', 'failed'])
-        .where((eb) => eb.or([eb('i.next_refresh_at', 'is', null), eb('i.next_refresh_at', '<=', where.due ?? 0)]));
+        .where((eb) =>
+          eb.or([
+            eb('i.next_refresh_at', 'is', null),
+            eb('i.next_refresh_at', '<=', where.due ?? 0),
+            eb.and([eb('i.state', '=', 'expired'), eb('i.fail_count', '=', 0)]),
+          ]),
+        );
     }
     return q.execute();
   }
@@ -116,8 +132,22 @@ export class SessionRefresher {
     return p;
   }
 
-  private proxyOf(proxyId: number | null): Promise<ProxySpec | null> {
-    return proxyId === null ? Promise.resolve(null) : loadProxy(this.deps.store, this.deps.box, proxyId);
+  /** The browser state to restore: the stored state, its cookies brought up to date from check's jar. */
+  private restoredState(row: IgRow): StorageState | null {
+    const open = (v: string | null, column: string) =>
+      v === null ? null : this.deps.box.open(v, { table: 'ig_accounts', column, rowId: row.id });
+    try {
+      const state = JSON.parse(open(row.browser_state_enc, 'browser_state_enc') ?? 'null') as StorageState | null;
+      const jar = JSON.parse(open(row.cookies_enc, 'cookies_enc') ?? '[]') as { name: string; value: string }[];
+      if (!state) return null;
+      const latest = new Map(jar.map((c) => [c.name, c.value]));
+      return {
+        ...state,
+        cookies: state.cookies.map((c) => (latest.has(c.name) ? { ...c, value: latest.get(c.name)! } : c)),
+      };
+    } catch {
+      return null;
+    }
   }
 
   private async doRefresh(id: number, opts: { waitForOther?: boolean }): Promise<RefreshResult> {
@@ -158,6 +188,17 @@ export class SessionRefresher {
           trigger,
         );
       }
+      // One identity: the same proxy check uses; none usable where one is configured → nothing is sent.
+      const route = await igRoute(store, box, id);
+      if (route.kind === 'blocked') {
+        await store.db
+          .updateTable('ig_accounts')
+          .set({ last_error: `not sent: ${route.why}`.slice(0, 300), updated_at: clock.now() })
+          .where('id', '=', id)
+          .execute();
+        log.warn('instagram login not sent', { tenant: row.tenant, username: row.username, why: route.why });
+        return { ...base, status: 'skipped', detail: `nothing sent: ${route.why}`, nextRefreshAt: null };
+      }
       await store.db
         .updateTable('ig_accounts')
         .set({ state: 'refreshing', updated_at: clock.now() })
@@ -174,8 +215,13 @@ export class SessionRefresher {
           username: row.username,
           password,
           totp: secret ? (t) => totpCode(secret, t) : null,
-          proxy: await this.proxyOf(row.proxy_id),
-          profileDir: join(this.deps.profileRoot, `${row.tenant}-${row.username}`),
+          proxy: route.kind === 'proxy' ? route.proxy : null,
+          storageState: this.restoredState(row),
+          device: parseDevice(row.device_json),
+          deviceSeed: row.id,
+          ...(this.deps.legacyProfileRoot
+            ? { legacyProfileDir: join(this.deps.legacyProfileRoot, `${row.tenant}-${row.username}`) }
+            : {}),
           chromiumPath: this.deps.chromiumPath,
           ...(this.deps.extraArgs ? { extraArgs: this.deps.extraArgs } : {}),
         });
@@ -208,6 +254,14 @@ export class SessionRefresher {
       .insertInto('ig_session_log')
       .values({ ig_account_id: row.id, what: trigger, at: now, ok: o.kind === 'ok' && o.verified ? 1 : 0 })
       .execute();
+    if (o.device && !row.device_json) {
+      await store.db
+        .updateTable('ig_accounts')
+        .set({ device_json: JSON.stringify(o.device) })
+        .where('id', '=', row.id)
+        .execute();
+      row.device_json = JSON.stringify(o.device);
+    }
     /** Needs-a-person events open the alert too, so the alert scan does not repeat them. */
     const event = (kind: string, message: string, needsPerson = false) => {
       const e = {
@@ -235,6 +289,11 @@ export class SessionRefresher {
               column: 'cookies_enc',
               rowId: row.id,
             }),
+            browser_state_enc: box.seal(JSON.stringify(o.state), {
+              table: 'ig_accounts',
+              column: 'browser_state_enc',
+              rowId: row.id,
+            }),
             state: 'valid',
             session_created_at: now,
             last_verified_at: now,
@@ -246,7 +305,20 @@ export class SessionRefresher {
           .where('id', '=', row.id)
           .execute();
       });
-      await event('ig_refreshed', `${row.tenant}/${row.username}: new session, verified`);
+      await event(
+        'ig_refreshed',
+        `${row.tenant}/${row.username}: ${o.reused ? 'stored session still valid (no login), verified' : 'new session, verified'}`,
+      );
+      if (o.migratedProfile) {
+        const msg = `${row.tenant}/${row.username}: the old Chromium profile directory was read into the store (encrypted) and deleted`;
+        await event('ig_profile_migrated', msg);
+        return {
+          ...base,
+          status: 'refreshed',
+          detail: 'old Chromium profile moved into the store (encrypted) and deleted',
+          nextRefreshAt: next,
+        };
+      }
       return { ...base, status: 'refreshed', detail: null, nextRefreshAt: next };
     }
     if (o.kind === 'checkpoint') {

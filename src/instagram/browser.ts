@@ -3,12 +3,12 @@
  * Chromium (reference/instagram-web.md §1) and returns the cookies, or why it could not.
  */
 import { createRequire } from 'node:module';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import { existsSync, rmSync } from 'node:fs';
+import type { BrowserContext, Page, Response } from 'playwright-core';
 import type { ProxySpec } from '../domain/proxyUrl.js';
 import { UnavailableError } from '../errors.js';
 import { findChromium } from './chromium.js';
+import { chooseDevice, type DeviceIdentity, type StorageState } from './device.js';
 import { TOTP_PERIOD_S } from './totp.js';
 
 export interface BrowserCookie {
@@ -21,13 +21,29 @@ export interface BrowserCookie {
   secure: boolean;
 }
 
-export type LoginOutcome =
-  | { kind: 'ok'; cookies: BrowserCookie[]; sessionid: string; verified: boolean }
+export type LoginOutcome = (
+  | {
+      kind: 'ok';
+      cookies: BrowserCookie[];
+      sessionid: string;
+      verified: boolean;
+      state: StorageState;
+      /** The restored session still worked: no login was made. */
+      reused?: boolean;
+    }
   | { kind: 'checkpoint'; url: string }
   | { kind: 'bad_password'; message: string }
   | { kind: 'rate_limited'; message: string }
   | { kind: 'two_factor_failed'; message: string }
-  | { kind: 'error'; message: string };
+  | { kind: 'error'; message: string }
+) & {
+  /** The device identity the browser used (chosen now when the request had none). */
+  device?: DeviceIdentity;
+  /** What decided the login: Instagram's XHR answers, or (plain form post) the page. */
+  decidedBy?: 'xhr' | 'page';
+  /** A legacy persistent profile directory was read into the state and deleted. */
+  migratedProfile?: boolean;
+};
 
 export interface BrowserLoginRequest {
   baseUrl: string;
@@ -36,8 +52,15 @@ export interface BrowserLoginRequest {
   /** The TOTP code for a given time (seconds); null when the account has no secret. */
   totp: ((epochSeconds: number) => Promise<string>) | null;
   proxy: ProxySpec | null;
-  /** Persistent profile (device identity); created mode 0700. */
-  profileDir: string;
+  /** The account's browser state from the store (cookies + localStorage), restored into a fresh context. */
+  storageState?: StorageState | null;
+  /** The account's stable device identity; null → one is chosen (seeded by `deviceSeed`) and returned. */
+  device?: DeviceIdentity | null;
+  deviceSeed?: number;
+  /** A persistent profile directory from an older acctctl: read once into the state, then deleted. */
+  legacyProfileDir?: string;
+  /** Delay before each typed key, ms (default: 40–160 ms at random). */
+  keyDelayMs?: () => number;
   chromiumPath: string | undefined;
   timeoutMs?: number;
   /** Extra Chromium flags (tests: route loopback through the proxy). */
@@ -73,37 +96,26 @@ export const CHROMIUM_ARGS = [
   '--gaia-url=http://127.0.0.1:9/',
   '--google-apis-url=http://127.0.0.1:9/',
   '--lso-url=http://127.0.0.1:9/',
-  // (No --disable-features here: it would replace Playwright's own list, which already turns off
-  // network-time queries, optimization hints and the accounts.google.com ListAccounts call.)
+  // A fresh (non-persistent) context has no profile preferences to turn autofill off, and its
+  // form-type queries would go to content-autofill.googleapis.com through the account's proxy.
+  // --disable-features replaces Playwright's own list, so that list is repeated here first.
+  `--disable-features=${[
+    'AvoidUnnecessaryBeforeUnloadCheckSync',
+    'DestroyProfileOnBrowserClose',
+    'HttpsUpgrades',
+    'HttpsFirstBalancedModeAutoEnable',
+    'LensOverlay',
+    'MediaRouter',
+    'PaintHolding',
+    'ThirdPartyStoragePartitioning',
+    'AvoidCorsURLLoaderRestartOnRedirect',
+    'OptimizationHints',
+    'NetworkTimeServiceQuerying',
+    'AimEnabled',
+    'PreconnectToSearch',
+    'AutofillServerCommunication',
+  ].join(',')}`,
 ];
-
-/** Profile preferences: no password manager, leak check, or safe-browsing lookups. */
-const PROFILE_PREFS = {
-  credentials_enable_service: false,
-  profile: { password_manager_enabled: false, password_manager_leak_detection: false },
-  safebrowsing: { enabled: false, enhanced: false },
-  autofill: { profile_enabled: false, credit_card_enabled: false },
-  translate: { enabled: false },
-};
-
-function writeProfilePrefs(profileDir: string): void {
-  const dir = join(profileDir, 'Default');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const file = join(dir, 'Preferences');
-  let prefs: Record<string, unknown> = {};
-  if (existsSync(file)) {
-    try {
-      prefs = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    } catch {
-      prefs = {};
-    }
-  }
-  const merged: Record<string, unknown> = { ...prefs };
-  for (const [k, v] of Object.entries(PROFILE_PREFS)) {
-    merged[k] = typeof v === 'object' ? { ...((prefs[k] as object | undefined) ?? {}), ...v } : v;
-  }
-  writeFileSync(file, JSON.stringify(merged), { mode: 0o600 });
-}
 
 const USER_FIELD = 'input[name="username"], input[name="email"], input[type="text"]';
 const PASS_FIELD = 'input[name="password"], input[name="pass"], input[type="password"]';
@@ -125,102 +137,341 @@ function proxyOption(p: ProxySpec | null): { server: string; username?: string; 
   );
 }
 
+/** The login and 2FA XHRs, current and legacy paths (reference §1.3, §1.6). */
+const LOGIN_XHR = /^(?:\/api\/v1\/web)?\/accounts\/login\/ajax\/$/;
+const TWO_FACTOR_XHR = /^(?:\/api\/v1\/web)?\/accounts\/login\/ajax\/two_factor\/$/;
+/** What stands between the visitor and the form, or after the login: consent and the prompts. */
+const CONSENT_BUTTONS = ['Decline optional cookies', 'Only allow essential cookies', 'Allow all cookies'];
+const PROMPT_BUTTONS = ['Not now', 'Not Now'];
+
+/** Hide what marks an automated browser (the page sees navigator.webdriver === false, as in Chrome). */
+const STEALTH = `Object.defineProperty(Navigator.prototype, 'webdriver', { get: () => false, configurable: true });`;
+
 async function firstVisible(page: Page, selector: string, timeoutMs: number) {
   const loc = page.locator(selector).filter({ visible: true }).first();
   await loc.waitFor({ state: 'visible', timeout: timeoutMs });
   return loc;
 }
 
+async function visibleNow(page: Page, selector: string) {
+  const loc = page.locator(selector).filter({ visible: true }).first();
+  return (await loc.count()) > 0 ? loc : null;
+}
+
+/** Click the first visible button with one of these names; whether one was there. */
+async function clickButton(page: Page, names: string[]): Promise<boolean> {
+  for (const name of names) {
+    const b = page.getByRole('button', { name, exact: true }).filter({ visible: true }).first();
+    if ((await b.count()) > 0 && (await b.isEnabled().catch(() => false))) {
+      await b.click({ timeout: 5_000 }).catch(() => {});
+      return true;
+    }
+  }
+  return false;
+}
+
+/** Type like a person: one key at a time, a random pause before each. */
+async function humanType(page: Page, selector: string, text: string, delay: () => number, timeout: number) {
+  const field = await firstVisible(page, selector, timeout);
+  // A dialog (cookie consent) may hold the form disabled until it is answered.
+  for (const until = Date.now() + timeout; !(await field.isEnabled());) {
+    if (!(await clickButton(page, CONSENT_BUTTONS)) && Date.now() > until) break;
+    await page.waitForTimeout(100);
+  }
+  await field.click();
+  await field.fill('');
+  for (const ch of text) {
+    const ms = delay();
+    if (ms > 0) await page.waitForTimeout(ms);
+    await page.keyboard.type(ch);
+  }
+  // An input method or a page script can eat keys: make sure the field holds what was meant.
+  if ((await field.inputValue()) !== text) await field.fill(text);
+}
+
+interface XhrAnswer {
+  status: number;
+  json: Record<string, unknown>;
+}
+
+/** The next POST XHR to a matching path, or null on timeout. */
+function nextXhr(page: Page, path: RegExp, timeoutMs: number): Promise<XhrAnswer | null> {
+  return page
+    .waitForResponse(
+      (r: Response) =>
+        r.request().method() === 'POST' &&
+        ['xhr', 'fetch'].includes(r.request().resourceType()) &&
+        path.test(new URL(r.url()).pathname),
+      { timeout: timeoutMs },
+    )
+    .then(async (r) => ({
+      status: r.status(),
+      json: ((await r.json().catch(() => ({}))) ?? {}) as Record<string, unknown>,
+    }))
+    .catch(() => null);
+}
+
 type Where = 'logged_in' | 'two_factor' | 'checkpoint' | 'alert' | 'login';
 
-/** Poll until the page shows where the login went. */
-async function whereNow(
+/**
+ * Page state, for a plain form post (no XHR seen): where the page went after the submit. Only a
+ * change counts — a URL other than `fromPath`, a sessionid cookie, or an alert.
+ */
+async function pageState(
   page: Page,
   context: BrowserContext,
+  fromPath: string,
   deadline: number,
-): Promise<{ where: Where; alert?: string }> {
-  for (;;) {
+  stop: { done: boolean },
+): Promise<{ where: Where; alert?: string } | null> {
+  while (!stop.done) {
     const url = page.url();
-    if (/\/challenge\/|\/checkpoint\//.test(url)) return { where: 'checkpoint' };
-    if (/\/accounts\/login\/two_factor/.test(url)) return { where: 'two_factor' };
+    const path = new URL(url).pathname;
+    if (/\/challenge\/|\/checkpoint\//.test(path)) return { where: 'checkpoint' };
+    if (path !== fromPath && /\/accounts\/login\/two_factor/.test(path)) return { where: 'two_factor' };
     const sid = (await context.cookies()).find((c) => c.name === 'sessionid' && c.value);
-    if (sid && !/\/accounts\/login/.test(url)) return { where: 'logged_in' };
-    const alert = page.locator(ALERT).filter({ visible: true }).first();
-    if ((await alert.count()) > 0) {
+    if (sid && !/\/accounts\/login/.test(path)) return { where: 'logged_in' };
+    const alert = await visibleNow(page, ALERT);
+    if (alert) {
       const text = (await alert.textContent())?.trim() ?? '';
       if (text) return { where: 'alert', alert: text };
     }
     if (Date.now() > deadline) return { where: 'login' };
     await page.waitForTimeout(100);
   }
+  return null;
+}
+
+type Step = { via: 'xhr'; answer: XhrAnswer } | { via: 'page'; where: Where; alert?: string } | { via: 'none' };
+
+/** Submit and wait for what decides: the XHR answer first; the page only when no XHR comes. */
+async function submitAndRead(
+  page: Page,
+  context: BrowserContext,
+  xhrPath: RegExp,
+  submit: () => Promise<void>,
+  timeout: number,
+): Promise<Step> {
+  const fromPath = new URL(page.url()).pathname;
+  const stop = { done: false };
+  const xhr = nextXhr(page, xhrPath, timeout);
+  await submit();
+  const viaXhr = xhr.then((a) => (a ? ({ via: 'xhr', answer: a } as const) : null));
+  // A plain form post shows itself as a navigation; an XHR login leaves the URL alone until the
+  // answer is in, so the page is read only when no XHR has been sent at all.
+  const viaPage = (async () => {
+    await page.waitForTimeout(100);
+    const s = await pageState(page, context, fromPath, Date.now() + timeout, stop);
+    return s ? ({ via: 'page', ...s } as const) : null;
+  })();
+  const first = await Promise.race([viaXhr, viaPage.then((p) => (p && p.where !== 'login' ? p : null))]);
+  if (first?.via === 'xhr') {
+    stop.done = true;
+    return first;
+  }
+  // The page moved first: an XHR may still be in flight (the page shows its answer); prefer it.
+  const late = await Promise.race([viaXhr, new Promise<null>((r) => setTimeout(() => r(null), 300))]);
+  stop.done = true;
+  if (late) return late;
+  const p = first ?? (await viaPage);
+  return p ?? { via: 'none' };
+}
+
+type Verdict =
+  | { kind: 'logged_in' }
+  | { kind: 'two_factor' }
+  | { kind: 'checkpoint'; url: string }
+  | { kind: 'bad_password' | 'rate_limited' | 'two_factor_failed' | 'error'; message: string };
+
+/** What an XHR answer means (reference §1.4–1.6). */
+function readAnswer(a: XhrAnswer, baseUrl: string): Verdict {
+  const j = a.json;
+  const message = typeof j.message === 'string' ? j.message : '';
+  if (j.authenticated === true && (j.status === undefined || j.status === 'ok')) return { kind: 'logged_in' };
+  if (j.two_factor_required === true) return { kind: 'two_factor' };
+  if (typeof j.checkpoint_url === 'string' || message === 'checkpoint_required' || message === 'challenge_required')
+    return { kind: 'checkpoint', url: new URL(String(j.checkpoint_url ?? '/challenge/'), baseUrl).toString() };
+  if (j.authenticated === false)
+    return {
+      kind: 'bad_password',
+      message: j.user === false ? "the username doesn't belong to an account" : 'Wrong password.',
+    };
+  return readMessage(message || `Instagram answered ${a.status} without a message`);
+}
+
+function readMessage(msg: string): Verdict {
+  if (/wait a few minutes|try again later/i.test(msg)) return { kind: 'rate_limited', message: msg };
+  if (/password was incorrect|doesn.t belong to an account/i.test(msg)) return { kind: 'bad_password', message: msg };
+  if (/security code|code is no longer valid|verification code/i.test(msg))
+    return { kind: 'two_factor_failed', message: msg };
+  return { kind: 'error', message: msg };
+}
+
+function readPage(s: { where: Where; alert?: string }, page: Page): Verdict {
+  if (s.where === 'logged_in') return { kind: 'logged_in' };
+  if (s.where === 'two_factor') return { kind: 'two_factor' };
+  if (s.where === 'checkpoint') return { kind: 'checkpoint', url: page.url() };
+  if (s.where === 'alert') return readMessage(s.alert ?? '');
+  return { kind: 'error', message: `the login did not finish (stuck at ${new URL(page.url()).pathname})` };
+}
+
+/** Read a persistent profile from an older acctctl into a storage state, then delete it. */
+async function migrateProfile(
+  chromium: typeof import('playwright-core').chromium,
+  executablePath: string,
+  dir: string,
+): Promise<StorageState | null> {
+  if (!existsSync(dir)) return null;
+  let state: StorageState | null = null;
+  try {
+    const ctx = await chromium.launchPersistentContext(dir, {
+      executablePath,
+      headless: true,
+      args: [...CHROMIUM_ARGS, '--proxy-server=http://127.0.0.1:9'],
+    });
+    try {
+      state = (await ctx.storageState()) as StorageState;
+    } finally {
+      await ctx.close().catch(() => {});
+    }
+  } catch {
+    state = null;
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return state;
 }
 
 export const playwrightLogin: BrowserLogin = async (req) => {
   const found = findChromium(req.chromiumPath);
   if (!('path' in found)) throw new UnavailableError(`${found.problem} → ${found.fix}`);
   const { chromium } = createRequire(import.meta.url)('playwright-core') as typeof import('playwright-core');
-  mkdirSync(req.profileDir, { recursive: true, mode: 0o700 });
-  chmodSync(req.profileDir, 0o700);
-  writeProfilePrefs(req.profileDir);
   const timeout = req.timeoutMs ?? 30_000;
   const proxy = proxyOption(req.proxy);
-  const context = await chromium.launchPersistentContext(req.profileDir, {
+  let restored = req.storageState ?? null;
+  let migratedProfile = false;
+  if (req.legacyProfileDir && existsSync(req.legacyProfileDir)) {
+    const old = await migrateProfile(chromium, found.path, req.legacyProfileDir);
+    migratedProfile = true;
+    restored ??= old;
+  }
+  const browser = await chromium.launch({
     executablePath: found.path,
     headless: true,
-    args: [...CHROMIUM_ARGS, ...(req.extraArgs ?? [])],
+    args: [...CHROMIUM_ARGS, '--disable-blink-features=AutomationControlled', ...(req.extraArgs ?? [])],
     ...(proxy ? { proxy } : {}),
     timeout,
-    locale: 'en-US',
   });
+  const device = req.device ?? chooseDevice(req.deviceSeed ?? Math.floor(Math.random() * 1e9), browser.version());
+  const keyDelay = req.keyDelayMs ?? (() => 40 + Math.floor(Math.random() * 120));
+  const extra = { device, ...(migratedProfile ? { migratedProfile } : {}) };
   try {
+    const context = await browser.newContext({
+      userAgent: device.userAgent,
+      viewport: device.viewport,
+      locale: device.locale,
+      timezoneId: device.timezoneId,
+      ...(restored ? { storageState: restored } : {}),
+    });
     context.setDefaultTimeout(timeout);
-    const page = context.pages()[0] ?? (await context.newPage());
+    await context.addInitScript(STEALTH);
+    const page = await context.newPage();
     await page.goto(new URL('/accounts/login/', req.baseUrl).toString(), { waitUntil: 'domcontentloaded' });
-    await (await firstVisible(page, USER_FIELD, timeout)).fill(req.username);
-    await (await firstVisible(page, PASS_FIELD, timeout)).fill(req.password);
-    await Promise.all([page.waitForLoadState('domcontentloaded'), (await firstVisible(page, SUBMIT, timeout)).click()]);
-    let at = await whereNow(page, context, Date.now() + timeout);
 
-    if (at.where === 'two_factor') {
+    // A restored session that still works shows the home page instead of the form.
+    const home = page.locator('[aria-label="Home"]').first();
+    const form = page.locator(USER_FIELD).filter({ visible: true }).first();
+    await Promise.race([
+      home.waitFor({ state: 'attached', timeout }).catch(() => {}),
+      form.waitFor({ state: 'visible', timeout }).catch(() => {}),
+    ]);
+    let decidedBy: 'xhr' | 'page' = 'page';
+    let verdict: Verdict;
+    let reused = false;
+    if ((await home.count()) > 0 && (await context.cookies()).some((c) => c.name === 'sessionid' && c.value)) {
+      verdict = { kind: 'logged_in' };
+      reused = true;
+    } else {
+      await clickButton(page, CONSENT_BUTTONS);
+      await humanType(page, USER_FIELD, req.username, keyDelay, timeout);
+      await humanType(page, PASS_FIELD, req.password, keyDelay, timeout);
+      await clickButton(page, CONSENT_BUTTONS);
+      const step = await submitAndRead(
+        page,
+        context,
+        LOGIN_XHR,
+        async () => (await firstVisible(page, SUBMIT, timeout)).click(),
+        timeout,
+      );
+      if (step.via === 'xhr') decidedBy = 'xhr';
+      verdict =
+        step.via === 'xhr'
+          ? readAnswer(step.answer, req.baseUrl)
+          : step.via === 'page'
+            ? readPage(step, page)
+            : { kind: 'error', message: 'no answer to the login' };
+    }
+
+    if (verdict.kind === 'two_factor') {
       if (!req.totp)
-        return { kind: 'two_factor_failed', message: 'Instagram asks for a 2FA code and no TOTP secret is stored' };
+        return {
+          kind: 'two_factor_failed',
+          message: 'Instagram asks for a 2FA code and no TOTP secret is stored',
+          decidedBy,
+          ...extra,
+        };
       const now = () => (req.nowMs ?? Date.now)() / 1000;
       // Near the end of a 30 s window, the code may expire in flight: use the next one.
       let t = now();
       if (TOTP_PERIOD_S - (t % TOTP_PERIOD_S) < 3) t += TOTP_PERIOD_S;
       for (let attempt = 0; attempt < 2; attempt++) {
         const code = await req.totp(t);
-        const field = await firstVisible(page, 'input[name="verificationCode"]', timeout);
-        await field.fill(code);
-        await Promise.all([
-          page.waitForLoadState('domcontentloaded'),
-          (await firstVisible(page, SUBMIT + ', form button', timeout)).click(),
-        ]);
-        at = await whereNow(page, context, Date.now() + timeout);
-        if (at.where !== 'alert' || !/security code|code/i.test(at.alert ?? '')) break;
+        // The 2FA form appears once the page has moved there (client-side, after the answer).
+        await humanType(page, 'input[name="verificationCode"]', code, keyDelay, timeout);
+        const step = await submitAndRead(
+          page,
+          context,
+          TWO_FACTOR_XHR,
+          async () => (await firstVisible(page, SUBMIT + ', form button', timeout)).click(),
+          timeout,
+        );
+        if (step.via === 'xhr') decidedBy = 'xhr';
+        verdict =
+          step.via === 'xhr'
+            ? readAnswer(step.answer, req.baseUrl)
+            : step.via === 'page'
+              ? readPage(step, page)
+              : { kind: 'error', message: 'no answer to the 2FA code' };
+        if (verdict.kind === 'two_factor') verdict = { kind: 'error', message: 'Instagram asked for a 2FA code again' };
+        if (verdict.kind !== 'two_factor_failed' && !(verdict.kind === 'error' && /code/i.test(verdict.message))) break;
         // Rejected: retry once, with the code of the next window.
         t = Math.floor(now() / TOTP_PERIOD_S + 1) * TOTP_PERIOD_S;
         if (attempt === 0) {
           const wait = t * 1000 - (req.nowMs ?? Date.now)();
           if (wait > 0 && wait < 31_000 && !req.nowMs) await page.waitForTimeout(wait + 500);
         } else {
-          return { kind: 'two_factor_failed', message: at.alert ?? 'the 2FA code was rejected' };
+          verdict = { kind: 'two_factor_failed', message: verdict.message };
         }
       }
     }
-    if (at.where === 'checkpoint') return { kind: 'checkpoint', url: page.url() };
-    if (at.where === 'alert') {
-      const msg = at.alert ?? '';
-      if (/wait a few minutes|try again later/i.test(msg)) return { kind: 'rate_limited', message: msg };
-      if (/password was incorrect|doesn.t belong to an account/i.test(msg))
-        return { kind: 'bad_password', message: msg };
-      if (/security code/i.test(msg)) return { kind: 'two_factor_failed', message: msg };
-      return { kind: 'error', message: msg };
-    }
-    if (at.where !== 'logged_in')
-      return { kind: 'error', message: `the login did not finish (stuck at ${new URL(page.url()).pathname})` };
+    if (verdict.kind === 'checkpoint') return { kind: 'checkpoint', url: verdict.url, decidedBy, ...extra };
+    if (verdict.kind !== 'logged_in') return { ...verdict, decidedBy, ...extra } as LoginOutcome;
 
-    const cookies = (await context.cookies()).map((c) => ({
+    // Logged in. Let the page move on and get past "Save your login info?" and notifications,
+    // as a person would (a few seconds at most; the session cookie is already set).
+    const until = Date.now() + Math.min(timeout, 6_000);
+    for (let clicks = 0; Date.now() < until;) {
+      if (clicks < 4 && (await clickButton(page, PROMPT_BUTTONS))) clicks++;
+      else if (!/\/accounts\/(login|onetap)/.test(new URL(page.url()).pathname)) {
+        // Home: one more look for a late dialog, then done.
+        await page.waitForTimeout(300);
+        if (!(clicks < 4 && (await clickButton(page, PROMPT_BUTTONS)))) break;
+        clicks++;
+      }
+      await page.waitForTimeout(100);
+    }
+
+    const all = await context.cookies();
+    const cookies = all.map((c) => ({
       name: c.name,
       value: c.value,
       domain: c.domain,
@@ -229,18 +480,26 @@ export const playwrightLogin: BrowserLogin = async (req) => {
       httpOnly: c.httpOnly,
       secure: c.secure,
     }));
-    const sessionid = cookies.find((c) => c.name === 'sessionid')!.value;
-    // Verify with an authenticated request from the same context (same proxy, same cookies).
+    const sessionid = cookies.find((c) => c.name === 'sessionid' && c.value)?.value;
+    if (!sessionid) return { kind: 'error', message: 'Instagram said yes but set no sessionid', decidedBy, ...extra };
+    // Verify with an authenticated request from the same context (same proxy, cookies and UA).
+    const csrftoken = cookies.find((c) => c.name === 'csrftoken')?.value;
     const check = await context.request.get(
       new URL('/api/v1/accounts/current_user/?edit=true', req.baseUrl).toString(),
       {
-        headers: { 'x-ig-app-id': '936619743392459' },
+        headers: {
+          'x-ig-app-id': '936619743392459',
+          'x-requested-with': 'XMLHttpRequest',
+          ...(csrftoken ? { 'x-csrftoken': csrftoken } : {}),
+          referer: new URL('/', req.baseUrl).toString(),
+        },
         failOnStatusCode: false,
       },
     );
     const verified = check.ok() && ((await check.json().catch(() => ({}))) as { status?: string }).status === 'ok';
-    return { kind: 'ok', cookies, sessionid, verified };
+    const state = (await context.storageState()) as StorageState;
+    return { kind: 'ok', cookies, sessionid, verified, state, decidedBy, ...(reused ? { reused } : {}), ...extra };
   } finally {
-    await context.close().catch(() => {});
+    await browser.close().catch(() => {});
   }
 };

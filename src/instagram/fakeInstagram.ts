@@ -5,12 +5,15 @@ import { totpValid } from './totp.js';
 
 /**
  * A loopback fake of Instagram's web login (reference/instagram-web.md §1), for tests and the
- * demo: the login form in three variants (legacy username/password, fb email/pass, inputs
- * without names), the 2FA page (`verificationCode`, TOTP checked with otplib), a checkpoint,
- * the wrong-password and "Please wait a few minutes" banners, the cookies a real login sets,
- * and an authenticated `current_user` endpoint to verify a session.
+ * demo: the login form in three plain-form variants (legacy username/password, fb email/pass,
+ * inputs without names) and `spa`, the way the real site behaves: a script-built form that
+ * submits by XHR (`/api/v1/web/accounts/login/ajax/`, or the legacy `/accounts/login/ajax/`),
+ * a 2FA step that submits by XHR to `…/two_factor/` and navigates client-side only after the
+ * answer (and a moment later), the cookie-consent dialog covering the form, the "Save your login
+ * info?" and "Turn on Notifications" prompts, csrftoken checks and rotation, and the API's
+ * throttle, checkpoint and logout answers.
  */
-export type FormVariant = 'legacy' | 'fb' | 'noname';
+export type FormVariant = 'legacy' | 'fb' | 'noname' | 'spa';
 
 export interface FakeIgUser {
   password: string;
@@ -20,7 +23,14 @@ export interface FakeIgUser {
   pk?: string;
 }
 
-export type Fault = '401' | '302' | '429' | 'checkpoint' | 'feedback';
+/**
+ * Injected API faults. `401` and `302` are what Instagram sends a *live* session it throttles
+ * (the session keeps working: current_user still answers); `logout` and `302-logout` kill the
+ * session first (expired cookies in the answer), as a real logout does.
+ */
+export type Fault = '401' | '302' | '429' | 'checkpoint' | 'challenge' | 'feedback' | 'logout' | '302-logout';
+
+export const IG_APP_ID = '936619743392459';
 
 export interface FakeFriend {
   pk: string;
@@ -50,6 +60,18 @@ export interface FakeInstagram {
   /** Add a session as if logged in (tests that need a valid sessionid without a browser). */
   grantSession(username: string): string;
   setVariant(v: FormVariant): void;
+  /** SPA only: show the cookie-consent dialog over the login form (EU visitors). */
+  setConsent(on: boolean): void;
+  /** SPA only: post the login and 2FA XHRs to the legacy `/accounts/login/ajax/…` paths. */
+  setLegacyXhr(on: boolean): void;
+  /** API requests with the headers they carried (lower-case names). */
+  apiRequests: { path: string; headers: Record<string, string | string[] | undefined> }[];
+  /** Login XHRs (and form posts) per endpoint path. */
+  loginPosts: string[];
+  /** SPA login XHRs: what the page saw as navigator.webdriver, and the request's User-Agent. */
+  loginClients: { webdriver: string | null; userAgent: string | undefined }[];
+  /** Forget a session (Instagram logged it out). */
+  expire(sid: string): void;
   close(): Promise<void>;
 }
 
@@ -98,6 +120,97 @@ function twoFactorForm(alert?: string): string {
   );
 }
 
+/**
+ * The SPA shell: one page whose script renders the login form, posts it by XHR, and moves on
+ * client-side (history.pushState) only after Instagram's answer — as www.instagram.com does.
+ */
+function spaShell(o: { consent: boolean; legacyXhr: boolean; navDelayMs: number; start: 'login' | 'home' }): string {
+  const api = o.legacyXhr ? '/accounts/login/ajax/' : '/api/v1/web/accounts/login/ajax/';
+  return page(
+    'Instagram',
+    `<div id="app"></div>
+     <div id="overlay"></div>
+     <script>
+     (() => {
+       const APP = document.getElementById('app');
+       const OVERLAY = document.getElementById('overlay');
+       const API = ${JSON.stringify(api)};
+       const NAV_DELAY = ${o.navDelayMs};
+       let consentOpen = ${o.consent ? '!/(?:^|; )ig_cb=/.test(document.cookie)' : 'false'};
+       let twoFactorIdentifier = null; let who = '';
+       const csrf = () => (/(?:^|; )csrftoken=([^;]*)/.exec(document.cookie) || [])[1] || '';
+       const go = (path, render) => setTimeout(() => { history.pushState({}, '', path); render(); }, NAV_DELAY);
+       const post = (path, data) => fetch(path, { method: 'POST', credentials: 'include',
+         headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-csrftoken': csrf(),
+                    'x-ig-app-id': '${IG_APP_ID}', 'x-requested-with': 'XMLHttpRequest', 'x-instagram-ajax': '1' },
+         body: new URLSearchParams(data).toString() }).then(async (r) => ({ status: r.status, j: await r.json().catch(() => ({})) }));
+       const alertBox = (id, text) => { let p = document.getElementById(id);
+         if (!p) { p = document.createElement('p'); p.id = id; p.setAttribute('role', 'alert');
+           p.setAttribute('data-testid', 'login-error-message'); p.setAttribute('aria-atomic', 'true'); APP.appendChild(p); }
+         p.textContent = text; };
+       function dialog(title, buttons, done) {
+         OVERLAY.innerHTML = '<div role="dialog" aria-modal="true" style="position:fixed;inset:0;z-index:10;background:rgba(0,0,0,.6)">'
+           + '<div style="background:#fff;margin:10vh auto;width:400px;padding:16px"><h2></h2></div></div>';
+         OVERLAY.querySelector('h2').textContent = title;
+         const box = OVERLAY.querySelector('h2').parentNode;
+         for (const b of buttons) { const el = document.createElement('button'); el.type = 'button'; el.textContent = b;
+           el.onclick = () => { OVERLAY.innerHTML = ''; done(b); }; box.appendChild(el); }
+       }
+       function home() {
+         APP.innerHTML = '<nav><a aria-label="Home" href="/">Home</a></nav><section>Feed</section>';
+         dialog('Turn on Notifications', ['Turn On', 'Not Now'], () => {});
+       }
+       function onetap() {
+         APP.innerHTML = '<section><h2>Save your login info?</h2><p>We can save your login info on this browser.</p></section>';
+         const s = APP.querySelector('section');
+         for (const b of ['Save info', 'Not now']) { const el = document.createElement('button'); el.type = 'button'; el.textContent = b;
+           el.onclick = () => go('/', home); s.appendChild(el); }
+       }
+       function answered(r) {
+         const j = r.j;
+         if (j.authenticated === true) return go('/accounts/onetap/?next=%2F', onetap);
+         if (j.two_factor_required) { twoFactorIdentifier = j.two_factor_info.two_factor_identifier;
+           return go('/accounts/login/two_factor?next=%2F', twoFactor); }
+         if (j.checkpoint_url) return setTimeout(() => { location.href = j.checkpoint_url; }, NAV_DELAY);
+         if (j.authenticated === false) return alertBox('slfErrorAlert', j.user === false
+           ? "The username you entered doesn't belong to an account. Please check your username and try again."
+           : 'Sorry, your password was incorrect. Please double-check your password.');
+         alertBox('slfErrorAlert', j.message || 'Sorry, there was a problem with your request.');
+       }
+       function login() {
+         APP.innerHTML = '<form id="loginForm"><div><input type="text" name="username" aria-label="Phone number, username, or email" autocomplete="username"></div>'
+           + '<div><input type="password" name="password" aria-label="Password" autocomplete="current-password"></div>'
+           + '<div><button type="submit">Log in</button></div></form>';
+         const f = document.getElementById('loginForm');
+         const lock = () => f.querySelectorAll('input,button').forEach((e) => (e.disabled = consentOpen));
+         lock();
+         if (consentOpen) dialog('Allow the use of cookies from Instagram on this browser?',
+           ['Decline optional cookies', 'Allow all cookies'], (b) => {
+             document.cookie = 'ig_cb=' + (b.startsWith('Allow') ? '2' : '1') + '; path=/; max-age=31536000';
+             consentOpen = false; lock(); });
+         f.addEventListener('submit', (e) => { e.preventDefault();
+           who = f.username.value;
+           post(API, { client_webdriver: String(navigator.webdriver), username: who, enc_password: '#PWD_INSTAGRAM_BROWSER:0:' + Math.floor(Date.now() / 1000) + ':' + f.password.value,
+                       queryParams: '{}', optIntoOneTap: 'false', trustedDeviceRecords: '{}' }).then(answered); });
+       }
+       function twoFactor() {
+         APP.innerHTML = '<form id="twoFactorForm"><p id="verificationCodeDescription">Enter the 6-digit code from your authentication app.</p>'
+           + '<div><input name="verificationCode" type="tel" autocomplete="one-time-code" aria-label="Security Code"></div>'
+           + '<div><button type="submit">Confirm</button></div></form>';
+         const f = document.getElementById('twoFactorForm');
+         f.addEventListener('submit', (e) => { e.preventDefault();
+           post(API + 'two_factor/', { identifier: twoFactorIdentifier, verificationCode: f.verificationCode.value, username: who,
+                                       queryParams: '{"next":"/"}', trust_signal: 'true', verification_method: '3' })
+             .then((r) => r.j.authenticated === true && r.j.status === 'ok'
+               ? go('/accounts/onetap/?next=%2F', onetap)
+               : alertBox('twoFactorErrorAlert', r.j.message || 'Please check the security code and try again.')); });
+       }
+       ${o.start === 'home' ? 'home();' : 'if (/two_factor/.test(location.pathname)) login(); else login();'}
+     })();
+     </script>`,
+  );
+}
+
 async function body(req: IncomingMessage): Promise<URLSearchParams> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
@@ -138,32 +251,64 @@ export async function startFakeInstagram(opts: {
   /** Injected faults for API requests; `n` counts API requests from 1. */
   fault?: (r: { path: string; sessionid: string | null; n: number }) => Fault | null;
   pageSize?: number;
+  /** SPA: the cookie-consent dialog covers the form until answered. */
+  consent?: boolean;
+  /** SPA: the XHRs go to the legacy `/accounts/login/ajax/…` paths. */
+  legacyXhr?: boolean;
+  /** SPA: client-side navigation happens this long after the XHR answer (default 400 ms). */
+  navDelayMs?: number;
+  /** Every Nth API answer sets a new csrftoken and rur (they rotate on the real site). */
+  rotateCsrfEvery?: number;
 }): Promise<FakeInstagram> {
   const apiCalls = new Map<string, number>();
   let apiN = 0;
   let variant: FormVariant = opts.variant ?? 'legacy';
+  let consent = opts.consent ?? false;
+  let legacyXhr = opts.legacyXhr ?? false;
   const requests: { method: string; path: string }[] = [];
+  const apiRequests: FakeInstagram['apiRequests'] = [];
+  const loginPosts: string[] = [];
+  const loginClients: FakeInstagram['loginClients'] = [];
   const logins = new Map<string, number>();
   const sessions = new Set<string>();
   const pendingTwoFactor = new Map<string, string>(); // identifier → username
   const sessionUser = new Map<string, string>();
   const nowS = () => Math.floor((opts.now?.() ?? Date.now()) / 1000);
+  const pkOf = (username: string) =>
+    opts.users[username]?.pk ??
+    String(1_000_000 + ([...username].reduce((a, c) => a * 31 + c.charCodeAt(0), 7) % 1_000_000));
+  const csrf = () => randomBytes(16).toString('hex');
+  const rur = (pk: string) => `rur="LDC\\054${pk}\\054${nowS() + 31536000}:${randomBytes(4).toString('hex')}"`;
 
-  const issue = (res: ServerResponse, username: string, location: string) => {
-    const u = opts.users[username]!;
-    const pk = u.pk ?? String(1_000_000 + ([...username].reduce((a, c) => a * 31 + c.charCodeAt(0), 7) % 1_000_000));
+  /** A new session's cookies (reference §1.7; no Domain/Secure on loopback http). */
+  const sessionCookies = (username: string): string[] => {
+    const pk = pkOf(username);
     const sid = `${pk}%3A${randomBytes(7).toString('hex')}%3A${10 + (sessions.size % 80)}%3AAY${randomBytes(20).toString('base64url')}`;
     sessions.add(sid);
     sessionUser.set(sid, username);
-    res.writeHead(302, {
-      location,
-      'set-cookie': [
-        `csrftoken=${randomBytes(16).toString('hex')}; Max-Age=31449600; Path=/`,
-        `ds_user_id=${pk}; Max-Age=7776000; Path=/`,
-        `sessionid=${sid}; Max-Age=31536000; Path=/; HttpOnly`,
-        `rur="LDC\\054${pk}\\054${nowS() + 31536000}:01f7"; Path=/; HttpOnly; SameSite=Lax`,
-      ],
-    });
+    return [
+      `csrftoken=${csrf()}; Max-Age=31449600; Path=/`,
+      `${rur(pk)}; Path=/; HttpOnly; SameSite=Lax`,
+      `ds_user_id=${pk}; Max-Age=7776000; Path=/`,
+      `sessionid=${sid}; Max-Age=31536000; Path=/; HttpOnly`,
+    ];
+  };
+  const preLoginCookies = (req: IncomingMessage): string[] => {
+    const have = cookies(req);
+    return [
+      ...(have.csrftoken ? [] : [`csrftoken=${csrf()}; Max-Age=31449600; Path=/`]),
+      ...(have.mid ? [] : [`mid=${randomBytes(14).toString('base64url')}; Max-Age=63072000; Path=/`]),
+      ...(have.ig_did
+        ? []
+        : [`ig_did=${randomBytes(16).toString('hex').toUpperCase()}; Max-Age=63072000; Path=/; HttpOnly`]),
+      ...(have.ig_nrcb ? [] : ['ig_nrcb=1; Max-Age=31536000; Path=/']),
+    ];
+  };
+  const expired = (names: string[]) =>
+    names.map((n) => `${n}=""; expires=Thu, 01-Jan-1970 00:00:00 GMT; Max-Age=0; Path=/`);
+
+  const issue = (res: ServerResponse, username: string, location: string) => {
+    res.writeHead(302, { location, 'set-cookie': sessionCookies(username) });
     res.end();
   };
 
@@ -176,19 +321,115 @@ export async function startFakeInstagram(opts: {
         res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', ...headers });
         res.end(text);
       };
+      const jsonC = (status: number, data: unknown, setCookie: string[] = []) => {
+        res.writeHead(status, {
+          'content-type': 'application/json',
+          ...(setCookie.length ? { 'set-cookie': setCookie } : {}),
+        });
+        res.end(JSON.stringify(data));
+      };
+      const json = jsonC;
+      const xhr = req.headers['x-requested-with'] === 'XMLHttpRequest';
+      const spaPage =
+        variant === 'spa' &&
+        req.method === 'GET' &&
+        (url.pathname === '/' ||
+          url.pathname.startsWith('/accounts/login') ||
+          url.pathname.startsWith('/accounts/onetap'));
+      if (spaPage) {
+        const sid = cookies(req).sessionid;
+        const live = sid !== undefined && sessions.has(sid);
+        return html(
+          200,
+          spaShell({ consent, legacyXhr, navDelayMs: opts.navDelayMs ?? 400, start: live ? 'home' : 'login' }),
+          { 'set-cookie': preLoginCookies(req) },
+        );
+      }
       if (req.method === 'GET' && (url.pathname === '/' || url.pathname === '/accounts/login/')) {
         const sid = cookies(req).sessionid;
         if (url.pathname === '/' && sid && sessions.has(sid)) {
           return html(200, page('Instagram', '<nav><a aria-label="Home" href="/">Home</a></nav>'));
         }
-        return html(200, loginForm(variant), {
-          'set-cookie': [
-            `csrftoken=${randomBytes(16).toString('hex')}; Max-Age=31449600; Path=/`,
-            `mid=${randomBytes(14).toString('base64url')}; Max-Age=63072000; Path=/`,
-          ],
-        });
+        return html(200, loginForm(variant), { 'set-cookie': preLoginCookies(req) });
+      }
+      const loginXhr = /^(\/api\/v1\/web)?\/accounts\/login\/ajax\/(two_factor\/)?$/.exec(url.pathname);
+      if (req.method === 'POST' && loginXhr && xhr) {
+        loginPosts.push(url.pathname);
+        const c = cookies(req);
+        if (!c.csrftoken || req.headers['x-csrftoken'] !== c.csrftoken)
+          return json(403, { message: 'CSRF token missing or incorrect', status: 'fail' });
+        const f = await body(req);
+        if (loginXhr[2]) {
+          const identifier = f.get('identifier') ?? '';
+          const username = pendingTwoFactor.get(identifier);
+          const u = username ? opts.users[username] : undefined;
+          if (!username || !u?.totpSecret)
+            return json(400, {
+              message: 'Sorry, there was a problem with your request.',
+              status: 'fail',
+              error_type: 'invalid_identifier',
+            });
+          if (!(await totpValid(u.totpSecret, (f.get('verificationCode') ?? '').trim(), nowS(), 1)))
+            return json(400, {
+              message: 'Please check the security code and try again.',
+              status: 'fail',
+              error_type: 'sms_code_validation_code_invalid',
+            });
+          pendingTwoFactor.delete(identifier);
+          return json(
+            200,
+            { authenticated: true, user: true, userId: pkOf(username), oneTapPrompt: true, status: 'ok' },
+            sessionCookies(username),
+          );
+        }
+        loginClients.push({ webdriver: f.get('client_webdriver'), userAgent: req.headers['user-agent'] });
+        const username = (f.get('username') ?? '').trim().toLowerCase();
+        const enc = /^#PWD_INSTAGRAM_BROWSER:0:\d+:([\s\S]*)$/.exec(f.get('enc_password') ?? '');
+        const password = enc ? enc[1]! : (f.get('password') ?? '');
+        logins.set(username, (logins.get(username) ?? 0) + 1);
+        const u = opts.users[username];
+        if (u?.behaviour === 'rate_limited')
+          return json(400, { message: 'Please wait a few minutes before you try again.', status: 'fail' });
+        if (!u) return json(200, { authenticated: false, user: false, status: 'ok' });
+        if (u.password !== password)
+          return json(400, {
+            message: 'Sorry, your password was incorrect. Please double-check your password.',
+            status: 'fail',
+          });
+        if (u.behaviour === 'checkpoint')
+          return json(400, {
+            message: 'checkpoint_required',
+            checkpoint_url: `/challenge/${pkOf(username)}/atwWXYmeVP/`,
+            lock: false,
+            flow_render_type: 0,
+            status: 'fail',
+          });
+        if (u.totpSecret) {
+          const id = randomBytes(32).toString('base64url');
+          pendingTwoFactor.set(id, username);
+          return json(400, {
+            message: '',
+            two_factor_required: true,
+            two_factor_info: {
+              pk: Number(pkOf(username)),
+              username,
+              sms_two_factor_on: false,
+              totp_two_factor_on: true,
+              two_factor_identifier: id,
+              device_id: c.mid ?? null,
+            },
+            status: 'fail',
+            error_type: 'two_factor_required',
+          });
+        }
+        return json(
+          200,
+          { authenticated: true, user: true, userId: pkOf(username), oneTapPrompt: true, status: 'ok' },
+          sessionCookies(username),
+        );
       }
       if (req.method === 'POST' && url.pathname === '/accounts/login/ajax/') {
+        loginPosts.push(url.pathname);
         const f = await body(req);
         const username = (f.get('username') ?? f.get('email') ?? '').trim().toLowerCase();
         const password = f.get('password') ?? f.get('pass') ?? '';
@@ -238,7 +479,10 @@ export async function startFakeInstagram(opts: {
       if (req.method === 'GET' && url.pathname.startsWith('/accounts/onetap/')) {
         return html(
           200,
-          page('Save your login info?', '<section><button>Save info</button><button>Not now</button></section>'),
+          page(
+            'Save your login info?',
+            `<section><button onclick="location.href='/'">Save info</button><button onclick="location.href='/'">Not now</button></section>`,
+          ),
         );
       }
       if (url.pathname.startsWith('/challenge/')) {
@@ -247,22 +491,53 @@ export async function startFakeInstagram(opts: {
           page('Instagram', '<h2>We Detected An Unusual Login Attempt</h2><button>Send Security Code</button>'),
         );
       }
-      const json = (status: number, data: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(data));
-      };
       const friendship = /^\/api\/v1\/friendships\/(\d+)\/(followers|following)\/$/.exec(url.pathname);
       if (url.pathname === '/api/v1/users/web_profile_info/' || friendship) {
         const sid = cookies(req).sessionid ?? null;
         const known = sid !== null && sessions.has(sid);
         apiCalls.set(known ? sid! : '', (apiCalls.get(known ? sid! : '') ?? 0) + 1);
-        const f = opts.fault?.({ path: url.pathname, sessionid: known ? sid : null, n: ++apiN }) ?? null;
-        if (f === '401')
-          return json(401, {
-            message: 'Please wait a few minutes before you try again.',
-            require_login: true,
+        apiRequests.push({ path: url.pathname + url.search, headers: { ...req.headers } });
+        const n = ++apiN;
+        const f = opts.fault?.({ path: url.pathname, sessionid: known ? sid : null, n }) ?? null;
+        // csrftoken and rur rotate: every Nth answer sets new ones (only for a live session).
+        const rotate =
+          known && opts.rotateCsrfEvery && n % opts.rotateCsrfEvery === 0
+            ? [
+                `csrftoken=${csrf()}; Max-Age=31449600; Path=/`,
+                `${rur(pkOf(sessionUser.get(sid!)!))}; Path=/; HttpOnly; SameSite=Lax`,
+              ]
+            : [];
+        const json = (status: number, data: unknown) => jsonC(status, data, rotate);
+        if ((f === 'logout' || f === '302-logout') && known) {
+          sessions.delete(sid!);
+          const gone = expired(['sessionid', 'ds_user_id', 'rur']);
+          if (f === '302-logout') {
+            res.writeHead(302, {
+              location: `/accounts/login/?next=${encodeURIComponent(url.pathname)}`,
+              'set-cookie': gone,
+            });
+            return res.end();
+          }
+          return jsonC(
+            401,
+            { message: 'Please wait a few minutes before you try again.', require_login: true, status: 'fail' },
+            gone,
+          );
+        }
+        if (f === 'challenge')
+          return json(400, {
+            message: 'challenge_required',
+            challenge: { url: '/challenge/', api_path: '/challenge/', lock: true, logout: false, native_flow: false },
             status: 'fail',
           });
+        // A throttled live session: the answer says "log in" and clears the cookies (reference
+        // §6), yet the session itself keeps working (current_user still answers).
+        if (f === '401')
+          return jsonC(
+            401,
+            { message: 'Please wait a few minutes before you try again.', require_login: true, status: 'fail' },
+            [...rotate, ...expired(['sessionid', 'ds_user_id'])],
+          );
         if (f === '302') {
           res.writeHead(302, { location: `/accounts/login/?next=${encodeURIComponent(url.pathname)}` });
           return res.end();
@@ -344,6 +619,7 @@ export async function startFakeInstagram(opts: {
         });
       }
       if (url.pathname === '/api/v1/accounts/current_user/') {
+        apiRequests.push({ path: url.pathname + url.search, headers: { ...req.headers } });
         const sid = cookies(req).sessionid;
         const user = sid && sessions.has(sid) ? sessionUser.get(sid) : undefined;
         if (!user) {
@@ -363,12 +639,18 @@ export async function startFakeInstagram(opts: {
   const port = (server.address() as AddressInfo).port;
   return {
     apiCalls,
+    apiRequests,
+    loginPosts,
+    loginClients,
     url: `http://127.0.0.1:${port}`,
+    setConsent: (on) => (consent = on),
+    setLegacyXhr: (on) => (legacyXhr = on),
+    expire: (sid) => void sessions.delete(sid),
     requests,
     logins,
     sessions,
     grantSession: (username) => {
-      const sid = `${opts.users[username]?.pk ?? '1'}%3A${randomBytes(7).toString('hex')}%3A11%3AAY${randomBytes(20).toString('base64url')}`;
+      const sid = `${pkOf(username)}%3A${randomBytes(7).toString('hex')}%3A11%3AAY${randomBytes(20).toString('base64url')}`;
       sessions.add(sid);
       sessionUser.set(sid, username);
       return sid;

@@ -17,6 +17,8 @@ export interface IgRow {
   nextRefreshAt: number | null;
   failures: number;
   lastError: string | null;
+  /** Throttle back-offs still running, per endpoint kind (a live session Instagram throttled). */
+  throttled: { kind: string; until: number; strikes: number }[];
 }
 
 export async function listIg(store: Store, now: number): Promise<IgRow[]> {
@@ -45,6 +47,7 @@ export async function listIg(store: Store, now: number): Promise<IgRow[]> {
     .orderBy('t.name')
     .orderBy('i.username')
     .execute();
+  const backoffs = await listBackoffs(store, now);
   return rows.map((r) => ({
     id: r.id,
     rateLimitedUntil: r.rate_limited_until,
@@ -59,6 +62,7 @@ export async function listIg(store: Store, now: number): Promise<IgRow[]> {
     nextRefreshAt: r.next_refresh_at,
     failures: r.fail_count,
     lastError: r.last_error,
+    throttled: backoffs.get(r.id) ?? [],
   }));
 }
 
@@ -133,4 +137,78 @@ export async function removeIg(
       .execute();
     return { tenant: acc.tenant, username: acc.username };
   });
+}
+
+/** Back-offs of live sessions Instagram throttled, per endpoint kind (issue 9). */
+export const THROTTLE_BASE_MS = 10 * 60_000;
+export const THROTTLE_MAX_MS = 6 * 3_600_000;
+
+export async function activeBackoffs(
+  store: Store,
+  igAccountId: number,
+): Promise<Map<string, { until: number; strikes: number }>> {
+  const rows = await store.db
+    .selectFrom('ig_backoffs')
+    .select(['kind', 'until_at', 'strikes'])
+    .where('ig_account_id', '=', igAccountId)
+    .execute();
+  return new Map(rows.map((r) => [r.kind, { until: r.until_at, strikes: r.strikes }]));
+}
+
+/** One more throttle for (session, kind): rests 10 min · 2^(strikes−1), at most 6 h. Returns until. */
+export async function throttleBackoff(
+  store: Store,
+  igAccountId: number,
+  kind: string,
+  reason: string,
+  now: number,
+): Promise<{ until: number; strikes: number }> {
+  return store.writeTx(async (tx) => {
+    const prev = await tx
+      .selectFrom('ig_backoffs')
+      .select('strikes')
+      .where('ig_account_id', '=', igAccountId)
+      .where('kind', '=', kind)
+      .executeTakeFirst();
+    const strikes = (prev?.strikes ?? 0) + 1;
+    const until = now + Math.min(THROTTLE_BASE_MS * 2 ** (strikes - 1), THROTTLE_MAX_MS);
+    if (prev)
+      await tx
+        .updateTable('ig_backoffs')
+        .set({ strikes, until_at: until, reason })
+        .where('ig_account_id', '=', igAccountId)
+        .where('kind', '=', kind)
+        .execute();
+    else
+      await tx
+        .insertInto('ig_backoffs')
+        .values({ ig_account_id: igAccountId, kind, strikes, until_at: until, reason })
+        .execute();
+    return { until, strikes };
+  });
+}
+
+/** A request of this kind worked again: the strikes are forgotten. */
+export async function clearBackoff(store: Store, igAccountId: number, kind: string): Promise<void> {
+  await store.db.deleteFrom('ig_backoffs').where('ig_account_id', '=', igAccountId).where('kind', '=', kind).execute();
+}
+
+/** Throttle back-offs still running, for status / ig list. */
+export async function listBackoffs(
+  store: Store,
+  now: number,
+): Promise<Map<number, { kind: string; until: number; strikes: number }[]>> {
+  const rows = await store.db
+    .selectFrom('ig_backoffs')
+    .select(['ig_account_id', 'kind', 'until_at', 'strikes'])
+    .where('until_at', '>', now)
+    .orderBy('kind')
+    .execute();
+  const out = new Map<number, { kind: string; until: number; strikes: number }[]>();
+  for (const r of rows)
+    out.set(r.ig_account_id, [
+      ...(out.get(r.ig_account_id) ?? []),
+      { kind: r.kind, until: r.until_at, strikes: r.strikes },
+    ]);
+  return out;
 }

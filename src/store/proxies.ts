@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { DataError } from '../errors.js';
 import { proxyDisplay, type ProxySpec } from '../domain/proxyUrl.js';
@@ -264,4 +265,61 @@ export async function removeProxies(
       igAccountsDetached: usage.flatMap((u) => u.igAccounts).sort(),
     };
   });
+}
+
+/** How an Instagram account reaches Instagram: its one identity (issue 9). */
+export type IgRoute = { kind: 'direct' } | { kind: 'proxy'; proxy: ProxySpec } | { kind: 'blocked'; why: string };
+
+/** Whether both Chromium and Node can use a proxy: HTTP(S), or SOCKS5 without a password. */
+function browserUsable(p: { scheme: string; password_enc: string | null }): boolean {
+  return p.scheme === 'http' || (p.scheme === 'socks5' && p.password_enc === null);
+}
+
+function rank(igAccountId: number, proxyId: number): number {
+  return Number.parseInt(createHash('sha256').update(`${igAccountId}:${proxyId}`).digest('hex').slice(0, 12), 16);
+}
+
+/**
+ * The one proxy an Instagram account uses, for refresh-session's browser and for check's HTTP
+ * alike: its own, else one of its tenant's (the same one every time while it stays usable:
+ * highest rendezvous rank among the usable ones). A proxy is configured but none is usable
+ * (down, or only MTProxy, or SOCKS5 with a password Chromium cannot send) → blocked, saying why:
+ * the account then sends nothing, never direct. No proxy configured at all → direct.
+ */
+export async function igRoute(store: Store, box: SecretBox, igAccountId: number): Promise<IgRoute> {
+  const a = await store.db
+    .selectFrom('ig_accounts')
+    .select(['tenant_id', 'proxy_id'])
+    .where('id', '=', igAccountId)
+    .executeTakeFirst();
+  if (!a) return { kind: 'blocked', why: 'the Instagram account no longer exists' };
+  const cols = ['id', 'scheme', 'host', 'port', 'healthy', 'password_enc'] as const;
+  if (a.proxy_id !== null) {
+    const p = await store.db.selectFrom('proxies').select(cols).where('id', '=', a.proxy_id).executeTakeFirst();
+    if (!p) return { kind: 'blocked', why: 'its proxy is gone → ig import it again with a proxy' };
+    if (!browserUsable(p))
+      return {
+        kind: 'blocked',
+        why: `its ${p.scheme} proxy cannot carry a browser → give it an http:// proxy, or SOCKS5 without a password`,
+      };
+    if (p.healthy !== 1) return { kind: 'blocked', why: `its proxy ${p.host}:${p.port} is down (recover retries it)` };
+    const spec = await loadProxy(store, box, p.id);
+    return spec ? { kind: 'proxy', proxy: spec } : { kind: 'blocked', why: 'its proxy is gone' };
+  }
+  const all = await store.db.selectFrom('proxies').select(cols).where('tenant_id', '=', a.tenant_id).execute();
+  if (all.length === 0) return { kind: 'direct' };
+  const usable = all.filter((p) => browserUsable(p) && p.healthy === 1);
+  if (usable.length === 0) {
+    const kinds = all.filter((p) => browserUsable(p));
+    return {
+      kind: 'blocked',
+      why:
+        kinds.length === 0
+          ? `its tenant's only proxies are ${[...new Set(all.map((p) => p.scheme))].join('/')}, which cannot carry Instagram traffic → add an http:// or socks5:// proxy (proxies import --tenant)`
+          : `its tenant's proxies are all down (recover retries them)`,
+    };
+  }
+  const best = usable.reduce((x, y) => (rank(igAccountId, y.id) > rank(igAccountId, x.id) ? y : x));
+  const spec = await loadProxy(store, box, best.id);
+  return spec ? { kind: 'proxy', proxy: spec } : { kind: 'blocked', why: 'its proxy is gone' };
 }

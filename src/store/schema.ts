@@ -99,6 +99,19 @@ export interface IgAccountsTable {
   created_at: number;
   updated_at: number;
   rate_limited_until: number | null;
+  /** Playwright storageState (cookies + localStorage), encrypted. */
+  browser_state_enc: Generated<string | null>;
+  /** The account's device identity (JSON: userAgent, viewport, locale, timezoneId). */
+  device_json: Generated<string | null>;
+}
+
+/** A live session Instagram throttled, resting for one endpoint kind. */
+export interface IgBackoffsTable {
+  ig_account_id: number;
+  kind: string;
+  until_at: number;
+  strikes: number;
+  reason: string | null;
 }
 
 export const TARGET_STATUSES = ['new', 'joining', 'joined', 'pending_approval', 'error', 'banned', 'expired'] as const;
@@ -252,6 +265,7 @@ export interface Database {
   deliveries: DeliveriesTable;
   open_alerts: OpenAlertsTable;
   ig_session_log: IgSessionLogTable;
+  ig_backoffs: IgBackoffsTable;
 }
 
 /** Every encrypted column, by table. `keys rotate` and the canary test walk this list. */
@@ -259,6 +273,6 @@ export const SECRET_COLUMNS = {
   proxies: ['password_enc', 'secret_enc'],
   telegram_accounts: ['api_hash_enc', 'string_session_enc'],
   api_keys: ['key_enc'],
-  ig_accounts: ['password_enc', 'totp_secret_enc', 'sessionid_enc', 'cookies_enc'],
+  ig_accounts: ['password_enc', 'totp_secret_enc', 'sessionid_enc', 'cookies_enc', 'browser_state_enc'],
 } as const;
 export type SecretTable = keyof typeof SECRET_COLUMNS;

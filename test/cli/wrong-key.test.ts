@@ -16,7 +16,7 @@ import { snapshot } from '../support/snapshot.js';
  * account or target: the store is byte-for-byte (SQLite) / row-for-row (Postgres) unchanged.
  */
 describe.each(DIALECTS)('a key that cannot decrypt, on $name', (dialect) => {
-  const f = useFleetStore(dialect, 3);
+  const f = useFleetStore(dialect, 3, { sandbox: true });
 
   it.skipIf(dialect.skip)(
     'join and recover --probe exit 78 naming the missing key; the store is unchanged',

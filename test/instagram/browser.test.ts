@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,9 +35,9 @@ describe.skipIf(!HAVE_CHROMIUM)('Instagram login in real headless Chromium again
     password: 'pw-alice',
     totp: null,
     proxy: null,
-    profileDir: join(dir, `profile-${over.username ?? 'alice'}`),
     chromiumPath: process.env.ACCTCTL_CHROMIUM_PATH,
     timeoutMs: 15_000,
+    keyDelayMs: () => 0,
     ...over,
   });
 
@@ -54,7 +54,6 @@ describe.skipIf(!HAVE_CHROMIUM)('Instagram login in real headless Chromium again
       expect(r.cookies.map((c) => c.name).sort()).toEqual(
         expect.arrayContaining(['csrftoken', 'ds_user_id', 'sessionid']),
       );
-      expect(statSync(join(dir, 'profile-alice')).mode & 0o777).toBe(0o700);
       ig.setVariant('legacy');
     },
   );
@@ -113,5 +112,118 @@ describe.skipIf(!HAVE_CHROMIUM)('Instagram login in real headless Chromium again
     } finally {
       await proxy.close();
     }
+  });
+});
+
+describe.skipIf(!HAVE_CHROMIUM)('the SPA login, as the real site behaves, in real headless Chromium', () => {
+  let ig: FakeInstagram;
+  beforeAll(async () => {
+    ig = await startFakeInstagram({
+      variant: 'spa',
+      users: {
+        alice: { password: 'pw-alice', pk: '111' },
+        bob: { password: 'pw-bob', totpSecret: SECRET, pk: '222' },
+        carol: { password: 'pw-carol', behaviour: 'checkpoint', pk: '333' },
+        dave: { password: 'pw-dave', behaviour: 'rate_limited' },
+      },
+    });
+  });
+  afterAll(async () => ig.close());
+  const req = (over: Partial<BrowserLoginRequest>): BrowserLoginRequest => ({
+    baseUrl: ig.url,
+    username: 'alice',
+    password: 'pw-alice',
+    totp: null,
+    proxy: null,
+    chromiumPath: process.env.ACCTCTL_CHROMIUM_PATH,
+    timeoutMs: 15_000,
+    keyDelayMs: () => 0,
+    ...over,
+  });
+
+  it.each([false, true])(
+    'TOTP through the XHR 2FA step (legacy XHR paths: %s): decided by the answers, not the URL',
+    async (legacy) => {
+      ig.setLegacyXhr(legacy);
+      ig.loginPosts.length = 0;
+      try {
+        const r = await playwrightLogin(req({ username: 'bob', password: 'pw-bob', totp: (t) => totpCode(SECRET, t) }));
+        expect(r).toMatchObject({ kind: 'ok', verified: true, decidedBy: 'xhr' });
+        if (r.kind !== 'ok') return;
+        expect(r.sessionid).toMatch(/^222%3A/);
+        const prefix = legacy ? '' : '/api/v1/web';
+        expect(ig.loginPosts).toEqual([`${prefix}/accounts/login/ajax/`, `${prefix}/accounts/login/ajax/two_factor/`]);
+        // The state to store holds the session and the page's other cookies.
+        expect(r.state.cookies.map((c) => c.name)).toEqual(
+          expect.arrayContaining(['sessionid', 'csrftoken', 'ds_user_id', 'mid', 'ig_did', 'rur']),
+        );
+      } finally {
+        ig.setLegacyXhr(false);
+      }
+    },
+  );
+
+  it('behind the cookie-consent dialog: gets past it, logs in, and the prompts are answered', async () => {
+    ig.setConsent(true);
+    try {
+      const r = await playwrightLogin(req({}));
+      expect(r).toMatchObject({ kind: 'ok', verified: true, decidedBy: 'xhr' });
+      if (r.kind !== 'ok') return;
+      // The consent answer is kept in the state (the next login sees no dialog).
+      expect(r.state.cookies.some((c) => c.name === 'ig_cb')).toBe(true);
+    } finally {
+      ig.setConsent(false);
+    }
+  });
+
+  it('wrong password, wrong code, the rate-limit answer and a checkpoint, from the XHR answers', async () => {
+    expect(await playwrightLogin(req({ password: 'nope' }))).toMatchObject({
+      kind: 'bad_password',
+      decidedBy: 'xhr',
+    });
+    expect(await playwrightLogin(req({ username: 'dave', password: 'pw-dave' }))).toMatchObject({
+      kind: 'rate_limited',
+      message: 'Please wait a few minutes before you try again.',
+      decidedBy: 'xhr',
+    });
+    expect(await playwrightLogin(req({ username: 'carol', password: 'pw-carol' }))).toMatchObject({
+      kind: 'checkpoint',
+      url: `${ig.url}/challenge/333/atwWXYmeVP/`,
+    });
+    let asked = 0;
+    const wrong = await playwrightLogin(
+      req({ username: 'bob', password: 'pw-bob', nowMs: () => Date.now(), totp: async () => (asked++, '000000') }),
+    );
+    expect(wrong).toMatchObject({
+      kind: 'two_factor_failed',
+      message: 'Please check the security code and try again.',
+    });
+    expect(asked).toBe(2);
+  });
+
+  it('one device: its user agent on every request, navigator.webdriver hidden, typed key by key; the state comes back', async () => {
+    let keys = 0;
+    ig.loginClients.length = 0;
+    const device = {
+      userAgent:
+        'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+      viewport: { width: 1366, height: 768 },
+      locale: 'en-US',
+      timezoneId: 'Europe/Berlin',
+    };
+    const r = await playwrightLogin(req({ device, keyDelayMs: () => (keys++, 1) }));
+    expect(r).toMatchObject({ kind: 'ok', device });
+    expect(keys).toBe('alice'.length + 'pw-alice'.length);
+    expect(ig.loginClients).toEqual([{ webdriver: 'false', userAgent: device.userAgent }]);
+    if (r.kind !== 'ok') return;
+    // Restored into a fresh context, a live session needs no new login.
+    const before = ig.logins.get('alice') ?? 0;
+    const again = await playwrightLogin(req({ device, storageState: r.state }));
+    expect(again).toMatchObject({ kind: 'ok', verified: true, sessionid: r.sessionid });
+    expect(ig.logins.get('alice') ?? 0).toBe(before);
+    // A chosen device (none given) uses the Chromium's own version, not "HeadlessChrome".
+    const chosen = await playwrightLogin(req({ deviceSeed: 7 }));
+    expect(chosen.device?.userAgent).toMatch(/Chrome\/\d+\.0\.0\.0 Safari/);
+    expect(chosen.device?.userAgent).not.toMatch(/Headless/);
   });
 });

@@ -30,7 +30,14 @@ describe.each(DIALECTS)('migrations on $name', ({ name, skip, create }) => {
     const store = await openStore(t.target, { schema: 'none' });
     try {
       const first = await migrateToLatest(store.db, store.caps);
-      expect(first).toEqual(['0001_init', '0002_account_manager', '0003_check', '0006_ways_back', '0007_alerts']);
+      expect(first).toEqual([
+        '0001_init',
+        '0002_account_manager',
+        '0003_check',
+        '0005_ig_identity',
+        '0006_ways_back',
+        '0007_alerts',
+      ]);
       expect(await migrateToLatest(store.db, store.caps)).toEqual([]);
       const tables = (await store.db.introspection.getTables({ withInternalKyselyTables: true })).map((x) => x.name);
       for (const table of TABLES) expect(tables).toContain(table);
@@ -74,6 +81,7 @@ describe.each(DIALECTS)('migrations on $name', ({ name, skip, create }) => {
       '0001_init',
       '0002_account_manager',
       '0003_check',
+      '0005_ig_identity',
       '0006_ways_back',
       '0007_alerts',
       '9999_future',
@@ -86,6 +94,13 @@ describe.each(DIALECTS)('migrations on $name', ({ name, skip, create }) => {
     const results = await Promise.all([1, 2, 3, 4].map(() => runCli(['migrate', '--json'], { env })));
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     const applied = results.flatMap((r) => (JSON.parse(r.stdout) as { applied: string[] }).applied);
-    expect(applied).toEqual(['0001_init', '0002_account_manager', '0003_check', '0006_ways_back', '0007_alerts']);
+    expect(applied).toEqual([
+      '0001_init',
+      '0002_account_manager',
+      '0003_check',
+      '0005_ig_identity',
+      '0006_ways_back',
+      '0007_alerts',
+    ]);
   });
 });

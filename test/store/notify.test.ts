@@ -101,7 +101,7 @@ describe.each(DIALECTS)('alerts and their delivery on $name', (dialect) => {
       login,
       instagramUrl: 'http://127.0.0.1:9',
       chromiumPath: undefined,
-      profileRoot: join(f.t.dir, 'profiles'),
+      legacyProfileRoot: join(f.t.dir, 'profiles'),
     }).refreshOne(id);
     expect(r.status).toBe('needs_manual');
     return id;

@@ -64,10 +64,18 @@ describe.each(DIALECTS)('session-health figures on $name', (dialect) => {
         clock,
         log: silentLogger,
         login: () =>
-          Promise.resolve(outcomes.shift() ?? { kind: 'ok', cookies: [], sessionid: 'sid-000000', verified: true }),
+          Promise.resolve(
+            outcomes.shift() ?? {
+              kind: 'ok',
+              cookies: [],
+              sessionid: 'sid-000000',
+              verified: true,
+              state: { cookies: [], origins: [] },
+            },
+          ),
         instagramUrl: 'http://127.0.0.1:9',
         chromiumPath: undefined,
-        profileRoot: join(f.t.dir, 'profiles'),
+        legacyProfileRoot: join(f.t.dir, 'profiles'),
       });
       // 40 days ago: one proactive login (outside the window: not counted).
       await refresher.refreshOne(busy);

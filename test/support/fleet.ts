@@ -41,12 +41,13 @@ export async function fleetStore(
 export function useFleetStore(
   dialect: { skip: boolean; create(): Promise<TestDb> },
   accounts: number,
+  opts: { sandbox?: boolean } = {},
 ): { t: TestDb; store: Store; env: Record<string, string> } {
   const f = {} as { t: TestDb; store: Store; env: Record<string, string> };
   beforeEach(async () => {
     if (dialect.skip) return;
     f.t = await dialect.create();
-    Object.assign(f, await fleetStore(f.t, accounts));
+    Object.assign(f, await fleetStore(f.t, accounts, opts));
   });
   afterEach(async () => {
     if (dialect.skip) return;
