@@ -145,7 +145,7 @@ const CASES: Case[] = [
     name: 'lease --ttl 0',
     args: () => ['lease', '--action', 'invite', '--ttl', '0'],
     code: 64,
-    message: /--ttl "0" must be longer than 0/,
+    message: /--ttl 0 is out of range → between 1s and 24h/,
   },
   // Unknown tenants are refused by every importer unless --create-tenant.
   {

@@ -247,17 +247,18 @@ describe.each(DIALECTS)('sessions come back, one identity, nothing on disk ($nam
       ...extra,
     });
   const logins = () => [...spa.logins.values()].reduce((a, b) => a + b, 0);
-  const items = async () =>
-    (
-      await store.db
-        .selectFrom('check_job_items as i')
-        .innerJoin('check_jobs as j', 'j.id', 'i.job_id')
-        .select('i.ig_user_id')
-        .where('j.status', '=', 'completed')
-        .execute()
-    )
+  /** The latest completed snapshot (earlier ones are kept for the new/lost diff). */
+  const items = async () => {
+    const latest = await store.db
+      .selectFrom('check_jobs')
+      .select('id')
+      .where('status', '=', 'completed')
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
+    return (await store.db.selectFrom('check_job_items').select('ig_user_id').where('job_id', '=', latest.id).execute())
       .map((i) => i.ig_user_id)
       .sort();
+  };
 
   it.skipIf(skip || !HAVE_CHROMIUM)(
     'an expired session is refreshed by the next refresh-session (and by check itself); the paused 150-follower fetch completes with exactly the server’s set',
