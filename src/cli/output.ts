@@ -9,12 +9,19 @@ export function makeChalk(env: NodeJS.ProcessEnv = process.env, isTTY = Boolean(
 
 export const c = makeChalk();
 
-export function table(head: string[], rows: (string | number | null | undefined)[][]): string {
+export type Cell = string | number | null | undefined;
+
+/** The one place a value becomes the text of a table, plain listing or CSV cell. */
+export function cellText(v: Cell): string {
+  return v === null || v === undefined ? '' : String(v);
+}
+
+export function table(head: string[], rows: Cell[][]): string {
   const t = new Table({
     head: head.map((h) => c.bold(h)),
     style: { head: [], border: [] },
   });
-  for (const r of rows) t.push(r.map((v) => (v === null || v === undefined ? '' : String(v))));
+  for (const r of rows) t.push(r.map(cellText));
   return t.toString();
 }
 

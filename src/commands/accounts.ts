@@ -1,12 +1,20 @@
 import type { Ctx } from '../cli/context.js';
 import { secretBox, withStore } from '../cli/context.js';
-import { c, fmtTime, table } from '../cli/output.js';
+import { emitListing, listSpec, pages, type Column, type ListFlags } from '../cli/listing.js';
+import { c, fmtTime } from '../cli/output.js';
 import { validateAccountsConfig, type AccountInput } from '../domain/accountsConfig.js';
 import type { Clock } from '../domain/clock.js';
 import { DataError } from '../errors.js';
 import { parseKeyMaterialFernet } from '../security/fernetKey.js';
 import type { SecretBox } from '../security/secretBox.js';
-import { proxyLabel, upsertProxy } from '../store/proxies.js';
+import {
+  accountsPage,
+  checkAccountFilter,
+  countAccounts,
+  type AccountFilter,
+  type AccountListRow,
+} from '../store/accounts.js';
+import { upsertProxy } from '../store/proxies.js';
 import type { Store } from '../store/store.js';
 import { parseJsonFile, readInputFile, rejectProblems } from './importing.js';
 import { ensureTenant } from './tenants.js';
@@ -104,62 +112,14 @@ export async function importAccounts(
   });
 }
 
-export interface AccountRow {
-  name: string;
-  tenant: string | null;
-  phone: string | null;
-  enabled: boolean;
-  state: string;
-  until: number | null;
-  reason: string | null;
-  leaseHolder: string | null;
-  leaseExpiresAt: number | null;
-  proxy: string | null;
-  lastUsedAt: number | null;
-  errorCount: number;
-  lastError: string | null;
-}
+export type AccountRow = Omit<AccountListRow, 'id'>;
 
-export async function listAccounts(store: Store): Promise<AccountRow[]> {
-  const rows = await store.db
-    .selectFrom('telegram_accounts as a')
-    .leftJoin('tenants as t', 't.id', 'a.tenant_id')
-    .leftJoin('proxies as p', 'p.id', 'a.proxy_id')
-    .select([
-      'a.session_name',
-      't.name as tenant',
-      'a.phone',
-      'a.enabled',
-      'a.state',
-      'a.state_until',
-      'a.state_reason',
-      'a.lease_holder',
-      'a.lease_expires_at',
-      'p.scheme',
-      'p.host',
-      'p.port',
-      'p.username',
-      'a.last_used_at',
-      'a.error_count',
-      'a.last_error',
-    ])
-    .orderBy('a.session_name')
-    .execute();
-  return rows.map((r) => ({
-    name: r.session_name,
-    tenant: r.tenant,
-    phone: r.phone,
-    enabled: r.enabled === 1,
-    state: r.state,
-    until: r.state_until,
-    reason: r.state_reason,
-    leaseHolder: r.lease_holder,
-    leaseExpiresAt: r.lease_expires_at,
-    proxy: proxyLabel(r),
-    lastUsedAt: r.last_used_at,
-    errorCount: r.error_count,
-    lastError: r.last_error,
-  }));
+/** Every account (name order). Listings page through `accountsPage` instead. */
+export async function listAccounts(store: Store, filter: AccountFilter = {}): Promise<AccountRow[]> {
+  const out: AccountRow[] = [];
+  for await (const page of pages<AccountListRow>((last, n) => accountsPage(store, filter, last?.name ?? null, n), null))
+    for (const { id: _id, ...r } of page) out.push(r);
+  return out;
 }
 
 export type AccountChange = 'enable' | 'disable' | 'remove';
@@ -224,31 +184,48 @@ export async function importAccountsCli(ctx: Ctx, file: string, opts: { fernetKe
   );
 }
 
-export function renderAccounts(rows: AccountRow[], now: number): string {
-  if (rows.length === 0) return 'no accounts yet → acctctl accounts import accounts_config.json';
-  const stateColour = (s: string) =>
-    s === 'active' ? c.green(s) : ['frozen', 'disabled', 'banned'].includes(s) ? c.red(s) : c.yellow(s);
-  return table(
-    ['account', 'tenant', 'state', 'until', 'enabled', 'lease', 'proxy', 'last used', 'errors', 'last error'],
-    rows.map((r) => [
-      r.name,
-      r.tenant,
-      stateColour(r.state),
-      fmtTime(r.until),
-      r.enabled ? 'yes' : c.red('no'),
-      r.leaseHolder && (r.leaseExpiresAt ?? 0) > now ? `${r.leaseHolder} → ${fmtTime(r.leaseExpiresAt)}` : '',
-      r.proxy,
-      fmtTime(r.lastUsedAt),
-      r.errorCount,
-      r.lastError,
-    ]),
-  );
+const stateColour = (s: string) =>
+  s === 'active' ? c.green(s) : ['frozen', 'disabled', 'banned'].includes(s) ? c.red(s) : c.yellow(s);
+
+export function accountListColumns(now: number): Column<AccountRow>[] {
+  return [
+    { head: 'account', value: (r) => r.name },
+    { head: 'tenant', value: (r) => r.tenant },
+    { head: 'state', value: (r) => r.state, style: stateColour },
+    { head: 'until', value: (r) => fmtTime(r.until) },
+    { head: 'enabled', value: (r) => (r.enabled ? 'yes' : 'no'), style: (t) => (t === 'no' ? c.red(t) : t) },
+    {
+      head: 'lease',
+      value: (r) =>
+        r.leaseHolder && (r.leaseExpiresAt ?? 0) > now ? `${r.leaseHolder} → ${fmtTime(r.leaseExpiresAt)}` : '',
+    },
+    { head: 'proxy', value: (r) => r.proxy },
+    { head: 'last used', value: (r) => fmtTime(r.lastUsedAt) },
+    { head: 'errors', value: (r) => r.errorCount },
+    { head: 'last error', value: (r) => r.lastError },
+  ];
 }
 
-export async function listAccountsCli(ctx: Ctx): Promise<void> {
-  await withStore(ctx, async (store) =>
-    ctx.emit(await listAccounts(store), (rows) => renderAccounts(rows, ctx.clock.now())),
-  );
+export async function listAccountsCli(
+  ctx: Ctx,
+  opts: ListFlags & { state?: string | undefined; tenant?: string | undefined },
+): Promise<void> {
+  const spec = listSpec(opts, ctx.config.json);
+  const filter = { state: opts.state, tenant: opts.tenant };
+  checkAccountFilter(filter);
+  await withStore(ctx, async (store) => {
+    await emitListing(ctx, spec, {
+      columns: accountListColumns(ctx.clock.now()),
+      total: await countAccounts(store, filter),
+      rows: pages<AccountListRow>((last, n) => accountsPage(store, filter, last?.name ?? null, n), spec.limit),
+      json: ({ id: _id, ...r }) => r,
+      empty:
+        filter.state || filter.tenant
+          ? 'no accounts match'
+          : 'no accounts yet → acctctl accounts import accounts_config.json',
+      filters: '--state, --tenant',
+    });
+  });
 }
 
 export async function changeAccountCli(ctx: Ctx, verb: AccountChange, name: string): Promise<void> {
