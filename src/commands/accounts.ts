@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Ctx } from '../cli/context.js';
 import { secretBox, withStore } from '../cli/context.js';
 import { emitListing, listSpec, pages, type Column, type ListFlags } from '../cli/listing.js';
@@ -33,80 +34,117 @@ export function parseAccountsFile(path: string, text: string, fernetKey?: string
   return r.rows;
 }
 
-/** All rows in one write transaction: every account is imported, or none. */
+interface AccountColumns {
+  tenant_id: number | null;
+  phone: string | null;
+  api_id: number;
+  dc_id: number;
+  proxy_id: number | null;
+  updated_at: number;
+}
+
+/** Rows written per statement by `accounts import` (bounded parameters per statement on both dialects). */
+const IMPORT_CHUNK = 500;
+
+/**
+ * All rows in one write transaction: every account is imported, or none. Rows go in chunks: one
+ * query finds which names exist, one statement inserts the new ones, one seals their secrets
+ * (ciphertexts are bound to row ids, known only after the insert); tenants and proxies are
+ * resolved once per distinct value.
+ */
 export async function importAccounts(
   deps: { store: Store; box: SecretBox; clock: Clock },
   rows: AccountInput[],
 ): Promise<ImportAccountsResult> {
   const now = deps.clock.now();
   const { box } = deps;
+  const sealFor = (id: number, r: AccountInput) => ({
+    api_hash_enc: box.seal(r.apiHash, { table: 'telegram_accounts', column: 'api_hash_enc', rowId: id }),
+    string_session_enc: box.seal(r.stringSession, {
+      table: 'telegram_accounts',
+      column: 'string_session_enc',
+      rowId: id,
+    }),
+  });
   return deps.store.writeTx(async (tx) => {
     const result: ImportAccountsResult = { imported: rows.length, created: [], updated: [], tenantsCreated: [] };
-    for (const r of rows) {
-      let tenantId: number | null = null;
-      if (r.tenant) {
-        const t = await ensureTenant(tx, r.tenant, now);
-        if (t.created && !result.tenantsCreated.includes(r.tenant)) result.tenantsCreated.push(r.tenant);
-        tenantId = t.id;
+    const tenants = new Map<string, number>();
+    const proxies = new Map<string, number>();
+    for (let start = 0; start < rows.length; start += IMPORT_CHUNK) {
+      const chunk = rows.slice(start, start + IMPORT_CHUNK);
+      const common = new Map<AccountInput, AccountColumns>();
+      for (const r of chunk) {
+        let tenantId: number | null = null;
+        if (r.tenant) {
+          tenantId = tenants.get(r.tenant) ?? null;
+          if (tenantId === null) {
+            const t = await ensureTenant(tx, r.tenant, now);
+            if (t.created) result.tenantsCreated.push(r.tenant);
+            tenants.set(r.tenant, (tenantId = t.id));
+          }
+        }
+        let proxyId: number | null = null;
+        if (r.proxy) {
+          const key = `${tenantId ?? '-'}|${JSON.stringify(r.proxy)}`;
+          proxyId = proxies.get(key) ?? null;
+          if (proxyId === null) proxies.set(key, (proxyId = (await upsertProxy(tx, box, r.proxy, tenantId, now)).id));
+        }
+        common.set(r, {
+          tenant_id: tenantId,
+          phone: r.phone,
+          api_id: r.apiId,
+          dc_id: r.session.dcId,
+          proxy_id: proxyId,
+          updated_at: now,
+        });
       }
-      const proxyId = r.proxy ? (await upsertProxy(tx, box, r.proxy, tenantId, now)).id : null;
-      const existing = await tx
-        .selectFrom('telegram_accounts')
-        .select('id')
-        .where('session_name', '=', r.sessionName)
-        .executeTakeFirst();
-      const common = {
-        tenant_id: tenantId,
-        phone: r.phone,
-        api_id: r.apiId,
-        dc_id: r.session.dcId,
-        proxy_id: proxyId,
-        updated_at: now,
-      };
-      let id: number;
-      if (existing) {
-        id = existing.id;
-        await tx.updateTable('telegram_accounts').set(common).where('id', '=', id).execute();
-        result.updated.push(r.sessionName);
-      } else {
-        id = (
+      const existing = new Map(
+        (
           await tx
-            .insertInto('telegram_accounts')
-            .values({
-              ...common,
+            .selectFrom('telegram_accounts')
+            .select(['id', 'session_name'])
+            .where(
+              'session_name',
+              'in',
+              chunk.map((r) => r.sessionName),
+            )
+            .execute()
+        ).map((e) => [e.session_name, e.id]),
+      );
+      const fresh = chunk.filter((r) => !existing.has(r.sessionName));
+      if (fresh.length) {
+        // Ids first, so each row goes in once with its secrets already sealed to it.
+        const reserved = (
+          await sql<{
+            id: number | string;
+          }>`${sql.raw(deps.store.caps.reserveIdsSql('telegram_accounts', fresh.length))}`.execute(tx)
+        ).rows.map((r) => Number(r.id));
+        await tx
+          .insertInto('telegram_accounts')
+          .values(
+            fresh.map((r, i) => ({
+              id: reserved[i]!,
+              ...common.get(r)!,
               session_name: r.sessionName,
-              api_hash_enc: '',
-              string_session_enc: '',
+              ...sealFor(reserved[i]!, r),
               created_at: now,
-              state_until: null,
-              state_reason: null,
-              lease_holder: null,
-              lease_token: null,
-              lease_action: null,
-              lease_expires_at: null,
-              last_used_at: null,
-              next_action_at: null,
-              last_error: null,
-              last_error_at: null,
-              limits_json: null,
-            })
-            .returning('id')
-            .executeTakeFirstOrThrow()
-        ).id;
-        result.created.push(r.sessionName);
+            })),
+          )
+          .execute();
       }
-      await tx
-        .updateTable('telegram_accounts')
-        .set({
-          api_hash_enc: box.seal(r.apiHash, { table: 'telegram_accounts', column: 'api_hash_enc', rowId: id }),
-          string_session_enc: box.seal(r.stringSession, {
-            table: 'telegram_accounts',
-            column: 'string_session_enc',
-            rowId: id,
-          }),
-        })
-        .where('id', '=', id)
-        .execute();
+      for (const r of chunk) {
+        if (existing.has(r.sessionName)) {
+          const id = existing.get(r.sessionName)!;
+          await tx
+            .updateTable('telegram_accounts')
+            .set({ ...common.get(r)!, ...sealFor(id, r) })
+            .where('id', '=', id)
+            .execute();
+          result.updated.push(r.sessionName);
+        } else {
+          result.created.push(r.sessionName);
+        }
+      }
     }
     return result;
   });
