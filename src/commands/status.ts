@@ -20,11 +20,11 @@ import {
   accountGroups,
   actionsToday,
   counters,
-  countWhere,
   enabledByOverrides,
   igSummary,
   joinedToday,
   personProblems,
+  unhealthyProxies,
 } from '../store/fleetStats.js';
 
 export interface AccountStatus {
@@ -184,14 +184,27 @@ export async function status(
   const now = deps.clock.now();
   const dayStart = startOfDay(now, deps.timeZone);
 
-  const groups = await accountGroups(store, now);
+  // Independent aggregates: Postgres runs them side by side on the pool's connections.
+  const [groups, overrides, used, problems, ig, cnt, proxiesDown, targets, joined] = await Promise.all([
+    accountGroups(store, now),
+    enabledByOverrides(store),
+    actionsToday(store, dayStart),
+    personProblems(store, 10),
+    igSummary(store, now, igRate.windowMs),
+    counters(store),
+    unhealthyProxies(store),
+    targetCounts(store),
+    joinedToday(store, dayStart),
+  ]);
   const byState: Record<string, number> = Object.fromEntries(ACCOUNT_STATES.map((s) => [s, 0]));
   const tenants = new Map<string, TenantStatus>();
   let total = 0;
   let enabled = 0;
   let healthy = 0;
   let leased = 0;
+  let withErrors = 0;
   for (const g of groups) {
+    withErrors += g.withErrors;
     byState[g.state] = (byState[g.state] ?? 0) + g.total;
     total += g.total;
     enabled += g.enabled;
@@ -215,15 +228,14 @@ export async function status(
     if (!u) use.set(k, (u = { tenant, action, used: 0, limit: 0 }));
     return u;
   };
-  for (const c of await enabledByOverrides(store)) {
+  for (const c of overrides) {
     const limits = resolveLimits(
       parseOverride(c.tenantLimits, `tenant ${c.tenant ?? ''}`),
       parseOverride(c.accountLimits, 'an account'),
     );
     for (const action of ACTIONS) useAt(c.tenant, action).limit += limits[action].perDay * c.count;
   }
-  for (const u of await actionsToday(store, dayStart))
-    if (isAction(u.action)) useAt(u.tenant, u.action).used += u.count;
+  for (const u of used) if (isAction(u.action)) useAt(u.tenant, u.action).used += u.count;
   const byTenantUse = [...use.values()].sort(
     (x, y) => (x.tenant ?? '').localeCompare(y.tenant ?? '') || ACTIONS.indexOf(x.action) - ACTIONS.indexOf(y.action),
   );
@@ -231,9 +243,6 @@ export async function status(
     const rows = byTenantUse.filter((u) => u.action === action);
     return { action, used: rows.reduce((a, u) => a + u.used, 0), limit: rows.reduce((a, u) => a + u.limit, 0) };
   });
-
-  const problems = await personProblems(store, 10);
-  const ig = await igSummary(store, now, igRate.windowMs);
 
   const jobCounts = await db
     .selectFrom('check_jobs')
@@ -264,18 +273,18 @@ export async function status(
       ),
     },
     today: { fleet: fleetUse, byTenant: byTenantUse },
-    counters: await counters(store),
+    counters: cnt,
     problems: {
       needPerson: problems.top,
       needPersonTotal: PERSON_STATES.reduce((a, s) => a + (byState[s] ?? 0), 0),
       needPersonGroups: problems.groups,
-      disabledByOperator: await countWhere(store, 'disabledByOperator'),
-      accountsWithErrors: await countWhere(store, 'accountsWithErrors'),
-      unhealthyProxies: await countWhere(store, 'unhealthyProxies'),
+      disabledByOperator: total - enabled,
+      accountsWithErrors: withErrors,
+      unhealthyProxies: proxiesDown,
       igNeedPerson: (ig.byState.needs_manual ?? 0) + (ig.byState.failed ?? 0),
     },
-    targets: await targetCounts(store),
-    joinedToday: await joinedToday(store, dayStart),
+    targets,
+    joinedToday: joined,
     instagram: {
       total: ig.total,
       byState: ig.byState,

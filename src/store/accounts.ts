@@ -45,9 +45,13 @@ function filtered(store: Store, f: AccountFilter) {
 
 export async function countAccounts(store: Store, f: AccountFilter): Promise<number> {
   checkAccountFilter(f);
-  const r = await filtered(store, f)
-    .select(sql<number>`count(*)`.as('n'))
-    .executeTakeFirst();
+  let q = store.db.selectFrom('telegram_accounts as a');
+  if (f.state !== undefined) q = q.where('a.state', '=', f.state as AccountState);
+  if (f.tenant !== undefined) {
+    const tenant = f.tenant;
+    q = q.where('a.tenant_id', 'in', (eb) => eb.selectFrom('tenants').select('id').where('name', '=', tenant));
+  }
+  const r = await q.select(sql<number>`count(*)`.as('n')).executeTakeFirst();
   return Number(r?.n ?? 0);
 }
 

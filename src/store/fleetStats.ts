@@ -18,16 +18,18 @@ export interface AccountGroup {
   enabled: number;
   healthy: number;
   leased: number;
+  withErrors: number;
 }
 
-/** Accounts per tenant and state, with how many are enabled, healthy and under a live lease. */
+/** Accounts per tenant and state: how many are enabled, healthy, leased now, with errors today. */
 export async function accountGroups(store: Store, now: number): Promise<AccountGroup[]> {
   const rows = (
-    await sql<{ tenant: string | null; state: string; n: number; en: number; h: number; l: number }>`
+    await sql<{ tenant: string | null; state: string; n: number; en: number; h: number; l: number; e: number }>`
       select t.name as tenant, a.state, count(*) as n,
         sum(case when a.enabled = 1 then 1 else 0 end) as en,
         sum(case when ${healthySql(now)} then 1 else 0 end) as h,
-        sum(case when a.lease_holder is not null and a.lease_expires_at > ${now} then 1 else 0 end) as l
+        sum(case when a.lease_holder is not null and a.lease_expires_at > ${now} then 1 else 0 end) as l,
+        sum(case when a.error_count > 0 then 1 else 0 end) as e
       from telegram_accounts a left join tenants t on t.id = a.tenant_id
       group by t.name, a.state`.execute(store.db)
   ).rows;
@@ -38,6 +40,7 @@ export async function accountGroups(store: Store, now: number): Promise<AccountG
     enabled: Number(r.en),
     healthy: Number(r.h),
     leased: Number(r.l),
+    withErrors: Number(r.e),
   }));
 }
 
@@ -92,17 +95,10 @@ export async function personProblems(store: Store, limit: number): Promise<{ top
   return { top: all.slice(0, limit), groups: all.length };
 }
 
-export async function countWhere(
-  store: Store,
-  what: 'disabledByOperator' | 'unhealthyProxies' | 'accountsWithErrors',
-): Promise<number> {
-  const q =
-    what === 'disabledByOperator'
-      ? sql<{ n: number }>`select count(*) as n from telegram_accounts where enabled = 0`
-      : what === 'unhealthyProxies'
-        ? sql<{ n: number }>`select count(*) as n from proxies where healthy = 0`
-        : sql<{ n: number }>`select count(*) as n from telegram_accounts where error_count > 0`;
-  return Number((await q.execute(store.db)).rows[0]?.n ?? 0);
+export async function unhealthyProxies(store: Store): Promise<number> {
+  return Number(
+    (await sql<{ n: number }>`select count(*) as n from proxies where healthy = 0`.execute(store.db)).rows[0]?.n ?? 0,
+  );
 }
 
 /** Targets joined since `dayStart`, per niche. */

@@ -243,6 +243,12 @@ function makeImportFile(path, n) {
   });
 }
 
+if (process.env.BENCH_FILL_ONLY) {
+  // Fill one store (a SQLite path or a postgres:// URL) and stop: for looking at query plans.
+  await populate(process.env.BENCH_FILL_ONLY);
+  process.exit(0);
+}
+
 const results = []; // { what, dialect, proc: {secs, mb}, direct }
 const fmt = (x) => (x === undefined ? '–' : x.toFixed(2));
 
