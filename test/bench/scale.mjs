@@ -198,7 +198,7 @@ async function populate(url) {
 /** Wall time and peak RSS of one whole acctctl process. */
 function run(args, env) {
   return new Promise((res, rej) => {
-    const c = spawn('/usr/bin/time', ['-f', '%e %M', process.execPath, BIN, ...args], {
+    const c = spawn('/usr/bin/time', ['-f', '%e %M %U %S', process.execPath, BIN, ...args], {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', ACCTCTL_LOG_LEVEL: 'error', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -208,9 +208,9 @@ function run(args, env) {
     c.stderr.on('data', (d) => (err += d));
     c.on('close', (code) => {
       const last = err.trim().split('\n').at(-1) ?? '';
-      const [secs, kb] = last.split(' ').map(Number);
+      const [secs, kb, user, sys] = last.split(' ').map(Number);
       if (code !== 0) return rej(new Error(`acctctl ${args.join(' ')} exited ${code}: ${err.slice(-800)}`));
-      res({ secs, mb: kb / 1024, bytes });
+      res({ secs, mb: kb / 1024, cpu: user + sys, bytes });
     });
   });
 }
@@ -337,7 +337,9 @@ for (const d of dialects) {
     }
     const dt = BEFORE ? undefined : await direct(fn);
     results.push({ what, dialect: d.name, proc, direct: dt });
-    console.log(`  ${d.name} ${what}: process ${fmt(proc.secs)} s, ${fmt(proc.mb)} MB; direct ${fmt(dt)} s`);
+    console.log(
+      `  ${d.name} ${what}: process ${fmt(proc.secs)} s (cpu ${fmt(proc.cpu)} s), ${fmt(proc.mb)} MB; direct ${fmt(dt)} s`,
+    );
   }
   if (store) await store.close();
 
@@ -366,7 +368,9 @@ for (const d of dialects) {
     await s2.close();
   }
   results.push({ what: `accounts import (${ACCOUNTS} rows)`, dialect: d.name, proc, direct: dt });
-  console.log(`  ${d.name} accounts import: process ${fmt(proc.secs)} s, ${fmt(proc.mb)} MB; direct ${fmt(dt)} s`);
+  console.log(
+    `  ${d.name} accounts import: process ${fmt(proc.secs)} s (cpu ${fmt(proc.cpu)} s), ${fmt(proc.mb)} MB; direct ${fmt(dt)} s`,
+  );
 }
 
 // One side-by-side table.
