@@ -14,7 +14,7 @@ const EXIT_GRACE_MS = 3000;
 type Action = (ctx: Ctx, ...args: never[]) => Promise<void>;
 
 /** Rows a listing shows without --limit/--all (src/cli/listing.ts's DEFAULT_LIMIT, not imported here). */
-const DEFAULT_LIST_LIMIT = 50;
+export const DEFAULT_LIST_LIMIT = 50;
 
 export interface ListCliFlags {
   limit?: string;

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { renderRows, TABLE_MAX_ROWS, type Column } from '../../src/cli/listing.js';
+import { DEFAULT_LIMIT, listSpec, renderRows, TABLE_MAX_ROWS, type Column } from '../../src/cli/listing.js';
+import { DEFAULT_LIST_LIMIT } from '../../src/cli/main.js';
 import { BIN, runCli } from '../support/cli.js';
 import { DIALECTS } from '../support/dialects.js';
 import { useFleetStore } from '../support/fleet.js';
@@ -242,6 +243,13 @@ describe('the listing renderer', () => {
     { head: 'n', value: (r) => r.b },
     { head: 'last', value: () => 'z' },
   ];
+  it('the help text states the default the helper applies', () => {
+    expect(DEFAULT_LIST_LIMIT).toBe(DEFAULT_LIMIT);
+    expect(listSpec({}, false)).toEqual({ limit: DEFAULT_LIMIT, format: 'table' });
+    expect(listSpec({ all: true, csv: true }, false)).toEqual({ limit: null, format: 'csv' });
+    expect(listSpec({ limit: '7' }, true)).toEqual({ limit: 7, format: 'json' });
+  });
+
   it('uses a table up to the threshold and aligned plain columns past it', () => {
     const small = renderRows(cols, [{ a: 'x', b: 1 }]);
     expect(small).toContain('┌');
