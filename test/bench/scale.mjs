@@ -380,14 +380,21 @@ const cell = (r) =>
     ? '–'
     : r.proc.error
       ? `failed: ${r.proc.error.slice(0, 40)}`
-      : `${fmt(r.proc.secs)} s ${r.proc.mb.toFixed(0)} MB / ${fmt(r.direct)} s`;
-const head = ['command', ...dialects.map((d) => `${d.name}: process (wall, peak RSS) / direct queries`)];
+      : `${fmt(r.proc.secs)} s (cpu ${fmt(r.proc.cpu)}) ${r.proc.mb.toFixed(0)} MB / ${fmt(r.direct)} s`;
+const head = ['command', ...dialects.map((d) => `${d.name}: process wall (cpu) peak RSS / direct queries`)];
 const rows = whats.map((w) => [
   w,
   ...dialects.map((d) => cell(results.find((r) => r.what === w && r.dialect === d.name))),
 ]);
 const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 const line = (r) => r.map((c, i) => c.padEnd(widths[i])).join(' | ');
+const os = await import('node:os');
+console.log(
+  `\nload average ${os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')} on ${os.cpus().length} cores`,
+);
 console.log(
   `\nbench:scale — ${ACCOUNTS} accounts, ${ACCOUNTS * ACTIONS_PER_ACCOUNT} actions today, ${TARGETS} targets, ${IG} Instagram sessions${BEFORE ? ` (build at ${ROOT})` : ''}`,
 );
