@@ -1,5 +1,10 @@
 #!/usr/bin/env node
 // The entry point: the only place that decides the process's exit.
+// A reader that goes away (`acctctl accounts list --all | head`) is not an error: stop quietly, 0.
+process.stdout.on('error', (err) => {
+  if (err && err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 import('../dist/cli-bundle/main.js').then(
   async ({ main, exitSoon }) => exitSoon(await main(process.argv)),
   (err) => {

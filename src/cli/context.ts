@@ -14,6 +14,8 @@ export interface Ctx {
   clock: Clock;
   /** Write a command's result: JSON with --json, otherwise the human rendering. */
   emit<T>(data: T, human: (data: T) => string): void;
+  /** Write a chunk of stdout as it is produced (streamed listings), redacted like emit. */
+  out(text: string): void;
   /** A command that completed but must report failure (e.g. status --fail-under). */
   setExitCode(code: number): void;
 }

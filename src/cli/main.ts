@@ -16,6 +16,23 @@ const BATCH_COMMANDS = new Set(['join', 'check', 'refresh-session', 'recover', '
 
 type Action = (ctx: Ctx, ...args: never[]) => Promise<void>;
 
+/** Rows a listing shows without --limit/--all (src/cli/listing.ts's DEFAULT_LIMIT, not imported here). */
+export const DEFAULT_LIST_LIMIT = 50;
+
+export interface ListCliFlags {
+  limit?: string;
+  all?: boolean;
+  csv?: boolean;
+}
+
+/** The paging and format flags every listing takes (see src/cli/listing.ts). */
+export function listOptions(cmd: Command): Command {
+  return cmd
+    .option('--limit <n>', `at most N rows (default ${DEFAULT_LIST_LIMIT}); says how many more there are`)
+    .option('--all', 'every row (streamed)')
+    .option('--csv', 'CSV instead of a table');
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -139,10 +156,17 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
         (await import('../commands/accounts.js')).importAccountsCli(ctx, file, opts),
       ),
     );
-  accounts
-    .command('list')
-    .description('list accounts with state, lease and errors')
-    .action(run(async (ctx) => (await import('../commands/accounts.js')).listAccountsCli(ctx)));
+  listOptions(
+    accounts
+      .command('list')
+      .description('list accounts with state, lease and errors')
+      .option('--state <state>', 'only accounts in this state')
+      .option('--tenant <name>', 'only this tenant’s accounts'),
+  ).action(
+    run(async (ctx, opts: ListCliFlags & { state?: string; tenant?: string }) =>
+      (await import('../commands/accounts.js')).listAccountsCli(ctx, opts),
+    ),
+  );
   accounts
     .command('login')
     .description('log an account in interactively (code, 2FA password not echoed) and store its session encrypted')
@@ -207,16 +231,17 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
         (await import('../commands/targets.js')).importTargetsCli(ctx, file, opts),
       ),
     );
-  targets
-    .command('list')
-    .description('list targets')
-    .option('--niche <niche>', 'only this niche')
-    .option('--status <status>', 'only this status')
-    .action(
-      run(async (ctx, opts: { niche?: string; status?: string }) =>
-        (await import('../commands/targets.js')).listTargetsCli(ctx, opts),
-      ),
-    );
+  listOptions(
+    targets
+      .command('list')
+      .description('list targets')
+      .option('--niche <niche>', 'only this niche')
+      .option('--status <status>', 'only this status'),
+  ).action(
+    run(async (ctx, opts: ListCliFlags & { niche?: string; status?: string }) =>
+      (await import('../commands/targets.js')).listTargetsCli(ctx, opts),
+    ),
+  );
 
   targets
     .command('retry [links...]')
@@ -363,10 +388,17 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
         ) => (await import('../commands/followers.js')).followersCli(ctx, user, opts),
       ),
     );
-  watch
-    .command('list')
-    .description('watches with their last result')
-    .action(run(async (ctx) => (await import('../commands/check.js')).watchListCli(ctx)));
+  listOptions(
+    watch
+      .command('list')
+      .description('watches with their last result')
+      .option('--tenant <name>', 'only this tenant’s watches')
+      .option('--status <result>', 'only watches whose last result is this (found, not_found, error, unchecked)'),
+  ).action(
+    run(async (ctx, opts: ListCliFlags & { tenant?: string; status?: string }) =>
+      (await import('../commands/check.js')).watchListCli(ctx, opts),
+    ),
+  );
   const apikeys = program.command('apikeys').description('API keys of the `api` verify method');
   apikeys
     .command('import <file>')
@@ -389,9 +421,17 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
         (await import('../commands/ig.js')).igImportCli(ctx, file, opts),
       ),
     );
-  ig.command('list')
-    .description('Instagram accounts: state, session age, last verified, next refresh, failures')
-    .action(run(async (ctx) => (await import('../commands/ig.js')).igListCli(ctx)));
+  listOptions(
+    ig
+      .command('list')
+      .description('Instagram accounts: state, session age, last verified, next refresh, failures')
+      .option('--state <state>', 'only sessions in this state (valid, expired, refreshing, needs_manual, failed)')
+      .option('--tenant <name>', 'only this tenant’s sessions'),
+  ).action(
+    run(async (ctx, opts: ListCliFlags & { state?: string; tenant?: string }) =>
+      (await import('../commands/ig.js')).igListCli(ctx, opts),
+    ),
+  );
   program
     .command('refresh-session')
     .description('log Instagram accounts in again with headless Chromium (+TOTP) before their sessions die')
@@ -425,11 +465,18 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
 
   program
     .command('status')
-    .description('fleet health: accounts, leases, limits, targets, Instagram sessions, check jobs')
-    .option('--metrics-file <file>', 'also write Prometheus metrics here (atomically) for node_exporter')
+    .description(
+      'fleet summary: accounts by state and tenant, leases, today’s use vs limits, problems, targets, Instagram sessions, check jobs',
+    )
+    .option('--accounts', 'also list accounts (and Instagram sessions) one per row')
+    .option('--state <state>', 'with --accounts: only accounts in this state')
+    .option('--tenant <name>', 'with --accounts: only this tenant’s accounts and sessions')
+    .option('--limit <n>', `with --accounts: at most N rows (default ${DEFAULT_LIST_LIMIT})`)
+    .option('--metrics-file <file>', 'write Prometheus metrics here (atomically) for node_exporter; prints one line')
+    .option('--metrics-per-account', 'with --metrics-file: also one series per account and action (large)')
     .option('--fail-under <pct>', 'exit 69 when the share of healthy accounts is below PCT')
     .action(
-      run(async (ctx, opts: { metricsFile?: string; failUnder?: string }) =>
+      run(async (ctx, opts: Record<string, string | boolean | undefined>) =>
         (await import('../commands/status.js')).statusCli(ctx, opts),
       ),
     );
@@ -545,6 +592,9 @@ export async function main(argv: string[]): Promise<number> {
         },
         emit: (data, human) => {
           process.stdout.write(redact(config.json ? JSON.stringify(data, null, 2) + '\n' : human(data) + '\n'));
+        },
+        out: (text) => {
+          process.stdout.write(redact(text));
         },
       };
       log.debug('command start', { command: cmd.name(), db: config.db.kind });

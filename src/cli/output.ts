@@ -10,15 +10,22 @@ export function makeChalk(env: NodeJS.ProcessEnv = process.env, isTTY = Boolean(
 
 export const c = makeChalk();
 
-export function table(head: string[], rows: (string | number | null | undefined)[][]): string {
+export type Cell = string | number | null | undefined;
+
+/** The one place a value becomes the text of a table, plain listing or CSV cell. */
+export function cellText(v: Cell): string {
+  if (v === null || v === undefined) return '';
+  // Cells hold text from outside: control characters are shown escaped. With colour on, our own
+  // colour codes pass; with colour off, nothing is taken for one.
+  return (c.level > 0 ? escapeControlKeepingColour : escapeControl)(String(v));
+}
+
+export function table(head: string[], rows: Cell[][]): string {
   const t = new Table({
     head: head.map((h) => c.bold(h)),
     style: { head: [], border: [] },
   });
-  // Cells hold text from outside: control characters are shown escaped. With colour on, our own
-  // colour codes pass; with colour off, nothing is taken for one.
-  const clean = c.level > 0 ? escapeControlKeepingColour : escapeControl;
-  for (const r of rows) t.push(r.map((v) => (v === null || v === undefined ? '' : clean(String(v)))));
+  for (const r of rows) t.push(r.map(cellText));
   return t.toString();
 }
 

@@ -1,12 +1,21 @@
+import { sql } from 'kysely';
 import type { Ctx } from '../cli/context.js';
 import { secretBox, withStore } from '../cli/context.js';
-import { c, fmtTime, table } from '../cli/output.js';
+import { emitListing, listSpec, pages, type Column, type ListFlags } from '../cli/listing.js';
+import { c, fmtTime } from '../cli/output.js';
 import { validateAccountsConfig, type AccountInput } from '../domain/accountsConfig.js';
 import type { Clock } from '../domain/clock.js';
 import { DataError } from '../errors.js';
 import { parseKeyMaterialFernet } from '../security/fernetKey.js';
 import type { SecretBox } from '../security/secretBox.js';
-import { proxyLabel, upsertProxy } from '../store/proxies.js';
+import {
+  accountsPage,
+  checkAccountFilter,
+  countAccounts,
+  type AccountFilter,
+  type AccountListRow,
+} from '../store/accounts.js';
+import { upsertProxy } from '../store/proxies.js';
 import type { Store } from '../store/store.js';
 import { parseJsonFile, readInputFile, rejectProblems } from './importing.js';
 import { accountEvent } from '../fleet/waysBack.js';
@@ -31,7 +40,24 @@ export function parseAccountsFile(path: string, text: string, fernetKey?: string
   return r.rows;
 }
 
-/** All rows in one write transaction: every account is imported, or none. */
+interface AccountColumns {
+  tenant_id: number | null;
+  phone: string | null;
+  api_id: number;
+  dc_id: number;
+  proxy_id: number | null;
+  updated_at: number;
+}
+
+/** Rows written per statement by `accounts import` (bounded parameters per statement on both dialects). */
+const IMPORT_CHUNK = 500;
+
+/**
+ * All rows in one write transaction: every account is imported, or none. Rows go in chunks: one
+ * query finds which names exist, one statement inserts the new ones, one seals their secrets
+ * (ciphertexts are bound to row ids, known only after the insert); tenants and proxies are
+ * resolved once per distinct value.
+ */
 export async function importAccounts(
   deps: { store: Store; box: SecretBox; clock: Clock },
   rows: AccountInput[],
@@ -39,6 +65,14 @@ export async function importAccounts(
 ): Promise<ImportAccountsResult> {
   const now = deps.clock.now();
   const { box } = deps;
+  const sealFor = (id: number, r: AccountInput) => ({
+    api_hash_enc: box.seal(r.apiHash, { table: 'telegram_accounts', column: 'api_hash_enc', rowId: id }),
+    string_session_enc: box.seal(r.stringSession, {
+      table: 'telegram_accounts',
+      column: 'string_session_enc',
+      rowId: id,
+    }),
+  });
   return deps.store.writeTx(async (tx) => {
     const tenants = await resolveTenants(
       tx,
@@ -52,94 +86,93 @@ export async function importAccounts(
       tenantsCreated: tenants.created,
       reactivated: [],
     };
-    for (const r of rows) {
-      const tenantId = r.tenant ? tenants.ids.get(r.tenant)! : null;
-      const proxyId = r.proxy ? (await upsertProxy(tx, box, r.proxy, tenantId, now)).id : null;
-      const existing = await tx
-        .selectFrom('telegram_accounts')
-        .select(['id', 'state', 'string_session_enc'])
-        .where('session_name', '=', r.sessionName)
-        .executeTakeFirst();
-      const common = {
-        tenant_id: tenantId,
-        phone: r.phone,
-        api_id: r.apiId,
-        dc_id: r.session.dcId,
-        proxy_id: proxyId,
-        updated_at: now,
-      };
-      let id: number;
-      if (existing) {
-        id = existing.id;
-        await tx.updateTable('telegram_accounts').set(common).where('id', '=', id).execute();
+    const proxies = new Map<string, number>();
+    for (let start = 0; start < rows.length; start += IMPORT_CHUNK) {
+      const chunk = rows.slice(start, start + IMPORT_CHUNK);
+      const common = new Map<AccountInput, AccountColumns>();
+      for (const r of chunk) {
+        const tenantId = r.tenant ? tenants.ids.get(r.tenant)! : null;
+        let proxyId: number | null = null;
+        if (r.proxy) {
+          const key = `${tenantId ?? '-'}|${JSON.stringify(r.proxy)}`;
+          proxyId = proxies.get(key) ?? null;
+          if (proxyId === null) proxies.set(key, (proxyId = (await upsertProxy(tx, box, r.proxy, tenantId, now)).id));
+        }
+        common.set(r, {
+          tenant_id: tenantId,
+          phone: r.phone,
+          api_id: r.apiId,
+          dc_id: r.session.dcId,
+          proxy_id: proxyId,
+          updated_at: now,
+        });
+      }
+      const existing = new Map(
+        (
+          await tx
+            .selectFrom('telegram_accounts')
+            .select(['id', 'session_name', 'state', 'string_session_enc'])
+            .where(
+              'session_name',
+              'in',
+              chunk.map((r) => r.sessionName),
+            )
+            .execute()
+        ).map((e) => [e.session_name, e]),
+      );
+      const fresh = chunk.filter((r) => !existing.has(r.sessionName));
+      if (fresh.length) {
+        // Ids first, so each row goes in once with its secrets already sealed to it.
+        const reserved = (
+          await sql<{
+            id: number | string;
+          }>`${sql.raw(deps.store.caps.reserveIdsSql('telegram_accounts', fresh.length))}`.execute(tx)
+        ).rows.map((r) => Number(r.id));
+        await tx
+          .insertInto('telegram_accounts')
+          .values(
+            fresh.map((r, i) => ({
+              id: reserved[i]!,
+              ...common.get(r)!,
+              session_name: r.sessionName,
+              ...sealFor(reserved[i]!, r),
+              created_at: now,
+            })),
+          )
+          .execute();
+      }
+      for (const r of chunk) {
+        const e = existing.get(r.sessionName);
+        if (!e) {
+          result.created.push(r.sessionName);
+          continue;
+        }
+        // `disabled` means Telegram no longer accepts the session; a new one is the way back.
+        const revive = e.state === 'disabled' && sessionChanged(box, e, r.stringSession);
+        await tx
+          .updateTable('telegram_accounts')
+          .set({ ...common.get(r)!, ...sealFor(e.id, r) })
+          .where('id', '=', e.id)
+          .execute();
         result.updated.push(r.sessionName);
-        if (existing.state === 'disabled' && sessionChanged(box, existing, r.stringSession)) {
-          // `disabled` means Telegram no longer accepts the session; a new one is the way back.
+        if (revive) {
           await tx
             .updateTable('telegram_accounts')
-            .set({
-              state: 'active',
-              state_until: null,
-              state_reason: 'new session',
-              error_count: 0,
-              last_error: null,
-            })
-            .where('id', '=', id)
+            .set({ state: 'active', state_until: null, state_reason: 'new session', error_count: 0, last_error: null })
+            .where('id', '=', e.id)
             .execute();
           await accountEvent(
             tx,
             now,
-            id,
-            tenantId,
+            e.id,
+            common.get(r)!.tenant_id,
             'account_state',
             `${r.sessionName}: disabled → active (new session)`,
-            {
-              from: 'disabled',
-              to: 'active',
-              code: 'NEW_SESSION',
-            },
+            { from: 'disabled', to: 'active', code: 'NEW_SESSION' },
           );
           result.reactivated.push(r.sessionName);
         }
-      } else {
-        id = (
-          await tx
-            .insertInto('telegram_accounts')
-            .values({
-              ...common,
-              session_name: r.sessionName,
-              api_hash_enc: '',
-              string_session_enc: '',
-              created_at: now,
-              state_until: null,
-              state_reason: null,
-              lease_holder: null,
-              lease_token: null,
-              lease_action: null,
-              lease_expires_at: null,
-              last_used_at: null,
-              next_action_at: null,
-              last_error: null,
-              last_error_at: null,
-              limits_json: null,
-            })
-            .returning('id')
-            .executeTakeFirstOrThrow()
-        ).id;
-        result.created.push(r.sessionName);
       }
-      await tx
-        .updateTable('telegram_accounts')
-        .set({
-          api_hash_enc: box.seal(r.apiHash, { table: 'telegram_accounts', column: 'api_hash_enc', rowId: id }),
-          string_session_enc: box.seal(r.stringSession, {
-            table: 'telegram_accounts',
-            column: 'string_session_enc',
-            rowId: id,
-          }),
-        })
-        .where('id', '=', id)
-        .execute();
     }
     return result;
   });
@@ -156,62 +189,14 @@ function sessionChanged(box: SecretBox, row: { id: number; string_session_enc: s
   }
 }
 
-export interface AccountRow {
-  name: string;
-  tenant: string | null;
-  phone: string | null;
-  enabled: boolean;
-  state: string;
-  until: number | null;
-  reason: string | null;
-  leaseHolder: string | null;
-  leaseExpiresAt: number | null;
-  proxy: string | null;
-  lastUsedAt: number | null;
-  errorCount: number;
-  lastError: string | null;
-}
+export type AccountRow = Omit<AccountListRow, 'id'>;
 
-export async function listAccounts(store: Store): Promise<AccountRow[]> {
-  const rows = await store.db
-    .selectFrom('telegram_accounts as a')
-    .leftJoin('tenants as t', 't.id', 'a.tenant_id')
-    .leftJoin('proxies as p', 'p.id', 'a.proxy_id')
-    .select([
-      'a.session_name',
-      't.name as tenant',
-      'a.phone',
-      'a.enabled',
-      'a.state',
-      'a.state_until',
-      'a.state_reason',
-      'a.lease_holder',
-      'a.lease_expires_at',
-      'p.scheme',
-      'p.host',
-      'p.port',
-      'p.username',
-      'a.last_used_at',
-      'a.error_count',
-      'a.last_error',
-    ])
-    .orderBy('a.session_name')
-    .execute();
-  return rows.map((r) => ({
-    name: r.session_name,
-    tenant: r.tenant,
-    phone: r.phone,
-    enabled: r.enabled === 1,
-    state: r.state,
-    until: r.state_until,
-    reason: r.state_reason,
-    leaseHolder: r.lease_holder,
-    leaseExpiresAt: r.lease_expires_at,
-    proxy: proxyLabel(r),
-    lastUsedAt: r.last_used_at,
-    errorCount: r.error_count,
-    lastError: r.last_error,
-  }));
+/** Every account (name order). Listings page through `accountsPage` instead. */
+export async function listAccounts(store: Store, filter: AccountFilter = {}): Promise<AccountRow[]> {
+  const out: AccountRow[] = [];
+  for await (const page of pages<AccountListRow>((last, n) => accountsPage(store, filter, last?.name ?? null, n), null))
+    for (const { id: _id, ...r } of page) out.push(r);
+  return out;
 }
 
 export type AccountChange = 'enable' | 'disable' | 'remove';
@@ -281,31 +266,48 @@ export async function importAccountsCli(
   );
 }
 
-export function renderAccounts(rows: AccountRow[], now: number): string {
-  if (rows.length === 0) return 'no accounts yet → acctctl accounts import accounts_config.json';
-  const stateColour = (s: string) =>
-    s === 'active' ? c.green(s) : ['frozen', 'disabled', 'banned'].includes(s) ? c.red(s) : c.yellow(s);
-  return table(
-    ['account', 'tenant', 'state', 'until', 'enabled', 'lease', 'proxy', 'last used', 'errors', 'last error'],
-    rows.map((r) => [
-      r.name,
-      r.tenant,
-      stateColour(r.state),
-      fmtTime(r.until),
-      r.enabled ? 'yes' : c.red('no'),
-      r.leaseHolder && (r.leaseExpiresAt ?? 0) > now ? `${r.leaseHolder} → ${fmtTime(r.leaseExpiresAt)}` : '',
-      r.proxy,
-      fmtTime(r.lastUsedAt),
-      r.errorCount,
-      r.lastError,
-    ]),
-  );
+const stateColour = (s: string) =>
+  s === 'active' ? c.green(s) : ['frozen', 'disabled', 'banned'].includes(s) ? c.red(s) : c.yellow(s);
+
+export function accountListColumns(now: number): Column<AccountRow>[] {
+  return [
+    { head: 'account', value: (r) => r.name },
+    { head: 'tenant', value: (r) => r.tenant },
+    { head: 'state', value: (r) => r.state, style: stateColour },
+    { head: 'until', value: (r) => fmtTime(r.until) },
+    { head: 'enabled', value: (r) => (r.enabled ? 'yes' : 'no'), style: (t) => (t === 'no' ? c.red(t) : t) },
+    {
+      head: 'lease',
+      value: (r) =>
+        r.leaseHolder && (r.leaseExpiresAt ?? 0) > now ? `${r.leaseHolder} → ${fmtTime(r.leaseExpiresAt)}` : '',
+    },
+    { head: 'proxy', value: (r) => r.proxy },
+    { head: 'last used', value: (r) => fmtTime(r.lastUsedAt) },
+    { head: 'errors', value: (r) => r.errorCount },
+    { head: 'last error', value: (r) => r.lastError },
+  ];
 }
 
-export async function listAccountsCli(ctx: Ctx): Promise<void> {
-  await withStore(ctx, async (store) =>
-    ctx.emit(await listAccounts(store), (rows) => renderAccounts(rows, ctx.clock.now())),
-  );
+export async function listAccountsCli(
+  ctx: Ctx,
+  opts: ListFlags & { state?: string | undefined; tenant?: string | undefined },
+): Promise<void> {
+  const spec = listSpec(opts, ctx.config.json);
+  const filter = { state: opts.state, tenant: opts.tenant };
+  checkAccountFilter(filter);
+  await withStore(ctx, async (store) => {
+    await emitListing(ctx, spec, {
+      columns: accountListColumns(ctx.clock.now()),
+      total: await countAccounts(store, filter),
+      rows: pages<AccountListRow>((last, n) => accountsPage(store, filter, last?.name ?? null, n), spec.limit),
+      json: ({ id: _id, ...r }) => r,
+      empty:
+        filter.state || filter.tenant
+          ? 'no accounts match'
+          : 'no accounts yet → acctctl accounts import accounts_config.json',
+      filters: '--state, --tenant',
+    });
+  });
 }
 
 export async function changeAccountCli(ctx: Ctx, verb: AccountChange, name: string): Promise<void> {

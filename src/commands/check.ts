@@ -1,6 +1,8 @@
 import type { Ctx } from '../cli/context.js';
 import { secretBox, withStore } from '../cli/context.js';
+import { emitListing, listSpec, pages, type Column, type ListFlags } from '../cli/listing.js';
 import { c, fmtTime, table } from '../cli/output.js';
+import { countWatches, watchesPage, type WatchListRow } from '../store/watches.js';
 import type { Clock } from '../domain/clock.js';
 import { parseProviders, type ApiProvider } from '../domain/providers.js';
 import { validTenantName } from '../domain/tenants.js';
@@ -278,39 +280,31 @@ export async function apikeysRemoveCli(ctx: Ctx, ids: string[], opts: { force?: 
   );
 }
 
-export async function watchListCli(ctx: Ctx): Promise<void> {
+const watchColumns: Column<WatchListRow>[] = [
+  { head: 'tenant', value: (r) => r.tenant },
+  { head: 'username', value: (r) => r.username },
+  { head: 'kind', value: (r) => r.kind },
+  { head: 'result', value: (r) => r.last_result },
+  { head: 'checked', value: (r) => fmtTime(r.checked_at) },
+  { head: 'next check', value: (r) => fmtTime(r.next_check_at) },
+  { head: 'changed', value: (r) => fmtTime(r.changed_at) },
+];
+
+export async function watchListCli(
+  ctx: Ctx,
+  opts: ListFlags & { tenant?: string | undefined; status?: string | undefined } = {},
+): Promise<void> {
+  const spec = listSpec(opts, ctx.config.json);
+  const filter = { tenant: opts.tenant, status: opts.status };
   await withStore(ctx, async (store) => {
-    const rows = await store.db
-      .selectFrom('watches as w')
-      .innerJoin('tenants as t', 't.id', 'w.tenant_id')
-      .select([
-        't.name as tenant',
-        'w.username',
-        'w.kind',
-        'w.last_result',
-        'w.checked_at',
-        'w.next_check_at',
-        'w.changed_at',
-      ])
-      .orderBy('t.name')
-      .orderBy('w.username')
-      .execute();
-    ctx.emit(rows, (list) =>
-      list.length === 0
-        ? 'no watches → acctctl watch import FILE'
-        : table(
-            ['tenant', 'username', 'kind', 'result', 'checked', 'next check', 'changed'],
-            list.map((r) => [
-              r.tenant,
-              r.username,
-              r.kind,
-              r.last_result,
-              fmtTime(r.checked_at),
-              fmtTime(r.next_check_at),
-              fmtTime(r.changed_at),
-            ]),
-          ),
-    );
+    await emitListing(ctx, spec, {
+      columns: watchColumns,
+      total: await countWatches(store, filter),
+      rows: pages<WatchListRow>((_last, n, offset) => watchesPage(store, filter, offset, n), spec.limit),
+      json: ({ id: _id, ...r }) => r,
+      empty: filter.tenant || filter.status ? 'no watches match' : 'no watches → acctctl watch import FILE',
+      filters: '--tenant, --status',
+    });
   });
 }
 

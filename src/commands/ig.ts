@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Ctx } from '../cli/context.js';
 import { secretBox, withStore } from '../cli/context.js';
+import { emitListing, listSpec, pages, type Column, type ListFlags } from '../cli/listing.js';
 import { c, fmtAge, fmtTime, table } from '../cli/output.js';
 import type { Clock } from '../domain/clock.js';
 import { REFRESH_EVERY_MS, SessionRefresher, type RefreshResult } from '../fleet/refresh.js';
@@ -8,7 +9,7 @@ import { validateIgAccounts, type IgAccountInput } from '../instagram/igAccounts
 import { checkTotpSecret } from '../instagram/totp.js';
 import type { SecretBox } from '../security/secretBox.js';
 import { upsertProxy } from '../store/proxies.js';
-import { listIg, removeIg } from '../store/igAccounts.js';
+import { countIg, listIg, removeIg, type IgRow } from '../store/igAccounts.js';
 import { count } from '../domain/plural.js';
 import { createdTenants } from './proxies.js';
 import { healthFigures, renderHealth, sessionHealth } from '../store/sessionHealth.js';
@@ -126,47 +127,58 @@ export async function igRemoveCli(
   );
 }
 
-export async function igListCli(ctx: Ctx): Promise<void> {
+type IgListRow = IgRow & { health: ReturnType<typeof healthFigures> };
+
+function igListColumns(now: number): Column<IgListRow>[] {
+  return [
+    { head: 'tenant', value: (r) => r.tenant },
+    { head: 'username', value: (r) => r.username },
+    {
+      head: 'state',
+      value: (r) => r.state,
+      style: (t) => (t === 'valid' ? c.green(t) : t === 'needs_manual' || t === 'failed' ? c.red(t) : c.yellow(t)),
+    },
+    { head: '2FA', value: (r) => (r.hasTotp ? 'totp' : '') },
+    { head: 'proxy', value: (r) => r.proxy },
+    {
+      head: 'session age',
+      value: (r) => (r.sessionAgeMs === null ? '' : fmtAge(now - r.sessionAgeMs, now).replace(' ago', '')),
+    },
+    { head: 'last verified', value: (r) => fmtAge(r.lastVerifiedAt, now) },
+    { head: 'next refresh', value: (r) => fmtTime(r.nextRefreshAt) },
+    { head: 'failures', value: (r) => r.failures },
+    { head: '30 days: refreshes · checks', value: (r) => renderHealth(r.health) },
+    { head: 'last error', value: (r) => r.lastError },
+  ];
+}
+
+export async function igListCli(
+  ctx: Ctx,
+  opts: ListFlags & { state?: string | undefined; tenant?: string | undefined } = {},
+): Promise<void> {
+  const spec = listSpec(opts, ctx.config.json);
+  const filter = { state: opts.state, tenant: opts.tenant };
   await withStore(ctx, async (store) => {
     const now = ctx.clock.now();
+    // Session-health figures over 30 days, per session.
     const health = new Map((await sessionHealth(store, now)).map((h) => [h.igAccountId, h]));
-    const list = (await listIg(store, now)).map((r) => ({ ...r, health: healthFigures(health.get(r.id)) }));
-    ctx.emit(list, (rows) =>
-      rows.length === 0
-        ? 'no Instagram accounts → acctctl ig import FILE'
-        : table(
-            [
-              'tenant',
-              'username',
-              'state',
-              '2FA',
-              'proxy',
-              'session age',
-              'last verified',
-              'next refresh',
-              'failures',
-              '30 days: refreshes · checks',
-              'last error',
-            ],
-            rows.map((r) => [
-              r.tenant,
-              r.username,
-              r.state === 'valid'
-                ? c.green(r.state)
-                : r.state === 'needs_manual' || r.state === 'failed'
-                  ? c.red(r.state)
-                  : c.yellow(r.state),
-              r.hasTotp ? 'totp' : '',
-              r.proxy,
-              r.sessionAgeMs === null ? '' : fmtAge(now - r.sessionAgeMs, now).replace(' ago', ''),
-              fmtAge(r.lastVerifiedAt, now),
-              fmtTime(r.nextRefreshAt),
-              r.failures,
-              renderHealth(r.health),
-              r.lastError,
-            ]),
-          ),
-    );
+    await emitListing(ctx, spec, {
+      columns: igListColumns(now),
+      total: await countIg(store, filter),
+      rows: pages<IgListRow>(
+        async (_last, n, offset) =>
+          (await listIg(store, now, { ...filter, limit: n, offset })).map((r) => ({
+            ...r,
+            health: healthFigures(health.get(r.id)),
+          })),
+        spec.limit,
+      ),
+      empty:
+        filter.state || filter.tenant
+          ? 'no Instagram accounts match'
+          : 'no Instagram accounts → acctctl ig import FILE',
+      filters: '--state, --tenant',
+    });
   });
 }
 

@@ -4,19 +4,32 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { sql } from 'kysely';
 import type { Ctx } from '../cli/context.js';
 import { withStore } from '../cli/context.js';
+import { DEFAULT_LIMIT, listSpec, pages, renderRows, type Column } from '../cli/listing.js';
 import { c, fmtAge, fmtTime, table } from '../cli/output.js';
+import { startOfDay } from '../domain/calendar.js';
 import type { Clock } from '../domain/clock.js';
-import { ACTIONS, type Action } from '../domain/limits.js';
+import { ACTIONS, isAction, resolveLimits, type Action } from '../domain/limits.js';
 import { cleanNumber } from '../domain/plural.js';
-import { AccountManager } from '../fleet/accountManager.js';
+import { AccountManager, parseOverride } from '../fleet/accountManager.js';
 import { CantCreateError, ExitCode, UsageError } from '../errors.js';
 import { ACCOUNT_STATES, type AccountState } from '../store/schema.js';
 import { effectiveState } from '../domain/accountStates.js';
 import type { Store } from '../store/store.js';
 import { targetCounts } from './targets.js';
-import { listIg } from '../store/igAccounts.js';
+import { countIg, listIg } from '../store/igAccounts.js';
 import { sinkHealth, type SinkHealth } from '../store/deliveries.js';
 import { healthFigures, renderHealth, sessionHealth, type HealthFigures } from '../store/sessionHealth.js';
+import { accountsPage, checkAccountFilter, countAccounts, type AccountListRow } from '../store/accounts.js';
+import {
+  accountGroups,
+  actionsToday,
+  counters,
+  enabledByOverrides,
+  igSummary,
+  joinedToday,
+  personProblems,
+  unhealthyProxies,
+} from '../store/fleetStats.js';
 
 export interface AccountStatus {
   name: string;
@@ -48,38 +61,96 @@ export interface AlertsSection {
   sinks: SinkHealth[];
 }
 
+export interface IgSessionStatus {
+  username: string;
+  tenant: string;
+  state: string;
+  sessionAgeMs: number | null;
+  lastVerifiedAt: number | null;
+  nextRefreshAt: number | null;
+  failures: number;
+  lastError: string | null;
+  /** Requests in the current rate window, per endpoint kind, against the limit. */
+  rate: {
+    profile: number;
+    friendships: number;
+    limit: number;
+    windowSeconds: number;
+    backedOffUntil: number | null;
+    /** Throttle back-offs per endpoint kind (exponential: a live session Instagram throttled). */
+    throttled: { kind: string; until: number; strikes: number }[];
+  };
+}
+
+export interface TenantStatus {
+  tenant: string | null;
+  total: number;
+  healthy: number;
+  leased: number;
+  byState: Record<string, number>;
+}
+
+export interface ActionToday {
+  action: Action;
+  /** Successful actions today (configured time zone), over the whole fleet or one tenant. */
+  used: number;
+  /** The sum of the per-day limits of the enabled accounts. */
+  limit: number;
+}
+
+/** The rows of `status --accounts`: a filtered page, and how many more match. */
+export interface Listed {
+  filter: { state: string | null; tenant: string | null };
+  limit: number;
+  shown: number;
+  total: number;
+  more: number;
+}
+
+/**
+ * What `status` reports: fleet summaries whose size does not grow with the fleet. The per-account
+ * and per-session rows (`accounts.list`, `instagram.list`) are there only with `--accounts`.
+ */
 export interface StatusReport {
   generatedAt: number;
   timeZone: string;
   accounts: {
     total: number;
+    enabled: number;
     healthy: number;
     healthyPct: number;
     byState: Record<string, number>;
     leased: number;
-    list: AccountStatus[];
+    byTenant: TenantStatus[];
+    list?: AccountStatus[];
+    listed?: Listed;
+  };
+  today: { fleet: ActionToday[]; byTenant: (ActionToday & { tenant: string | null })[] };
+  /** Seed 003's counters since the last daily reset (reset-limits), from the store. */
+  counters: { leases: number; errors: { kind: string; count: number }[]; lastResetAt: number | null };
+  problems: {
+    /** Accounts that need a person, by state and reason, largest groups first (at most 10). */
+    needPerson: { state: string; reason: string | null; count: number }[];
+    needPersonTotal: number;
+    needPersonGroups: number;
+    disabledByOperator: number;
+    accountsWithErrors: number;
+    unhealthyProxies: number;
+    igNeedPerson: number;
   };
   targets: { niche: string; status: string; count: number }[];
+  joinedToday: { niche: string; count: number }[];
   instagram: {
-    username: string;
-    tenant: string;
-    state: string;
-    sessionAgeMs: number | null;
-    lastVerifiedAt: number | null;
-    nextRefreshAt: number | null;
-    failures: number;
-    lastError: string | null;
-    /** Requests in the current rate window, per endpoint kind, against the limit. */
-    rate: {
-      profile: number;
-      friendships: number;
-      limit: number;
-      windowSeconds: number;
-      backedOffUntil: number | null;
-      /** Throttle back-offs per endpoint kind (exponential; issue 9). */
-      throttled: { kind: string; until: number; strikes: number }[];
-    };
-  }[];
+    total: number;
+    byState: Record<string, number>;
+    backingOff: number;
+    requestsInWindow: number;
+    busiestInWindow: number;
+    limit: number;
+    windowSeconds: number;
+    list?: IgSessionStatus[];
+    listed?: Listed;
+  };
   checkJobs: {
     byStatus: Record<string, number>;
     open: {
@@ -95,6 +166,12 @@ export interface StatusReport {
   alerts: AlertsSection;
 }
 
+/** Open check jobs listed by status (the rest are counted). */
+export const OPEN_JOBS_SHOWN = 20;
+/** Tenants shown in the status table (all of them are in --json and the metrics). */
+export const TENANTS_SHOWN = 20;
+const PERSON_STATES = ['frozen', 'disabled', 'banned'];
+
 /**
  * An account is healthy when it is enabled and usable now: `active`, or a timed state whose
  * `until` has passed (recover will return it). Frozen, disabled and banned need a person.
@@ -106,86 +183,86 @@ export function isHealthy(
   return a.enabled === 1 && effectiveState(a.state, a.state_until, now) === 'active';
 }
 
-export async function status(deps: {
-  store: Store;
-  clock: Clock;
-  timeZone: string;
-  igRate?: { requests: number; windowMs: number };
-}): Promise<StatusReport> {
-  const igRate = deps.igRate ?? { requests: 200, windowMs: 660_000 };
-  const { db } = deps.store;
-  const now = deps.clock.now();
-  const accounts = await db
-    .selectFrom('telegram_accounts as a')
-    .leftJoin('tenants as t', 't.id', 'a.tenant_id')
-    .select([
-      'a.id',
-      'a.session_name',
-      't.name as tenant',
-      'a.state',
-      'a.state_until',
-      'a.enabled',
-      'a.lease_holder',
-      'a.lease_expires_at',
-      'a.last_error',
-    ])
-    .orderBy('a.session_name')
-    .execute();
-  // The same functions `lease` uses: status shows exactly what the policy will decide.
-  const usage = await new AccountManager({ store: deps.store, clock: deps.clock, timeZone: deps.timeZone }).usage();
+export interface StatusOptions {
+  /** Per-account (and per-session) rows: the filter and how many. */
+  accounts?: { state?: string | undefined; tenant?: string | undefined; limit: number } | undefined;
+}
 
+export async function status(
+  deps: {
+    store: Store;
+    clock: Clock;
+    timeZone: string;
+    igRate?: { requests: number; windowMs: number };
+  },
+  opts: StatusOptions = {},
+): Promise<StatusReport> {
+  const igRate = deps.igRate ?? { requests: 200, windowMs: 660_000 };
+  const { store } = deps;
+  const { db } = store;
+  const now = deps.clock.now();
+  const dayStart = startOfDay(now, deps.timeZone);
+
+  // Independent aggregates: Postgres runs them side by side on the pool's connections.
+  const [groups, overrides, used, problems, ig, cnt, proxiesDown, targets, joined] = await Promise.all([
+    accountGroups(store, now),
+    enabledByOverrides(store),
+    actionsToday(store, dayStart),
+    personProblems(store, 10),
+    igSummary(store, now, igRate.windowMs),
+    counters(store),
+    unhealthyProxies(store),
+    targetCounts(store),
+    joinedToday(store, dayStart),
+  ]);
   const byState: Record<string, number> = Object.fromEntries(ACCOUNT_STATES.map((s) => [s, 0]));
+  const tenants = new Map<string, TenantStatus>();
+  let total = 0;
+  let enabled = 0;
   let healthy = 0;
   let leased = 0;
-  let enabledTotal = 0;
-  const list: AccountStatus[] = accounts.map((a) => {
-    byState[a.state] = (byState[a.state] ?? 0) + 1;
-    const h = isHealthy(a, now);
-    if (a.enabled === 1) enabledTotal++;
-    if (h) healthy++;
-    const leaseLive = a.lease_holder !== null && (a.lease_expires_at ?? 0) > now;
-    if (leaseLive) leased++;
-    const u = usage.get(a.id);
-    const today = Object.fromEntries(
-      ACTIONS.map((act) => {
-        const x = u?.[act];
-        const v = x?.verdict;
-        return [
-          act,
-          {
-            used: v?.usedToday ?? 0,
-            limit: x?.limits.perDay ?? 0,
-            usedLastHour: v?.usedLastHour ?? 0,
-            hourLimit: x?.limits.perHour ?? 0,
-            nextAt: v && !v.allowed ? v.until : null,
-            blockedBy: v && !v.allowed ? v.reason : null,
-          },
-        ];
-      }),
-    ) as AccountStatus['today'];
-    return {
-      name: a.session_name,
-      tenant: a.tenant,
-      state: a.state,
-      until: a.state_until,
-      enabled: a.enabled === 1,
-      healthy: h,
-      leaseHolder: leaseLive ? a.lease_holder : null,
-      leaseExpiresAt: leaseLive ? a.lease_expires_at : null,
-      today,
-      lastError: a.last_error,
-    };
+  let withErrors = 0;
+  for (const g of groups) {
+    withErrors += g.withErrors;
+    byState[g.state] = (byState[g.state] ?? 0) + g.total;
+    total += g.total;
+    enabled += g.enabled;
+    healthy += g.healthy;
+    leased += g.leased;
+    const k = g.tenant ?? '';
+    let t = tenants.get(k);
+    if (!t) tenants.set(k, (t = { tenant: g.tenant, total: 0, healthy: 0, leased: 0, byState: {} }));
+    t.total += g.total;
+    t.healthy += g.healthy;
+    t.leased += g.leased;
+    t.byState[g.state] = (t.byState[g.state] ?? 0) + g.total;
+  }
+
+  // Today's use against the day's capacity: limits resolved as `lease` resolves them, once per
+  // distinct pair of overrides.
+  const use = new Map<string, ActionToday & { tenant: string | null }>();
+  const useAt = (tenant: string | null, action: Action) => {
+    const k = `${tenant ?? ''}\u0000${action}`;
+    let u = use.get(k);
+    if (!u) use.set(k, (u = { tenant, action, used: 0, limit: 0 }));
+    return u;
+  };
+  for (const c of overrides) {
+    const limits = resolveLimits(
+      parseOverride(c.tenantLimits, `tenant ${c.tenant ?? ''}`),
+      parseOverride(c.accountLimits, 'an account'),
+    );
+    for (const action of ACTIONS) useAt(c.tenant, action).limit += limits[action].perDay * c.count;
+  }
+  for (const u of used) if (isAction(u.action)) useAt(u.tenant, u.action).used += u.count;
+  const byTenantUse = [...use.values()].sort(
+    (x, y) => (x.tenant ?? '').localeCompare(y.tenant ?? '') || ACTIONS.indexOf(x.action) - ACTIONS.indexOf(y.action),
+  );
+  const fleetUse = ACTIONS.map((action) => {
+    const rows = byTenantUse.filter((u) => u.action === action);
+    return { action, used: rows.reduce((a, u) => a + u.used, 0), limit: rows.reduce((a, u) => a + u.limit, 0) };
   });
 
-  const ig = await listIg(deps.store, now);
-
-  const windowRows = await db
-    .selectFrom('ig_requests')
-    .select(['ig_account_id', 'kind', sql<number>`count(*)`.as('n')])
-    .where('at', '>', now - igRate.windowMs)
-    .groupBy(['ig_account_id', 'kind'])
-    .execute();
-  const inWindow = new Map(windowRows.map((w) => [`${w.ig_account_id}:${w.kind}`, Number(w.n)]));
   const jobCounts = await db
     .selectFrom('check_jobs')
     .select(['status', sql<number>`count(*)`.as('n')])
@@ -197,39 +274,45 @@ export async function status(deps: {
     .select(['j.id', 'w.username', 'j.kind', 'j.status', 'j.fetched', 'j.expected_total', 'j.updated_at'])
     .where('j.status', 'in', ['in_progress', 'paused'])
     .orderBy('j.id')
-    .limit(100)
+    .limit(OPEN_JOBS_SHOWN)
     .execute();
 
-  return {
+  const report: StatusReport = {
     generatedAt: now,
     timeZone: deps.timeZone,
     accounts: {
-      total: accounts.length,
+      total,
+      enabled,
       healthy,
-      healthyPct: enabledTotal === 0 ? 100 : Math.round((healthy / enabledTotal) * 1000) / 10,
+      healthyPct: enabled === 0 ? 100 : Math.round((healthy / enabled) * 1000) / 10,
       byState,
       leased,
-      list,
+      byTenant: [...tenants.values()].sort(
+        (a, b) => b.total - a.total || (a.tenant ?? '').localeCompare(b.tenant ?? ''),
+      ),
     },
-    targets: await targetCounts(deps.store),
-    instagram: ig.map((i) => ({
-      username: i.username,
-      tenant: i.tenant,
-      state: i.state,
-      sessionAgeMs: i.sessionAgeMs,
-      lastVerifiedAt: i.lastVerifiedAt,
-      nextRefreshAt: i.nextRefreshAt,
-      failures: i.failures,
-      lastError: i.lastError,
-      rate: {
-        profile: inWindow.get(`${i.id}:profile`) ?? 0,
-        friendships: inWindow.get(`${i.id}:friendships`) ?? 0,
-        limit: igRate.requests,
-        windowSeconds: igRate.windowMs / 1000,
-        backedOffUntil: i.rateLimitedUntil !== null && i.rateLimitedUntil > now ? i.rateLimitedUntil : null,
-        throttled: i.throttled,
-      },
-    })),
+    today: { fleet: fleetUse, byTenant: byTenantUse },
+    counters: cnt,
+    problems: {
+      needPerson: problems.top,
+      needPersonTotal: PERSON_STATES.reduce((a, s) => a + (byState[s] ?? 0), 0),
+      needPersonGroups: problems.groups,
+      disabledByOperator: total - enabled,
+      accountsWithErrors: withErrors,
+      unhealthyProxies: proxiesDown,
+      igNeedPerson: (ig.byState.needs_manual ?? 0) + (ig.byState.failed ?? 0),
+    },
+    targets,
+    joinedToday: joined,
+    instagram: {
+      total: ig.total,
+      byState: ig.byState,
+      backingOff: ig.backingOff,
+      requestsInWindow: ig.requestsInWindow,
+      busiestInWindow: ig.busiestInWindow,
+      limit: igRate.requests,
+      windowSeconds: igRate.windowMs / 1000,
+    },
     checkJobs: {
       byStatus: Object.fromEntries(jobCounts.map((j) => [j.status, Number(j.n)])),
       open: openJobs.map((j) => ({
@@ -251,91 +334,319 @@ export async function status(deps: {
       sinks: await sinkHealth(deps.store),
     },
   };
+  if (opts.accounts) await addDetail(deps, report, opts.accounts, igRate);
+  return report;
+}
+
+/** `status --accounts`: the filtered page of accounts (and Instagram sessions) with their detail. */
+async function addDetail(
+  deps: { store: Store; clock: Clock; timeZone: string },
+  report: StatusReport,
+  f: { state?: string | undefined; tenant?: string | undefined; limit: number },
+  igRate: { requests: number; windowMs: number },
+): Promise<void> {
+  const { store } = deps;
+  const now = report.generatedAt;
+  const filter = { state: f.state, tenant: f.tenant };
+  const fleet = new AccountManager({ store, clock: deps.clock, timeZone: deps.timeZone });
+  const list: AccountStatus[] = [];
+  for await (const page of pages<AccountListRow>(
+    (last, n) => accountsPage(store, filter, last?.name ?? null, n),
+    f.limit,
+  )) {
+    // The same functions `lease` uses: status shows exactly what the policy will decide.
+    const usage = await fleet.usage(page.map((a) => a.id));
+    for (const a of page) {
+      const u = usage.get(a.id);
+      const today = Object.fromEntries(
+        ACTIONS.map((act) => {
+          const x = u?.[act];
+          const v = x?.verdict;
+          return [
+            act,
+            {
+              used: v?.usedToday ?? 0,
+              limit: x?.limits.perDay ?? 0,
+              usedLastHour: v?.usedLastHour ?? 0,
+              hourLimit: x?.limits.perHour ?? 0,
+              nextAt: v && !v.allowed ? v.until : null,
+              blockedBy: v && !v.allowed ? v.reason : null,
+            },
+          ];
+        }),
+      ) as AccountStatus['today'];
+      const leaseLive = a.leaseHolder !== null && (a.leaseExpiresAt ?? 0) > now;
+      list.push({
+        name: a.name,
+        tenant: a.tenant,
+        state: a.state,
+        until: a.until,
+        enabled: a.enabled,
+        healthy: isHealthy({ enabled: a.enabled ? 1 : 0, state: a.state, state_until: a.until }, now),
+        leaseHolder: leaseLive ? a.leaseHolder : null,
+        leaseExpiresAt: leaseLive ? a.leaseExpiresAt : null,
+        today,
+        lastError: a.lastError,
+      });
+    }
+  }
+  const total = await countAccounts(store, filter);
+  const listedFilter = { state: f.state ?? null, tenant: f.tenant ?? null };
+  report.accounts.list = list;
+  report.accounts.listed = {
+    filter: listedFilter,
+    limit: f.limit,
+    shown: list.length,
+    total,
+    more: total - list.length,
+  };
+
+  // Instagram sessions of the tenant (account states do not apply to them).
+  const igFilter = { tenant: f.tenant };
+  const ig = await listIg(store, now, { ...igFilter, limit: f.limit });
+  const igTotal = await countIg(store, igFilter);
+  const windowRows = ig.length
+    ? await store.db
+        .selectFrom('ig_requests')
+        .select(['ig_account_id', 'kind', sql<number>`count(*)`.as('n')])
+        .where('at', '>', now - igRate.windowMs)
+        .where(
+          'ig_account_id',
+          'in',
+          ig.map((i) => i.id),
+        )
+        .groupBy(['ig_account_id', 'kind'])
+        .execute()
+    : [];
+  const inWindow = new Map(windowRows.map((w) => [`${w.ig_account_id}:${w.kind}`, Number(w.n)]));
+  report.instagram.list = ig.map((i) => ({
+    username: i.username,
+    tenant: i.tenant,
+    state: i.state,
+    sessionAgeMs: i.sessionAgeMs,
+    lastVerifiedAt: i.lastVerifiedAt,
+    nextRefreshAt: i.nextRefreshAt,
+    failures: i.failures,
+    lastError: i.lastError,
+    rate: {
+      profile: inWindow.get(`${i.id}:profile`) ?? 0,
+      friendships: inWindow.get(`${i.id}:friendships`) ?? 0,
+      limit: igRate.requests,
+      windowSeconds: igRate.windowMs / 1000,
+      backedOffUntil: i.rateLimitedUntil !== null && i.rateLimitedUntil > now ? i.rateLimitedUntil : null,
+      throttled: i.throttled,
+    },
+  }));
+  report.instagram.listed = {
+    filter: { state: null, tenant: f.tenant ?? null },
+    limit: f.limit,
+    shown: ig.length,
+    total: igTotal,
+    more: igTotal - ig.length,
+  };
 }
 
 function label(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
-/** Prometheus text exposition format, for node_exporter's textfile collector. */
-export function toPrometheus(r: StatusReport): string {
-  const out: string[] = [];
-  const metric = (name: string, help: string, samples: [Record<string, string>, number][]) => {
-    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
+type Sample = [Record<string, string>, number];
+
+/** Builds Prometheus text exposition format: HELP and TYPE once per series, then its samples. */
+class Exposition {
+  private readonly out: string[] = [];
+  metric(name: string, help: string, samples: Sample[], type: 'gauge' | 'counter' = 'gauge'): void {
+    this.out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [labels, v] of samples) {
       const l = Object.entries(labels)
         .map(([k, val]) => `${k}="${label(val)}"`)
         .join(',');
-      out.push(`${name}${l ? `{${l}}` : ''} ${cleanNumber(v)}`);
+      this.out.push(`${name}${l ? `{${l}}` : ''} ${cleanNumber(v)}`);
     }
-  };
-  metric(
+  }
+  text(): string {
+    return this.out.join('\n') + '\n';
+  }
+}
+
+/** Accounts without a tenant carry this tenant label (an empty label is the same as none). */
+export const NO_TENANT = '(none)';
+const tenantLabel = (t: string | null) => t ?? NO_TENANT;
+
+/**
+ * Every series `--metrics-file` writes without `--metrics-per-account` (contrib/grafana-dashboard.json
+ * may use only these; a test checks it).
+ */
+export const METRIC_NAMES = [
+  'acctctl_accounts',
+  'acctctl_accounts_enabled',
+  'acctctl_accounts_healthy',
+  'acctctl_accounts_healthy_ratio',
+  'acctctl_accounts_leased',
+  'acctctl_tenant_accounts',
+  'acctctl_tenant_accounts_healthy',
+  'acctctl_actions_today',
+  'acctctl_actions_limit_today',
+  'acctctl_tenant_actions_today',
+  'acctctl_tenant_actions_limit_today',
+  'acctctl_leases_total',
+  'acctctl_errors_total',
+  'acctctl_proxies_unhealthy',
+  'acctctl_targets',
+  'acctctl_targets_joined_today',
+  'acctctl_instagram_sessions',
+  'acctctl_instagram_sessions_backing_off',
+  'acctctl_instagram_requests_in_window',
+  'acctctl_check_jobs',
+  'acctctl_instagram_refreshes_30d',
+  'acctctl_instagram_refresh_success_ratio',
+  'acctctl_instagram_check_success_ratio',
+  'acctctl_alert_deliveries_undelivered',
+  'acctctl_status_generated_timestamp_seconds',
+] as const;
+/** Written only with `--metrics-per-account`. */
+export const PER_ACCOUNT_METRIC = 'acctctl_account_actions_today';
+
+/**
+ * Prometheus text exposition format, for node_exporter's textfile collector: aggregate series
+ * only (by state, tenant, action, niche), so the file's size does not grow with the fleet.
+ */
+export function toPrometheus(r: StatusReport): string {
+  const e = new Exposition();
+  e.metric(
     'acctctl_accounts',
     'Telegram accounts by state.',
     Object.entries(r.accounts.byState).map(([s, n]) => [{ state: s }, n]),
   );
-  metric('acctctl_accounts_healthy', 'Enabled accounts usable now.', [[{}, r.accounts.healthy]]);
-  metric('acctctl_accounts_healthy_ratio', 'Share of enabled accounts that are healthy (0-1).', [
+  e.metric('acctctl_accounts_enabled', 'Accounts enabled for leasing.', [[{}, r.accounts.enabled]]);
+  e.metric('acctctl_accounts_healthy', 'Enabled accounts usable now.', [[{}, r.accounts.healthy]]);
+  e.metric('acctctl_accounts_healthy_ratio', 'Share of enabled accounts that are healthy (0-1).', [
     [{}, r.accounts.healthyPct / 100],
   ]);
-  metric('acctctl_accounts_leased', 'Accounts under a live lease.', [[{}, r.accounts.leased]]);
-  metric(
-    'acctctl_account_actions_today',
-    'Successful actions per account today (configured time zone).',
-    r.accounts.list.flatMap((a) =>
-      ACTIONS.map((act) => [{ account: a.name, action: act }, a.today[act].used] as [Record<string, string>, number]),
+  e.metric('acctctl_accounts_leased', 'Accounts under a live lease.', [[{}, r.accounts.leased]]);
+  e.metric(
+    'acctctl_tenant_accounts',
+    'Telegram accounts by tenant and state.',
+    r.accounts.byTenant.flatMap((t) =>
+      Object.entries(t.byState).map(([s, n]): Sample => [{ tenant: tenantLabel(t.tenant), state: s }, n]),
     ),
   );
-  metric(
+  e.metric(
+    'acctctl_tenant_accounts_healthy',
+    'Healthy accounts by tenant.',
+    r.accounts.byTenant.map((t): Sample => [{ tenant: tenantLabel(t.tenant) }, t.healthy]),
+  );
+  e.metric(
+    'acctctl_actions_today',
+    'Successful actions today (configured time zone), whole fleet.',
+    r.today.fleet.map((u): Sample => [{ action: u.action }, u.used]),
+  );
+  e.metric(
+    'acctctl_actions_limit_today',
+    'Sum of the per-day limits of the enabled accounts, by action.',
+    r.today.fleet.map((u): Sample => [{ action: u.action }, u.limit]),
+  );
+  e.metric(
+    'acctctl_tenant_actions_today',
+    'Successful actions today by tenant and action.',
+    r.today.byTenant.map((u): Sample => [{ tenant: tenantLabel(u.tenant), action: u.action }, u.used]),
+  );
+  e.metric(
+    'acctctl_tenant_actions_limit_today',
+    'Sum of the per-day limits of the enabled accounts by tenant and action.',
+    r.today.byTenant.map((u): Sample => [{ tenant: tenantLabel(u.tenant), action: u.action }, u.limit]),
+  );
+  e.metric(
+    'acctctl_leases_total',
+    'Leases handed out since the last daily reset (reset-limits).',
+    [[{}, r.counters.leases]],
+    'counter',
+  );
+  e.metric(
+    'acctctl_errors_total',
+    'Errors applied to accounts since the last daily reset, by kind.',
+    r.counters.errors.map((x): Sample => [{ kind: x.kind }, x.count]),
+    'counter',
+  );
+  e.metric('acctctl_proxies_unhealthy', 'Proxies marked unhealthy.', [[{}, r.problems.unhealthyProxies]]);
+  e.metric(
     'acctctl_targets',
     'Join targets by niche and status.',
-    r.targets.map((t) => [{ niche: t.niche, status: t.status }, t.count]),
+    r.targets.map((t): Sample => [{ niche: t.niche, status: t.status }, t.count]),
   );
-  const igStates: Record<string, number> = {};
-  for (const i of r.instagram) igStates[i.state] = (igStates[i.state] ?? 0) + 1;
-  metric(
+  e.metric(
+    'acctctl_targets_joined_today',
+    'Targets joined today, by niche.',
+    r.joinedToday.map((t): Sample => [{ niche: t.niche }, t.count]),
+  );
+  e.metric(
     'acctctl_instagram_sessions',
     'Instagram login accounts by state.',
-    Object.entries(igStates).map(([s, n]) => [{ state: s }, n]),
+    Object.entries(r.instagram.byState).map(([s, n]): Sample => [{ state: s }, n]),
   );
-  metric(
+  e.metric('acctctl_instagram_sessions_backing_off', 'Instagram sessions resting after a 429.', [
+    [{}, r.instagram.backingOff],
+  ]);
+  e.metric('acctctl_instagram_requests_in_window', 'Instagram requests in the current rate window, all sessions.', [
+    [{}, r.instagram.requestsInWindow],
+  ]);
+  e.metric(
     'acctctl_check_jobs',
     'Follower/following check jobs by status.',
-    Object.entries(r.checkJobs.byStatus).map(([s, n]) => [{ status: s }, n]),
+    Object.entries(r.checkJobs.byStatus).map(([s, n]): Sample => [{ status: s }, n]),
   );
   const sh = r.alerts.sessionHealth;
   const who = (h: (typeof sh)[number]) => ({ tenant: h.tenant, username: h.username });
-  metric(
+  e.metric(
     'acctctl_instagram_refreshes_30d',
     'Instagram logins per session in the last 30 days, by trigger.',
     sh.flatMap((h) => [
-      [{ ...who(h), trigger: 'proactive' }, h.proactiveRefreshes30d] as [Record<string, string>, number],
-      [{ ...who(h), trigger: 'reactive' }, h.reactiveRefreshes30d] as [Record<string, string>, number],
+      [{ ...who(h), trigger: 'proactive' }, h.proactiveRefreshes30d] as Sample,
+      [{ ...who(h), trigger: 'reactive' }, h.reactiveRefreshes30d] as Sample,
     ]),
   );
-  metric(
+  e.metric(
     'acctctl_instagram_refresh_success_ratio',
     'Share of logins that gave a verified session (30 days, 0-1).',
-    sh.filter((h) => h.refreshSuccessPct !== null).map((h) => [who(h), h.refreshSuccessPct! / 100]),
+    sh.filter((h) => h.refreshSuccessPct !== null).map((h): Sample => [who(h), h.refreshSuccessPct! / 100]),
   );
-  metric(
+  e.metric(
     'acctctl_instagram_check_success_ratio',
     'Share of authenticated check requests answered 200 (30 days, 0-1).',
-    sh.filter((h) => h.checkSuccessPct !== null).map((h) => [who(h), h.checkSuccessPct! / 100]),
+    sh.filter((h) => h.checkSuccessPct !== null).map((h): Sample => [who(h), h.checkSuccessPct! / 100]),
   );
-  metric(
+  e.metric(
     'acctctl_alert_deliveries_undelivered',
     'Alert deliveries not delivered yet, per sink (pending, of which failing, and given up).',
     r.alerts.sinks.flatMap((s) => [
-      [{ sink: s.sink, status: 'pending' }, s.pending] as [Record<string, string>, number],
-      [{ sink: s.sink, status: 'failing' }, s.failing] as [Record<string, string>, number],
-      [{ sink: s.sink, status: 'dead' }, s.dead] as [Record<string, string>, number],
+      [{ sink: s.sink, status: 'pending' }, s.pending] as Sample,
+      [{ sink: s.sink, status: 'failing' }, s.failing] as Sample,
+      [{ sink: s.sink, status: 'dead' }, s.dead] as Sample,
     ]),
   );
-  metric('acctctl_status_generated_timestamp_seconds', 'When this file was written.', [
+  e.metric('acctctl_status_generated_timestamp_seconds', 'When this file was written.', [
     [{}, Math.floor(r.generatedAt / 1000)],
   ]);
-  return out.join('\n') + '\n';
+  return e.text();
+}
+
+/** `--metrics-per-account`: today's use per account and action, a page of accounts at a time. */
+export async function perAccountPrometheus(deps: { store: Store; clock: Clock; timeZone: string }): Promise<string> {
+  const fleet = new AccountManager(deps);
+  const samples: Sample[] = [];
+  for await (const page of pages<AccountListRow>(
+    (last, n) => accountsPage(deps.store, {}, last?.name ?? null, n),
+    null,
+  )) {
+    const usage = await fleet.usage(page.map((a) => a.id));
+    for (const a of page) {
+      for (const act of ACTIONS)
+        samples.push([{ account: a.name, action: act }, usage.get(a.id)?.[act].verdict.usedToday ?? 0]);
+    }
+  }
+  const e = new Exposition();
+  e.metric(PER_ACCOUNT_METRIC, 'Successful actions per account today (configured time zone).', samples);
+  return e.text();
 }
 
 /**
@@ -369,76 +680,128 @@ export function writeFileAtomic(path: string, text: string, mode = 0o644): void 
   renameSync(tmp, abs);
 }
 
+const pctText = (pct: number) => (pct >= 80 ? c.green : pct >= 50 ? c.yellow : c.red)(`${pct}%`);
+const states = (byState: Record<string, number>) =>
+  Object.entries(byState)
+    .filter(([, n]) => n > 0)
+    .map(([s, n]) => `${s} ${n}`)
+    .join(', ');
+
+function accountColumns(): Column<AccountStatus>[] {
+  return [
+    { head: 'account', value: (a) => (a.enabled ? a.name : `${a.name} (disabled)`) },
+    { head: 'tenant', value: (a) => a.tenant },
+    { head: 'state', value: (a) => a.state, style: (t, a) => (a.healthy ? c.green(t) : c.red(t)) },
+    { head: 'until', value: (a) => fmtTime(a.until) },
+    { head: 'lease', value: (a) => (a.leaseHolder ? `${a.leaseHolder} → ${fmtTime(a.leaseExpiresAt)}` : '') },
+    ...ACTIONS.map((act): Column<AccountStatus> => ({
+      head: `${act} today`,
+      value: (a) => {
+        const t = a.today[act];
+        return `${t.used}/${t.limit}` + (t.nextAt ? ` (${t.blockedBy} → ${fmtTime(t.nextAt).slice(11)})` : '');
+      },
+    })),
+    { head: 'last error', value: (a) => a.lastError },
+  ];
+}
+
+function igColumns(now: number): Column<IgSessionStatus>[] {
+  return [
+    { head: 'tenant', value: (i) => i.tenant },
+    { head: 'username', value: (i) => i.username },
+    { head: 'state', value: (i) => i.state },
+    {
+      head: 'session age',
+      value: (i) => (i.sessionAgeMs === null ? '' : fmtAge(now - i.sessionAgeMs, now).replace(' ago', '')),
+    },
+    { head: 'last verified', value: (i) => fmtAge(i.lastVerifiedAt, now) },
+    { head: 'next refresh', value: (i) => fmtAge(i.nextRefreshAt, now) },
+    { head: 'failures', value: (i) => i.failures },
+    {
+      head: 'requests/window',
+      value: (i) =>
+        `profile ${i.rate.profile}/${i.rate.limit}, friendships ${i.rate.friendships}/${i.rate.limit} per ${i.rate.windowSeconds}s` +
+        (i.rate.backedOffUntil ? `; backing off to ${fmtTime(i.rate.backedOffUntil)}` : '') +
+        i.rate.throttled.map((b) => `; ${b.kind} throttled to ${fmtTime(b.until)} (${b.strikes}×)`).join(''),
+    },
+    { head: 'last error', value: (i) => i.lastError },
+  ];
+}
+
+const moreLine = (l: Listed, what: string, hint: string) =>
+  l.more > 0
+    ? `showing ${l.shown} of ${l.total} ${what}: ${l.more} more → ${hint}`
+    : `${l.shown} of ${l.total} ${what}`;
+
+/** The summary: its length depends on states, tenants, niches and actions, never on the fleet's size. */
 export function renderStatus(r: StatusReport): string {
   const now = r.generatedAt;
   const parts: string[] = [];
-  const pct = r.accounts.healthyPct;
+  const a = r.accounts;
   parts.push(
     c.bold('Telegram accounts') +
-      `: ${r.accounts.total} total, ${r.accounts.healthy} healthy (${(pct >= 80 ? c.green : pct >= 50 ? c.yellow : c.red)(`${pct}%`)}), ${r.accounts.leased} leased — ` +
-      Object.entries(r.accounts.byState)
-        .filter(([, n]) => n > 0)
-        .map(([s, n]) => `${s} ${n}`)
-        .join(', '),
+      `: ${a.total} total, ${a.healthy} healthy (${pctText(a.healthyPct)} of ${a.enabled} enabled), ${a.leased} leased — ` +
+      (states(a.byState) || 'none'),
   );
-  if (r.accounts.list.length) {
+  if (a.byTenant.length > 1 || (a.byTenant.length === 1 && a.byTenant[0]!.tenant !== null)) {
+    const shown = a.byTenant.slice(0, TENANTS_SHOWN);
     parts.push(
       table(
-        ['account', 'tenant', 'state', 'until', 'lease', ...ACTIONS.map((a) => `${a} today`), 'last error'],
-        r.accounts.list.map((a) => [
-          a.enabled ? a.name : `${a.name} (disabled)`,
-          a.tenant,
-          a.healthy ? c.green(a.state) : c.red(a.state),
-          fmtTime(a.until),
-          a.leaseHolder ? `${a.leaseHolder} → ${fmtTime(a.leaseExpiresAt)}` : '',
-          ...ACTIONS.map((act) => {
-            const t = a.today[act];
-            return `${t.used}/${t.limit}` + (t.nextAt ? ` (${t.blockedBy} → ${fmtTime(t.nextAt).slice(11)})` : '');
-          }),
-          a.lastError,
-        ]),
-      ),
+        ['tenant', 'accounts', 'healthy', 'leased', 'states'],
+        shown.map((t) => [tenantLabel(t.tenant), t.total, t.healthy, t.leased, states(t.byState)]),
+      ) + (a.byTenant.length > shown.length ? `\n… ${a.byTenant.length - shown.length} more tenants (--json)` : ''),
     );
   }
+  parts.push(c.bold(`Today's use`) + ` (${r.timeZone}; limits summed over enabled accounts)`);
+  parts.push(
+    table(
+      ['action', 'used', 'limit', 'share'],
+      r.today.fleet.map((u) => [
+        u.action,
+        u.used,
+        u.limit,
+        u.limit ? `${Math.round((u.used / u.limit) * 1000) / 10}%` : '',
+      ]),
+    ),
+  );
+  parts.push(
+    c.bold('Since the last reset') +
+      (r.counters.lastResetAt === null ? ' (none yet)' : ` (${fmtTime(r.counters.lastResetAt)})`) +
+      `: ${r.counters.leases} leases; errors: ` +
+      (r.counters.errors.map((x) => `${x.kind} ${x.count}`).join(', ') || 'none'),
+  );
+  const p = r.problems;
+  const problems: string[] = p.needPerson.map(
+    (x) => `  ${x.count} ${x.state}${x.reason ? ` (${x.reason})` : ''} → acctctl status --accounts --state ${x.state}`,
+  );
+  if (p.needPersonGroups > p.needPerson.length)
+    problems.push(`  … ${p.needPersonGroups - p.needPerson.length} more reasons (--json)`);
+  if (p.unhealthyProxies)
+    problems.push(`  ${p.unhealthyProxies} proxies unhealthy → acctctl proxies list; acctctl recover`);
+  if (p.igNeedPerson) problems.push(`  ${p.igNeedPerson} Instagram sessions need a person → acctctl ig list`);
+  if (p.disabledByOperator) problems.push(`  ${p.disabledByOperator} accounts disabled by an operator`);
+  if (p.accountsWithErrors)
+    problems.push(`  ${p.accountsWithErrors} accounts with errors today → acctctl recover --probe`);
+  parts.push(
+    c.bold('Problems') +
+      (problems.length ? ` (${p.needPersonTotal} accounts need a person)\n` + problems.join('\n') : ': none'),
+  );
   parts.push(c.bold('Targets'));
+  const joined = new Map(r.joinedToday.map((j) => [j.niche, j.count]));
   parts.push(
     r.targets.length
       ? table(
           ['niche', 'status', 'count'],
           r.targets.map((t) => [t.niche, t.status, t.count]),
-        )
+        ) + (joined.size ? '\njoined today: ' + [...joined].map(([n, k]) => `${n} ${k}`).join(', ') : '')
       : 'none',
   );
-  parts.push(c.bold('Instagram sessions'));
+  const ig = r.instagram;
   parts.push(
-    r.instagram.length
-      ? table(
-          [
-            'tenant',
-            'username',
-            'state',
-            'session age',
-            'last verified',
-            'next refresh',
-            'failures',
-            'requests/window',
-            'last error',
-          ],
-          r.instagram.map((i) => [
-            i.tenant,
-            i.username,
-            i.state,
-            i.sessionAgeMs === null ? '' : fmtAge(now - i.sessionAgeMs, now).replace(' ago', ''),
-            fmtAge(i.lastVerifiedAt, now),
-            fmtAge(i.nextRefreshAt, now),
-            i.failures,
-            `profile ${i.rate.profile}/${i.rate.limit}, friendships ${i.rate.friendships}/${i.rate.limit} per ${i.rate.windowSeconds}s` +
-              (i.rate.backedOffUntil ? `; backing off to ${fmtTime(i.rate.backedOffUntil)}` : '') +
-              i.rate.throttled.map((b) => `; ${b.kind} throttled to ${fmtTime(b.until)} (${b.strikes}×)`).join(''),
-            i.lastError,
-          ]),
-        )
-      : 'none',
+    c.bold('Instagram sessions') +
+      (ig.total
+        ? `: ${ig.total} total — ${states(ig.byState)}; ${ig.backingOff} backing off; ${ig.requestsInWindow} requests in the last ${ig.windowSeconds}s (busiest session ${ig.busiestInWindow}/${ig.limit})`
+        : ': none'),
   );
   parts.push(
     c.bold('Check jobs') +
@@ -455,18 +818,43 @@ export function renderStatus(r: StatusReport): string {
       ),
     );
   }
+  if (a.list && a.listed) {
+    parts.push(c.bold('Accounts') + filterText(a.listed));
+    if (a.list.length) parts.push(renderRows(accountColumns(), a.list));
+    parts.push(moreLine(a.listed, 'accounts', '--limit N, or acctctl accounts list --all'));
+  }
+  if (ig.list && ig.listed && ig.listed.total > 0) {
+    parts.push(c.bold('Instagram sessions') + filterText(ig.listed));
+    if (ig.list.length) parts.push(renderRows(igColumns(now), ig.list));
+    parts.push(moreLine(ig.listed, 'sessions', '--limit N, or acctctl ig list --all'));
+  }
+  if (!a.list) parts.push(`(per account: acctctl status --accounts [--state S] [--tenant T] [--limit N])`);
   parts.push(renderAlertsSection(r.alerts));
   return parts.join('\n');
 }
 
+/** Sessions shown in the status table's health section (the worst first). */
+const HEALTH_SHOWN = 10;
+
 export function renderAlertsSection(a: AlertsSection): string {
   const parts = [c.bold('Instagram session health (30 days)')];
+  // Bounded whatever the fleet: the sessions doing worst first; every session is in --json and ig list.
+  const worst = [...a.sessionHealth]
+    .sort(
+      (x, y) =>
+        (x.refreshSuccessPct ?? 101) - (y.refreshSuccessPct ?? 101) ||
+        (x.checkSuccessPct ?? 101) - (y.checkSuccessPct ?? 101),
+    )
+    .slice(0, HEALTH_SHOWN);
   parts.push(
-    a.sessionHealth.length
+    worst.length
       ? table(
           ['tenant', 'username', 'refreshes · checks'],
-          a.sessionHealth.map((h) => [h.tenant, h.username, renderHealth(h)]),
-        )
+          worst.map((h) => [h.tenant, h.username, renderHealth(h)]),
+        ) +
+          (a.sessionHealth.length > worst.length
+            ? `\n(${a.sessionHealth.length - worst.length} more sessions: acctctl ig list shows each one's figures)`
+            : '')
       : 'none',
   );
   const bad = a.sinks.filter((s) => s.failing > 0 || s.dead > 0);
@@ -487,7 +875,24 @@ export function renderAlertsSection(a: AlertsSection): string {
   return parts.join('\n');
 }
 
-export async function statusCli(ctx: Ctx, opts: { metricsFile?: string; failUnder?: string }): Promise<void> {
+function filterText(l: Listed): string {
+  const f = [l.filter.state && `state ${l.filter.state}`, l.filter.tenant && `tenant ${l.filter.tenant}`].filter(
+    Boolean,
+  );
+  return f.length ? ` (${f.join(', ')})` : '';
+}
+
+export interface StatusFlags {
+  metricsFile?: string;
+  metricsPerAccount?: boolean;
+  failUnder?: string;
+  accounts?: boolean;
+  state?: string;
+  tenant?: string;
+  limit?: string;
+}
+
+export async function statusCli(ctx: Ctx, opts: StatusFlags): Promise<void> {
   let failUnder: number | undefined;
   if (opts.failUnder !== undefined) {
     failUnder = Number(opts.failUnder);
@@ -495,10 +900,32 @@ export async function statusCli(ctx: Ctx, opts: { metricsFile?: string; failUnde
       throw new UsageError(`--fail-under "${opts.failUnder}" → give a percentage between 0 and 100`);
     }
   }
+  if (!opts.accounts && (opts.state !== undefined || opts.tenant !== undefined || opts.limit !== undefined)) {
+    throw new UsageError('--state, --tenant and --limit choose the rows of --accounts → add --accounts');
+  }
+  if (opts.metricsPerAccount && !opts.metricsFile) {
+    throw new UsageError('--metrics-per-account adds to --metrics-file → give --metrics-file FILE too');
+  }
+  const detail = opts.accounts
+    ? { state: opts.state, tenant: opts.tenant, limit: listSpec({ limit: opts.limit }, false).limit ?? DEFAULT_LIMIT }
+    : undefined;
+  if (detail) checkAccountFilter(detail);
   await withStore(ctx, async (store) => {
-    const report = await status({ store, clock: ctx.clock, timeZone: ctx.config.timeZone, igRate: ctx.config.igRate });
-    if (opts.metricsFile) writeFileAtomic(opts.metricsFile, toPrometheus(report));
-    ctx.emit(report, renderStatus);
+    const deps = { store, clock: ctx.clock, timeZone: ctx.config.timeZone, igRate: ctx.config.igRate };
+    const report = await status(deps, { accounts: detail });
+    if (opts.metricsFile) {
+      let text = toPrometheus(report);
+      if (opts.metricsPerAccount) text += await perAccountPrometheus(deps);
+      writeFileAtomic(opts.metricsFile, text);
+      // The crontab's line: no tables, one line (stdout usually goes to /dev/null).
+      ctx.emit(
+        report,
+        (x) =>
+          `metrics written to ${opts.metricsFile}: ${x.accounts.total} accounts, ${x.accounts.healthy} healthy (${x.accounts.healthyPct}%)`,
+      );
+    } else {
+      ctx.emit(report, renderStatus);
+    }
     if (failUnder !== undefined) {
       const { alertFleetHealth } = await import('../fleet/alerts.js');
       await alertFleetHealth(store, ctx.clock.now(), report.accounts.healthyPct, failUnder);

@@ -1,12 +1,20 @@
 import { sql } from 'kysely';
 import type { Ctx } from '../cli/context.js';
 import { withStore } from '../cli/context.js';
-import { fmtTime, table } from '../cli/output.js';
+import { emitListing, listSpec, pages, type Column, type ListFlags } from '../cli/listing.js';
+import { fmtTime } from '../cli/output.js';
 import type { Clock } from '../domain/clock.js';
 import { parseTargetLink, targetKey, type TargetRef } from '../domain/links.js';
 import { UsageError } from '../errors.js';
-import { TARGET_STATUSES, type TargetStatus } from '../store/schema.js';
+import {
+  checkTargetFilter,
+  countTargets,
+  targetsPage,
+  type TargetFilter,
+  type TargetListRow,
+} from '../store/targets.js';
 import type { Store } from '../store/store.js';
+import type { TargetStatus } from '../store/schema.js';
 import { readInputFile, rejectProblems } from './importing.js';
 import { removeTargets } from '../store/targets.js';
 import { count } from '../domain/plural.js';
@@ -76,51 +84,14 @@ export async function importTargets(
   });
 }
 
-export interface TargetRow {
-  ref: string;
-  niche: string;
-  status: string;
-  account: string | null;
-  joinedAt: number | null;
-  warmupEndsAt: number | null;
-  attempts: number;
-  nextAttemptAt: number | null;
-  error: string | null;
-}
+export type TargetRow = Omit<TargetListRow, 'id'>;
 
-export async function listTargets(store: Store, filter: { niche?: string; status?: string }): Promise<TargetRow[]> {
-  if (filter.status !== undefined && !(TARGET_STATUSES as readonly string[]).includes(filter.status)) {
-    throw new UsageError(`--status "${filter.status}" is unknown → use one of ${TARGET_STATUSES.join(', ')}`);
-  }
-  let q = store.db
-    .selectFrom('targets as t')
-    .leftJoin('telegram_accounts as a', 'a.id', 't.account_id')
-    .select([
-      't.ref',
-      't.niche',
-      't.status',
-      'a.session_name',
-      't.joined_at',
-      't.warmup_ends_at',
-      't.attempts',
-      't.next_attempt_at',
-      't.error_message',
-    ])
-    .orderBy('t.id');
-  if (filter.niche) q = q.where('t.niche', '=', filter.niche);
-  if (filter.status) q = q.where('t.status', '=', filter.status as TargetStatus);
-  const rows = await q.execute();
-  return rows.map((r) => ({
-    ref: r.ref,
-    niche: r.niche,
-    status: r.status,
-    account: r.session_name,
-    joinedAt: r.joined_at,
-    warmupEndsAt: r.warmup_ends_at,
-    attempts: r.attempts,
-    nextAttemptAt: r.next_attempt_at,
-    error: r.error_message,
-  }));
+/** Every matching target (import order). Listings page through `targetsPage` instead. */
+export async function listTargets(store: Store, filter: TargetFilter): Promise<TargetRow[]> {
+  const out: TargetRow[] = [];
+  for await (const page of pages<TargetListRow>((last, n) => targetsPage(store, filter, last?.id ?? null, n), null))
+    for (const { id: _id, ...r } of page) out.push(r);
+  return out;
 }
 
 export async function targetCounts(store: Store): Promise<{ niche: string; status: string; count: number }[]> {
@@ -144,27 +115,35 @@ export async function importTargetsCli(ctx: Ctx, file: string, opts: { niche: st
   );
 }
 
-export async function listTargetsCli(ctx: Ctx, opts: { niche?: string; status?: string }): Promise<void> {
-  await withStore(ctx, async (store) =>
-    ctx.emit(await listTargets(store, opts), (rows) =>
-      rows.length === 0
-        ? 'no targets → acctctl targets import FILE --niche N'
-        : table(
-            ['target', 'niche', 'status', 'account', 'joined', 'warm-up ends', 'attempts', 'next attempt', 'error'],
-            rows.map((r) => [
-              r.ref,
-              r.niche,
-              r.status,
-              r.account,
-              fmtTime(r.joinedAt),
-              fmtTime(r.warmupEndsAt),
-              r.attempts,
-              fmtTime(r.nextAttemptAt),
-              r.error,
-            ]),
-          ),
-    ),
-  );
+const targetColumns: Column<TargetListRow>[] = [
+  { head: 'target', value: (r) => r.ref },
+  { head: 'niche', value: (r) => r.niche },
+  { head: 'status', value: (r) => r.status },
+  { head: 'account', value: (r) => r.account },
+  { head: 'joined', value: (r) => fmtTime(r.joinedAt) },
+  { head: 'warm-up ends', value: (r) => fmtTime(r.warmupEndsAt) },
+  { head: 'attempts', value: (r) => r.attempts },
+  { head: 'next attempt', value: (r) => fmtTime(r.nextAttemptAt) },
+  { head: 'error', value: (r) => r.error },
+];
+
+export async function listTargetsCli(
+  ctx: Ctx,
+  opts: ListFlags & { niche?: string | undefined; status?: string | undefined },
+): Promise<void> {
+  const spec = listSpec(opts, ctx.config.json);
+  const filter = { niche: opts.niche, status: opts.status };
+  checkTargetFilter(filter);
+  await withStore(ctx, async (store) => {
+    await emitListing(ctx, spec, {
+      columns: targetColumns,
+      total: await countTargets(store, filter),
+      rows: pages<TargetListRow>((last, n) => targetsPage(store, filter, last?.id ?? null, n), spec.limit),
+      json: ({ id: _id, ...r }) => r,
+      empty: filter.niche || filter.status ? 'no targets match' : 'no targets → acctctl targets import FILE --niche N',
+      filters: '--niche, --status',
+    });
+  });
 }
 
 export async function retryTargetsCli(

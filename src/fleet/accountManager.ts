@@ -172,7 +172,7 @@ export const PROXY_RETRY_MS = 30 * 60_000;
 const parsedOverrides = new Map<string, LimitsOverride>();
 
 /** Overrides are stored as JSON; the same text is parsed once per process. */
-function parseOverride(json: string | null, where: string): LimitsOverride | null {
+export function parseOverride(json: string | null, where: string): LimitsOverride | null {
   if (!json) return null;
   const cached = parsedOverrides.get(json);
   if (cached) return cached;
@@ -365,7 +365,8 @@ export class AccountManager {
       update telegram_accounts set
         lease_holder = ${req.holder}, lease_token = fence + 1, fence = fence + 1,
         lease_expires_at = ${expiresAt}, lease_action = ${req.action}, lease_channel = ${req.channel ?? null},
-        lru_at = ${now}, updated_at = ${now}, state = 'active', state_until = null
+        lru_at = ${now}, updated_at = ${now}, state = 'active', state_until = null,
+        lease_count = lease_count + 1
       where id = (
         select a.id from telegram_accounts a
         where (${seen}) and ${this.eligible(now, req.action, tenantId, req)}
@@ -605,6 +606,7 @@ export class AccountManager {
           .values({ account_id: row.id, action: row.lease_action, channel: row.lease_channel, at: now, ok: 0 })
           .execute();
       }
+      await tx.insertInto('error_log').values({ account_id: row.id, kind: outcome.code, at: now }).execute();
       await tx
         .updateTable('telegram_accounts')
         .set((eb) => ({
@@ -747,7 +749,7 @@ export class AccountManager {
         on conflict (account_id, day) do nothing`.execute(tx);
       const accountsReset = Number(ins.numAffectedRows ?? 0n);
       if (accountsReset > 0) {
-        await sql`update telegram_accounts set error_count = 0
+        await sql`update telegram_accounts set error_count = 0, lease_count = 0
           where id in (select account_id from limit_resets where day = ${day} and at = ${now})`.execute(tx);
       }
       const pruned = await tx
@@ -756,6 +758,10 @@ export class AccountManager {
         .executeTakeFirst();
       await tx
         .deleteFrom('limit_resets')
+        .where('at', '<', now - retentionMs)
+        .execute();
+      await tx
+        .deleteFrom('error_log')
         .where('at', '<', now - retentionMs)
         .execute();
       return {
@@ -767,20 +773,28 @@ export class AccountManager {
     });
   }
 
-  /** Limits and today's use per account and action, from the same functions `lease` uses. */
-  async usage(): Promise<Map<number, Record<Action, { limits: Limits[Action]; verdict: LimitVerdict }>>> {
+  /**
+   * Limits and today's use per account and action, from the same functions `lease` uses; only the
+   * accounts `ids` when given (a page of `status --accounts`).
+   */
+  async usage(
+    ids?: readonly number[],
+  ): Promise<Map<number, Record<Action, { limits: Limits[Action]; verdict: LimitVerdict }>>> {
     const now = this.clock.now();
-    const accounts = await this.db
+    if (ids && ids.length === 0) return new Map();
+    let aq = this.db
       .selectFrom('telegram_accounts as a')
       .leftJoin('tenants as t', 't.id', 'a.tenant_id')
-      .select(['a.id', 'a.limits_json', 't.limits_json as tenant_limits'])
-      .execute();
+      .select(['a.id', 'a.limits_json', 't.limits_json as tenant_limits']);
+    if (ids) aq = aq.where('a.id', 'in', ids);
+    const accounts = await aq.execute();
     const since = Math.min(startOfDay(now, this.timeZone), now - 2 * HOUR);
-    const rows = await this.db
+    let lq = this.db
       .selectFrom('action_log')
       .select(['account_id', 'action', 'at', 'ok', 'channel'])
-      .where('at', '>=', since)
-      .execute();
+      .where('at', '>=', since);
+    if (ids) lq = lq.where('account_id', 'in', ids);
+    const rows = await lq.execute();
     const hist = new Map<string, ActionRecord[]>();
     for (const r of rows) {
       const k = `${r.account_id}:${r.action}`;

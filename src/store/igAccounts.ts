@@ -21,10 +21,30 @@ export interface IgRow {
   throttled: { kind: string; until: number; strikes: number }[];
 }
 
-export async function listIg(store: Store, now: number): Promise<IgRow[]> {
-  const rows = await store.db
-    .selectFrom('ig_accounts as i')
-    .innerJoin('tenants as t', 't.id', 'i.tenant_id')
+/** Which sessions a listing shows, and which page (ordered by tenant, then username). */
+export interface IgFilter {
+  tenant?: string | undefined;
+  state?: string | undefined;
+  limit?: number | undefined;
+  offset?: number | undefined;
+}
+
+function filteredIg(store: Store, f: IgFilter) {
+  let q = store.db.selectFrom('ig_accounts as i').innerJoin('tenants as t', 't.id', 'i.tenant_id');
+  if (f.tenant !== undefined) q = q.where('t.name', '=', f.tenant);
+  if (f.state !== undefined) q = q.where('i.state', '=', f.state);
+  return q;
+}
+
+export async function countIg(store: Store, f: IgFilter): Promise<number> {
+  const r = await filteredIg(store, f)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirst();
+  return Number(r?.n ?? 0);
+}
+
+export async function listIg(store: Store, now: number, f: IgFilter = {}): Promise<IgRow[]> {
+  let q = filteredIg(store, f)
     .leftJoin('proxies as p', 'p.id', 'i.proxy_id')
     .select([
       'i.id',
@@ -45,8 +65,9 @@ export async function listIg(store: Store, now: number): Promise<IgRow[]> {
       'i.last_error',
     ])
     .orderBy('t.name')
-    .orderBy('i.username')
-    .execute();
+    .orderBy('i.username');
+  if (f.limit !== undefined) q = q.limit(f.limit).offset(f.offset ?? 0);
+  const rows = await q.execute();
   const backoffs = await listBackoffs(store, now);
   return rows.map((r) => ({
     id: r.id,

@@ -60,6 +60,8 @@ export interface TelegramAccountsTable {
   channels_full: Generated<number>;
   lease_channel: string | null;
   lru_at: Generated<number>;
+  /** Leases handed out since the account's last daily reset (seed 003's leases counter). */
+  lease_count: Generated<number>;
 }
 
 export interface LimitResetsTable {
@@ -223,6 +225,14 @@ export interface ActionLogTable {
   ok: number;
 }
 
+/** Errors report-error applied, by kind, for acctctl_errors_total. */
+export interface ErrorLogTable {
+  id: Generated<number>;
+  account_id: number;
+  kind: string;
+  at: number;
+}
+
 export interface EventsTable {
   id: Generated<number>;
   at: number;
@@ -257,6 +267,7 @@ export interface Database {
   check_jobs: CheckJobsTable;
   check_job_items: CheckJobItemsTable;
   action_log: ActionLogTable;
+  error_log: ErrorLogTable;
   events: EventsTable;
   locks: LocksTable;
   settings: SettingsTable;

@@ -29,7 +29,7 @@ describe.each(DIALECTS)(
       const none = await runCli(['--json', 'lease', '--action', 'invite'], { env });
       expect(none.code).toBe(75);
       expect(JSON.parse(none.stdout)).toMatchObject({ ok: false, nextAt: expect.any(Number) as number });
-      const st = await runCli(['--json', 'status'], { env });
+      const st = await runCli(['--json', 'status', '--accounts'], { env });
       const acc = (JSON.parse(st.stdout) as { accounts: { list: { leaseHolder: string }[] } }).accounts.list[0]!;
       expect(acc.leaseHolder).toBe('script');
 
@@ -37,7 +37,7 @@ describe.each(DIALECTS)(
       const rel = await runCli(['release', token, '--used', 'invite=1'], { env });
       expect(rel.code, rel.stderr).toBe(0);
       expect(rel.stdout).toContain('recorded invite=1');
-      const st2 = JSON.parse((await runCli(['--json', 'status'], { env })).stdout) as {
+      const st2 = JSON.parse((await runCli(['--json', 'status', '--accounts'], { env })).stdout) as {
         accounts: { list: { today: { invite: { used: number; limit: number; blockedBy: string | null } } }[] };
       };
       expect(st2.accounts.list[0]!.today.invite).toMatchObject({ used: 1, limit: 30, blockedBy: 'gap' });
@@ -82,7 +82,7 @@ describe.each(DIALECTS)(
       expect((await runCli(['accounts', 'limits', 'acc_00000', good], { env })).code).toBe(0);
       const l1 = await runCli(['lease', '--action', 'invite'], { env });
       expect((await runCli(['release', l1.stdout.trim(), '--used', 'invite=1'], { env })).code).toBe(0);
-      const st = JSON.parse((await runCli(['--json', 'status'], { env })).stdout) as {
+      const st = JSON.parse((await runCli(['--json', 'status', '--accounts'], { env })).stdout) as {
         accounts: { list: { today: { invite: { limit: number; blockedBy: string } } }[] };
       };
       expect(st.accounts.list[0]!.today.invite).toMatchObject({ limit: 1, blockedBy: 'per_day' });

@@ -399,11 +399,11 @@ describe.each(DIALECTS)('check on $name', ({ name, skip, create }) => {
       expect(await backoff()).toEqual([{ kind: 'friendships', until_at: clock.now() + 20 * 60_000, strikes: 2 }]);
       // status shows the rest, per endpoint kind.
       const { status, renderStatus } = await import('../../src/commands/status.js');
-      const st = await status({ store, clock, timeZone: 'UTC' });
-      expect(st.instagram[0]!.rate.throttled).toEqual([
+      const st = await status({ store, clock, timeZone: 'UTC' }, { accounts: { limit: 50 } });
+      expect(st.instagram.list![0]!.rate.throttled).toEqual([
         { kind: 'friendships', until: clock.now() + 20 * 60_000, strikes: 2 },
       ]);
-      expect(st.instagram[0]!.state).toBe('valid');
+      expect(st.instagram.list![0]!.state).toBe('valid');
       expect(renderStatus(st)).toMatch(/friendships throttled to .* \(2×\)/);
       // The throttle lifts: the job completes with exactly the server's set; the strikes are forgotten.
       fault = null;

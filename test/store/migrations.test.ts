@@ -37,6 +37,7 @@ describe.each(DIALECTS)('migrations on $name', ({ name, skip, create }) => {
         '0005_ig_identity',
         '0006_ways_back',
         '0007_alerts',
+        '0008_fleet_scale',
       ]);
       expect(await migrateToLatest(store.db, store.caps)).toEqual([]);
       const tables = (await store.db.introspection.getTables({ withInternalKyselyTables: true })).map((x) => x.name);
@@ -84,6 +85,7 @@ describe.each(DIALECTS)('migrations on $name', ({ name, skip, create }) => {
       '0005_ig_identity',
       '0006_ways_back',
       '0007_alerts',
+      '0008_fleet_scale',
       '9999_future',
     ]);
     await again.close();
@@ -101,6 +103,7 @@ describe.each(DIALECTS)('migrations on $name', ({ name, skip, create }) => {
       '0005_ig_identity',
       '0006_ways_back',
       '0007_alerts',
+      '0008_fleet_scale',
     ]);
   });
 });

@@ -1,0 +1,34 @@
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { clearRegisteredSecrets, redact, registerSecret } from '../../src/security/redact.js';
+
+describe('redact', () => {
+  afterEach(() => clearRegisteredSecrets());
+
+  it('scrubs every form of every registered secret, longest first, however many share a prefix', () => {
+    // String sessions share their first characters (version, DC, address): 20,000 of them.
+    const header = '1AgAOMTQ5LjE1NC4xNjcuNTEBu';
+    const sessions = Array.from({ length: 20_000 }, () => header + randomBytes(255).toString('base64'));
+    for (const s of sessions) registerSecret(s);
+    const key = randomBytes(32);
+    registerSecret(key);
+    const pick = sessions[12_345]!;
+    const text = `a ${pick} b ${Buffer.from(pick).toString('hex')} c ${key.toString('base64url')} d ${header} e`;
+    const out = redact(text);
+    expect(out).toBe('a [redacted] b [redacted] c [redacted] d ' + header + ' e');
+    expect(redact('nothing secret here')).toBe('nothing secret here');
+    // A longer secret that starts with a shorter one is redacted whole.
+    registerSecret('abcdefgh');
+    registerSecret('abcdefgh-and-more');
+    expect(redact('x abcdefgh-and-more y abcdefgh z')).toBe('x [redacted] y [redacted] z');
+  });
+
+  it('ignores values too short to be secrets, and does nothing when none are registered', () => {
+    registerSecret('abc');
+    expect(redact('abc abc')).toBe('abc abc');
+    clearRegisteredSecrets();
+    registerSecret('abcdefgh');
+    clearRegisteredSecrets();
+    expect(redact('abcdefgh')).toBe('abcdefgh');
+  });
+});
