@@ -12,6 +12,7 @@ import type { Logger } from '../log/logger.js';
 import type { SecretBox } from '../security/secretBox.js';
 import type { Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';
+import { recordApiKeyUse, usableApiKeys } from '../store/apiKeys.js';
 import { activeBackoffs, clearBackoff, throttleBackoff } from '../store/igAccounts.js';
 import { igRoute, loadProxy, markProxy } from '../store/proxies.js';
 
@@ -235,17 +236,12 @@ export class Checker {
 
   /** What the tenant's mode needs and it does not have (null: all there). */
   private async missingResources(tenantId: number, mode: VerifyMode, needsSession: boolean): Promise<string | null> {
-    const db = this.deps.store.db;
     const lacks: string[] = [];
     for (const m of methodsOf(mode)) {
       if (m === 'api') {
-        const keys = await db
-          .selectFrom('api_keys')
-          .select(['provider'])
-          .where('tenant_id', '=', tenantId)
-          .where('healthy', '=', 1)
-          .execute();
-        if (keys.length === 0) lacks.push('no healthy API key (acctctl apikeys import)');
+        const keys = await usableApiKeys(this.deps.store, tenantId, this.deps.clock.now());
+        if (keys.length === 0)
+          lacks.push('no healthy API key (acctctl apikeys import; keys out of quota come back after an hour)');
         else if (!keys.some((k) => this.deps.providers.has(k.provider)))
           lacks.push(`no configured provider for its API keys (ACCTCTL_API_PROVIDERS)`);
       }
@@ -605,14 +601,7 @@ export class Checker {
   }
 
   private async viaApi(tenantId: number, username: string): Promise<LookupResult> {
-    const keys = await this.deps.store.db
-      .selectFrom('api_keys')
-      .select(['id', 'provider', 'key_enc'])
-      .where('tenant_id', '=', tenantId)
-      .where('healthy', '=', 1)
-      .orderBy('quota_used')
-      .orderBy('id')
-      .execute();
+    const keys = await usableApiKeys(this.deps.store, tenantId, this.deps.clock.now());
     const route = await this.tenantRoute(tenantId);
     if (route.kind === 'down') return 'error'; // fail closed: never direct
     const proxy = route.kind === 'ok' ? route.proxy : null;
@@ -622,20 +611,14 @@ export class Checker {
       const key = this.deps.box.open(k.key_enc, { table: 'api_keys', column: 'key_enc', rowId: k.id });
       const res = await this.http(providerUrl(p, username), { [p.keyHeader]: key }, proxy);
       const verdict = readProvider(p, res.status, res.json);
-      await this.deps.store.db
-        .updateTable('api_keys')
-        .set((eb) => ({ quota_used: eb('quota_used', '+', 1) }))
-        .where('id', '=', k.id)
-        .execute();
-      if (verdict === 'quota') {
-        // Out of quota: rest this key and rotate to the next.
-        await this.deps.store.db
-          .updateTable('api_keys')
-          .set({ healthy: 0, quota_reset_at: this.deps.clock.now() + 3_600_000, last_error: `quota (${res.status})` })
-          .where('id', '=', k.id)
-          .execute();
-        continue;
-      }
+      // Out of quota: the key rests (until its quota resets) and the next one is used.
+      await recordApiKeyUse(
+        this.deps.store,
+        k,
+        { quota: verdict === 'quota', status: res.status },
+        this.deps.clock.now(),
+      );
+      if (verdict === 'quota') continue;
       return verdict === 'error' ? 'error' : verdict;
     }
     return 'error';

@@ -108,3 +108,63 @@ export async function removeApiKeys(
     return { removed: rows.map((r) => ({ id: r.id, tenant: r.tenant, provider: r.provider })) };
   });
 }
+
+/** How long a key answered "out of quota" rests before it is tried again. */
+export const QUOTA_REST_MS = 3_600_000;
+
+/**
+ * A tenant's API keys `check` may use now, least used first: the healthy ones, and those resting
+ * for quota whose reset time has passed (they come back on their own).
+ */
+export async function usableApiKeys(
+  store: Store,
+  tenantId: number,
+  now: number,
+): Promise<{ id: number; provider: string; key_enc: string; healthy: number }[]> {
+  return store.db
+    .selectFrom('api_keys')
+    .select(['id', 'provider', 'key_enc', 'healthy'])
+    .where('tenant_id', '=', tenantId)
+    .where((eb) =>
+      eb.or([eb('healthy', '=', 1), eb.and([eb('quota_reset_at', 'is not', null), eb('quota_reset_at', '<=', now)])]),
+    )
+    .orderBy('quota_used')
+    .orderBy('id')
+    .execute();
+}
+
+/**
+ * One request made with a key. Out of quota → it rests until `now + QUOTA_REST_MS`. Any other
+ * answer from a key that was resting → it is healthy again and its count starts over.
+ */
+export async function recordApiKeyUse(
+  store: Store,
+  key: { id: number; healthy: number },
+  outcome: { quota: boolean; status: number },
+  now: number,
+): Promise<void> {
+  if (outcome.quota) {
+    await store.db
+      .updateTable('api_keys')
+      .set((eb) => ({
+        quota_used: eb('quota_used', '+', 1),
+        healthy: 0,
+        quota_reset_at: now + QUOTA_REST_MS,
+        last_error: `quota (${outcome.status})`,
+      }))
+      .where('id', '=', key.id)
+      .execute();
+  } else if (key.healthy !== 1) {
+    await store.db
+      .updateTable('api_keys')
+      .set({ quota_used: 1, healthy: 1, quota_reset_at: null, last_error: null })
+      .where('id', '=', key.id)
+      .execute();
+  } else {
+    await store.db
+      .updateTable('api_keys')
+      .set((eb) => ({ quota_used: eb('quota_used', '+', 1) }))
+      .where('id', '=', key.id)
+      .execute();
+  }
+}

@@ -23,6 +23,8 @@ const PROFILES = { real_one: { id: '501', followers: 30 }, real_two: { id: '502'
 describe.each(DIALECTS)('check on $name', ({ name, skip, create }) => {
   let ig: FakeInstagram;
   let api: Awaited<ReturnType<typeof fakeLookupApi>>;
+  /** Keys the fake provider answers 429 (out of quota) for; a test may change it. */
+  const quotaKeys = ['quota-key-1'];
   let proxy: Awaited<ReturnType<typeof recordingHttpProxy>>;
   let fault: ((r: { path: string; sessionid: string | null; n: number }) => Fault | null) | null = null;
   let t: TestDb;
@@ -35,7 +37,7 @@ describe.each(DIALECTS)('check on $name', ({ name, skip, create }) => {
       profiles: PROFILES,
       fault: (r) => fault?.(r) ?? null,
     });
-    api = await fakeLookupApi({ existing: ['real_one', 'real_two'], quotaKeys: ['quota-key-1'] });
+    api = await fakeLookupApi({ existing: ['real_one', 'real_two'], quotaKeys });
     proxy = await recordingHttpProxy();
   });
   afterAll(async () => {
@@ -99,6 +101,36 @@ describe.each(DIALECTS)('check on $name', ({ name, skip, create }) => {
       { store, clock },
       ['real_one', 'real_two', 'ghost_user'].map((username) => ({ tenant, username, kind })),
     );
+
+  it.skipIf(skip)('an API key out of quota rests, then comes back by itself when its quota resets', async () => {
+    await addTenant({ store, clock }, { name: 't_quota', verifyMode: 'api' });
+    await watchAll('t_quota');
+    quotaKeys.push('tired-key');
+    try {
+      await importApiKeys({ store, box, clock }, [{ tenant: 't_quota', provider: 'lookup', key: 'tired-key' }]);
+      const key = () =>
+        store.db.selectFrom('api_keys').select(['healthy', 'quota_reset_at', 'last_error']).executeTakeFirstOrThrow();
+      const [r1] = await checker().run();
+      expect(r1).toMatchObject({ tenant: 't_quota', found: 0, errors: 3 });
+      expect(await key()).toEqual({ healthy: 0, quota_reset_at: T0 + 3_600_000, last_error: 'quota (429)' });
+      // Still resting: the tenant is skipped, saying why; nothing is sent with the key.
+      clock.advance(30 * 60_000);
+      await store.db.updateTable('watches').set({ next_check_at: clock.now() }).execute();
+      const sent = api.calls.length;
+      const [r2] = await checker().run();
+      expect(r2!.skipped).toMatch(/no healthy API key/);
+      expect(api.calls.length).toBe(sent);
+      // The provider's quota resets; once the hour is over the key is used again and is healthy.
+      quotaKeys.splice(quotaKeys.indexOf('tired-key'), 1);
+      clock.advance(30 * 60_000);
+      await store.db.updateTable('watches').set({ next_check_at: clock.now() }).execute();
+      const [r3] = await checker().run();
+      expect(r3).toMatchObject({ checked: 3, found: 2, notFound: 1, errors: 0, skipped: null });
+      expect(await key()).toEqual({ healthy: 1, quota_reset_at: null, last_error: null });
+    } finally {
+      if (quotaKeys.includes('tired-key')) quotaKeys.splice(quotaKeys.indexOf('tired-key'), 1);
+    }
+  });
 
   it.skipIf(skip)('each verify mode, and a tenant skipped for a missing resource', async () => {
     for (const [name, mode] of [
