@@ -9,7 +9,7 @@ import {
   type ImportAccountsResult,
 } from './commands/accounts.js';
 import { readInputFile } from './commands/importing.js';
-import { loadConfig, parseDbUrl, type Config, type DbTarget } from './config/config.js';
+import { isTimeZone, loadConfig, parseDbUrl, type Config, type DbTarget } from './config/config.js';
 import type { ErrorInput } from './domain/accountStates.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { ClosedError, ConfigError } from './errors.js';
@@ -111,15 +111,6 @@ export interface Fleet extends AsyncDisposable {
   reportError(token: string, error: string | ErrorInput): Promise<ReportErrorResult>;
   /** Close the store. Idempotent; every call afterwards throws ClosedError. */
   close(): Promise<void>;
-}
-
-function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -5,6 +5,7 @@ import { AcctctlError, ExitCode, exitCodeOf } from '../errors.js';
 import { LOG_LEVELS } from '../log/logger.js';
 import { redact } from '../security/redact.js';
 import type { Ctx } from './context.js';
+import type { JoinFlags } from '../commands/join.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -270,21 +271,7 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
       'flood waits up to this long rest the account (flood_wait), longer ones cool it down for the run (env ACCTCTL_FLOOD_THRESHOLD; default 600; a tenant’s limits may set its own)',
     )
     .option('--pending-days <days>', 'a join request still not approved after this many days expires (default 7)')
-    .action(
-      run(
-        async (
-          ctx,
-          opts: {
-            niche: string;
-            batch: string;
-            dryRun?: boolean;
-            maxWait: string;
-            floodThreshold?: string;
-            pendingDays?: string;
-          },
-        ) => (await import('../commands/join.js')).joinCli(ctx, opts),
-      ),
-    );
+    .action(run(async (ctx, opts: JoinFlags) => (await import('../commands/join.js')).joinCli(ctx, opts)));
 
   program
     .command('lease')

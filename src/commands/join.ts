@@ -463,17 +463,17 @@ export async function telegramGateway(config: Config, clock: Clock): Promise<Tel
   return new GramjsGateway();
 }
 
-export async function joinCli(
-  ctx: Ctx,
-  opts: {
-    niche: string;
-    batch: string;
-    dryRun?: boolean;
-    maxWait: string;
-    floodThreshold?: string;
-    pendingDays?: string;
-  },
-): Promise<void> {
+/** `join`'s flags as commander parses them. */
+export interface JoinFlags {
+  niche: string;
+  batch: string;
+  dryRun?: boolean;
+  maxWait: string;
+  floodThreshold?: string;
+  pendingDays?: string;
+}
+
+export async function joinCli(ctx: Ctx, opts: JoinFlags): Promise<void> {
   const batch = Number(opts.batch);
   const maxWait = Number(opts.maxWait);
   if (!Number.isFinite(maxWait) || maxWait < 0) throw new UsageError('--max-wait must be a number of seconds ≥ 0');

@@ -73,7 +73,8 @@ export function parseDbUrl(raw: string, cwd: string): DbTarget | undefined {
   return { kind: 'sqlite', path: resolve(cwd, raw) };
 }
 
-function isTimeZone(tz: string): boolean {
+/** Whether `tz` is an IANA time zone this Node knows. */
+export function isTimeZone(tz: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
     return true;
