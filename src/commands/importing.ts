@@ -20,6 +20,14 @@ export function readInputFile(path: string): string {
   }
 }
 
+/**
+ * Read and parse a JSON file; the file's text is released once parsed (a large import would
+ * otherwise hold it next to the parsed rows).
+ */
+export function readJsonFile(path: string): unknown {
+  return parseJsonFile(path, readInputFile(path));
+}
+
 export function parseJsonFile(path: string, text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
