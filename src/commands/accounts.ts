@@ -5,6 +5,7 @@ import { emitListing, listSpec, pages, type Column, type ListFlags } from '../cl
 import { c, fmtTime } from '../cli/output.js';
 import {
   accountsSource,
+  accountsSourceOfRows,
   validateAccountsConfig,
   type AccountInput,
   type AccountsSource,
@@ -22,7 +23,7 @@ import {
 } from '../store/accounts.js';
 import { upsertProxy } from '../store/proxies.js';
 import type { Store } from '../store/store.js';
-import { parseJsonFile, readInputFile, readJsonFile, rejectProblems } from './importing.js';
+import { parseJsonFile, readInputFile, readJsonRows, rejectProblems } from './importing.js';
 import { accountEvent } from '../fleet/waysBack.js';
 import { resolveTenants } from '../store/tenants.js';
 import { count } from '../domain/plural.js';
@@ -50,7 +51,8 @@ export function parseAccountsFile(path: string, text: string, fernetKey?: string
  * keeping only the parsed file: the rows are converted a chunk at a time while they are imported.
  */
 export function openAccountsFile(path: string, fernetKey?: string): AccountsSource {
-  const r = accountsSource(readJsonFile(path), { fernetKey });
+  const file = readJsonRows(path);
+  const r = 'rows' in file ? accountsSourceOfRows(file.rows, { fernetKey }) : accountsSource(file.data, { fernetKey });
   if (!r.ok) rejectProblems(path, r.problems);
   return r.source;
 }

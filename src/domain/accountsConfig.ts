@@ -30,8 +30,11 @@ export function validateAccountsConfig(
   data: unknown,
   opts: { fernetKey?: string | undefined } = {},
 ): { ok: true; rows: AccountInput[] } | { ok: false; problems: string[] } {
+  if (!Array.isArray(data)) {
+    return { ok: false, problems: ['(top level): must be a JSON array of accounts'] };
+  }
   const rows: AccountInput[] = [];
-  const r = checkRows(data, opts, (row) => rows.push(row));
+  const r = checkRows(rowsOfArray(data), opts, (row) => rows.push(row));
   return r.ok ? { ok: true, rows } : r;
 }
 
@@ -46,20 +49,50 @@ export interface AccountsSource {
 }
 
 /**
+ * The rows of a JSON array, one at a time: a parsed array, or a file's rows parsed on demand
+ * (see readJsonRows) so the parsed file is never in memory as a whole.
+ */
+export interface JsonRows {
+  length: number;
+  /** Row i (parsed again on every call when the rows are read from a file). */
+  get(i: number): unknown;
+  /** Row i will not be asked for again. */
+  drop(i: number): void;
+}
+
+const rowsOfArray = (a: unknown[]): JsonRows => ({
+  length: a.length,
+  get: (i) => a[i],
+  drop: (i) => {
+    a[i] = undefined;
+  },
+});
+
+/**
  * Validate the whole file (every problem reported at once, as validateAccountsConfig) without
- * keeping the converted rows: they are built again a chunk at a time by `chunks()`, and the parsed
- * JSON rows are released as they are consumed. `data` must not be used by the caller afterwards.
+ * keeping the converted rows: they are built again a chunk at a time by `chunks()`, and the raw
+ * rows are released as they are consumed. `data` (a parsed file, or its rows) must not be used by
+ * the caller afterwards.
  */
 export function accountsSource(
   data: unknown,
   opts: { fernetKey?: string | undefined } = {},
 ): { ok: true; source: AccountsSource } | { ok: false; problems: string[] } {
+  if (!Array.isArray(data)) {
+    return { ok: false, problems: ['(top level): must be a JSON array of accounts'] };
+  }
+  return accountsSourceOfRows(rowsOfArray(data), opts);
+}
+
+export function accountsSourceOfRows(
+  raw: JsonRows,
+  opts: { fernetKey?: string | undefined } = {},
+): { ok: true; source: AccountsSource } | { ok: false; problems: string[] } {
   const tenants = new Set<string>();
-  const r = checkRows(data, opts, (row) => {
+  const r = checkRows(raw, opts, (row) => {
     if (row.tenant) tenants.add(row.tenant);
   });
   if (!r.ok) return r;
-  const raw = data as unknown[];
   return {
     ok: true,
     source: {
@@ -70,11 +103,11 @@ export function accountsSource(
           const chunk: AccountInput[] = [];
           const problems: string[] = [];
           for (let i = start; i < Math.min(raw.length, start + size); i++) {
-            const row = checkRow(raw[i], i, null, opts, problems);
+            const row = checkRow(raw.get(i), i, null, opts, problems);
             // Validated already: a row that fails now means the data changed under us.
             if (!row) throw new Error(`accounts row ${i} no longer validates: ${problems.join('; ')}`);
             chunk.push(row);
-            raw[i] = undefined;
+            raw.drop(i);
           }
           yield chunk;
         }
@@ -84,19 +117,16 @@ export function accountsSource(
 }
 
 function checkRows(
-  data: unknown,
+  data: JsonRows,
   opts: { fernetKey?: string | undefined },
   each: (row: AccountInput) => void,
 ): { ok: true } | { ok: false; problems: string[] } {
   const problems: string[] = [];
-  if (!Array.isArray(data)) {
-    return { ok: false, problems: ['(top level): must be a JSON array of accounts'] };
-  }
   const seen = new Map<string, number>();
-  data.forEach((raw: unknown, i) => {
-    const row = checkRow(raw, i, seen, opts, problems);
+  for (let i = 0; i < data.length; i++) {
+    const row = checkRow(data.get(i), i, seen, opts, problems);
     if (row) each(row);
-  });
+  }
   if (data.length === 0) problems.push('(top level): the file holds no accounts');
   return problems.length ? { ok: false, problems } : { ok: true };
 }
