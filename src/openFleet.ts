@@ -4,6 +4,7 @@ import {
   changeAccount,
   importAccounts,
   listAccounts,
+  openAccountsFile,
   parseAccountsFile,
   type AccountRow,
   type ImportAccountsResult,
@@ -172,7 +173,7 @@ export async function openFleet(opts: OpenFleetOptions = {}): Promise<Fleet> {
         : undefined;
       const rows =
         typeof source === 'string'
-          ? parseAccountsFile(source, readInputFile(source), fernetKey)
+          ? openAccountsFile(source, fernetKey)
           : parseAccountsFile('accounts', JSON.stringify(source), fernetKey);
       return importAccounts({ store, box: secretBox(), clock }, rows, { createTenants: o.createTenants === true });
     }),

@@ -3,7 +3,13 @@ import type { Ctx } from '../cli/context.js';
 import { secretBox, withStore } from '../cli/context.js';
 import { emitListing, listSpec, pages, type Column, type ListFlags } from '../cli/listing.js';
 import { c, fmtTime } from '../cli/output.js';
-import { validateAccountsConfig, type AccountInput } from '../domain/accountsConfig.js';
+import {
+  accountsSource,
+  accountsSourceOfRows,
+  validateAccountsConfig,
+  type AccountInput,
+  type AccountsSource,
+} from '../domain/accountsConfig.js';
 import type { Clock } from '../domain/clock.js';
 import { DataError } from '../errors.js';
 import { parseKeyMaterialFernet } from '../security/fernetKey.js';
@@ -17,7 +23,7 @@ import {
 } from '../store/accounts.js';
 import { upsertProxy } from '../store/proxies.js';
 import type { Store } from '../store/store.js';
-import { parseJsonFile, readInputFile, rejectProblems } from './importing.js';
+import { parseJsonFile, readInputFile, readJsonRows, rejectProblems } from './importing.js';
 import { accountEvent } from '../fleet/waysBack.js';
 import { resolveTenants } from '../store/tenants.js';
 import { count } from '../domain/plural.js';
@@ -40,6 +46,27 @@ export function parseAccountsFile(path: string, text: string, fernetKey?: string
   return r.rows;
 }
 
+/**
+ * Read, parse and validate accounts_config.json (every problem reported at once, DataError 65),
+ * keeping only the parsed file: the rows are converted a chunk at a time while they are imported.
+ */
+export function openAccountsFile(path: string, fernetKey?: string): AccountsSource {
+  const file = readJsonRows(path);
+  const r = 'rows' in file ? accountsSourceOfRows(file.rows, { fernetKey }) : accountsSource(file.data, { fernetKey });
+  if (!r.ok) rejectProblems(path, r.problems);
+  return r.source;
+}
+
+function sourceOf(rows: AccountInput[]): AccountsSource {
+  return {
+    count: rows.length,
+    tenants: rows.flatMap((r) => (r.tenant ? [r.tenant] : [])),
+    *chunks(size) {
+      for (let start = 0; start < rows.length; start += size) yield rows.slice(start, start + size);
+    },
+  };
+}
+
 interface AccountColumns {
   tenant_id: number | null;
   phone: string | null;
@@ -60,9 +87,10 @@ const IMPORT_CHUNK = 500;
  */
 export async function importAccounts(
   deps: { store: Store; box: SecretBox; clock: Clock },
-  rows: AccountInput[],
+  input: AccountInput[] | AccountsSource,
   opts: ImportOptions = {},
 ): Promise<ImportAccountsResult> {
+  const rows = Array.isArray(input) ? sourceOf(input) : input;
   const now = deps.clock.now();
   const { box } = deps;
   const sealFor = (id: number, r: AccountInput) => ({
@@ -74,21 +102,16 @@ export async function importAccounts(
     }),
   });
   return deps.store.writeTx(async (tx) => {
-    const tenants = await resolveTenants(
-      tx,
-      rows.flatMap((r) => (r.tenant ? [r.tenant] : [])),
-      { create: opts.createTenants ?? true, now },
-    );
+    const tenants = await resolveTenants(tx, rows.tenants, { create: opts.createTenants ?? true, now });
     const result: ImportAccountsResult = {
-      imported: rows.length,
+      imported: rows.count,
       created: [],
       updated: [],
       tenantsCreated: tenants.created,
       reactivated: [],
     };
     const proxies = new Map<string, number>();
-    for (let start = 0; start < rows.length; start += IMPORT_CHUNK) {
-      const chunk = rows.slice(start, start + IMPORT_CHUNK);
+    for (const chunk of rows.chunks(IMPORT_CHUNK)) {
       const common = new Map<AccountInput, AccountColumns>();
       for (const r of chunk) {
         const tenantId = r.tenant ? tenants.ids.get(r.tenant)! : null;
@@ -253,7 +276,7 @@ export async function importAccountsCli(
   const fernetKey = opts.fernetKeyFile
     ? parseKeyMaterialFernet(readInputFile(opts.fernetKeyFile), opts.fernetKeyFile)
     : undefined;
-  const rows = parseAccountsFile(file, readInputFile(file), fernetKey);
+  const rows = openAccountsFile(file, fernetKey);
   const box = secretBox(ctx);
   await withStore(ctx, async (store) =>
     ctx.emit(

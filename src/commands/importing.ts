@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { JsonRows } from '../domain/accountsConfig.js';
 import { DataError } from '../errors.js';
 
 /** How an import treats tenants it does not know. */
@@ -18,6 +19,101 @@ export function readInputFile(path: string): string {
   } catch (cause) {
     throw new DataError(`cannot read ${path} → check the path and its permissions`, { cause });
   }
+}
+
+/**
+ * A JSON file that is an array of objects, read as bytes (outside the JavaScript heap) with each
+ * row parsed only when asked for: a 100,000-row import never holds the parsed file as a whole.
+ * Anything else — another shape, a syntax error anywhere — is parsed whole as before
+ * (`{ data }`), so problems and error messages are exactly those of JSON.parse on the file.
+ */
+export function readJsonRows(path: string): { rows: JsonRows } | { data: unknown } {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch (cause) {
+    throw new DataError(`cannot read ${path} → check the path and its permissions`, { cause });
+  }
+  const spans = arrayOfObjectSpans(buf);
+  const whole = () => ({ data: parseJsonFile(path, buf.toString('utf8')) });
+  if (!spans) return whole();
+  return {
+    rows: {
+      length: spans.length / 2,
+      get: (i) => {
+        try {
+          return JSON.parse(buf.toString('utf8', spans[2 * i], spans[2 * i + 1])) as unknown;
+        } catch {
+          // A row that does not parse makes the whole file invalid: report it as JSON.parse on the
+          // file does (this always throws). Rows are all read by validation before anything is written.
+          whole();
+          throw new DataError(`${path} is not valid JSON → fix the file; nothing was imported`);
+        }
+      },
+      drop: () => {},
+    },
+  };
+}
+
+const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
+
+/**
+ * Byte ranges [start, end) of the elements of a top-level JSON array whose elements are all
+ * objects, or null when the bytes are not such an array (the caller then parses the file whole).
+ * Strings are skipped with their escapes; structure characters are ASCII, so UTF-8 needs nothing.
+ */
+function arrayOfObjectSpans(b: Buffer): Uint32Array | null {
+  if (b.length >= 2 ** 32) return null;
+  let i = 0;
+  const ws = () => {
+    while (i < b.length && WS.has(b[i]!)) i++;
+  };
+  ws();
+  if (b[i] !== 0x5b /* [ */) return null;
+  i++;
+  let spans = new Uint32Array(1024);
+  let n = 0;
+  ws();
+  if (b[i] === 0x5d /* ] */) {
+    i++;
+  } else {
+    for (;;) {
+      ws();
+      if (b[i] !== 0x7b /* { */) return null;
+      const start = i;
+      let depth = 0;
+      for (; i < b.length; i++) {
+        const c = b[i]!;
+        if (c === 0x22 /* " */) {
+          for (i++; i < b.length && b[i] !== 0x22; i++) if (b[i] === 0x5c /* \ */) i++;
+          if (i >= b.length) return null;
+        } else if (c === 0x7b || c === 0x5b) depth++;
+        else if (c === 0x7d || c === 0x5d) {
+          depth--;
+          if (depth === 0) break;
+        }
+      }
+      if (i >= b.length || b[i] !== 0x7d) return null;
+      i++;
+      if (n + 2 > spans.length) {
+        const bigger = new Uint32Array(spans.length * 2);
+        bigger.set(spans);
+        spans = bigger;
+      }
+      spans[n++] = start;
+      spans[n++] = i;
+      ws();
+      if (b[i] === 0x2c /* , */) {
+        i++;
+        continue;
+      }
+      if (b[i] !== 0x5d) return null;
+      i++;
+      break;
+    }
+  }
+  ws();
+  return i === b.length ? spans.subarray(0, n) : null;
 }
 
 export function parseJsonFile(path: string, text: string): unknown {
