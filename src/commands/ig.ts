@@ -44,7 +44,7 @@ export async function importIg(
       const proxyId = r.proxy ? (await upsertProxy(tx, deps.box, r.proxy, tenant.id, now)).id : null;
       const existing = await tx
         .selectFrom('ig_accounts')
-        .select('id')
+        .select(['id', 'state'])
         .where('tenant_id', '=', tenant.id)
         .where('username', '=', r.username)
         .executeTakeFirst();
@@ -90,9 +90,11 @@ export async function importIg(
                 session_created_at: now,
                 next_refresh_at: now + REFRESH_EVERY_MS,
               }
-            : existing
+            : existing && existing.state !== 'needs_manual' && existing.state !== 'failed'
               ? {}
-              : { state: 'expired' }),
+              : // New, or a person gave it new details after a checkpoint, a wrong password or a
+                // removed proxy: due for a login at once.
+                { state: 'expired', next_refresh_at: now, last_error: null }),
         })
         .where('id', '=', id)
         .execute();

@@ -183,7 +183,7 @@ export async function removeProxiesCli(ctx: Ctx, ids: string[], opts: { force?: 
             `${r.accountsDisabled.join(', ')} → give each a proxy (accounts import with a proxy), then \`acctctl accounts enable NAME\``
           : '') +
         (r.igAccountsDetached.length
-          ? `\nInstagram accounts left without a proxy: ${r.igAccountsDetached.join(', ')}`
+          ? `\nInstagram accounts that used it need a person (nothing is sent without their proxy; ig import them again with one): ${r.igAccountsDetached.join(', ')}`
           : ''),
     ),
   );

@@ -156,7 +156,7 @@ export interface ProxyRemoval {
   removed: { id: number; proxy: string }[];
   /** Accounts disabled because their proxy went (with --force). */
   accountsDisabled: string[];
-  /** Instagram accounts left without a proxy (with --force); they use their tenant's proxy, if any. */
+  /** Instagram accounts whose own proxy went (with --force): they now need a person (never sent direct). */
   igAccountsDetached: string[];
 }
 
@@ -176,7 +176,7 @@ function usedBy(u: ProxyUsage): string[] {
  * Remove proxies by id, all or none. A proxy in use (by a Telegram or Instagram account, or as a
  * tenant's only proxy for its `proxy` checks) is refused (DataError, 65, naming the users) unless
  * `force`; with force the Telegram accounts that used it are disabled — they must never fall back
- * to a direct connection — and Instagram accounts lose it.
+ * to a direct connection — and Instagram accounts that used it need a person (`needs_manual`).
  */
 export async function removeProxies(
   store: Store,
@@ -241,6 +241,18 @@ export async function removeProxies(
       );
     }
     const accountsDisabled = await disableAccountsUsingProxies(tx, ids, opts.now);
+    // An Instagram account whose own proxy goes would otherwise change identity (its tenant's
+    // proxy) or go direct: it waits for a person instead (`ig import` with a proxy brings it back).
+    await tx
+      .updateTable('ig_accounts')
+      .set({
+        state: 'needs_manual',
+        next_refresh_at: null,
+        last_error: 'its proxy was removed → ig import it again with a proxy',
+        updated_at: opts.now,
+      })
+      .where('proxy_id', 'in', [...ids])
+      .execute();
     await tx
       .deleteFrom('proxies')
       .where('id', 'in', [...ids])

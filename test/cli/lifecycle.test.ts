@@ -119,6 +119,27 @@ describe.each(DIALECTS)('list and remove what was imported, on $name', ({ skip, 
     expect(accs.find((a) => a.name === 'acc_00000')).toMatchObject({ enabled: false, proxy: null });
     expect(accs.find((a) => a.name === 'acc_00001')).toMatchObject({ enabled: true });
     expect(await json<unknown[]>('proxies', 'list')).toEqual([]);
+
+    // An Instagram account's own proxy: --force leaves it needing a person (never direct, never
+    // another identity); importing it again with a proxy is its way back.
+    const ig = (proxy: string) =>
+      writeJson(t.dir, 'ig.json', [{ tenant: 'acme', username: 'ig_one', password: 'pw-ig-one', proxy }]);
+    await ok('ig', 'import', ig('http://10.0.0.7:3128'));
+    const [igProxy] = await json<{ id: number }[]>('proxies', 'list');
+    expect(await refused(65, 'proxies', 'remove', String(igProxy!.id))).toContain('Instagram account acme/ig_one');
+    expect(await ok('proxies', 'remove', String(igProxy!.id), '--force')).toContain(
+      'Instagram accounts that used it need a person',
+    );
+    const igState = async () =>
+      (await json<{ username: string; state: string; lastError: string | null }[]>('ig', 'list')).find(
+        (r) => r.username === 'ig_one',
+      );
+    expect(await igState()).toMatchObject({
+      state: 'needs_manual',
+      lastError: expect.stringMatching(/proxy was removed/),
+    });
+    await ok('ig', 'import', ig('http://10.0.0.8:3128'));
+    expect((await igState())!.state).not.toBe('needs_manual');
   });
 
   it.skipIf(skip)('targets: remove, refused while bound to an account', async () => {
