@@ -7,6 +7,17 @@ import { baseEnv, runCli } from '../support/cli.js';
 import { DIALECTS, type TestDb } from '../support/dialects.js';
 import { TABLES } from '../support/snapshot.js';
 
+/** Every migration in sql/, in order (a new one is added here once). */
+const MIGRATIONS = [
+  '0001_init',
+  '0002_account_manager',
+  '0003_check',
+  '0005_ig_identity',
+  '0006_ways_back',
+  '0007_alerts',
+  '0008_fleet_scale',
+];
+
 describe.each(DIALECTS)('migrations on $name', ({ name, skip, create }) => {
   let t: TestDb;
   // Every store a test opens is closed before the database is dropped, also when the test failed
@@ -30,15 +41,7 @@ describe.each(DIALECTS)('migrations on $name', ({ name, skip, create }) => {
     const store = await openStore(t.target, { schema: 'none' });
     try {
       const first = await migrateToLatest(store.db, store.caps);
-      expect(first).toEqual([
-        '0001_init',
-        '0002_account_manager',
-        '0003_check',
-        '0005_ig_identity',
-        '0006_ways_back',
-        '0007_alerts',
-        '0008_fleet_scale',
-      ]);
+      expect(first).toEqual(MIGRATIONS);
       expect(await migrateToLatest(store.db, store.caps)).toEqual([]);
       const tables = (await store.db.introspection.getTables({ withInternalKyselyTables: true })).map((x) => x.name);
       for (const table of TABLES) expect(tables).toContain(table);
@@ -78,16 +81,7 @@ describe.each(DIALECTS)('migrations on $name', ({ name, skip, create }) => {
     expect(r.stderr).toMatch(/newer than this acctctl/);
     const again = await openStore(t.target, { schema: 'none' });
     const names = (await sql<{ name: string }>`select name from kysely_migration order by name`.execute(again.db)).rows;
-    expect(names.map((n) => n.name)).toEqual([
-      '0001_init',
-      '0002_account_manager',
-      '0003_check',
-      '0005_ig_identity',
-      '0006_ways_back',
-      '0007_alerts',
-      '0008_fleet_scale',
-      '9999_future',
-    ]);
+    expect(names.map((n) => n.name)).toEqual([...MIGRATIONS, '9999_future']);
     await again.close();
   });
 
@@ -96,14 +90,6 @@ describe.each(DIALECTS)('migrations on $name', ({ name, skip, create }) => {
     const results = await Promise.all([1, 2, 3, 4].map(() => runCli(['migrate', '--json'], { env })));
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     const applied = results.flatMap((r) => (JSON.parse(r.stdout) as { applied: string[] }).applied);
-    expect(applied).toEqual([
-      '0001_init',
-      '0002_account_manager',
-      '0003_check',
-      '0005_ig_identity',
-      '0006_ways_back',
-      '0007_alerts',
-      '0008_fleet_scale',
-    ]);
+    expect(applied).toEqual(MIGRATIONS);
   });
 });
