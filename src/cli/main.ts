@@ -4,7 +4,7 @@ import type { GlobalFlags } from '../config/config.js';
 import { AcctctlError, ExitCode, exitCodeOf } from '../errors.js';
 import { LOG_LEVELS } from '../log/logger.js';
 import { redact } from '../security/redact.js';
-import type { Ctx } from './context.js';
+import type { Ctx } from '../commands/support/context.js';
 import type { JoinFlags } from '../commands/join.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };

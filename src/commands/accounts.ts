@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
-import type { Ctx } from '../cli/context.js';
-import { secretBox, withStore } from '../cli/context.js';
-import { emitListing, listSpec, pages, type Column, type ListFlags } from '../cli/listing.js';
-import { c, fmtTime } from '../cli/output.js';
+import type { Ctx } from './support/context.js';
+import { secretBox, withStore } from './support/context.js';
+import { emitListing, listSpec, pages, type Column, type ListFlags } from './support/listing.js';
+import { c, fmtTime } from './support/output.js';
 import {
   accountsSource,
   accountsSourceOfRows,

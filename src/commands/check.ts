@@ -1,7 +1,7 @@
-import type { Ctx } from '../cli/context.js';
-import { secretBox, withStore } from '../cli/context.js';
-import { emitListing, listSpec, pages, type Column, type ListFlags } from '../cli/listing.js';
-import { c, fmtTime, table } from '../cli/output.js';
+import type { Ctx } from './support/context.js';
+import { secretBox, withStore } from './support/context.js';
+import { emitListing, listSpec, pages, type Column, type ListFlags } from './support/listing.js';
+import { c, fmtTime, table } from './support/output.js';
 import { countWatches, watchesPage, type WatchListRow } from '../store/watches.js';
 import type { Clock } from '../domain/clock.js';
 import { parseProviders, type ApiProvider } from '../domain/providers.js';

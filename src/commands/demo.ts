@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Ctx } from '../cli/context.js';
-import { c } from '../cli/output.js';
+import type { Ctx } from './support/context.js';
+import { c } from './support/output.js';
 import type { Config } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
 import type { Logger } from '../log/logger.js';
@@ -89,7 +89,7 @@ export async function demo(
       writeFileSync(targetsFile, DEMO_TARGETS);
       const tg = await importTargets({ store, clock: deps.clock }, parseTargetsFile(targetsFile, DEMO_TARGETS), 'demo');
       steps.push(`targets import targets.txt --niche demo: ${tg.added} targets`);
-      const { SandboxTelegram } = await import('../telegram/sandbox.js');
+      const { SandboxTelegram } = await import('../sandbox/telegram.js');
       const sandbox = new SandboxTelegram({ clock: deps.clock, statePath: join(dir, 'sandbox.db') });
       try {
         const j = await runJoin(
@@ -147,7 +147,7 @@ async function demoInstagram(deps: {
   const steps: string[] = [];
   const chromium = findChromium(deps.chromiumPath);
   const demoSecret = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP'; // demo only: the fake's account
-  const { startFakeInstagram } = await import('../instagram/fakeInstagram.js');
+  const { startFakeInstagram } = await import('../sandbox/fakeInstagram.js');
   // The fake behaves like the real site: an SPA whose login and 2FA go by XHR, behind the
   // cookie-consent dialog, with the "Save your login info?" and notifications prompts after.
   const ig = await startFakeInstagram({

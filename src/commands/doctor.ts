@@ -1,5 +1,5 @@
-import type { Ctx } from '../cli/context.js';
-import { c, table } from '../cli/output.js';
+import type { Ctx } from './support/context.js';
+import { c, table } from './support/output.js';
 import type { Config } from '../config/config.js';
 import { AcctctlError, ExitCode } from '../errors.js';
 import { findChromium } from '../instagram/chromium.js';

@@ -1,6 +1,6 @@
-import type { Ctx } from '../cli/context.js';
-import { withStore } from '../cli/context.js';
-import { c, table } from '../cli/output.js';
+import type { Ctx } from './support/context.js';
+import { withStore } from './support/context.js';
+import { c, table } from './support/output.js';
 import { parseSince } from '../domain/events.js';
 import { UsageError } from '../errors.js';
 import { listEvents, type EventFilter, type EventView } from '../store/events.js';

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
-import type { Ctx } from '../cli/context.js';
-import { secretBox, withStore } from '../cli/context.js';
-import { c, fmtTime, table } from '../cli/output.js';
+import type { Ctx } from './support/context.js';
+import { secretBox, withStore } from './support/context.js';
+import { c, fmtTime, table } from './support/output.js';
 import { isAction, type Action } from '../domain/limits.js';
 import { count } from '../domain/plural.js';
 import { ExitCode, UsageError } from '../errors.js';

@@ -1,6 +1,6 @@
-import type { Ctx } from '../cli/context.js';
-import { withStore } from '../cli/context.js';
-import { table } from '../cli/output.js';
+import type { Ctx } from './support/context.js';
+import { withStore } from './support/context.js';
+import { table } from './support/output.js';
 import { UsageError } from '../errors.js';
 import { followerSnapshot, type FollowerView } from '../store/followers.js';
 

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
-import type { Ctx } from '../cli/context.js';
-import { secretBox, withStore } from '../cli/context.js';
-import { emitListing, listSpec, pages, type Column, type ListFlags } from '../cli/listing.js';
-import { c, fmtAge, fmtTime, table } from '../cli/output.js';
+import type { Ctx } from './support/context.js';
+import { secretBox, withStore } from './support/context.js';
+import { emitListing, listSpec, pages, type Column, type ListFlags } from './support/listing.js';
+import { c, fmtAge, fmtTime, table } from './support/output.js';
 import type { Clock } from '../domain/clock.js';
 import { REFRESH_EVERY_MS, SessionRefresher, type RefreshResult } from '../fleet/refresh.js';
-import { validateIgAccounts, type IgAccountInput } from '../instagram/igAccounts.js';
+import { validateIgAccounts, type IgAccountInput } from '../domain/igAccountsFile.js';
 import { checkTotpSecret } from '../instagram/totp.js';
 import type { SecretBox } from '../security/secretBox.js';
 import { upsertProxy } from '../store/proxies.js';

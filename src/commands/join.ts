@@ -1,8 +1,8 @@
 import { randomInt } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Ctx } from '../cli/context.js';
-import { secretBox, withStore } from '../cli/context.js';
-import { c, fmtTime, table } from '../cli/output.js';
+import type { Ctx } from './support/context.js';
+import { secretBox, withStore } from './support/context.js';
+import { c, fmtTime, table } from './support/output.js';
 import type { Config } from '../config/config.js';
 import { classifyError, PERSON_STATES } from '../domain/accountStates.js';
 import type { Clock } from '../domain/clock.js';
@@ -20,7 +20,7 @@ import {
 } from '../fleet/targets.js';
 import type { Logger } from '../log/logger.js';
 import type { SecretBox } from '../security/secretBox.js';
-import type { AccountState } from '../store/schema.js';
+import type { AccountState } from '../domain/accountStates.js';
 import type { Store } from '../store/store.js';
 import { TelegramCallError, TelegramConnectError, type TelegramGateway } from '../telegram/gateway.js';
 import { markProxy } from '../store/proxies.js';
@@ -453,7 +453,7 @@ export function renderJoin(s: JoinSummary): string {
 /** The real gramjs adapter, or the sandbox; gramjs is imported only when really used. */
 export async function telegramGateway(config: Config, clock: Clock): Promise<TelegramGateway> {
   if (config.telegramMode === 'sandbox') {
-    const { SandboxTelegram } = await import('../telegram/sandbox.js');
+    const { SandboxTelegram } = await import('../sandbox/telegram.js');
     const statePath =
       process.env.ACCTCTL_SANDBOX_STATE ?? ('path' in config.db ? `${config.db.path}.sandbox` : 'acctctl-sandbox.db');
     const latencyMs = Number(process.env.ACCTCTL_SANDBOX_LATENCY_MS ?? 0);

@@ -2,8 +2,8 @@ import { closeSync, constants, fsyncSync, openSync, readFileSync, unlinkSync, wr
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { sql } from 'kysely';
-import type { Ctx } from '../cli/context.js';
-import { withStore } from '../cli/context.js';
+import type { Ctx } from './support/context.js';
+import { withStore } from './support/context.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { ConfigError, TempFailError } from '../errors.js';
 import type { Logger } from '../log/logger.js';

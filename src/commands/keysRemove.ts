@@ -1,5 +1,5 @@
-import type { Ctx } from '../cli/context.js';
-import { withStore } from '../cli/context.js';
+import type { Ctx } from './support/context.js';
+import { withStore } from './support/context.js';
 import { count } from '../domain/plural.js';
 import { ConfigError, DataError, UsageError } from '../errors.js';
 import { keyIdOf, loadKeyRing, orderedKeys, writeKeyFile } from '../security/keyring.js';

@@ -1,6 +1,6 @@
-import type { Ctx } from '../cli/context.js';
-import { secretBox, withStore } from '../cli/context.js';
-import { ask, askHidden } from '../cli/prompt.js';
+import type { Ctx } from './support/context.js';
+import { secretBox, withStore } from './support/context.js';
+import { ask, askHidden } from './support/prompt.js';
 import type { Clock } from '../domain/clock.js';
 import type { ProxySpec } from '../domain/proxyUrl.js';
 import { HTTP_PROXY_FOR_TELEGRAM } from '../domain/accountsConfig.js';

@@ -1,5 +1,5 @@
-import type { Ctx } from '../cli/context.js';
-import { checkTelegramMode, withStore } from '../cli/context.js';
+import type { Ctx } from './support/context.js';
+import { checkTelegramMode, withStore } from './support/context.js';
 import { FIRST_MIGRATION, migrateToLatest, schemaState } from '../store/migrations.js';
 import type { Store } from '../store/store.js';
 

@@ -1,5 +1,5 @@
-import type { Ctx } from '../cli/context.js';
-import { withStore } from '../cli/context.js';
+import type { Ctx } from './support/context.js';
+import { withStore } from './support/context.js';
 import { notify, type NotifyResult } from '../fleet/notify.js';
 
 export function renderNotify(r: NotifyResult): string {

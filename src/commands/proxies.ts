@@ -1,6 +1,6 @@
-import type { Ctx } from '../cli/context.js';
-import { secretBox, withStore } from '../cli/context.js';
-import { table } from '../cli/output.js';
+import type { Ctx } from './support/context.js';
+import { secretBox, withStore } from './support/context.js';
+import { table } from './support/output.js';
 import type { Clock } from '../domain/clock.js';
 import { parseProxyUrl, type ProxySpec } from '../domain/proxyUrl.js';
 import { validTenantName } from '../domain/tenants.js';

@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
-import type { Ctx } from '../cli/context.js';
-import { withStore } from '../cli/context.js';
-import { emitListing, listSpec, pages, type Column, type ListFlags } from '../cli/listing.js';
-import { fmtTime } from '../cli/output.js';
+import type { Ctx } from './support/context.js';
+import { withStore } from './support/context.js';
+import { emitListing, listSpec, pages, type Column, type ListFlags } from './support/listing.js';
+import { fmtTime } from './support/output.js';
 import type { Clock } from '../domain/clock.js';
 import { parseTargetLink, targetKey, type TargetRef } from '../domain/links.js';
 import { UsageError } from '../errors.js';

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
-import type { Ctx } from '../cli/context.js';
-import { withStore } from '../cli/context.js';
-import { table } from '../cli/output.js';
+import type { Ctx } from './support/context.js';
+import { withStore } from './support/context.js';
+import { table } from './support/output.js';
 import type { Clock } from '../domain/clock.js';
 import { DEFAULT_VERIFY_MODE, isVerifyMode, validTenantName, VERIFY_MODES } from '../domain/tenants.js';
 import { DataError, UsageError } from '../errors.js';

@@ -1,4 +1,6 @@
-import type { AccountState } from '../store/schema.js';
+/** Every state a Telegram account can be in (the `state` column holds one of these). */
+export const ACCOUNT_STATES = ['active', 'flood_wait', 'cooldown', 'blocked', 'frozen', 'disabled', 'banned'] as const;
+export type AccountState = (typeof ACCOUNT_STATES)[number];
 
 /**
  * The account state machine and DESIGN.md's error table, as pure functions. Input is whatever

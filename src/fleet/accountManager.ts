@@ -25,7 +25,8 @@ import {
 } from '../domain/limits.js';
 import { DataError, LeaseLostError, UsageError } from '../errors.js';
 import { silentLogger, type Logger } from '../log/logger.js';
-import type { AccountState, Database } from '../store/schema.js';
+import type { AccountState } from '../domain/accountStates.js';
+import type { Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { wayBack } from './waysBack.js';
 

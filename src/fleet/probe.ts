@@ -4,7 +4,7 @@ import { readSpamBot } from '../domain/spamBot.js';
 import { ConfigError, DataError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { SecretBox } from '../security/secretBox.js';
-import type { AccountState } from '../store/schema.js';
+import type { AccountState } from '../domain/accountStates.js';
 import type { Store } from '../store/store.js';
 import { CHANNEL_CAPACITY, TelegramCallError, type TelegramGateway } from '../telegram/gateway.js';
 import { assertKeysPresent, loadSession } from './sessions.js';

@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../domain/clock.js';
 import { DataError, UsageError } from '../errors.js';
-import type { AccountState, Database } from '../store/schema.js';
+import type { AccountState } from '../domain/accountStates.js';
+import type { Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 
 export interface ReactivateResult {

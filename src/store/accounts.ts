@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { UsageError } from '../errors.js';
 import { proxyLabel } from './proxies.js';
-import { ACCOUNT_STATES, type AccountState } from './schema.js';
+import { ACCOUNT_STATES, type AccountState } from '../domain/accountStates.js';
 import type { Store } from './store.js';
 
 /** Which Telegram accounts a listing shows (`--state`, `--tenant`). */

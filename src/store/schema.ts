@@ -1,3 +1,4 @@
+import type { AccountState } from '../domain/accountStates.js';
 import type { Generated } from 'kysely';
 
 /** Kysely's view of sql/*.sql. Times are epoch milliseconds; booleans are 0/1. */
@@ -26,9 +27,6 @@ export interface ProxiesTable {
   last_error: string | null;
   created_at: number;
 }
-
-export const ACCOUNT_STATES = ['active', 'flood_wait', 'cooldown', 'blocked', 'frozen', 'disabled', 'banned'] as const;
-export type AccountState = (typeof ACCOUNT_STATES)[number];
 
 export interface TelegramAccountsTable {
   id: Generated<number>;

@@ -13,7 +13,7 @@ import { addTenant } from '../../dist/commands/tenants.js';
 import { generateKeyFile } from '../../dist/commands/keys.js';
 import { loadKeyRing } from '../../dist/security/keyring.js';
 import { SecretBox } from '../../dist/security/secretBox.js';
-import { startFakeInstagram } from '../../dist/instagram/fakeInstagram.js';
+import { startFakeInstagram } from '../../dist/sandbox/fakeInstagram.js';
 import { silentLogger } from '../../dist/log/logger.js';
 
 const TENANTS = 20;

@@ -15,7 +15,7 @@ import { generateKeyFile } from '../../dist/commands/keys.js';
 import { encodeStringSession } from '../../dist/domain/stringSession.js';
 import { loadKeyRing } from '../../dist/security/keyring.js';
 import { SecretBox } from '../../dist/security/secretBox.js';
-import { SandboxTelegram } from '../../dist/telegram/sandbox.js';
+import { SandboxTelegram } from '../../dist/sandbox/telegram.js';
 import { silentLogger } from '../../dist/log/logger.js';
 
 const ACCOUNTS = 50;

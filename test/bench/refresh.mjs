@@ -7,7 +7,7 @@
 // tree's RSS (Chromium included), sampled every 50 ms.
 import { execFileSync } from 'node:child_process';
 import { playwrightLogin } from '../../dist/instagram/browser.js';
-import { startFakeInstagram } from '../../dist/instagram/fakeInstagram.js';
+import { startFakeInstagram } from '../../dist/sandbox/fakeInstagram.js';
 import { totpCode } from '../../dist/instagram/totp.js';
 
 const N = Number(process.env.BENCH_LOGINS ?? 10);

@@ -4,7 +4,7 @@ import { importWatches } from '../../src/commands/check.js';
 import { addTenant } from '../../src/commands/tenants.js';
 import { FakeClock } from '../../src/domain/clock.js';
 import { Checker } from '../../src/fleet/check.js';
-import { fakeFriends, startFakeInstagram, type FakeInstagram } from '../../src/instagram/fakeInstagram.js';
+import { fakeFriends, startFakeInstagram, type FakeInstagram } from '../../src/sandbox/fakeInstagram.js';
 import { silentLogger } from '../../src/log/logger.js';
 import type { Store } from '../../src/store/store.js';
 import { BIN, ROOT, runCli } from '../support/cli.js';

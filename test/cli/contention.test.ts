@@ -113,7 +113,7 @@ describe('contention, missing paths, damaged and loose files', () => {
   });
 
   it('the sandbox state beside the database is created 0600, even with a permissive umask', async () => {
-    const { SandboxTelegram } = await import('../../src/telegram/sandbox.js');
+    const { SandboxTelegram } = await import('../../src/sandbox/telegram.js');
     const { FakeClock } = await import('../../src/domain/clock.js');
     const old = process.umask(0o000);
     try {

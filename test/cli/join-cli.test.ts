@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/domain/clock.js';
 import { AccountManager } from '../../src/fleet/accountManager.js';
-import { SandboxTelegram } from '../../src/telegram/sandbox.js';
+import { SandboxTelegram } from '../../src/sandbox/telegram.js';
 import type { Store } from '../../src/store/store.js';
 import { BIN, ROOT, runCli } from '../support/cli.js';
 import { DIALECTS, type TestDb } from '../support/dialects.js';

@@ -1,6 +1,12 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIMIT, listSpec, renderRows, TABLE_MAX_ROWS, type Column } from '../../src/cli/listing.js';
+import {
+  DEFAULT_LIMIT,
+  listSpec,
+  renderRows,
+  TABLE_MAX_ROWS,
+  type Column,
+} from '../../src/commands/support/listing.js';
 import { DEFAULT_LIST_LIMIT } from '../../src/cli/main.js';
 import { BIN, runCli } from '../support/cli.js';
 import { DIALECTS } from '../support/dialects.js';

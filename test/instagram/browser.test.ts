@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { playwrightLogin, type BrowserLoginRequest } from '../../src/instagram/browser.js';
-import { startFakeInstagram, type FakeInstagram } from '../../src/instagram/fakeInstagram.js';
+import { startFakeInstagram, type FakeInstagram } from '../../src/sandbox/fakeInstagram.js';
 import { totpCode } from '../../src/instagram/totp.js';
 import { HAVE_CHROMIUM } from '../support/chromium.js';
 import { recordingHttpProxy } from '../support/httpProxy.js';

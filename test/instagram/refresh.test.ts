@@ -11,7 +11,7 @@ import { FakeClock } from '../../src/domain/clock.js';
 import { Checker } from '../../src/fleet/check.js';
 import { SessionRefresher, MAX_FAILURES } from '../../src/fleet/refresh.js';
 import { playwrightLogin } from '../../src/instagram/browser.js';
-import { fakeFriends, startFakeInstagram, type FakeInstagram, type Fault } from '../../src/instagram/fakeInstagram.js';
+import { fakeFriends, startFakeInstagram, type FakeInstagram, type Fault } from '../../src/sandbox/fakeInstagram.js';
 import { silentLogger } from '../../src/log/logger.js';
 import type { SecretBox } from '../../src/security/secretBox.js';
 import type { Store } from '../../src/store/store.js';

@@ -5,7 +5,7 @@ import { addTenant } from '../../src/commands/tenants.js';
 import { FakeClock } from '../../src/domain/clock.js';
 import { parseProviders } from '../../src/domain/providers.js';
 import { Checker } from '../../src/fleet/check.js';
-import { fakeFriends, startFakeInstagram, type Fault, type FakeInstagram } from '../../src/instagram/fakeInstagram.js';
+import { fakeFriends, startFakeInstagram, type Fault, type FakeInstagram } from '../../src/sandbox/fakeInstagram.js';
 import { silentLogger } from '../../src/log/logger.js';
 import type { SecretBox } from '../../src/security/secretBox.js';
 import type { Store } from '../../src/store/store.js';

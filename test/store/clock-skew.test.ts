@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { doctor } from '../../src/commands/doctor.js';
-import { withStore, type Ctx } from '../../src/cli/context.js';
+import { withStore, type Ctx } from '../../src/commands/support/context.js';
 import { loadConfig } from '../../src/config/config.js';
 import { FakeClock, systemClock, type Clock } from '../../src/domain/clock.js';
 import { AccountManager } from '../../src/fleet/accountManager.js';

@@ -4,7 +4,7 @@ import { addTenant } from '../../src/commands/tenants.js';
 import type { RetentionConfig } from '../../src/config/config.js';
 import { FakeClock } from '../../src/domain/clock.js';
 import { Checker } from '../../src/fleet/check.js';
-import { startFakeInstagram, type FakeFriend, type FakeInstagram } from '../../src/instagram/fakeInstagram.js';
+import { startFakeInstagram, type FakeFriend, type FakeInstagram } from '../../src/sandbox/fakeInstagram.js';
 import { silentLogger } from '../../src/log/logger.js';
 import type { FollowerView } from '../../src/store/followers.js';
 import { pruneRetention } from '../../src/store/retention.js';

@@ -3,7 +3,7 @@ import { FakeClock } from '../../src/domain/clock.js';
 import type { SecretBox } from '../../src/security/secretBox.js';
 import type { Store } from '../../src/store/store.js';
 import { TelegramCallError } from '../../src/telegram/gateway.js';
-import { SandboxTelegram } from '../../src/telegram/sandbox.js';
+import { SandboxTelegram } from '../../src/sandbox/telegram.js';
 import { DIALECTS, type TestDb } from '../support/dialects.js';
 import { fleetStore } from '../support/fleet.js';
 import { addTargets, boxFor, runJoin, ScriptedTelegram, tmpSandboxPath } from '../support/joinHarness.js';

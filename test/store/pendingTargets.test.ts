@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/domain/clock.js';
 import { retryTargets } from '../../src/fleet/targets.js';
 import { TelegramCallError } from '../../src/telegram/gateway.js';
-import { SandboxTelegram } from '../../src/telegram/sandbox.js';
+import { SandboxTelegram } from '../../src/sandbox/telegram.js';
 import { runCli } from '../support/cli.js';
 import { DIALECTS } from '../support/dialects.js';
 import { useFleetStore } from '../support/fleet.js';

@@ -1,4 +1,4 @@
-import type { FakeInstagram } from '../../src/instagram/fakeInstagram.js';
+import type { FakeInstagram } from '../../src/sandbox/fakeInstagram.js';
 import type { SecretBox } from '../../src/security/secretBox.js';
 import type { Store } from '../../src/store/store.js';
 

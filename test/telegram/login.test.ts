@@ -1,7 +1,7 @@
 import bigInt from 'big-integer';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { askHidden } from '../../src/cli/prompt.js';
+import { askHidden } from '../../src/commands/support/prompt.js';
 import { loginAccount } from '../../src/commands/login.js';
 import { FakeClock } from '../../src/domain/clock.js';
 import { parseStringSession } from '../../src/domain/stringSession.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { table } from '../../src/cli/output.js';
+import { table } from '../../src/commands/support/output.js';
 import { escapeControl, escapeControlKeepingColour } from '../../src/domain/text.js';
 import { createLogger } from '../../src/log/logger.js';
 

@@ -9,7 +9,7 @@ import {
   type JoinResult,
   type TelegramAccountClient,
   type TelegramGateway,
-} from './gateway.js';
+} from '../telegram/gateway.js';
 
 /**
  * ACCTCTL_TELEGRAM=sandbox: a deterministic simulated Telegram for the demo, CI smoke runs and

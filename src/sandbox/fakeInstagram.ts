@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { totpValid } from './totp.js';
+import { totpValid } from '../instagram/totp.js';
 
 /**
  * A loopback fake of Instagram's web login (reference/instagram-web.md §1), for tests and the

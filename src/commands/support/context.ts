@@ -1,11 +1,11 @@
-import type { Config } from '../config/config.js';
-import type { Clock } from '../domain/clock.js';
-import type { Logger } from '../log/logger.js';
-import { loadKeyRing } from '../security/keyring.js';
-import { SecretBox } from '../security/secretBox.js';
-import { alignClock } from '../store/dbClock.js';
-import { guardTelegramMode } from '../store/storeMode.js';
-import { openStore, type SchemaMode, type Store } from '../store/store.js';
+import type { Config } from '../../config/config.js';
+import type { Clock } from '../../domain/clock.js';
+import type { Logger } from '../../log/logger.js';
+import { loadKeyRing } from '../../security/keyring.js';
+import { SecretBox } from '../../security/secretBox.js';
+import { alignClock } from '../../store/dbClock.js';
+import { guardTelegramMode } from '../../store/storeMode.js';
+import { openStore, type SchemaMode, type Store } from '../../store/store.js';
 
 /** What every command action gets from the entry point. */
 export interface Ctx {

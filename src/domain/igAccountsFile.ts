@@ -1,5 +1,5 @@
-import { parseProxyUrl, type ProxySpec } from '../domain/proxyUrl.js';
-import { validTenantName } from '../domain/tenants.js';
+import { parseProxyUrl, type ProxySpec } from './proxyUrl.js';
+import { validTenantName } from './tenants.js';
 
 export interface IgAccountInput {
   tenant: string;

@@ -1,5 +1,5 @@
 import type { Ctx } from './context.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../../errors.js';
 import { cellText, table, type Cell } from './output.js';
 
 /**

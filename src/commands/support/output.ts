@@ -1,6 +1,6 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
-import { escapeControl, escapeControlKeepingColour } from '../domain/text.js';
+import { escapeControl, escapeControlKeepingColour } from '../../domain/text.js';
 
 /** Colour honours NO_COLOR (https://no-color.org) and is off when stdout is not a terminal. */
 export function makeChalk(env: NodeJS.ProcessEnv = process.env, isTTY = Boolean(process.stdout.isTTY)): ChalkInstance {
