@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { holderId } from './fleet/holder.js';
 import { resolve } from 'node:path';
 import {
   changeAccount,
@@ -164,7 +164,7 @@ export async function openFleet(opts: OpenFleetOptions = {}): Promise<Fleet> {
   let box: SecretBox | undefined;
   const secretBox = (): SecretBox =>
     (box ??= new SecretBox(loadKeyRing({ keyFile: config.keyFile, secretKeyEnv: config.secretKeyEnv })));
-  const holder = `${hostname()}:${process.pid}`;
+  const holder = holderId('service');
 
   const accounts: FleetAccounts = {
     import: guard(async (source: AccountsSource, o: AccountsImportOptions = {}) => {

@@ -1,4 +1,5 @@
-import { hostname } from 'node:os';
+import { holderId } from '../fleet/holder.js';
+import { durationMs } from '../domain/duration.js';
 import type { Ctx } from './support/context.js';
 import { secretBox, withStore } from './support/context.js';
 import { c, fmtTime, table } from './support/output.js';
@@ -11,17 +12,15 @@ import type { ProbeResult } from '../fleet/probe.js';
 import type { RetentionResult } from '../store/retention.js';
 
 /** `30s`, `10m`, `2h`, or plain seconds; 0 is allowed here (callers bound it). */
-function durationMs(s: string, flag: string): number {
-  const m = /^(\d+)(ms|s|m|h)?$/.exec(s.trim());
-  if (!m) throw new UsageError(`${flag} "${s}" is not a duration → e.g. 90s, 10m, 1h`);
-  const n = Number(m[1]);
-  const unit = m[2] ?? 's';
-  return n * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000);
+function durationOf(s: string, flag: string): number {
+  const ms = durationMs(s);
+  if (ms === undefined) throw new UsageError(`${flag} "${s}" is not a duration → e.g. 90s, 10m, 1h`);
+  return ms;
 }
 
 /** `30s`, `10m`, `2h`, or plain seconds: longer than 0. */
 export function parseDuration(s: string, flag: string): number {
-  const ms = durationMs(s, flag);
+  const ms = durationOf(s, flag);
   if (ms <= 0) throw new UsageError(`${flag} "${s}" must be longer than 0 → e.g. 90s, 10m, 1h`);
   return ms;
 }
@@ -31,7 +30,7 @@ export const MIN_TTL_MS = 1_000;
 export const MAX_TTL_MS = 24 * 3_600_000;
 
 export function parseTtl(s: string, flag = '--ttl'): number {
-  const ms = durationMs(s, flag);
+  const ms = durationOf(s, flag);
   if (ms < MIN_TTL_MS || ms > MAX_TTL_MS) {
     throw new UsageError(
       `${flag} ${s} is out of range → between 1s and 24h (renew a long job's lease as it goes: acctctl renew TOKEN)`,
@@ -73,7 +72,7 @@ export async function leaseCli(
       action: opts.action as Action,
       tenant: opts.tenant,
       channel: opts.channel,
-      holder: opts.holder ?? `cli@${hostname()}`,
+      holder: opts.holder ?? holderId('cli'),
       ttlMs,
     });
     ctx.emit(r, (x) =>

@@ -1,5 +1,5 @@
+import { holderId } from '../fleet/holder.js';
 import { randomInt } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Ctx } from './support/context.js';
 import { secretBox, withStore } from './support/context.js';
 import { c, fmtTime, table } from './support/output.js';
@@ -119,7 +119,7 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
 
   // A key this host lacks is a configuration error: stop before any account or target is touched.
   await assertKeysPresent(store, deps.box);
-  const holder = opts.holder ?? `join@${hostname()}:${process.pid}`;
+  const holder = opts.holder ?? holderId('join');
   const ttlMs = opts.ttlMs ?? 10 * 60_000;
   const rechecked = await recheckPending(
     { store, clock, gateway: deps.gateway, box: deps.box, log, fleet },

@@ -1,3 +1,4 @@
+import { holderId } from '../fleet/holder.js';
 import { closeSync, constants, fsyncSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
@@ -229,7 +230,7 @@ function takeLockFile(keyFile: string): () => void {
 
 /** The rotation lock in the store (across hosts that share the database). */
 async function takeStoreLock(store: Store, clock: Clock): Promise<number> {
-  const holder = `keys-rotate@${hostname()}:${process.pid}`;
+  const holder = holderId('keys-rotate');
   let token = await acquireLock(store, ROTATE_LOCK, holder, ROTATE_LOCK_TTL_MS, clock.now());
   if (token !== null) return token;
   const cur = await lockInfo(store, ROTATE_LOCK);

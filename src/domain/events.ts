@@ -1,3 +1,4 @@
+import { durationMs } from './duration.js';
 /**
  * Every event kind has one severity, fixed here (the only table of it). Alerts are the events
  * whose severity is at or above the configured minimum (default warning).
@@ -60,11 +61,8 @@ export function kindsAtLeast(min: Severity): { known: string[]; unknownToo: bool
 
 /** `1d`, `12h`, `30m`, `45s`, `2w`, or an ISO 8601 time → epoch ms (or undefined if neither). */
 export function parseSince(s: string, now: number): number | undefined {
-  const m = /^(\d+)(s|m|h|d|w)$/.exec(s.trim());
-  if (m) {
-    const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[m[2] as 's'];
-    return now - Number(m[1]) * unit;
-  }
+  const ms = durationMs(s);
+  if (ms !== undefined) return now - ms;
   if (/^\d{4}-\d{2}-\d{2}/.test(s.trim())) {
     const t = Date.parse(s.trim());
     if (Number.isFinite(t)) return t;

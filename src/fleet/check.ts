@@ -1,6 +1,6 @@
+import { holderId } from './holder.js';
 import { sql, type Kysely } from 'kysely';
 import { randomInt } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Clock } from '../domain/clock.js';
 import type { ApiProvider } from '../domain/providers.js';
 import { providerUrl, readProvider } from '../domain/providers.js';
@@ -745,7 +745,7 @@ export class Checker {
 
   private async claimJob(tx: Kysely<Database>, jobId: number, token: number, now: number): Promise<boolean> {
     const r =
-      await sql`update check_jobs set lease_holder = ${`${hostname()}:${process.pid}`}, lease_token = ${token}, lease_expires_at = ${now + JOB_LEASE_MS}
+      await sql`update check_jobs set lease_holder = ${holderId('check')}, lease_token = ${token}, lease_expires_at = ${now + JOB_LEASE_MS}
       where id = ${jobId} and (lease_holder is null or lease_expires_at <= ${now})`.execute(tx);
     return Number(r.numAffectedRows ?? 0n) === 1;
   }

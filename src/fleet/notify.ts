@@ -1,7 +1,7 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { holderId } from './holder.js';
+import { createHmac } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { hostname } from 'node:os';
 import type { NotifyConfig } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
 import type { Logger } from '../log/logger.js';
@@ -338,7 +338,7 @@ export async function notify(deps: NotifyDeps): Promise<NotifyResult> {
     globalSinks: sinks.filter((s) => !s.key.startsWith('tenant:')).map((s) => s.key),
     tenantSinks: sinks.some((s) => s.key.startsWith('tenant:')),
   });
-  const holder = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const holder = holderId('notify', { unique: true });
   const outcome = new Map<string, SinkOutcome>(
     sinks.map((s) => [s.key, { sink: s.key, label: s.label, delivered: 0, failed: 0, error: null }]),
   );

@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { holderId } from './holder.js';
 import { join } from 'node:path';
 import type { Clock } from '../domain/clock.js';
 import { UnavailableError } from '../errors.js';
@@ -157,7 +157,7 @@ export class SessionRefresher {
     const base = { tenant: row.tenant, username: row.username };
     const trigger = opts.waitForOther ? 'reactive' : 'proactive';
     const lockName = `ig-refresh:${id}`;
-    const holder = `${hostname()}:${process.pid}`;
+    const holder = holderId('refresh-session');
     let token = await acquireLock(store, lockName, holder, LOCK_TTL_MS, clock.now());
     if (token === null) {
       if (!opts.waitForOther)
