@@ -185,6 +185,16 @@ describe('README: the whole manual, true to the code', () => {
     for (const o of program.options) if (o.long && o.long !== '--version') expect(top.stdout).toContain(o.long);
   });
 
+  it('shows only crontab lines that are in crontab.example, never a bare npx', () => {
+    const crontab = readFileSync(join(ROOT, 'crontab.example'), 'utf8').split('\n');
+    const shown = codeBlocks(README)
+      .flatMap((b) => b.split('\n'))
+      .filter((l) => /^(\S+\s+){4}\S+\s+cd \//.test(l));
+    expect(shown.length).toBeGreaterThan(0);
+    expect(shown.filter((l) => !crontab.includes(l))).toEqual([]);
+    expect(crontab.filter((l) => !l.startsWith('#') && /\bnpx\b/.test(l))).toEqual([]);
+  });
+
   it('has every exit code of src/errors.ts in its exit-code table, and no other', () => {
     const codes = section(README, 'Exit codes (sysexits)')
       .split('\n')
