@@ -14,7 +14,7 @@ import pg from 'pg';
 import { sql } from 'kysely';
 import { openStore, AccountManager, FakeClock } from 'acctctl';
 
-const PROCS = 4;
+const PROCS = Number(process.env.BENCH_PROCS ?? 4);
 /** Cycles per process and per side (acctctl, raw), over ROUNDS alternating rounds. */
 const CYCLES = Number(process.env.BENCH_CYCLES ?? 2000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
@@ -22,7 +22,7 @@ const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 100_000);
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 const workers = {
   // BENCH_ACCTCTL_WORKER: another build's lease-worker.mjs (e.g. a checkout of an older commit), for before/after.
-  acctctl: process.env.BENCH_ACCTCTL_WORKER ?? fileURLToPath(new URL('../support/lease-worker.mjs', import.meta.url)),
+  acctctl: process.env.BENCH_ACCTCTL_WORKER || fileURLToPath(new URL('../support/lease-worker.mjs', import.meta.url)),
   raw: fileURLToPath(new URL('../support/lease-raw-worker.mjs', import.meta.url)),
 };
 const PG = process.env.ACCTCTL_TEST_POSTGRES_URL;
