@@ -16,7 +16,7 @@ import { openStore, AccountManager, FakeClock } from 'acctctl';
 
 const PROCS = Number(process.env.BENCH_PROCS ?? 4);
 /** Cycles per process and per side (acctctl, raw), over ROUNDS alternating rounds. */
-const CYCLES = Number(process.env.BENCH_CYCLES ?? 2000);
+const CYCLES = Number(process.env.BENCH_CYCLES ?? 1000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 100_000);
 const REPS = Number(process.env.BENCH_REPS ?? 5);
