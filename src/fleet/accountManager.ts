@@ -1,4 +1,3 @@
-import { sql, type Kysely, type RawBuilder } from 'kysely';
 import {
   classifyError,
   DEFAULT_FLOOD_THRESHOLD_SECONDS,
@@ -26,7 +25,25 @@ import {
 import { DataError, LeaseLostError, UsageError } from '../errors.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import type { AccountState } from '../domain/accountStates.js';
-import type { Database } from '../store/schema.js';
+import {
+  boundAccount,
+  CANDIDATE_PAGE,
+  claimLease,
+  leaseCandidates,
+  lockHeldLease,
+  nextStateChangeAt,
+  recoverRows,
+  releaseLease,
+  releaseLeaseInTx,
+  renewLease,
+  resetDayRows,
+  storeLimits,
+  tenantIdByName,
+  usageInputs,
+  writeErrorReport,
+  type Candidate,
+  type StoreTx,
+} from '../store/leases.js';
 import type { Store } from '../store/store.js';
 import { wayBack } from './waysBack.js';
 
@@ -48,7 +65,7 @@ export interface LeaseRequest {
 }
 
 /** Work done in the same transaction as a release or an error report (e.g. the target's row). */
-export type InTx = (tx: Kysely<Database>, now: number) => Promise<void>;
+export type InTx = (tx: StoreTx, now: number) => Promise<void>;
 
 export interface Lease {
   /** `<accountId>.<fence>`: the fencing token every later call must present. */
@@ -162,7 +179,7 @@ export function parseToken(token: string): { id: number; fence: number } {
 }
 
 /** Candidates read per round: a few more than concurrent holders usually race for. */
-const PAGE = 16;
+const PAGE = CANDIDATE_PAGE;
 const CLAIM_RETRIES = 8;
 /** Accounts looked at per lease, at most: PAGE × MAX_PAGES. */
 const MAX_PAGES = 100;
@@ -219,49 +236,24 @@ export class AccountManager {
     this.floodThresholdSeconds = deps.floodThresholdSeconds ?? DEFAULT_FLOOD_THRESHOLD_SECONDS;
   }
 
-  private get db(): Kysely<Database> {
-    return this.store.db;
-  }
-
-  /** SQL that is true for an account that may be leased for `action` at `now`. */
-  private eligible(
-    now: number,
-    action: Action,
-    tenantId: number | null,
-    only?: { accountId?: number | undefined; excludeIds?: readonly number[] | undefined },
-  ): RawBuilder<unknown> {
-    return sql`a.enabled = 1
-      and (a.state = 'active' or (a.state in ('flood_wait', 'cooldown', 'blocked') and a.state_until <= ${now}))
-      and (a.lease_holder is null or a.lease_expires_at <= ${now})
-      and (a.next_action_at is null or a.next_action_at <= ${now})
-      and (a.proxy_id is null or exists (select 1 from proxies p where p.id = a.proxy_id and p.healthy = 1))
-      ${action === 'join' ? sql`and a.channels_full = 0` : sql``}
-      ${tenantId === null ? sql`` : sql`and a.tenant_id = ${tenantId}`}
-      ${only?.accountId === undefined ? sql`` : sql`and a.id = ${only.accountId}`}
-      ${only?.excludeIds?.length ? sql`and a.id not in (${sql.join(only.excludeIds.map((i) => sql`${i}`))})` : sql``}`;
-  }
-
   private async tenantId(name: string | undefined): Promise<number | null> {
     if (name === undefined) return null;
-    const t = await this.db.selectFrom('tenants').select('id').where('name', '=', name).executeTakeFirst();
-    if (!t) throw new DataError(`tenant "${name}" does not exist → see \`acctctl tenants list\``);
-    return t.id;
+    const id = await tenantIdByName(this.store.db, name);
+    if (id === null) throw new DataError(`tenant "${name}" does not exist → see \`acctctl tenants list\``);
+    return id;
   }
 
-  /** History of one action for some accounts, enough for every limit at `now`. */
-  private async history(ids: number[], action: Action, now: number): Promise<Map<number, ActionRecord[]>> {
-    const out = new Map<number, ActionRecord[]>(ids.map((id) => [id, []]));
-    if (ids.length === 0) return out;
-    const since = Math.min(startOfDay(now, this.timeZone), now - 2 * HOUR);
-    const rows = await this.db
-      .selectFrom('action_log')
-      .select(['account_id', 'at', 'ok', 'channel'])
-      .where('account_id', 'in', ids)
-      .where('action', '=', action)
-      .where('at', '>=', since)
-      .execute();
-    for (const r of rows) out.get(r.account_id)?.push({ at: r.at, ok: r.ok === 1, channel: r.channel });
-    return out;
+  /** Where a lease's history starts: enough for every limit at `now` (the local day, the last two hours). */
+  private since(now: number): number {
+    return Math.min(startOfDay(now, this.timeZone), now - 2 * HOUR);
+  }
+
+  private verdictOf(c: Candidate, action: Action, now: number, channel?: string | null): LimitVerdict {
+    const limits = resolveLimits(
+      parseOverride(c.tenantLimits, 'the tenant'),
+      parseOverride(c.limitsJson, `account ${c.id}`),
+    )[action];
+    return evaluateLimits(limits, c.history, { now, timeZone: this.timeZone, channel, accountId: c.id });
   }
 
   async lease(req: LeaseRequest): Promise<LeaseResult> {
@@ -272,7 +264,7 @@ export class AccountManager {
     const tenantId = await this.tenantId(req.tenant);
     const channel = channelKey(req.channel);
     // A group some account joined is bound to it for good, and rests through its warm-up.
-    const bound = channel === null ? null : await this.boundTo(channel);
+    const bound = channel === null ? null : await boundAccount(this.store.db, channel);
     if (bound) {
       const now = this.clock.now();
       if (bound.status === 'pending_approval') {
@@ -300,30 +292,19 @@ export class AccountManager {
       let earliest: number | null = null;
       let lostRace = false;
       for (let page = 0; page < MAX_PAGES; page++) {
-        const candidates = (
-          await sql<{ id: number; fence: number; limits_json: string | null; tenant_limits: string | null }>`
-            select a.id, a.fence, a.limits_json, t.limits_json as tenant_limits
-            from telegram_accounts a left join tenants t on t.id = a.tenant_id
-            where ${this.eligible(now, req.action, tenantId, req)}
-            order by a.lru_at, a.id limit ${PAGE} offset ${page * PAGE}`.execute(this.db)
-        ).rows;
-        const hist = await this.history(
-          candidates.map((c) => c.id),
-          req.action,
+        const candidates = await leaseCandidates(this.store, {
           now,
-        );
+          action: req.action,
+          tenantId,
+          accountId: req.accountId,
+          excludeIds: req.excludeIds,
+          since: this.since(now),
+          limit: PAGE,
+          offset: page * PAGE,
+        });
         const allowed: { id: number; fence: number; allowance: number }[] = [];
         for (const c of candidates) {
-          const limits = resolveLimits(
-            parseOverride(c.tenant_limits, 'the tenant'),
-            parseOverride(c.limits_json, `account ${c.id}`),
-          )[req.action];
-          const v = evaluateLimits(limits, hist.get(c.id) ?? [], {
-            now,
-            timeZone: this.timeZone,
-            channel,
-            accountId: c.id,
-          });
+          const v = this.verdictOf(c, req.action, now, channel);
           if (v.allowed) allowed.push({ id: c.id, fence: c.fence, allowance: v.allowance });
           else if (earliest === null || v.until < earliest) earliest = v.until;
         }
@@ -357,24 +338,17 @@ export class AccountManager {
     now: number,
     tenantId: number | null,
   ): Promise<Lease | null> {
-    const expiresAt = now + req.ttlMs;
-    const seen = sql.join(
-      allowed.map((a) => sql`(a.id = ${a.id} and a.fence = ${a.fence})`),
-      sql` or `,
-    );
-    const r = await sql<{ id: number; session_name: string; lease_token: number; lease_expires_at: number }>`
-      update telegram_accounts set
-        lease_holder = ${req.holder}, lease_token = fence + 1, fence = fence + 1,
-        lease_expires_at = ${expiresAt}, lease_action = ${req.action}, lease_channel = ${req.channel ?? null},
-        lru_at = ${now}, updated_at = ${now}, state = 'active', state_until = null,
-        lease_count = lease_count + 1
-      where id = (
-        select a.id from telegram_accounts a
-        where (${seen}) and ${this.eligible(now, req.action, tenantId, req)}
-        order by a.lru_at, a.id limit 1 ${sql.raw(this.store.caps.claimLock)}
-      )
-      returning id, session_name, lease_token, lease_expires_at`.execute(this.db);
-    const row = r.rows[0];
+    const row = await claimLease(this.store, {
+      now,
+      action: req.action,
+      tenantId,
+      accountId: req.accountId,
+      excludeIds: req.excludeIds,
+      seen: allowed,
+      holder: req.holder,
+      expiresAt: now + req.ttlMs,
+      channel: req.channel ?? null,
+    });
     if (!row) return null;
     return {
       token: `${row.id}.${row.lease_token}`,
@@ -389,29 +363,15 @@ export class AccountManager {
   }
 
   private async verdicts(action: Action, tenantId: number | null, now: number, limit: number) {
-    const rows = (
-      await sql<{ id: number; session_name: string; limits_json: string | null; tenant_limits: string | null }>`
-        select a.id, a.session_name, a.limits_json, t.limits_json as tenant_limits
-        from telegram_accounts a left join tenants t on t.id = a.tenant_id
-        where ${this.eligible(now, action, tenantId)}
-        order by a.lru_at, a.id limit ${limit}`.execute(this.db)
-    ).rows;
-    const hist = await this.history(
-      rows.map((r) => r.id),
-      action,
+    const rows = await leaseCandidates(this.store, {
       now,
-    );
-    return rows.map((r) => {
-      const limits = resolveLimits(
-        parseOverride(r.tenant_limits, 'the tenant'),
-        parseOverride(r.limits_json, `account ${r.id}`),
-      )[action];
-      return {
-        id: r.id,
-        account: r.session_name,
-        verdict: evaluateLimits(limits, hist.get(r.id) ?? [], { now, timeZone: this.timeZone, accountId: r.id }),
-      };
+      action,
+      tenantId,
+      since: this.since(now),
+      limit,
+      offset: 0,
     });
+    return rows.map((c) => ({ id: c.id, account: c.account, verdict: this.verdictOf(c, action, now) }));
   }
 
   /** Accounts a lease for `action` could take right now, in the order it would take them (read-only). */
@@ -447,75 +407,21 @@ export class AccountManager {
     limitsUntil: number | null,
     accountId?: number,
   ): Promise<number | null> {
-    const r = await sql<{ t: number | null }>`
-      select min(t) as t from (
-        select case
-          when a.state in ('flood_wait', 'cooldown', 'blocked') and a.state_until > ${now} then a.state_until
-          when a.lease_holder is not null and a.lease_expires_at > ${now} then a.lease_expires_at
-          when a.next_action_at > ${now} then a.next_action_at
-          else null end as t
-        from telegram_accounts a
-        where a.enabled = 1 and a.state not in ('frozen', 'disabled', 'banned')
-          ${action === 'join' ? sql`and a.channels_full = 0` : sql``}
-          ${tenantId === null ? sql`` : sql`and a.tenant_id = ${tenantId}`}
-          ${accountId === undefined ? sql`` : sql`and a.id = ${accountId}`}
-      ) x`.execute(this.db);
-    const fromState = r.rows[0]?.t ?? null;
+    const fromState = await nextStateChangeAt(this.store.db, { now, action, tenantId, accountId });
     const options = [fromState, limitsUntil].filter((x): x is number => x !== null);
     return options.length ? Math.min(...options) : null;
   }
 
-  /** The flood threshold for an account: its own limits, else its tenant's, else this run's (default 600 s). */
-  private async floodThreshold(tx: Kysely<Database>, accountId: number): Promise<number> {
-    const r = await tx
-      .selectFrom('telegram_accounts as a')
-      .leftJoin('tenants as t', 't.id', 'a.tenant_id')
-      .select(['a.limits_json', 't.limits_json as tenant_limits'])
-      .where('a.id', '=', accountId)
-      .executeTakeFirst();
-    return floodThresholdOf(r?.limits_json) ?? floodThresholdOf(r?.tenant_limits) ?? this.floodThresholdSeconds;
-  }
-
-  /** The account a group is bound to (joined, or join request pending), by the group's target key. */
-  private async boundTo(
-    ref: string,
-  ): Promise<{ accountId: number; account: string; status: string; warmupEndsAt: number | null } | null> {
-    const t = await this.db
-      .selectFrom('targets as t')
-      .innerJoin('telegram_accounts as a', 'a.id', 't.account_id')
-      .select(['t.account_id', 'a.session_name', 't.status', 't.warmup_ends_at'])
-      .where('t.ref', '=', ref)
-      .where('t.status', 'in', ['joined', 'pending_approval'])
-      .executeTakeFirst();
-    return t
-      ? { accountId: t.account_id!, account: t.session_name, status: t.status, warmupEndsAt: t.warmup_ends_at }
-      : null;
-  }
-
   /** Lock the leased row (still ours, not expired) inside a write transaction. */
-  private async heldRow(tx: Kysely<Database>, token: string, now: number) {
+  private async heldRow(tx: StoreTx, token: string, now: number) {
     const { id, fence } = parseToken(token);
-    const row = (
-      await sql<{
-        id: number;
-        session_name: string;
-        state: AccountState;
-        state_until: number | null;
-        lease_action: Action | null;
-        lease_channel: string | null;
-        error_count: number;
-      }>`select id, session_name, state, state_until, lease_action, lease_channel, error_count
-         from telegram_accounts
-         where id = ${id} and lease_token = ${fence} and lease_expires_at > ${now} ${sql.raw(this.store.caps.forUpdate)}`.execute(
-        tx,
-      )
-    ).rows[0];
+    const row = await lockHeldLease(tx, this.store.caps, { id, fence, now });
     if (!row) {
       throw new LeaseLostError(
         `lease ${token} is no longer held (expired, released, or taken over) → nothing was changed; take a new lease`,
       );
     }
-    return { ...row, fence };
+    return row;
   }
 
   /** Extend a lease still held: `renew(token, { ttlMs })` (or the older `renew(token, ttlMs)`). */
@@ -524,14 +430,7 @@ export class AccountManager {
     if (!(ttlMs > 0)) throw ttlError(ttlMs);
     const now = this.clock.now();
     const { id, fence } = parseToken(token);
-    const r = await this.db
-      .updateTable('telegram_accounts')
-      .set({ lease_expires_at: now + ttlMs, updated_at: now })
-      .where('id', '=', id)
-      .where('lease_token', '=', fence)
-      .where('lease_expires_at', '>', now)
-      .returning(['session_name', 'lease_expires_at'])
-      .executeTakeFirst();
+    const r = await renewLease(this.store.db, { id, fence, now, expiresAt: now + ttlMs });
     if (!r) throw new LeaseLostError(`lease ${token} is no longer held → nothing was changed; take a new lease`);
     return { account: r.session_name, expiresAt: r.lease_expires_at! };
   }
@@ -550,34 +449,22 @@ export class AccountManager {
       }
     }
     const { id, fence } = parseToken(token);
+    const lost = () =>
+      new LeaseLostError(
+        `lease ${token} is no longer held (expired, released, or taken over) → nothing was changed; take a new lease`,
+      );
+    const inTx = opts.inTx;
+    if (!inTx) {
+      // The hot path: one statement (Postgres) or one short write transaction (SQLite), held.
+      const row = await releaseLease(this.store, { id, fence, now: () => this.clock.now(), used });
+      if (!row) throw lost();
+      return { account: row.session_name, recorded: used };
+    }
     return this.store.writeTx(async (tx) => {
       const now = this.clock.now();
-      // One statement ends the lease if (and only if) it is still ours; lease_action and
-      // lease_channel are kept so RETURNING can say what the lease was for.
-      const row = (
-        await sql<{ id: number; session_name: string; lease_action: Action | null; lease_channel: string | null }>`
-          update telegram_accounts set lease_holder = null, lease_token = null, lease_expires_at = null,
-            fence = fence + 1, updated_at = ${now}
-            ${Object.keys(used).length ? sql`, last_used_at = ${now}` : sql``}
-          where id = ${id} and lease_token = ${fence} and lease_expires_at > ${now}
-          returning id, session_name, lease_action, lease_channel`.execute(tx)
-      ).rows[0];
-      if (!row) {
-        throw new LeaseLostError(
-          `lease ${token} is no longer held (expired, released, or taken over) → nothing was changed; take a new lease`,
-        );
-      }
-      const rows = Object.entries(used).flatMap(([action, n]) =>
-        Array.from({ length: n! }, () => ({
-          account_id: row.id,
-          action,
-          channel: action === row.lease_action ? row.lease_channel : null,
-          at: now,
-          ok: 1,
-        })),
-      );
-      if (rows.length) await tx.insertInto('action_log').values(rows).execute();
-      if (opts.inTx) await opts.inTx(tx, now);
+      const row = await releaseLeaseInTx(tx, this.store.caps, { id, fence, now, used });
+      if (!row) throw lost();
+      await inTx(tx, now);
       return { account: row.session_name, recorded: used };
     });
   }
@@ -589,66 +476,37 @@ export class AccountManager {
   async reportError(
     token: string,
     error: string | ErrorInput,
-    inTx?: (tx: Kysely<Database>, now: number, outcome: ErrorOutcome) => Promise<void>,
+    inTx?: (tx: StoreTx, now: number, outcome: ErrorOutcome) => Promise<void>,
   ): Promise<ReportErrorResult> {
     return this.store.writeTx(async (tx) => {
       const now = this.clock.now();
       const row = await this.heldRow(tx, token, now);
       const outcome = classifyError(error, {
-        floodThresholdSeconds: await this.floodThreshold(tx, row.id),
+        floodThresholdSeconds:
+          floodThresholdOf(row.limits_json) ?? floodThresholdOf(row.tenant_limits) ?? this.floodThresholdSeconds,
         errorCount: row.error_count,
       });
       const next = transition({ state: row.state, until: row.state_until }, outcome, now);
       const lastError = errorText(outcome.code, error);
       const pauseUntil = outcome.pauseMs === null ? null : now + outcome.pauseMs;
-      if (outcome.failedAttempt && row.lease_action) {
-        await tx
-          .insertInto('action_log')
-          .values({ account_id: row.id, action: row.lease_action, channel: row.lease_channel, at: now, ok: 0 })
-          .execute();
-      }
-      await tx.insertInto('error_log').values({ account_id: row.id, kind: outcome.code, at: now }).execute();
-      await tx
-        .updateTable('telegram_accounts')
-        .set((eb) => ({
-          state: next.state,
-          state_until: next.until,
-          state_reason: next.changed ? outcome.code : undefined,
-          channels_full: outcome.channelsFull ? 1 : undefined,
-          next_action_at: pauseUntil ?? undefined,
-          error_count: outcome.countsAsError ? eb('error_count', '+', 1) : undefined,
-          last_error: lastError,
-          last_error_at: now,
-          lease_holder: null,
-          lease_token: null,
-          lease_expires_at: null,
-          lease_action: null,
-          lease_channel: null,
-          fence: eb('fence', '+', 1),
-          updated_at: now,
-        }))
-        .where('id', '=', row.id)
-        .execute();
-      if (next.changed || outcome.channelsFull) {
-        await tx
-          .insertInto('events')
-          .values({
-            at: now,
-            kind: 'account_state',
-            subject_type: 'telegram_account',
-            subject_id: row.id,
-            tenant_id: null,
-            message: `${row.session_name}: ${row.state} → ${next.state} (${outcome.code})`,
-            data_json: JSON.stringify({
-              from: row.state,
-              to: next.state,
-              until: next.until,
-              code: outcome.code,
-              error: lastError,
-            }),
-          })
-          .execute();
-      }
+      await writeErrorReport(tx, {
+        now,
+        row,
+        failedAttempt: outcome.failedAttempt,
+        code: outcome.code,
+        next,
+        channelsFull: outcome.channelsFull,
+        pauseUntil,
+        countsAsError: outcome.countsAsError,
+        lastError,
+        event:
+          next.changed || outcome.channelsFull
+            ? {
+                message: `${row.session_name}: ${row.state} → ${next.state} (${outcome.code})`,
+                data: { from: row.state, to: next.state, until: next.until, code: outcome.code, error: lastError },
+              }
+            : null,
+      });
       if (inTx) await inTx(tx, now, outcome);
       return {
         account: row.session_name,
@@ -668,49 +526,19 @@ export class AccountManager {
   async recover(): Promise<RecoverResult> {
     return this.store.writeTx(async (tx) => {
       const now = this.clock.now();
-      const timed = sql.join(TIMED_STATES.map((s) => sql`${s}`));
-      await sql`insert into events (at, kind, subject_type, subject_id, tenant_id, message, data_json)
-        select ${now}, 'account_state', 'telegram_account', id, tenant_id,
-          session_name || ': ' || state || ' → active (recover)', null
-        from telegram_accounts where state in (${timed}) and state_until <= ${now}`.execute(tx);
-      const reactivated = await sql<{ session_name: string; from: string }>`
-        update telegram_accounts set state = 'active', state_until = null, state_reason = state, updated_at = ${now}
-        where state in (${timed}) and state_until <= ${now}
-        returning session_name, state_reason as "from"`.execute(tx);
-      const freed = await sql<{ session_name: string }>`
-        update telegram_accounts set lease_holder = null, lease_token = null, lease_expires_at = null,
-          lease_action = null, lease_channel = null, fence = fence + 1, updated_at = ${now}
-        where lease_holder is not null and lease_expires_at <= ${now}
-        returning session_name`.execute(tx);
-      const targets = await sql`update targets set
-          status = case when status = 'joining' then 'new' else status end,
-          lease_holder = null, lease_token = null, lease_expires_at = null, updated_at = ${now}
-        where lease_holder is not null and lease_expires_at <= ${now}`.execute(tx);
-      const jobs = await tx
-        .updateTable('check_jobs')
-        .set({ lease_holder: null, lease_token: null, lease_expires_at: null, updated_at: now })
-        .where('lease_holder', 'is not', null)
-        .where('lease_expires_at', '<=', now)
-        .executeTakeFirst();
-      const proxies = await tx
-        .updateTable('proxies')
-        .set({ healthy: 1, fail_count: 0 })
-        .where('healthy', '=', 0)
-        .where('last_checked_at', '<=', now - PROXY_RETRY_MS)
-        .executeTakeFirst();
-      const person = await tx
-        .selectFrom('telegram_accounts')
-        .select(['session_name', 'state', 'state_reason', 'last_error', 'phone', 'channels_full'])
-        .where((eb) => eb.or([eb('state', 'in', [...PERSON_STATES]), eb('channels_full', '=', 1)]))
-        .orderBy('session_name')
-        .execute();
+      const r = await recoverRows(tx, {
+        now,
+        timedStates: TIMED_STATES,
+        personStates: PERSON_STATES,
+        proxyRetryBefore: now - PROXY_RETRY_MS,
+      });
       return {
-        reactivated: reactivated.rows.map((r) => ({ account: r.session_name, from: r.from })),
-        leasesFreed: freed.rows.map((r) => r.session_name),
-        targetsRequeued: Number(targets.numAffectedRows ?? 0n),
-        jobsFreed: Number(jobs.numUpdatedRows),
-        proxiesRetried: Number(proxies.numUpdatedRows),
-        needsPerson: person.map((p) => ({
+        reactivated: r.reactivated,
+        leasesFreed: r.leasesFreed,
+        targetsRequeued: r.targetsRequeued,
+        jobsFreed: r.jobsFreed,
+        proxiesRetried: r.proxiesRetried,
+        needsPerson: r.needsPerson.map((p) => ({
           account: p.session_name,
           state: p.state,
           reason: p.state_reason,
@@ -737,39 +565,16 @@ export class AccountManager {
     return this.store.writeTx(async (tx) => {
       const now = this.clock.now();
       const day = localDay(now, this.timeZone);
-      const total = Number(
-        (
-          await tx
-            .selectFrom('telegram_accounts')
-            .select((eb) => eb.fn.countAll<number>().as('n'))
-            .executeTakeFirst()
-        )?.n ?? 0,
-      );
-      const ins = await sql`insert into limit_resets (account_id, day, at)
-        select id, ${day}, ${now} from telegram_accounts where true
-        on conflict (account_id, day) do nothing`.execute(tx);
-      const accountsReset = Number(ins.numAffectedRows ?? 0n);
-      if (accountsReset > 0) {
-        await sql`update telegram_accounts set error_count = 0, lease_count = 0
-          where id in (select account_id from limit_resets where day = ${day} and at = ${now})`.execute(tx);
-      }
-      const pruned = await tx
-        .deleteFrom('action_log')
-        .where('at', '<', now - retentionMs)
-        .executeTakeFirst();
-      await tx
-        .deleteFrom('limit_resets')
-        .where('at', '<', now - retentionMs)
-        .execute();
-      await tx
-        .deleteFrom('error_log')
-        .where('at', '<', now - retentionMs)
-        .execute();
+      const { total, accountsReset, actionLogPruned } = await resetDayRows(tx, {
+        day,
+        now,
+        pruneBefore: now - retentionMs,
+      });
       return {
         day,
         accountsReset,
         alreadyReset: total - accountsReset,
-        actionLogPruned: Number(pruned.numDeletedRows),
+        actionLogPruned,
       };
     });
   }
@@ -783,19 +588,8 @@ export class AccountManager {
   ): Promise<Map<number, Record<Action, { limits: Limits[Action]; verdict: LimitVerdict }>>> {
     const now = this.clock.now();
     if (ids && ids.length === 0) return new Map();
-    let aq = this.db
-      .selectFrom('telegram_accounts as a')
-      .leftJoin('tenants as t', 't.id', 'a.tenant_id')
-      .select(['a.id', 'a.limits_json', 't.limits_json as tenant_limits']);
-    if (ids) aq = aq.where('a.id', 'in', ids);
-    const accounts = await aq.execute();
     const since = Math.min(startOfDay(now, this.timeZone), now - 2 * HOUR);
-    let lq = this.db
-      .selectFrom('action_log')
-      .select(['account_id', 'action', 'at', 'ok', 'channel'])
-      .where('at', '>=', since);
-    if (ids) lq = lq.where('account_id', 'in', ids);
-    const rows = await lq.execute();
+    const { accounts, log: rows } = await usageInputs(this.store.db, { ids, since });
     const hist = new Map<string, ActionRecord[]>();
     for (const r of rows) {
       const k = `${r.account_id}:${r.action}`;
@@ -842,19 +636,8 @@ export class AccountManager {
       json = JSON.stringify(override);
     }
     const now = this.clock.now();
-    const n =
-      'account' in target
-        ? await this.db
-            .updateTable('telegram_accounts')
-            .set({ limits_json: json, updated_at: now })
-            .where('session_name', '=', target.account)
-            .executeTakeFirst()
-        : await this.db
-            .updateTable('tenants')
-            .set({ limits_json: json })
-            .where('name', '=', target.tenant)
-            .executeTakeFirst();
-    if (Number(n.numUpdatedRows) === 0) {
+    const found = await storeLimits(this.store.db, target, json, now);
+    if (!found) {
       throw new DataError(
         `${'account' in target ? `account "${target.account}"` : `tenant "${target.tenant}"`} does not exist`,
       );

@@ -37,7 +37,19 @@ export interface DialectCaps {
    * SQLite's write lock nobody else inserts; Postgres draws them from the identity sequence.
    */
   readonly reserveIdsSql: (table: 'telegram_accounts', n: number) => string;
+  /** Parameters are numbered (`$1`, reusable) rather than positional (`?`, one value each). */
+  readonly numberedParams: boolean;
+  /** Data-modifying statements inside WITH: an update and the inserts it implies in one statement. */
+  readonly writableCte: boolean;
+  /**
+   * A subquery selecting the column `value` from a list parameter `param` (write it as `:name`)
+   * of `type`; pass the list through `listParam`.
+   */
+  readonly listSelect: (param: string, type: 'bigint' | 'text') => string;
+  readonly listParam: (values: readonly (number | string)[]) => unknown;
 }
+
+export const SQLITE_BUSY_TIMEOUT_MS = 15_000;
 
 export const sqliteCaps: DialectCaps = {
   name: 'sqlite',
@@ -52,6 +64,10 @@ export const sqliteCaps: DialectCaps = {
   reserveIdsSql: (table, n) =>
     `with recursive r(i) as (select 1 union all select i + 1 from r where i < ${Math.floor(n)}) ` +
     `select (select coalesce(max(id), 0) from ${table}) + i as id from r order by i`,
+  numberedParams: false,
+  writableCte: false,
+  listSelect: (param) => `select value from json_each(${param})`,
+  listParam: (values) => JSON.stringify(values),
 };
 
 export const postgresCaps: DialectCaps = {
@@ -65,16 +81,46 @@ export const postgresCaps: DialectCaps = {
   databaseNowMs: '(extract(epoch from clock_timestamp()) * 1000)::bigint',
   reserveIdsSql: (table, n) =>
     `select nextval(pg_get_serial_sequence('${table}', 'id')) as id from generate_series(1, ${Math.floor(n)}) g order by g`,
+  numberedParams: true,
+  writableCte: true,
+  listSelect: (param, type) => `select unnest(${param}::${type}[]) as value`,
+  listParam: (values) => values,
 };
+
+/**
+ * The hot paths' statements (lease, release), held: prepared once per connection (better-sqlite3
+ * `prepare`, Postgres named statements) instead of compiled and prepared on every call. Text in
+ * the dialect's parameter style; values in order.
+ */
+export interface HeldStatements {
+  /** The rows of one statement (none for a statement that returns none). */
+  query<R>(text: string, params: readonly unknown[]): Promise<R[]>;
+  /**
+   * Statements in one write transaction that holds the write lock from its first statement
+   * (SQLite BEGIN IMMEDIATE); rolled back when `fn` throws.
+   */
+  writeTx<T>(fn: (query: <R>(text: string, params: readonly unknown[]) => Promise<R[]>) => Promise<T>): Promise<T>;
+}
+
+/**
+ * The SQLite connection's settings, in order: WAL, synchronous=FULL (a lease or release that
+ * returned is on disk), foreign keys, and waiting up to the busy timeout for the write lock.
+ * Exported so benchmarks compare against a connection with the same durability.
+ */
+export const SQLITE_PRAGMAS: readonly string[] = [
+  'journal_mode = WAL',
+  'synchronous = FULL',
+  'foreign_keys = ON',
+  `busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`,
+];
 
 export interface OpenedDialect {
   db: Kysely<Database>;
   caps: DialectCaps;
+  held: HeldStatements;
   /** Where the data is, with no password. */
   description: string;
 }
-
-export const SQLITE_BUSY_TIMEOUT_MS = 15_000;
 
 function errorCodes(err: unknown): string[] {
   const codes: string[] = [];
@@ -146,6 +192,41 @@ function withStatementCache<T extends { prepare(sql: string): unknown }>(db: T):
   });
 }
 
+interface RawSqlite {
+  prepare(sql: string): { reader: boolean; all(...p: unknown[]): unknown[]; run(...p: unknown[]): unknown };
+  readonly inTransaction: boolean;
+}
+
+/**
+ * Held statements on the one SQLite connection. They run under Kysely's connection lock, so they
+ * never interleave with a Kysely transaction of this process; each runs synchronously.
+ */
+function sqliteHeld(raw: RawSqlite, db: Kysely<Database>): HeldStatements {
+  const stmts = new Map<string, ReturnType<RawSqlite['prepare']>>();
+  const run = <R>(text: string, params: readonly unknown[]): R[] => {
+    let s = stmts.get(text);
+    if (!s) stmts.set(text, (s = raw.prepare(text)));
+    if (s.reader) return s.all(...params) as R[];
+    s.run(...params);
+    return [];
+  };
+  return {
+    query: (text, params) => db.connection().execute(async () => run(text, params)),
+    writeTx: (fn) =>
+      db.connection().execute(async () => {
+        run(sqliteCaps.beginWrite, []);
+        try {
+          const r = await fn(async (text, params) => run(text, params));
+          run('COMMIT', []);
+          return r;
+        } catch (e) {
+          if (raw.inTransaction) run('ROLLBACK', []);
+          throw e;
+        }
+      }),
+  };
+}
+
 async function openSqlite(path: string): Promise<OpenedDialect> {
   const { default: BetterSqlite3 } = await import('better-sqlite3');
   // Create the file ourselves so it is 0600 from its first byte, and tighten an existing one (and
@@ -160,10 +241,7 @@ async function openSqlite(path: string): Promise<OpenedDialect> {
   let raw;
   try {
     raw = new BetterSqlite3(path, { timeout: SQLITE_BUSY_TIMEOUT_MS, ...nativeBinding() });
-    raw.pragma('journal_mode = WAL');
-    raw.pragma('synchronous = FULL');
-    raw.pragma('foreign_keys = ON');
-    raw.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+    for (const p of SQLITE_PRAGMAS) raw.pragma(p);
   } catch (cause) {
     raw?.close();
     const typed = storeErrorOf(cause, `the SQLite database ${path}`);
@@ -175,10 +253,45 @@ async function openSqlite(path: string): Promise<OpenedDialect> {
       },
     );
   }
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
+  return { db, caps: sqliteCaps, held: sqliteHeld(raw, db), description: `sqlite:${path}` };
+}
+
+interface RawPool {
+  query(q: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+  connect(): Promise<{
+    query(q: { name: string; text: string; values: unknown[] } | string): Promise<{ rows: unknown[] }>;
+    release(): void;
+  }>;
+}
+
+/** Held statements on Postgres: named prepared statements, parsed once per pooled connection. */
+function postgresHeld(pool: RawPool): HeldStatements {
+  const names = new Map<string, string>();
+  const nameOf = (text: string) => {
+    let n = names.get(text);
+    if (n === undefined) names.set(text, (n = `acctctl_${names.size + 1}`));
+    return n;
+  };
+  const q = (text: string, params: readonly unknown[]) => ({ name: nameOf(text), text, values: [...params] });
   return {
-    db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) }),
-    caps: sqliteCaps,
-    description: `sqlite:${path}`,
+    query: async <R>(text: string, params: readonly unknown[]) => (await pool.query(q(text, params))).rows as R[],
+    writeTx: async (fn) => {
+      const c = await pool.connect();
+      try {
+        await c.query(postgresCaps.beginWrite);
+        const r = await fn(
+          async <R>(text: string, params: readonly unknown[]) => (await c.query(q(text, params))).rows as R[],
+        );
+        await c.query('COMMIT');
+        return r;
+      } catch (e) {
+        await c.query('ROLLBACK').catch(() => {});
+        throw e;
+      } finally {
+        c.release();
+      }
+    },
   };
 }
 
@@ -218,6 +331,7 @@ async function openPostgres(url: string): Promise<OpenedDialect> {
   return {
     db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
     caps: postgresCaps,
+    held: postgresHeld(pool),
     description: redactUrl(url),
   };
 }

@@ -1,13 +1,15 @@
 import { sql, type Kysely } from 'kysely';
 import type { DbTarget } from '../config/config.js';
 import { ClosedError, ConfigError } from '../errors.js';
-import { openDialect, type DialectCaps } from './dialects.js';
+import { openDialect, type DialectCaps, type HeldStatements } from './dialects.js';
 import { FIRST_MIGRATION, migrateToLatest, refuseNewer, schemaState } from './migrations.js';
 import type { Database } from './schema.js';
 
 export interface Store {
   readonly db: Kysely<Database>;
   readonly caps: DialectCaps;
+  /** Prepared statements held for the hot paths (lease, release); see store/leases.ts. */
+  readonly held: HeldStatements;
   readonly description: string;
   /** This open created the schema from nothing (the first migration ran now). */
   readonly createdNow: boolean;
@@ -27,7 +29,7 @@ export type SchemaMode = 'auto' | 'require' | 'none';
  * up-to-date schema; `require`: refuse a database that is not migrated; `none`: no check (migrate, doctor).
  */
 export async function openStore(target: DbTarget, opts: { schema?: SchemaMode } = {}): Promise<Store> {
-  const { db, caps, description } = await openDialect(target);
+  const { db, caps, held, description } = await openDialect(target);
   let createdNow = false;
   let closing: Promise<void> | undefined;
   const closedError = () =>
@@ -38,6 +40,10 @@ export async function openStore(target: DbTarget, opts: { schema?: SchemaMode } 
       return db;
     },
     caps,
+    get held() {
+      if (closing) throw closedError();
+      return held;
+    },
     description,
     get createdNow() {
       return createdNow;

@@ -1,6 +1,9 @@
-// npm run bench:lease — 4 OS processes × 2,000 lease+release cycles on a SQLite file and on
-// Postgres (ACCTCTL_TEST_POSTGRES_URL), then reset-limits and recover on 100,000 accounts, each
-// against the same SQL run directly. Everything measured side by side in this one run.
+// npm run bench:lease — lease+release by 4 OS processes on a SQLite file and on Postgres
+// (ACCTCTL_TEST_POSTGRES_URL), through acctctl (test/support/lease-worker.mjs) and, in the same
+// run and process shape, the raw baseline (test/support/lease-raw-worker.mjs: better-sqlite3 or
+// pg running the identical statements, taken from the store module, with acctctl's SQLite
+// settings); rounds alternate between the two so load noise hits both. Then reset-limits and
+// recover on 100,000 accounts against the same SQL run directly. One line per dialect and figure.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,11 +14,17 @@ import pg from 'pg';
 import { sql } from 'kysely';
 import { openStore, AccountManager, FakeClock } from 'acctctl';
 
-const PROCS = 4;
-const CYCLES = Number(process.env.BENCH_CYCLES ?? 2000);
+const PROCS = Number(process.env.BENCH_PROCS ?? 4);
+/** Cycles per process and per side (acctctl, raw), over ROUNDS alternating rounds. */
+const CYCLES = Number(process.env.BENCH_CYCLES ?? 1000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 100_000);
 const REPS = Number(process.env.BENCH_REPS ?? 5);
-const worker = fileURLToPath(new URL('../support/lease-worker.mjs', import.meta.url));
+const workers = {
+  // BENCH_ACCTCTL_WORKER: another build's lease-worker.mjs (e.g. a checkout of an older commit), for before/after.
+  acctctl: process.env.BENCH_ACCTCTL_WORKER || fileURLToPath(new URL('../support/lease-worker.mjs', import.meta.url)),
+  raw: fileURLToPath(new URL('../support/lease-raw-worker.mjs', import.meta.url)),
+};
 const PG = process.env.ACCTCTL_TEST_POSTGRES_URL;
 
 const dbs = [];
@@ -74,17 +83,39 @@ async function insertAccounts(store, n, now) {
 const pct = (a, p) => [...a].sort((x, y) => x - y)[Math.min(a.length - 1, Math.floor((a.length * p) / 100))];
 const median = (a) => pct(a, 50);
 
-function runWorker(url, holder) {
-  return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, [worker, url, String(CYCLES), 'message', holder, '0'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    c.stdout.on('data', (d) => (out += d));
-    c.on('close', (code) =>
-      code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1))) : reject(new Error(`worker ${code}`)),
-    );
+/** A worker process, started and opened; `go()` starts its cycles, `done` is its summary. */
+function startWorker(kind, url, cycles, holder) {
+  const c = spawn(process.execPath, [workers[kind], url, String(cycles), 'message', holder, '0'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, LEASE_WORKER_GO: '1', LEASE_WORKER_QUIET: '1' },
   });
+  let out = '';
+  let onReady;
+  const ready = new Promise((res) => (onReady = res));
+  c.stdout.on('data', (d) => {
+    out += d;
+    if (out.startsWith('ready\n')) onReady();
+  });
+  const done = new Promise((resolve, reject) =>
+    c.on('close', (code) =>
+      code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1))) : reject(new Error(`${kind} worker ${code}`)),
+    ),
+  );
+  return { ready, done, go: () => c.stdin.end('go\n') };
+}
+
+/** PROCS processes of one kind, started together once all are open; time from first start to last end. */
+async function round(kind, url, cycles, r) {
+  const ws = Array.from({ length: PROCS }, (_, i) => startWorker(kind, url, cycles, `${kind}${r}.${i}`));
+  await Promise.all(ws.map((w) => w.ready));
+  for (const w of ws) w.go();
+  const sums = await Promise.all(ws.map((w) => w.done));
+  return {
+    leased: sums.reduce((a, x) => a + x.leased, 0),
+    ms: Math.max(...sums.map((x) => x.end)) - Math.min(...sums.map((x) => x.start)),
+    latencies: sums.flatMap((x) => x.latencies),
+    errors: sums.flatMap((x) => x.errors),
+  };
 }
 
 for (const d of dbs) {
@@ -94,17 +125,31 @@ for (const d of dbs) {
   await migrateToLatest(store.db, store.caps);
   await insertAccounts(store, 200, Date.now());
   await store.close();
-  const t0 = performance.now();
-  const results = await Promise.all(Array.from({ length: PROCS }, (_, i) => runWorker(d.url, `bench${i}`)));
-  const secs = (performance.now() - t0) / 1000;
-  const lat = results.flatMap((r) => r.latencies);
-  const leased = results.reduce((a, r) => a + r.leased, 0);
-  const errors = results.flatMap((r) => r.errors);
+  const sides = {
+    acctctl: { leased: 0, ms: 0, latencies: [], errors: [] },
+    raw: { leased: 0, ms: 0, latencies: [], errors: [] },
+  };
+  const per = Math.ceil(CYCLES / ROUNDS);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const kind of r % 2 ? ['raw', 'acctctl'] : ['acctctl', 'raw']) {
+      const x = await round(kind, d.url, per, r);
+      const s = sides[kind];
+      s.leased += x.leased;
+      s.ms += x.ms;
+      s.latencies.push(...x.latencies);
+      s.errors.push(...x.errors);
+    }
+  }
+  const rate = (s) => s.leased / (s.ms / 1000);
+  const a = sides.acctctl;
+  const b = sides.raw;
   console.log(
-    `${d.name.padEnd(8)} leases: ${PROCS} processes × ${CYCLES} cycles: ${leased} leased, ${errors.length} errors, ` +
-      `${(leased / secs).toFixed(0)} cycles/s (wall ${secs.toFixed(2)} s incl. process start), ` +
-      `latency p50 ${median(lat).toFixed(2)} ms, p99 ${pct(lat, 99).toFixed(2)} ms`,
+    `${d.name} lease+release: acctctl ${rate(a).toFixed(0)} cycles/s, raw ${rate(b).toFixed(0)} cycles/s, ratio ${(rate(a) / rate(b)).toFixed(2)}` +
+      ` (${PROCS} processes × ${per * ROUNDS} cycles each side, ${ROUNDS} alternating rounds; p50/p99 acctctl ` +
+      `${median(a.latencies).toFixed(2)}/${pct(a.latencies, 99).toFixed(2)} ms, raw ${median(b.latencies).toFixed(2)}/${pct(b.latencies, 99).toFixed(2)} ms` +
+      `${a.errors.length + b.errors.length ? `; errors: acctctl ${a.errors.length}, raw ${b.errors.length}` : ''})`,
   );
+  if (a.errors.length + b.errors.length) console.log(`  first error: ${[...a.errors, ...b.errors][0]}`);
 }
 
 for (const d of dbs) {

@@ -316,4 +316,82 @@ describe.each(DIALECTS)('account manager on $name', ({ skip, create }) => {
       expect(results.map((r) => r.accountsReset).reduce((a, b) => a + b)).toBe(3);
     },
   );
+
+  it.skipIf(skip)(
+    'a release logs each action done, with the channel only for the leased action, and last use; nothing when the lease is lost',
+    async () => {
+      const a = await lease('invite', { channel: '@somegroup' });
+      await fleet.release(a.token, { used: { invite: 2, message: 1 } });
+      const log = await store.db
+        .selectFrom('action_log')
+        .select(['action', 'channel', 'at', 'ok'])
+        .where('account_id', '=', a.accountId)
+        .orderBy('action')
+        .orderBy('id')
+        .execute();
+      expect(log).toEqual([
+        { action: 'invite', channel: '@somegroup', at: T0, ok: 1 },
+        { action: 'invite', channel: '@somegroup', at: T0, ok: 1 },
+        { action: 'message', channel: null, at: T0, ok: 1 },
+      ]);
+      const row = await store.db
+        .selectFrom('telegram_accounts')
+        .select(['lease_holder', 'lease_token', 'last_used_at'])
+        .where('id', '=', a.accountId)
+        .executeTakeFirstOrThrow();
+      expect(row).toEqual({ lease_holder: null, lease_token: null, last_used_at: T0 });
+      // A release with nothing used ends the lease without touching the log or the last use.
+      clock.advance(MIN);
+      const b = await lease();
+      await fleet.release(b.token);
+      const after = await store.db
+        .selectFrom('telegram_accounts')
+        .select(['last_used_at'])
+        .where('id', '=', b.accountId)
+        .executeTakeFirstOrThrow();
+      expect(after.last_used_at).toBe(b.accountId === a.accountId ? T0 : null);
+      await expect(fleet.release(a.token, { used: { invite: 1 } })).rejects.toBeInstanceOf(LeaseLostError);
+      const n = await store.db
+        .selectFrom('action_log')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirst();
+      expect(Number(n?.n)).toBe(3);
+    },
+  );
+
+  it.skipIf(skip)(
+    'a lease and a release in one process never run inside another transaction of that process',
+    async () => {
+      let open!: () => void;
+      const gate = new Promise<void>((r) => (open = r));
+      const other = store
+        .writeTx(async (tx) => {
+          await tx.updateTable('tenants').set({ limits_json: null }).execute();
+          await gate;
+          throw new Error('rolled back');
+        })
+        .catch((e: unknown) => (e as Error).message);
+      const leasing = (async () => {
+        const l = await lease();
+        await fleet.release(l.token, { used: { message: 1 } });
+        return lease();
+      })();
+      await new Promise((r) => setTimeout(r, 50));
+      open();
+      expect(await other).toBe('rolled back');
+      const held = await leasing;
+      // Neither the release nor the second lease was undone by the other transaction's rollback.
+      const row = await store.db
+        .selectFrom('telegram_accounts')
+        .select(['lease_holder', 'lease_token'])
+        .where('id', '=', held.accountId)
+        .executeTakeFirstOrThrow();
+      expect(row).toEqual({ lease_holder: 'test', lease_token: Number(held.token.split('.')[1]) });
+      const n = await store.db
+        .selectFrom('action_log')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirst();
+      expect(Number(n?.n)).toBe(1);
+    },
+  );
 });
