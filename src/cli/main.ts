@@ -53,7 +53,9 @@ function printError(err: unknown, json: boolean, debug: boolean): void {
   }
   process.stderr.write(redact(lines.join('\n') + '\n'));
   if (json) {
-    process.stdout.write(redact(JSON.stringify({ schemaVersion: SCHEMA_VERSION, error: { message, exitCode: code, details } }) + '\n'));
+    process.stdout.write(
+      redact(JSON.stringify({ schemaVersion: SCHEMA_VERSION, error: { message, exitCode: code, details } }) + '\n'),
+    );
   }
 }
 
