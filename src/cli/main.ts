@@ -71,10 +71,12 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
       '--db <url>',
       'database: a SQLite path, sqlite:PATH or postgres://… (env DATABASE_URL; default ./acctctl.db)',
     )
-    .option('--json', 'print results as JSON')
+    .option('--json', 'print results as JSON (README "JSON output"; schemas in schemas/)')
     .addOption(new Option('--log-level <level>', 'log level (env ACCTCTL_LOG_LEVEL; default info)').choices(LOG_LEVELS))
     .option('--log-file <file>', 'also append logs to this file (created mode 0600)')
     .showHelpAfterError('(run with --help for usage)')
+    // Every subcommand's --help also lists --json, --db, --log-level, --log-file.
+    .configureHelp({ showGlobalOptions: true })
     // Set before the subcommands are added: they copy these settings.
     .exitOverride()
     .configureOutput({
