@@ -5,6 +5,7 @@ import { AcctctlError, ExitCode, exitCodeOf } from '../errors.js';
 import { LOG_LEVELS } from '../log/logger.js';
 import { redact } from '../security/redact.js';
 import type { Ctx } from '../commands/support/context.js';
+import { jsonText, SCHEMA_VERSION } from '../commands/support/json.js';
 import type { JoinFlags } from '../commands/join.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -52,7 +53,9 @@ function printError(err: unknown, json: boolean, debug: boolean): void {
   }
   process.stderr.write(redact(lines.join('\n') + '\n'));
   if (json) {
-    process.stdout.write(redact(JSON.stringify({ error: { message, exitCode: code, details } }) + '\n'));
+    process.stdout.write(
+      redact(JSON.stringify({ schemaVersion: SCHEMA_VERSION, error: { message, exitCode: code, details } }) + '\n'),
+    );
   }
 }
 
@@ -68,10 +71,12 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
       '--db <url>',
       'database: a SQLite path, sqlite:PATH or postgres://… (env DATABASE_URL; default ./acctctl.db)',
     )
-    .option('--json', 'print results as JSON')
+    .option('--json', 'print results as JSON (README "JSON output"; schemas in schemas/)')
     .addOption(new Option('--log-level <level>', 'log level (env ACCTCTL_LOG_LEVEL; default info)').choices(LOG_LEVELS))
     .option('--log-file <file>', 'also append logs to this file (created mode 0600)')
     .showHelpAfterError('(run with --help for usage)')
+    // Every subcommand's --help also lists --json, --db, --log-level, --log-file.
+    .configureHelp({ showGlobalOptions: true })
     // Set before the subcommands are added: they copy these settings.
     .exitOverride()
     .configureOutput({
@@ -578,7 +583,7 @@ export async function main(argv: string[]): Promise<number> {
           exitCode = code;
         },
         emit: (data, human) => {
-          process.stdout.write(redact(config.json ? JSON.stringify(data, null, 2) + '\n' : human(data) + '\n'));
+          process.stdout.write(redact(config.json ? jsonText(data) : human(data) + '\n'));
         },
         out: (text) => {
           process.stdout.write(redact(text));

@@ -301,7 +301,15 @@ export async function watchListCli(
       columns: watchColumns,
       total: await countWatches(store, filter),
       rows: pages<WatchListRow>((_last, n, offset) => watchesPage(store, filter, offset, n), spec.limit),
-      json: ({ id: _id, ...r }) => r,
+      json: (r) => ({
+        tenant: r.tenant,
+        username: r.username,
+        kind: r.kind,
+        lastResult: r.last_result,
+        checkedAt: r.checked_at,
+        nextCheckAt: r.next_check_at,
+        changedAt: r.changed_at,
+      }),
       empty: filter.tenant || filter.status ? 'no watches match' : 'no watches → acctctl watch import FILE',
       filters: '--tenant, --status',
     });

@@ -15,7 +15,7 @@ import { importAccounts, parseAccountsFile } from './accounts.js';
 import { readInputFile } from './importing.js';
 import { generateKeyFile } from './keys.js';
 import { importProxies, parseProxyFile } from './proxies.js';
-import { renderStatus, status, type StatusReport } from './status.js';
+import { renderStatus, status, statusJson, type StatusReport } from './status.js';
 import { AccountManager } from '../fleet/accountManager.js';
 import { SessionRefresher } from '../fleet/refresh.js';
 import { findChromium } from '../instagram/chromium.js';
@@ -227,8 +227,6 @@ export function renderDemo(r: DemoResult): string {
 }
 
 export async function demoCli(ctx: Ctx, opts: { keep?: boolean }): Promise<void> {
-  ctx.emit(
-    await demo({ clock: ctx.clock, log: ctx.log, config: ctx.config }, { keep: opts.keep ?? false }),
-    renderDemo,
-  );
+  const r = await demo({ clock: ctx.clock, log: ctx.log, config: ctx.config }, { keep: opts.keep ?? false });
+  ctx.emit({ ...r, status: statusJson(r.status) }, () => renderDemo(r));
 }

@@ -287,9 +287,45 @@ export function renderDoctor(checks: DoctorCheck[]): string {
   );
 }
 
+/** One check as `doctor --json` shows it: every key present; a passing check has no severity. */
+export interface DoctorCheckJson {
+  name: string;
+  ok: boolean;
+  /** null when the check passed; a failing warning does not fail doctor. */
+  severity: 'error' | 'warning' | null;
+  simulated: boolean;
+  detail: string;
+  fix: string | null;
+  /** The exit code a failing check gives doctor, else null. */
+  exitCode: number | null;
+  secretsByKey: Record<string, number> | null;
+}
+
+/** `doctor --json`: ok is false when any check fails with severity error (doctor exits non-zero). */
+export interface DoctorReport {
+  ok: boolean;
+  checks: DoctorCheckJson[];
+}
+
+export function doctorReport(checks: DoctorCheck[]): DoctorReport {
+  return {
+    ok: !checks.some((k) => !k.ok && k.severity === 'error'),
+    checks: checks.map((k) => ({
+      name: k.check,
+      ok: k.ok,
+      severity: k.ok ? null : k.severity,
+      simulated: k.simulated === true,
+      detail: k.detail,
+      fix: k.fix,
+      exitCode: k.ok ? null : (k.exitCode ?? null),
+      secretsByKey: k.secretsByKey ?? null,
+    })),
+  };
+}
+
 export async function doctorCli(ctx: Ctx): Promise<void> {
   const checks = await doctor(ctx.config);
-  ctx.emit(checks, renderDoctor);
+  ctx.emit(doctorReport(checks), () => renderDoctor(checks));
   const failures = checks.filter((k) => !k.ok && k.severity === 'error');
   const failed = failures[0];
   if (failed) {

@@ -75,10 +75,14 @@ export async function leaseCli(
       holder: opts.holder ?? holderId('cli'),
       ttlMs,
     });
-    ctx.emit(r, (x) =>
-      x.ok
-        ? x.lease.token
-        : `no account available: ${x.reason}${x.nextAt ? `; the next frees up at ${fmtTime(x.nextAt)}` : ''}`,
+    // Every key in both cases (README "JSON output"): lease, or why not and when to try again.
+    const shown = r.ok
+      ? { ok: true, lease: r.lease, nextAt: null, reason: null }
+      : { ok: false, lease: null, nextAt: r.nextAt, reason: r.reason };
+    ctx.emit(shown, () =>
+      r.ok
+        ? r.lease.token
+        : `no account available: ${r.reason}${r.nextAt ? `; the next frees up at ${fmtTime(r.nextAt)}` : ''}`,
     );
     if (!r.ok) ctx.setExitCode(ExitCode.TEMPFAIL);
   });

@@ -36,7 +36,14 @@ export async function followersCli(ctx: Ctx, user: string, opts: FollowersOption
   await withStore(ctx, async (store) => {
     const snap = await followerSnapshot(store, { tenant: opts.tenant, username: user, kind, diff });
     if (opts.csv) return ctx.emit(snap.users, toCsv);
-    ctx.emit(snap.users, (users) =>
+    const json = snap.users.map((u) => ({
+      username: u.username,
+      id: u.id,
+      fullName: u.full_name,
+      isPrivate: u.is_private,
+    }));
+    const users = snap.users;
+    ctx.emit(json, () =>
       [
         `@${snap.watch.username} ${kind}${diff ? ` ${diff} since the previous fetch` : ''}: ${users.length}` +
           (snap.snapshot.completedAt ? ` (fetched ${new Date(snap.snapshot.completedAt).toISOString()})` : ''),

@@ -502,7 +502,8 @@ export async function joinCli(ctx: Ctx, opts: JoinFlags): Promise<void> {
           pendingExpiryDays: opts.pendingDays === undefined ? undefined : Number(opts.pendingDays),
         },
       );
-      ctx.emit({ ...summary, simulated: ctx.config.telegramMode === 'sandbox' }, renderJoin);
+      const shown = { ...summary, simulated: ctx.config.telegramMode === 'sandbox' };
+      ctx.emit({ ...shown, plan: shown.plan ?? null }, () => renderJoin(shown));
     } finally {
       await gateway.closeAll();
     }

@@ -166,6 +166,18 @@ export interface StatusReport {
   alerts: AlertsSection;
 }
 
+/**
+ * `status --json`: the report with every key present (README "JSON output"): the per-account and
+ * per-session rows are null without --accounts.
+ */
+export function statusJson(report: StatusReport): unknown {
+  return {
+    ...report,
+    accounts: { ...report.accounts, list: report.accounts.list ?? null, listed: report.accounts.listed ?? null },
+    instagram: { ...report.instagram, list: report.instagram.list ?? null, listed: report.instagram.listed ?? null },
+  };
+}
+
 /** Open check jobs listed by status (the rest are counted). */
 export const OPEN_JOBS_SHOWN = 20;
 /** Tenants shown in the status table (all of them are in --json and the metrics). */
@@ -919,12 +931,12 @@ export async function statusCli(ctx: Ctx, opts: StatusFlags): Promise<void> {
       writeFileAtomic(opts.metricsFile, text);
       // The crontab's line: no tables, one line (stdout usually goes to /dev/null).
       ctx.emit(
-        report,
-        (x) =>
-          `metrics written to ${opts.metricsFile}: ${x.accounts.total} accounts, ${x.accounts.healthy} healthy (${x.accounts.healthyPct}%)`,
+        statusJson(report),
+        () =>
+          `metrics written to ${opts.metricsFile}: ${report.accounts.total} accounts, ${report.accounts.healthy} healthy (${report.accounts.healthyPct}%)`,
       );
     } else {
-      ctx.emit(report, renderStatus);
+      ctx.emit(statusJson(report), () => renderStatus(report));
     }
     if (failUnder !== undefined) {
       const { alertFleetHealth } = await import('../fleet/alerts.js');

@@ -72,7 +72,7 @@ describe.each(DIALECTS)('events and notify from the CLI on $name', (dialect) => 
     const ev = async (...args: string[]) => {
       const r = await runCli(['events', '--json', ...args], { env: f.env });
       expect(r.code, r.stderr).toBe(0);
-      return JSON.parse(r.stdout) as EventView[];
+      return (JSON.parse(r.stdout) as { items: EventView[] }).items;
     };
     const all = await ev();
     expect(all.map((e) => e.kind)).toEqual([

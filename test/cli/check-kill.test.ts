@@ -98,9 +98,11 @@ describe.each(DIALECTS)('a 5,000-follower fetch killed with SIGKILL on $name', (
       expect(done).toMatchObject({ status: 'completed', fetched: 5000, expected_total: 5000, ig_account_id: ids[1] });
       // And the CLI reports a finished watch.
       const list = await runCli(['--json', 'watch', 'list'], { env });
-      expect(JSON.parse(list.stdout)).toMatchObject([
-        { username: 'big_account', kind: 'followers', last_result: 'found' },
-      ]);
+      expect(JSON.parse(list.stdout)).toMatchObject({
+        items: [{ username: 'big_account', kind: 'followers', lastResult: 'found' }],
+        total: 1,
+        more: 0,
+      });
     },
   );
 });

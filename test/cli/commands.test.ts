@@ -46,11 +46,18 @@ describe('the built CLI', () => {
     });
     const r = await runCli(['--json', 'doctor'], { env, cwd: dir });
     expect(r.code).toBe(78);
-    const checks = JSON.parse(r.stdout) as { check: string; ok: boolean; fix: string | null }[];
-    const byName = Object.fromEntries(checks.map((c) => [c.check, c]));
-    expect(byName['database reachable']!.ok).toBe(true);
+    const report = JSON.parse(r.stdout) as {
+      schemaVersion: number;
+      ok: boolean;
+      checks: { name: string; ok: boolean; severity: string | null; fix: string | null }[];
+    };
+    expect(report).toMatchObject({ schemaVersion: 1, ok: false });
+    const byName = Object.fromEntries(report.checks.map((c) => [c.name, c]));
+    // A passing check has no severity; a failing one says whether it fails doctor.
+    expect(byName['database reachable']).toMatchObject({ ok: true, severity: null });
     expect(byName['secret key']).toMatchObject({
       ok: false,
+      severity: 'error',
       fix: expect.stringContaining('acctctl keys generate') as string,
     });
     expect(byName['Chromium for refresh-session']).toMatchObject({
@@ -67,7 +74,9 @@ describe('the built CLI', () => {
     // Once the database is migrated, the stored secrets are checked too.
     expect((await runCli(['migrate'], { env, cwd: dir })).code).toBe(0);
     const json = await runCli(['--json', 'doctor'], { env, cwd: dir });
-    const names = (JSON.parse(json.stdout) as { check: string; ok: boolean }[]).filter((c) => c.ok).map((c) => c.check);
+    const names = (JSON.parse(json.stdout) as { checks: { name: string; ok: boolean }[] }).checks
+      .filter((c) => c.ok)
+      .map((c) => c.name);
     expect(names).toContain('stored secrets readable');
   });
 

@@ -28,7 +28,11 @@ describe.each(DIALECTS)(
       expect(token).toMatch(/^\d+\.\d+$/);
       const none = await runCli(['--json', 'lease', '--action', 'invite'], { env });
       expect(none.code).toBe(75);
-      expect(JSON.parse(none.stdout)).toMatchObject({ ok: false, nextAt: expect.any(Number) as number });
+      expect(JSON.parse(none.stdout)).toMatchObject({
+        ok: false,
+        lease: null,
+        nextAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) as string,
+      });
       const st = await runCli(['--json', 'status', '--accounts'], { env });
       const acc = (JSON.parse(st.stdout) as { accounts: { list: { leaseHolder: string }[] } }).accounts.list[0]!;
       expect(acc.leaseHolder).toBe('script');

@@ -25,8 +25,9 @@ describe.each(DIALECTS)('honest runs on $name', ({ skip, create }) => {
       status: 'new',
     });
     const doc = await runCli(['--json', 'doctor'], { env: { ...f.env, ACCTCTL_TELEGRAM: 'sandbox' } });
-    const checks = JSON.parse(doc.stdout) as { check: string; ok: boolean; simulated?: boolean }[];
-    expect(checks.find((c) => c.check === 'Telegram store')).toMatchObject({ ok: false });
+    const { ok, checks } = JSON.parse(doc.stdout) as { ok: boolean; checks: { name: string; ok: boolean }[] };
+    expect(ok).toBe(false);
+    expect(checks.find((c) => c.name === 'Telegram store')).toMatchObject({ ok: false, severity: 'error' });
     expect(doc.code).toBe(78);
   });
 

@@ -24,6 +24,8 @@ describe.each(DIALECTS)('list and remove what was imported, on $name', ({ skip, 
     return r.stdout;
   };
   const json = async <T>(...args: string[]): Promise<T> => JSON.parse(await ok('--json', ...args)) as T;
+  /** The rows of a listing's JSON envelope ({ schemaVersion, items, total, more }). */
+  const rows = async <T>(...args: string[]): Promise<T[]> => (await json<{ items: T[] }>(...args)).items;
   /** Run a command that must fail with `code` and leave every table as it was. */
   const refused = async (code: number, ...args: string[]): Promise<string> => {
     const s1 = await openStore(t.target);
@@ -53,7 +55,7 @@ describe.each(DIALECTS)('list and remove what was imported, on $name', ({ skip, 
     expect(await ok('accounts', 'import', accounts, '--create-tenant')).toMatch(
       /^imported 1 account \(1 new, 0 updated\); created tenant acme$/m,
     );
-    const tenants = await json<{ name: string; verifyMode: string; accounts: number; proxies: number }[]>(
+    const tenants = await rows<{ name: string; verifyMode: string; accounts: number; proxies: number }>(
       'tenants',
       'list',
     );
@@ -61,7 +63,7 @@ describe.each(DIALECTS)('list and remove what was imported, on $name', ({ skip, 
       expect.objectContaining({ name: 'acme', verifyMode: 'api+instagram', accounts: 1, proxies: 1 }),
     ]);
     await ok('tenants', 'add', 'plain');
-    expect((await json<{ name: string; verifyMode: string }[]>('tenants', 'list'))[1]).toMatchObject({
+    expect((await rows<{ name: string; verifyMode: string }>('tenants', 'list'))[1]).toMatchObject({
       name: 'plain',
       verifyMode: 'api+instagram',
     });
@@ -79,13 +81,13 @@ describe.each(DIALECTS)('list and remove what was imported, on $name', ({ skip, 
     const out = await ok('tenants', 'remove', 'acme', '--force');
     expect(out).toContain('removed tenant acme with 1 proxy; 1 Telegram account kept without a tenant');
     expect(out).toContain('disabled acc_00000');
-    const acc = await json<{ name: string; tenant: string | null; enabled: boolean; proxy: string | null }[]>(
+    const acc = await rows<{ name: string; tenant: string | null; enabled: boolean; proxy: string | null }>(
       'accounts',
       'list',
     );
     // Its proxy went with the tenant: the account is disabled rather than left to connect directly.
     expect(acc).toEqual([expect.objectContaining({ name: 'acc_00000', tenant: null, enabled: false, proxy: null })]);
-    expect(await json<unknown[]>('tenants', 'list')).toEqual([]);
+    expect(await rows<unknown>('tenants', 'list')).toEqual([]);
   });
 
   it.skipIf(skip)('proxies: list, refused while used, --force disables the accounts that used them', async () => {
@@ -97,7 +99,7 @@ describe.each(DIALECTS)('list and remove what was imported, on $name', ({ skip, 
       /^imported 2 proxies \(2 new, 0 updated\)$/m,
     );
     await ok('accounts', 'import', writeJson(t.dir, 'a.json', makeAccounts(2)));
-    const list = await json<{ id: number; proxy: string; tenant: string | null }[]>('proxies', 'list');
+    const list = await rows<{ id: number; proxy: string; tenant: string | null }>('proxies', 'list');
     expect(list.map((p) => p.proxy)).toEqual(['socks5://u@10.0.0.1:1080', 'socks5://u@10.0.0.2:1080']);
     expect(JSON.stringify(list)).not.toContain('secret-pw');
     // Removing one is fine; the other is then the tenant's only proxy for its proxy checks.
@@ -110,28 +112,28 @@ describe.each(DIALECTS)('list and remove what was imported, on $name', ({ skip, 
 
     // An account's own proxy: refused naming the account; --force disables the account.
     await ok('accounts', 'import', writeJson(t.dir, 'b.json', makeAccounts(1, { withProxy: true })));
-    const [own] = await json<{ id: number }[]>('proxies', 'list');
+    const [own] = await rows<{ id: number }>('proxies', 'list');
     expect(await refused(65, 'proxies', 'remove', String(own!.id))).toContain('is used by Telegram account acc_00000');
     expect(await ok('proxies', 'remove', String(own!.id), '--force')).toContain(
       'disabled 1 Telegram account that used it: acc_00000',
     );
-    const accs = await json<{ name: string; enabled: boolean; proxy: string | null }[]>('accounts', 'list');
+    const accs = await rows<{ name: string; enabled: boolean; proxy: string | null }>('accounts', 'list');
     expect(accs.find((a) => a.name === 'acc_00000')).toMatchObject({ enabled: false, proxy: null });
     expect(accs.find((a) => a.name === 'acc_00001')).toMatchObject({ enabled: true });
-    expect(await json<unknown[]>('proxies', 'list')).toEqual([]);
+    expect(await rows<unknown>('proxies', 'list')).toEqual([]);
 
     // An Instagram account's own proxy: --force leaves it needing a person (never direct, never
     // another identity); importing it again with a proxy is its way back.
     const ig = (proxy: string) =>
       writeJson(t.dir, 'ig.json', [{ tenant: 'acme', username: 'ig_one', password: 'pw-ig-one', proxy }]);
     await ok('ig', 'import', ig('http://10.0.0.7:3128'));
-    const [igProxy] = await json<{ id: number }[]>('proxies', 'list');
+    const [igProxy] = await rows<{ id: number }>('proxies', 'list');
     expect(await refused(65, 'proxies', 'remove', String(igProxy!.id))).toContain('Instagram account acme/ig_one');
     expect(await ok('proxies', 'remove', String(igProxy!.id), '--force')).toContain(
       'Instagram accounts that used it need a person',
     );
     const igState = async () =>
-      (await json<{ username: string; state: string; lastError: string | null }[]>('ig', 'list')).find(
+      (await rows<{ username: string; state: string; lastError: string | null }>('ig', 'list')).find(
         (r) => r.username === 'ig_one',
       );
     expect(await igState()).toMatchObject({
@@ -162,7 +164,7 @@ describe.each(DIALECTS)('list and remove what was imported, on $name', ({ skip, 
       '@group_two: joined, bound to account acc_00000',
     );
     await ok('targets', 'remove', '@group_two', '--force');
-    expect(await json<unknown[]>('targets', 'list')).toEqual([]);
+    expect(await rows<unknown>('targets', 'list')).toEqual([]);
   });
 
   it.skipIf(skip)('API keys: listed without the key, the last key of an api tenant is in use', async () => {
@@ -172,7 +174,7 @@ describe.each(DIALECTS)('list and remove what was imported, on $name', ({ skip, 
       { tenant: 'acme', provider: 'lookup', key: 'second-secret-key-456' },
     ];
     expect(await ok('apikeys', 'import', writeJson(t.dir, 'k.json', keys))).toMatch(/^imported 2 API keys$/m);
-    const list = await json<Record<string, unknown>[]>('apikeys', 'list');
+    const list = await rows<Record<string, unknown>>('apikeys', 'list');
     expect(list).toEqual([
       expect.objectContaining({ tenant: 'acme', provider: 'lookup', healthy: true, quotaResetAt: null }),
       expect.objectContaining({ tenant: 'acme', provider: 'lookup', healthy: true, quotaResetAt: null }),
@@ -244,9 +246,9 @@ describe.each(DIALECTS)('list and remove what was imported, on $name', ({ skip, 
     expect(await ok('watch', 'remove', '@Someone', '--force')).toContain(
       'removed 1 watch of someone (tenant acme: followers) with 1 follower fetch',
     );
-    expect((await json<{ username: string }[]>('watch', 'list')).map((x) => x.username)).toEqual(['other']);
+    expect((await rows<{ username: string }>('watch', 'list')).map((x) => x.username)).toEqual(['other']);
     expect(await ok('ig', 'remove', 'ig_one')).toContain('removed Instagram account acme/ig_one');
-    expect(await json<unknown[]>('ig', 'list')).toEqual([]);
+    expect(await rows<unknown>('ig', 'list')).toEqual([]);
   });
 
   it.skipIf(skip)(
@@ -259,8 +261,10 @@ describe.each(DIALECTS)('list and remove what was imported, on $name', ({ skip, 
       const fresh = generateKey();
       const freshId = keyIdOf(fresh);
       writeKeyFile(keyFile, [fresh, ...orderedKeys(old)]);
-      const doc = await json<{ check: string; secretsByKey?: Record<string, number>; fix: string | null }[]>('doctor');
-      const perKey = doc.find((c) => c.check === 'secrets per key')!;
+      const doc = await json<{
+        checks: { name: string; secretsByKey: Record<string, number> | null; fix: string | null }[];
+      }>('doctor');
+      const perKey = doc.checks.find((c) => c.name === 'secrets per key')!;
       expect(perKey.secretsByKey).toEqual({ [freshId]: 0, [old.primaryId]: 4 });
       const keyBefore = readFileSync(keyFile);
       expect(await refused(65, 'keys', 'remove', old.primaryId)).toContain(
@@ -268,8 +272,10 @@ describe.each(DIALECTS)('list and remove what was imported, on $name', ({ skip, 
       );
       expect(readFileSync(keyFile).equals(keyBefore)).toBe(true);
       await ok('keys', 'rotate');
-      const doc2 = await json<{ check: string; secretsByKey?: Record<string, number>; fix: string | null }[]>('doctor');
-      const perKey2 = doc2.find((c) => c.check === 'secrets per key')!;
+      const doc2 = await json<{
+        checks: { name: string; secretsByKey: Record<string, number> | null; fix: string | null }[];
+      }>('doctor');
+      const perKey2 = doc2.checks.find((c) => c.name === 'secrets per key')!;
       expect(perKey2.secretsByKey).toEqual({ [freshId]: 4, [old.primaryId]: 0 });
       expect(perKey2.fix).toContain(`acctctl keys remove ${old.primaryId}`);
       expect(await ok('keys', 'remove', old.primaryId)).toContain(`removed key ${old.primaryId}`);

@@ -70,6 +70,11 @@ function pipeToHead(
   });
 }
 
+/** The rows of a listing's JSON envelope ({ schemaVersion, items, total, more }). */
+function items<T>(stdout: string): T[] {
+  return (JSON.parse(stdout) as { items: T[] }).items;
+}
+
 describe.each(DIALECTS)('listings on $name', (dialect) => {
   const f = useFleetStore(dialect, 0);
 
@@ -87,20 +92,23 @@ describe.each(DIALECTS)('listings on $name', (dialect) => {
       const banned = await runCli(['--json', 'accounts', 'list', '--state', 'banned', '--tenant', 'b', '--all'], {
         env,
       });
-      const rows = JSON.parse(banned.stdout) as { name: string; state: string; tenant: string }[];
+      const rows = items<{ name: string; state: string; tenant: string }>(banned.stdout);
       // j % 10 === 0 is always even: tenant b has no banned account; tenant a has N / 10.
       expect(rows).toEqual([]);
-      const bannedA = JSON.parse(
+      const bannedA = items<{ name: string; state: string; tenant: string }>(
         (await runCli(['--json', 'accounts', 'list', '--state', 'banned', '--tenant', 'a', '--limit', '7'], { env }))
           .stdout,
-      ) as { name: string; state: string; tenant: string }[];
+      );
       expect(bannedA.map((r) => r.name)).toEqual(
         [0, 10, 20, 30, 40, 50, 60].map((j) => `acc_${String(j).padStart(6, '0')}`),
       );
       expect(bannedA.every((r) => r.state === 'banned' && r.tenant === 'a')).toBe(true);
 
       const json = await runCli(['--json', 'accounts', 'list', '--limit', '3'], { env });
-      expect(JSON.parse(json.stdout)).toHaveLength(3);
+      // The listing envelope: the rows shown, how many match, how many more.
+      const doc = JSON.parse(json.stdout) as { schemaVersion: number; items: unknown[]; total: number; more: number };
+      expect(doc).toMatchObject({ schemaVersion: 1, total: N, more: N - 3 });
+      expect(doc.items).toHaveLength(3);
       expect(json.stderr).toContain(`showing 3 of ${N}: ${N - 3} more`);
 
       // --all past the table threshold: plain aligned columns, every row, in name order.
@@ -167,7 +175,7 @@ describe.each(DIALECTS)('listings on $name', (dialect) => {
       )
       .execute();
     const t = await runCli(['--json', 'targets', 'list', '--niche', 'crypto', '--status', 'error', '--all'], { env });
-    const tr = JSON.parse(t.stdout) as { ref: string; niche: string; status: string }[];
+    const tr = items<{ ref: string; niche: string; status: string }>(t.stdout);
     expect(tr.map((r) => r.ref)).toEqual(
       Array.from({ length: 120 }, (_, i) => i)
         .filter((i) => i % 12 === 0)
@@ -193,11 +201,9 @@ describe.each(DIALECTS)('listings on $name', (dialect) => {
         })),
       )
       .execute();
-    const ig = JSON.parse(
+    const ig = items<{ username: string }>(
       (await runCli(['--json', 'ig', 'list', '--state', 'needs_manual', '--all'], { env })).stdout,
-    ) as {
-      username: string;
-    }[];
+    );
     expect(ig.map((r) => r.username)).toEqual([
       'ig_000',
       'ig_005',
@@ -229,12 +235,12 @@ describe.each(DIALECTS)('listings on $name', (dialect) => {
         })),
       )
       .execute();
-    const unchecked = JSON.parse(
+    const unchecked = items<{ username: string; lastResult: string | null }>(
       (await runCli(['--json', 'watch', 'list', '--status', 'unchecked', '--limit', '4'], { env })).stdout,
-    ) as { username: string; last_result: string | null }[];
+    );
     expect(unchecked).toEqual(
       ['w_00', 'w_01', 'w_02', 'w_03'].map(
-        (u) => expect.objectContaining({ username: u, last_result: null }) as unknown,
+        (u) => expect.objectContaining({ username: u, lastResult: null }) as unknown,
       ),
     );
     const found = await runCli(['watch', 'list', '--status', 'found', '--tenant', 'acme', '--csv'], { env });

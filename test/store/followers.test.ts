@@ -60,7 +60,16 @@ describe.each(DIALECTS)('watch followers and retention on $name', (dialect) => {
   const json = async (...args: string[]) => {
     const r = await cli('--json', ...args);
     expect(r.code, r.stderr).toBe(0);
-    return (JSON.parse(r.stdout) as FollowerView[]).sort(byId);
+    // The JSON rows are camelCase (README "JSON output"); compared as the store's FollowerView.
+    const doc = JSON.parse(r.stdout) as {
+      items: { username: string | null; id: string; fullName: string | null; isPrivate: boolean | null }[];
+      total: number;
+      more: number;
+    };
+    expect(doc.total).toBe(doc.items.length);
+    return doc.items
+      .map((u): FollowerView => ({ username: u.username, id: u.id, full_name: u.fullName, is_private: u.isPrivate }))
+      .sort(byId);
   };
 
   it.skipIf(dialect.skip)(

@@ -138,7 +138,7 @@ describe.each(DIALECTS)('session-health figures on $name', (dialect) => {
       });
       expect(report.alerts.sinks).toEqual([]);
       const list = await runCli(['ig', 'list', '--json'], { env: f.env });
-      const rows = JSON.parse(list.stdout) as { username: string; health: unknown }[];
+      const rows = (JSON.parse(list.stdout) as { items: { username: string; health: unknown }[] }).items;
       expect(rows.find((r) => r.username === 'busy_ig')!.health).toEqual({
         proactiveRefreshes30d: 2,
         reactiveRefreshes30d: 2,

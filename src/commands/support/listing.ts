@@ -1,6 +1,7 @@
 import type { Ctx } from './context.js';
 import { UsageError } from '../../errors.js';
 import { cellText, table, type Cell } from './output.js';
+import { jsonValue, SCHEMA_VERSION } from './json.js';
 
 /**
  * One listing helper for every `… list` command: filters are the command's, paging, limits and
@@ -165,13 +166,17 @@ export async function writeListing<T>(
   let shown = 0;
   const expected = spec.limit === null ? l.total : Math.min(spec.limit, l.total);
   if (spec.format === 'json') {
+    // The listing envelope (support/json.ts), streamed: one row a line.
     const toJson = l.json ?? ((r: T) => r);
-    out.write('[');
+    out.write(`{\n  "schemaVersion": ${SCHEMA_VERSION},\n  "items": [`);
     for await (const page of l.rows) {
-      out.write(page.map((r, i) => (shown + i === 0 ? '\n  ' : ',\n  ') + JSON.stringify(toJson(r))).join(''));
+      out.write(
+        page.map((r, i) => (shown + i === 0 ? '\n    ' : ',\n    ') + JSON.stringify(jsonValue(toJson(r)))).join(''),
+      );
       shown += page.length;
     }
-    out.write(shown ? '\n]\n' : ']\n');
+    const more = Math.max(0, l.total - shown);
+    out.write(`${shown ? '\n  ' : ''}],\n  "total": ${l.total},\n  "more": ${more}\n}\n`);
   } else if (spec.format === 'csv') {
     out.write(l.columns.map((c) => csvField(c.head)).join(',') + '\n');
     for await (const page of l.rows) {
