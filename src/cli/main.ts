@@ -288,7 +288,7 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
       'the channel (any target link form): per-channel limits; a joined group goes only to its bound account, after its warm-up',
     )
     .option('--ttl <duration>', 'how long the lease lasts (e.g. 90s, 10m)', '10m')
-    .option('--holder <name>', 'who holds it, shown in status (default cli@HOST)')
+    .option('--holder <name>', 'who holds it, shown in status (default cli@HOST:PID)')
     .action(
       run(async (ctx, opts: { action: string; tenant?: string; channel?: string; ttl: string; holder?: string }) =>
         (await import('../commands/fleet.js')).leaseCli(ctx, opts),
