@@ -485,17 +485,14 @@ export const playwrightLogin: BrowserLogin = async (req) => {
     if (!sessionid) return { kind: 'error', message: 'Instagram said yes but set no sessionid', decidedBy, ...extra };
     // Verify with an authenticated request from the same context (same proxy, cookies and UA).
     const csrftoken = cookies.find((c) => c.name === 'csrftoken')?.value;
-    const check = await context.request.get(
-      new URL(CURRENT_USER_PATH, req.baseUrl).toString(),
-      {
-        headers: {
-          ...XHR_HEADERS,
-          ...(csrftoken ? { 'x-csrftoken': csrftoken } : {}),
-          referer: new URL('/', req.baseUrl).toString(),
-        },
-        failOnStatusCode: false,
+    const check = await context.request.get(new URL(CURRENT_USER_PATH, req.baseUrl).toString(), {
+      headers: {
+        ...XHR_HEADERS,
+        ...(csrftoken ? { 'x-csrftoken': csrftoken } : {}),
+        referer: new URL('/', req.baseUrl).toString(),
       },
-    );
+      failOnStatusCode: false,
+    });
     const verified = check.ok() && ((await check.json().catch(() => ({}))) as { status?: string }).status === 'ok';
     const state = (await context.storageState()) as StorageState;
     return { kind: 'ok', cookies, sessionid, verified, state, decidedBy, ...(reused ? { reused } : {}), ...extra };
