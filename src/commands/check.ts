@@ -3,28 +3,18 @@ import { secretBox, withStore } from './support/context.js';
 import { emitListing, listSpec, pages, type Column, type ListFlags } from './support/listing.js';
 import { c, fmtTime, table } from './support/output.js';
 import { countWatches, watchesPage, type WatchListRow } from '../store/watches.js';
-import type { Clock } from '../domain/clock.js';
 import { parseProviders, type ApiProvider } from '../domain/providers.js';
 import { validTenantName } from '../domain/tenants.js';
 import { ConfigError, UsageError } from '../errors.js';
-import { Checker, type TenantCheckResult } from '../fleet/check.js';
-import type { SecretBox } from '../security/secretBox.js';
-import type { Store } from '../store/store.js';
+import { Checker, type TenantCheckResult } from '../fleet/checkRun.js';
+import { importApiKeys, importWatches, type WatchInput } from '../fleet/checkImports.js';
 import { parseJsonFile, readInputFile, rejectProblems } from './importing.js';
-import { resolveTenants } from '../store/tenants.js';
 import { listApiKeys, removeApiKeys } from '../store/apiKeys.js';
 import { removeWatches } from '../store/watches.js';
 import { count } from '../domain/plural.js';
 import { createdTenants, parseIds } from './proxies.js';
-import type { ImportOptions } from './importing.js';
 
-const KINDS = ['exists', 'followers', 'following'] as const;
-
-export interface WatchInput {
-  tenant: string;
-  username: string;
-  kind: (typeof KINDS)[number];
-}
+const KINDS = ['exists', 'followers', 'following'] as const satisfies readonly WatchInput['kind'][];
 
 export function parseWatchFile(path: string, text: string): WatchInput[] {
   const data = parseJsonFile(path, text);
@@ -48,79 +38,6 @@ export function parseWatchFile(path: string, text: string): WatchInput[] {
   if (data.length === 0) problems.push('(top level): the file holds no watches');
   if (problems.length) rejectProblems(path, problems);
   return out;
-}
-
-export async function importWatches(
-  deps: { store: Store; clock: Clock },
-  rows: WatchInput[],
-  opts: ImportOptions = {},
-) {
-  const now = deps.clock.now();
-  return deps.store.writeTx(async (tx) => {
-    const tenants = await resolveTenants(
-      tx,
-      rows.map((r) => r.tenant),
-      { create: opts.createTenants ?? true, now },
-    );
-    let added = 0;
-    for (const r of rows) {
-      const t = { id: tenants.ids.get(r.tenant)! };
-      const res = await tx
-        .insertInto('watches')
-        .values({
-          tenant_id: t.id,
-          username: r.username,
-          kind: r.kind,
-          last_result: null,
-          checked_at: null,
-          next_check_at: now,
-          changed_at: null,
-          created_at: now,
-        })
-        .onConflict((oc) => oc.columns(['tenant_id', 'username', 'kind']).doNothing())
-        .executeTakeFirst();
-      added += Number(res.numInsertedOrUpdatedRows ?? 0n);
-    }
-    return { imported: rows.length, added, alreadyWatched: rows.length - added, tenantsCreated: tenants.created };
-  });
-}
-
-export async function importApiKeys(
-  deps: { store: Store; box: SecretBox; clock: Clock },
-  rows: { tenant: string; provider: string; key: string }[],
-  opts: ImportOptions = {},
-) {
-  const now = deps.clock.now();
-  return deps.store.writeTx(async (tx) => {
-    const tenants = await resolveTenants(
-      tx,
-      rows.map((r) => r.tenant),
-      { create: opts.createTenants ?? true, now },
-    );
-    for (const r of rows) {
-      const t = { id: tenants.ids.get(r.tenant)! };
-      const id = (
-        await tx
-          .insertInto('api_keys')
-          .values({
-            tenant_id: t.id,
-            provider: r.provider,
-            key_enc: '',
-            quota_reset_at: null,
-            last_error: null,
-            created_at: now,
-          })
-          .returning('id')
-          .executeTakeFirstOrThrow()
-      ).id;
-      await tx
-        .updateTable('api_keys')
-        .set({ key_enc: deps.box.seal(r.key, { table: 'api_keys', column: 'key_enc', rowId: id }) })
-        .where('id', '=', id)
-        .execute();
-    }
-    return { imported: rows.length, tenantsCreated: tenants.created };
-  });
 }
 
 export function parseApiKeyFile(path: string, text: string): { tenant: string; provider: string; key: string }[] {
@@ -192,7 +109,8 @@ export async function checkCli(ctx: Ctx, opts: { tenant?: string; batch: string 
     const { findChromium } = await import('../instagram/chromium.js');
     let refresh: ((id: number) => Promise<{ status: string }>) | undefined;
     if ('path' in findChromium(ctx.config.chromiumPath)) {
-      const refresher = await (await import('./ig.js')).cliRefresher(ctx, store, box);
+      const { browserRefresher } = await import('../fleet/refresh.js');
+      const refresher = await browserRefresher({ store, box, clock: ctx.clock, log: ctx.log, config: ctx.config });
       refresh = (id) => refresher.reactive(id);
     }
     const checker = new Checker({

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Ctx } from './support/context.js';
 import { c } from './support/output.js';
-import type { Config } from '../config/config.js';
+import { DEFAULT_CHECK_CONCURRENCY, DEFAULT_IG_RATE, type Config } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
 import type { Logger } from '../log/logger.js';
 import { loadKeyRing } from '../security/keyring.js';
@@ -20,9 +20,8 @@ import { AccountManager } from '../fleet/accountManager.js';
 import { SessionRefresher } from '../fleet/refresh.js';
 import { findChromium } from '../instagram/chromium.js';
 import type { Store } from '../store/store.js';
-import { Checker } from '../fleet/check.js';
-import { importWatches } from './check.js';
-import { importIg } from './ig.js';
+import { Checker } from '../fleet/checkRun.js';
+import { importIg, importWatches } from '../fleet/checkImports.js';
 import { join as runJoin } from './join.js';
 import { addTenant } from './tenants.js';
 import { importTargets, parseTargetsFile } from './targets.js';
@@ -204,7 +203,8 @@ async function demoInstagram(deps: {
       log: deps.log,
       instagramUrl: ig.url,
       providers: new Map(),
-      rate: { requests: 200, windowMs: 660_000 },
+      rate: DEFAULT_IG_RATE,
+      concurrency: DEFAULT_CHECK_CONCURRENCY,
     }).run();
     const ini = res.find((r) => r.tenant === 'initech');
     const acme = res.find((r) => r.tenant === 'acme');

@@ -1,106 +1,22 @@
-import { join } from 'node:path';
 import type { Ctx } from './support/context.js';
 import { secretBox, withStore } from './support/context.js';
 import { emitListing, listSpec, pages, type Column, type ListFlags } from './support/listing.js';
 import { c, fmtAge, fmtTime, table } from './support/output.js';
-import type { Clock } from '../domain/clock.js';
-import { REFRESH_EVERY_MS, SessionRefresher, type RefreshResult } from '../fleet/refresh.js';
+import { browserRefresher, type RefreshResult } from '../fleet/refresh.js';
+import { importIg } from '../fleet/checkImports.js';
 import { validateIgAccounts, type IgAccountInput } from '../domain/igAccountsFile.js';
 import { checkTotpSecret } from '../instagram/totp.js';
-import type { SecretBox } from '../security/secretBox.js';
-import { upsertProxy } from '../store/proxies.js';
 import { countIg, listIg, removeIg, type IgRow } from '../store/igAccounts.js';
 import { count } from '../domain/plural.js';
 import { createdTenants } from './proxies.js';
 import { healthFigures, renderHealth, sessionHealth } from '../store/sessionHealth.js';
-import type { Store } from '../store/store.js';
 import { parseJsonFile, readInputFile, rejectProblems } from './importing.js';
-import { resolveTenants } from '../store/tenants.js';
-import type { ImportOptions } from './importing.js';
 import { UsageError } from '../errors.js';
 
 export async function parseIgFile(path: string, text: string): Promise<IgAccountInput[]> {
   const r = await validateIgAccounts(parseJsonFile(path, text), checkTotpSecret);
   if (!r.ok) rejectProblems(path, r.problems);
   return r.rows;
-}
-
-/** All rows or none; secrets sealed to their row. */
-export async function importIg(
-  deps: { store: Store; box: SecretBox; clock: Clock },
-  rows: IgAccountInput[],
-  opts: ImportOptions = {},
-) {
-  const now = deps.clock.now();
-  return deps.store.writeTx(async (tx) => {
-    const tenants = await resolveTenants(
-      tx,
-      rows.map((r) => r.tenant),
-      { create: opts.createTenants ?? true, now },
-    );
-    let created = 0;
-    for (const r of rows) {
-      const tenant = { id: tenants.ids.get(r.tenant)! };
-      const proxyId = r.proxy ? (await upsertProxy(tx, deps.box, r.proxy, tenant.id, now)).id : null;
-      const existing = await tx
-        .selectFrom('ig_accounts')
-        .select(['id', 'state'])
-        .where('tenant_id', '=', tenant.id)
-        .where('username', '=', r.username)
-        .executeTakeFirst();
-      const id =
-        existing?.id ??
-        (
-          await tx
-            .insertInto('ig_accounts')
-            .values({
-              tenant_id: tenant.id,
-              username: r.username,
-              password_enc: null,
-              totp_secret_enc: null,
-              sessionid_enc: null,
-              cookies_enc: null,
-              proxy_id: proxyId,
-              session_created_at: null,
-              last_verified_at: null,
-              next_refresh_at: null,
-              last_error: null,
-              created_at: now,
-              updated_at: now,
-            })
-            .returning('id')
-            .executeTakeFirstOrThrow()
-        ).id;
-      if (!existing) created++;
-      const seal = (v: string | null, column: string) =>
-        v === null ? null : deps.box.seal(v, { table: 'ig_accounts', column, rowId: id });
-      await tx
-        .updateTable('ig_accounts')
-        .set({
-          password_enc: seal(r.password, 'password_enc'),
-          totp_secret_enc: seal(r.totpSecret, 'totp_secret_enc'),
-          proxy_id: proxyId,
-          priority: r.priority,
-          updated_at: now,
-          fail_count: 0,
-          ...(r.sessionid
-            ? {
-                sessionid_enc: seal(r.sessionid, 'sessionid_enc'),
-                state: 'valid',
-                session_created_at: now,
-                next_refresh_at: now + REFRESH_EVERY_MS,
-              }
-            : existing && existing.state !== 'needs_manual' && existing.state !== 'failed'
-              ? {}
-              : // New, or a person gave it new details after a checkpoint, a wrong password or a
-                // removed proxy: due for a login at once.
-                { state: 'expired', next_refresh_at: now, last_error: null }),
-        })
-        .where('id', '=', id)
-        .execute();
-    }
-    return { imported: rows.length, created, updated: rows.length - created, tenantsCreated: tenants.created };
-  });
 }
 
 export async function igImportCli(ctx: Ctx, file: string, opts: { createTenant?: boolean } = {}): Promise<void> {
@@ -202,28 +118,13 @@ export function renderRefresh(rows: RefreshResult[]): string {
   );
 }
 
-/** The refresher the CLI uses (refresh-session, and check's reactive path). */
-export async function cliRefresher(ctx: Ctx, store: Store, box: SecretBox): Promise<SessionRefresher> {
-  const { playwrightLogin } = await import('../instagram/browser.js');
-  return new SessionRefresher({
-    store,
-    box,
-    clock: ctx.clock,
-    log: ctx.log,
-    login: playwrightLogin,
-    instagramUrl: ctx.config.instagramUrl,
-    chromiumPath: ctx.config.chromiumPath,
-    // Older versions kept a Chromium profile per account here: migrated into the store, then deleted.
-    legacyProfileRoot:
-      process.env.ACCTCTL_PROFILE_DIR ??
-      join('path' in ctx.config.db ? join(ctx.config.db.path, '..') : process.cwd(), 'acctctl-profiles'),
-  });
-}
-
 export async function refreshCli(ctx: Ctx, opts: { account?: string; all?: boolean }): Promise<void> {
   if (opts.account && opts.all) throw new UsageError('give --account USERNAME or --all, not both');
   const box = secretBox(ctx);
   await withStore(ctx, async (store) =>
-    ctx.emit(await (await cliRefresher(ctx, store, box)).refresh(opts), renderRefresh),
+    ctx.emit(
+      await (await browserRefresher({ store, box, clock: ctx.clock, log: ctx.log, config: ctx.config })).refresh(opts),
+      renderRefresh,
+    ),
   );
 }

@@ -8,6 +8,11 @@ import { registerSecret, urlCredentials } from '../security/redact.js';
 
 export type DbTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
 
+/** ACCTCTL_IG_RATE's default: 200 requests per 11 minutes, per Instagram session and endpoint kind. */
+export const DEFAULT_IG_RATE: Readonly<{ requests: number; windowMs: number }> = { requests: 200, windowMs: 660_000 };
+/** ACCTCTL_CHECK_CONCURRENCY's default: tenants checked at once. */
+export const DEFAULT_CHECK_CONCURRENCY = 32;
+
 export interface Config {
   db: DbTarget;
   keyFile: string;
@@ -218,8 +223,8 @@ export function loadConfig(
     apiProvidersFile: e.ACCTCTL_API_PROVIDERS === undefined ? undefined : resolve(cwd, e.ACCTCTL_API_PROVIDERS),
     igRate: e.ACCTCTL_IG_RATE
       ? { requests: Number(e.ACCTCTL_IG_RATE.split('/')[0]), windowMs: Number(e.ACCTCTL_IG_RATE.split('/')[1]) * 1000 }
-      : { requests: 200, windowMs: 660_000 },
-    checkConcurrency: e.ACCTCTL_CHECK_CONCURRENCY ? Number(e.ACCTCTL_CHECK_CONCURRENCY) : 32,
+      : { ...DEFAULT_IG_RATE },
+    checkConcurrency: e.ACCTCTL_CHECK_CONCURRENCY ? Number(e.ACCTCTL_CHECK_CONCURRENCY) : DEFAULT_CHECK_CONCURRENCY,
     floodThresholdSeconds: e.ACCTCTL_FLOOD_THRESHOLD === undefined ? undefined : Number(e.ACCTCTL_FLOOD_THRESHOLD),
     notify: {
       minSeverity: (e.ACCTCTL_NOTIFY_MIN_SEVERITY as NotifyConfig['minSeverity'] | undefined) ?? 'warning',

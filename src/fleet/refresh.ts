@@ -1,5 +1,6 @@
 import { holderId } from './holder.js';
 import { join } from 'node:path';
+import type { Config } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
 import { UnavailableError } from '../errors.js';
 import type { BrowserLogin, LoginOutcome } from '../instagram/browser.js';
@@ -9,8 +10,10 @@ import type { Logger } from '../log/logger.js';
 import type { SecretBox } from '../security/secretBox.js';
 import { acquireLock, lockHeld, releaseLock } from '../store/locks.js';
 import type { Store } from '../store/store.js';
-import { raiseAlert } from '../store/events.js';
+import type { NewEvent } from '../store/events.js';
+import { igAccountEvent, igLoginRows, igRefreshState, updateIgAccount, type IgLoginRow } from '../store/igAccounts.js';
 import { igRoute } from '../store/proxies.js';
+import { logSessionAttempt } from '../store/sessionHealth.js';
 
 export const REFRESH_EVERY_MS = 2 * 24 * 3_600_000;
 const JITTER = 0.1;
@@ -48,18 +51,7 @@ export interface RefreshDeps {
   sleep?: (ms: number) => Promise<void>;
 }
 
-interface IgRow {
-  id: number;
-  tenant: string;
-  username: string;
-  password_enc: string | null;
-  totp_secret_enc: string | null;
-  fail_count: number;
-  proxy_id: number | null;
-  browser_state_enc: string | null;
-  cookies_enc: string | null;
-  device_json: string | null;
-}
+type IgRow = IgLoginRow;
 
 function jitter(ms: number, seed: number): number {
   const f = 1 - JITTER + (((seed * 2654435761) % 1000) / 1000) * 2 * JITTER;
@@ -75,40 +67,13 @@ export class SessionRefresher {
   private readonly inFlight = new Map<number, Promise<RefreshResult>>();
   constructor(private readonly deps: RefreshDeps) {}
 
-  private async rows(where: { due?: number; username?: string; all?: boolean; id?: number }): Promise<IgRow[]> {
-    let q = this.deps.store.db
-      .selectFrom('ig_accounts as i')
-      .innerJoin('tenants as t', 't.id', 'i.tenant_id')
-      .select([
-        'i.id',
-        't.name as tenant',
-        'i.username',
-        'i.password_enc',
-        'i.totp_secret_enc',
-        'i.fail_count',
-        'i.proxy_id',
-        'i.browser_state_enc',
-        'i.cookies_enc',
-        'i.device_json',
-      ])
-      .orderBy('i.priority', 'desc')
-      .orderBy('i.id');
-    if (where.id !== undefined) q = q.where('i.id', '=', where.id);
-    else if (where.username !== undefined)
-      q = q.where('i.username', '=', where.username.replace(/^@/, '').toLowerCase());
-    else if (!where.all) {
-      // Due: its time has come; or its session died and no failed login asks for a back-off.
-      q = q
-        .where('i.state', 'not in', ['needs_manual', 'failed'])
-        .where((eb) =>
-          eb.or([
-            eb('i.next_refresh_at', 'is', null),
-            eb('i.next_refresh_at', '<=', where.due ?? 0),
-            eb.and([eb('i.state', '=', 'expired'), eb('i.fail_count', '=', 0)]),
-          ]),
-        );
-    }
-    return q.execute();
+  private rows(where: {
+    due?: number;
+    username?: string | undefined;
+    all?: boolean | undefined;
+    id?: number;
+  }): Promise<IgRow[]> {
+    return igLoginRows(this.deps.store, where);
   }
 
   /** Due accounts (next_refresh_at passed), one account, or all. */
@@ -165,11 +130,7 @@ export class SessionRefresher {
       // Another process is logging in: wait for it and use its session.
       const sleep = this.deps.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
       while (await lockHeld(store, lockName, clock.now())) await sleep(500);
-      const after = await store.db
-        .selectFrom('ig_accounts')
-        .select(['state', 'next_refresh_at'])
-        .where('id', '=', id)
-        .executeTakeFirstOrThrow();
+      const after = await igRefreshState(store, id);
       return {
         ...base,
         status: after.state === 'valid' ? 'refreshed' : 'skipped',
@@ -191,19 +152,14 @@ export class SessionRefresher {
       // One identity: the same proxy check uses; none usable where one is configured → nothing is sent.
       const route = await igRoute(store, box, id);
       if (route.kind === 'blocked') {
-        await store.db
-          .updateTable('ig_accounts')
-          .set({ last_error: `not sent: ${route.why}`.slice(0, 300), updated_at: clock.now() })
-          .where('id', '=', id)
-          .execute();
+        await updateIgAccount(store, id, {
+          last_error: `not sent: ${route.why}`.slice(0, 300),
+          updated_at: clock.now(),
+        });
         log.warn('instagram login not sent', { tenant: row.tenant, username: row.username, why: route.why });
         return { ...base, status: 'skipped', detail: `nothing sent: ${route.why}`, nextRefreshAt: null };
       }
-      await store.db
-        .updateTable('ig_accounts')
-        .set({ state: 'refreshing', updated_at: clock.now() })
-        .where('id', '=', id)
-        .execute();
+      await updateIgAccount(store, id, { state: 'refreshing', updated_at: clock.now() });
       const password = box.open(row.password_enc, { table: 'ig_accounts', column: 'password_enc', rowId: id });
       const secret = row.totp_secret_enc
         ? box.open(row.totp_secret_enc, { table: 'ig_accounts', column: 'totp_secret_enc', rowId: id })
@@ -232,12 +188,7 @@ export class SessionRefresher {
       log.info('instagram login', { tenant: row.tenant, username: row.username, outcome: outcome.kind });
       return await this.finish(row, outcome, trigger);
     } catch (e) {
-      await store.db
-        .updateTable('ig_accounts')
-        .set({ state: 'expired' })
-        .where('id', '=', id)
-        .where('state', '=', 'refreshing')
-        .execute();
+      await updateIgAccount(store, id, { state: 'expired' }, { ifState: 'refreshing' });
       throw e;
     } finally {
       if (token !== null) await releaseLock(store, lockName, token);
@@ -250,21 +201,14 @@ export class SessionRefresher {
     const now = clock.now();
     const base = { tenant: row.tenant, username: row.username };
     // Session-health figures: every login attempt, proactive or reactive, and whether it worked.
-    await store.db
-      .insertInto('ig_session_log')
-      .values({ ig_account_id: row.id, what: trigger, at: now, ok: o.kind === 'ok' && o.verified ? 1 : 0 })
-      .execute();
+    await logSessionAttempt(store, { igAccountId: row.id, what: trigger, at: now, ok: o.kind === 'ok' && o.verified });
     if (o.device && !row.device_json) {
-      await store.db
-        .updateTable('ig_accounts')
-        .set({ device_json: JSON.stringify(o.device) })
-        .where('id', '=', row.id)
-        .execute();
+      await updateIgAccount(store, row.id, { device_json: JSON.stringify(o.device) });
       row.device_json = JSON.stringify(o.device);
     }
     /** Needs-a-person events open the alert too, so the alert scan does not repeat them. */
     const event = (kind: string, message: string, needsPerson = false) => {
-      const e = {
+      const e: NewEvent = {
         at: now,
         kind,
         subject_type: 'ig_account',
@@ -273,37 +217,29 @@ export class SessionRefresher {
         message,
         data_json: JSON.stringify({ trigger }),
       };
-      return needsPerson
-        ? store.writeTx((tx) => raiseAlert(tx, `needs_person:ig:${row.id}`, e))
-        : store.db.insertInto('events').values(e).execute();
+      return igAccountEvent(store, e, needsPerson ? `needs_person:ig:${row.id}` : null);
     };
     if (o.kind === 'ok' && o.verified) {
       const next = now + jitter(REFRESH_EVERY_MS, now + row.id);
-      await store.writeTx(async (tx) => {
-        await tx
-          .updateTable('ig_accounts')
-          .set({
-            sessionid_enc: box.seal(o.sessionid, { table: 'ig_accounts', column: 'sessionid_enc', rowId: row.id }),
-            cookies_enc: box.seal(JSON.stringify(o.cookies), {
-              table: 'ig_accounts',
-              column: 'cookies_enc',
-              rowId: row.id,
-            }),
-            browser_state_enc: box.seal(JSON.stringify(o.state), {
-              table: 'ig_accounts',
-              column: 'browser_state_enc',
-              rowId: row.id,
-            }),
-            state: 'valid',
-            session_created_at: now,
-            last_verified_at: now,
-            next_refresh_at: next,
-            fail_count: 0,
-            last_error: null,
-            updated_at: now,
-          })
-          .where('id', '=', row.id)
-          .execute();
+      await updateIgAccount(store, row.id, {
+        sessionid_enc: box.seal(o.sessionid, { table: 'ig_accounts', column: 'sessionid_enc', rowId: row.id }),
+        cookies_enc: box.seal(JSON.stringify(o.cookies), {
+          table: 'ig_accounts',
+          column: 'cookies_enc',
+          rowId: row.id,
+        }),
+        browser_state_enc: box.seal(JSON.stringify(o.state), {
+          table: 'ig_accounts',
+          column: 'browser_state_enc',
+          rowId: row.id,
+        }),
+        state: 'valid',
+        session_created_at: now,
+        last_verified_at: now,
+        next_refresh_at: next,
+        fail_count: 0,
+        last_error: null,
+        updated_at: now,
       });
       await event(
         'ig_refreshed',
@@ -322,11 +258,12 @@ export class SessionRefresher {
       return { ...base, status: 'refreshed', detail: null, nextRefreshAt: next };
     }
     if (o.kind === 'checkpoint') {
-      await store.db
-        .updateTable('ig_accounts')
-        .set({ state: 'needs_manual', last_error: 'checkpoint', next_refresh_at: null, updated_at: now })
-        .where('id', '=', row.id)
-        .execute();
+      await updateIgAccount(store, row.id, {
+        state: 'needs_manual',
+        last_error: 'checkpoint',
+        next_refresh_at: null,
+        updated_at: now,
+      });
       await event(
         'ig_needs_manual',
         `${row.tenant}/${row.username}: Instagram asks for a checkpoint (${o.url}) → solve it in a browser, then ig import the new sessionid`,
@@ -335,11 +272,12 @@ export class SessionRefresher {
       return { ...base, status: 'needs_manual', detail: 'checkpoint: solve it in a browser', nextRefreshAt: null };
     }
     if (o.kind === 'bad_password') {
-      await store.db
-        .updateTable('ig_accounts')
-        .set({ state: 'failed', last_error: 'wrong password', next_refresh_at: null, updated_at: now })
-        .where('id', '=', row.id)
-        .execute();
+      await updateIgAccount(store, row.id, {
+        state: 'failed',
+        last_error: 'wrong password',
+        next_refresh_at: null,
+        updated_at: now,
+      });
       await event(
         'ig_failed',
         `${row.tenant}/${row.username}: wrong password → ig import it again with the right one`,
@@ -350,11 +288,13 @@ export class SessionRefresher {
     const fails = row.fail_count + 1;
     const detail = o.kind === 'ok' ? 'the new session did not verify' : o.message;
     if (fails >= MAX_FAILURES) {
-      await store.db
-        .updateTable('ig_accounts')
-        .set({ state: 'needs_manual', fail_count: fails, last_error: detail, next_refresh_at: null, updated_at: now })
-        .where('id', '=', row.id)
-        .execute();
+      await updateIgAccount(store, row.id, {
+        state: 'needs_manual',
+        fail_count: fails,
+        last_error: detail,
+        next_refresh_at: null,
+        updated_at: now,
+      });
       await event(
         'ig_needs_manual',
         `${row.tenant}/${row.username}: ${fails} failed logins in a row (${detail})`,
@@ -363,15 +303,45 @@ export class SessionRefresher {
       return { ...base, status: 'needs_manual', detail, nextRefreshAt: null };
     }
     const next = now + Math.min(BACKOFF_BASE_MS * 2 ** (fails - 1), BACKOFF_MAX_MS);
-    await store.db
-      .updateTable('ig_accounts')
-      .set({ state: 'expired', fail_count: fails, last_error: detail, next_refresh_at: next, updated_at: now })
-      .where('id', '=', row.id)
-      .execute();
+    await updateIgAccount(store, row.id, {
+      state: 'expired',
+      fail_count: fails,
+      last_error: detail,
+      next_refresh_at: next,
+      updated_at: now,
+    });
     await event(
       'ig_refresh_failed',
       `${row.tenant}/${row.username}: ${o.kind} (${detail}); next try ${new Date(next).toISOString()}`,
     );
     return { ...base, status: 'backing_off', detail: `${o.kind}: ${detail}`, nextRefreshAt: next };
   }
+}
+
+/**
+ * The refresher the CLI uses (refresh-session, and check's reactive path): Playwright's login
+ * (loaded only now), the configured Instagram and Chromium.
+ */
+export async function browserRefresher(deps: {
+  store: Store;
+  box: SecretBox;
+  clock: Clock;
+  log: Logger;
+  config: Pick<Config, 'instagramUrl' | 'chromiumPath' | 'db'>;
+}): Promise<SessionRefresher> {
+  const { playwrightLogin } = await import('../instagram/browser.js');
+  const { config } = deps;
+  return new SessionRefresher({
+    store: deps.store,
+    box: deps.box,
+    clock: deps.clock,
+    log: deps.log,
+    login: playwrightLogin,
+    instagramUrl: config.instagramUrl,
+    chromiumPath: config.chromiumPath,
+    // Older versions kept a Chromium profile per account here: migrated into the store, then deleted.
+    legacyProfileRoot:
+      process.env.ACCTCTL_PROFILE_DIR ??
+      join('path' in config.db ? join(config.db.path, '..') : process.cwd(), 'acctctl-profiles'),
+  });
 }

@@ -10,6 +10,7 @@ import { UnavailableError } from '../errors.js';
 import { findChromium } from './chromium.js';
 import { chooseDevice, type DeviceIdentity, type StorageState } from './device.js';
 import { TOTP_PERIOD_S } from './totp.js';
+import { XHR_HEADERS, CURRENT_USER_PATH } from './webApi.js';
 
 export interface BrowserCookie {
   name: string;
@@ -484,18 +485,14 @@ export const playwrightLogin: BrowserLogin = async (req) => {
     if (!sessionid) return { kind: 'error', message: 'Instagram said yes but set no sessionid', decidedBy, ...extra };
     // Verify with an authenticated request from the same context (same proxy, cookies and UA).
     const csrftoken = cookies.find((c) => c.name === 'csrftoken')?.value;
-    const check = await context.request.get(
-      new URL('/api/v1/accounts/current_user/?edit=true', req.baseUrl).toString(),
-      {
-        headers: {
-          'x-ig-app-id': '936619743392459',
-          'x-requested-with': 'XMLHttpRequest',
-          ...(csrftoken ? { 'x-csrftoken': csrftoken } : {}),
-          referer: new URL('/', req.baseUrl).toString(),
-        },
-        failOnStatusCode: false,
+    const check = await context.request.get(new URL(CURRENT_USER_PATH, req.baseUrl).toString(), {
+      headers: {
+        ...XHR_HEADERS,
+        ...(csrftoken ? { 'x-csrftoken': csrftoken } : {}),
+        referer: new URL('/', req.baseUrl).toString(),
       },
-    );
+      failOnStatusCode: false,
+    });
     const verified = check.ok() && ((await check.json().catch(() => ({}))) as { status?: string }).status === 'ok';
     const state = (await context.storageState()) as StorageState;
     return { kind: 'ok', cookies, sessionid, verified, state, decidedBy, ...(reused ? { reused } : {}), ...extra };

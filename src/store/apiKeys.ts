@@ -1,5 +1,7 @@
 import { DataError } from '../errors.js';
+import type { SecretBox } from '../security/secretBox.js';
 import type { Store } from './store.js';
+import { resolveTenants } from './tenants.js';
 
 /** An API key as `apikeys list` shows it: never the key itself. */
 export interface ApiKeyRow {
@@ -167,4 +169,44 @@ export async function recordApiKeyUse(
       .where('id', '=', key.id)
       .execute();
   }
+}
+
+/** New API keys, each sealed to its row. All rows or none. */
+export async function addApiKeys(
+  store: Store,
+  box: SecretBox,
+  rows: { tenant: string; provider: string; key: string }[],
+  opts: { createTenants: boolean; now: number },
+): Promise<{ imported: number; tenantsCreated: string[] }> {
+  const { now } = opts;
+  return store.writeTx(async (tx) => {
+    const tenants = await resolveTenants(
+      tx,
+      rows.map((r) => r.tenant),
+      { create: opts.createTenants, now },
+    );
+    for (const r of rows) {
+      const t = { id: tenants.ids.get(r.tenant)! };
+      const id = (
+        await tx
+          .insertInto('api_keys')
+          .values({
+            tenant_id: t.id,
+            provider: r.provider,
+            key_enc: '',
+            quota_reset_at: null,
+            last_error: null,
+            created_at: now,
+          })
+          .returning('id')
+          .executeTakeFirstOrThrow()
+      ).id;
+      await tx
+        .updateTable('api_keys')
+        .set({ key_enc: box.seal(r.key, { table: 'api_keys', column: 'key_enc', rowId: id }) })
+        .where('id', '=', id)
+        .execute();
+    }
+    return { imported: rows.length, tenantsCreated: tenants.created };
+  });
 }

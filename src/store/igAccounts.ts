@@ -1,6 +1,12 @@
+import type { Updateable } from 'kysely';
+import type { IgAccountInput } from '../domain/igAccountsFile.js';
 import { DataError, UsageError } from '../errors.js';
-import { proxyLabel } from './proxies.js';
+import type { SecretBox } from '../security/secretBox.js';
+import { raiseAlert, type NewEvent } from './events.js';
+import { proxyLabel, upsertProxy } from './proxies.js';
+import type { IgAccountsTable } from './schema.js';
 import type { Store } from './store.js';
+import { resolveTenants } from './tenants.js';
 
 /** Instagram login accounts as `ig list` and `status` show them (no secret is read). */
 export interface IgRow {
@@ -232,4 +238,256 @@ export async function listBackoffs(
       { kind: r.kind, until: r.until_at, strikes: r.strikes },
     ]);
   return out;
+}
+
+// ------------------------------------------------------------------------------------------
+// check and refresh-session
+
+/** Columns to change on an Instagram account. */
+export type IgAccountPatch = Updateable<IgAccountsTable>;
+
+/**
+ * Change an Instagram account. `ifState`: only while it is in that state; `ifNoDevice`: only
+ * while it has no device identity yet (the first chooser wins).
+ */
+export async function updateIgAccount(
+  store: Store,
+  id: number,
+  patch: IgAccountPatch,
+  opts: { ifState?: string; ifNoDevice?: boolean } = {},
+): Promise<void> {
+  let q = store.db.updateTable('ig_accounts').set(patch).where('id', '=', id);
+  if (opts.ifState !== undefined) q = q.where('state', '=', opts.ifState);
+  if (opts.ifNoDevice) q = q.where('device_json', 'is', null);
+  await q.execute();
+}
+
+/** A tenant's expired sessions with a password whose refresh is due, best first. */
+export async function expiredSessionsDue(
+  store: Store,
+  tenantId: number,
+  now: number,
+): Promise<{ id: number; username: string }[]> {
+  return store.db
+    .selectFrom('ig_accounts')
+    .select(['id', 'username'])
+    .where('tenant_id', '=', tenantId)
+    .where('state', '=', 'expired')
+    .where('password_enc', 'is not', null)
+    .where((eb) => eb.or([eb('next_refresh_at', 'is', null), eb('next_refresh_at', '<=', now)]))
+    .orderBy('priority', 'desc')
+    .orderBy('id')
+    .execute();
+}
+
+function validSessionsQuery(store: Store, tenantId: number) {
+  return store.db
+    .selectFrom('ig_accounts')
+    .where('tenant_id', '=', tenantId)
+    .where('state', '=', 'valid')
+    .where('sessionid_enc', 'is not', null);
+}
+
+/** Whether the tenant has any valid session. */
+export async function hasValidSession(store: Store, tenantId: number): Promise<boolean> {
+  return (await validSessionsQuery(store, tenantId).select('id').executeTakeFirst()) !== undefined;
+}
+
+/** The ids of the tenant's valid sessions. */
+export async function validSessionIds(store: Store, tenantId: number): Promise<{ id: number }[]> {
+  return validSessionsQuery(store, tenantId).select('id').execute();
+}
+
+/** The tenant's valid sessions as check uses them (secrets still sealed), best first. */
+export async function validSessions(
+  store: Store,
+  tenantId: number,
+): Promise<
+  {
+    id: number;
+    username: string;
+    sessionid_enc: string | null;
+    cookies_enc: string | null;
+    device_json: string | null;
+    rate_limited_until: number | null;
+  }[]
+> {
+  return validSessionsQuery(store, tenantId)
+    .select(['id', 'username', 'sessionid_enc', 'cookies_enc', 'device_json', 'rate_limited_until'])
+    .orderBy('priority', 'desc')
+    .orderBy('id')
+    .execute();
+}
+
+/** One request of an endpoint kind made with a session (its rate window counts these). */
+export async function recordIgRequest(store: Store, igAccountId: number, kind: string, at: number): Promise<void> {
+  await store.db.insertInto('ig_requests').values({ ig_account_id: igAccountId, kind, at }).execute();
+}
+
+/** Requests of a kind a session made after `since`. */
+export async function igRequestsSince(store: Store, igAccountId: number, kind: string, since: number): Promise<number> {
+  const r = await store.db
+    .selectFrom('ig_requests')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('ig_account_id', '=', igAccountId)
+    .where('kind', '=', kind)
+    .where('at', '>', since)
+    .executeTakeFirst();
+  return Number(r?.n ?? 0);
+}
+
+/** An Instagram account as refresh-session logs it in (secrets still sealed). */
+export interface IgLoginRow {
+  id: number;
+  tenant: string;
+  username: string;
+  password_enc: string | null;
+  totp_secret_enc: string | null;
+  fail_count: number;
+  proxy_id: number | null;
+  browser_state_enc: string | null;
+  cookies_enc: string | null;
+  device_json: string | null;
+}
+
+/**
+ * Accounts for refresh-session, best first: one by id or username, all, or those due at `due`
+ * (their time has come; or their session died and no failed login asks for a back-off).
+ */
+export async function igLoginRows(
+  store: Store,
+  where: { due?: number; username?: string | undefined; all?: boolean | undefined; id?: number },
+): Promise<IgLoginRow[]> {
+  let q = store.db
+    .selectFrom('ig_accounts as i')
+    .innerJoin('tenants as t', 't.id', 'i.tenant_id')
+    .select([
+      'i.id',
+      't.name as tenant',
+      'i.username',
+      'i.password_enc',
+      'i.totp_secret_enc',
+      'i.fail_count',
+      'i.proxy_id',
+      'i.browser_state_enc',
+      'i.cookies_enc',
+      'i.device_json',
+    ])
+    .orderBy('i.priority', 'desc')
+    .orderBy('i.id');
+  if (where.id !== undefined) q = q.where('i.id', '=', where.id);
+  else if (where.username !== undefined) q = q.where('i.username', '=', where.username.replace(/^@/, '').toLowerCase());
+  else if (!where.all) {
+    q = q
+      .where('i.state', 'not in', ['needs_manual', 'failed'])
+      .where((eb) =>
+        eb.or([
+          eb('i.next_refresh_at', 'is', null),
+          eb('i.next_refresh_at', '<=', where.due ?? 0),
+          eb.and([eb('i.state', '=', 'expired'), eb('i.fail_count', '=', 0)]),
+        ]),
+      );
+  }
+  return q.execute();
+}
+
+/** An account's state and next refresh (it must exist). */
+export async function igRefreshState(
+  store: Store,
+  id: number,
+): Promise<{ state: string; next_refresh_at: number | null }> {
+  return store.db
+    .selectFrom('ig_accounts')
+    .select(['state', 'next_refresh_at'])
+    .where('id', '=', id)
+    .executeTakeFirstOrThrow();
+}
+
+/** An event about an Instagram account; with `alertKey`, it also opens that alert (once while it lasts). */
+export async function igAccountEvent(store: Store, e: NewEvent, alertKey: string | null): Promise<void> {
+  if (alertKey) await store.writeTx((tx) => raiseAlert(tx, alertKey, e));
+  else await store.db.insertInto('events').values(e).execute();
+}
+
+/**
+ * ig import: all rows or none; secrets sealed to their row. A row with a sessionid is valid
+ * (next refresh at `sessionRefreshAt`); a new one without, or one a person gave new details
+ * after needs_manual / failed, is due for a login at once.
+ */
+export async function importIgAccounts(
+  store: Store,
+  box: SecretBox,
+  rows: IgAccountInput[],
+  opts: { createTenants: boolean; now: number; sessionRefreshAt: number },
+): Promise<{ imported: number; created: number; updated: number; tenantsCreated: string[] }> {
+  const { now } = opts;
+  return store.writeTx(async (tx) => {
+    const tenants = await resolveTenants(
+      tx,
+      rows.map((r) => r.tenant),
+      { create: opts.createTenants, now },
+    );
+    let created = 0;
+    for (const r of rows) {
+      const tenant = { id: tenants.ids.get(r.tenant)! };
+      const proxyId = r.proxy ? (await upsertProxy(tx, box, r.proxy, tenant.id, now)).id : null;
+      const existing = await tx
+        .selectFrom('ig_accounts')
+        .select(['id', 'state'])
+        .where('tenant_id', '=', tenant.id)
+        .where('username', '=', r.username)
+        .executeTakeFirst();
+      const id =
+        existing?.id ??
+        (
+          await tx
+            .insertInto('ig_accounts')
+            .values({
+              tenant_id: tenant.id,
+              username: r.username,
+              password_enc: null,
+              totp_secret_enc: null,
+              sessionid_enc: null,
+              cookies_enc: null,
+              proxy_id: proxyId,
+              session_created_at: null,
+              last_verified_at: null,
+              next_refresh_at: null,
+              last_error: null,
+              created_at: now,
+              updated_at: now,
+            })
+            .returning('id')
+            .executeTakeFirstOrThrow()
+        ).id;
+      if (!existing) created++;
+      const seal = (v: string | null, column: string) =>
+        v === null ? null : box.seal(v, { table: 'ig_accounts', column, rowId: id });
+      await tx
+        .updateTable('ig_accounts')
+        .set({
+          password_enc: seal(r.password, 'password_enc'),
+          totp_secret_enc: seal(r.totpSecret, 'totp_secret_enc'),
+          proxy_id: proxyId,
+          priority: r.priority,
+          updated_at: now,
+          fail_count: 0,
+          ...(r.sessionid
+            ? {
+                sessionid_enc: seal(r.sessionid, 'sessionid_enc'),
+                state: 'valid',
+                session_created_at: now,
+                next_refresh_at: opts.sessionRefreshAt,
+              }
+            : existing && existing.state !== 'needs_manual' && existing.state !== 'failed'
+              ? {}
+              : // New, or a person gave it new details after a checkpoint, a wrong password or a
+                // removed proxy: due for a login at once.
+                { state: 'expired', next_refresh_at: now, last_error: null }),
+        })
+        .where('id', '=', id)
+        .execute();
+    }
+    return { imported: rows.length, created, updated: rows.length - created, tenantsCreated: tenants.created };
+  });
 }

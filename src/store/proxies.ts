@@ -18,6 +18,18 @@ export async function loadProxy(store: Store, box: SecretBox, id: number): Promi
   return spec;
 }
 
+/** A tenant's proxies that can carry HTTP, the least failing first. */
+export async function tenantHttpProxies(store: Store, tenantId: number): Promise<{ id: number; healthy: number }[]> {
+  return store.db
+    .selectFrom('proxies')
+    .select(['id', 'healthy'])
+    .where('tenant_id', '=', tenantId)
+    .where('scheme', 'in', ['http', 'socks5', 'socks4'])
+    .orderBy('fail_count')
+    .orderBy('id')
+    .execute();
+}
+
 /** Insert or update a proxy (identified by tenant + URL without password); its secrets sealed to its row. */
 export async function upsertProxy(
   tx: Kysely<Database>,

@@ -3,6 +3,17 @@ import type { Store } from './store.js';
 
 export const SESSION_HEALTH_WINDOW_MS = 30 * 86_400_000;
 
+/** One line of the session-health log: a login (`proactive` / `reactive`) or a `check` request, and whether it worked. */
+export async function logSessionAttempt(
+  store: Store,
+  e: { igAccountId: number; what: 'proactive' | 'reactive' | 'check'; at: number; ok: boolean },
+): Promise<void> {
+  await store.db
+    .insertInto('ig_session_log')
+    .values({ ig_account_id: e.igAccountId, what: e.what, at: e.at, ok: e.ok ? 1 : 0 })
+    .execute();
+}
+
 /** Seed 001's session-health figures for one Instagram session, over the last 30 days. */
 export interface SessionHealth {
   igAccountId: number;

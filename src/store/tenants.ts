@@ -41,6 +41,16 @@ export async function resolveTenants(
   return { ids, created: missing };
 }
 
+/** The tenants check runs (one by name, or all), by name. */
+export async function tenantsToCheck(
+  store: Store,
+  name?: string,
+): Promise<{ id: number; name: string; verify_mode: string }[]> {
+  let q = store.db.selectFrom('tenants').select(['id', 'name', 'verify_mode']).orderBy('name');
+  if (name) q = q.where('name', '=', name);
+  return q.execute();
+}
+
 /** What a tenant owns. */
 export interface TenantUsage {
   telegramAccounts: number;

@@ -1,5 +1,7 @@
 import { DataError, UsageError } from '../errors.js';
+import type { NewEvent } from './events.js';
 import type { Store } from './store.js';
+import { resolveTenants } from './tenants.js';
 
 /** Which watches a listing shows: `--tenant`, and `--status` (the last result, or `unchecked`). */
 export interface WatchFilter {
@@ -117,5 +119,84 @@ export async function removeWatches(
       removed: rows.map(({ tenant, username, kind }) => ({ tenant, username, kind })),
       jobsRemoved: Number(jobs.n),
     };
+  });
+}
+
+/** A watch as check works it. */
+export interface DueWatch {
+  id: number;
+  username: string;
+  kind: string;
+  last_result: string | null;
+}
+
+/** A tenant's watches due now (never checked first, then the longest waiting), at most `limit`. */
+export async function dueWatches(store: Store, tenantId: number, now: number, limit: number): Promise<DueWatch[]> {
+  return store.db
+    .selectFrom('watches')
+    .select(['id', 'username', 'kind', 'last_result'])
+    .where('tenant_id', '=', tenantId)
+    .where((eb) => eb.or([eb('next_check_at', 'is', null), eb('next_check_at', '<=', now)]))
+    .orderBy('next_check_at')
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+}
+
+/** A lookup's outcome for a watch, and (when it changed) its event, in one transaction. */
+export async function saveWatchResult(
+  store: Store,
+  watchId: number,
+  r: { lastResult: string; checkedAt: number; nextCheckAt: number; changedAt?: number },
+  event: NewEvent | null,
+): Promise<void> {
+  await store.writeTx(async (tx) => {
+    await tx
+      .updateTable('watches')
+      .set({
+        last_result: r.lastResult,
+        checked_at: r.checkedAt,
+        next_check_at: r.nextCheckAt,
+        ...(r.changedAt !== undefined ? { changed_at: r.changedAt } : {}),
+      })
+      .where('id', '=', watchId)
+      .execute();
+    if (event) await tx.insertInto('events').values(event).execute();
+  });
+}
+
+/** New watches, due at once; one already there is left as it is. All rows or none. */
+export async function addWatches(
+  store: Store,
+  rows: { tenant: string; username: string; kind: string }[],
+  opts: { createTenants: boolean; now: number },
+): Promise<{ imported: number; added: number; alreadyWatched: number; tenantsCreated: string[] }> {
+  const { now } = opts;
+  return store.writeTx(async (tx) => {
+    const tenants = await resolveTenants(
+      tx,
+      rows.map((r) => r.tenant),
+      { create: opts.createTenants, now },
+    );
+    let added = 0;
+    for (const r of rows) {
+      const t = { id: tenants.ids.get(r.tenant)! };
+      const res = await tx
+        .insertInto('watches')
+        .values({
+          tenant_id: t.id,
+          username: r.username,
+          kind: r.kind,
+          last_result: null,
+          checked_at: null,
+          next_check_at: now,
+          changed_at: null,
+          created_at: now,
+        })
+        .onConflict((oc) => oc.columns(['tenant_id', 'username', 'kind']).doNothing())
+        .executeTakeFirst();
+      added += Number(res.numInsertedOrUpdatedRows ?? 0n);
+    }
+    return { imported: rows.length, added, alreadyWatched: rows.length - added, tenantsCreated: tenants.created };
   });
 }

@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore, FakeClock } from 'acctctl';
-import { Checker } from '../../dist/fleet/check.js';
-import { importWatches } from '../../dist/commands/check.js';
+import { Checker } from '../../dist/fleet/checkRun.js';
+import { importWatches } from '../../dist/fleet/checkImports.js';
 import { addTenant } from '../../dist/commands/tenants.js';
 import { generateKeyFile } from '../../dist/commands/keys.js';
 import { loadKeyRing } from '../../dist/security/keyring.js';
@@ -135,6 +135,7 @@ async function addSession(store, ig, tenant, username, clock) {
     instagramUrl: ig.url,
     providers: new Map(),
     rate,
+    concurrency: 32,
   });
   const start = clock.now();
   let job;

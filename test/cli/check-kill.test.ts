@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { importWatches } from '../../src/commands/check.js';
+import { importWatches } from '../../src/fleet/checkImports.js';
 import { addTenant } from '../../src/commands/tenants.js';
 import { FakeClock } from '../../src/domain/clock.js';
-import { Checker } from '../../src/fleet/check.js';
+import { Checker } from '../../src/fleet/checkRun.js';
 import { fakeFriends, startFakeInstagram, type FakeInstagram } from '../../src/sandbox/fakeInstagram.js';
 import { silentLogger } from '../../src/log/logger.js';
 import type { Store } from '../../src/store/store.js';
@@ -80,6 +80,7 @@ describe.each(DIALECTS)('a 5,000-follower fetch killed with SIGKILL on $name', (
         instagramUrl: ig.url,
         providers: new Map(),
         rate: { requests: 1000, windowMs: 660_000 },
+        concurrency: 4,
       }).run();
       expect(res[0]!.jobs.completed).toBe(1);
       const items = await store.db

@@ -3,12 +3,12 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { importIg, parseIgFile } from '../../src/commands/ig.js';
-import { importWatches } from '../../src/commands/check.js';
+import { parseIgFile } from '../../src/commands/ig.js';
+import { importIg, importWatches } from '../../src/fleet/checkImports.js';
 import { importProxies } from '../../src/commands/proxies.js';
 import { addTenant } from '../../src/commands/tenants.js';
 import { FakeClock } from '../../src/domain/clock.js';
-import { Checker } from '../../src/fleet/check.js';
+import { Checker } from '../../src/fleet/checkRun.js';
 import { SessionRefresher, MAX_FAILURES } from '../../src/fleet/refresh.js';
 import { playwrightLogin } from '../../src/instagram/browser.js';
 import { fakeFriends, startFakeInstagram, type FakeInstagram, type Fault } from '../../src/sandbox/fakeInstagram.js';
@@ -244,6 +244,7 @@ describe.each(DIALECTS)('sessions come back, one identity, nothing on disk ($nam
       instagramUrl: spa.url,
       providers: new Map(),
       rate: { requests: 200, windowMs: 660_000 },
+      concurrency: 4,
       ...extra,
     });
   const logins = () => [...spa.logins.values()].reduce((a, b) => a + b, 0);

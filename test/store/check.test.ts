@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { importApiKeys, importWatches } from '../../src/commands/check.js';
+import { importApiKeys, importWatches } from '../../src/fleet/checkImports.js';
 import { importProxies } from '../../src/commands/proxies.js';
 import { addTenant } from '../../src/commands/tenants.js';
 import { FakeClock } from '../../src/domain/clock.js';
 import { parseProviders } from '../../src/domain/providers.js';
-import { Checker } from '../../src/fleet/check.js';
+import { Checker } from '../../src/fleet/checkRun.js';
 import { fakeFriends, startFakeInstagram, type Fault, type FakeInstagram } from '../../src/sandbox/fakeInstagram.js';
 import { silentLogger } from '../../src/log/logger.js';
 import type { SecretBox } from '../../src/security/secretBox.js';
@@ -79,6 +79,7 @@ describe.each(DIALECTS)('check on $name', ({ name, skip, create }) => {
       instagramUrl: ig.url,
       providers: providers.value,
       rate: { requests: 200, windowMs: 660_000 },
+      concurrency: 4,
       ...extra,
     });
   };

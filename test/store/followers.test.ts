@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { importWatches } from '../../src/commands/check.js';
+import { importWatches } from '../../src/fleet/checkImports.js';
 import { addTenant } from '../../src/commands/tenants.js';
 import type { RetentionConfig } from '../../src/config/config.js';
 import { FakeClock } from '../../src/domain/clock.js';
-import { Checker } from '../../src/fleet/check.js';
+import { Checker } from '../../src/fleet/checkRun.js';
 import { startFakeInstagram, type FakeFriend, type FakeInstagram } from '../../src/sandbox/fakeInstagram.js';
 import { silentLogger } from '../../src/log/logger.js';
 import type { FollowerView } from '../../src/store/followers.js';
@@ -52,6 +52,7 @@ describe.each(DIALECTS)('watch followers and retention on $name', (dialect) => {
       instagramUrl: ig.url,
       providers: new Map(),
       rate: { requests: 1000, windowMs: 660_000 },
+      concurrency: 4,
     }).run();
   const cli = async (...args: string[]) => {
     const r = await runCli(['watch', 'followers', 'star', '--tenant', 'w', ...args], { env: f.env });
