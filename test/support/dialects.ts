@@ -6,8 +6,10 @@ import pg from 'pg';
 import type { DbTarget } from '../../src/config/config.js';
 
 /**
- * Every store test runs once per dialect. Postgres runs when ACCTCTL_TEST_POSTGRES_URL is set
- * (CI sets it); otherwise it is skipped and says so.
+ * Every store test runs once per dialect. Postgres runs when ACCTCTL_TEST_POSTGRES_URL is set:
+ * by CI, by you, or by the test run's global setup (test/support/postgres.globalSetup.ts), which
+ * starts a throwaway embedded PostgreSQL when it is unset. If none could be had, it is skipped
+ * and says so.
  */
 export const PG_URL = process.env.ACCTCTL_TEST_POSTGRES_URL;
 

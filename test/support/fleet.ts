@@ -3,8 +3,10 @@ import { FakeClock } from '../../src/domain/clock.js';
 import { importAccounts, parseAccountsFile } from '../../src/commands/accounts.js';
 import { loadKeyRing } from '../../src/security/keyring.js';
 import { SecretBox } from '../../src/security/secretBox.js';
+import { FIRST_MIGRATION, migrateToLatest } from '../../src/store/migrations.js';
+import { guardTelegramMode } from '../../src/store/storeMode.js';
 import { openStore, type Store } from '../../src/store/store.js';
-import { baseEnv, runCli } from './cli.js';
+import { baseEnv } from './cli.js';
 import type { TestDb } from './dialects.js';
 import { makeAccounts, makeKey } from './fixtures.js';
 
@@ -21,9 +23,17 @@ export async function fleetStore(
     ACCTCTL_KEY_FILE: keyFile,
     ...(opts.sandbox ? { ACCTCTL_TELEGRAM: 'sandbox' } : {}),
   });
-  const m = await runCli(['migrate'], { env });
-  if (m.code !== 0) throw new Error(m.stderr);
-  const store = await openStore(t.target);
+  // In-process, as `acctctl migrate` does it (test/store/migrations.test.ts tests the command).
+  const store = await openStore(t.target, { schema: 'none' });
+  try {
+    const applied = await migrateToLatest(store.db, store.caps);
+    await guardTelegramMode(store.db, opts.sandbox ? 'sandbox' : 'real', {
+      createdNow: applied.includes(FIRST_MIGRATION),
+    });
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   if (n > 0) {
     const box = new SecretBox(loadKeyRing({ keyFile, secretKeyEnv: undefined }));
     await importAccounts(
