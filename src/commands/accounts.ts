@@ -24,7 +24,7 @@ import {
 import { upsertProxy } from '../store/proxies.js';
 import type { Store } from '../store/store.js';
 import { parseJsonFile, readInputFile, readJsonRows, rejectProblems } from './importing.js';
-import { accountEvent } from '../fleet/waysBack.js';
+import { accountEvent } from '../store/events.js';
 import { resolveTenants } from '../store/tenants.js';
 import { count } from '../domain/plural.js';
 import { createdTenants } from './proxies.js';

@@ -23,7 +23,7 @@ import type { Store } from '../store/store.js';
 import { Checker } from '../fleet/check.js';
 import { importWatches } from './check.js';
 import { importIg } from './ig.js';
-import { join as runJoin } from './join.js';
+import { join as runJoin } from '../fleet/join.js';
 import { addTenant } from './tenants.js';
 import { importTargets, parseTargetsFile } from './targets.js';
 

@@ -130,3 +130,14 @@ export async function removeTenant(
     return { tenant: name, removed: usage, accountsDetached: usage.telegramAccounts, accountsDisabled };
   });
 }
+
+/** Tenants with a notify target set (`tenants add --notify-target`). */
+export async function tenantNotifyTargets(
+  store: Store,
+): Promise<{ id: number; name: string; notify_target: string | null }[]> {
+  return store.db
+    .selectFrom('tenants')
+    .select(['id', 'name', 'notify_target'])
+    .where('notify_target', 'is not', null)
+    .execute();
+}

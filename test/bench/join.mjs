@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join as pjoin } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { openStore, AccountManager, FakeClock, DEFAULT_LIMITS } from 'acctctl';
-import { join } from '../../dist/commands/join.js';
+import { join } from '../../dist/fleet/join.js';
 import { importAccounts, parseAccountsFile } from '../../dist/commands/accounts.js';
 import { importTargets, parseTargetsFile } from '../../dist/commands/targets.js';
 import { generateKeyFile } from '../../dist/commands/keys.js';
