@@ -231,7 +231,7 @@ export async function setLimitsCli(
   file: string | undefined,
   opts: { clear?: boolean },
 ): Promise<void> {
-  const { readInputFile, parseJsonFile } = await import('./importing.js');
+  const { readInputFile, parseJsonFile } = await import('../config/inputFiles.js');
   if (!file && !opts.clear) throw new UsageError('give a limits JSON file, or --clear to go back to the defaults');
   const doc = opts.clear ? null : parseJsonFile(file!, readInputFile(file!));
   await withStore(ctx, async (store) => {

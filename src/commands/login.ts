@@ -11,7 +11,7 @@ import type { Store } from '../store/store.js';
 import { loadProxy } from '../store/proxies.js';
 import { TelegramCallError, TelegramConnectError, type AccountSession } from '../telegram/gateway.js';
 import type { LoginCallbacks } from '../telegram/gramjs.js';
-import { importAccounts } from './accounts.js';
+import { importAccounts } from '../fleet/accounts.js';
 import { tenantIdByName } from './tenants.js';
 
 export interface LoginDeps {

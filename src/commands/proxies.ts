@@ -7,11 +7,11 @@ import { validTenantName } from '../domain/tenants.js';
 import type { SecretBox } from '../security/secretBox.js';
 import { proxyLabel, removeProxies, upsertProxy } from '../store/proxies.js';
 import { count } from '../domain/plural.js';
-import { UsageError } from '../errors.js';
 import type { Store } from '../store/store.js';
-import { parseJsonFile, readInputFile, rejectProblems } from './importing.js';
+import { parseJsonFile, readInputFile, rejectProblems } from '../config/inputFiles.js';
 import { resolveTenants } from '../store/tenants.js';
-import type { ImportOptions } from './importing.js';
+import type { ImportOptions } from '../config/inputFiles.js';
+import { createdTenants, parseIds } from './support/imported.js';
 
 export interface ProxyInput {
   spec: ProxySpec;
@@ -152,23 +152,6 @@ export async function listProxiesCli(ctx: Ctx): Promise<void> {
           ),
     ),
   );
-}
-
-/** `; created tenant x` / `; created 2 tenants x, y` after an import that was allowed to create them. */
-export function createdTenants(names: readonly string[]): string {
-  if (names.length === 0) return '';
-  return `; created ${names.length === 1 ? 'tenant' : `${names.length} tenants`} ${names.join(', ')}`;
-}
-
-/** Whole-number ids from argv (`proxies remove 3 4`), or a usage error. */
-export function parseIds(values: readonly string[], what: string): number[] {
-  const bad = values.filter((v) => !/^[1-9]\d{0,15}$/.test(v));
-  if (bad.length || values.length === 0) {
-    throw new UsageError(
-      `${bad.length ? `"${bad.join('", "')}" ${bad.length === 1 ? 'is' : 'are'} not` : 'give one or more'} ${what} ids → see the id column of the list command`,
-    );
-  }
-  return [...new Set(values.map(Number))];
 }
 
 export async function removeProxiesCli(ctx: Ctx, ids: string[], opts: { force?: boolean }): Promise<void> {

@@ -15,7 +15,7 @@ import {
 } from '../store/targets.js';
 import type { Store } from '../store/store.js';
 import type { TargetStatus } from '../store/schema.js';
-import { readInputFile, rejectProblems } from './importing.js';
+import { readInputFile, rejectProblems } from '../config/inputFiles.js';
 import { removeTargets } from '../store/targets.js';
 import { count } from '../domain/plural.js';
 

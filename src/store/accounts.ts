@@ -3,6 +3,7 @@ import { UsageError } from '../errors.js';
 import { insertEvent } from './events.js';
 import { proxyLabel } from './proxies.js';
 import { ACCOUNT_STATES, type AccountState } from '../domain/accountStates.js';
+import type { DialectCaps } from './dialects.js';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
 
@@ -234,4 +235,88 @@ export async function accountStanding(
   id: number,
 ): Promise<{ state: AccountState; enabled: number } | undefined> {
   return store.db.selectFrom('telegram_accounts').select(['state', 'enabled']).where('id', '=', id).executeTakeFirst();
+}
+
+/** The columns an import writes besides the name and the sealed secrets. */
+export interface AccountColumns {
+  tenant_id: number | null;
+  phone: string | null;
+  api_id: number;
+  dc_id: number;
+  proxy_id: number | null;
+  updated_at: number;
+}
+
+/** The accounts among `names` that exist already, with what an import compares. */
+export async function existingAccounts(tx: Kysely<Database>, names: string[]) {
+  return tx
+    .selectFrom('telegram_accounts')
+    .select(['id', 'session_name', 'state', 'string_session_enc'])
+    .where('session_name', 'in', names)
+    .execute();
+}
+
+/** `n` new account ids, so each row goes in once with its secrets already sealed to it. */
+export async function reserveAccountIds(tx: Kysely<Database>, caps: DialectCaps, n: number): Promise<number[]> {
+  const r = await sql<{ id: number | string }>`${sql.raw(caps.reserveIdsSql('telegram_accounts', n))}`.execute(tx);
+  return r.rows.map((x) => Number(x.id));
+}
+
+export async function insertAccounts(
+  tx: Kysely<Database>,
+  rows: (AccountColumns & {
+    id: number;
+    session_name: string;
+    api_hash_enc: string;
+    string_session_enc: string;
+    created_at: number;
+  })[],
+): Promise<void> {
+  await tx.insertInto('telegram_accounts').values(rows).execute();
+}
+
+export async function updateAccountRow(
+  tx: Kysely<Database>,
+  id: number,
+  cols: AccountColumns & { api_hash_enc: string; string_session_enc: string },
+): Promise<void> {
+  await tx.updateTable('telegram_accounts').set(cols).where('id', '=', id).execute();
+}
+
+/** A `disabled` account given a new session: active again, errors cleared. */
+export async function reviveAccount(tx: Kysely<Database>, id: number): Promise<void> {
+  await tx
+    .updateTable('telegram_accounts')
+    .set({ state: 'active', state_until: null, state_reason: 'new session', error_count: 0, last_error: null })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function accountIdByName(db: Kysely<Database>, name: string): Promise<number | undefined> {
+  const row = await db.selectFrom('telegram_accounts').select('id').where('session_name', '=', name).executeTakeFirst();
+  return row?.id;
+}
+
+/** Remove an account; targets it only tried are anyone's again (joined and pending ones stay bound). */
+export async function removeAccountRow(tx: Kysely<Database>, id: number): Promise<void> {
+  await tx
+    .updateTable('targets')
+    .set({ account_id: null })
+    .where('account_id', '=', id)
+    .where('status', 'not in', ['joined', 'pending_approval'])
+    .execute();
+  await tx.deleteFrom('telegram_accounts').where('id', '=', id).execute();
+}
+
+export async function setAccountEnabled(
+  tx: Kysely<Database>,
+  id: number,
+  enabled: boolean,
+  now: number,
+): Promise<void> {
+  await tx
+    .updateTable('telegram_accounts')
+    .set({ enabled: enabled ? 1 : 0, updated_at: now })
+    .where('id', '=', id)
+    .execute();
 }

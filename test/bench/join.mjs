@@ -9,7 +9,7 @@ import { join as pjoin } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { openStore, AccountManager, FakeClock, DEFAULT_LIMITS } from 'acctctl';
 import { join } from '../../dist/fleet/join.js';
-import { importAccounts, parseAccountsFile } from '../../dist/commands/accounts.js';
+import { importAccounts, parseAccountsFile } from '../../dist/fleet/accounts.js';
 import { importTargets, parseTargetsFile } from '../../dist/commands/targets.js';
 import { generateKeyFile } from '../../dist/commands/keys.js';
 import { encodeStringSession } from '../../dist/domain/stringSession.js';

@@ -363,7 +363,7 @@ for (const d of dialects) {
     url2 = await d.importUrl();
     const s2 = await openStore(url2, { schema: 'none' });
     await migrateToLatest(s2.db, s2.caps);
-    const acc = await dist('commands/accounts.js');
+    const acc = await dist('fleet/accounts.js');
     const { loadKeyRing } = await dist('security/keyring.js');
     const { SecretBox } = await dist('security/secretBox.js');
     const box = new SecretBox(loadKeyRing({ keyFile, secretKeyEnv: undefined }));

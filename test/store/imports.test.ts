@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { changeAccount, importAccounts, listAccounts, parseAccountsFile } from '../../src/commands/accounts.js';
+import { changeAccount, importAccounts, listAccounts, parseAccountsFile } from '../../src/fleet/accounts.js';
 import { importProxies, listProxies, parseProxyFile } from '../../src/commands/proxies.js';
 import { importTargets, listTargets, parseTargetsFile } from '../../src/commands/targets.js';
 import { addTenant, listTenants } from '../../src/commands/tenants.js';

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { importAccounts, parseAccountsFile } from '../../src/commands/accounts.js';
+import { importAccounts, parseAccountsFile } from '../../src/fleet/accounts.js';
 import { reencryptAll, rotateKeys, secretCensus } from '../../src/commands/keys.js';
 import { FakeClock } from '../../src/domain/clock.js';
 import { DataError } from '../../src/errors.js';

@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { importAccounts, parseAccountsFile } from '../../src/commands/accounts.js';
+import { importAccounts, parseAccountsFile } from '../../src/fleet/accounts.js';
 import { METRIC_NAMES, perAccountPrometheus, renderStatus, status, toPrometheus } from '../../src/commands/status.js';
 import { FakeClock } from '../../src/domain/clock.js';
 import { AccountManager } from '../../src/fleet/accountManager.js';
