@@ -14,7 +14,7 @@ import { markSandboxStore } from '../store/storeMode.js';
 import { importAccounts, parseAccountsFile } from '../fleet/accounts.js';
 import { readInputFile } from '../config/inputFiles.js';
 import { generateKeyFile } from './keys.js';
-import { importProxies, parseProxyFile } from './proxies.js';
+import { importProxies, parseProxyFile } from '../fleet/proxies.js';
 import { renderStatus, status, type StatusReport } from './status.js';
 import { AccountManager } from '../fleet/accountManager.js';
 import { SessionRefresher } from '../fleet/refresh.js';
@@ -24,8 +24,8 @@ import { Checker } from '../fleet/check.js';
 import { importWatches } from './check.js';
 import { importIg } from './ig.js';
 import { join as runJoin } from '../fleet/join.js';
-import { addTenant } from './tenants.js';
-import { importTargets, parseTargetsFile } from './targets.js';
+import { addTenant } from '../fleet/tenants.js';
+import { importTargets, parseTargetsFile } from '../fleet/targets.js';
 
 export const EXAMPLE_ACCOUNTS = fileURLToPath(new URL('../../accounts_config.example.json', import.meta.url));
 

@@ -12,7 +12,7 @@ import { loadProxy } from '../store/proxies.js';
 import { TelegramCallError, TelegramConnectError, type AccountSession } from '../telegram/gateway.js';
 import type { LoginCallbacks } from '../telegram/gramjs.js';
 import { importAccounts } from '../fleet/accounts.js';
-import { tenantIdByName } from './tenants.js';
+import { tenantIdByName } from '../store/tenants.js';
 
 export interface LoginDeps {
   store: Store;

@@ -15,7 +15,7 @@ import { CantCreateError, ExitCode, UsageError } from '../errors.js';
 import { ACCOUNT_STATES, type AccountState } from '../domain/accountStates.js';
 import { effectiveState } from '../domain/accountStates.js';
 import type { Store } from '../store/store.js';
-import { targetCounts } from './targets.js';
+import { targetCounts } from '../store/targets.js';
 import { countIg, listIg } from '../store/igAccounts.js';
 import { sinkHealth, type SinkHealth } from '../store/deliveries.js';
 import { healthFigures, renderHealth, sessionHealth, type HealthFigures } from '../store/sessionHealth.js';

@@ -1,6 +1,11 @@
+import { rejectProblems } from '../config/inputFiles.js';
+import type { Clock } from '../domain/clock.js';
+import { parseTargetLink, targetKey, type TargetRef } from '../domain/links.js';
+import { UsageError } from '../errors.js';
 import type { TargetStatus } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { recheckTargetsNow, requeueTargets, retryCandidates } from '../store/targetClaims.js';
+import { insertTarget, targetsPage, type TargetFilter, type TargetListRow } from '../store/targets.js';
 
 /** Statuses `targets retry` requeues; `pending_approval` is re-checked on the next join instead. */
 export const RETRYABLE: readonly TargetStatus[] = ['error', 'expired', 'banned'];
@@ -61,4 +66,64 @@ export async function retryTargets(
     await recheckTargetsNow(tx, recheck, opts.now);
     return out;
   });
+}
+
+const NICHE_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** One link per line; blank lines and `#` comments skipped; any unknown form rejects the file. */
+export function parseTargetsFile(path: string, text: string): TargetRef[] {
+  const problems: string[] = [];
+  const out: TargetRef[] = [];
+  const seen = new Set<string>();
+  text.split(/\r?\n/).forEach((line, i) => {
+    const l = line.replace(/(^|\s)#.*$/, '').trim();
+    if (!l) return;
+    const r = parseTargetLink(l);
+    if (!r.ok) problems.push(`line ${i + 1}: ${r.reason}`);
+    else if (!seen.has(targetKey(r.value))) {
+      seen.add(targetKey(r.value));
+      out.push(r.value);
+    }
+  });
+  if (problems.length === 0 && out.length === 0) problems.push('(file): no links found');
+  if (problems.length) rejectProblems(path, problems);
+  return out;
+}
+
+export interface ImportTargetsResult {
+  niche: string;
+  added: number;
+  alreadyKnown: number;
+}
+
+export async function importTargets(
+  deps: { store: Store; clock: Clock },
+  refs: TargetRef[],
+  niche: string,
+): Promise<ImportTargetsResult> {
+  if (!NICHE_RE.test(niche))
+    throw new UsageError(`--niche "${niche}" is not allowed → letters, digits, _ . - (up to 64)`);
+  const now = deps.clock.now();
+  return deps.store.writeTx(async (tx) => {
+    let added = 0;
+    for (const ref of refs) {
+      if (await insertTarget(tx, ref, niche, now)) added++;
+    }
+    return { niche, added, alreadyKnown: refs.length - added };
+  });
+}
+
+export type TargetRow = Omit<TargetListRow, 'id'>;
+
+const LIST_PAGE = 1000;
+
+/** Every matching target (import order). Listings page through `targetsPage` instead. */
+export async function listTargets(store: Store, filter: TargetFilter): Promise<TargetRow[]> {
+  const out: TargetRow[] = [];
+  for (let after: number | null = null; ;) {
+    const page = await targetsPage(store, filter, after, LIST_PAGE);
+    for (const { id: _id, ...r } of page) out.push(r);
+    if (page.length < LIST_PAGE) return out;
+    after = page[page.length - 1]!.id;
+  }
 }

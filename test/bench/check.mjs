@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { openStore, FakeClock } from 'acctctl';
 import { Checker } from '../../dist/fleet/check.js';
 import { importWatches } from '../../dist/commands/check.js';
-import { addTenant } from '../../dist/commands/tenants.js';
+import { addTenant } from '../../dist/fleet/tenants.js';
 import { generateKeyFile } from '../../dist/commands/keys.js';
 import { loadKeyRing } from '../../dist/security/keyring.js';
 import { SecretBox } from '../../dist/security/secretBox.js';

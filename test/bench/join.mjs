@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { openStore, AccountManager, FakeClock, DEFAULT_LIMITS } from 'acctctl';
 import { join } from '../../dist/fleet/join.js';
 import { importAccounts, parseAccountsFile } from '../../dist/fleet/accounts.js';
-import { importTargets, parseTargetsFile } from '../../dist/commands/targets.js';
+import { importTargets, parseTargetsFile } from '../../dist/fleet/targets.js';
 import { generateKeyFile } from '../../dist/commands/keys.js';
 import { encodeStringSession } from '../../dist/domain/stringSession.js';
 import { loadKeyRing } from '../../dist/security/keyring.js';

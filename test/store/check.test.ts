@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { importApiKeys, importWatches } from '../../src/commands/check.js';
-import { importProxies } from '../../src/commands/proxies.js';
-import { addTenant } from '../../src/commands/tenants.js';
+import { importProxies } from '../../src/fleet/proxies.js';
+import { addTenant } from '../../src/fleet/tenants.js';
 import { FakeClock } from '../../src/domain/clock.js';
 import { parseProviders } from '../../src/domain/providers.js';
 import { Checker } from '../../src/fleet/check.js';
