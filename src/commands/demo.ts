@@ -13,7 +13,7 @@ import { openStore } from '../store/store.js';
 import { markSandboxStore } from '../store/storeMode.js';
 import { importAccounts, parseAccountsFile } from '../fleet/accounts.js';
 import { readInputFile } from '../config/inputFiles.js';
-import { generateKeyFile } from './keys.js';
+import { generateKeyFile } from '../security/keyFiles.js';
 import { importProxies, parseProxyFile } from '../fleet/proxies.js';
 import { renderStatus, status, type StatusReport } from './status.js';
 import { AccountManager } from '../fleet/accountManager.js';

@@ -10,7 +10,7 @@ import { openStore, FakeClock } from 'acctctl';
 import { Checker } from '../../dist/fleet/check.js';
 import { importWatches } from '../../dist/commands/check.js';
 import { addTenant } from '../../dist/fleet/tenants.js';
-import { generateKeyFile } from '../../dist/commands/keys.js';
+import { generateKeyFile } from '../../dist/security/keyFiles.js';
 import { loadKeyRing } from '../../dist/security/keyring.js';
 import { SecretBox } from '../../dist/security/secretBox.js';
 import { startFakeInstagram } from '../../dist/sandbox/fakeInstagram.js';

@@ -11,7 +11,7 @@ import { openStore, AccountManager, FakeClock, DEFAULT_LIMITS } from 'acctctl';
 import { join } from '../../dist/fleet/join.js';
 import { importAccounts, parseAccountsFile } from '../../dist/fleet/accounts.js';
 import { importTargets, parseTargetsFile } from '../../dist/fleet/targets.js';
-import { generateKeyFile } from '../../dist/commands/keys.js';
+import { generateKeyFile } from '../../dist/security/keyFiles.js';
 import { encodeStringSession } from '../../dist/domain/stringSession.js';
 import { loadKeyRing } from '../../dist/security/keyring.js';
 import { SecretBox } from '../../dist/security/secretBox.js';

@@ -397,7 +397,7 @@ for (const d of dialects) {
   if (url2) {
     const rotKey = join(dir, `rotate-direct-${d.name}.key`);
     copyFileSync(keyFile, rotKey);
-    const { rotateKeys } = await dist('commands/keys.js');
+    const { rotateKeys } = await dist('fleet/keys.js');
     const s3 = await openStore(url2);
     const log = { error() {}, warn() {}, info() {}, debug() {}, close() {} };
     rotDt = await direct(() => rotateKeys({ store: s3, log }, { keyFile: rotKey, secretKeyEnv: undefined }));
