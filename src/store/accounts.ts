@@ -320,3 +320,8 @@ export async function setAccountEnabled(
     .where('id', '=', id)
     .execute();
 }
+
+/** Put an account on a given proxy row. */
+export async function setAccountProxy(store: Store, name: string, proxyId: number): Promise<void> {
+  await store.db.updateTable('telegram_accounts').set({ proxy_id: proxyId }).where('session_name', '=', name).execute();
+}

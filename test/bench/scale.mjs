@@ -287,9 +287,9 @@ for (const d of dialects) {
   const mods = BEFORE
     ? null
     : {
-        status: await dist('commands/status.js'),
+        status: await dist('fleet/status.js'),
         accounts: await dist('store/accounts.js'),
-        listing: await dist('cli/listing.js'),
+        listing: await dist('commands/support/listing.js'),
       };
   const deps = store && { store, clock: new FakeClock(Date.now()), timeZone: 'UTC' };
   const csvAll = async (filter) => {

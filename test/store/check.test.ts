@@ -430,7 +430,8 @@ describe.each(DIALECTS)('check on $name', ({ name, skip, create }) => {
       await checker({ refresh }).run();
       expect(await backoff()).toEqual([{ kind: 'friendships', until_at: clock.now() + 20 * 60_000, strikes: 2 }]);
       // status shows the rest, per endpoint kind.
-      const { status, renderStatus } = await import('../../src/commands/status.js');
+      const { status } = await import('../../src/fleet/status.js');
+      const { renderStatus } = await import('../../src/commands/support/statusView.js');
       const st = await status({ store, clock, timeZone: 'UTC' }, { accounts: { limit: 50 } });
       expect(st.instagram.list![0]!.rate.throttled).toEqual([
         { kind: 'friendships', until: clock.now() + 20 * 60_000, strikes: 2 },
