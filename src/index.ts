@@ -45,8 +45,8 @@ export type {
   RecoverResult,
   ResetResult,
 } from './fleet/accountManager.js';
-export type { AccountChange, AccountRow, ImportAccountsResult } from './commands/accounts.js';
-export type { ImportOptions } from './commands/importing.js';
+export type { AccountChange, AccountRow, ImportAccountsResult } from './fleet/accounts.js';
+export type { ImportOptions } from './config/inputFiles.js';
 export { classifyError, transition, effectiveState } from './domain/accountStates.js';
 export type { ErrorOutcome, ErrorInput, TargetOutcome } from './domain/accountStates.js';
 export { ACTIONS, DEFAULT_LIMITS, evaluateLimits, resolveLimits, parseLimitsOverride } from './domain/limits.js';

@@ -8,8 +8,8 @@ import {
   parseAccountsFile,
   type AccountRow,
   type ImportAccountsResult,
-} from './commands/accounts.js';
-import { readInputFile } from './commands/importing.js';
+} from './fleet/accounts.js';
+import { readInputFile } from './config/inputFiles.js';
 import { isTimeZone, loadConfig, parseDbUrl, type Config, type DbTarget } from './config/config.js';
 import type { ErrorInput } from './domain/accountStates.js';
 import { systemClock, type Clock } from './domain/clock.js';

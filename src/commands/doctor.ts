@@ -9,7 +9,7 @@ import { CLOCK_SKEW_LIMIT_MS, databaseClockOffset } from '../store/dbClock.js';
 import { schemaState } from '../store/migrations.js';
 import { openStore, type Store } from '../store/store.js';
 import { storeTelegramMode, telegramModeProblem } from '../store/storeMode.js';
-import { secretCensus } from './keys.js';
+import { secretCensus } from '../store/secrets.js';
 import { count } from '../domain/plural.js';
 import { sinkHealth } from '../store/deliveries.js';
 

@@ -154,7 +154,7 @@ export async function recoverCli(ctx: Ctx, opts: { probe?: boolean; account?: st
     if (box) {
       const [{ probeAccounts }, { telegramGateway }] = await Promise.all([
         import('../fleet/probe.js'),
-        import('./join.js'),
+        import('../telegram/connect.js'),
       ]);
       const gateway = await telegramGateway(ctx.config, ctx.clock);
       try {
@@ -235,7 +235,7 @@ export async function setLimitsCli(
   file: string | undefined,
   opts: { clear?: boolean },
 ): Promise<void> {
-  const { readInputFile, parseJsonFile } = await import('./importing.js');
+  const { readInputFile, parseJsonFile } = await import('../config/inputFiles.js');
   if (!file && !opts.clear) throw new UsageError('give a limits JSON file, or --clear to go back to the defaults');
   const doc = opts.clear ? null : parseJsonFile(file!, readInputFile(file!));
   await withStore(ctx, async (store) => {

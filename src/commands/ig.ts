@@ -8,9 +8,12 @@ import { validateIgAccounts, type IgAccountInput } from '../domain/igAccountsFil
 import { checkTotpSecret } from '../instagram/totp.js';
 import { countIg, listIg, removeIg, type IgRow } from '../store/igAccounts.js';
 import { count } from '../domain/plural.js';
-import { createdTenants } from './proxies.js';
+import { createdTenants } from './support/imported.js';
 import { healthFigures, renderHealth, sessionHealth } from '../store/sessionHealth.js';
-import { parseJsonFile, readInputFile, rejectProblems } from './importing.js';
+import type { Store } from '../store/store.js';
+import { parseJsonFile, readInputFile, rejectProblems } from '../config/inputFiles.js';
+import { resolveTenants } from '../store/tenants.js';
+import type { ImportOptions } from '../config/inputFiles.js';
 import { UsageError } from '../errors.js';
 
 export async function parseIgFile(path: string, text: string): Promise<IgAccountInput[]> {

@@ -4,7 +4,7 @@ import { count } from '../domain/plural.js';
 import { ConfigError, DataError, UsageError } from '../errors.js';
 import { keyIdOf, loadKeyRing, orderedKeys, writeKeyFile } from '../security/keyring.js';
 import type { Store } from '../store/store.js';
-import { secretCensus } from './keys.js';
+import { secretCensus } from '../store/secrets.js';
 
 export interface KeyRemoval {
   keyId: string;

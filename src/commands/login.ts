@@ -11,8 +11,9 @@ import type { Store } from '../store/store.js';
 import { loadProxy } from '../store/proxies.js';
 import { TelegramCallError, TelegramConnectError, type AccountSession } from '../telegram/gateway.js';
 import type { LoginCallbacks } from '../telegram/gramjs.js';
-import { importAccounts } from './accounts.js';
-import { tenantIdByName } from './tenants.js';
+import { importAccounts } from '../fleet/accounts.js';
+import { tenantIdByName } from '../store/tenants.js';
+import { setAccountProxy } from '../store/accounts.js';
 
 export interface LoginDeps {
   store: Store;
@@ -79,11 +80,7 @@ export async function loginAccount(
   ]);
   if (proxy && opts.proxyId !== undefined) {
     // importAccounts upserts the proxy by URL; keep the operator's chosen row.
-    await deps.store.db
-      .updateTable('telegram_accounts')
-      .set({ proxy_id: opts.proxyId })
-      .where('session_name', '=', name)
-      .execute();
+    await setAccountProxy(deps.store, name, opts.proxyId);
   }
   return {
     account: name,

@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
 import type { Store } from '../store/store.js';
+import { igAlertRows, reactiveBursts, telegramNeedingPerson } from '../store/alerts.js';
 import { raiseAlert, resolveAlerts, type NewEvent } from '../store/events.js';
 
 const HOUR = 3_600_000;
@@ -35,22 +35,8 @@ async function sync(store: Store, prefix: string, candidates: Candidate[]): Prom
  * run). Runs before every delivery (`notify`, the end of each batch). Returns events written.
  */
 export async function scanAlerts(store: Store, now: number): Promise<number> {
-  const { db } = store;
   let raised = 0;
-  const ig = await db
-    .selectFrom('ig_accounts as i')
-    .innerJoin('tenants as t', 't.id', 'i.tenant_id')
-    .select([
-      'i.id',
-      'i.tenant_id',
-      't.name as tenant',
-      'i.username',
-      'i.state',
-      'i.session_created_at',
-      'i.created_at',
-      'i.last_error',
-    ])
-    .execute();
+  const ig = await igAlertRows(store);
   const ev = (kind: string, i: (typeof ig)[number], message: string, data: unknown = null): NewEvent => ({
     at: now,
     kind,
@@ -112,14 +98,7 @@ export async function scanAlerts(store: Store, now: number): Promise<number> {
     })),
   );
 
-  const burst = await db
-    .selectFrom('ig_session_log')
-    .select(['ig_account_id', sql<number>`count(*)`.as('n')])
-    .where('what', '=', 'reactive')
-    .where('at', '>', now - ALERT_RULES.reactiveBurst.windowMs)
-    .groupBy('ig_account_id')
-    .having(sql<number>`count(*)`, '>=', ALERT_RULES.reactiveBurst.count)
-    .execute();
+  const burst = await reactiveBursts(store, now - ALERT_RULES.reactiveBurst.windowMs, ALERT_RULES.reactiveBurst.count);
   const byId = new Map(ig.map((i) => [i.id, i]));
   raised += await sync(
     store,
@@ -137,12 +116,7 @@ export async function scanAlerts(store: Store, now: number): Promise<number> {
       })),
   );
 
-  const tg = await db
-    .selectFrom('telegram_accounts')
-    .select(['id', 'tenant_id', 'session_name', 'state', 'state_reason', 'last_error'])
-    .where('enabled', '=', 1)
-    .where('state', 'in', ['frozen', 'disabled', 'banned'])
-    .execute();
+  const tg = await telegramNeedingPerson(store);
   const todo: Record<string, string> = {
     disabled: 'log in again (acctctl accounts login), then accounts enable',
     frozen: 'appeal through @SpamBot in the Telegram app, then accounts reactivate',

@@ -15,6 +15,7 @@ import {
 } from '../store/deliveries.js';
 import { listEvents, type EventView } from '../store/events.js';
 import type { Store } from '../store/store.js';
+import { tenantNotifyTargets } from '../store/tenants.js';
 import { scanAlerts } from './alerts.js';
 
 /** A place alerts go. `label` is safe to print (no token, no secret, no URL path or query). */
@@ -85,11 +86,7 @@ export async function sinksOf(store: Store, config: NotifyConfig): Promise<{ sin
       apiUrl: config.telegramApiUrl,
     });
   }
-  const tenants = await store.db
-    .selectFrom('tenants')
-    .select(['id', 'name', 'notify_target'])
-    .where('notify_target', 'is not', null)
-    .execute();
+  const tenants = await tenantNotifyTargets(store);
   for (const t of tenants) {
     const target = (t.notify_target ?? '').trim();
     if (!target) continue;

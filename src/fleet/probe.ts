@@ -5,6 +5,7 @@ import { ConfigError, DataError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { SecretBox } from '../security/secretBox.js';
 import type { AccountState } from '../domain/accountStates.js';
+import { accountExists, probeCandidates, recordProbe } from '../store/accounts.js';
 import type { Store } from '../store/store.js';
 import { CHANNEL_CAPACITY, TelegramCallError, type TelegramGateway } from '../telegram/gateway.js';
 import { assertKeysPresent, loadSession } from './sessions.js';
@@ -49,34 +50,10 @@ export async function probeAccounts(
 ): Promise<ProbeResult[]> {
   const { store, clock } = deps;
   await assertKeysPresent(store, deps.box);
-  let q = store.db
-    .selectFrom('telegram_accounts')
-    .select(['id', 'session_name', 'state', 'state_until', 'channels_full'])
-    .where((eb) => eb.or([eb('lease_holder', 'is', null), eb('lease_expires_at', '<=', clock.now())]))
-    .orderBy('session_name');
-  if (opts.account !== undefined) {
-    q = q.where('session_name', '=', opts.account);
-  } else {
-    q = q
-      .where('enabled', '=', 1)
-      .where('state', '!=', 'banned')
-      .where((eb) =>
-        eb.or([
-          eb('error_count', '>', 0),
-          eb('state', 'in', ['blocked', 'frozen', 'disabled']),
-          eb('channels_full', '=', 1),
-        ]),
-      );
-  }
-  const accounts = await q.execute();
+  const accounts = await probeCandidates(store, { account: opts.account, now: clock.now() });
   if (opts.account !== undefined && accounts.length === 0) {
-    const exists = await store.db
-      .selectFrom('telegram_accounts')
-      .select('id')
-      .where('session_name', '=', opts.account)
-      .executeTakeFirst();
     throw new DataError(
-      exists
+      (await accountExists(store, opts.account))
         ? `account "${opts.account}" is leased right now → probe it after its lease ends (or after \`acctctl recover\` frees an expired one)`
         : `no account named "${opts.account}" → see \`acctctl accounts list\``,
     );
@@ -124,40 +101,21 @@ export async function probeAccounts(
     const now = clock.now();
     const learned = verdict !== 'unreachable' && verdict !== 'unknown';
     if (learned || stillFull !== (a.channels_full === 1)) {
-      await store.writeTx(async (tx) => {
-        await tx
-          .updateTable('telegram_accounts')
-          .set({
-            ...(learned
-              ? {
-                  state,
-                  state_until: until,
-                  state_reason: `probe: ${verdict}`,
-                  ...(verdict === 'fine' ? { error_count: 0, last_error: null } : { last_error: detail }),
-                }
-              : {}),
-            channels_full: stillFull ? 1 : 0,
-            updated_at: now,
-          })
-          .where('id', '=', a.id)
-          .execute();
-        await tx
-          .insertInto('events')
-          .values({
-            at: now,
-            kind: 'account_probe',
-            subject_type: 'telegram_account',
-            subject_id: a.id,
-            tenant_id: null,
-            message:
-              `${a.session_name}: probe says ${verdict} → ${state}` +
-              (a.channels_full === 1 && !stillFull
-                ? `; ${channels} channels, below ${CHANNEL_CAPACITY}: joins allowed again`
-                : ''),
-            data_json: JSON.stringify({ verdict, from: a.state, to: state, until, channels, channelsFull: stillFull }),
-          })
-          .execute();
-      });
+      await recordProbe(
+        store,
+        { id: a.id, name: a.session_name },
+        learned ? { state, until, reason: `probe: ${verdict}`, fine: verdict === 'fine', lastError: detail } : null,
+        stillFull,
+        {
+          message:
+            `${a.session_name}: probe says ${verdict} → ${state}` +
+            (a.channels_full === 1 && !stillFull
+              ? `; ${channels} channels, below ${CHANNEL_CAPACITY}: joins allowed again`
+              : ''),
+          data: { verdict, from: a.state, to: state, until, channels, channelsFull: stillFull },
+        },
+        now,
+      );
     }
     deps.log.info('probed', { account: a.session_name, verdict, state });
     out.push({

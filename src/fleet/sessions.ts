@@ -1,5 +1,6 @@
 import { ConfigError, DataError } from '../errors.js';
 import type { SecretBox } from '../security/secretBox.js';
+import { accountSessionRow } from '../store/accounts.js';
 import { loadProxy } from '../store/proxies.js';
 import type { SecretTable } from '../store/schema.js';
 import { storedKeyIds } from '../store/secrets.js';
@@ -8,11 +9,7 @@ import type { AccountSession } from '../telegram/gateway.js';
 
 /** Decrypt what a Telegram client needs for one account (session, API hash, proxy secrets). */
 export async function loadSession(store: Store, box: SecretBox, accountId: number): Promise<AccountSession> {
-  const a = await store.db
-    .selectFrom('telegram_accounts')
-    .select(['id', 'session_name', 'api_id', 'api_hash_enc', 'string_session_enc', 'proxy_id'])
-    .where('id', '=', accountId)
-    .executeTakeFirst();
+  const a = await accountSessionRow(store, accountId);
   if (!a) throw new DataError(`account ${accountId} no longer exists`);
   return {
     accountId: a.id,

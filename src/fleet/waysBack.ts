@@ -1,8 +1,8 @@
-import type { Kysely } from 'kysely';
 import type { Clock } from '../domain/clock.js';
 import { DataError, UsageError } from '../errors.js';
 import type { AccountState } from '../domain/accountStates.js';
-import type { Database } from '../store/schema.js';
+import { accountStateByName, reactivateAccountRow } from '../store/accounts.js';
+import { accountEvent } from '../store/events.js';
 import type { Store } from '../store/store.js';
 
 export interface ReactivateResult {
@@ -38,25 +38,9 @@ export async function reactivateAccount(
     throw new UsageError('--reason is required → say why the account is fine again, e.g. --reason "appeal accepted"');
   return deps.store.writeTx(async (tx) => {
     const now = deps.clock.now();
-    const a = await tx
-      .selectFrom('telegram_accounts')
-      .select(['id', 'state', 'state_until', 'channels_full', 'tenant_id'])
-      .where('session_name', '=', name)
-      .executeTakeFirst();
+    const a = await accountStateByName(tx, name);
     if (!a) throw new DataError(`no account named "${name}" → see \`acctctl accounts list\``);
-    await tx
-      .updateTable('telegram_accounts')
-      .set({
-        state: 'active',
-        state_until: null,
-        state_reason: `reactivated: ${why}`.slice(0, 500),
-        error_count: 0,
-        last_error: null,
-        channels_full: 0,
-        updated_at: now,
-      })
-      .where('id', '=', a.id)
-      .execute();
+    await reactivateAccountRow(tx, a.id, `reactivated: ${why}`.slice(0, 500), now);
     await accountEvent(
       tx,
       now,
@@ -79,29 +63,6 @@ export async function reactivateAccount(
       reason: why,
     };
   });
-}
-
-export async function accountEvent(
-  tx: Kysely<Database>,
-  now: number,
-  accountId: number,
-  tenantId: number | null,
-  kind: string,
-  message: string,
-  data: unknown,
-): Promise<void> {
-  await tx
-    .insertInto('events')
-    .values({
-      at: now,
-      kind,
-      subject_type: 'telegram_account',
-      subject_id: accountId,
-      tenant_id: tenantId,
-      message,
-      data_json: JSON.stringify(data),
-    })
-    .execute();
 }
 
 /**

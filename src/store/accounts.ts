@@ -1,7 +1,10 @@
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { UsageError } from '../errors.js';
+import { insertEvent } from './events.js';
 import { proxyLabel } from './proxies.js';
 import { ACCOUNT_STATES, type AccountState } from '../domain/accountStates.js';
+import type { DialectCaps } from './dialects.js';
+import type { Database } from './schema.js';
 import type { Store } from './store.js';
 
 /** Which Telegram accounts a listing shows (`--state`, `--tenant`). */
@@ -103,4 +106,222 @@ export async function accountsPage(
     errorCount: r.error_count,
     lastError: r.last_error,
   }));
+}
+
+/** What a Telegram client needs of one account, still encrypted. */
+export async function accountSessionRow(store: Store, accountId: number) {
+  return store.db
+    .selectFrom('telegram_accounts')
+    .select(['id', 'session_name', 'api_id', 'api_hash_enc', 'string_session_enc', 'proxy_id'])
+    .where('id', '=', accountId)
+    .executeTakeFirst();
+}
+
+/** An account's state, by name, inside the caller's transaction. */
+export async function accountStateByName(tx: Kysely<Database>, name: string) {
+  return tx
+    .selectFrom('telegram_accounts')
+    .select(['id', 'state', 'state_until', 'channels_full', 'tenant_id'])
+    .where('session_name', '=', name)
+    .executeTakeFirst();
+}
+
+/** `active` again with a clean slate: no errors, not parked by CHANNELS_TOO_MUCH. */
+export async function reactivateAccountRow(
+  tx: Kysely<Database>,
+  id: number,
+  reason: string,
+  now: number,
+): Promise<void> {
+  await tx
+    .updateTable('telegram_accounts')
+    .set({
+      state: 'active',
+      state_until: null,
+      state_reason: reason,
+      error_count: 0,
+      last_error: null,
+      channels_full: 0,
+      updated_at: now,
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+/**
+ * The accounts `recover --probe` asks Telegram about, free of leases, in name order: the one
+ * named, else the enabled, not banned ones with errors, in a state a probe can end, or parked by
+ * CHANNELS_TOO_MUCH.
+ */
+export async function probeCandidates(store: Store, opts: { account?: string | undefined; now: number }) {
+  let q = store.db
+    .selectFrom('telegram_accounts')
+    .select(['id', 'session_name', 'state', 'state_until', 'channels_full'])
+    .where((eb) => eb.or([eb('lease_holder', 'is', null), eb('lease_expires_at', '<=', opts.now)]))
+    .orderBy('session_name');
+  if (opts.account !== undefined) {
+    q = q.where('session_name', '=', opts.account);
+  } else {
+    q = q
+      .where('enabled', '=', 1)
+      .where('state', '!=', 'banned')
+      .where((eb) =>
+        eb.or([
+          eb('error_count', '>', 0),
+          eb('state', 'in', ['blocked', 'frozen', 'disabled']),
+          eb('channels_full', '=', 1),
+        ]),
+      );
+  }
+  return q.execute();
+}
+
+export async function accountExists(store: Store, name: string): Promise<boolean> {
+  const row = await store.db
+    .selectFrom('telegram_accounts')
+    .select('id')
+    .where('session_name', '=', name)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Write what a probe learned (the state, or only the CHANNELS_TOO_MUCH parking) and its event. */
+export async function recordProbe(
+  store: Store,
+  a: { id: number; name: string },
+  learned: {
+    state: AccountState;
+    until: number | null;
+    reason: string;
+    fine: boolean;
+    lastError: string | null;
+  } | null,
+  channelsFull: boolean,
+  event: { message: string; data: unknown },
+  now: number,
+): Promise<void> {
+  await store.writeTx(async (tx) => {
+    await tx
+      .updateTable('telegram_accounts')
+      .set({
+        ...(learned
+          ? {
+              state: learned.state,
+              state_until: learned.until,
+              state_reason: learned.reason,
+              ...(learned.fine ? { error_count: 0, last_error: null } : { last_error: learned.lastError }),
+            }
+          : {}),
+        channels_full: channelsFull ? 1 : 0,
+        updated_at: now,
+      })
+      .where('id', '=', a.id)
+      .execute();
+    await insertEvent(tx, {
+      at: now,
+      kind: 'account_probe',
+      subject_type: 'telegram_account',
+      subject_id: a.id,
+      tenant_id: null,
+      message: event.message,
+      data_json: JSON.stringify(event.data),
+    });
+  });
+}
+
+/** Whether an account is enabled, and its state (undefined: it no longer exists). */
+export async function accountStanding(
+  store: Store,
+  id: number,
+): Promise<{ state: AccountState; enabled: number } | undefined> {
+  return store.db.selectFrom('telegram_accounts').select(['state', 'enabled']).where('id', '=', id).executeTakeFirst();
+}
+
+/** The columns an import writes besides the name and the sealed secrets. */
+export interface AccountColumns {
+  tenant_id: number | null;
+  phone: string | null;
+  api_id: number;
+  dc_id: number;
+  proxy_id: number | null;
+  updated_at: number;
+}
+
+/** The accounts among `names` that exist already, with what an import compares. */
+export async function existingAccounts(tx: Kysely<Database>, names: string[]) {
+  return tx
+    .selectFrom('telegram_accounts')
+    .select(['id', 'session_name', 'state', 'string_session_enc'])
+    .where('session_name', 'in', names)
+    .execute();
+}
+
+/** `n` new account ids, so each row goes in once with its secrets already sealed to it. */
+export async function reserveAccountIds(tx: Kysely<Database>, caps: DialectCaps, n: number): Promise<number[]> {
+  const r = await sql<{ id: number | string }>`${sql.raw(caps.reserveIdsSql('telegram_accounts', n))}`.execute(tx);
+  return r.rows.map((x) => Number(x.id));
+}
+
+export async function insertAccounts(
+  tx: Kysely<Database>,
+  rows: (AccountColumns & {
+    id: number;
+    session_name: string;
+    api_hash_enc: string;
+    string_session_enc: string;
+    created_at: number;
+  })[],
+): Promise<void> {
+  await tx.insertInto('telegram_accounts').values(rows).execute();
+}
+
+export async function updateAccountRow(
+  tx: Kysely<Database>,
+  id: number,
+  cols: AccountColumns & { api_hash_enc: string; string_session_enc: string },
+): Promise<void> {
+  await tx.updateTable('telegram_accounts').set(cols).where('id', '=', id).execute();
+}
+
+/** A `disabled` account given a new session: active again, errors cleared. */
+export async function reviveAccount(tx: Kysely<Database>, id: number): Promise<void> {
+  await tx
+    .updateTable('telegram_accounts')
+    .set({ state: 'active', state_until: null, state_reason: 'new session', error_count: 0, last_error: null })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function accountIdByName(db: Kysely<Database>, name: string): Promise<number | undefined> {
+  const row = await db.selectFrom('telegram_accounts').select('id').where('session_name', '=', name).executeTakeFirst();
+  return row?.id;
+}
+
+/** Remove an account; targets it only tried are anyone's again (joined and pending ones stay bound). */
+export async function removeAccountRow(tx: Kysely<Database>, id: number): Promise<void> {
+  await tx
+    .updateTable('targets')
+    .set({ account_id: null })
+    .where('account_id', '=', id)
+    .where('status', 'not in', ['joined', 'pending_approval'])
+    .execute();
+  await tx.deleteFrom('telegram_accounts').where('id', '=', id).execute();
+}
+
+export async function setAccountEnabled(
+  tx: Kysely<Database>,
+  id: number,
+  enabled: boolean,
+  now: number,
+): Promise<void> {
+  await tx
+    .updateTable('telegram_accounts')
+    .set({ enabled: enabled ? 1 : 0, updated_at: now })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Put an account on a given proxy row. */
+export async function setAccountProxy(store: Store, name: string, proxyId: number): Promise<void> {
+  await store.db.updateTable('telegram_accounts').set({ proxy_id: proxyId }).where('session_name', '=', name).execute();
 }

@@ -148,3 +148,24 @@ export async function resolveAlerts(tx: Kysely<Database>, prefix: string, stillO
   }
   return gone.length;
 }
+
+/** An event about one Telegram account (`data` stored as JSON). */
+export async function accountEvent(
+  tx: Kysely<Database>,
+  now: number,
+  accountId: number,
+  tenantId: number | null,
+  kind: string,
+  message: string,
+  data: unknown,
+): Promise<void> {
+  await insertEvent(tx, {
+    at: now,
+    kind,
+    subject_type: 'telegram_account',
+    subject_id: accountId,
+    tenant_id: tenantId,
+    message,
+    data_json: JSON.stringify(data),
+  });
+}

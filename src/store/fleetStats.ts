@@ -171,3 +171,42 @@ export async function counters(
     .execute();
   return { leases, errors: rows.map((r) => ({ kind: r.kind, count: Number(r.n) })), lastResetAt };
 }
+
+/** Follower-check jobs per status. */
+export async function checkJobCounts(store: Store): Promise<{ status: string; n: number }[]> {
+  const rows = await store.db
+    .selectFrom('check_jobs')
+    .select(['status', sql<number>`count(*)`.as('n')])
+    .groupBy('status')
+    .execute();
+  return rows.map((r) => ({ status: r.status, n: r.n }));
+}
+
+/** The first `limit` follower-check jobs still open (in progress or paused), oldest first. */
+export async function openCheckJobs(store: Store, limit: number) {
+  return store.db
+    .selectFrom('check_jobs as j')
+    .innerJoin('watches as w', 'w.id', 'j.watch_id')
+    .select(['j.id', 'w.username', 'j.kind', 'j.status', 'j.fetched', 'j.expected_total', 'j.updated_at'])
+    .where('j.status', 'in', ['in_progress', 'paused'])
+    .orderBy('j.id')
+    .limit(limit)
+    .execute();
+}
+
+/** Instagram requests per account and kind since `since`, for the accounts `ids`. */
+export async function igRequestsSince(
+  store: Store,
+  ids: number[],
+  since: number,
+): Promise<{ ig_account_id: number; kind: string; n: number }[]> {
+  if (ids.length === 0) return [];
+  const rows = await store.db
+    .selectFrom('ig_requests')
+    .select(['ig_account_id', 'kind', sql<number>`count(*)`.as('n')])
+    .where('at', '>', since)
+    .where('ig_account_id', 'in', ids)
+    .groupBy(['ig_account_id', 'kind'])
+    .execute();
+  return rows.map((r) => ({ ig_account_id: r.ig_account_id, kind: r.kind, n: r.n }));
+}

@@ -347,3 +347,39 @@ export async function igRoute(store: Store, box: SecretBox, igAccountId: number)
   const spec = await loadProxy(store, box, best.id);
   return spec ? { kind: 'proxy', proxy: spec } : { kind: 'blocked', why: 'its proxy is gone' };
 }
+
+export interface ProxyRow {
+  id: number;
+  tenant: string | null;
+  proxy: string;
+  healthy: boolean;
+  failures: number;
+  lastError: string | null;
+}
+
+export async function listProxies(store: Store): Promise<ProxyRow[]> {
+  const rows = await store.db
+    .selectFrom('proxies')
+    .leftJoin('tenants', 'tenants.id', 'proxies.tenant_id')
+    .select([
+      'proxies.id',
+      'tenants.name as tenant',
+      'scheme',
+      'host',
+      'port',
+      'username',
+      'healthy',
+      'fail_count',
+      'last_error',
+    ])
+    .orderBy('proxies.id')
+    .execute();
+  return rows.map((r) => ({
+    id: r.id,
+    tenant: r.tenant,
+    proxy: proxyLabel(r)!,
+    healthy: r.healthy === 1,
+    failures: r.fail_count,
+    lastError: r.last_error,
+  }));
+}

@@ -1,5 +1,6 @@
-import { sql } from 'kysely';
-import { SECRET_COLUMNS, type SecretTable } from './schema.js';
+import { sql, type Kysely } from 'kysely';
+import { SecretBox } from '../security/secretBox.js';
+import { SECRET_COLUMNS, type Database, type SecretTable } from './schema.js';
 import type { Store } from './store.js';
 
 /**
@@ -24,4 +25,75 @@ export async function storedKeyIds(
     }
   }
   return found;
+}
+
+export interface SecretCensus {
+  /** Number of stored secrets per key id. */
+  byKey: Record<string, number>;
+}
+
+const PAGE = 500;
+
+/** Page through one secret column by id (keyset), never holding more than a page in memory. */
+async function* secretPages(
+  db: Kysely<Database>,
+  table: SecretTable,
+  col: string,
+  opts: { notUnder?: string } = {},
+): AsyncGenerator<{ id: number; v: string }[]> {
+  let after = -1;
+  for (;;) {
+    const filter = opts.notUnder === undefined ? sql`` : sql`and ${sql.ref(col)} not like ${opts.notUnder + '%'}`;
+    const rows = (
+      await sql<{ id: number; v: string }>`select id, ${sql.ref(col)} as v from ${sql.table(table)}
+        where id > ${after} and ${sql.ref(col)} is not null ${filter} order by id limit ${PAGE}`.execute(db)
+    ).rows;
+    if (rows.length === 0) return;
+    yield rows;
+    after = rows[rows.length - 1]!.id;
+    if (rows.length < PAGE) return;
+  }
+}
+
+export async function secretCensus(store: Store): Promise<SecretCensus> {
+  const byKey: Record<string, number> = {};
+  for (const table of Object.keys(SECRET_COLUMNS) as SecretTable[]) {
+    for (const col of SECRET_COLUMNS[table]) {
+      for await (const rows of secretPages(store.db, table, col)) {
+        for (const r of rows) {
+          const kid = SecretBox.keyIdOf(r.v) ?? 'invalid';
+          byKey[kid] = (byKey[kid] ?? 0) + 1;
+        }
+      }
+    }
+  }
+  return { byKey };
+}
+
+/** Up to `limit` secrets of one column not sealed under `prefix` (the primary key), after id `after`. */
+export async function secretsNotUnder(
+  tx: Kysely<Database>,
+  table: SecretTable,
+  col: string,
+  prefix: string,
+  after: number,
+  limit: number,
+): Promise<{ id: number; v: string }[]> {
+  const rows = await sql<{ id: number; v: string }>`select id, ${sql.ref(col)} as v from ${sql.table(table)}
+    where id > ${after} and ${sql.ref(col)} is not null and ${sql.ref(col)} not like ${prefix + '%'}
+    order by id limit ${limit}`.execute(tx);
+  return rows.rows;
+}
+
+/** Replace one secret, only if it is still the value read (a concurrent write wins). */
+export async function replaceSecret(
+  tx: Kysely<Database>,
+  table: SecretTable,
+  col: string,
+  row: { id: number; v: string },
+  sealed: string,
+): Promise<void> {
+  await sql`update ${sql.table(table)} set ${sql.ref(col)} = ${sealed} where id = ${row.id} and ${sql.ref(col)} = ${row.v}`.execute(
+    tx,
+  );
 }

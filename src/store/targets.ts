@@ -1,5 +1,7 @@
+import { sql, type Kysely } from 'kysely';
+import { targetKey, type TargetRef } from '../domain/links.js';
 import { DataError, UsageError } from '../errors.js';
-import { TARGET_STATUSES, type TargetStatus } from './schema.js';
+import { TARGET_STATUSES, type Database, type TargetStatus } from './schema.js';
 import type { Store } from './store.js';
 
 /** Which join targets a listing shows (`--niche`, `--status`). */
@@ -134,4 +136,41 @@ export async function removeTargets(
       .execute();
     return { removed: rows.map((r) => r.ref).sort() };
   });
+}
+
+/** Add a join target; false when its link is known already (nothing changes then). */
+export async function insertTarget(tx: Kysely<Database>, ref: TargetRef, niche: string, now: number): Promise<boolean> {
+  const r = await tx
+    .insertInto('targets')
+    .values({
+      ref: targetKey(ref),
+      kind: ref.kind,
+      value: ref.kind === 'username' ? ref.username : ref.hash,
+      niche,
+      account_id: null,
+      joined_at: null,
+      warmup_ends_at: null,
+      next_attempt_at: null,
+      error_message: null,
+      lease_holder: null,
+      lease_token: null,
+      lease_expires_at: null,
+      created_at: now,
+      updated_at: now,
+    })
+    .onConflict((oc) => oc.column('ref').doNothing())
+    .executeTakeFirst();
+  return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+}
+
+/** How many targets per niche and status. */
+export async function targetCounts(store: Store): Promise<{ niche: string; status: string; count: number }[]> {
+  const rows = await store.db
+    .selectFrom('targets')
+    .select(['niche', 'status', sql<number>`count(*)`.as('n')])
+    .groupBy(['niche', 'status'])
+    .orderBy('niche')
+    .orderBy('status')
+    .execute();
+  return rows.map((r) => ({ niche: r.niche, status: r.status, count: Number(r.n) }));
 }

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { count, listing } from '../domain/plural.js';
 import { DEFAULT_VERIFY_MODE } from '../domain/tenants.js';
 import { DataError } from '../errors.js';
@@ -139,4 +139,91 @@ export async function removeTenant(
       .execute();
     return { tenant: name, removed: usage, accountsDetached: usage.telegramAccounts, accountsDisabled };
   });
+}
+
+/** Tenants with a notify target set (`tenants add --notify-target`). */
+export async function tenantNotifyTargets(
+  store: Store,
+): Promise<{ id: number; name: string; notify_target: string | null }[]> {
+  return store.db
+    .selectFrom('tenants')
+    .select(['id', 'name', 'notify_target'])
+    .where('notify_target', 'is not', null)
+    .execute();
+}
+
+/** Find a tenant by name, creating it inside the caller's transaction when asked to. */
+export async function ensureTenant(
+  tx: Kysely<Database>,
+  name: string,
+  now: number,
+): Promise<{ id: number; created: boolean }> {
+  const found = await tx.selectFrom('tenants').select('id').where('name', '=', name).executeTakeFirst();
+  if (found) return { id: found.id, created: false };
+  const row = await tx
+    .insertInto('tenants')
+    .values({ name, verify_mode: DEFAULT_VERIFY_MODE, created_at: now })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return { id: row.id, created: true };
+}
+
+/** Set a tenant's verify mode and notify target (null clears it; undefined leaves either as is); its verify mode after. */
+export async function updateTenantSettings(
+  tx: Kysely<Database>,
+  id: number,
+  set: { verifyMode?: string | undefined; notifyTarget?: string | null | undefined },
+): Promise<string> {
+  if (set.verifyMode !== undefined) {
+    await tx.updateTable('tenants').set({ verify_mode: set.verifyMode }).where('id', '=', id).execute();
+  }
+  if (set.notifyTarget !== undefined) {
+    await tx.updateTable('tenants').set({ notify_target: set.notifyTarget }).where('id', '=', id).execute();
+  }
+  const row = await tx.selectFrom('tenants').select('verify_mode').where('id', '=', id).executeTakeFirstOrThrow();
+  return row.verify_mode;
+}
+
+export interface TenantRow {
+  name: string;
+  verifyMode: string;
+  accounts: number;
+  proxies: number;
+  igAccounts: number;
+  apiKeys: number;
+  watches: number;
+}
+
+export async function listTenants(store: Store): Promise<TenantRow[]> {
+  const count = (t: 'telegram_accounts' | 'proxies' | 'ig_accounts' | 'api_keys' | 'watches') =>
+    sql<number>`(select count(*) from ${sql.table(t)} x where x.tenant_id = tenants.id)`;
+  const rows = await store.db
+    .selectFrom('tenants')
+    .select([
+      'name',
+      'verify_mode',
+      count('telegram_accounts').as('accounts'),
+      count('proxies').as('proxies'),
+      count('ig_accounts').as('ig'),
+      count('api_keys').as('keys'),
+      count('watches').as('watches'),
+    ])
+    .orderBy('name')
+    .execute();
+  return rows.map((r) => ({
+    name: r.name,
+    verifyMode: r.verify_mode,
+    accounts: Number(r.accounts),
+    proxies: Number(r.proxies),
+    igAccounts: Number(r.ig),
+    apiKeys: Number(r.keys),
+    watches: Number(r.watches),
+  }));
+}
+
+export async function tenantIdByName(store: Store | Kysely<Database>, name: string): Promise<number> {
+  const db = 'db' in store ? store.db : store;
+  const row = await db.selectFrom('tenants').select('id').where('name', '=', name).executeTakeFirst();
+  if (!row) throw new DataError(`tenant "${name}" does not exist → add it with \`acctctl tenants add ${name}\``);
+  return row.id;
 }

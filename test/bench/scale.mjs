@@ -287,9 +287,9 @@ for (const d of dialects) {
   const mods = BEFORE
     ? null
     : {
-        status: await dist('commands/status.js'),
+        status: await dist('fleet/status.js'),
         accounts: await dist('store/accounts.js'),
-        listing: await dist('cli/listing.js'),
+        listing: await dist('commands/support/listing.js'),
       };
   const deps = store && { store, clock: new FakeClock(Date.now()), timeZone: 'UTC' };
   const csvAll = async (filter) => {
@@ -363,7 +363,7 @@ for (const d of dialects) {
     url2 = await d.importUrl();
     const s2 = await openStore(url2, { schema: 'none' });
     await migrateToLatest(s2.db, s2.caps);
-    const acc = await dist('commands/accounts.js');
+    const acc = await dist('fleet/accounts.js');
     const { loadKeyRing } = await dist('security/keyring.js');
     const { SecretBox } = await dist('security/secretBox.js');
     const box = new SecretBox(loadKeyRing({ keyFile, secretKeyEnv: undefined }));
@@ -397,7 +397,7 @@ for (const d of dialects) {
   if (url2) {
     const rotKey = join(dir, `rotate-direct-${d.name}.key`);
     copyFileSync(keyFile, rotKey);
-    const { rotateKeys } = await dist('commands/keys.js');
+    const { rotateKeys } = await dist('fleet/keys.js');
     const s3 = await openStore(url2);
     const log = { error() {}, warn() {}, info() {}, debug() {}, close() {} };
     rotDt = await direct(() => rotateKeys({ store: s3, log }, { keyFile: rotKey, secretKeyEnv: undefined }));

@@ -12,8 +12,8 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(root, 'bin/acctctl.js');
 const dir = mkdtempSync(join(tmpdir(), 'acctctl-bench-'));
 
-const { generateKeyFile } = await import(join(root, 'dist/commands/keys.js'));
-const { importAccounts, parseAccountsFile } = await import(join(root, 'dist/commands/accounts.js'));
+const { generateKeyFile } = await import(join(root, 'dist/security/keyFiles.js'));
+const { importAccounts, parseAccountsFile } = await import(join(root, 'dist/fleet/accounts.js'));
 const { encodeStringSession } = await import(join(root, 'dist/domain/stringSession.js'));
 const { loadKeyRing } = await import(join(root, 'dist/security/keyring.js'));
 const { SecretBox } = await import(join(root, 'dist/security/secretBox.js'));

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { importWatches } from '../../src/fleet/checkImports.js';
-import { addTenant } from '../../src/commands/tenants.js';
+import { addTenant } from '../../src/fleet/tenants.js';
 import { FakeClock } from '../../src/domain/clock.js';
 import { Checker } from '../../src/fleet/checkRun.js';
 import { fakeFriends, startFakeInstagram, type FakeInstagram } from '../../src/sandbox/fakeInstagram.js';

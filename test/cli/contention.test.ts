@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeFileAtomic } from '../../src/commands/status.js';
+import { writeFileAtomic } from '../../src/fleet/status.js';
 import { CantCreateError } from '../../src/errors.js';
 import { openStore } from '../../src/store/store.js';
 import { baseEnv, runCli } from '../support/cli.js';

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { generateKeyFile } from '../../src/commands/keys.js';
+import { generateKeyFile } from '../../src/security/keyFiles.js';
 import { loadKeyRing } from '../../src/security/keyring.js';
 import { openStore } from '../../src/store/store.js';
 import { runCli } from '../support/cli.js';

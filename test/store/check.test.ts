@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { importApiKeys, importWatches } from '../../src/fleet/checkImports.js';
-import { importProxies } from '../../src/commands/proxies.js';
-import { addTenant } from '../../src/commands/tenants.js';
+import { importProxies } from '../../src/fleet/proxies.js';
+import { addTenant } from '../../src/fleet/tenants.js';
 import { FakeClock } from '../../src/domain/clock.js';
 import { parseProviders } from '../../src/domain/providers.js';
 import { Checker } from '../../src/fleet/checkRun.js';
@@ -431,7 +431,8 @@ describe.each(DIALECTS)('check on $name', ({ name, skip, create }) => {
       await checker({ refresh }).run();
       expect(await backoff()).toEqual([{ kind: 'friendships', until_at: clock.now() + 20 * 60_000, strikes: 2 }]);
       // status shows the rest, per endpoint kind.
-      const { status, renderStatus } = await import('../../src/commands/status.js');
+      const { status } = await import('../../src/fleet/status.js');
+      const { renderStatus } = await import('../../src/commands/support/statusView.js');
       const st = await status({ store, clock, timeZone: 'UTC' }, { accounts: { limit: 50 } });
       expect(st.instagram.list![0]!.rate.throttled).toEqual([
         { kind: 'friendships', until: clock.now() + 20 * 60_000, strikes: 2 },

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { importWatches } from '../../src/fleet/checkImports.js';
-import { addTenant } from '../../src/commands/tenants.js';
+import { addTenant } from '../../src/fleet/tenants.js';
 import type { RetentionConfig } from '../../src/config/config.js';
 import { FakeClock } from '../../src/domain/clock.js';
 import { Checker } from '../../src/fleet/checkRun.js';

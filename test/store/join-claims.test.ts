@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { join, type JoinOptions } from '../../src/commands/join.js';
+import { join, type JoinOptions } from '../../src/fleet/join.js';
 import { FakeClock } from '../../src/domain/clock.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { DIALECTS } from '../support/dialects.js';
@@ -115,7 +115,7 @@ describe.each(DIALECTS)('join claims on $name', (dialect) => {
   );
 
   it.skipIf(dialect.skip)('pinTarget reports whether the claim was still ours', async () => {
-    const { pinTarget, claimTargets } = await import('../../src/fleet/targets.js');
+    const { pinTarget, claimTargets } = await import('../../src/store/targetClaims.js');
     const clock = new FakeClock(T0);
     await addTargets(f.store, ['@g_one'], 'n', clock);
     const [t] = await claimTargets(f.store, { niche: 'n', batch: 1, holder: 'a', token: 11, ttlMs: MIN, now: T0 });

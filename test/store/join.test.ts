@@ -159,7 +159,7 @@ describe.each(DIALECTS)('join on $name', ({ skip, create }) => {
   it.skipIf(skip)(
     'an account whose proxy is down fails closed; after 3 failures the proxy is unhealthy and the account rests',
     async () => {
-      const { importProxies } = await import('../../src/commands/proxies.js');
+      const { importProxies } = await import('../../src/fleet/proxies.js');
       const { TelegramConnectError } = await import('../../src/telegram/gateway.js');
       await importProxies({ store, box, clock }, [
         { spec: { scheme: 'socks5', host: '127.0.0.1', port: 1 }, tenant: null },

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { addTenant } from '../../src/commands/tenants.js';
+import { addTenant } from '../../src/fleet/tenants.js';
 import type { NotifyConfig } from '../../src/config/config.js';
 import { FakeClock } from '../../src/domain/clock.js';
 import { ALERT_RULES, alertFleetHealth, scanAlerts } from '../../src/fleet/alerts.js';

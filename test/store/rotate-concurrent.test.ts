@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { secretCensus } from '../../src/commands/keys.js';
+import { secretCensus } from '../../src/store/secrets.js';
 import { loadKeyRing } from '../../src/security/keyring.js';
 import { SecretBox } from '../../src/security/secretBox.js';
 import { SECRET_COLUMNS, type SecretTable } from '../../src/store/schema.js';

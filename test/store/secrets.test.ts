@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { importAccounts, parseAccountsFile } from '../../src/commands/accounts.js';
-import { reencryptAll, rotateKeys, secretCensus } from '../../src/commands/keys.js';
+import { importAccounts, parseAccountsFile } from '../../src/fleet/accounts.js';
+import { reencryptAll, rotateKeys } from '../../src/fleet/keys.js';
+import { secretCensus } from '../../src/store/secrets.js';
 import { FakeClock } from '../../src/domain/clock.js';
 import { DataError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log/logger.js';

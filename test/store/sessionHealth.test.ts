@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { addTenant } from '../../src/commands/tenants.js';
+import { addTenant } from '../../src/fleet/tenants.js';
 import { FakeClock } from '../../src/domain/clock.js';
 import { SessionRefresher } from '../../src/fleet/refresh.js';
 import type { LoginOutcome } from '../../src/instagram/browser.js';

@@ -1,8 +1,9 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { importAccounts, parseAccountsFile } from '../../src/commands/accounts.js';
-import { METRIC_NAMES, perAccountPrometheus, renderStatus, status, toPrometheus } from '../../src/commands/status.js';
+import { importAccounts, parseAccountsFile } from '../../src/fleet/accounts.js';
+import { METRIC_NAMES, perAccountPrometheus, status, toPrometheus } from '../../src/fleet/status.js';
+import { renderStatus } from '../../src/commands/support/statusView.js';
 import { FakeClock } from '../../src/domain/clock.js';
 import { AccountManager } from '../../src/fleet/accountManager.js';
 import { loadKeyRing } from '../../src/security/keyring.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { importAccounts, parseAccountsFile } from '../../src/commands/accounts.js';
+import { importAccounts, parseAccountsFile } from '../../src/fleet/accounts.js';
 import { loginAccount } from '../../src/commands/login.js';
 import { FakeClock } from '../../src/domain/clock.js';
 import { DataError, UsageError } from '../../src/errors.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeStringSession } from '../../src/domain/stringSession.js';
-import { generateKeyFile } from '../../src/commands/keys.js';
+import { generateKeyFile } from '../../src/security/keyFiles.js';
 
 export interface AccountFixture {
   session_name: string;

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach } from 'vitest';
 import { FakeClock } from '../../src/domain/clock.js';
-import { importAccounts, parseAccountsFile } from '../../src/commands/accounts.js';
+import { importAccounts, parseAccountsFile } from '../../src/fleet/accounts.js';
 import { loadKeyRing } from '../../src/security/keyring.js';
 import { SecretBox } from '../../src/security/secretBox.js';
 import { FIRST_MIGRATION, migrateToLatest } from '../../src/store/migrations.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join as joinPath } from 'node:path';
-import { join, type JoinOptions, type JoinSummary } from '../../src/commands/join.js';
-import { importTargets, parseTargetsFile } from '../../src/commands/targets.js';
+import { join, type JoinOptions, type JoinSummary } from '../../src/fleet/join.js';
+import { importTargets, parseTargetsFile } from '../../src/fleet/targets.js';
 import { FakeClock } from '../../src/domain/clock.js';
 import type { TargetRef } from '../../src/domain/links.js';
 import { silentLogger } from '../../src/log/logger.js';

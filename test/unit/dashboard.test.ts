@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { METRIC_NAMES } from '../../src/commands/status.js';
+import { METRIC_NAMES } from '../../src/fleet/status.js';
 
 interface Panel {
   title: string;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { parseJsonFile, readJsonRows } from '../../src/commands/importing.js';
+import { parseJsonFile, readJsonRows } from '../../src/config/inputFiles.js';
 import { accountsSourceOfRows, validateAccountsConfig } from '../../src/domain/accountsConfig.js';
 import { makeAccounts } from '../support/fixtures.js';
 

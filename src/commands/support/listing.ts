@@ -1,3 +1,4 @@
+import { PAGE_SIZE, pages } from '../../domain/paging.js';
 import type { Ctx } from './context.js';
 import { UsageError } from '../../errors.js';
 import { cellText, table, type Cell } from './output.js';
@@ -18,8 +19,8 @@ export const DEFAULT_LIMIT = 50;
  * (4,000 rows 5.4 s); the plain renderer costs microseconds a row.
  */
 export const TABLE_MAX_ROWS = 200;
-/** Rows fetched per query. */
-export const PAGE_SIZE = 1000;
+/** Rows fetched per query, and paging itself: domain/paging.ts (services page too). */
+export { PAGE_SIZE, pages };
 
 export interface Column<T> {
   head: string;
@@ -53,29 +54,6 @@ export function listSpec(flags: ListFlags, json: boolean): ListSpec {
     }
   }
   return { limit, format: flags.csv ? 'csv' : json ? 'json' : 'table' };
-}
-
-/**
- * Pages of at most `pageSize` rows until `limit` rows (or the end). `fetch` gets the last row of
- * the previous page (for keyset paging), how many rows it may return, and how many came before.
- */
-export async function* pages<T>(
-  fetch: (last: T | null, n: number, offset: number) => Promise<T[]>,
-  limit: number | null,
-  pageSize: number = PAGE_SIZE,
-): AsyncGenerator<T[]> {
-  let last: T | null = null;
-  let offset = 0;
-  for (;;) {
-    const n = limit === null ? pageSize : Math.min(pageSize, limit - offset);
-    if (n <= 0) return;
-    const rows = await fetch(last, n, offset);
-    if (rows.length === 0) return;
-    yield rows;
-    offset += rows.length;
-    last = rows[rows.length - 1]!;
-    if (rows.length < n) return;
-  }
 }
 
 export interface Listing<T> {

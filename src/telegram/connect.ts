@@ -1,0 +1,16 @@
+import type { Config } from '../config/config.js';
+import type { Clock } from '../domain/clock.js';
+import type { TelegramGateway } from './gateway.js';
+
+/** The real gramjs adapter, or the sandbox; gramjs is imported only when really used. */
+export async function telegramGateway(config: Config, clock: Clock): Promise<TelegramGateway> {
+  if (config.telegramMode === 'sandbox') {
+    const { SandboxTelegram } = await import('../sandbox/telegram.js');
+    const statePath =
+      process.env.ACCTCTL_SANDBOX_STATE ?? ('path' in config.db ? `${config.db.path}.sandbox` : 'acctctl-sandbox.db');
+    const latencyMs = Number(process.env.ACCTCTL_SANDBOX_LATENCY_MS ?? 0);
+    return new SandboxTelegram({ clock, statePath, latencyMs });
+  }
+  const { GramjsGateway } = await import('./gramjs.js');
+  return new GramjsGateway();
+}
