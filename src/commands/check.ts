@@ -8,15 +8,11 @@ import { validTenantName } from '../domain/tenants.js';
 import { ConfigError, UsageError } from '../errors.js';
 import { Checker, type TenantCheckResult } from '../fleet/checkRun.js';
 import { importApiKeys, importWatches, type WatchInput } from '../fleet/checkImports.js';
-import type { SecretBox } from '../security/secretBox.js';
-import type { Store } from '../store/store.js';
 import { parseJsonFile, readInputFile, rejectProblems } from '../config/inputFiles.js';
-import { resolveTenants } from '../store/tenants.js';
 import { listApiKeys, removeApiKeys } from '../store/apiKeys.js';
 import { removeWatches } from '../store/watches.js';
 import { count } from '../domain/plural.js';
 import { createdTenants, parseIds } from './support/imported.js';
-import type { ImportOptions } from '../config/inputFiles.js';
 
 const KINDS = ['exists', 'followers', 'following'] as const satisfies readonly WatchInput['kind'][];
 

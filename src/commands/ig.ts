@@ -10,10 +10,7 @@ import { countIg, listIg, removeIg, type IgRow } from '../store/igAccounts.js';
 import { count } from '../domain/plural.js';
 import { createdTenants } from './support/imported.js';
 import { healthFigures, renderHealth, sessionHealth } from '../store/sessionHealth.js';
-import type { Store } from '../store/store.js';
 import { parseJsonFile, readInputFile, rejectProblems } from '../config/inputFiles.js';
-import { resolveTenants } from '../store/tenants.js';
-import type { ImportOptions } from '../config/inputFiles.js';
 import { UsageError } from '../errors.js';
 
 export async function parseIgFile(path: string, text: string): Promise<IgAccountInput[]> {
