@@ -57,17 +57,6 @@ export const DEFAULT_LIMITS: Limits = {
   },
 };
 
-/** What a tenant or an account may override, in JSON (times in seconds, the way operators think). */
-export interface LimitsOverrideJson {
-  [action: string]: {
-    per_day?: number;
-    per_hour?: number;
-    per_channel_per_day?: number | null;
-    gap_seconds?: number | [number, number];
-    gap_after_failure_seconds?: number | null;
-    burst?: { count: number; pause_seconds: number } | null;
-  };
-}
 export type LimitsOverride = Partial<Record<Action, Partial<ActionLimits>>>;
 
 const nonNegInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
