@@ -5,11 +5,11 @@ import type { Clock } from '../domain/clock.js';
 import type { ProxySpec } from '../domain/proxyUrl.js';
 import { HTTP_PROXY_FOR_TELEGRAM } from '../domain/accountsConfig.js';
 import { parseStringSession } from '../domain/stringSession.js';
-import { ConfigError, DataError, TempFailError, UnavailableError, UsageError } from '../errors.js';
+import { ConfigError, DataError, TempFailError, UsageError } from '../errors.js';
 import type { SecretBox } from '../security/secretBox.js';
 import type { Store } from '../store/store.js';
 import { loadProxy } from '../store/proxies.js';
-import { TelegramCallError, TelegramConnectError, type AccountSession } from '../telegram/gateway.js';
+import { TelegramCallError, type AccountSession } from '../telegram/gateway.js';
 import type { LoginCallbacks } from '../telegram/gramjs.js';
 import { importAccounts } from './accounts.js';
 import { tenantIdByName } from './tenants.js';
@@ -99,11 +99,7 @@ async function loginOrExplain<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    if (e instanceof TelegramConnectError) {
-      throw new UnavailableError(`cannot reach Telegram (${e.message}) → check the network or the --proxy-id proxy`, {
-        cause: e,
-      });
-    }
+    // A TelegramConnectError is already "cannot reach Telegram → check the network…" (69).
     if (!(e instanceof TelegramCallError)) throw e;
     const again = 'run `acctctl accounts login` again';
     const m = e.errorMessage;
