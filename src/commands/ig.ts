@@ -22,7 +22,7 @@ import { UsageError } from '../errors.js';
 export async function parseIgFile(path: string, text: string): Promise<IgAccountInput[]> {
   const r = await validateIgAccounts(parseJsonFile(path, text), checkTotpSecret);
   if (!r.ok) rejectProblems(path, r.problems);
-  return r.rows;
+  return r.value;
 }
 
 /** All rows or none; secrets sealed to their row. */

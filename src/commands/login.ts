@@ -64,7 +64,7 @@ export async function loginAccount(
   );
   const decoded = parseStringSession(r.stringSession);
   if (!decoded.ok)
-    throw new DataError(`Telegram returned a session acctctl cannot use (${decoded.reason}) → try again`);
+    throw new DataError(`Telegram returned a session acctctl cannot use (${decoded.problems.join('; ')}) → try again`);
   const res = await importAccounts({ store: deps.store, box: deps.box, clock: deps.clock }, [
     {
       sessionName: name,

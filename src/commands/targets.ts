@@ -30,7 +30,7 @@ export function parseTargetsFile(path: string, text: string): TargetRef[] {
     const l = line.replace(/(^|\s)#.*$/, '').trim();
     if (!l) return;
     const r = parseTargetLink(l);
-    if (!r.ok) problems.push(`line ${i + 1}: ${r.reason}`);
+    if (!r.ok) problems.push(`line ${i + 1}: ${r.problems.join('; ')}`);
     else if (!seen.has(targetKey(r.value))) {
       seen.add(targetKey(r.value));
       out.push(r.value);
@@ -161,7 +161,7 @@ export async function retryTargetsCli(
   for (const l of links) {
     const r = parseTargetLink(l);
     if (r.ok) refs.push(targetKey(r.value));
-    else problems.push(`${l}: ${r.reason}`);
+    else problems.push(`${l}: ${r.problems.join('; ')}`);
   }
   if (problems.length) throw new UsageError('some links are not target links → fix them', { details: problems });
   await withStore(ctx, async (store) =>
@@ -188,7 +188,7 @@ export async function removeTargetsCli(ctx: Ctx, links: string[], opts: { force?
   for (const l of links) {
     const r = parseTargetLink(l);
     if (r.ok) keys.push(targetKey(r.value));
-    else problems.push(`${l}: ${r.reason}`);
+    else problems.push(`${l}: ${r.problems.join('; ')}`);
   }
   if (problems.length) {
     throw new UsageError('not a Telegram group link → give links as `targets list` shows them (@name, t.me/+HASH…)', {

@@ -1,3 +1,4 @@
+import { ok, why, type ParseResult } from './result.js';
 import { fernetDecrypt, FernetError, looksLikeFernetToken } from '../security/fernet.js';
 import { parseProxyUrl, type ProxySpec } from './proxyUrl.js';
 import { encodeStringSession, parseStringSession, type DecodedSession } from './stringSession.js';
@@ -29,13 +30,13 @@ const KNOWN = new Set(['session_name', 'api_id', 'api_hash', 'string_session', '
 export function validateAccountsConfig(
   data: unknown,
   opts: { fernetKey?: string | undefined } = {},
-): { ok: true; rows: AccountInput[] } | { ok: false; problems: string[] } {
+): ParseResult<AccountInput[]> {
   if (!Array.isArray(data)) {
     return { ok: false, problems: ['(top level): must be a JSON array of accounts'] };
   }
   const rows: AccountInput[] = [];
   const r = checkRows(rowsOfArray(data), opts, (row) => rows.push(row));
-  return r.ok ? { ok: true, rows } : r;
+  return r.ok ? ok(rows) : r;
 }
 
 /** Validated rows handed out a chunk at a time, so a large file never exists twice over in memory. */
@@ -77,7 +78,7 @@ const rowsOfArray = (a: unknown[]): JsonRows => ({
 export function accountsSource(
   data: unknown,
   opts: { fernetKey?: string | undefined } = {},
-): { ok: true; source: AccountsSource } | { ok: false; problems: string[] } {
+): ParseResult<AccountsSource> {
   if (!Array.isArray(data)) {
     return { ok: false, problems: ['(top level): must be a JSON array of accounts'] };
   }
@@ -87,40 +88,37 @@ export function accountsSource(
 export function accountsSourceOfRows(
   raw: JsonRows,
   opts: { fernetKey?: string | undefined } = {},
-): { ok: true; source: AccountsSource } | { ok: false; problems: string[] } {
+): ParseResult<AccountsSource> {
   const tenants = new Set<string>();
   const r = checkRows(raw, opts, (row) => {
     if (row.tenant) tenants.add(row.tenant);
   });
   if (!r.ok) return r;
-  return {
-    ok: true,
-    source: {
-      count: raw.length,
-      tenants: [...tenants],
-      *chunks(size: number) {
-        for (let start = 0; start < raw.length; start += size) {
-          const chunk: AccountInput[] = [];
-          const problems: string[] = [];
-          for (let i = start; i < Math.min(raw.length, start + size); i++) {
-            const row = checkRow(raw.get(i), i, null, opts, problems);
-            // Validated already: a row that fails now means the data changed under us.
-            if (!row) throw new Error(`accounts row ${i} no longer validates: ${problems.join('; ')}`);
-            chunk.push(row);
-            raw.drop(i);
-          }
-          yield chunk;
+  return ok({
+    count: raw.length,
+    tenants: [...tenants],
+    *chunks(size: number) {
+      for (let start = 0; start < raw.length; start += size) {
+        const chunk: AccountInput[] = [];
+        const problems: string[] = [];
+        for (let i = start; i < Math.min(raw.length, start + size); i++) {
+          const row = checkRow(raw.get(i), i, null, opts, problems);
+          // Validated already: a row that fails now means the data changed under us.
+          if (!row) throw new Error(`accounts row ${i} no longer validates: ${problems.join('; ')}`);
+          chunk.push(row);
+          raw.drop(i);
         }
-      },
+        yield chunk;
+      }
     },
-  };
+  });
 }
 
 function checkRows(
   data: JsonRows,
   opts: { fernetKey?: string | undefined },
   each: (row: AccountInput) => void,
-): { ok: true } | { ok: false; problems: string[] } {
+): ParseResult<null> {
   const problems: string[] = [];
   const seen = new Map<string, number>();
   for (let i = 0; i < data.length; i++) {
@@ -128,7 +126,7 @@ function checkRows(
     if (row) each(row);
   }
   if (data.length === 0) problems.push('(top level): the file holds no accounts');
-  return problems.length ? { ok: false, problems } : { ok: true };
+  return problems.length ? { ok: false, problems } : ok(null);
 }
 
 /** One row: its problems are pushed to `problems`; the row when it has none. `seen` finds repeated names. */
@@ -194,7 +192,7 @@ function checkRow(
   if (ss !== undefined) {
     const r = parseStringSession(ss);
     if (r.ok) session = r.value;
-    else problems.push(`${at('string_session')}: ${r.reason}`);
+    else problems.push(`${at('string_session')}: ${why(r)}`);
   }
 
   let proxy: ProxySpec | null = null;
@@ -202,7 +200,7 @@ function checkRow(
     if (typeof o.proxy !== 'string') problems.push(`${at('proxy')}: must be a proxy URL string`);
     else {
       const r = parseProxyUrl(o.proxy);
-      if (!r.ok) problems.push(`${at('proxy')}: ${r.reason}`);
+      if (!r.ok) problems.push(`${at('proxy')}: ${why(r)}`);
       else if (r.value.scheme === 'http') problems.push(`${at('proxy')}: ${HTTP_PROXY_FOR_TELEGRAM}`);
       else proxy = r.value;
     }

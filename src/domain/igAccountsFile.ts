@@ -1,3 +1,4 @@
+import { fail, ok, why, type ParseResult } from './result.js';
 import { parseProxyUrl, type ProxySpec } from './proxyUrl.js';
 import { validTenantName } from './tenants.js';
 
@@ -25,7 +26,7 @@ export function normaliseTotpSecret(s: string): string {
 export async function validateIgAccounts(
   data: unknown,
   checkTotp: (secret: string) => Promise<string | null>,
-): Promise<{ ok: true; rows: IgAccountInput[] } | { ok: false; problems: string[] }> {
+): Promise<ParseResult<IgAccountInput[]>> {
   if (!Array.isArray(data)) return { ok: false, problems: ['(top level): must be a JSON array of Instagram accounts'] };
   const problems: string[] = [];
   const rows: IgAccountInput[] = [];
@@ -67,10 +68,7 @@ export async function validateIgAccounts(
     }
     let proxy: ProxySpec | null = null;
     if (o.proxy !== undefined && o.proxy !== null && o.proxy !== '') {
-      const r =
-        typeof o.proxy === 'string'
-          ? parseProxyUrl(o.proxy)
-          : { ok: false as const, reason: 'must be a proxy URL string' };
+      const r = typeof o.proxy === 'string' ? parseProxyUrl(o.proxy) : fail('must be a proxy URL string');
       if (r.ok) {
         if (r.value.scheme === 'mtproxy' || r.value.scheme === 'socks4')
           problems.push(`${at('proxy')}: a browser needs an http:// or socks5:// proxy`);
@@ -79,7 +77,7 @@ export async function validateIgAccounts(
             `${at('proxy')}: Chromium cannot authenticate to a SOCKS5 proxy → use an http:// proxy with a password, or SOCKS5 without one`,
           );
         else proxy = r.value;
-      } else problems.push(`${at('proxy')}: ${r.reason}`);
+      } else problems.push(`${at('proxy')}: ${why(r)}`);
     }
     const priority = o.priority === undefined ? 0 : o.priority;
     if (typeof priority !== 'number' || !Number.isInteger(priority)) problems.push(`${at('priority')}: a whole number`);
@@ -96,5 +94,5 @@ export async function validateIgAccounts(
     }
   }
   if (data.length === 0) problems.push('(top level): the file holds no accounts');
-  return problems.length ? { ok: false, problems } : { ok: true, rows };
+  return problems.length ? { ok: false, problems } : ok(rows);
 }

@@ -1,4 +1,5 @@
 import { startOfDay } from './calendar.js';
+import type { ParseResult } from './result.js';
 
 /** Limits per action (DESIGN.md "Limits", seed 003), overridable per tenant and per account. */
 export const ACTIONS = ['join', 'invite', 'message', 'contact'] as const;
@@ -61,7 +62,6 @@ export type LimitsOverride = Partial<Record<Action, Partial<ActionLimits>>>;
 
 const nonNegInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 
-/** Validate an override document; every problem is returned with its path. */
 /**
  * Top-level key of a tenant's (or account's) limits: flood waits up to this many seconds rest the
  * account (`flood_wait`), longer ones cool it down and take it out of the run (`cooldown`).
@@ -75,9 +75,8 @@ export function floodThresholdOf(json: string | null | undefined): number | unde
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : undefined;
 }
 
-export function parseLimitsOverride(
-  data: unknown,
-): { ok: true; value: LimitsOverride } | { ok: false; problems: string[] } {
+/** Validate an override document; every problem is returned with its path. */
+export function parseLimitsOverride(data: unknown): ParseResult<LimitsOverride> {
   const problems: string[] = [];
   const out: LimitsOverride = {};
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {

@@ -1,3 +1,5 @@
+import type { ParseResult } from './result.js';
+
 /**
  * API providers for the `api` verify method, described in a JSON file (ACCTCTL_API_PROVIDERS):
  *
@@ -40,9 +42,7 @@ function rule(v: unknown, where: string, problems: string[]): ProviderRule | und
   return { status: status as number[], ...(typeof o.path === 'string' ? { path: o.path, equals: o.equals } : {}) };
 }
 
-export function parseProviders(
-  data: unknown,
-): { ok: true; value: Map<string, ApiProvider> } | { ok: false; problems: string[] } {
+export function parseProviders(data: unknown): ParseResult<Map<string, ApiProvider>> {
   const problems: string[] = [];
   const out = new Map<string, ApiProvider>();
   if (typeof data !== 'object' || data === null || Array.isArray(data))
