@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { Ctx } from './support/context.js';
 import { secretBox, withStore } from './support/context.js';
 import { emitListing, listSpec, pages, type Column, type ListFlags } from './support/listing.js';
@@ -214,9 +213,7 @@ export async function cliRefresher(ctx: Ctx, store: Store, box: SecretBox): Prom
     instagramUrl: ctx.config.instagramUrl,
     chromiumPath: ctx.config.chromiumPath,
     // Older versions kept a Chromium profile per account here: migrated into the store, then deleted.
-    legacyProfileRoot:
-      process.env.ACCTCTL_PROFILE_DIR ??
-      join('path' in ctx.config.db ? join(ctx.config.db.path, '..') : process.cwd(), 'acctctl-profiles'),
+    legacyProfileRoot: ctx.config.legacyProfileDir,
   });
 }
 

@@ -454,9 +454,7 @@ export function renderJoin(s: JoinSummary): string {
 export async function telegramGateway(config: Config, clock: Clock): Promise<TelegramGateway> {
   if (config.telegramMode === 'sandbox') {
     const { SandboxTelegram } = await import('../sandbox/telegram.js');
-    const statePath =
-      process.env.ACCTCTL_SANDBOX_STATE ?? ('path' in config.db ? `${config.db.path}.sandbox` : 'acctctl-sandbox.db');
-    const latencyMs = Number(process.env.ACCTCTL_SANDBOX_LATENCY_MS ?? 0);
+    const { statePath, latencyMs } = config.sandbox;
     return new SandboxTelegram({ clock, statePath, latencyMs });
   }
   const { GramjsGateway } = await import('../telegram/gramjs.js');
