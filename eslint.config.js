@@ -31,6 +31,30 @@ export default tseslint.config(
     },
   },
   {
+    // A focused test (it.only, describe.only…) silently skips the rest of the suite: never commit one.
+    files: ['test/**/*.ts', 'test/**/*.mjs'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        ...['it', 'test', 'describe', 'suite', 'bench'].map((object) => ({
+          object,
+          property: 'only',
+          message: 'Focused tests skip the rest of the suite: remove .only before committing.',
+        })),
+      ],
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ExportDefaultDeclaration', message: 'Use named exports.' },
+        {
+          // it.skipIf(x).only, describe.each(rows).only, …
+          selector:
+            "MemberExpression[property.name='only'][object.type='CallExpression'][object.callee.object.name=/^(it|test|describe|suite)$/]",
+          message: 'Focused tests skip the rest of the suite: remove .only before committing.',
+        },
+      ],
+    },
+  },
+  {
     // Tools that require a default export.
     files: ['vitest.config.ts'],
     rules: { 'no-restricted-syntax': 'off' },

@@ -50,6 +50,7 @@ export type { ImportOptions } from './config/inputFiles.js';
 export { classifyError, transition, effectiveState } from './domain/accountStates.js';
 export type { ErrorOutcome, ErrorInput, TargetOutcome } from './domain/accountStates.js';
 export { ACTIONS, DEFAULT_LIMITS, evaluateLimits, resolveLimits, parseLimitsOverride } from './domain/limits.js';
+export type { ParseResult } from './domain/result.js';
 export type {
   Action,
   ActionLimits,

@@ -4,7 +4,8 @@ import { emitListing, listSpec, pages, type Column, type ListFlags } from './sup
 import { c, fmtTime, table } from './support/output.js';
 import { countWatches, watchesPage, type WatchListRow } from '../store/watches.js';
 import { parseProviders, type ApiProvider } from '../domain/providers.js';
-import { validTenantName } from '../domain/tenants.js';
+import { parseApiKeys } from '../domain/files/apiKeys.js';
+import { parseWatches, WATCH_KINDS } from '../domain/files/watches.js';
 import { ConfigError, UsageError } from '../errors.js';
 import { Checker, type TenantCheckResult } from '../fleet/checkRun.js';
 import { importApiKeys, importWatches, type WatchInput } from '../fleet/checkImports.js';
@@ -14,53 +15,16 @@ import { removeWatches } from '../store/watches.js';
 import { count } from '../domain/plural.js';
 import { createdTenants, parseIds } from './support/imported.js';
 
-const KINDS = ['exists', 'followers', 'following'] as const satisfies readonly WatchInput['kind'][];
-
 export function parseWatchFile(path: string, text: string): WatchInput[] {
-  const data = parseJsonFile(path, text);
-  if (!Array.isArray(data)) rejectProblems(path, ['(top level): must be a JSON array of {tenant, username, kind}']);
-  const problems: string[] = [];
-  const out: WatchInput[] = [];
-  data.forEach((raw: unknown, i) => {
-    const o = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
-    for (const k of Object.keys(o))
-      if (!['tenant', 'username', 'kind'].includes(k)) problems.push(`[${i}].${k}: unknown field`);
-    const username = typeof o.username === 'string' ? o.username.trim().replace(/^@/, '').toLowerCase() : '';
-    const kind = o.kind ?? 'exists';
-    const before = problems.length;
-    if (typeof o.tenant !== 'string' || !validTenantName(o.tenant))
-      problems.push(`[${i}].tenant: required, a tenant name`);
-    if (!/^[a-z0-9._]{1,30}$/.test(username)) problems.push(`[${i}].username: required, an Instagram username`);
-    if (!(KINDS as readonly unknown[]).includes(kind)) problems.push(`[${i}].kind: one of ${KINDS.join(', ')}`);
-    if (problems.length === before)
-      out.push({ tenant: o.tenant as string, username, kind: kind as WatchInput['kind'] });
-  });
-  if (data.length === 0) problems.push('(top level): the file holds no watches');
-  if (problems.length) rejectProblems(path, problems);
-  return out;
+  const r = parseWatches(parseJsonFile(path, text));
+  if (!r.ok) rejectProblems(path, r.problems);
+  return r.value;
 }
 
 export function parseApiKeyFile(path: string, text: string): { tenant: string; provider: string; key: string }[] {
-  const data = parseJsonFile(path, text);
-  if (!Array.isArray(data)) rejectProblems(path, ['(top level): must be a JSON array of {tenant, provider, key}']);
-  const problems: string[] = [];
-  const out: { tenant: string; provider: string; key: string }[] = [];
-  data.forEach((raw: unknown, i) => {
-    const o = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
-    const before = problems.length;
-    for (const k of Object.keys(o))
-      if (!['tenant', 'provider', 'key'].includes(k)) problems.push(`[${i}].${k}: unknown field`);
-    if (typeof o.tenant !== 'string' || !validTenantName(o.tenant))
-      problems.push(`[${i}].tenant: required, a tenant name`);
-    if (typeof o.provider !== 'string' || !/^[\w.-]{1,64}$/.test(o.provider))
-      problems.push(`[${i}].provider: required, the provider's name in ACCTCTL_API_PROVIDERS`);
-    if (typeof o.key !== 'string' || o.key.length < 8)
-      problems.push(`[${i}].key: required, the API key (8+ characters)`);
-    if (problems.length === before)
-      out.push({ tenant: o.tenant as string, provider: o.provider as string, key: o.key as string });
-  });
-  if (problems.length) rejectProblems(path, problems);
-  return out;
+  const r = parseApiKeys(parseJsonFile(path, text));
+  if (!r.ok) rejectProblems(path, r.problems);
+  return r.value;
 }
 
 export function loadProviders(file: string | undefined): Map<string, ApiProvider> {
@@ -146,8 +110,8 @@ export async function watchRemoveCli(
   username: string,
   opts: { tenant?: string; kind?: string; force?: boolean },
 ): Promise<void> {
-  if (opts.kind !== undefined && !(KINDS as readonly string[]).includes(opts.kind)) {
-    throw new UsageError(`--kind "${opts.kind}" → use one of ${KINDS.join(', ')}`);
+  if (opts.kind !== undefined && !(WATCH_KINDS as readonly string[]).includes(opts.kind)) {
+    throw new UsageError(`--kind "${opts.kind}" → use one of ${WATCH_KINDS.join(', ')}`);
   }
   await withStore(ctx, async (store) =>
     ctx.emit(

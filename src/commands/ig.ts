@@ -16,7 +16,7 @@ import { UsageError } from '../errors.js';
 export async function parseIgFile(path: string, text: string): Promise<IgAccountInput[]> {
   const r = await validateIgAccounts(parseJsonFile(path, text), checkTotpSecret);
   if (!r.ok) rejectProblems(path, r.problems);
-  return r.rows;
+  return r.value;
 }
 
 export async function igImportCli(ctx: Ctx, file: string, opts: { createTenant?: boolean } = {}): Promise<void> {

@@ -5,11 +5,11 @@ import type { Clock } from '../domain/clock.js';
 import type { ProxySpec } from '../domain/proxyUrl.js';
 import { HTTP_PROXY_FOR_TELEGRAM } from '../domain/accountsConfig.js';
 import { parseStringSession } from '../domain/stringSession.js';
-import { ConfigError, DataError, TempFailError, UnavailableError, UsageError } from '../errors.js';
+import { ConfigError, DataError, TempFailError, UsageError } from '../errors.js';
 import type { SecretBox } from '../security/secretBox.js';
 import type { Store } from '../store/store.js';
 import { loadProxy } from '../store/proxies.js';
-import { TelegramCallError, TelegramConnectError, type AccountSession } from '../telegram/gateway.js';
+import { TelegramCallError, type AccountSession } from '../telegram/gateway.js';
 import type { LoginCallbacks } from '../telegram/gramjs.js';
 import { importAccounts } from '../fleet/accounts.js';
 import { tenantIdByName } from '../store/tenants.js';
@@ -65,7 +65,7 @@ export async function loginAccount(
   );
   const decoded = parseStringSession(r.stringSession);
   if (!decoded.ok)
-    throw new DataError(`Telegram returned a session acctctl cannot use (${decoded.reason}) → try again`);
+    throw new DataError(`Telegram returned a session acctctl cannot use (${decoded.problems.join('; ')}) → try again`);
   const res = await importAccounts({ store: deps.store, box: deps.box, clock: deps.clock }, [
     {
       sessionName: name,
@@ -96,11 +96,7 @@ async function loginOrExplain<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    if (e instanceof TelegramConnectError) {
-      throw new UnavailableError(`cannot reach Telegram (${e.message}) → check the network or the --proxy-id proxy`, {
-        cause: e,
-      });
-    }
+    // A TelegramConnectError is already "cannot reach Telegram → check the network…" (69).
     if (!(e instanceof TelegramCallError)) throw e;
     const again = 'run `acctctl accounts login` again';
     const m = e.errorMessage;

@@ -66,7 +66,7 @@ export async function retryTargetsCli(
   for (const l of links) {
     const r = parseTargetLink(l);
     if (r.ok) refs.push(targetKey(r.value));
-    else problems.push(`${l}: ${r.reason}`);
+    else problems.push(`${l}: ${r.problems.join('; ')}`);
   }
   if (problems.length) throw new UsageError('some links are not target links → fix them', { details: problems });
   await withStore(ctx, async (store) =>
@@ -93,7 +93,7 @@ export async function removeTargetsCli(ctx: Ctx, links: string[], opts: { force?
   for (const l of links) {
     const r = parseTargetLink(l);
     if (r.ok) keys.push(targetKey(r.value));
-    else problems.push(`${l}: ${r.reason}`);
+    else problems.push(`${l}: ${r.problems.join('; ')}`);
   }
   if (problems.length) {
     throw new UsageError('not a Telegram group link → give links as `targets list` shows them (@name, t.me/+HASH…)', {

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import * as v from 'valibot';
 import { ConfigError } from '../errors.js';
@@ -37,6 +37,19 @@ export interface Config {
   notify: NotifyConfig;
   /** What reset-limits keeps, in days. */
   retention: RetentionConfig;
+  /** Where older versions kept a Chromium profile per Instagram account (read once into the store, then deleted). */
+  legacyProfileDir: string;
+  /** A Chromium installed by `npx playwright install chromium` is looked for here (Playwright's own setting). */
+  playwrightBrowsersPath: string | undefined;
+  /** The sandbox Telegram's world (ACCTCTL_TELEGRAM=sandbox). */
+  sandbox: SandboxConfig;
+}
+
+export interface SandboxConfig {
+  /** Its state file (default: beside the SQLite database, `<db>.sandbox`). */
+  statePath: string;
+  /** Simulated round-trip time of each call, ms (benchmarks). */
+  latencyMs: number;
 }
 
 export interface NotifyConfig {
@@ -154,6 +167,13 @@ const schema = v.object({
   ACCTCTL_RETENTION_DELIVERIES_DAYS: setting(days, 'must be a whole number of days ≥ 1'),
   ACCTCTL_RETENTION_IG_REQUESTS_DAYS: setting(days, 'must be a whole number of days ≥ 1'),
   ACCTCTL_RETENTION_SNAPSHOTS_DAYS: setting(days, 'must be a whole number of days ≥ 1'),
+  ACCTCTL_PROFILE_DIR: setting(),
+  PLAYWRIGHT_BROWSERS_PATH: setting(),
+  ACCTCTL_SANDBOX_STATE: setting(),
+  ACCTCTL_SANDBOX_LATENCY_MS: setting(
+    (s) => /^\d{1,5}$/.test(s) && Number(s) <= 60_000,
+    'must be a number of milliseconds 0–60000 (the sandbox Telegram’s simulated latency)',
+  ),
 });
 
 /**
@@ -241,6 +261,18 @@ export function loadConfig(
       deliveriesDays: Number(e.ACCTCTL_RETENTION_DELIVERIES_DAYS ?? 14),
       igRequestsDays: Number(e.ACCTCTL_RETENTION_IG_REQUESTS_DAYS ?? 31),
       snapshotsDays: Number(e.ACCTCTL_RETENTION_SNAPSHOTS_DAYS ?? 30),
+    },
+    legacyProfileDir: resolve(
+      cwd,
+      e.ACCTCTL_PROFILE_DIR ?? join('path' in db! ? dirname(db!.path) : cwd, 'acctctl-profiles'),
+    ),
+    playwrightBrowsersPath: e.PLAYWRIGHT_BROWSERS_PATH === '0' ? undefined : e.PLAYWRIGHT_BROWSERS_PATH,
+    sandbox: {
+      statePath: resolve(
+        cwd,
+        e.ACCTCTL_SANDBOX_STATE ?? ('path' in db! ? `${db!.path}.sandbox` : 'acctctl-sandbox.db'),
+      ),
+      latencyMs: Number(e.ACCTCTL_SANDBOX_LATENCY_MS ?? 0),
     },
   };
 }

@@ -38,10 +38,6 @@ export function severityOf(kind: string): Severity {
   return Object.prototype.hasOwnProperty.call(EVENT_SEVERITY, kind) ? EVENT_SEVERITY[kind]! : DEFAULT_SEVERITY;
 }
 
-export function isSeverity(s: string): s is Severity {
-  return (SEVERITIES as readonly string[]).includes(s);
-}
-
 export function rank(s: Severity): number {
   return SEVERITIES.indexOf(s);
 }

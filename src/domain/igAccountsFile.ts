@@ -1,5 +1,7 @@
-import { parseProxyUrl, type ProxySpec } from './proxyUrl.js';
-import { validTenantName } from './tenants.js';
+import { igAccountsFileSchema } from './files/igAccounts.js';
+import { parseWithAsync } from './files/schema.js';
+import type { ProxySpec } from './proxyUrl.js';
+import { type ParseResult } from './result.js';
 
 export interface IgAccountInput {
   tenant: string;
@@ -11,90 +13,55 @@ export interface IgAccountInput {
   priority: number;
 }
 
-const KNOWN = new Set(['tenant', 'username', 'password', 'totp_secret', 'sessionid', 'proxy', 'priority']);
-
-/** Normalise a TOTP secret as authenticator apps show it (spaces, lower case). */
-export function normaliseTotpSecret(s: string): string {
-  return s.replace(/[\s-]/g, '').toUpperCase().replace(/=+$/, '');
-}
-
 /**
- * Validate `ig import` JSON. `checkTotp` is otplib's own check (it rejects short secrets);
- * it returns an error message or null. Problems never quote a secret.
+ * Validate `ig import` JSON against its schema (domain/files/igAccounts.ts): every problem at once,
+ * with its path (`[3].proxy: …`), a username repeated within a tenant included. `checkTotp` is
+ * otplib's own check (it rejects short secrets); it returns an error message or null. Problems never
+ * quote a secret.
  */
 export async function validateIgAccounts(
   data: unknown,
   checkTotp: (secret: string) => Promise<string | null>,
-): Promise<{ ok: true; rows: IgAccountInput[] } | { ok: false; problems: string[] }> {
-  if (!Array.isArray(data)) return { ok: false, problems: ['(top level): must be a JSON array of Instagram accounts'] };
-  const problems: string[] = [];
-  const rows: IgAccountInput[] = [];
+): Promise<ParseResult<IgAccountInput[]>> {
+  const r = await parseWithAsync(igAccountsFileSchema(checkTotp), data);
+  const repeats = repeatedUsernames(data);
+  if (!r.ok || repeats.length > 0) return { ok: false, problems: byRow([...(r.ok ? [] : r.problems), ...repeats]) };
+  return {
+    ok: true,
+    value: r.value.map((o) => ({
+      tenant: o.tenant,
+      username: o.username,
+      password: o.password,
+      totpSecret: o.totp_secret ?? null,
+      sessionid: o.sessionid ?? null,
+      proxy: o.proxy ?? null,
+      priority: o.priority,
+    })),
+  };
+}
+
+/** `[i].username: "bob" repeats an earlier row` for every row naming a (tenant, username) seen before. */
+function repeatedUsernames(data: unknown): string[] {
+  if (!Array.isArray(data)) return [];
   const seen = new Set<string>();
+  const out: string[] = [];
   for (const [i, raw] of data.entries()) {
-    const at = (f: string) => `[${i}].${f}`;
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-      problems.push(`[${i}]: must be an object`);
-      continue;
-    }
-    const o = raw as Record<string, unknown>;
-    const before = problems.length;
-    for (const k of Object.keys(o)) if (!KNOWN.has(k)) problems.push(`${at(k)}: unknown field`);
-    const tenant = o.tenant;
-    if (typeof tenant !== 'string' || !validTenantName(tenant))
-      problems.push(`${at('tenant')}: required, a tenant name`);
-    const username = typeof o.username === 'string' ? o.username.trim().replace(/^@/, '').toLowerCase() : '';
-    if (!/^[a-z0-9._]{1,30}$/.test(username)) problems.push(`${at('username')}: required, an Instagram username`);
-    else if (seen.has(`${String(tenant)}/${username}`))
-      problems.push(`${at('username')}: "${username}" repeats an earlier row`);
-    seen.add(`${String(tenant)}/${username}`);
-    if (typeof o.password !== 'string' || o.password.length === 0)
-      problems.push(`${at('password')}: required, a non-empty string`);
-    let totp: string | null = null;
-    if (o.totp_secret !== undefined && o.totp_secret !== null && o.totp_secret !== '') {
-      if (typeof o.totp_secret !== 'string')
-        problems.push(`${at('totp_secret')}: must be the base32 secret as a string`);
-      else {
-        totp = normaliseTotpSecret(o.totp_secret);
-        const why = await checkTotp(totp);
-        if (why) problems.push(`${at('totp_secret')}: ${why}`);
-      }
-    }
-    let sessionid: string | null = null;
-    if (o.sessionid !== undefined && o.sessionid !== null && o.sessionid !== '') {
-      if (typeof o.sessionid !== 'string' || !/^\d+(%3A|:)[^\s;]{10,}$/.test(o.sessionid)) {
-        problems.push(`${at('sessionid')}: must look like <user id>%3A… (the sessionid cookie's value)`);
-      } else sessionid = o.sessionid;
-    }
-    let proxy: ProxySpec | null = null;
-    if (o.proxy !== undefined && o.proxy !== null && o.proxy !== '') {
-      const r =
-        typeof o.proxy === 'string'
-          ? parseProxyUrl(o.proxy)
-          : { ok: false as const, reason: 'must be a proxy URL string' };
-      if (r.ok) {
-        if (r.value.scheme === 'mtproxy' || r.value.scheme === 'socks4')
-          problems.push(`${at('proxy')}: a browser needs an http:// or socks5:// proxy`);
-        else if (r.value.scheme === 'socks5' && r.value.password)
-          problems.push(
-            `${at('proxy')}: Chromium cannot authenticate to a SOCKS5 proxy → use an http:// proxy with a password, or SOCKS5 without one`,
-          );
-        else proxy = r.value;
-      } else problems.push(`${at('proxy')}: ${r.reason}`);
-    }
-    const priority = o.priority === undefined ? 0 : o.priority;
-    if (typeof priority !== 'number' || !Number.isInteger(priority)) problems.push(`${at('priority')}: a whole number`);
-    if (problems.length === before) {
-      rows.push({
-        tenant: tenant as string,
-        username,
-        password: o.password as string,
-        totpSecret: totp,
-        sessionid,
-        proxy,
-        priority: priority as number,
-      });
-    }
+    const o = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+    if (typeof o.username !== 'string') continue;
+    const username = o.username.trim().replace(/^@/, '').toLowerCase();
+    if (!/^[a-z0-9._]{1,30}$/.test(username)) continue;
+    const key = `${String(o.tenant)}/${username}`;
+    if (seen.has(key)) out.push(`[${i}].username: "${username}" repeats an earlier row`);
+    seen.add(key);
   }
-  if (data.length === 0) problems.push('(top level): the file holds no accounts');
-  return problems.length ? { ok: false, problems } : { ok: true, rows };
+  return out;
+}
+
+/** Problems in file order: by row, the schema's order within a row kept. */
+function byRow(problems: string[]): string[] {
+  const row = (p: string) => Number(/^\[(\d+)\]/.exec(p)?.[1] ?? -1);
+  return problems
+    .map((p, i) => ({ p, i }))
+    .sort((a, b) => row(a.p) - row(b.p) || a.i - b.i)
+    .map((x) => x.p);
 }

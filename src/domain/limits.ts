@@ -1,4 +1,7 @@
 import { startOfDay } from './calendar.js';
+import { LIMITS_FILE_SCHEMA, type ActionLimitsFile } from './files/limits.js';
+import { parseWith } from './files/schema.js';
+import { ok, type ParseResult } from './result.js';
 
 /** Limits per action (DESIGN.md "Limits", seed 003), overridable per tenant and per account. */
 export const ACTIONS = ['join', 'invite', 'message', 'contact'] as const;
@@ -57,22 +60,8 @@ export const DEFAULT_LIMITS: Limits = {
   },
 };
 
-/** What a tenant or an account may override, in JSON (times in seconds, the way operators think). */
-export interface LimitsOverrideJson {
-  [action: string]: {
-    per_day?: number;
-    per_hour?: number;
-    per_channel_per_day?: number | null;
-    gap_seconds?: number | [number, number];
-    gap_after_failure_seconds?: number | null;
-    burst?: { count: number; pause_seconds: number } | null;
-  };
-}
 export type LimitsOverride = Partial<Record<Action, Partial<ActionLimits>>>;
 
-const nonNegInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
-
-/** Validate an override document; every problem is returned with its path. */
 /**
  * Top-level key of a tenant's (or account's) limits: flood waits up to this many seconds rest the
  * account (`flood_wait`), longer ones cool it down and take it out of the run (`cooldown`).
@@ -86,77 +75,35 @@ export function floodThresholdOf(json: string | null | undefined): number | unde
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : undefined;
 }
 
-export function parseLimitsOverride(
-  data: unknown,
-): { ok: true; value: LimitsOverride } | { ok: false; problems: string[] } {
-  const problems: string[] = [];
+/**
+ * Validate an override document against its schema (domain/files/limits.ts); every problem is
+ * returned with its path (`invite.per_day: a whole number ≥ 0`).
+ */
+export function parseLimitsOverride(data: unknown): ParseResult<LimitsOverride> {
+  const r = parseWith(LIMITS_FILE_SCHEMA, data);
+  if (!r.ok) return r;
   const out: LimitsOverride = {};
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    return {
-      ok: false,
-      problems: [
-        '(top level): must be an object keyed by action (join, invite, message, contact), or flood_threshold_seconds',
-      ],
-    };
+  for (const action of ACTIONS) {
+    const o = r.value[action];
+    if (o) out[action] = actionLimitsOf(o);
   }
-  for (const [action, raw] of Object.entries(data as Record<string, unknown>)) {
-    if (action === FLOOD_THRESHOLD_KEY) {
-      if (!nonNegInt(raw) || raw > 86_400) problems.push(`${action}: seconds, a whole number 0–86400`);
-      continue;
-    }
-    if (!isAction(action)) {
-      problems.push(`${action}: unknown action (join, invite, message, contact)`);
-      continue;
-    }
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-      problems.push(`${action}: must be an object`);
-      continue;
-    }
-    const o = raw as Record<string, unknown>;
-    const a: Partial<ActionLimits> = {};
-    for (const [k, v] of Object.entries(o)) {
-      const at = `${action}.${k}`;
-      switch (k) {
-        case 'per_day':
-        case 'per_hour':
-          if (!nonNegInt(v)) problems.push(`${at}: a whole number ≥ 0`);
-          else a[k === 'per_day' ? 'perDay' : 'perHour'] = v;
-          break;
-        case 'per_channel_per_day':
-          if (v !== null && !nonNegInt(v)) problems.push(`${at}: a whole number ≥ 0, or null`);
-          else a.perChannelPerDay = v;
-          break;
-        case 'gap_seconds':
-          if (nonNegInt(v)) a.gapMs = [v * 1000, v * 1000];
-          else if (Array.isArray(v) && v.length === 2 && nonNegInt(v[0]) && nonNegInt(v[1]) && v[0] <= v[1])
-            a.gapMs = [v[0] * 1000, v[1] * 1000];
-          else problems.push(`${at}: seconds, or [min, max] seconds`);
-          break;
-        case 'gap_after_failure_seconds':
-          if (v !== null && !nonNegInt(v)) problems.push(`${at}: seconds, or null`);
-          else a.gapAfterFailureMs = v === null ? null : v * 1000;
-          break;
-        case 'burst':
-          if (v === null) a.burst = null;
-          else if (
-            typeof v === 'object' &&
-            nonNegInt((v as Record<string, unknown>).count) &&
-            nonNegInt((v as Record<string, unknown>).pause_seconds) &&
-            ((v as Record<string, number>).count ?? 0) > 0
-          )
-            a.burst = {
-              count: (v as Record<string, number>).count!,
-              pauseMs: (v as Record<string, number>).pause_seconds! * 1000,
-            };
-          else problems.push(`${at}: { "count": n ≥ 1, "pause_seconds": s }, or null`);
-          break;
-        default:
-          problems.push(`${at}: unknown setting`);
-      }
-    }
-    out[action] = a;
+  return ok(out);
+}
+
+function actionLimitsOf(o: ActionLimitsFile): Partial<ActionLimits> {
+  const a: Partial<ActionLimits> = {};
+  if (o.per_day !== undefined) a.perDay = o.per_day;
+  if (o.per_hour !== undefined) a.perHour = o.per_hour;
+  if (o.per_channel_per_day !== undefined) a.perChannelPerDay = o.per_channel_per_day;
+  if (o.gap_seconds !== undefined) {
+    const [min, max] = typeof o.gap_seconds === 'number' ? [o.gap_seconds, o.gap_seconds] : o.gap_seconds;
+    a.gapMs = [min * 1000, max * 1000];
   }
-  return problems.length ? { ok: false, problems } : { ok: true, value: out };
+  if (o.gap_after_failure_seconds !== undefined)
+    a.gapAfterFailureMs = o.gap_after_failure_seconds === null ? null : o.gap_after_failure_seconds * 1000;
+  if (o.burst !== undefined)
+    a.burst = o.burst === null ? null : { count: o.burst.count, pauseMs: o.burst.pause_seconds * 1000 };
+  return a;
 }
 
 /** Defaults, then the tenant's overrides, then the account's. */

@@ -1,3 +1,7 @@
+import { PROVIDERS_FILE_SCHEMA } from './files/providers.js';
+import { parseWith } from './files/schema.js';
+import { ok, type ParseResult } from './result.js';
+
 /**
  * API providers for the `api` verify method, described in a JSON file (ACCTCTL_API_PROVIDERS):
  *
@@ -24,45 +28,26 @@ export interface ApiProvider {
   quotaStatus: number[];
 }
 
-function rule(v: unknown, where: string, problems: string[]): ProviderRule | undefined {
-  if (typeof v !== 'object' || v === null) {
-    problems.push(`${where}: must be an object with "status"`);
-    return undefined;
-  }
-  const o = v as Record<string, unknown>;
-  const status = typeof o.status === 'number' ? [o.status] : Array.isArray(o.status) ? o.status : null;
-  if (!status || !status.every((x) => Number.isInteger(x))) {
-    problems.push(`${where}.status: an HTTP status or a list of them`);
-    return undefined;
-  }
-  if (o.path !== undefined && typeof o.path !== 'string')
-    problems.push(`${where}.path: a dotted path such as data.exists`);
-  return { status: status as number[], ...(typeof o.path === 'string' ? { path: o.path, equals: o.equals } : {}) };
-}
-
-export function parseProviders(
-  data: unknown,
-): { ok: true; value: Map<string, ApiProvider> } | { ok: false; problems: string[] } {
-  const problems: string[] = [];
+/** Read the providers file against its schema (domain/files/providers.ts): every problem, with its path. */
+export function parseProviders(data: unknown): ParseResult<Map<string, ApiProvider>> {
+  const r = parseWith(PROVIDERS_FILE_SCHEMA, data);
+  if (!r.ok) return r;
   const out = new Map<string, ApiProvider>();
-  if (typeof data !== 'object' || data === null || Array.isArray(data))
-    return { ok: false, problems: ['(top level): an object keyed by provider name'] };
-  for (const [name, raw] of Object.entries(data as Record<string, unknown>)) {
-    const o = (raw ?? {}) as Record<string, unknown>;
-    if (typeof o.url !== 'string' || !/^https?:\/\/.+\{username\}/.test(o.url))
-      problems.push(`${name}.url: an http(s) URL containing {username}`);
-    if (typeof o.key_header !== 'string' || !/^[A-Za-z0-9-]+$/.test(o.key_header))
-      problems.push(`${name}.key_header: the header that carries the key`);
-    const found = rule(o.found, `${name}.found`, problems);
-    const notFound = rule(o.not_found, `${name}.not_found`, problems);
-    const quota = o.quota_status === undefined ? [429] : o.quota_status;
-    if (!Array.isArray(quota) || !quota.every((x) => Number.isInteger(x)))
-      problems.push(`${name}.quota_status: a list of HTTP statuses`);
-    if (found && notFound && typeof o.url === 'string' && typeof o.key_header === 'string' && Array.isArray(quota)) {
-      out.set(name, { name, url: o.url, keyHeader: o.key_header, found, notFound, quotaStatus: quota as number[] });
-    }
+  for (const [name, p] of Object.entries(r.value)) {
+    const rule = (x: (typeof p)['found']): ProviderRule => ({
+      status: x.status,
+      ...(x.path !== undefined ? { path: x.path, equals: x.equals } : {}),
+    });
+    out.set(name, {
+      name,
+      url: p.url,
+      keyHeader: p.key_header,
+      found: rule(p.found),
+      notFound: rule(p.not_found),
+      quotaStatus: p.quota_status,
+    });
   }
-  return problems.length ? { ok: false, problems } : { ok: true, value: out };
+  return ok(out);
 }
 
 function at(json: unknown, path: string): unknown {

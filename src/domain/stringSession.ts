@@ -94,31 +94,30 @@ function parseTelethon(buf: Buffer, ipLen: 4 | 16): ParseResult<DecodedSession> 
   return finish('telethon', dcId, address, port, buf.subarray(1 + ipLen + 2));
 }
 
-type GramjsHeader =
-  { ok: true; dcId: number; address: string; port: number; keyStart: number } | { ok: false; reason: string };
+type GramjsHeader = ParseResult<{ dcId: number; address: string; port: number; keyStart: number }>;
 
 function readGramjsHeader(buf: Buffer): GramjsHeader {
-  if (buf.length < 3) return { ok: false, reason: 'session is truncated' };
+  if (buf.length < 3) return fail('session is truncated');
   const dcId = buf.readUInt8(0);
   const addrLen = buf.readInt16BE(1);
   if (addrLen <= 0 || addrLen > MAX_ADDR_TEXT_LEN) {
-    return { ok: false, reason: 'invalid server address length' };
+    return fail('invalid server address length');
   }
   const portAt = 3 + addrLen;
-  if (buf.length < portAt + 2) return { ok: false, reason: 'session is truncated' };
+  if (buf.length < portAt + 2) return fail('session is truncated');
   const raw = buf.subarray(3, portAt);
   if (!raw.every((b) => b >= 0x21 && b <= 0x7e)) {
-    return { ok: false, reason: 'server address is not a valid IP address' };
+    return fail('server address is not a valid IP address');
   }
   const address = raw.toString('latin1');
-  if (isIP(address) === 0) return { ok: false, reason: 'server address is not a valid IP address' };
-  return { ok: true, dcId, address, port: buf.readUInt16BE(portAt), keyStart: portAt + 2 };
+  if (isIP(address) === 0) return fail('server address is not a valid IP address');
+  return ok({ dcId, address, port: buf.readUInt16BE(portAt), keyStart: portAt + 2 });
 }
 
 /**
  * Validates a gramjs (`"1" + base64(dc|addrLen|addr|port|key)`) or Telethon
  * (`"1" + base64(dc|ip4 or ip6|port|key)`) string session offline. Surrounding whitespace
- * is ignored. Reasons never contain session or key bytes.
+ * is ignored. Problems never contain session or key bytes.
  *
  * Note: gramjs recognises Telethon sessions only by a padded length of 352 and cannot load
  * Telethon IPv6 sessions at all; store `encodeStringSession(value)` for a canonical form.
@@ -134,8 +133,9 @@ export function parseStringSession(s: string): ParseResult<DecodedSession> {
   if (buf.length === TELETHON_V4_LEN) return parseTelethon(buf, 4);
   const header = readGramjsHeader(buf);
   if (buf.length === TELETHON_V6_LEN && !header.ok) return parseTelethon(buf, 16);
-  if (!header.ok) return fail(header.reason);
-  return finish('gramjs', header.dcId, header.address, header.port, buf.subarray(header.keyStart));
+  if (!header.ok) return header;
+  const h = header.value;
+  return finish('gramjs', h.dcId, h.address, h.port, buf.subarray(h.keyStart));
 }
 
 /**

@@ -41,7 +41,7 @@ export interface ImportAccountsResult {
 export function parseAccountsFile(path: string, text: string, fernetKey?: string): AccountInput[] {
   const r = validateAccountsConfig(parseJsonFile(path, text), { fernetKey });
   if (!r.ok) rejectProblems(path, r.problems);
-  return r.rows;
+  return r.value;
 }
 
 /**
@@ -52,7 +52,7 @@ export function openAccountsFile(path: string, fernetKey?: string): AccountsSour
   const file = readJsonRows(path);
   const r = 'rows' in file ? accountsSourceOfRows(file.rows, { fernetKey }) : accountsSource(file.data, { fernetKey });
   if (!r.ok) rejectProblems(path, r.problems);
-  return r.source;
+  return r.value;
 }
 
 function sourceOf(rows: AccountInput[]): AccountsSource {

@@ -1,4 +1,5 @@
 import type { Clock } from '../domain/clock.js';
+import type { WatchInput } from '../domain/files/watches.js';
 import type { IgAccountInput } from '../domain/igAccountsFile.js';
 import type { SecretBox } from '../security/secretBox.js';
 import { addApiKeys } from '../store/apiKeys.js';
@@ -16,11 +17,7 @@ interface ImportOpts {
   createTenants?: boolean;
 }
 
-export interface WatchInput {
-  tenant: string;
-  username: string;
-  kind: 'exists' | 'followers' | 'following';
-}
+export type { WatchInput };
 
 /** New watches are due at once; a watch already there stays as it is. */
 export async function importWatches(deps: { store: Store; clock: Clock }, rows: WatchInput[], opts: ImportOpts = {}) {

@@ -41,7 +41,7 @@ export function parseProxyFile(path: string, text: string, defaultTenant: string
       continue;
     }
     const r = parseProxyUrl(e.url);
-    if (!r.ok) problems.push(`${e.where}: ${r.reason}`);
+    if (!r.ok) problems.push(`${e.where}: ${r.problems.join('; ')}`);
     if (e.tenant !== null && (typeof e.tenant !== 'string' || !validTenantName(e.tenant))) {
       problems.push(`${e.where}: tenant must be a tenant name`);
       continue;

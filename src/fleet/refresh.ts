@@ -327,7 +327,7 @@ export async function browserRefresher(deps: {
   box: SecretBox;
   clock: Clock;
   log: Logger;
-  config: Pick<Config, 'instagramUrl' | 'chromiumPath' | 'db'>;
+  config: Pick<Config, 'instagramUrl' | 'chromiumPath' | 'legacyProfileDir'>;
 }): Promise<SessionRefresher> {
   const { playwrightLogin } = await import('../instagram/browser.js');
   const { config } = deps;
@@ -340,8 +340,6 @@ export async function browserRefresher(deps: {
     instagramUrl: config.instagramUrl,
     chromiumPath: config.chromiumPath,
     // Older versions kept a Chromium profile per account here: migrated into the store, then deleted.
-    legacyProfileRoot:
-      process.env.ACCTCTL_PROFILE_DIR ??
-      join('path' in config.db ? join(config.db.path, '..') : process.cwd(), 'acctctl-profiles'),
+    legacyProfileRoot: config.legacyProfileDir,
   });
 }

@@ -79,7 +79,7 @@ export function parseTargetsFile(path: string, text: string): TargetRef[] {
     const l = line.replace(/(^|\s)#.*$/, '').trim();
     if (!l) return;
     const r = parseTargetLink(l);
-    if (!r.ok) problems.push(`line ${i + 1}: ${r.reason}`);
+    if (!r.ok) problems.push(`line ${i + 1}: ${r.problems.join('; ')}`);
     else if (!seen.has(targetKey(r.value))) {
       seen.add(targetKey(r.value));
       out.push(r.value);

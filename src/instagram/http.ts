@@ -2,6 +2,7 @@ import { request as httpRequest, type Agent } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createRequire } from 'node:module';
 import type { ProxySpec } from '../domain/proxyUrl.js';
+import { UnavailableError } from '../errors.js';
 
 /**
  * HTTP for checks: through the given proxy (HTTP or SOCKS5/4) when there is one, and then only
@@ -14,16 +15,22 @@ export interface HttpResponse {
   json: unknown;
 }
 
-export class HttpError extends Error {
+/**
+ * A request that got no answer: the proxy failed, the network failed, or the host was too slow.
+ * A needed service is unavailable (69); the message says what failed and how to fix it.
+ */
+export class HttpError extends UnavailableError {
   constructor(
     message: string,
     readonly kind: 'proxy' | 'network' | 'timeout',
     options?: { cause?: unknown },
   ) {
     super(message, options);
-    this.name = 'HttpError';
   }
 }
+
+const NETWORK_FIX = 'check the network; the next run tries again';
+const PROXY_FIX = 'check the proxy (`acctctl proxies list`) or give the tenant another one; the next run tries again';
 
 const require = createRequire(import.meta.url);
 const agents = new Map<string, Agent>();
@@ -80,11 +87,13 @@ export function httpGet(
           }
           resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
         });
-        res.on('error', (e) => reject(new HttpError(`reading ${u.host}: ${e.message}`, 'network', { cause: e })));
+        res.on('error', (e) =>
+          reject(new HttpError(`reading ${u.host}: ${e.message} → ${NETWORK_FIX}`, 'network', { cause: e })),
+        );
       },
     );
     req.setTimeout(opts.timeoutMs ?? 15_000, () =>
-      req.destroy(new HttpError(`no answer from ${u.host} in time`, 'timeout')),
+      req.destroy(new HttpError(`no answer from ${u.host} in time → ${NETWORK_FIX}`, 'timeout')),
     );
     req.on('error', (e) =>
       reject(
@@ -92,8 +101,8 @@ export function httpGet(
           ? e
           : new HttpError(
               opts.proxy
-                ? `the proxy ${opts.proxy.host}:${opts.proxy.port} failed (${e.message})`
-                : `${u.host}: ${e.message}`,
+                ? `the proxy ${opts.proxy.host}:${opts.proxy.port} failed (${e.message}) → ${PROXY_FIX}`
+                : `cannot reach ${u.host} (${e.message}) → ${NETWORK_FIX}`,
               opts.proxy ? 'proxy' : 'network',
               { cause: e },
             ),

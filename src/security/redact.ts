@@ -92,14 +92,6 @@ export function redact(text: string): string {
   return last === 0 ? text : out + text.slice(last);
 }
 
-/** For tests only. */
-export function clearRegisteredSecrets(): void {
-  prefixes.clear();
-  lengths.clear();
-  fingerprints.clear();
-  forms = 0;
-}
-
 /** Query parameters of a connection URL that carry a credential (password, sslpassword, token…). */
 const CREDENTIAL_PARAM = /pass|secret|token|auth/i;
 

@@ -6,9 +6,7 @@ import type { TelegramGateway } from './gateway.js';
 export async function telegramGateway(config: Config, clock: Clock): Promise<TelegramGateway> {
   if (config.telegramMode === 'sandbox') {
     const { SandboxTelegram } = await import('../sandbox/telegram.js');
-    const statePath =
-      process.env.ACCTCTL_SANDBOX_STATE ?? ('path' in config.db ? `${config.db.path}.sandbox` : 'acctctl-sandbox.db');
-    const latencyMs = Number(process.env.ACCTCTL_SANDBOX_LATENCY_MS ?? 0);
+    const { statePath, latencyMs } = config.sandbox;
     return new SandboxTelegram({ clock, statePath, latencyMs });
   }
   const { GramjsGateway } = await import('./gramjs.js');

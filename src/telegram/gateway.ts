@@ -1,4 +1,5 @@
 import type { TargetRef } from '../domain/links.js';
+import { AcctctlError, ExitCode, UnavailableError, type ExitCodeValue } from '../errors.js';
 import type { ProxySpec } from '../domain/proxyUrl.js';
 
 /**
@@ -41,23 +42,36 @@ export interface TelegramGateway {
   closeAll(): Promise<void>;
 }
 
-/** Telegram answered with an error (RPC error): `errorMessage` is Telegram's string. */
-export class TelegramCallError extends Error {
+/**
+ * Telegram answered with an error (RPC error): `errorMessage` is Telegram's string, and the message
+ * stays Telegram's own text (the error table and `last_error` read it). The batch commands apply it
+ * to the account; one that reaches the command line exits 75 for a flood wait (a wait Telegram set:
+ * run again after it) and 69 otherwise (Telegram refused what was asked), with the way out below it.
+ */
+export class TelegramCallError extends AcctctlError {
+  readonly exitCode: ExitCodeValue;
   constructor(
     readonly errorMessage: string,
     readonly code: number | undefined,
     readonly seconds: number | undefined,
     message?: string,
+    options?: { cause?: unknown },
   ) {
-    super(message ?? errorMessage);
-    this.name = 'TelegramCallError';
+    const flood = errorMessage === 'FLOOD' || /^FLOOD(_PREMIUM)?_WAIT/.test(errorMessage);
+    super(message ?? errorMessage, {
+      ...options,
+      details: [
+        flood
+          ? `Telegram asks to wait${seconds === undefined ? '' : ` ${seconds} s`} → run the command again after that`
+          : `Telegram refused the request (${errorMessage}) → see the error table in the README; \`acctctl recover --probe\` rechecks an account`,
+      ],
+    });
+    this.exitCode = flood ? ExitCode.TEMPFAIL : ExitCode.UNAVAILABLE;
   }
 }
 
-/** Could not reach Telegram (socket, proxy, timeout). Never a reason to try without the proxy. */
-export class TelegramConnectError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'TelegramConnectError';
-  }
-}
+/**
+ * Could not reach Telegram (socket, proxy, timeout): a needed service is unavailable (69). The
+ * message says what failed and how to fix it. Never a reason to try without the proxy.
+ */
+export class TelegramConnectError extends UnavailableError {}

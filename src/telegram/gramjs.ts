@@ -71,15 +71,18 @@ export function toCallError(e: unknown): TelegramCallError | TelegramConnectErro
   // getEntity turns USERNAME_NOT_OCCUPIED into a plain Error.
   if (/No user has ".*" as username/.test(msg))
     return new TelegramCallError('USERNAME_NOT_OCCUPIED', 400, undefined, msg);
-  return new TelegramConnectError(msg, { cause: e });
+  return new TelegramConnectError(`Telegram connection failed (${msg}) → ${RETRY_FIX}`, { cause: e });
 }
+
+/** The way out of a connect error: what to check; batches retry on their next run. */
+const RETRY_FIX = "check the network and the account's proxy; the next run tries again";
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
     p,
     new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new TelegramConnectError(`${what} timed out after ${ms} ms`)), ms);
+      timer = setTimeout(() => reject(new TelegramConnectError(`${what} timed out after ${ms} ms → ${RETRY_FIX}`)), ms);
       timer.unref();
     }),
   ]).finally(() => clearTimeout(timer));
@@ -187,7 +190,7 @@ class GramAccountClient implements TelegramAccountClient {
         const msg = 'messages' in h ? h.messages[0] : undefined;
         if (msg instanceof Api.Message && !msg.out) return msg.message;
       }
-      throw new TelegramConnectError('@SpamBot did not answer within 10 s');
+      throw new TelegramConnectError('@SpamBot did not answer within 10 s → run `acctctl recover --probe` again later');
     });
   }
 }
@@ -275,7 +278,7 @@ export class GramjsGateway implements TelegramGateway {
     if (!ok) {
       const why = lastError instanceof Error ? lastError.message : 'no answer';
       throw new TelegramConnectError(
-        `cannot reach Telegram${session.proxy ? ` through the account's ${session.proxy.scheme} proxy` : ''} (${why})`,
+        `cannot reach Telegram${session.proxy ? ` through the account's ${session.proxy.scheme} proxy` : ''} (${why}) → ${RETRY_FIX}`,
         { cause: lastError },
       );
     }
@@ -321,8 +324,7 @@ export async function gramLogin(
     if (opts.fakeNetwork) {
       await client._initSession(); // what connect() would do first
     } else {
-      const ok = await withTimeout(client.connect(), opts.connectTimeoutMs ?? 20_000, 'connecting to Telegram');
-      if (!ok) throw new TelegramConnectError(`cannot reach Telegram${session.proxy ? ' through the proxy' : ''}`);
+      await connectForLogin(client, session, opts);
     }
     const user = await client.signInUser(
       { apiId: session.apiId, apiHash: session.apiHash },
@@ -350,6 +352,35 @@ export async function gramLogin(
   } finally {
     await withTimeout(client.destroy(), 5000, 'closing the login client').catch(() => {});
   }
+}
+
+/** Connect the login client; failing, say how to get through (the network, or the --proxy-id proxy). */
+async function connectForLogin(client: GramClient, session: AccountSession, opts: GramjsOptions): Promise<void> {
+  const fail = (why: string | undefined, cause?: unknown) =>
+    new TelegramConnectError(
+      `cannot reach Telegram${session.proxy ? ` through the ${session.proxy.scheme} proxy` : ''}${why ? ` (${why})` : ''} → ` +
+        `check the network${session.proxy ? ' and the --proxy-id proxy' : ''}, then run \`acctctl accounts login\` again`,
+      cause === undefined ? undefined : { cause },
+    );
+  let lastError: unknown;
+  client.onError = async (e: Error) => {
+    lastError = e;
+  };
+  let ok: boolean;
+  try {
+    ok = await withTimeout(client.connect(), opts.connectTimeoutMs ?? 20_000, 'connecting to Telegram');
+  } catch (e) {
+    const err = toCallError(e);
+    if (!(err instanceof TelegramConnectError)) throw err;
+    throw fail(whatOf(e), e);
+  }
+  if (!ok) throw fail(lastError === undefined ? undefined : whatOf(lastError), lastError);
+}
+
+/** The "what is wrong" part of an error's message (without the fix after the arrow). */
+function whatOf(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.split(' → ')[0]!;
 }
 
 /** Wrong codes (or passwords) typed before a login gives up. */

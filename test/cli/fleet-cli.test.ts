@@ -75,7 +75,8 @@ describe.each(DIALECTS)(
       const r = await runCli(['tenants', 'limits', 'acme', bad], { env });
       expect(r.code).toBe(65);
       expect(r.stderr).toContain('invite.per_day: a whole number ≥ 0');
-      expect(r.stderr).toContain('invite.burst:');
+      expect(r.stderr).toContain('invite.burst.count: a whole number ≥ 1');
+      expect(r.stderr).toContain('invite.burst.pause_seconds: required');
       expect(r.stderr).toContain('dance: unknown action');
       const s2 = await openStore(t.target);
       expect(await snapshot(s2)).toBe(before);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ExitCode, exitCodeOf } from '../../src/errors.js';
 import { TelegramConnectError, type AccountSession } from '../../src/telegram/gateway.js';
 import { GramjsGateway } from '../../src/telegram/gramjs.js';
 import { encodeStringSession } from '../../src/domain/stringSession.js';
@@ -34,6 +35,9 @@ async function connectError(gw: GramjsGateway, s: AccountSession, timeoutMs?: nu
   });
   if (error === undefined) throw new Error('connect unexpectedly succeeded');
   expect(error).toBeInstanceOf(TelegramConnectError);
+  // A typed error: the command line exits 69 (unavailable) with the way out, not 70 (a bug).
+  expect(exitCodeOf(error)).toBe(ExitCode.UNAVAILABLE);
+  expect((error as Error).message).toMatch(/ → check the network|→ give this account/);
   if (timeoutMs !== undefined) {
     const armed = timers.filter((t) => t.delay === timeoutMs);
     expect(armed.length).toBeGreaterThan(0);

@@ -25,6 +25,45 @@ describe('config', () => {
     expect(parseDbUrl(raw, '/w')).toEqual(expected);
   });
 
+  it('owns the defaults and the settings commands used to read from the environment themselves', () => {
+    const d = loadConfig({}, {}, '/w');
+    expect(d.igRate).toEqual({ requests: 200, windowMs: 660_000 });
+    expect(d.checkConcurrency).toBe(32);
+    expect(d.legacyProfileDir).toBe('/w/acctctl-profiles');
+    expect(d.playwrightBrowsersPath).toBeUndefined();
+    expect(d.sandbox).toEqual({ statePath: '/w/acctctl.db.sandbox', latencyMs: 0 });
+    const pg = loadConfig({}, { DATABASE_URL: 'postgres://h/db' }, '/w');
+    expect(pg.legacyProfileDir).toBe('/w/acctctl-profiles');
+    expect(pg.sandbox.statePath).toBe('/w/acctctl-sandbox.db');
+    const set = loadConfig(
+      {},
+      {
+        DATABASE_URL: 'sqlite:data/a.db',
+        ACCTCTL_PROFILE_DIR: 'profiles',
+        PLAYWRIGHT_BROWSERS_PATH: '/pw',
+        ACCTCTL_SANDBOX_STATE: 'tg.sandbox',
+        ACCTCTL_SANDBOX_LATENCY_MS: '25',
+      },
+      '/w',
+    );
+    expect(set.legacyProfileDir).toBe('/w/profiles');
+    expect(set.playwrightBrowsersPath).toBe('/pw');
+    expect(set.sandbox).toEqual({ statePath: '/w/tg.sandbox', latencyMs: 25 });
+    expect(loadConfig({}, { DATABASE_URL: 'sqlite:data/a.db' }, '/w').legacyProfileDir).toBe(
+      '/w/data/acctctl-profiles',
+    );
+    let err: unknown;
+    try {
+      loadConfig({}, { ACCTCTL_SANDBOX_LATENCY_MS: 'slow' }, '/w');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).details).toEqual([
+      'ACCTCTL_SANDBOX_LATENCY_MS: must be a number of milliseconds 0–60000 (the sandbox Telegram’s simulated latency)',
+    ]);
+  });
+
   it('flag beats environment', () => {
     const c = loadConfig(
       { db: 'postgres://x/y', logLevel: 'debug' },

@@ -67,10 +67,10 @@ describe('readJsonRows: an array of objects read a row at a time', () => {
     const src = accountsSourceOfRows(r.rows);
     const whole = validateAccountsConfig(data);
     if (!src.ok || !whole.ok) throw new Error('fixture should validate');
-    expect(src.source.count).toBe(7);
-    expect(src.source.tenants).toEqual(['acme']);
-    const chunks = [...src.source.chunks(3)];
+    expect(src.value.count).toBe(7);
+    expect(src.value.tenants).toEqual(['acme']);
+    const chunks = [...src.value.chunks(3)];
     expect(chunks.map((c) => c.length)).toEqual([3, 3, 1]);
-    expect(chunks.flat()).toEqual(whole.rows);
+    expect(chunks.flat()).toEqual(whole.value);
   });
 });

@@ -186,4 +186,45 @@ describe('limits in simulated time', () => {
         'wave: unknown action (join, invite, message, contact)',
       ]);
   });
+
+  it('override files: every problem at once, each with its field path', () => {
+    const bad = parseLimitsOverride({
+      flood_threshold_seconds: 90_000,
+      join: { burst: { count: 0, pause_seconds: 'x', extra: 1 }, per_channel_per_day: 'many' },
+      message: [],
+      contact: { gap_seconds: [1, 2, 3], gap_after_failure_seconds: -5 },
+    });
+    expect(bad).toEqual({
+      ok: false,
+      problems: [
+        'flood_threshold_seconds: seconds, a whole number 0–86400',
+        'join.per_channel_per_day: a whole number ≥ 0, or null',
+        'join.burst.count: a whole number ≥ 1',
+        'join.burst.pause_seconds: seconds, a whole number ≥ 0',
+        'join.burst.extra: unknown setting',
+        'message: must be an object',
+        'contact.gap_seconds: seconds, or [min, max] seconds',
+        'contact.gap_after_failure_seconds: seconds, or null',
+      ],
+    });
+    expect(parseLimitsOverride([1])).toEqual({
+      ok: false,
+      problems: [
+        '(top level): must be an object keyed by action (join, invite, message, contact), or flood_threshold_seconds',
+      ],
+    });
+    expect(parseLimitsOverride({ join: { burst: { count: 2 } } })).toEqual({
+      ok: false,
+      problems: ['join.burst.pause_seconds: required, seconds, a whole number ≥ 0'],
+    });
+    expect(
+      parseLimitsOverride({
+        flood_threshold_seconds: 0,
+        message: { gap_seconds: 5, gap_after_failure_seconds: null, burst: null, per_channel_per_day: null },
+      }),
+    ).toEqual({
+      ok: true,
+      value: { message: { gapMs: [5000, 5000], gapAfterFailureMs: null, burst: null, perChannelPerDay: null } },
+    });
+  });
 });

@@ -138,7 +138,7 @@ describe('parseTargetLink: rejected forms', () => {
     ['tg://msg?text=hi', 'unsupported tg:// link'],
     ['tg://proxy?server=1.2.3.4&port=443&secret=dd00', 'unsupported tg:// link'],
   ])('%s', (input, reason) => {
-    expect(parseTargetLink(input)).toEqual({ ok: false, reason });
+    expect(parseTargetLink(input)).toEqual({ ok: false, problems: [reason] });
   });
 
   it('never echoes the input in a reason', () => {
@@ -146,7 +146,7 @@ describe('parseTargetLink: rejected forms', () => {
     for (const input of inputs) {
       const r = parseTargetLink(input);
       expect(r.ok).toBe(false);
-      if (!r.ok) expect(r.reason).not.toContain('SECRET');
+      if (!r.ok) expect(r.problems.join('; ')).not.toContain('SECRET');
     }
   });
 });
@@ -170,7 +170,7 @@ describe('targetKey', () => {
     ];
     const keys = spellings.map((s) => {
       const r = parseTargetLink(s);
-      if (!r.ok) throw new Error(r.reason);
+      if (!r.ok) throw new Error(r.problems.join('; '));
       return targetKey(r.value);
     });
     expect(new Set(keys)).toEqual(new Set(['@somegroup']));
@@ -188,7 +188,7 @@ describe('targetKey', () => {
   it('invite links in all three forms give the same key', () => {
     const keys = ['t.me/+AbCdEfGh12', 'https://t.me/joinchat/AbCdEfGh12', 'tg://join?invite=AbCdEfGh12'].map((s) => {
       const r = parseTargetLink(s);
-      if (!r.ok) throw new Error(r.reason);
+      if (!r.ok) throw new Error(r.problems.join('; '));
       return targetKey(r.value);
     });
     expect(keys).toEqual(['+AbCdEfGh12', '+AbCdEfGh12', '+AbCdEfGh12']);

@@ -153,7 +153,7 @@ describe('parseProxyUrl: rejected', () => {
     ['mtproxy://%ZZ@h:443', 'invalid percent-encoding in MTProxy secret'],
     [`mtproxy://${HEX16}@h`, 'port is required'],
   ])('%s', (input, reason) => {
-    expect(parseProxyUrl(input)).toEqual({ ok: false, reason });
+    expect(parseProxyUrl(input)).toEqual({ ok: false, problems: [reason] });
   });
 
   it.each([
@@ -168,9 +168,9 @@ describe('parseProxyUrl: rejected', () => {
     const r = parseProxyUrl(input);
     expect(r.ok).toBe(false);
     if (!r.ok) {
-      expect(r.reason).not.toContain('hunter2');
-      expect(r.reason).not.toContain(HEX16);
-      expect(r.reason).not.toContain(HEX16.toUpperCase());
+      expect(r.problems.join('; ')).not.toContain('hunter2');
+      expect(r.problems.join('; ')).not.toContain(HEX16);
+      expect(r.problems.join('; ')).not.toContain(HEX16.toUpperCase());
     }
   });
 });
@@ -207,7 +207,7 @@ describe('proxyDisplay', () => {
     'http://proxy.local:3128',
   ])('display of %s parses back to the same spec minus the password', (input) => {
     const first = parseProxyUrl(input);
-    if (!first.ok) throw new Error(first.reason);
+    if (!first.ok) throw new Error(first.problems.join('; '));
     const again = parseProxyUrl(proxyDisplay(first.value));
     const { password: _pw, ...rest } = first.value;
     expect(again).toEqual({ ok: true, value: rest });

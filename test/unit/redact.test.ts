@@ -1,11 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
-import { clearRegisteredSecrets, redact, registerSecret } from '../../src/security/redact.js';
+import { describe, expect, it, vi } from 'vitest';
+
+/** The registry is the process's own: each test gets a fresh copy of the module (nothing registered). */
+async function fresh(): Promise<typeof import('../../src/security/redact.js')> {
+  vi.resetModules();
+  return import('../../src/security/redact.js');
+}
 
 describe('redact', () => {
-  afterEach(() => clearRegisteredSecrets());
-
-  it('scrubs every form of every registered secret, longest first, however many share a prefix', () => {
+  it('scrubs every form of every registered secret, longest first, however many share a prefix', async () => {
+    const { redact, registerSecret } = await fresh();
     // String sessions share their first characters (version, DC, address): 20,000 of them.
     const header = '1AgAOMTQ5LjE1NC4xNjcuNTEBu';
     const sessions = Array.from({ length: 20_000 }, () => header + randomBytes(255).toString('base64'));
@@ -23,12 +27,12 @@ describe('redact', () => {
     expect(redact('x abcdefgh-and-more y abcdefgh z')).toBe('x [redacted] y [redacted] z');
   });
 
-  it('ignores values too short to be secrets, and does nothing when none are registered', () => {
+  it('ignores values too short to be secrets, and does nothing when none are registered', async () => {
+    const { redact, registerSecret } = await fresh();
+    expect(redact('abcdefgh')).toBe('abcdefgh');
     registerSecret('abc');
     expect(redact('abc abc')).toBe('abc abc');
-    clearRegisteredSecrets();
     registerSecret('abcdefgh');
-    clearRegisteredSecrets();
-    expect(redact('abcdefgh')).toBe('abcdefgh');
+    expect(redact('x abcdefgh')).toBe('x [redacted]');
   });
 });

@@ -42,7 +42,7 @@ const IPV6 = Buffer.from('20010b28f23f f0010000000000 00000a'.replace(/\s/g, '')
 
 function expectOk(s: string, expected: DecodedSession): void {
   const r = parseStringSession(s);
-  if (!r.ok) throw new Error(`expected ok, got: ${r.reason}`);
+  if (!r.ok) throw new Error(`expected ok, got: ${r.problems.join('; ')}`);
   expect(r.value.format).toBe(expected.format);
   expect(r.value.dcId).toBe(expected.dcId);
   expect(r.value.serverAddress).toBe(expected.serverAddress);
@@ -93,7 +93,7 @@ describe('parseStringSession: gramjs format', () => {
 
   it('copies the auth key out of the decoded buffer', () => {
     const r = parseStringSession(gramjsSave(2, '1.2.3.4', 443, KEY));
-    if (!r.ok) throw new Error(r.reason);
+    if (!r.ok) throw new Error(r.problems.join('; '));
     expect(r.value.authKey.buffer.byteLength).toBe(256);
   });
 });
@@ -233,7 +233,7 @@ describe('parseStringSession: rejected', () => {
     ['Telethon IPv6 dc 9', b64(telethonRaw(9, IPV6, 443)), 'dc id must be 1-5'],
     ['Telethon IPv6 port 0', b64(telethonRaw(2, IPV6, 0)), 'port must be 1-65535'],
   ])('%s', (_label, input, reason) => {
-    expect(parseStringSession(input)).toEqual({ ok: false, reason });
+    expect(parseStringSession(input)).toEqual({ ok: false, problems: [reason] });
   });
 
   it('never puts session text or key bytes in a reason', () => {
@@ -247,9 +247,9 @@ describe('parseStringSession: rejected', () => {
       const r = parseStringSession(s);
       expect(r.ok).toBe(false);
       if (!r.ok) {
-        expect(r.reason).not.toContain(s.slice(1, 20));
-        expect(r.reason).not.toContain('AAAA');
-        expect(r.reason.length).toBeLessThan(80);
+        expect(r.problems.join('; ')).not.toContain(s.slice(1, 20));
+        expect(r.problems.join('; ')).not.toContain('AAAA');
+        expect(r.problems.join('; ').length).toBeLessThan(80);
       }
     }
   });
@@ -279,7 +279,7 @@ describe('encodeStringSession', () => {
 
   it('converts a Telethon session to the gramjs format', () => {
     const r = parseStringSession(b64urlPadded(telethonRaw(4, IPV4, 443)));
-    if (!r.ok) throw new Error(r.reason);
+    if (!r.ok) throw new Error(r.problems.join('; '));
     const s = encodeStringSession(r.value);
     expect(s).toBe(gramjsSave(4, '149.154.167.91', 443, KEY));
     expectOk(s, {
