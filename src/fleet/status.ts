@@ -1,3 +1,4 @@
+import { DEFAULT_IG_RATE } from '../config/config.js';
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -196,7 +197,7 @@ export async function status(
   },
   opts: StatusOptions = {},
 ): Promise<StatusReport> {
-  const igRate = deps.igRate ?? { requests: 200, windowMs: 660_000 };
+  const igRate = deps.igRate ?? DEFAULT_IG_RATE;
   const { store } = deps;
   const now = deps.clock.now();
   const dayStart = startOfDay(now, deps.timeZone);
