@@ -8,8 +8,8 @@ import { silentLogger } from '../../src/log/logger.js';
 import { loadKeyRing } from '../../src/security/keyring.js';
 import { SecretBox } from '../../src/security/secretBox.js';
 import type { Store } from '../../src/store/store.js';
+import type { TelegramCallError } from '../../src/telegram/gateway.js';
 import {
-  TelegramCallError,
   type AccountSession,
   type JoinRequestState,
   type JoinResult,
