@@ -1,3 +1,4 @@
+import { tenantIdByName } from '../store/tenants.js';
 import {
   classifyError,
   DEFAULT_FLOOD_THRESHOLD_SECONDS,
@@ -38,7 +39,6 @@ import {
   renewLease,
   resetDayRows,
   storeLimits,
-  tenantIdByName,
   usageInputs,
   writeErrorReport,
   type Candidate,
@@ -237,10 +237,7 @@ export class AccountManager {
   }
 
   private async tenantId(name: string | undefined): Promise<number | null> {
-    if (name === undefined) return null;
-    const id = await tenantIdByName(this.store.db, name);
-    if (id === null) throw new DataError(`tenant "${name}" does not exist → see \`acctctl tenants list\``);
-    return id;
+    return name === undefined ? null : tenantIdByName(this.store, name);
   }
 
   /** Where a lease's history starts: enough for every limit at `now` (the local day, the last two hours). */

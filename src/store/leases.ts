@@ -317,11 +317,6 @@ export function releaseLeaseInTx(
 
 // ---- the rest: cold paths, through Kysely.
 
-export async function tenantIdByName(db: StoreTx, name: string): Promise<number | null> {
-  const t = await db.selectFrom('tenants').select('id').where('name', '=', name).executeTakeFirst();
-  return t?.id ?? null;
-}
-
 /** The account a group is bound to (joined, or join request pending), by the group's target key. */
 export async function boundAccount(
   db: StoreTx,
