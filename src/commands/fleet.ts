@@ -154,7 +154,7 @@ export async function recoverCli(ctx: Ctx, opts: { probe?: boolean; account?: st
     if (box) {
       const [{ probeAccounts }, { telegramGateway }] = await Promise.all([
         import('../fleet/probe.js'),
-        import('../telegram/connect.js'),
+        import('../fleet/telegramGateway.js'),
       ]);
       const gateway = await telegramGateway(ctx.config, ctx.clock);
       try {

@@ -3,7 +3,7 @@ import { secretBox, withStore } from './support/context.js';
 import { c, fmtTime, table } from './support/output.js';
 import { UsageError } from '../errors.js';
 import { join, type JoinSummary } from '../fleet/join.js';
-import { telegramGateway } from '../telegram/connect.js';
+import { telegramGateway } from '../fleet/telegramGateway.js';
 
 export function renderJoin(s: JoinSummary): string {
   const lines: string[] = [];

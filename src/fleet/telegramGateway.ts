@@ -1,6 +1,6 @@
 import type { Config } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
-import type { TelegramGateway } from './gateway.js';
+import type { TelegramGateway } from '../telegram/gateway.js';
 
 /** The real gramjs adapter, or the sandbox; gramjs is imported only when really used. */
 export async function telegramGateway(config: Config, clock: Clock): Promise<TelegramGateway> {
@@ -9,6 +9,6 @@ export async function telegramGateway(config: Config, clock: Clock): Promise<Tel
     const { statePath, latencyMs } = config.sandbox;
     return new SandboxTelegram({ clock, statePath, latencyMs });
   }
-  const { GramjsGateway } = await import('./gramjs.js');
+  const { GramjsGateway } = await import('../telegram/gramjs.js');
   return new GramjsGateway();
 }
