@@ -1,6 +1,7 @@
 import { rejectProblems } from '../config/inputFiles.js';
 import type { Clock } from '../domain/clock.js';
-import { parseTargetLink, targetKey, type TargetRef } from '../domain/links.js';
+import { parseTargets } from '../domain/files/targets.js';
+import type { TargetRef } from '../domain/links.js';
 import { UsageError } from '../errors.js';
 import type { TargetStatus } from '../store/schema.js';
 import type { Store } from '../store/store.js';
@@ -72,22 +73,9 @@ const NICHE_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /** One link per line; blank lines and `#` comments skipped; any unknown form rejects the file. */
 export function parseTargetsFile(path: string, text: string): TargetRef[] {
-  const problems: string[] = [];
-  const out: TargetRef[] = [];
-  const seen = new Set<string>();
-  text.split(/\r?\n/).forEach((line, i) => {
-    const l = line.replace(/(^|\s)#.*$/, '').trim();
-    if (!l) return;
-    const r = parseTargetLink(l);
-    if (!r.ok) problems.push(`line ${i + 1}: ${r.problems.join('; ')}`);
-    else if (!seen.has(targetKey(r.value))) {
-      seen.add(targetKey(r.value));
-      out.push(r.value);
-    }
-  });
-  if (problems.length === 0 && out.length === 0) problems.push('(file): no links found');
-  if (problems.length) rejectProblems(path, problems);
-  return out;
+  const r = parseTargets(text);
+  if (!r.ok) rejectProblems(path, r.problems);
+  return r.value;
 }
 
 export interface ImportTargetsResult {
