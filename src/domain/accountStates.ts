@@ -3,7 +3,7 @@ export const ACCOUNT_STATES = ['active', 'flood_wait', 'cooldown', 'blocked', 'f
 export type AccountState = (typeof ACCOUNT_STATES)[number];
 
 /**
- * The account state machine and DESIGN.md's error table, as pure functions. Input is whatever
+ * The account state machine and the Telegram error table (README "Leases and limits"), as pure functions. Input is whatever
  * a caller has: a Telegram error string (`FLOOD_WAIT_42`), gramjs's message ("A wait of 42
  * seconds is required (caused by …)", "420: FROZEN_METHOD_INVALID (caused by …)") or a
  * structured `{ errorMessage, seconds, code }` taken from a gramjs error.

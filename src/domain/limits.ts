@@ -3,7 +3,7 @@ import { LIMITS_FILE_SCHEMA, type ActionLimitsFile } from './files/limits.js';
 import { parseWith } from './files/schema.js';
 import { ok, type ParseResult } from './result.js';
 
-/** Limits per action (DESIGN.md "Limits", seed 003), overridable per tenant and per account. */
+/** Limits per action (README "Defaults"), overridable per tenant and per account. */
 export const ACTIONS = ['join', 'invite', 'message', 'contact'] as const;
 export type Action = (typeof ACTIONS)[number];
 

@@ -5,7 +5,7 @@ import { raiseAlert, resolveAlerts, type NewEvent } from '../store/events.js';
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-/** The original system's session alerts (seed 001 §6), and accounts that need a person. */
+/** The original system's session alerts (the Python auto-checker's), and accounts that need a person. */
 export const ALERT_RULES = {
   /** Instagram session invalid and not refreshed for longer than this: critical. */
   staleAfterMs: DAY,

@@ -81,7 +81,7 @@ function emptyCounts(): Record<JoinOutcome, number> {
 }
 
 /**
- * One join batch (DESIGN.md "Join"): claim up to N targets, lease an account per target, join,
+ * One join batch (README "Joining groups"): claim up to N targets, lease an account per target, join,
  * apply the error table, bind joined groups to their account for good, and exit saying when the
  * next account frees up. Pacing lives in the store (the action log), not in sleeps.
  */

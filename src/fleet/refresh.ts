@@ -59,7 +59,7 @@ function jitter(ms: number, seed: number): number {
 }
 
 /**
- * refresh-session (seed 001): log Instagram accounts in again with a real browser before their
+ * refresh-session: log Instagram accounts in again with a real browser before their
  * sessions die (proactive), or when check hits a 401 (reactive). One login per account at a
  * time: a lock in the store across processes, and one shared promise within a process.
  */

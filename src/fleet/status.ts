@@ -126,7 +126,7 @@ export interface StatusReport {
     listed?: Listed;
   };
   today: { fleet: ActionToday[]; byTenant: (ActionToday & { tenant: string | null })[] };
-  /** Seed 003's counters since the last daily reset (reset-limits), from the store. */
+  /** The original lease service's counters since the last daily reset (reset-limits), from the store. */
   counters: { leases: number; errors: { kind: string; count: number }[]; lastResetAt: number | null };
   problems: {
     /** Accounts that need a person, by state and reason, largest groups first (at most 10). */

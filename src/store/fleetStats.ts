@@ -150,7 +150,7 @@ export async function igSummary(store: Store, now: number, windowMs: number): Pr
 }
 
 /**
- * Seed 003's counters, computed from the store: leases handed out since each account's last
+ * The original lease service's counters, computed from the store: leases handed out since each account's last
  * reset (`lease_count`, zeroed by reset-limits) and the errors applied since the last reset, by kind.
  */
 export async function counters(

@@ -58,7 +58,7 @@ export interface TelegramAccountsTable {
   channels_full: Generated<number>;
   lease_channel: string | null;
   lru_at: Generated<number>;
-  /** Leases handed out since the account's last daily reset (seed 003's leases counter). */
+  /** Leases handed out since the account's last daily reset (the original lease service's counter). */
   lease_count: Generated<number>;
 }
 

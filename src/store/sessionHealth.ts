@@ -14,7 +14,7 @@ export async function logSessionAttempt(
     .execute();
 }
 
-/** Seed 001's session-health figures for one Instagram session, over the last 30 days. */
+/** The original Instagram auto-checker's session-health figures for one Instagram session, over the last 30 days. */
 export interface SessionHealth {
   igAccountId: number;
   tenant: string;

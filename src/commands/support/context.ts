@@ -46,7 +46,7 @@ export function secretBox(ctx: Ctx): SecretBox {
 }
 
 /**
- * Sandbox stores and real stores never mix (DESIGN.md "Sandbox"): refuse a run of the other kind
+ * Sandbox stores and real stores never mix (README "Configuration", ACCTCTL_TELEGRAM): refuse a run of the other kind
  * (78), mark a store the sandbox just created, and say on stderr that Telegram is simulated.
  */
 export async function checkTelegramMode(ctx: Ctx, store: Store, createdNow: boolean): Promise<void> {
