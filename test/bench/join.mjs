@@ -1,7 +1,7 @@
 // npm run bench:join — 50 accounts, 2,000 targets, 7 simulated days of cron ticks on the sandbox
 // Telegram, in simulated time. Reports joins achieved as a share of what the limits allow while
 // work remained, limit violations found in the action log, flood waits caused, and the same
-// week under seed 002's policy (one account at a time, first available, sleeping inside the run,
+// week under the Python SmartJoiner's policy (one account at a time, first available, sleeping inside the run,
 // 5 targets every 2 hours) as the baseline.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -118,7 +118,7 @@ async function ours() {
 }
 
 async function baseline() {
-  // Seed 002: every 2 hours, 5 targets; one account at a time (first available), sleeping
+  // The Python SmartJoiner: every 2 hours, 5 targets; one account at a time (first available), sleeping
   // 5–10 min after a success and 60 s after a failure inside the run; flood ≤ 600 s → wait it out.
   const clock = new FakeClock(START);
   const sandbox = new SandboxTelegram({ clock, statePath: pjoin(dir, 'base-sandbox.db') });
@@ -174,7 +174,7 @@ console.log(
   `limit violations in the action log: ${a.violations}; flood waits caused: ${a.flood}; joins in the week: ${a.total}`,
 );
 console.log(
-  `seed 002 baseline (5 targets / 2 h, one account at a time, sleeping in the run): ${b.joins} joins, ${b.flood} flood waits`,
+  `Python SmartJoiner baseline (5 targets / 2 h, one account at a time, sleeping in the run): ${b.joins} joins, ${b.flood} flood waits`,
 );
 console.log(`ratio acctctl / baseline: ${(a.total / b.joins).toFixed(1)}x`);
 rmSync(dir, { recursive: true, force: true });

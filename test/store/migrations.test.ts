@@ -37,7 +37,7 @@ describe.each(DIALECTS)('migrations on $name', ({ name, skip, create }) => {
     if (!skip) await t.cleanup();
   });
 
-  it.skipIf(skip)('creates every table of DESIGN.md and a second run is a no-op', async () => {
+  it.skipIf(skip)('creates every table and a second run is a no-op', async () => {
     const store = await openStore(t.target, { schema: 'none' });
     try {
       const first = await migrateToLatest(store.db, store.caps);

@@ -4,7 +4,7 @@ import { TelegramCallError } from '../../src/telegram/gateway.js';
 import { gramApi, gramError, toCallError } from '../../src/telegram/gramjs.js';
 import bigInt from 'big-integer';
 
-/** Every string of DESIGN.md's error table, built by gramjs's own RPCMessageToError. */
+/** Every string of the Telegram error table, built by gramjs's own RPCMessageToError. */
 const TABLE: [number, string, Record<string, unknown>][] = [
   [420, 'FLOOD_WAIT_42', { state: 'flood_wait', untilMs: 42_000 }],
   [420, 'FLOOD_PREMIUM_WAIT_77', { state: 'flood_wait', untilMs: 77_000 }],

@@ -4,7 +4,7 @@ import { classifyError, effectiveState, transition } from '../../src/domain/acco
 const MIN = 60_000;
 const now = Date.parse('2026-11-23T10:00:00Z');
 
-describe('DESIGN.md error table', () => {
+describe('the Telegram error table (README "Leases and limits")', () => {
   it.each([
     ['FLOOD_WAIT_42', 'flood_wait', 42_000, 'queued'],
     ['FLOOD_PREMIUM_WAIT_600', 'flood_wait', 600_000, 'queued'],

@@ -30,7 +30,7 @@ const only = (l: Partial<ActionLimits>): ActionLimits => ({
 });
 
 describe('limits in simulated time', () => {
-  it('defaults are DESIGN.md’s table', () => {
+  it('defaults are the README "Defaults" table', () => {
     expect(DEFAULT_LIMITS.invite).toMatchObject({
       perDay: 30,
       perHour: 5,
