@@ -72,7 +72,7 @@ export async function checkCli(ctx: Ctx, opts: { tenant?: string; batch: string 
   await withStore(ctx, async (store) => {
     const { findChromium } = await import('../instagram/chromium.js');
     let refresh: ((id: number) => Promise<{ status: string }>) | undefined;
-    if ('path' in findChromium(ctx.config.chromiumPath)) {
+    if ('path' in findChromium(ctx.config.chromiumPath, ctx.config.playwrightBrowsersPath)) {
       const { browserRefresher } = await import('../fleet/refresh.js');
       const refresher = await browserRefresher({ store, box, clock: ctx.clock, log: ctx.log, config: ctx.config });
       refresh = (id) => refresher.reactive(id);

@@ -115,6 +115,7 @@ export async function demo(
           log: deps.log,
           dir,
           chromiumPath: deps.config.chromiumPath,
+          playwrightBrowsersPath: deps.config.playwrightBrowsersPath,
         })),
       );
       const fleet = new AccountManager({ store, clock: deps.clock, timeZone: deps.config.timeZone });
@@ -143,9 +144,10 @@ async function demoInstagram(deps: {
   log: Logger;
   dir: string;
   chromiumPath: string | undefined;
+  playwrightBrowsersPath: string | undefined;
 }): Promise<string[]> {
   const steps: string[] = [];
-  const chromium = findChromium(deps.chromiumPath);
+  const chromium = findChromium(deps.chromiumPath, deps.playwrightBrowsersPath);
   const demoSecret = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP'; // demo only: the fake's account
   const { startFakeInstagram } = await import('../sandbox/fakeInstagram.js');
   // The fake behaves like the real site: an SPA whose login and 2FA go by XHR, behind the

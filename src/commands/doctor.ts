@@ -193,7 +193,7 @@ export async function doctor(config: Config, hostClock: Clock = systemClock): Pr
     }
   }
 
-  const chromium = findChromium(config.chromiumPath);
+  const chromium = findChromium(config.chromiumPath, config.playwrightBrowsersPath);
   checks.push(
     'path' in chromium
       ? { check: 'Chromium for refresh-session', ok: true, severity: 'warning', detail: chromium.path, fix: null }

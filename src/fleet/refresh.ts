@@ -41,6 +41,7 @@ export interface RefreshDeps {
   login: BrowserLogin;
   instagramUrl: string;
   chromiumPath: string | undefined;
+  playwrightBrowsersPath?: string | undefined;
   /**
    * Where older acctctl versions kept a persistent Chromium profile per account: a directory
    * found there is read into the store once (encrypted) and deleted.
@@ -179,6 +180,7 @@ export class SessionRefresher {
             ? { legacyProfileDir: join(this.deps.legacyProfileRoot, `${row.tenant}-${row.username}`) }
             : {}),
           chromiumPath: this.deps.chromiumPath,
+          playwrightBrowsersPath: this.deps.playwrightBrowsersPath,
           ...(this.deps.extraArgs ? { extraArgs: this.deps.extraArgs } : {}),
         });
       } catch (e) {
@@ -327,7 +329,7 @@ export async function browserRefresher(deps: {
   box: SecretBox;
   clock: Clock;
   log: Logger;
-  config: Pick<Config, 'instagramUrl' | 'chromiumPath' | 'legacyProfileDir'>;
+  config: Pick<Config, 'instagramUrl' | 'chromiumPath' | 'playwrightBrowsersPath' | 'legacyProfileDir'>;
 }): Promise<SessionRefresher> {
   const { playwrightLogin } = await import('../instagram/browser.js');
   const { config } = deps;
@@ -339,6 +341,7 @@ export async function browserRefresher(deps: {
     login: playwrightLogin,
     instagramUrl: config.instagramUrl,
     chromiumPath: config.chromiumPath,
+    playwrightBrowsersPath: config.playwrightBrowsersPath,
     // Older versions kept a Chromium profile per account here: migrated into the store, then deleted.
     legacyProfileRoot: config.legacyProfileDir,
   });

@@ -63,6 +63,8 @@ export interface BrowserLoginRequest {
   /** Delay before each typed key, ms (default: 40–160 ms at random). */
   keyDelayMs?: () => number;
   chromiumPath: string | undefined;
+  /** Where Playwright's own browsers are (config's PLAYWRIGHT_BROWSERS_PATH), searched when chromiumPath is unset. */
+  playwrightBrowsersPath?: string | undefined;
   timeoutMs?: number;
   /** Extra Chromium flags (tests: route loopback through the proxy). */
   extraArgs?: string[];
@@ -343,7 +345,7 @@ async function migrateProfile(
 }
 
 export const playwrightLogin: BrowserLogin = async (req) => {
-  const found = findChromium(req.chromiumPath);
+  const found = findChromium(req.chromiumPath, req.playwrightBrowsersPath);
   if (!('path' in found)) throw new UnavailableError(`${found.problem} → ${found.fix}`);
   const { chromium } = createRequire(import.meta.url)('playwright-core') as typeof import('playwright-core');
   const timeout = req.timeoutMs ?? 30_000;

@@ -14,12 +14,12 @@ function executable(p: string): boolean {
   }
 }
 
-/** A Chromium that `npx playwright install chromium` put in Playwright's cache, if any (newest first). */
-export function playwrightChromium(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const root =
-    env.PLAYWRIGHT_BROWSERS_PATH && env.PLAYWRIGHT_BROWSERS_PATH !== '0'
-      ? env.PLAYWRIGHT_BROWSERS_PATH
-      : join(homedir(), '.cache', 'ms-playwright');
+/**
+ * A Chromium that `npx playwright install chromium` put in Playwright's cache, if any (newest
+ * first): `browsersPath` (config's PLAYWRIGHT_BROWSERS_PATH), else Playwright's default cache.
+ */
+export function playwrightChromium(browsersPath?: string): string | undefined {
+  const root = browsersPath ?? join(homedir(), '.cache', 'ms-playwright');
   let dirs: string[];
   try {
     dirs = readdirSync(root)
@@ -42,7 +42,10 @@ export function playwrightChromium(env: NodeJS.ProcessEnv = process.env): string
  * was installed, else the system's (Debian: /usr/bin/chromium); or why there is none. Never
  * downloads anything.
  */
-export function findChromium(configured: string | undefined): { path: string } | { problem: string; fix: string } {
+export function findChromium(
+  configured: string | undefined,
+  browsersPath?: string,
+): { path: string } | { problem: string; fix: string } {
   if (configured !== undefined) {
     return executable(configured)
       ? { path: configured }
@@ -51,7 +54,7 @@ export function findChromium(configured: string | undefined): { path: string } |
           fix: 'point ACCTCTL_CHROMIUM_PATH at a Chromium binary, or unset it',
         };
   }
-  const found = playwrightChromium() ?? CHROMIUM_CANDIDATES.find(executable);
+  const found = playwrightChromium(browsersPath) ?? CHROMIUM_CANDIDATES.find(executable);
   return found
     ? { path: found }
     : {

@@ -15,16 +15,16 @@ describe('finding a Chromium', () => {
   it('Playwright’s own browser when one was installed (newest revision first)', () => {
     const root = mkdtempSync(join(tmpdir(), 'pw-'));
     try {
-      expect(playwrightChromium({ PLAYWRIGHT_BROWSERS_PATH: root })).toBeUndefined();
+      expect(playwrightChromium(root)).toBeUndefined();
       for (const rev of ['1100', '1200']) {
         mkdirSync(join(root, `chromium-${rev}`, 'chrome-linux64'), { recursive: true });
         const bin = join(root, `chromium-${rev}`, 'chrome-linux64', 'chrome');
         writeFileSync(bin, '#!/bin/sh\n');
         chmodSync(bin, 0o755);
       }
-      expect(playwrightChromium({ PLAYWRIGHT_BROWSERS_PATH: root })).toBe(
-        join(root, 'chromium-1200', 'chrome-linux64', 'chrome'),
-      );
+      expect(playwrightChromium(root)).toBe(join(root, 'chromium-1200', 'chrome-linux64', 'chrome'));
+      // config's PLAYWRIGHT_BROWSERS_PATH reaches the search when ACCTCTL_CHROMIUM_PATH is unset
+      expect(findChromium(undefined, root)).toEqual({ path: join(root, 'chromium-1200', 'chrome-linux64', 'chrome') });
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
