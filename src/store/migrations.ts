@@ -106,15 +106,29 @@ export async function migrateToLatest(db: Kysely<Database>, caps: DialectCaps): 
     return check(await new Migrator({ db, provider }).migrateToLatest());
   }
   return db.connection().execute(async (conn) => {
-    await sql.raw(caps.beginWrite).execute(conn);
+    // SQLite rebuilds a table to change what ALTER cannot (sql/0009): dropping the old table
+    // must not cascade to the rows that refer to it. Its documented procedure: foreign keys off
+    // outside the transaction, checked before the commit, on again after.
+    await sql`pragma foreign_keys = off`.execute(conn);
     try {
-      refuseNewer(await schemaState(conn, caps));
-      const applied = check(await new Migrator({ db: conn, provider, disableTransactions: true }).migrateToLatest());
-      await sql`commit`.execute(conn);
-      return applied;
-    } catch (e) {
-      await sql`rollback`.execute(conn).catch(() => {});
-      throw e;
+      await sql.raw(caps.beginWrite).execute(conn);
+      try {
+        refuseNewer(await schemaState(conn, caps));
+        const applied = check(await new Migrator({ db: conn, provider, disableTransactions: true }).migrateToLatest());
+        const broken = applied.length ? (await sql<{ table: string }>`pragma foreign_key_check`.execute(conn)).rows : [];
+        if (broken.length > 0) {
+          throw new InternalError(
+            `a migration left rows in ${[...new Set(broken.map((r) => r.table))].join(', ')} pointing at nothing; the database was rolled back → report this with the log`,
+          );
+        }
+        await sql`commit`.execute(conn);
+        return applied;
+      } catch (e) {
+        await sql`rollback`.execute(conn).catch(() => {});
+        throw e;
+      }
+    } finally {
+      await sql`pragma foreign_keys = on`.execute(conn);
     }
   });
 }

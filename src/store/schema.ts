@@ -137,6 +137,18 @@ export interface TargetsTable {
   updated_at: number;
   /** When the join request was sent (pending_approval): it expires N days later. */
   requested_at: number | null;
+  /** The tenant whose target it is (null: imported before targets had tenants). */
+  tenant_id: number | null;
+}
+
+/** What a removed thing was called, so its events stay readable under that name. */
+export interface RemovedSubjectsTable {
+  subject_type: string;
+  subject_id: number;
+  name: string;
+  tenant_id: number | null;
+  tenant_name: string | null;
+  removed_at: number;
 }
 
 export interface WatchesTable {
@@ -275,6 +287,7 @@ export interface Database {
   open_alerts: OpenAlertsTable;
   ig_session_log: IgSessionLogTable;
   ig_backoffs: IgBackoffsTable;
+  removed_subjects: RemovedSubjectsTable;
 }
 
 /** Every encrypted column, by table. `keys rotate` and the canary test walk this list. */

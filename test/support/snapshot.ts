@@ -17,6 +17,7 @@ export const TABLES = [
   'settings',
   'limit_resets',
   'ig_requests',
+  'removed_subjects',
   'kysely_migration',
 ] as const;
 
