@@ -185,16 +185,23 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
         (await import('../commands/login.js')).loginCli(ctx, opts),
       ),
     );
-  for (const verb of ['enable', 'disable', 'remove'] as const) {
+  for (const verb of ['enable', 'disable'] as const) {
     accounts
       .command(`${verb} <name>`)
-      .description(
-        verb === 'remove' ? 'delete an account and its history' : `${verb} an account for leasing (its state is kept)`,
-      )
+      .description(`${verb} an account for leasing (its state is kept)`)
       .action(
         run(async (ctx, name: string) => (await import('../commands/accounts.js')).changeAccountCli(ctx, verb, name)),
       );
   }
+  accounts
+    .command('remove <name>')
+    .description('remove an account (its events stay under its name); refused while leased or bound to groups')
+    .option('--force', 'remove anyway: its lease ends (the token fails) and its groups are queued for another account')
+    .action(
+      run(async (ctx, name: string, opts: { force?: boolean }) =>
+        (await import('../commands/accounts.js')).changeAccountCli(ctx, 'remove', name, opts),
+      ),
+    );
 
   accounts
     .command('reactivate <name>')

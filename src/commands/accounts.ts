@@ -80,8 +80,27 @@ export async function listAccountsCli(
   });
 }
 
-export async function changeAccountCli(ctx: Ctx, verb: AccountChange, name: string): Promise<void> {
-  await withStore(ctx, async (store) =>
-    ctx.emit(await changeAccount({ store, clock: ctx.clock }, verb, name), (r) => `account ${r.name}: ${r.change}d`),
-  );
+export async function changeAccountCli(
+  ctx: Ctx,
+  verb: AccountChange,
+  name: string,
+  opts: { force?: boolean } = {},
+): Promise<void> {
+  await withStore(ctx, async (store) => {
+    const r = await changeAccount({ store, clock: ctx.clock }, verb, name, { force: opts.force === true });
+    if (!r.removal) {
+      ctx.emit({ name: r.name, change: r.change }, (x) => `account ${x.name}: ${x.change}d`);
+      return;
+    }
+    const { leaseEnded, targetsRequeued } = r.removal;
+    ctx.emit({ name: r.name, change: r.change, leaseEnded, targetsRequeued }, (x) =>
+      [
+        `account ${x.name}: removed (its events stay under its name)`,
+        ...(x.leaseEnded ? [`ended the lease of ${x.leaseEnded.holder}: its token no longer works`] : []),
+        ...(x.targetsRequeued.length
+          ? [`queued again for another account: ${x.targetsRequeued.join(', ')}`]
+          : []),
+      ].join('\n'),
+    );
+  });
 }

@@ -13,7 +13,8 @@ import {
   accountsPage,
   existingAccounts,
   insertAccounts,
-  removeAccountRow,
+  removeAccount,
+  type AccountRemoval,
   reserveAccountIds,
   reviveAccount,
   setAccountEnabled,
@@ -203,18 +204,35 @@ export async function changeAccount(
   deps: { store: Store; clock: Clock },
   verb: AccountChange,
   name: string,
-): Promise<{ name: string; change: AccountChange }> {
+  opts: { force?: boolean } = {},
+): Promise<{ name: string; change: AccountChange; removal?: AccountRemoval }> {
   const now = deps.clock.now();
   return deps.store.writeTx(async (tx) => {
+    if (verb === 'remove') {
+      const removal = await removeAccount(tx, name, { force: opts.force === true, now });
+      const ended = [
+        removal.leaseEnded ? `its lease (${removal.leaseEnded.holder})` : '',
+        removal.targetsRequeued.length ? `its binding to ${removal.targetsRequeued.join(', ')} (queued again)` : '',
+      ].filter(Boolean);
+      await insertEvent(tx, {
+        at: now,
+        kind: 'account_removed',
+        subject_type: 'telegram_account',
+        subject_id: removal.id,
+        tenant_id: removal.tenantId,
+        message: `account ${name}: removed by operator${ended.length ? `, ending ${ended.join(' and ')}` : ''}`,
+        data_json: null,
+      });
+      return { name, change: verb, removal };
+    }
     const acc = await accountIdByName(tx, name);
     if (acc === undefined) throw new DataError(`no account named "${name}" → see \`acctctl accounts list\``);
-    if (verb === 'remove') await removeAccountRow(tx, acc);
-    else await setAccountEnabled(tx, acc, verb === 'enable', now);
+    await setAccountEnabled(tx, acc, verb === 'enable', now);
     await insertEvent(tx, {
       at: now,
       kind: `account_${verb}d`,
       subject_type: 'telegram_account',
-      subject_id: verb === 'remove' ? null : acc,
+      subject_id: acc,
       tenant_id: null,
       message: `account ${name}: ${verb} by operator`,
       data_json: null,

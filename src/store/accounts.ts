@@ -1,7 +1,8 @@
 import { sql, type Kysely } from 'kysely';
-import { UsageError } from '../errors.js';
+import { DataError, UsageError } from '../errors.js';
 import { insertEvent } from './events.js';
 import { proxyLabel } from './proxies.js';
+import { rememberRemoved } from './removed.js';
 import { ACCOUNT_STATES, type AccountState } from '../domain/accountStates.js';
 import type { DialectCaps } from './dialects.js';
 import type { Database } from './schema.js';
@@ -297,15 +298,99 @@ export async function accountIdByName(db: Kysely<Database>, name: string): Promi
   return row?.id;
 }
 
-/** Remove an account; targets it only tried are anyone's again (joined and pending ones stay bound). */
-export async function removeAccountRow(tx: Kysely<Database>, id: number): Promise<void> {
-  await tx
-    .updateTable('targets')
-    .set({ account_id: null })
-    .where('account_id', '=', id)
-    .where('status', 'not in', ['joined', 'pending_approval'])
+/** What an account removal found using the account, and what `--force` ended. */
+export interface AccountRemoval {
+  name: string;
+  /** Its id, never handed out again (its events keep pointing at it). */
+  id: number;
+  tenantId: number | null;
+  /** The lease it ended (its token fails from now on), if one was held. */
+  leaseEnded: { holder: string; action: string | null; expiresAt: number } | null;
+  /** Groups it was bound to (joined, pending approval, being joined): unbound and queued again. */
+  targetsRequeued: string[];
+}
+
+/**
+ * Remove a Telegram account as one transaction. In use — leased, or bound to groups (joined,
+ * pending approval, a join trying one with it) — is refused (DataError, 65, naming what) unless
+ * `force`: then the lease ends (the account's id is never handed out again, so its token fails
+ * for good), its groups are unbound and queued for another account, and its name is kept in
+ * removed_subjects so its events stay readable under it. The action and error logs go with it.
+ */
+export async function removeAccount(
+  tx: Kysely<Database>,
+  name: string,
+  opts: { force: boolean; now: number },
+): Promise<AccountRemoval> {
+  const acc = await tx
+    .selectFrom('telegram_accounts as a')
+    .leftJoin('tenants as t', 't.id', 'a.tenant_id')
+    .select(['a.id', 'a.tenant_id', 't.name as tenant', 'a.lease_holder', 'a.lease_action', 'a.lease_expires_at'])
+    .where('a.session_name', '=', name)
+    .executeTakeFirst();
+  if (!acc) throw new DataError(`no account named "${name}" → see \`acctctl accounts list\``);
+  const leased =
+    acc.lease_holder !== null && acc.lease_expires_at !== null && acc.lease_expires_at > opts.now
+      ? { holder: acc.lease_holder, action: acc.lease_action, expiresAt: acc.lease_expires_at }
+      : null;
+  const bound = await tx
+    .selectFrom('targets')
+    .select(['id', 'ref', 'status'])
+    .where('account_id', '=', acc.id)
+    .where((eb) =>
+      eb.or([eb('status', 'in', ['joined', 'pending_approval', 'joining']), eb('lease_expires_at', '>', opts.now)]),
+    )
+    .orderBy('ref')
     .execute();
-  await tx.deleteFrom('telegram_accounts').where('id', '=', id).execute();
+  const uses: string[] = [];
+  if (leased) {
+    uses.push(`leased by ${leased.holder}${leased.action ? ` for ${leased.action}` : ''} until ${new Date(leased.expiresAt).toISOString()}`);
+  }
+  if (bound.length) {
+    const shown = bound.slice(0, 5).map((b) => `${b.ref} (${b.status})`);
+    uses.push(`bound to ${bound.length === 1 ? 'a group' : `${bound.length} groups`}: ${shown.join(', ')}${bound.length > 5 ? ', …' : ''}`);
+  }
+  if (uses.length && !opts.force) {
+    throw new DataError(
+      `account ${name} is in use: ${uses.join('; ')}; nothing was removed → release or wait for the lease, or pass --force ` +
+        `(the lease ends and its token fails; its groups are unbound and queued for another account)`,
+    );
+  }
+  // Groups it only tried are anyone's again; the ones it is in or asked to join are queued again.
+  await tx.updateTable('targets').set({ account_id: null }).where('account_id', '=', acc.id).execute();
+  if (bound.length) {
+    await tx
+      .updateTable('targets')
+      .set({
+        status: 'new',
+        attempts: 0,
+        next_attempt_at: null,
+        error_message: null,
+        joined_at: null,
+        warmup_ends_at: null,
+        requested_at: null,
+        lease_holder: null,
+        lease_token: null,
+        lease_expires_at: null,
+        updated_at: opts.now,
+      })
+      .where(
+        'id',
+        'in',
+        bound.map((b) => b.id),
+      )
+      .execute();
+  }
+  await rememberRemoved(tx, {
+    subject_type: 'telegram_account',
+    subject_id: acc.id,
+    name,
+    tenant_id: acc.tenant_id,
+    tenant_name: acc.tenant,
+    removed_at: opts.now,
+  });
+  await tx.deleteFrom('telegram_accounts').where('id', '=', acc.id).execute();
+  return { name, id: acc.id, tenantId: acc.tenant_id, leaseEnded: leased, targetsRequeued: bound.map((b) => b.ref) };
 }
 
 export async function setAccountEnabled(

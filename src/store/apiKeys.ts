@@ -1,5 +1,6 @@
 import { DataError } from '../errors.js';
 import type { SecretBox } from '../security/secretBox.js';
+import { rememberRemoved } from './removed.js';
 import type { Store } from './store.js';
 import { resolveTenants } from './tenants.js';
 
@@ -89,6 +90,17 @@ export async function removeApiKeys(
         { details: problems },
       );
     }
+    await rememberRemoved(
+      tx,
+      rows.map((r) => ({
+        subject_type: 'api_key',
+        subject_id: r.id,
+        name: `${r.provider} key ${r.id}`,
+        tenant_id: r.tenant_id,
+        tenant_name: r.tenant,
+        removed_at: opts.now,
+      })),
+    );
     await tx
       .deleteFrom('api_keys')
       .where('id', 'in', [...ids])
@@ -100,7 +112,7 @@ export async function removeApiKeys(
           at: opts.now,
           kind: 'api_key_removed',
           subject_type: 'api_key',
-          subject_id: null,
+          subject_id: r.id,
           tenant_id: r.tenant_id,
           message: `API key ${r.id} (${r.provider}) of tenant ${r.tenant}: removed by operator`,
           data_json: null,

@@ -63,12 +63,25 @@ export function eventsQuery(store: Store, f: EventFilter) {
     .leftJoin('ig_accounts as ia', (j) => j.onRef('ia.id', '=', 'e.subject_id').on('e.subject_type', '=', 'ig_account'))
     .leftJoin('watches as w', (j) => j.onRef('w.id', '=', 'e.subject_id').on('e.subject_type', '=', 'watch'))
     .leftJoin('targets as tg', (j) => j.onRef('tg.id', '=', 'e.subject_id').on('e.subject_type', '=', 'target'))
+    // A removed subject (its id is never reused): the name and tenant it had.
+    .leftJoin('removed_subjects as rs', (j) =>
+      j.onRef('rs.subject_type', '=', 'e.subject_type').onRef('rs.subject_id', '=', 'e.subject_id'),
+    )
     .leftJoin('tenants as t', (j) =>
       j.on((eb) =>
         eb(
           't.id',
           '=',
-          eb.fn.coalesce('e.tenant_id', 'ta.tenant_id', 'ia.tenant_id', 'w.tenant_id') as unknown as number,
+          eb.fn.coalesce('e.tenant_id', 'ta.tenant_id', 'ia.tenant_id', 'w.tenant_id', 'rs.tenant_id') as unknown as number,
+        ),
+      ),
+    )
+    .leftJoin('removed_subjects as rt', (j) =>
+      j.on('rt.subject_type', '=', 'tenant').on((eb) =>
+        eb(
+          'rt.subject_id',
+          '=',
+          eb.fn.coalesce('e.tenant_id', 'ta.tenant_id', 'ia.tenant_id', 'w.tenant_id', 'rs.tenant_id') as unknown as number,
         ),
       ),
     )
@@ -79,16 +92,25 @@ export function eventsQuery(store: Store, f: EventFilter) {
       'e.subject_type',
       'e.message',
       'e.data_json',
-      't.name as tenant',
-      sql<string | null>`coalesce(ta.session_name, ia.username, w.username, tg.ref)`.as('subject_name'),
+      sql<string | null>`coalesce(t.name, rt.name, rs.tenant_name)`.as('tenant'),
+      sql<string | null>`coalesce(ta.session_name, ia.username, w.username, tg.ref, rs.name)`.as('subject_name'),
     ]);
   if (f.sinceMs !== undefined) q = q.where('e.at', '>=', f.sinceMs);
   if (f.kinds?.length) q = q.where('e.kind', 'in', f.kinds);
   if (f.ids) q = q.where('e.id', 'in', f.ids.length ? f.ids : [-1]);
-  if (f.tenant !== undefined) q = q.where('t.name', '=', f.tenant);
+  if (f.tenant !== undefined) {
+    const tenant = f.tenant;
+    q = q.where((eb) => eb(sql<string | null>`coalesce(t.name, rt.name, rs.tenant_name)`, '=', tenant));
+  }
   if (f.account !== undefined) {
     const name = f.account.replace(/^@/, '');
-    q = q.where((eb) => eb.or([eb('ta.session_name', '=', name), eb('ia.username', '=', name.toLowerCase())]));
+    q = q.where((eb) =>
+      eb.or([
+        eb('ta.session_name', '=', name),
+        eb('ia.username', '=', name.toLowerCase()),
+        eb.and([eb('rs.subject_type', 'in', ['telegram_account', 'ig_account']), eb('rs.name', 'in', [name, name.toLowerCase()])]),
+      ]),
+    );
   }
   // By id: the outbox's look-up of the events it claimed goes by primary key, not through the time index.
   q = f.ids ? q.orderBy('e.id') : q.orderBy('e.at', 'desc').orderBy('e.id', 'desc');

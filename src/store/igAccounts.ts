@@ -4,6 +4,7 @@ import { DataError, UsageError } from '../errors.js';
 import type { SecretBox } from '../security/secretBox.js';
 import { raiseAlert, type NewEvent } from './events.js';
 import { proxyLabel, upsertProxy } from './proxies.js';
+import { rememberRemoved } from './removed.js';
 import type { IgAccountsTable } from './schema.js';
 import type { Store } from './store.js';
 import { resolveTenants } from './tenants.js';
@@ -112,7 +113,7 @@ export async function removeIg(
     let q = tx
       .selectFrom('ig_accounts as i')
       .innerJoin('tenants as t', 't.id', 'i.tenant_id')
-      .select(['i.id', 't.name as tenant', 'i.username'])
+      .select(['i.id', 'i.tenant_id', 't.name as tenant', 'i.username'])
       .where('i.username', '=', who.username.replace(/^@/, '').toLowerCase());
     if (who.tenant !== undefined) q = q.where('t.name', '=', who.tenant);
     const rows = await q.execute();
@@ -148,6 +149,14 @@ export async function removeIg(
         `Instagram account ${acc.tenant}/${acc.username} is in use: ${uses.join('; ')}; nothing was removed → try again when it is done, or pass --force`,
       );
     }
+    await rememberRemoved(tx, {
+      subject_type: 'ig_account',
+      subject_id: acc.id,
+      name: acc.username,
+      tenant_id: acc.tenant_id,
+      tenant_name: acc.tenant,
+      removed_at: opts.now,
+    });
     await tx.deleteFrom('ig_accounts').where('id', '=', acc.id).execute();
     await tx.deleteFrom('locks').where('name', '=', `ig-refresh:${acc.id}`).execute();
     await tx
@@ -156,8 +165,8 @@ export async function removeIg(
         at: opts.now,
         kind: 'ig_account_removed',
         subject_type: 'ig_account',
-        subject_id: null,
-        tenant_id: null,
+        subject_id: acc.id,
+        tenant_id: acc.tenant_id,
         message: `Instagram account ${acc.tenant}/${acc.username}: removed by operator`,
         data_json: null,
       })

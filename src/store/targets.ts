@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { targetKey, type TargetRef } from '../domain/links.js';
 import { DataError, UsageError } from '../errors.js';
 import { TARGET_STATUSES, type Database, type TargetStatus } from './schema.js';
+import { rememberRemoved } from './removed.js';
 import type { Store } from './store.js';
 
 /** Which join targets a listing shows (`--niche`, `--status`). */
@@ -102,7 +103,15 @@ export async function removeTargets(
     const rows = await tx
       .selectFrom('targets as t')
       .leftJoin('telegram_accounts as a', 'a.id', 't.account_id')
-      .select(['t.id', 't.ref', 't.status', 't.lease_holder', 't.lease_expires_at', 'a.session_name as account'])
+      .select([
+        't.id',
+        't.ref',
+        't.status',
+        't.tenant_id',
+        't.lease_holder',
+        't.lease_expires_at',
+        'a.session_name as account',
+      ])
       .where('t.ref', 'in', refs.length ? [...refs] : [''])
       .execute();
     const missing = refs.filter((r) => !rows.some((x) => x.ref === r));
@@ -126,6 +135,17 @@ export async function removeTargets(
         { details: problems },
       );
     }
+    await rememberRemoved(
+      tx,
+      rows.map((r) => ({
+        subject_type: 'target',
+        subject_id: r.id,
+        name: r.ref,
+        tenant_id: r.tenant_id,
+        tenant_name: null,
+        removed_at: opts.now,
+      })),
+    );
     await tx
       .deleteFrom('targets')
       .where(

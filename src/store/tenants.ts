@@ -3,6 +3,7 @@ import { count, listing } from '../domain/plural.js';
 import { DEFAULT_VERIFY_MODE } from '../domain/tenants.js';
 import { DataError } from '../errors.js';
 import { disableAccountsUsingProxies } from './proxies.js';
+import { rememberRemoved } from './removed.js';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
 
@@ -58,10 +59,12 @@ export interface TenantUsage {
   igAccounts: number;
   apiKeys: number;
   watches: number;
+  /** Join targets it owns. */
+  targets: number;
 }
 
 async function tenantUsage(db: Kysely<Database>, tenantId: number): Promise<TenantUsage> {
-  const n = async (t: 'telegram_accounts' | 'proxies' | 'ig_accounts' | 'api_keys' | 'watches') =>
+  const n = async (t: 'telegram_accounts' | 'proxies' | 'ig_accounts' | 'api_keys' | 'watches' | 'targets') =>
     Number(
       (
         await db
@@ -77,6 +80,7 @@ async function tenantUsage(db: Kysely<Database>, tenantId: number): Promise<Tena
     igAccounts: await n('ig_accounts'),
     apiKeys: await n('api_keys'),
     watches: await n('watches'),
+    targets: await n('targets'),
   };
 }
 
@@ -87,6 +91,7 @@ export function describeTenantUsage(u: TenantUsage): string[] {
   if (u.igAccounts) parts.push(count(u.igAccounts, 'Instagram account'));
   if (u.apiKeys) parts.push(count(u.apiKeys, 'API key'));
   if (u.watches) parts.push(count(u.watches, 'watch', 'watches'));
+  if (u.targets) parts.push(count(u.targets, 'join target'));
   return parts;
 }
 
@@ -117,13 +122,24 @@ export async function removeTenant(
     if (uses.length > 0 && !opts.force) {
       throw new DataError(
         `tenant "${name}" is in use: it has ${listing(uses)}; nothing was removed → remove those first, or pass --force ` +
-          `(its proxies, Instagram accounts, API keys and watches are removed with it; its Telegram accounts are kept without a tenant)`,
+          `(its proxies, Instagram accounts, API keys, watches and join targets are removed with it; its Telegram accounts are kept without a tenant)`,
       );
     }
     const proxyIds = (await tx.selectFrom('proxies').select('id').where('tenant_id', '=', t.id).execute()).map(
       (p) => p.id,
     );
     const accountsDisabled = await disableAccountsUsingProxies(tx, proxyIds, opts.now);
+    // Its history stays readable under its name (and its Instagram accounts' under theirs).
+    const igs = await tx.selectFrom('ig_accounts').select(['id', 'username']).where('tenant_id', '=', t.id).execute();
+    const gone = (subject_type: string, subject_id: number, subject: string) => ({
+      subject_type,
+      subject_id,
+      name: subject,
+      tenant_id: t.id,
+      tenant_name: name,
+      removed_at: opts.now,
+    });
+    await rememberRemoved(tx, [gone('tenant', t.id, name), ...igs.map((i) => gone('ig_account', i.id, i.username))]);
     await tx.deleteFrom('tenants').where('id', '=', t.id).execute();
     await tx
       .insertInto('events')
@@ -131,8 +147,8 @@ export async function removeTenant(
         at: opts.now,
         kind: 'tenant_removed',
         subject_type: 'tenant',
-        subject_id: null,
-        tenant_id: null,
+        subject_id: t.id,
+        tenant_id: t.id,
         message: `tenant ${name}: removed by operator${uses.length ? ` with ${listing(uses)}` : ''}`,
         data_json: null,
       })

@@ -292,7 +292,12 @@ export const JSON_SCHEMAS: Record<string, OutputSchema> = {
   }),
   'accounts enable': accountChange,
   'accounts disable': accountChange,
-  'accounts remove': accountChange,
+  'accounts remove': doc('accounts remove: what the removal ended (null / [] when nothing used the account)', {
+    name: str,
+    change: v.literal('remove'),
+    leaseEnded: n(v.object({ holder: str, action: n(str), expiresAt: time })),
+    targetsRequeued: strings,
+  }),
   'accounts reactivate': doc('accounts reactivate', {
     account: str,
     from: str,
