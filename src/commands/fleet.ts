@@ -113,7 +113,8 @@ export async function reportErrorCli(ctx: Ctx, token: string, error: string): Pr
         `${r.account}: ${r.lastError} → ${r.state}${r.until ? ` until ${fmtTime(r.until)}` : ''}` +
         `${r.pauseUntil ? `, paused until ${fmtTime(r.pauseUntil)}` : ''}` +
         // Only a join lease has a target whose fate the error decides.
-        `${r.action === 'join' ? `; target: ${r.target}` : ''}; lease ended`,
+        `${r.action === 'join' ? `; target: ${r.target}` : ''}` +
+        (r.late ? '; recorded on the account; its lease had already ended (nobody’s lease was touched)' : '; lease ended'),
     ),
   );
 }

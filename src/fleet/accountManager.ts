@@ -32,6 +32,7 @@ import {
   claimLease,
   leaseCandidates,
   lockHeldLease,
+  lockTokenAccount,
   nextStateChangeAt,
   recoverRows,
   releaseLease,
@@ -108,6 +109,11 @@ export interface ReportErrorResult {
   /** What to do with the join target (null for leases of other actions: they have none). */
   target: ErrorOutcome['target'] | null;
   pauseUntil: number | null;
+  /**
+   * The lease had already ended (expired, released, or taken over): the error was recorded on the
+   * token's account all the same, and nobody's lease was touched.
+   */
+  late: boolean;
 }
 
 export interface RecoverResult {
@@ -421,6 +427,16 @@ export class AccountManager {
     return row;
   }
 
+  /**
+   * The token's account when its lease is no longer held by it (null while it is: the normal
+   * path). A token the account never issued (its fence is beyond the account's) is not its.
+   */
+  private async lateRow(tx: StoreTx, token: string, now: number) {
+    const { id, fence } = parseToken(token);
+    if (await lockHeldLease(tx, this.store.caps, { id, fence, now })) return null;
+    return lockTokenAccount(tx, this.store.caps, { id, fence });
+  }
+
   /** Extend a lease still held: `renew(token, { ttlMs })` (or the older `renew(token, ttlMs)`). */
   async renew(token: string, opts: RenewOptions | number = {}): Promise<RenewResult> {
     const ttlMs = typeof opts === 'number' ? opts : (opts.ttlMs ?? DEFAULT_LEASE_TTL_MS);
@@ -477,18 +493,23 @@ export class AccountManager {
   ): Promise<ReportErrorResult> {
     return this.store.writeTx(async (tx) => {
       const now = this.clock.now();
-      const row = await this.heldRow(tx, token, now);
+      // A report after the lease ended is still about the token's account (ids are never reused,
+      // fences never go back, so only that account's tokens match); join and pending checks
+      // (inTx) act on their target only while they hold the lease.
+      const late = inTx === undefined ? await this.lateRow(tx, token, now) : null;
+      const row = late ?? (await this.heldRow(tx, token, now));
       const outcome = classifyError(error, {
         floodThresholdSeconds:
           floodThresholdOf(row.limits_json) ?? floodThresholdOf(row.tenant_limits) ?? this.floodThresholdSeconds,
         errorCount: row.error_count,
       });
       const next = transition({ state: row.state, until: row.state_until }, outcome, now);
-      const lastError = errorText(outcome.code, error);
+      const lastError = errorText(outcome.code, error) + (late ? ' (reported after the lease ended)' : '');
       const pauseUntil = outcome.pauseMs === null ? null : now + outcome.pauseMs;
       await writeErrorReport(tx, {
         now,
         row,
+        late: late !== null,
         failedAttempt: outcome.failedAttempt,
         code: outcome.code,
         next,
@@ -515,6 +536,7 @@ export class AccountManager {
         until: next.until,
         target: row.lease_action === 'join' ? outcome.target : null,
         pauseUntil,
+        late: late !== null,
       };
     });
   }

@@ -402,12 +402,32 @@ export async function lockHeldLease(
   return r.rows[0] ?? null;
 }
 
+/**
+ * The account a token was issued by, whatever became of its lease: the token's fence is one the
+ * account has reached (fences only grow, ids are never reused). Locked like a held lease; the
+ * lease's action and channel are not known any more (null).
+ */
+export async function lockTokenAccount(
+  tx: StoreTx,
+  caps: DialectCaps,
+  v: { id: number; fence: number },
+): Promise<HeldRow | null> {
+  const r = await sql<HeldRow>`select a.id, a.session_name, a.state, a.state_until, null as lease_action,
+        null as lease_channel, a.error_count, a.limits_json, t.limits_json as tenant_limits
+      from telegram_accounts a left join tenants t on t.id = a.tenant_id
+      where a.id = ${v.id} and a.fence >= ${v.fence} and ${v.fence} > 0
+      ${sql.raw(caps.forUpdate === '' ? '' : `${caps.forUpdate} OF a`)}`.execute(tx);
+  return r.rows[0] ?? null;
+}
+
 /** Everything an error report writes: the failed attempt, the error, the account's new state, its event. */
 export async function writeErrorReport(
   tx: StoreTx,
   v: {
     now: number;
     row: HeldRow;
+    /** Reported after the lease ended: the account's lease (anyone's now) is left as it is. */
+    late?: boolean;
     failedAttempt: boolean;
     code: string;
     next: { state: AccountState; until: number | null; changed: boolean };
@@ -437,12 +457,16 @@ export async function writeErrorReport(
       error_count: v.countsAsError ? eb('error_count', '+', 1) : undefined,
       last_error: v.lastError,
       last_error_at: now,
-      lease_holder: null,
-      lease_token: null,
-      lease_expires_at: null,
-      lease_action: null,
-      lease_channel: null,
-      fence: eb('fence', '+', 1),
+      ...(v.late
+        ? {}
+        : {
+            lease_holder: null,
+            lease_token: null,
+            lease_expires_at: null,
+            lease_action: null,
+            lease_channel: null,
+            fence: eb('fence', '+', 1),
+          }),
       updated_at: now,
     }))
     .where('id', '=', row.id)

@@ -147,12 +147,11 @@ describe.each(DIALECTS)('account manager on $name', ({ skip, create }) => {
     },
   );
 
-  it.skipIf(skip)('a lease that expired or was taken over changes nothing and reports "lease lost"', async () => {
+  it.skipIf(skip)('release and renew of a lease that expired or was taken over change nothing: "lease lost"', async () => {
     const a = await lease('message', { ttlMs: MIN });
     clock.advance(MIN);
     const before = await snapshot(store);
     await expect(fleet.release(a.token, { used: { message: 5 } })).rejects.toBeInstanceOf(LeaseLostError);
-    await expect(fleet.reportError(a.token, 'PHONE_NUMBER_BANNED')).rejects.toThrow(/no longer held/);
     await expect(fleet.renew(a.token, MIN)).rejects.toBeInstanceOf(LeaseLostError);
     expect(await snapshot(store)).toBe(before);
     // Taken over by a new holder: the old token is fenced off.
@@ -166,6 +165,46 @@ describe.each(DIALECTS)('account manager on $name', ({ skip, create }) => {
     expect(log).toHaveLength(1);
     expect(log[0]).toMatchObject({ action: 'message', ok: 1, at: clock.now() });
   });
+
+  it.skipIf(skip)(
+    'report-error after the lease ended still records the error on the token’s account and ends nobody’s lease',
+    async () => {
+      const account = (name: string) =>
+        store.db.selectFrom('telegram_accounts').selectAll().where('session_name', '=', name).executeTakeFirstOrThrow();
+      // Expired, then taken over by another holder (the other accounts are disabled).
+      const a = await lease('message', { ttlMs: MIN });
+      await store.db.updateTable('telegram_accounts').set({ enabled: 0 }).where('id', '!=', a.accountId).execute();
+      clock.advance(MIN);
+      const b = await lease('message');
+      expect(b.account).toBe(a.account);
+      const late = await fleet.reportError(a.token, 'FLOOD_WAIT_30');
+      expect(late).toMatchObject({ account: a.account, code: 'FLOOD_WAIT', late: true });
+      expect(late.lastError).toMatch(/reported after the lease ended/);
+      const row = await account(a.account);
+      expect(row).toMatchObject({ lease_holder: 'test', last_error: late.lastError, last_error_at: clock.now() });
+      expect(row.lease_token).toBe(Number(b.token.split('.')[1]));
+      expect(await store.db.selectFrom('error_log').select('kind').execute()).toEqual([{ kind: 'FLOOD_WAIT' }]);
+      // The new holder's lease is untouched: it renews and releases as usual.
+      await fleet.renew(b.token, MIN);
+      await fleet.release(b.token, { used: { message: 1 } });
+
+      // Released, then PEER_FLOOD reported: the account is not handed out again.
+      await store.db.updateTable('telegram_accounts').set({ enabled: 1 }).execute();
+      const before = await account(b.account);
+      expect((await fleet.reportError(b.token, 'PEER_FLOOD')).late).toBe(true);
+      const flooded = await account(b.account);
+      expect(flooded.state).not.toBe('active');
+      expect(flooded.fence).toBe(before.fence);
+      for (let i = 0; i < 2; i++) expect((await lease('message')).account).not.toBe(b.account);
+
+      // A token the account never issued (a fence beyond its own) or of no account: not its.
+      const [id, fence] = b.token.split('.').map(Number) as [number, number];
+      const snap = await snapshot(store);
+      await expect(fleet.reportError(`${id}.${fence + 5}`, 'PEER_FLOOD')).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(fleet.reportError(`${id + 1000}.1`, 'PEER_FLOOD')).rejects.toBeInstanceOf(LeaseLostError);
+      expect(await snapshot(store)).toBe(snap);
+    },
+  );
 
   it.skipIf(skip)(
     'report-error applies the table, logs the failed attempt, ends the lease and writes an event',

@@ -369,6 +369,7 @@ export const JSON_SCHEMAS: Record<string, OutputSchema> = {
     until: n(time),
     target: n(str),
     pauseUntil: n(time),
+    late: bool,
   }),
   'reset-limits': doc('reset-limits', {
     day: str,
