@@ -239,8 +239,9 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .command('import <file>')
     .description('import links, one per line (@name, t.me/name, t.me/+HASH, t.me/joinchat/HASH, tg://…)')
     .option('--niche <niche>', 'niche for these targets', 'default')
+    .option('--tenant <name>', 'whose targets they are (needed when there is more than one tenant)')
     .action(
-      run(async (ctx, file: string, opts: { niche: string }) =>
+      run(async (ctx, file: string, opts: { niche: string; tenant?: string }) =>
         (await import('../commands/targets.js')).importTargetsCli(ctx, file, opts),
       ),
     );
@@ -283,13 +284,16 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
       'flood waits up to this long rest the account (flood_wait), longer ones cool it down for the run (env ACCTCTL_FLOOD_THRESHOLD; default 600; a tenant’s limits may set its own)',
     )
     .option('--pending-days <days>', 'a join request still not approved after this many days expires (default 7)')
+    .option('--tenant <name>', 'join only this tenant’s targets with its accounts (needed with more than one tenant)')
+    .option('--any-tenant', 'with more than one tenant: any tenant’s targets and accounts')
     .action(run(async (ctx, opts: JoinFlags) => (await import('../commands/join.js')).joinCli(ctx, opts)));
 
   program
     .command('lease')
     .description('lease an eligible account for an action; prints the fencing token (exit 75 when none is free)')
     .requiredOption('--action <action>', 'join, invite, message or contact')
-    .option('--tenant <name>', 'only this tenant’s accounts')
+    .option('--tenant <name>', 'only this tenant’s accounts (needed with more than one tenant)')
+    .option('--any-tenant', 'with more than one tenant: any tenant’s account')
     .option(
       '--channel <channel>',
       'the channel (any target link form): per-channel limits; a joined group goes only to its bound account, after its warm-up',
@@ -297,7 +301,11 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .option('--ttl <duration>', 'how long the lease lasts (e.g. 90s, 10m)', '10m')
     .option('--holder <name>', 'who holds it, shown in status (default cli@HOST:PID)')
     .action(
-      run(async (ctx, opts: { action: string; tenant?: string; channel?: string; ttl: string; holder?: string }) =>
+      run(
+        async (
+          ctx,
+          opts: { action: string; tenant?: string; anyTenant?: boolean; channel?: string; ttl: string; holder?: string },
+        ) =>
         (await import('../commands/fleet.js')).leaseCli(ctx, opts),
       ),
     );

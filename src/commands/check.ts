@@ -6,7 +6,7 @@ import { countWatches, watchesPage, type WatchListRow } from '../store/watches.j
 import { parseProviders, type ApiProvider } from '../domain/providers.js';
 import { parseApiKeys } from '../domain/files/apiKeys.js';
 import { parseWatches, WATCH_KINDS } from '../domain/files/watches.js';
-import { ConfigError, UsageError } from '../errors.js';
+import { ConfigError, DataError, UsageError } from '../errors.js';
 import { Checker, type TenantCheckResult } from '../fleet/checkRun.js';
 import { importApiKeys, importWatches, type WatchInput } from '../fleet/checkImports.js';
 import { parseJsonFile, readInputFile, rejectProblems } from '../config/inputFiles.js';
@@ -200,11 +200,24 @@ export async function watchListCli(
 
 export async function apikeysImportCli(ctx: Ctx, file: string, opts: { createTenant?: boolean } = {}): Promise<void> {
   const rows = parseApiKeyFile(file, readInputFile(file));
+  // A key for a provider the providers file does not describe could never be used.
+  if (ctx.config.apiProvidersFile !== undefined) {
+    const providers = loadProviders(ctx.config.apiProvidersFile);
+    const unknown = [...new Set(rows.map((r) => r.provider).filter((p) => !providers.has(p)))];
+    if (unknown.length) {
+      throw new DataError(
+        `${file}: provider ${unknown.join(', ')} is not configured in ${ctx.config.apiProvidersFile} (it has ${[...providers.keys()].join(', ') || 'none'}); nothing was imported → fix the provider names, or describe the provider there`,
+      );
+    }
+  }
   const box = secretBox(ctx);
   await withStore(ctx, async (store) =>
     ctx.emit(
       await importApiKeys({ store, box, clock: ctx.clock }, rows, { createTenants: opts.createTenant === true }),
-      (r) => `imported ${count(r.imported, 'API key')}` + createdTenants(r.tenantsCreated),
+      (r) =>
+        `imported ${count(r.imported, 'API key')}` +
+        (r.updated ? `; ${count(r.updated, 'key')} already there, updated` : '') +
+        createdTenants(r.tenantsCreated),
     ),
   );
 }

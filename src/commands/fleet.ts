@@ -1,4 +1,5 @@
 import { holderId } from '../fleet/holder.js';
+import { tenantScope } from '../fleet/tenants.js';
 import { durationMs } from '../domain/duration.js';
 import type { Ctx } from './support/context.js';
 import { secretBox, withStore } from './support/context.js';
@@ -63,14 +64,15 @@ function manager(ctx: Ctx, store: Store): AccountManager {
 
 export async function leaseCli(
   ctx: Ctx,
-  opts: { action: string; tenant?: string; channel?: string; ttl: string; holder?: string },
+  opts: { action: string; tenant?: string; anyTenant?: boolean; channel?: string; ttl: string; holder?: string },
 ): Promise<void> {
   if (!isAction(opts.action)) throw new UsageError(`--action "${opts.action}" → use join, invite, message or contact`);
   const ttlMs = parseTtl(opts.ttl);
   await withStore(ctx, async (store) => {
+    const tenant = await tenantScope(store, { ...opts, command: 'lease', anyAllowed: true });
     const r: LeaseResult = await manager(ctx, store).lease({
       action: opts.action as Action,
-      tenant: opts.tenant,
+      tenant,
       channel: opts.channel,
       holder: opts.holder ?? holderId('cli'),
       ttlMs,

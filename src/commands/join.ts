@@ -1,4 +1,5 @@
 import type { Ctx } from './support/context.js';
+import { tenantScope } from '../fleet/tenants.js';
 import { secretBox, withStore } from './support/context.js';
 import { c, fmtTime, table } from './support/output.js';
 import { UsageError } from '../errors.js';
@@ -69,6 +70,8 @@ export interface JoinFlags {
   maxWait: string;
   floodThreshold?: string;
   pendingDays?: string;
+  tenant?: string;
+  anyTenant?: boolean;
 }
 
 export async function joinCli(ctx: Ctx, opts: JoinFlags): Promise<void> {
@@ -86,12 +89,14 @@ export async function joinCli(ctx: Ctx, opts: JoinFlags): Promise<void> {
     opts.floodThreshold !== undefined ? Number(opts.floodThreshold) : ctx.config.floodThresholdSeconds;
   const box = secretBox(ctx);
   await withStore(ctx, async (store) => {
+    const tenant = await tenantScope(store, { ...opts, command: 'join', anyAllowed: true });
     const gateway = await telegramGateway(ctx.config, ctx.clock);
     try {
       const summary = await join(
         { store, clock: ctx.clock, gateway, box, log: ctx.log, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
         {
           niche: opts.niche,
+          tenant,
           batch,
           dryRun: opts.dryRun ?? false,
           maxWaitMs: maxWait * 1000,

@@ -10,15 +10,22 @@ import type { TargetStatus } from '../store/schema.js';
 import { readInputFile } from '../config/inputFiles.js';
 import { removeTargets } from '../store/targets.js';
 import { count } from '../domain/plural.js';
+import { tenantScope } from '../fleet/tenants.js';
 
-export async function importTargetsCli(ctx: Ctx, file: string, opts: { niche: string }): Promise<void> {
+export async function importTargetsCli(
+  ctx: Ctx,
+  file: string,
+  opts: { niche: string; tenant?: string | undefined },
+): Promise<void> {
   const refs = parseTargetsFile(file, readInputFile(file));
-  await withStore(ctx, async (store) =>
+  await withStore(ctx, async (store) => {
+    const tenant = await tenantScope(store, { tenant: opts.tenant, command: 'targets import', anyAllowed: false });
     ctx.emit(
-      await importTargets({ store, clock: ctx.clock }, refs, opts.niche),
-      (r) => `niche ${r.niche}: ${count(r.added, 'target')} added, ${r.alreadyKnown} already known`,
-    ),
-  );
+      await importTargets({ store, clock: ctx.clock }, refs, opts.niche, tenant),
+      (r) =>
+        `${r.tenant ? `tenant ${r.tenant}, ` : ''}niche ${r.niche}: ${count(r.added, 'target')} added, ${r.alreadyKnown} already known`,
+    );
+  });
 }
 
 const targetColumns: Column<TargetListRow>[] = [

@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { tenantIdByName } from '../store/tenants.js';
 import { classifyError, PERSON_STATES } from '../domain/accountStates.js';
 import type { Clock } from '../domain/clock.js';
 import { ConfigError, UsageError } from '../errors.js';
@@ -27,6 +28,8 @@ import type { ProxySpec } from '../domain/proxyUrl.js';
 
 export interface JoinOptions {
   niche: string;
+  /** Only this tenant's targets, joined only with this tenant's accounts (undefined: any). */
+  tenant?: string | undefined;
   batch: number;
   dryRun: boolean;
   /** Wait at most this long in total for an account to free up (0: do what is possible now). */
@@ -96,12 +99,15 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
     log,
     ...(opts.floodThresholdSeconds !== undefined ? { floodThresholdSeconds: opts.floodThresholdSeconds } : {}),
   });
+  // Tenants are walls: a tenant's run takes only its targets and leases only its accounts.
+  const tenantId = opts.tenant === undefined ? undefined : await tenantIdByName(store, opts.tenant);
+  const tenantOpt = opts.tenant === undefined ? {} : { tenant: opts.tenant };
   const counts = emptyCounts();
   const results: JoinTargetResult[] = [];
 
   if (opts.dryRun) {
-    const targets = await peekTargets(store, { niche: opts.niche, batch: opts.batch, now: clock.now() });
-    const free = await fleet.eligibleNow('join', { limit: opts.batch });
+    const targets = await peekTargets(store, { niche: opts.niche, batch: opts.batch, now: clock.now(), tenantId });
+    const free = await fleet.eligibleNow('join', { limit: opts.batch, ...tenantOpt });
     const plan = targets.map((t, i) => ({ target: t.ref, account: free[i]?.account ?? null }));
     return {
       niche: opts.niche,
@@ -109,7 +115,7 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
       claimed: 0,
       results,
       counts,
-      nextFreeAt: await fleet.nextFree('join'),
+      nextFreeAt: await fleet.nextFree('join', opts.tenant),
       plan,
       rechecked: [],
     };
@@ -127,7 +133,7 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
   const deadline = clock.now() + opts.maxWaitMs;
   // Without waiting, a run can only use the accounts free now: claim no more than that, so
   // overlapping runs and later ticks find the rest unclaimed.
-  const free = opts.maxWaitMs > 0 ? [] : await fleet.eligibleNow('join', { limit: opts.batch });
+  const free = opts.maxWaitMs > 0 ? [] : await fleet.eligibleNow('join', { limit: opts.batch, ...tenantOpt });
   const batch =
     opts.maxWaitMs > 0
       ? opts.batch
@@ -136,14 +142,16 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
           free.reduce((n, a) => n + Math.min(a.allowance, opts.batch), 0),
         );
   const claimed =
-    batch > 0 ? await claimTargets(store, { niche: opts.niche, batch, holder, token, ttlMs, now: clock.now() }) : [];
+    batch > 0
+      ? await claimTargets(store, { niche: opts.niche, batch, holder, token, ttlMs, now: clock.now(), tenantId })
+      : [];
   log.info('join batch', { niche: opts.niche, claimed: claimed.length });
   const pending = new Set(claimed.map((t) => t.id));
   const skip = new Set<number>();
   const names = new Map<number, string>();
   try {
     for (const t of claimed) {
-      const r = await joinOne(deps, fleet, t, { token, holder, ttlMs, deadline, skip, names, pending });
+      const r = await joinOne(deps, fleet, t, { token, holder, ttlMs, deadline, skip, names, pending, tenant: opts.tenant });
       if ('noAccountLeft' in r) {
         // Say why: each account that tried this target, and how it failed.
         if (r.noAccountLeft.length) {
@@ -179,7 +187,7 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
     claimed: claimed.length,
     results,
     counts,
-    nextFreeAt: await fleet.nextFree('join'),
+    nextFreeAt: await fleet.nextFree('join', opts.tenant),
     rechecked,
   };
 }
@@ -197,6 +205,7 @@ async function joinOne(
     names: Map<number, string>;
     /** Targets this run still holds: their claims are renewed while it waits. */
     pending: Set<number>;
+    tenant?: string | undefined;
   },
 ): Promise<JoinTargetResult | { noAccountLeft: string[] }> {
   const { store, clock, log } = deps;
@@ -212,6 +221,7 @@ async function joinOne(
   for (let tries = 0; tries < MAX_ACCOUNTS_PER_TARGET; tries++) {
     const lease = await fleet.lease({
       action: 'join',
+      tenant: run.tenant,
       holder: run.holder,
       ttlMs: run.ttlMs,
       accountId: pinned ?? undefined,

@@ -6,6 +6,7 @@ import { UsageError } from '../errors.js';
 import type { TargetStatus } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { recheckTargetsNow, requeueTargets, retryCandidates } from '../store/targetClaims.js';
+import { tenantIdByName } from '../store/tenants.js';
 import { insertTarget, targetsPage, type TargetFilter, type TargetListRow } from '../store/targets.js';
 
 /** Statuses `targets retry` requeues; `pending_approval` is re-checked on the next join instead. */
@@ -80,6 +81,8 @@ export function parseTargetsFile(path: string, text: string): TargetRef[] {
 
 export interface ImportTargetsResult {
   niche: string;
+  /** Whose targets they are (null: the fleet has at most one tenant and none was named). */
+  tenant: string | null;
   added: number;
   alreadyKnown: number;
 }
@@ -88,16 +91,18 @@ export async function importTargets(
   deps: { store: Store; clock: Clock },
   refs: TargetRef[],
   niche: string,
+  tenant?: string | undefined,
 ): Promise<ImportTargetsResult> {
   if (!NICHE_RE.test(niche))
     throw new UsageError(`--niche "${niche}" is not allowed → letters, digits, _ . - (up to 64)`);
   const now = deps.clock.now();
   return deps.store.writeTx(async (tx) => {
+    const tenantId = tenant === undefined ? null : await tenantIdByName(tx, tenant);
     let added = 0;
     for (const ref of refs) {
-      if (await insertTarget(tx, ref, niche, now)) added++;
+      if (await insertTarget(tx, ref, niche, now, tenantId)) added++;
     }
-    return { niche, added, alreadyKnown: refs.length - added };
+    return { niche, tenant: tenant ?? null, added, alreadyKnown: refs.length - added };
   });
 }
 

@@ -2,7 +2,7 @@ import type { Clock } from '../domain/clock.js';
 import { isVerifyMode, validTenantName, VERIFY_MODES } from '../domain/tenants.js';
 import { UsageError } from '../errors.js';
 import type { Store } from '../store/store.js';
-import { ensureTenant, updateTenantSettings } from '../store/tenants.js';
+import { ensureTenant, someTenantNames, updateTenantSettings } from '../store/tenants.js';
 
 export interface TenantAddResult {
   name: string;
@@ -35,4 +35,28 @@ export async function addTenant(
     });
     return { name: input.name, verifyMode, created };
   });
+}
+
+/**
+ * Tenants are walls: with more than one tenant, a command that hands out accounts or owns targets
+ * (`lease`, `join`, `targets import`) must say whose — `--tenant NAME`, or where that makes sense
+ * an explicit `--any-tenant`. The tenant to use (undefined: any, or the only one there is).
+ */
+export async function tenantScope(
+  store: Store,
+  opts: { tenant?: string | undefined; anyTenant?: boolean | undefined; command: string; anyAllowed: boolean },
+): Promise<string | undefined> {
+  if (opts.tenant !== undefined && opts.anyTenant) {
+    throw new UsageError(`${opts.command}: --tenant and --any-tenant exclude each other → give one of them`);
+  }
+  if (opts.tenant !== undefined || opts.anyTenant) return opts.tenant;
+  const names = await someTenantNames(store, 4);
+  if (names.length > 1) {
+    const shown = `${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}`;
+    throw new UsageError(
+      `there is more than one tenant (${shown}): \`${opts.command}\` must say whose → add --tenant NAME` +
+        (opts.anyAllowed ? ", or --any-tenant to take any tenant's accounts" : ''),
+    );
+  }
+  return undefined;
 }

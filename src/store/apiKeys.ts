@@ -183,13 +183,18 @@ export async function recordApiKeyUse(
   }
 }
 
-/** New API keys, each sealed to its row. All rows or none. */
+/**
+ * API keys, each sealed to its row, all rows or none. A key is one tenant's: the same key for the
+ * same tenant and provider again (a re-import) updates that row (healthy again, its error
+ * cleared) instead of adding a second row that shares its quota; a key another tenant holds is
+ * refused (DataError, 65, naming the tenants, never the key).
+ */
 export async function addApiKeys(
   store: Store,
   box: SecretBox,
   rows: { tenant: string; provider: string; key: string }[],
   opts: { createTenants: boolean; now: number },
-): Promise<{ imported: number; tenantsCreated: string[] }> {
+): Promise<{ imported: number; updated: number; tenantsCreated: string[] }> {
   const { now } = opts;
   return store.writeTx(async (tx) => {
     const tenants = await resolveTenants(
@@ -197,13 +202,56 @@ export async function addApiKeys(
       rows.map((r) => r.tenant),
       { create: opts.createTenants, now },
     );
-    for (const r of rows) {
-      const t = { id: tenants.ids.get(r.tenant)! };
+    // Keys are sealed with a fresh nonce each: compare what they open to.
+    const held = new Map<string, { id: number; tenantId: number; tenant: string; provider: string }>();
+    const existing = await tx
+      .selectFrom('api_keys as k')
+      .innerJoin('tenants as t', 't.id', 'k.tenant_id')
+      .select(['k.id', 'k.tenant_id', 't.name as tenant', 'k.provider', 'k.key_enc'])
+      .execute();
+    for (const k of existing) {
+      const key = box.open(k.key_enc, { table: 'api_keys', column: 'key_enc', rowId: k.id });
+      held.set(key, { id: k.id, tenantId: k.tenant_id, tenant: k.tenant, provider: k.provider });
+    }
+    const problems: string[] = [];
+    const plan: { row: (typeof rows)[number]; tenantId: number; updateId: number | null }[] = [];
+    rows.forEach((r, i) => {
+      const tenantId = tenants.ids.get(r.tenant)!;
+      const h = held.get(r.key);
+      if (h && h.tenantId !== tenantId) {
+        problems.push(`[${i}]: this key is already tenant ${h.tenant}'s (API key ${h.id}); a key belongs to one tenant`);
+      } else if (h && h.provider !== r.provider) {
+        problems.push(`[${i}]: this key is already imported for provider ${h.provider} (API key ${h.id})`);
+      } else {
+        plan.push({ row: r, tenantId, updateId: h?.id ?? null });
+        if (!h) held.set(r.key, { id: -1, tenantId, tenant: r.tenant, provider: r.provider });
+      }
+    });
+    if (problems.length) {
+      throw new DataError(
+        `${problems.length === 1 ? 'a key is' : `${problems.length} keys are`} held by another tenant or provider; nothing was imported → remove those rows, or remove the key from the other tenant first (\`acctctl apikeys remove ID\`)`,
+        { details: problems },
+      );
+    }
+    let updated = 0;
+    let imported = 0;
+    for (const { row: r, tenantId, updateId } of plan) {
+      if (updateId !== null) {
+        if (updateId > 0) {
+          await tx
+            .updateTable('api_keys')
+            .set({ healthy: 1, quota_reset_at: null, last_error: null })
+            .where('id', '=', updateId)
+            .execute();
+          updated++;
+        }
+        continue;
+      }
       const id = (
         await tx
           .insertInto('api_keys')
           .values({
-            tenant_id: t.id,
+            tenant_id: tenantId,
             provider: r.provider,
             key_enc: '',
             quota_reset_at: null,
@@ -218,7 +266,8 @@ export async function addApiKeys(
         .set({ key_enc: box.seal(r.key, { table: 'api_keys', column: 'key_enc', rowId: id }) })
         .where('id', '=', id)
         .execute();
+      imported++;
     }
-    return { imported: rows.length, tenantsCreated: tenants.created };
+    return { imported, updated, tenantsCreated: tenants.created };
   });
 }

@@ -13,9 +13,10 @@ export interface ClaimedTarget {
   pinnedAccountId: number | null;
 }
 
-/** SQL: a target of `niche` that a join run may take now. */
-function claimable(niche: string, now: number) {
+/** SQL: a target of `niche` (and of the tenant, when given) that a join run may take now. */
+function claimable(niche: string, now: number, tenantId?: number | undefined) {
   return sql`niche = ${niche}
+    ${tenantId === undefined ? sql`` : sql`and tenant_id = ${tenantId}`}
     and (status = 'new' or (status = 'joining' and lease_expires_at <= ${now}))
     and (next_attempt_at is null or next_attempt_at <= ${now})
     and (lease_holder is null or lease_expires_at <= ${now})`;
@@ -24,7 +25,15 @@ function claimable(niche: string, now: number) {
 /** Claim up to `batch` targets in one atomic statement; overlapping runs never get the same one. */
 export async function claimTargets(
   store: Store,
-  opts: { niche: string; batch: number; holder: string; token: number; ttlMs: number; now: number },
+  opts: {
+    niche: string;
+    batch: number;
+    holder: string;
+    token: number;
+    ttlMs: number;
+    now: number;
+    tenantId?: number | undefined;
+  },
 ): Promise<ClaimedTarget[]> {
   const r = await sql<{
     id: number;
@@ -37,7 +46,7 @@ export async function claimTargets(
     update targets set status = 'joining', lease_holder = ${opts.holder}, lease_token = ${opts.token},
       lease_expires_at = ${opts.now + opts.ttlMs}, updated_at = ${opts.now}
     where id in (
-      select id from targets where ${claimable(opts.niche, opts.now)}
+      select id from targets where ${claimable(opts.niche, opts.now, opts.tenantId)}
       order by id limit ${opts.batch} ${sql.raw(store.caps.claimLock)}
     )
     returning id, ref, kind, value, attempts, account_id`.execute(store.db);
@@ -53,9 +62,12 @@ export async function claimTargets(
 }
 
 /** What `join --dry-run` would claim: the same condition, read-only. */
-export async function peekTargets(store: Store, opts: { niche: string; batch: number; now: number }) {
+export async function peekTargets(
+  store: Store,
+  opts: { niche: string; batch: number; now: number; tenantId?: number | undefined },
+) {
   const r = await sql<{ id: number; ref: string; kind: string; value: string; account_id: number | null }>`
-    select id, ref, kind, value, account_id from targets where ${claimable(opts.niche, opts.now)}
+    select id, ref, kind, value, account_id from targets where ${claimable(opts.niche, opts.now, opts.tenantId)}
     order by id limit ${opts.batch}`.execute(store.db);
   return r.rows;
 }

@@ -159,7 +159,13 @@ export async function removeTargets(
 }
 
 /** Add a join target; false when its link is known already (nothing changes then). */
-export async function insertTarget(tx: Kysely<Database>, ref: TargetRef, niche: string, now: number): Promise<boolean> {
+export async function insertTarget(
+  tx: Kysely<Database>,
+  ref: TargetRef,
+  niche: string,
+  now: number,
+  tenantId: number | null = null,
+): Promise<boolean> {
   const r = await tx
     .insertInto('targets')
     .values({
@@ -167,6 +173,7 @@ export async function insertTarget(tx: Kysely<Database>, ref: TargetRef, niche: 
       kind: ref.kind,
       value: ref.kind === 'username' ? ref.username : ref.hash,
       niche,
+      tenant_id: tenantId,
       account_id: null,
       joined_at: null,
       warmup_ends_at: null,

@@ -243,3 +243,9 @@ export async function tenantIdByName(store: Store | Kysely<Database>, name: stri
   if (!row) throw new DataError(`tenant "${name}" does not exist → add it with \`acctctl tenants add ${name}\``);
   return row.id;
 }
+
+/** Up to `limit` tenant names, in name order (is there more than one tenant, and which). */
+export async function someTenantNames(store: Store, limit: number): Promise<string[]> {
+  const rows = await store.db.selectFrom('tenants').select('name').orderBy('name').limit(limit).execute();
+  return rows.map((r) => r.name);
+}

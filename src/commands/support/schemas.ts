@@ -307,7 +307,7 @@ export const JSON_SCHEMAS: Record<string, OutputSchema> = {
   }),
   'accounts limits': limitsSet('account'),
 
-  'targets import': doc('targets import', { niche: str, added: int, alreadyKnown: int }),
+  'targets import': doc('targets import', { niche: str, tenant: n(str), added: int, alreadyKnown: int }),
   'targets list': listing(
     'targets list',
     v.object({
@@ -426,7 +426,7 @@ export const JSON_SCHEMAS: Record<string, OutputSchema> = {
     jobsRemoved: int,
   }),
 
-  'apikeys import': doc('apikeys import', { imported: int, tenantsCreated: strings }),
+  'apikeys import': doc('apikeys import', { imported: int, updated: int, tenantsCreated: strings }),
   'apikeys list': listing(
     'apikeys list (never the key)',
     v.object({
