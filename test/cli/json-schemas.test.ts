@@ -164,24 +164,24 @@ describe('every --json output validates against its published schema', () => {
 
   it('leases: lease, renew, release, report-error; batches: recover, reset-limits, join, check, refresh-session', async () => {
     // Refused (exit 75): the joined group is bound to its account, in its warm-up.
-    const refused = await runCli(['--json', 'lease', '--action', 'message', '--channel', '@acctctl_demo_news'], {
+    const refused = await runCli(['--json', 'lease', '--action', 'message', '--any-tenant', '--channel', '@acctctl_demo_news'], {
       env,
       cwd: dir,
     });
     expect(refused.code, refused.stderr).toBe(75);
     validate('lease', refused.stdout);
     expect(JSON.parse(refused.stdout)).toMatchObject({ ok: false, lease: null, reason: expect.any(String) as string });
-    const l = await json<{ lease: { token: string } }>('lease', ['lease', '--action', 'message']);
+    const l = await json<{ lease: { token: string } }>('lease', ['lease', '--action', 'message', '--any-tenant']);
     await json('renew', ['renew', l.lease.token, '--ttl', '5m']);
     await json('release', ['release', l.lease.token, '--used', 'message=1']);
-    const l2 = await json<{ lease: { token: string } }>('lease', ['lease', '--action', 'message']);
+    const l2 = await json<{ lease: { token: string } }>('lease', ['lease', '--action', 'message', '--any-tenant']);
     await json('report-error', ['report-error', l2.lease.token, 'FLOOD_WAIT_42']);
     const e = await json<{ items: unknown[] }>('events', ['events']);
     expect(e.items.length).toBeGreaterThan(0);
     await json('recover', ['recover']);
     await json('reset-limits', ['reset-limits']);
-    await json('join', ['join', '--niche', 'demo', '--batch', '2']);
-    await json('join', ['join', '--niche', 'demo', '--dry-run']);
+    await json('join', ['join', '--niche', 'demo', '--any-tenant', '--batch', '2']);
+    await json('join', ['join', '--niche', 'demo', '--any-tenant', '--dry-run']);
     await json('check', ['check']);
     await json('refresh-session', ['refresh-session']);
   }, 120_000);
@@ -211,7 +211,7 @@ describe('every --json output validates against its published schema', () => {
     await json('tenants add', ['tenants', 'add', 'newco', '--verify-mode', 'api']);
     await json('accounts import', ['accounts', 'import', files.accounts]);
     await json('proxies import', ['proxies', 'import', files.proxies, '--tenant', 'newco']);
-    await json('targets import', ['targets', 'import', files.targets, '--niche', 'json']);
+    await json('targets import', ['targets', 'import', files.targets, '--niche', 'json', '--tenant', 'acme']);
     await json('watch import', ['watch', 'import', files.watches]);
     await json('apikeys import', ['apikeys', 'import', files.apikeys]);
     await json('ig import', ['ig', 'import', files.ig]);
@@ -229,7 +229,7 @@ describe('every --json output validates against its published schema', () => {
     await json('apikeys remove', ['apikeys', 'remove', String(keys.items[0]!.id), '--force']);
     await json('watch remove', ['watch', 'remove', 'someone', '--tenant', 'newco']);
     await json('ig remove', ['ig', 'remove', 'ig_json', '--tenant', 'newco']);
-    await json('accounts remove', ['accounts', 'remove', 'demo_carol']);
+    await json('accounts remove', ['accounts', 'remove', 'demo_carol', '--force']);
     await json('tenants remove', ['tenants', 'remove', 'newco', '--force']);
     const rotated = await json<{ primaryKeyId: string; byKey: Record<string, number> }>('keys rotate', [
       'keys',

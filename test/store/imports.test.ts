@@ -111,6 +111,7 @@ describe.each(DIALECTS)('imports and lists on $name', ({ name, skip, create }) =
     expect(refs).toHaveLength(5);
     expect(await importTargets({ store, clock }, refs, 'crypto')).toEqual({
       niche: 'crypto',
+      tenant: null,
       added: 5,
       alreadyKnown: 0,
     });
@@ -118,6 +119,7 @@ describe.each(DIALECTS)('imports and lists on $name', ({ name, skip, create }) =
       await importTargets({ store, clock }, parseTargetsFile('t2', '@ALPHA_group\n@gamma_group\n'), 'crypto'),
     ).toEqual({
       niche: 'crypto',
+      tenant: null,
       added: 1,
       alreadyKnown: 1,
     });

@@ -242,7 +242,14 @@ export const JSON_SCHEMAS: Record<string, OutputSchema> = {
   'tenants limits': limitsSet('tenant'),
   'tenants remove': doc('tenants remove', {
     tenant: str,
-    removed: v.object({ telegramAccounts: int, proxies: int, igAccounts: int, apiKeys: int, watches: int }),
+    removed: v.object({
+      telegramAccounts: int,
+      proxies: int,
+      igAccounts: int,
+      apiKeys: int,
+      watches: int,
+      targets: int,
+    }),
     accountsDetached: int,
     accountsDisabled: strings,
   }),
