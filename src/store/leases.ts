@@ -71,6 +71,7 @@ function eligibleSql(caps: DialectCaps, s: LeaseShape): string {
     and (a.state = 'active' or (a.state in ('flood_wait', 'cooldown', 'blocked') and a.state_until <= :now))
     and (a.lease_holder is null or a.lease_expires_at <= :now)
     and (a.next_action_at is null or a.next_action_at <= :now)
+    and a.proxy_removed_at is null
     and (a.proxy_id is null or exists (select 1 from proxies p where p.id = a.proxy_id and p.healthy = 1))
     ${s.action === 'join' ? 'and a.channels_full = 0' : ''}
     ${s.tenant ? 'and a.tenant_id = :tenantId' : ''}
