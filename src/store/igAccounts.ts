@@ -335,10 +335,11 @@ export async function validSessions(
     cookies_enc: string | null;
     device_json: string | null;
     rate_limited_until: number | null;
+    last_verified_at: number | null;
   }[]
 > {
   return validSessionsQuery(store, tenantId)
-    .select(['id', 'username', 'sessionid_enc', 'cookies_enc', 'device_json', 'rate_limited_until'])
+    .select(['id', 'username', 'sessionid_enc', 'cookies_enc', 'device_json', 'rate_limited_until', 'last_verified_at'])
     .orderBy('priority', 'desc')
     .orderBy('id')
     .execute();
