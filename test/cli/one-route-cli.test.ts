@@ -128,10 +128,9 @@ describe.each(DIALECTS)('one source address per Instagram account, CLI, on $name
 
       // The proxy some of them use cannot be removed without --force; it names them.
       const onFirst = USERS.filter((u) => firstFrom.get(u) === ADDR[0]).sort();
-      const ids = JSON.parse((await cli(['--json', 'proxies', 'list'])).stdout) as {
-        items?: { id: number; proxy: string }[];
-      } & { id: number; proxy: string }[];
-      const rows = Array.isArray(ids) ? ids : ids.items!;
+      const { items: rows } = JSON.parse((await cli(['--json', 'proxies', 'list'])).stdout) as {
+        items: { id: number; proxy: string }[];
+      };
       const p0 = rows.find((r) => r.proxy === `http://127.0.0.1:${proxies[0]!.port}`)!.id;
       const refused = await cli(['proxies', 'remove', String(p0)], 65);
       for (const u of onFirst) expect(refused.stderr).toContain(`t/${u}`);

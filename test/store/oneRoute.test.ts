@@ -9,6 +9,7 @@ import { probeAccounts } from '../../src/fleet/probe.js';
 import { importProxies, parseProxyFile } from '../../src/fleet/proxies.js';
 import { addTenant } from '../../src/fleet/tenants.js';
 import { silentLogger } from '../../src/log/logger.js';
+import { SessionRefresher } from '../../src/fleet/refresh.js';
 import type { SecretBox } from '../../src/security/secretBox.js';
 import { listIg } from '../../src/store/igAccounts.js';
 import { igRoute, removeProxies } from '../../src/store/proxies.js';
@@ -116,6 +117,23 @@ describe.each(DIALECTS)('one route per Instagram account, for life, on $name', (
       expect(new Set(Object.values(await routes(f.store, box, EIGHT)))).toEqual(new Set(['blocked']));
       const listed = await listIg(f.store, clock.now());
       expect(listed.every((x) => x.proxy === 'none: its proxy was removed')).toBe(true);
+      // refresh-session, even for all of them by name: no login is sent.
+      const logins: string[] = [];
+      const refresher = new SessionRefresher({
+        store: f.store,
+        box,
+        clock,
+        log: silentLogger,
+        login: (o) => {
+          logins.push(`${o.username} via ${o.proxy?.port ?? 'direct'}`);
+          return Promise.resolve({ kind: 'error', message: 'not in this test' });
+        },
+        instagramUrl: 'http://127.0.0.1:9',
+        chromiumPath: undefined,
+      });
+      const refreshed = await refresher.refresh({ all: true });
+      expect(logins).toEqual([]);
+      expect(refreshed.every((r) => r.status === 'skipped' && (r.detail ?? '').includes('its proxy was removed'))).toBe(true);
 
       // The deliberate move: one account to p2, one explicitly direct; each recorded.
       const moved = await setIgRoute(f.store, { username: 'ig_user0', tenant: 't' }, { proxyId: p2! }, clock.now());
