@@ -477,6 +477,7 @@ export interface RecoveredRows {
     last_error: string | null;
     phone: string | null;
     channels_full: number;
+    proxy_removed_at: number | null;
   }[];
 }
 
@@ -527,8 +528,14 @@ export async function recoverRows(
     .executeTakeFirst();
   const needsPerson = await tx
     .selectFrom('telegram_accounts')
-    .select(['session_name', 'state', 'state_reason', 'last_error', 'phone', 'channels_full'])
-    .where((eb) => eb.or([eb('state', 'in', [...v.personStates]), eb('channels_full', '=', 1)]))
+    .select(['session_name', 'state', 'state_reason', 'last_error', 'phone', 'channels_full', 'proxy_removed_at'])
+    .where((eb) =>
+      eb.or([
+        eb('state', 'in', [...v.personStates]),
+        eb('channels_full', '=', 1),
+        eb('proxy_removed_at', 'is not', null),
+      ]),
+    )
     .orderBy('session_name')
     .execute();
   return {

@@ -267,7 +267,12 @@ describe.each(DIALECTS)('Telegram accounts never go direct by accident, on $name
         if (l.ok) leased.push(l.lease.account);
       }
       expect(leased).toEqual(['acc_00002']);
-      await fleet.recover();
+      const rec = await fleet.recover();
+      expect(rec.needsPerson.filter((p) => p.fix.startsWith('its proxy was removed')).map((p) => p.account)).toEqual([
+        'acc_00000',
+        'acc_00001',
+      ]);
+      expect(rec.needsPerson.find((p) => p.account === 'acc_00000')!.fix).toContain('accounts proxy acc_00000 PROXY_ID');
       await f.store.db
         .updateTable('telegram_accounts')
         .set({ lease_holder: null, lease_token: null, lease_expires_at: null })
