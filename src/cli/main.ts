@@ -561,7 +561,9 @@ function addRouteCommands(program: Command, run: (fn: Action) => (...args: unkno
   const group = (name: string): Command => program.commands.find((c) => c.name() === name)!;
   group('accounts')
     .command('proxy <name> [proxyId]')
-    .description('give a Telegram account its proxy (id from proxies list), or --direct; the way back after its proxy was removed')
+    .description(
+      'give a Telegram account its proxy (id from proxies list), or --direct; the way back after its proxy was removed',
+    )
     .option('--direct', 'send without a proxy, from this host (recorded as an event)')
     .action(
       run(async (ctx, name: string, proxyId: string | undefined, opts: { direct?: boolean }) =>
@@ -570,7 +572,9 @@ function addRouteCommands(program: Command, run: (fn: Action) => (...args: unkno
     );
   group('ig')
     .command('proxy <username> [proxyId]')
-    .description('move an Instagram account to a proxy (id from proxies list) for good, or --direct; recorded as an event')
+    .description(
+      'move an Instagram account to a proxy (id from proxies list) for good, or --direct; recorded as an event',
+    )
     .requiredOption('--tenant <name>', 'the tenant the account belongs to')
     .option('--direct', 'send without a proxy, from this host')
     .action(

@@ -322,7 +322,8 @@ export async function removeProxies(
     for (const r of rows) {
       // Unpinned accounts of a tenant losing its last shared proxies count against each of them.
       const ig = igUsers.filter(
-        (u) => u.proxyId === r.id || (u.proxyId === null && r.shared === 1 && r.tenant === u.tenant && r.tenant_id !== null),
+        (u) =>
+          u.proxyId === r.id || (u.proxyId === null && r.shared === 1 && r.tenant === u.tenant && r.tenant_id !== null),
       );
       const tg = await tx.selectFrom('telegram_accounts').select('session_name').where('proxy_id', '=', r.id).execute();
       let tenantProxyFor: string | null = null;

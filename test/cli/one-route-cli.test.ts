@@ -85,7 +85,12 @@ describe.each(DIALECTS)('one source address per Instagram account, CLI, on $name
         writeJson(
           t.dir,
           'ig.json',
-          USERS.map((username) => ({ tenant: 't', username, password: 'pw-123456', sessionid: ig.grantSession(username) })),
+          USERS.map((username) => ({
+            tenant: 't',
+            username,
+            password: 'pw-123456',
+            sessionid: ig.grantSession(username),
+          })),
         ),
       ]);
       await cli([

@@ -75,7 +75,10 @@ describe.each(DIALECTS)('check sessions on $name', ({ skip, create }) => {
       .where('id', '=', s.id)
       .executeTakeFirstOrThrow();
     expect(row).toEqual({ rate_limited_until: null, state: 'valid' });
-    const backoffs = await store.db.selectFrom('ig_backoffs').select(['kind', 'until_at', 'strikes', 'reason']).execute();
+    const backoffs = await store.db
+      .selectFrom('ig_backoffs')
+      .select(['kind', 'until_at', 'strikes', 'reason'])
+      .execute();
     expect(backoffs).toEqual([{ kind: 'profile', until_at: T0 + 10 * 60_000, strikes: 1, reason: 'throttled (429)' }]);
     // Follower pages (another endpoint kind) may still use it; profile lookups may not.
     const sessions = new IgSessions(deps());

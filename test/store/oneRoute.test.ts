@@ -49,8 +49,9 @@ function igRows(tenant: string, names: string[], extra: Partial<IgAccountInput> 
 }
 
 async function igId(store: Store, username: string): Promise<number> {
-  return (await store.db.selectFrom('ig_accounts').select('id').where('username', '=', username).executeTakeFirstOrThrow())
-    .id;
+  return (
+    await store.db.selectFrom('ig_accounts').select('id').where('username', '=', username).executeTakeFirstOrThrow()
+  ).id;
 }
 
 /** Where each account goes: a proxy port, 'direct', or 'blocked'. */
@@ -77,7 +78,11 @@ describe.each(DIALECTS)('one route per Instagram account, for life, on $name', (
     const first = await routes(f.store, box, EIGHT);
     expect(new Set(Object.values(first))).toEqual(new Set([3101]));
     // Three more proxies: rendezvous hashing alone would move most of the eight.
-    await tenantProxies(f.store, box, clock, 't', ['http://127.0.0.1:3102', 'http://127.0.0.1:3103', 'http://127.0.0.1:3104']);
+    await tenantProxies(f.store, box, clock, 't', [
+      'http://127.0.0.1:3102',
+      'http://127.0.0.1:3103',
+      'http://127.0.0.1:3104',
+    ]);
     expect(await routes(f.store, box, EIGHT)).toEqual(first);
     // Accounts imported now are pinned among all four, and stay.
     await importIg({ store: f.store, box, clock }, igRows('t', ['late_a', 'late_b', 'late_c', 'late_d']));
@@ -133,7 +138,9 @@ describe.each(DIALECTS)('one route per Instagram account, for life, on $name', (
       });
       const refreshed = await refresher.refresh({ all: true });
       expect(logins).toEqual([]);
-      expect(refreshed.every((r) => r.status === 'skipped' && (r.detail ?? '').includes('its proxy was removed'))).toBe(true);
+      expect(refreshed.every((r) => r.status === 'skipped' && (r.detail ?? '').includes('its proxy was removed'))).toBe(
+        true,
+      );
 
       // The deliberate move: one account to p2, one explicitly direct; each recorded.
       const moved = await setIgRoute(f.store, { username: 'ig_user0', tenant: 't' }, { proxyId: p2! }, clock.now());
@@ -143,7 +150,11 @@ describe.each(DIALECTS)('one route per Instagram account, for life, on $name', (
       expect(after.ig_user0).toBe(3202);
       expect(after.ig_user1).toBe('direct');
       expect(after.ig_user2).toBe('blocked');
-      const ev = await f.store.db.selectFrom('events').select(['kind', 'message']).where('kind', '=', 'ig_proxy').execute();
+      const ev = await f.store.db
+        .selectFrom('events')
+        .select(['kind', 'message'])
+        .where('kind', '=', 'ig_proxy')
+        .execute();
       expect(ev.map((e) => e.message).sort()).toEqual([
         't/ig_user0: route none (its proxy was removed) → http://127.0.0.1:3202 (by a person)',
         't/ig_user1: route none (its proxy was removed) → direct (by a person)',
@@ -180,22 +191,25 @@ describe.each(DIALECTS)('one route per Instagram account, for life, on $name', (
     },
   );
 
-  it.skipIf(dialect.skip)('ig import keeps an account’s own proxy its own: never a tenant proxy for others', async () => {
-    const clock = new FakeClock(T0);
-    const box = boxFor(f.env);
-    await addTenant({ store: f.store, clock }, { name: 't', verifyMode: 'instagram' });
-    await importIg(
-      { store: f.store, box, clock },
-      [...igRows('t', ['owner'], { proxy: spec('http://127.0.0.1:3401') }), ...igRows('t', EIGHT)],
-    );
-    const r = await routes(f.store, box, ['owner', ...EIGHT]);
-    expect(r.owner).toBe(3401);
-    // The others: no tenant proxy exists, so direct — none of them through owner's proxy.
-    for (const u of EIGHT) expect(r[u]).toBe('direct');
-    // A re-import without a proxy does not move the owner (moving is `ig proxy`).
-    await importIg({ store: f.store, box, clock }, igRows('t', ['owner']));
-    expect((await routes(f.store, box, ['owner'])).owner).toBe(3401);
-  });
+  it.skipIf(dialect.skip)(
+    'ig import keeps an account’s own proxy its own: never a tenant proxy for others',
+    async () => {
+      const clock = new FakeClock(T0);
+      const box = boxFor(f.env);
+      await addTenant({ store: f.store, clock }, { name: 't', verifyMode: 'instagram' });
+      await importIg({ store: f.store, box, clock }, [
+        ...igRows('t', ['owner'], { proxy: spec('http://127.0.0.1:3401') }),
+        ...igRows('t', EIGHT),
+      ]);
+      const r = await routes(f.store, box, ['owner', ...EIGHT]);
+      expect(r.owner).toBe(3401);
+      // The others: no tenant proxy exists, so direct — none of them through owner's proxy.
+      for (const u of EIGHT) expect(r[u]).toBe('direct');
+      // A re-import without a proxy does not move the owner (moving is `ig proxy`).
+      await importIg({ store: f.store, box, clock }, igRows('t', ['owner']));
+      expect((await routes(f.store, box, ['owner'])).owner).toBe(3401);
+    },
+  );
 });
 
 /** Records every Telegram connection with the proxy it was given. */
@@ -231,7 +245,10 @@ describe.each(DIALECTS)('Telegram accounts never go direct by accident, on $name
       const [pg] = await tenantProxies(f.store, box, clock, 'gone', ['socks5://127.0.0.1:3502']);
       await importAccounts(
         { store: f.store, box, clock },
-        parseAccountsFile('a', JSON.stringify(accs.map((a, i) => ({ ...a, proxy: i === 2 ? undefined : 'socks5://127.0.0.1:3999' })))),
+        parseAccountsFile(
+          'a',
+          JSON.stringify(accs.map((a, i) => ({ ...a, proxy: i === 2 ? undefined : 'socks5://127.0.0.1:3999' }))),
+        ),
       );
       // acc_00000 on acme's proxy, acc_00001 on gone's proxy (tenants remove path), acc_00002 direct by design.
       const put = (name: string, proxy: number) =>
@@ -272,7 +289,9 @@ describe.each(DIALECTS)('Telegram accounts never go direct by accident, on $name
         'acc_00000',
         'acc_00001',
       ]);
-      expect(rec.needsPerson.find((p) => p.account === 'acc_00000')!.fix).toContain('accounts proxy acc_00000 PROXY_ID');
+      expect(rec.needsPerson.find((p) => p.account === 'acc_00000')!.fix).toContain(
+        'accounts proxy acc_00000 PROXY_ID',
+      );
       await f.store.db
         .updateTable('telegram_accounts')
         .set({ lease_holder: null, lease_token: null, lease_expires_at: null })

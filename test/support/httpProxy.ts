@@ -48,12 +48,15 @@ export async function recordingHttpProxy(
       sock.end('HTTP/1.1 403 Forbidden\r\n\r\n');
       return;
     }
-    const up = connect({ port: Number(port), host: host!, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) }, () => {
-      sock.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      up.write(head);
-      up.pipe(sock);
-      sock.pipe(up);
-    });
+    const up = connect(
+      { port: Number(port), host: host!, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) },
+      () => {
+        sock.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        up.write(head);
+        up.pipe(sock);
+        sock.pipe(up);
+      },
+    );
     up.on('error', () => sock.destroy());
     sock.on('error', () => up.destroy());
   });
