@@ -488,6 +488,7 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
       ),
     );
   addLifecycleCommands(program, run);
+  addRouteCommands(program, run);
   return program;
 }
 
@@ -566,6 +567,34 @@ function addLifecycleCommands(program: Command, run: (fn: Action) => (...args: u
     .action(
       run(async (ctx, ids: string[], opts: { force?: boolean }) =>
         (await import('../commands/check.js')).apikeysRemoveCli(ctx, ids, opts),
+      ),
+    );
+}
+
+/** `accounts proxy` and `ig proxy`: a person gives an account its one route (issue 20 §2, issue 21 item 6). */
+function addRouteCommands(program: Command, run: (fn: Action) => (...args: unknown[]) => Promise<void>): void {
+  const group = (name: string): Command => program.commands.find((c) => c.name() === name)!;
+  group('accounts')
+    .command('proxy <name> [proxyId]')
+    .description(
+      'give a Telegram account its proxy (id from proxies list), or --direct; the way back after its proxy was removed',
+    )
+    .option('--direct', 'send without a proxy, from this host (recorded as an event)')
+    .action(
+      run(async (ctx, name: string, proxyId: string | undefined, opts: { direct?: boolean }) =>
+        (await import('../commands/proxies.js')).accountProxyCli(ctx, name, proxyId, opts),
+      ),
+    );
+  group('ig')
+    .command('proxy <username> [proxyId]')
+    .description(
+      'move an Instagram account to a proxy (id from proxies list) for good, or --direct; recorded as an event',
+    )
+    .requiredOption('--tenant <name>', 'the tenant the account belongs to')
+    .option('--direct', 'send without a proxy, from this host')
+    .action(
+      run(async (ctx, username: string, proxyId: string | undefined, opts: { tenant: string; direct?: boolean }) =>
+        (await import('../commands/proxies.js')).igProxyCli(ctx, username, proxyId, opts),
       ),
     );
 }

@@ -3,6 +3,8 @@ import { secretBox, withStore } from './support/context.js';
 import { table } from './support/output.js';
 import { importProxies, parseProxyFile } from '../fleet/proxies.js';
 import { listProxies, removeProxies } from '../store/proxies.js';
+import { setIgRoute, setTelegramRoute, type RouteChange, type RouteChoice } from '../store/routes.js';
+import { UsageError } from '../errors.js';
 import { count } from '../domain/plural.js';
 import { readInputFile } from '../config/inputFiles.js';
 import { createdTenants, parseIds } from './support/imported.js';
@@ -45,12 +47,55 @@ export async function removeProxiesCli(ctx: Ctx, ids: string[], opts: { force?: 
       (r) =>
         `removed ${count(r.removed.length, 'proxy', 'proxies')} (${r.removed.map((p) => `${p.id} ${p.proxy}`).join(', ')})` +
         (r.accountsDisabled.length
-          ? `\ndisabled ${count(r.accountsDisabled.length, 'Telegram account')} that used ${r.removed.length === 1 ? 'it' : 'them'}: ` +
-            `${r.accountsDisabled.join(', ')} → give each a proxy (accounts import with a proxy), then \`acctctl accounts enable NAME\``
+          ? `\nparked ${count(r.accountsDisabled.length, 'Telegram account')} that used ${r.removed.length === 1 ? 'it' : 'them'} (its proxy was removed; nothing is sent): ` +
+            `${r.accountsDisabled.join(', ')} → give each a proxy (\`acctctl accounts proxy NAME PROXY_ID\`, or --direct), then \`acctctl accounts enable NAME\``
           : '') +
         (r.igAccountsDetached.length
-          ? `\nInstagram accounts that used it need a person (nothing is sent without their proxy; ig import them again with one): ${r.igAccountsDetached.join(', ')}`
+          ? `\nInstagram accounts that used it need a person (its proxy was removed; nothing is sent): ${r.igAccountsDetached.join(', ')} → \`acctctl ig proxy USER --tenant T PROXY_ID\` (or --direct)`
           : ''),
+    ),
+  );
+}
+
+/** PROXY_ID or --direct, exactly one. */
+function routeChoice(proxyId: string | undefined, direct: boolean | undefined): RouteChoice {
+  if (direct && proxyId !== undefined)
+    throw new UsageError('give a proxy id or --direct, not both → e.g. `acctctl accounts proxy NAME 3`');
+  if (direct) return { direct: true };
+  if (proxyId === undefined)
+    throw new UsageError('which proxy? → give its id (see `acctctl proxies list`), or --direct to send without one');
+  const [id] = parseIds([proxyId], 'proxy');
+  return { proxyId: id! };
+}
+
+function renderRoute(r: RouteChange): string {
+  return `${r.account}: route ${r.from} → ${r.to}${r.unparked ? ' (no longer parked for its removed proxy)' : ''}`;
+}
+
+export async function accountProxyCli(
+  ctx: Ctx,
+  name: string,
+  proxyId: string | undefined,
+  opts: { direct?: boolean },
+): Promise<void> {
+  const choice = routeChoice(proxyId, opts.direct);
+  await withStore(ctx, async (store) =>
+    ctx.emit(await setTelegramRoute(store, name, choice, ctx.clock.now()), (r) =>
+      r.unparked ? `${renderRoute(r)}; \`acctctl accounts enable ${name}\` puts it back to work` : renderRoute(r),
+    ),
+  );
+}
+
+export async function igProxyCli(
+  ctx: Ctx,
+  username: string,
+  proxyId: string | undefined,
+  opts: { tenant: string; direct?: boolean },
+): Promise<void> {
+  const choice = routeChoice(proxyId, opts.direct);
+  await withStore(ctx, async (store) =>
+    ctx.emit(await setIgRoute(store, { username, tenant: opts.tenant }, choice, ctx.clock.now()), (r) =>
+      r.unparked ? `${renderRoute(r)}; refresh-session logs it in through its new route` : renderRoute(r),
     ),
   );
 }

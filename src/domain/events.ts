@@ -15,6 +15,7 @@ export const EVENT_SEVERITY: Readonly<Record<string, Severity>> = {
   account_removed: 'info',
   account_reactivated: 'info',
   account_needs_person: 'critical',
+  account_proxy: 'info',
   // Fleet
   fleet_unhealthy: 'critical',
   // Instagram sessions
@@ -25,6 +26,7 @@ export const EVENT_SEVERITY: Readonly<Record<string, Severity>> = {
   ig_session_stale: 'critical',
   ig_session_old: 'warning',
   ig_reactive_burst: 'warning',
+  ig_proxy: 'info',
   // Checks
   watch_changed: 'info',
   followers_diff: 'info',

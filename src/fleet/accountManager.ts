@@ -123,7 +123,10 @@ export interface RecoverResult {
   jobsFreed: number;
   /** Proxies marked unhealthy long enough ago to be tried again. */
   proxiesRetried: number;
-  /** Accounts in a state that needs a person, or parked for joins by CHANNELS_TOO_MUCH, with their way back. */
+  /**
+   * Accounts in a state that needs a person, parked for joins by CHANNELS_TOO_MUCH, or parked
+   * because their proxy was removed, with their way back.
+   */
   needsPerson: {
     account: string;
     state: string;
@@ -568,6 +571,7 @@ export class AccountManager {
             state: p.state,
             phone: p.phone,
             channelsFull: p.channels_full === 1,
+            proxyRemoved: p.proxy_removed_at !== null,
           }),
         })),
       };

@@ -117,6 +117,8 @@ export async function importAccounts(
           api_id: r.apiId,
           dc_id: r.session.dcId,
           proxy_id: proxyId,
+          // A proxy given: the way back for an account parked because its proxy was removed.
+          ...(proxyId !== null ? { proxy_removed_at: null } : {}),
           updated_at: now,
         });
       }

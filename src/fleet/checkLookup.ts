@@ -78,7 +78,7 @@ export class Lookups {
         continue;
       }
       if (v === 'throttled') {
-        await sessions.backOff(s, this.deps.rate.windowMs, '429');
+        await sessions.tooMany(s, 'profile');
         tried.add(s.id);
         continue;
       }

@@ -147,11 +147,17 @@ export class Checker {
     }
   }
 
-  /** What the tenant's mode needs and it does not have (null: all there). */
+  /**
+   * What the tenant's mode needs and it does not have, when nothing is left to check with (null:
+   * at least one of its methods can answer — they are tried in order, until one gives a definite
+   * answer, so `api+instagram` with no healthy key but a valid session checks through Instagram).
+   */
   private async missingResources(tenantId: number, mode: VerifyMode, needsSession: boolean): Promise<string | null> {
     const { store } = this.deps;
     const lacks: string[] = [];
-    for (const m of methodsOf(mode)) {
+    const methods = methodsOf(mode);
+    let sessionLacking = false;
+    for (const m of methods) {
       if (m === 'api') {
         const keys = await usableApiKeys(store, tenantId, this.deps.clock.now());
         if (keys.length === 0)
@@ -160,20 +166,29 @@ export class Checker {
           lacks.push(`no configured provider for its API keys (ACCTCTL_API_PROVIDERS)`);
       }
       if (m === 'instagram') {
+        sessionLacking = true;
         if (!(await hasValidSession(store, tenantId)))
           lacks.push('no valid Instagram session (acctctl ig import / refresh-session)');
         else {
           const why = await this.sessionsBlocked(tenantId);
           if (why) lacks.push(`its Instagram sessions send nothing: ${why}`);
+          else sessionLacking = false;
         }
       }
       if (m === 'proxy' && !(await tenantProxy(this.deps, tenantId)))
         lacks.push('no healthy proxy (acctctl proxies import --tenant)');
     }
-    if (needsSession && !methodsOf(mode).includes('instagram') && !(await hasValidSession(store, tenantId))) {
+    const methodsLacking = lacks.length;
+    if (needsSession && !methods.includes('instagram') && !(await hasValidSession(store, tenantId))) {
       lacks.push('follower checks need a valid Instagram session');
     }
-    return lacks.length ? `mode ${mode}: ${lacks.join('; ')}` : null;
+    if (lacks.length === 0) return null;
+    // Follower fetches have no other way than a session: without one the tenant is skipped.
+    if (methodsLacking < methods.length && lacks.length === methodsLacking && !(needsSession && sessionLacking)) {
+      this.deps.log.info('tenant checked with what it has', { mode, lacking: lacks.join('; ') });
+      return null;
+    }
+    return `mode ${mode}: ${lacks.join('; ')}`;
   }
 
   /** Why none of the tenant's valid sessions may send anything (its one proxy unusable), or null. */

@@ -7,6 +7,7 @@ import {
   browserHeaders,
   CURRENT_USER_PATH,
   loggedOut,
+  profileVerdict,
   sessionJar,
   sessionVerified,
   type JarCookie,
@@ -36,7 +37,12 @@ export interface Session {
   userAgent: string;
   /** Throttle strikes for the kind it was chosen for (cleared after a request that works). */
   strikes: number;
+  /** When an authenticated request last worked, as stored (last_verified_at). */
+  verifiedAt: number | null;
 }
+
+/** `last_verified_at` is written at most once per session in this long (a busy session would write per request). */
+export const VERIFIED_WRITE_EVERY_MS = 5 * 60_000;
 
 /**
  * check's Instagram sessions: which one may send now (rate window, back-offs, its one proxy),
@@ -87,6 +93,7 @@ export class IgSessions {
         jar,
         userAgent: device.userAgent,
         strikes: backoff?.strikes ?? 0,
+        verifiedAt: s.last_verified_at,
       };
     }
     return null;
@@ -111,12 +118,39 @@ export class IgSessions {
         s.proxy,
       );
       await this.absorbCookies(s, res);
-      ok = res.status === 200;
+      // A correct "not found" is an answer too: the session worked.
+      ok = res.status === 200 || (kind === 'profile' && profileVerdict(res) === 'not_found');
+      if (ok) await this.verified(s, now);
       return res;
     } finally {
       // Session-health figures: the check success rate per session (not the verify probes).
       if (kind !== 'verify') await logSessionAttempt(store, { igAccountId: s.id, what: 'check', at: now, ok });
     }
+  }
+
+  /**
+   * An authenticated request worked: the session is verified now. Stored at most once per
+   * VERIFIED_WRITE_EVERY_MS per session, so "last verified" means what it says without a write
+   * per request.
+   */
+  private async verified(s: Session, now: number): Promise<void> {
+    if (s.verifiedAt !== null && now - s.verifiedAt < VERIFIED_WRITE_EVERY_MS) return;
+    s.verifiedAt = now;
+    await updateIgAccount(this.deps.store, s.id, { last_verified_at: now });
+  }
+
+  /**
+   * A 429 for `kind`: the session rests for this endpoint kind only (exponentially, as after a
+   * throttling 401), not as a whole; other kinds go on with it.
+   */
+  async tooMany(s: Session, kind: string): Promise<void> {
+    const b = await throttleBackoff(this.deps.store, s.id, kind, 'throttled (429)', this.deps.clock.now());
+    this.deps.log.info('instagram throttled a live session', {
+      session: s.username,
+      kind,
+      until: new Date(b.until).toISOString(),
+      strikes: b.strikes,
+    });
   }
 
   /** Keep the stored jar current from Set-Cookie (see absorbSetCookies). */

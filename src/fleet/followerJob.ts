@@ -135,7 +135,7 @@ export class FollowerJobs {
       return { kind: 'retry', error: 'login_required' };
     }
     if (res.status === 429) {
-      await sessions.backOff(s, this.deps.rate.windowMs, '429');
+      await sessions.tooMany(s, 'friendships');
       run.tried.add(s.id);
       return { kind: 'retry', error: '429' };
     }

@@ -40,7 +40,7 @@ export async function importProxies(
     let created = 0;
     for (const r of rows) {
       const tenantId = r.tenant ? tenants.ids.get(r.tenant)! : null;
-      if ((await upsertProxy(tx, deps.box, r.spec, tenantId, now)).created) created++;
+      if ((await upsertProxy(tx, deps.box, r.spec, tenantId, now, true)).created) created++;
     }
     return { imported: rows.length, created, updated: rows.length - created, tenantsCreated };
   });

@@ -1,7 +1,7 @@
 import { ConfigError, DataError } from '../errors.js';
 import type { SecretBox } from '../security/secretBox.js';
 import { accountSessionRow } from '../store/accounts.js';
-import { loadProxy } from '../store/proxies.js';
+import { loadProxy, PROXY_REMOVED_REASON } from '../store/proxies.js';
 import type { SecretTable } from '../store/schema.js';
 import { storedKeyIds } from '../store/secrets.js';
 import type { Store } from '../store/store.js';
@@ -11,6 +11,11 @@ import type { AccountSession } from '../telegram/gateway.js';
 export async function loadSession(store: Store, box: SecretBox, accountId: number): Promise<AccountSession> {
   const a = await accountSessionRow(store, accountId);
   if (!a) throw new DataError(`account ${accountId} no longer exists`);
+  // Its proxy was removed: without one it would connect directly, from this host.
+  if (a.proxy_removed_at !== null)
+    throw new DataError(
+      `account ${a.session_name}: ${PROXY_REMOVED_REASON}; nothing was sent → \`acctctl accounts proxy ${a.session_name} PROXY_ID\` (or --direct)`,
+    );
   return {
     accountId: a.id,
     sessionName: a.session_name,

@@ -69,9 +69,18 @@ export async function reactivateAccount(
  * What actually brings an account back from a state that needs a person (or from the
  * CHANNELS_TOO_MUCH parking): the command an operator runs, after doing what the text says.
  */
-export function wayBack(p: { account: string; state: string; phone?: string | null; channelsFull?: boolean }): string {
+export function wayBack(p: {
+  account: string;
+  state: string;
+  phone?: string | null;
+  channelsFull?: boolean;
+  proxyRemoved?: boolean;
+}): string {
   const n = p.account;
   const q = /^[\w.-]+$/.test(n) ? n : JSON.stringify(n);
+  // First: nothing else may connect it until it has a route again.
+  if (p.proxyRemoved)
+    return `its proxy was removed: give it one with \`acctctl accounts proxy ${q} PROXY_ID\` (or --direct to send from this host), then \`acctctl accounts enable ${q}\``;
   switch (p.state) {
     case 'disabled':
       return `session no longer valid: log in again with \`acctctl accounts login --phone ${p.phone ?? 'PHONE'} --name ${q}\` (stores the new session and makes it active)`;

@@ -72,7 +72,25 @@ export interface FakeInstagram {
   loginClients: { webdriver: string | null; userAgent: string | undefined }[];
   /** Forget a session (Instagram logged it out). */
   expire(sid: string): void;
+  /**
+   * Every request's source, as Instagram sees it: the address it came from (a proxy's outgoing
+   * address, or this host's own when sent direct) and whose live session it carried (null: none).
+   */
+  sources: RequestSource[];
   close(): Promise<void>;
+}
+
+export interface RequestSource {
+  path: string;
+  from: string;
+  user: string | null;
+}
+
+/** Where a request came from (IPv4-mapped addresses unwrapped) and the live session it carried. */
+function requestSource(req: IncomingMessage, path: string, sessionUser: Map<string, string>): RequestSource {
+  const from = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+  const sid = cookies(req).sessionid;
+  return { path, from, user: (sid && sessionUser.get(sid)) || null };
 }
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -273,6 +291,7 @@ export async function startFakeInstagram(opts: {
   const sessions = new Set<string>();
   const pendingTwoFactor = new Map<string, string>(); // identifier → username
   const sessionUser = new Map<string, string>();
+  const sources: RequestSource[] = [];
   const nowS = () => Math.floor((opts.now?.() ?? Date.now()) / 1000);
   const pkOf = (username: string) =>
     opts.users[username]?.pk ??
@@ -317,6 +336,7 @@ export async function startFakeInstagram(opts: {
       if (opts.latencyMs) await new Promise((r) => setTimeout(r, opts.latencyMs));
       const url = new URL(req.url ?? '/', 'http://x');
       requests.push({ method: req.method ?? 'GET', path: url.pathname });
+      sources.push(requestSource(req, url.pathname, sessionUser));
       const html = (status: number, text: string, headers: Record<string, string | string[]> = {}) => {
         res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', ...headers });
         res.end(text);
@@ -646,6 +666,7 @@ export async function startFakeInstagram(opts: {
     setConsent: (on) => (consent = on),
     setLegacyXhr: (on) => (legacyXhr = on),
     expire: (sid) => void sessions.delete(sid),
+    sources,
     requests,
     logins,
     sessions,

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { DataError, UsageError } from '../errors.js';
 import { insertEvent } from './events.js';
-import { proxyLabel } from './proxies.js';
+import { PROXY_REMOVED_REASON, proxyLabel } from './proxies.js';
 import { rememberRemoved } from './removed.js';
 import { ACCOUNT_STATES, type AccountState } from '../domain/accountStates.js';
 import type { DialectCaps } from './dialects.js';
@@ -113,7 +113,7 @@ export async function accountsPage(
 export async function accountSessionRow(store: Store, accountId: number) {
   return store.db
     .selectFrom('telegram_accounts')
-    .select(['id', 'session_name', 'api_id', 'api_hash_enc', 'string_session_enc', 'proxy_id'])
+    .select(['id', 'session_name', 'api_id', 'api_hash_enc', 'string_session_enc', 'proxy_id', 'proxy_removed_at'])
     .where('id', '=', accountId)
     .executeTakeFirst();
 }
@@ -165,6 +165,7 @@ export async function probeCandidates(store: Store, opts: { account?: string | u
   } else {
     q = q
       .where('enabled', '=', 1)
+      .where('proxy_removed_at', 'is', null)
       .where('state', '!=', 'banned')
       .where((eb) =>
         eb.or([
@@ -245,6 +246,8 @@ export interface AccountColumns {
   api_id: number;
   dc_id: number;
   proxy_id: number | null;
+  /** null when an import gives a proxy: ends the parking of an account whose proxy was removed. */
+  proxy_removed_at?: null;
   updated_at: number;
 }
 
@@ -399,6 +402,18 @@ export async function setAccountEnabled(
   enabled: boolean,
   now: number,
 ): Promise<void> {
+  if (enabled) {
+    const a = await tx
+      .selectFrom('telegram_accounts')
+      .select(['session_name', 'proxy_removed_at'])
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (a && a.proxy_removed_at !== null)
+      throw new DataError(
+        `account ${a.session_name} is parked: ${PROXY_REMOVED_REASON}, and enabled it would connect directly; nothing was changed → ` +
+          `give it a proxy first (\`acctctl accounts proxy ${a.session_name} PROXY_ID\`, or --direct to send from this host)`,
+      );
+  }
   await tx
     .updateTable('telegram_accounts')
     .set({ enabled: enabled ? 1 : 0, updated_at: now })

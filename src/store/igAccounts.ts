@@ -3,7 +3,7 @@ import type { IgAccountInput } from '../domain/igAccountsFile.js';
 import { DataError, UsageError } from '../errors.js';
 import type { SecretBox } from '../security/secretBox.js';
 import { raiseAlert, type NewEvent } from './events.js';
-import { proxyLabel, upsertProxy } from './proxies.js';
+import { PROXY_REMOVED_REASON, proxyLabel, upsertProxy } from './proxies.js';
 import { rememberRemoved } from './removed.js';
 import type { IgAccountsTable } from './schema.js';
 import type { Store } from './store.js';
@@ -52,8 +52,26 @@ export async function countIg(store: Store, f: IgFilter): Promise<number> {
 
 export async function listIg(store: Store, now: number, f: IgFilter = {}): Promise<IgRow[]> {
   let q = filteredIg(store, f)
-    .leftJoin('proxies as p', 'p.id', 'i.proxy_id')
-    .select([
+    .leftJoin('proxies as p', (j) =>
+      j.on((eb) =>
+        eb.or([
+          eb('p.id', '=', eb.ref('i.proxy_id')),
+          eb.and([eb('i.proxy_id', 'is', null), eb('p.id', '=', eb.ref('i.pinned_proxy_id'))]),
+        ]),
+      ),
+    )
+    .select((eb) => [
+      eb
+        .exists(
+          eb
+            .selectFrom('proxies as s')
+            .select('s.id')
+            .whereRef('s.tenant_id', '=', 'i.tenant_id')
+            .where('s.shared', '=', 1),
+        )
+        .as('tenant_proxies'),
+      'i.direct',
+      'i.proxy_removed_at',
       'i.id',
       'i.rate_limited_until',
       't.name as tenant',
@@ -76,6 +94,13 @@ export async function listIg(store: Store, now: number, f: IgFilter = {}): Promi
   if (f.limit !== undefined) q = q.limit(f.limit).offset(f.offset ?? 0);
   const rows = await q.execute();
   const backoffs = await listBackoffs(store, now);
+  const effectiveRoute = (r: (typeof rows)[number]): string =>
+    r.proxy_removed_at !== null
+      ? `none: ${PROXY_REMOVED_REASON}`
+      : r.direct === 1
+        ? 'direct'
+        : (proxyLabel({ ...r, username: r.puser }) ??
+          (Number(r.tenant_proxies) ? 'a tenant proxy, pinned at first use' : 'direct'));
   return rows.map((r) => ({
     id: r.id,
     rateLimitedUntil: r.rate_limited_until,
@@ -84,7 +109,7 @@ export async function listIg(store: Store, now: number, f: IgFilter = {}): Promi
     state: r.state,
     priority: r.priority,
     hasTotp: r.totp_secret_enc !== null,
-    proxy: proxyLabel({ ...r, username: r.puser }),
+    proxy: effectiveRoute(r),
     sessionAgeMs: r.session_created_at === null ? null : now - r.session_created_at,
     lastVerifiedAt: r.last_verified_at,
     nextRefreshAt: r.next_refresh_at,
@@ -319,10 +344,11 @@ export async function validSessions(
     cookies_enc: string | null;
     device_json: string | null;
     rate_limited_until: number | null;
+    last_verified_at: number | null;
   }[]
 > {
   return validSessionsQuery(store, tenantId)
-    .select(['id', 'username', 'sessionid_enc', 'cookies_enc', 'device_json', 'rate_limited_until'])
+    .select(['id', 'username', 'sessionid_enc', 'cookies_enc', 'device_json', 'rate_limited_until', 'last_verified_at'])
     .orderBy('priority', 'desc')
     .orderBy('id')
     .execute();
@@ -439,10 +465,10 @@ export async function importIgAccounts(
     let created = 0;
     for (const r of rows) {
       const tenant = { id: tenants.ids.get(r.tenant)! };
-      const proxyId = r.proxy ? (await upsertProxy(tx, box, r.proxy, tenant.id, now)).id : null;
+      const proxyId = r.proxy ? (await upsertProxy(tx, box, r.proxy, tenant.id, now, false)).id : null;
       const existing = await tx
         .selectFrom('ig_accounts')
-        .select(['id', 'state'])
+        .select(['id', 'state', 'proxy_removed_at'])
         .where('tenant_id', '=', tenant.id)
         .where('username', '=', r.username)
         .executeTakeFirst();
@@ -477,7 +503,9 @@ export async function importIgAccounts(
         .set({
           password_enc: seal(r.password, 'password_enc'),
           totp_secret_enc: seal(r.totpSecret, 'totp_secret_enc'),
-          proxy_id: proxyId,
+          // An own proxy given: it is the account's route from now on (a removed one's way back too).
+          // None given: the route stays as it was (moving an account is `ig proxy`, never an import).
+          ...(proxyId !== null ? { proxy_id: proxyId, pinned_proxy_id: null, direct: 0, proxy_removed_at: null } : {}),
           priority: r.priority,
           updated_at: now,
           fail_count: 0,
@@ -488,8 +516,9 @@ export async function importIgAccounts(
                 session_created_at: now,
                 next_refresh_at: opts.sessionRefreshAt,
               }
-            : existing && existing.state !== 'needs_manual' && existing.state !== 'failed'
-              ? {}
+            : (existing && existing.state !== 'needs_manual' && existing.state !== 'failed') ||
+                (existing?.proxy_removed_at != null && proxyId === null)
+              ? {} // (still parked for its removed proxy: `ig proxy` is the way back)
               : // New, or a person gave it new details after a checkpoint, a wrong password or a
                 // removed proxy: due for a login at once.
                 { state: 'expired', next_refresh_at: now, last_error: null }),

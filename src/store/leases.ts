@@ -71,6 +71,7 @@ function eligibleSql(caps: DialectCaps, s: LeaseShape): string {
     and (a.state = 'active' or (a.state in ('flood_wait', 'cooldown', 'blocked') and a.state_until <= :now))
     and (a.lease_holder is null or a.lease_expires_at <= :now)
     and (a.next_action_at is null or a.next_action_at <= :now)
+    and a.proxy_removed_at is null
     and (a.proxy_id is null or exists (select 1 from proxies p where p.id = a.proxy_id and p.healthy = 1))
     ${s.action === 'join' ? 'and a.channels_full = 0' : ''}
     ${s.tenant ? 'and a.tenant_id = :tenantId' : ''}
@@ -500,6 +501,7 @@ export interface RecoveredRows {
     last_error: string | null;
     phone: string | null;
     channels_full: number;
+    proxy_removed_at: number | null;
   }[];
 }
 
@@ -550,8 +552,14 @@ export async function recoverRows(
     .executeTakeFirst();
   const needsPerson = await tx
     .selectFrom('telegram_accounts')
-    .select(['session_name', 'state', 'state_reason', 'last_error', 'phone', 'channels_full'])
-    .where((eb) => eb.or([eb('state', 'in', [...v.personStates]), eb('channels_full', '=', 1)]))
+    .select(['session_name', 'state', 'state_reason', 'last_error', 'phone', 'channels_full', 'proxy_removed_at'])
+    .where((eb) =>
+      eb.or([
+        eb('state', 'in', [...v.personStates]),
+        eb('channels_full', '=', 1),
+        eb('proxy_removed_at', 'is not', null),
+      ]),
+    )
     .orderBy('session_name')
     .execute();
   return {

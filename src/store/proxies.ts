@@ -18,25 +18,31 @@ export async function loadProxy(store: Store, box: SecretBox, id: number): Promi
   return spec;
 }
 
-/** A tenant's proxies that can carry HTTP, the least failing first. */
+/** A tenant's shared proxies that can carry HTTP, the least failing first (never an account's own). */
 export async function tenantHttpProxies(store: Store, tenantId: number): Promise<{ id: number; healthy: number }[]> {
   return store.db
     .selectFrom('proxies')
     .select(['id', 'healthy'])
     .where('tenant_id', '=', tenantId)
+    .where('shared', '=', 1)
     .where('scheme', 'in', ['http', 'socks5', 'socks4'])
     .orderBy('fail_count')
     .orderBy('id')
     .execute();
 }
 
-/** Insert or update a proxy (identified by tenant + URL without password); its secrets sealed to its row. */
+/**
+ * Insert or update a proxy (identified by tenant + URL without password); its secrets sealed to its
+ * row. `shared`: true makes it a tenant proxy (proxies import), false creates it as an account's own
+ * (ig import: never a tenant proxy others are routed through); undefined keeps what it was.
+ */
 export async function upsertProxy(
   tx: Kysely<Database>,
   box: SecretBox,
   spec: ProxySpec,
   tenantId: number | null,
   now: number,
+  shared?: boolean,
 ): Promise<{ id: number; created: boolean }> {
   const urlKey = `${tenantId ?? '-'}|${proxyDisplay(spec)}`;
   const existing = await tx.selectFrom('proxies').select('id').where('url_key', '=', urlKey).executeTakeFirst();
@@ -57,6 +63,7 @@ export async function upsertProxy(
           last_checked_at: null,
           last_error: null,
           created_at: now,
+          shared: shared === false ? 0 : 1,
         })
         .returning('id')
         .executeTakeFirstOrThrow()
@@ -70,6 +77,7 @@ export async function upsertProxy(
           : box.seal(spec.password, { table: 'proxies', column: 'password_enc', rowId: id }),
       secret_enc:
         spec.secret === undefined ? null : box.seal(spec.secret, { table: 'proxies', column: 'secret_enc', rowId: id }),
+      ...(shared === true ? { shared: 1 } : {}),
     })
     .where('id', '=', id)
     .execute();
@@ -133,10 +141,14 @@ export function proxyLabel(r: {
   });
 }
 
+/** Why an account whose proxy went is parked (shown as its reason and in `ig list`). */
+export const PROXY_REMOVED_REASON = 'its proxy was removed';
+
 /**
- * Disable (enabled = 0) the enabled Telegram accounts that connect through these proxies, before
- * the proxies go: an account whose proxy vanished would otherwise connect directly. Returns
- * their names.
+ * Park the Telegram accounts that connect through these proxies, before the proxies go: disabled,
+ * proxy cleared, `proxy_removed_at` set, reason "its proxy was removed". Such an account is never
+ * leased, enabled or connected (it would go out directly) until a person gives it a proxy or says
+ * --direct (`accounts proxy`). Returns their names.
  */
 export async function disableAccountsUsingProxies(
   tx: Kysely<Database>,
@@ -146,12 +158,99 @@ export async function disableAccountsUsingProxies(
   if (proxyIds.length === 0) return [];
   const rows = await tx
     .updateTable('telegram_accounts')
-    .set({ enabled: 0, updated_at: now })
+    .set({ enabled: 0, proxy_id: null, proxy_removed_at: now, state_reason: PROXY_REMOVED_REASON, updated_at: now })
     .where('proxy_id', 'in', [...proxyIds])
-    .where('enabled', '=', 1)
     .returning('session_name')
     .execute();
   return rows.map((r) => r.session_name).sort();
+}
+
+/**
+ * The Instagram accounts whose route goes through these proxies: their own or the one they are
+ * pinned to — and, when the proxies are the last shared ones of a tenant, that tenant's accounts
+ * not yet pinned (they would otherwise go out directly at first use).
+ */
+async function igAccountsRoutedThrough(
+  tx: Kysely<Database>,
+  proxyIds: readonly number[],
+): Promise<{ id: number; tenant: string; username: string; proxyId: number | null }[]> {
+  const ids = [...proxyIds];
+  const direct = await tx
+    .selectFrom('ig_accounts as i')
+    .innerJoin('tenants as t', 't.id', 'i.tenant_id')
+    .select(['i.id', 't.name as tenant', 'i.username', 'i.proxy_id', 'i.pinned_proxy_id'])
+    .where((eb) => eb.or([eb('i.proxy_id', 'in', ids), eb('i.pinned_proxy_id', 'in', ids)]))
+    .execute();
+  const out = direct.map((r) => ({
+    id: r.id,
+    tenant: r.tenant,
+    username: r.username,
+    proxyId: r.proxy_id !== null && ids.includes(r.proxy_id) ? r.proxy_id : r.pinned_proxy_id,
+  }));
+  const tenants = await tx
+    .selectFrom('proxies')
+    .select('tenant_id')
+    .distinct()
+    .where('id', 'in', ids)
+    .where('shared', '=', 1)
+    .where('tenant_id', 'is not', null)
+    .execute();
+  for (const { tenant_id } of tenants) {
+    const left = await tx
+      .selectFrom('proxies')
+      .select('id')
+      .where('tenant_id', '=', tenant_id)
+      .where('shared', '=', 1)
+      .where('id', 'not in', ids)
+      .executeTakeFirst();
+    if (left) continue;
+    const unpinned = await tx
+      .selectFrom('ig_accounts as i')
+      .innerJoin('tenants as t', 't.id', 'i.tenant_id')
+      .select(['i.id', 't.name as tenant', 'i.username'])
+      .where('i.tenant_id', '=', tenant_id!)
+      .where('i.proxy_id', 'is', null)
+      .where('i.pinned_proxy_id', 'is', null)
+      .where('i.direct', '=', 0)
+      .where('i.proxy_removed_at', 'is', null)
+      .execute();
+    for (const u of unpinned) out.push({ ...u, proxyId: null });
+  }
+  return out;
+}
+
+/**
+ * Park Instagram accounts whose route goes through these proxies (see igAccountsRoutedThrough):
+ * `needs_manual`, "its proxy was removed", own and pinned proxy cleared, `proxy_removed_at` set.
+ * They send nothing, and are never pinned again or sent direct by themselves (`ig proxy` is the
+ * way back). Returns `tenant/username` of each.
+ */
+export async function parkIgAccountsUsingProxies(
+  tx: Kysely<Database>,
+  proxyIds: readonly number[],
+  now: number,
+): Promise<string[]> {
+  if (proxyIds.length === 0) return [];
+  const users = await igAccountsRoutedThrough(tx, proxyIds);
+  if (users.length === 0) return [];
+  await tx
+    .updateTable('ig_accounts')
+    .set({
+      state: 'needs_manual',
+      next_refresh_at: null,
+      proxy_id: null,
+      pinned_proxy_id: null,
+      proxy_removed_at: now,
+      last_error: `${PROXY_REMOVED_REASON} → give it one: acctctl ig proxy USER --tenant T PROXY_ID (or --direct)`,
+      updated_at: now,
+    })
+    .where(
+      'id',
+      'in',
+      users.map((u) => u.id),
+    )
+    .execute();
+  return users.map((u) => `${u.tenant}/${u.username}`).sort();
 }
 
 /** Who uses a proxy. */
@@ -166,9 +265,9 @@ export interface ProxyUsage {
 
 export interface ProxyRemoval {
   removed: { id: number; proxy: string }[];
-  /** Accounts disabled because their proxy went (with --force). */
+  /** Telegram accounts parked because their proxy went (with --force). */
   accountsDisabled: string[];
-  /** Instagram accounts whose own proxy went (with --force): they now need a person (never sent direct). */
+  /** Instagram accounts whose proxy (own or pinned) went (with --force): `needs_manual`, never sent direct. */
   igAccountsDetached: string[];
 }
 
@@ -206,6 +305,7 @@ export async function removeProxies(
         'p.port',
         'p.username',
         'p.tenant_id',
+        'p.shared',
         't.name as tenant',
         't.verify_mode',
       ])
@@ -217,21 +317,22 @@ export async function removeProxies(
         `no proxy with id ${missing.join(', ')}; nothing was removed → see \`acctctl proxies list\` for the ids`,
       );
     }
+    const igUsers = await igAccountsRoutedThrough(tx, ids);
     const usage: ProxyUsage[] = [];
     for (const r of rows) {
+      // Unpinned accounts of a tenant losing its last shared proxies count against each of them.
+      const ig = igUsers.filter(
+        (u) =>
+          u.proxyId === r.id || (u.proxyId === null && r.shared === 1 && r.tenant === u.tenant && r.tenant_id !== null),
+      );
       const tg = await tx.selectFrom('telegram_accounts').select('session_name').where('proxy_id', '=', r.id).execute();
-      const ig = await tx
-        .selectFrom('ig_accounts as i')
-        .innerJoin('tenants as t', 't.id', 'i.tenant_id')
-        .select(['t.name', 'i.username'])
-        .where('i.proxy_id', '=', r.id)
-        .execute();
       let tenantProxyFor: string | null = null;
-      if (r.tenant_id !== null && r.verify_mode?.split('+').includes('proxy')) {
+      if (r.tenant_id !== null && r.shared === 1 && r.verify_mode?.split('+').includes('proxy')) {
         const others = await tx
           .selectFrom('proxies')
           .select('id')
           .where('tenant_id', '=', r.tenant_id)
+          .where('shared', '=', 1)
           .where('id', 'not in', [...ids])
           .executeTakeFirst();
         if (!others) tenantProxyFor = r.tenant;
@@ -240,7 +341,7 @@ export async function removeProxies(
         id: r.id,
         proxy: proxyLabel(r)!,
         telegramAccounts: tg.map((a) => a.session_name).sort(),
-        igAccounts: ig.map((a) => `${a.name}/${a.username}`).sort(),
+        igAccounts: ig.map((a) => `${a.tenant}/${a.username}`).sort(),
         tenantProxyFor,
       });
     }
@@ -248,23 +349,14 @@ export async function removeProxies(
     if (inUse.length && !opts.force) {
       throw new DataError(
         `${inUse.length === 1 ? 'proxy' : 'proxies'} in use; nothing was removed → give the users another proxy first, or pass --force ` +
-          `(Telegram accounts using a removed proxy are disabled, never left to connect directly)`,
+          `(accounts using a removed proxy are parked — "its proxy was removed" — never left to go direct)`,
         { details: inUse.map((u) => `proxy ${u.id} (${u.proxy}) is used by ${usedBy(u).join('; ')}`) },
       );
     }
     const accountsDisabled = await disableAccountsUsingProxies(tx, ids, opts.now);
-    // An Instagram account whose own proxy goes would otherwise change identity (its tenant's
-    // proxy) or go direct: it waits for a person instead (`ig import` with a proxy brings it back).
-    await tx
-      .updateTable('ig_accounts')
-      .set({
-        state: 'needs_manual',
-        next_refresh_at: null,
-        last_error: 'its proxy was removed → ig import it again with a proxy',
-        updated_at: opts.now,
-      })
-      .where('proxy_id', 'in', [...ids])
-      .execute();
+    // An Instagram account whose proxy goes would otherwise change identity (another tenant
+    // proxy) or go direct: it waits for a person instead (`ig proxy` brings it back).
+    const igAccountsDetached = await parkIgAccountsUsingProxies(tx, ids, opts.now);
     await tx
       .deleteFrom('proxies')
       .where('id', 'in', [...ids])
@@ -286,7 +378,7 @@ export async function removeProxies(
     return {
       removed: usage.map((u) => ({ id: u.id, proxy: u.proxy })),
       accountsDisabled,
-      igAccountsDetached: usage.flatMap((u) => u.igAccounts).sort(),
+      igAccountsDetached,
     };
   });
 }
@@ -304,23 +396,36 @@ function rank(igAccountId: number, proxyId: number): number {
 }
 
 /**
- * The one proxy an Instagram account uses, for refresh-session's browser and for check's HTTP
- * alike: its own, else one of its tenant's (the same one every time while it stays usable:
- * highest rendezvous rank among the usable ones). A proxy is configured but none is usable
- * (down, or only MTProxy, or SOCKS5 with a password Chromium cannot send) → blocked, saying why:
- * the account then sends nothing, never direct. No proxy configured at all → direct.
+ * The one route an Instagram account uses, for refresh-session's browser and for check's HTTP
+ * alike, for life (issue 20 §2):
+ * - its proxy was removed (`proxy_removed_at`) → blocked until a person runs `ig proxy`;
+ * - a person said --direct → direct;
+ * - its own proxy (ig import, `ig proxy`);
+ * - else the tenant proxy it was pinned to at first use; not pinned yet → pinned now (stored) to
+ *   one of its tenant's shared proxies (highest rendezvous rank among the usable ones). New
+ *   proxies never move it; a pinned proxy that is down blocks it (no other is tried);
+ * - its tenant has no shared proxy at all (and it was never pinned) → direct.
+ * A proxy that is configured but not usable (down, MTProxy, SOCKS5 with a password Chromium
+ * cannot send) → blocked, saying why: the account then sends nothing, never direct.
  */
-export async function igRoute(store: Store, box: SecretBox, igAccountId: number): Promise<IgRoute> {
+export async function igRoute(store: Store, box: SecretBox, igAccountId: number, pinNow = true): Promise<IgRoute> {
   const a = await store.db
     .selectFrom('ig_accounts')
-    .select(['tenant_id', 'proxy_id'])
+    .select(['tenant_id', 'proxy_id', 'pinned_proxy_id', 'direct', 'proxy_removed_at'])
     .where('id', '=', igAccountId)
     .executeTakeFirst();
   if (!a) return { kind: 'blocked', why: 'the Instagram account no longer exists' };
+  if (a.proxy_removed_at !== null)
+    return {
+      kind: 'blocked',
+      why: `${PROXY_REMOVED_REASON} → give it one: acctctl ig proxy USER --tenant T PROXY_ID (or --direct)`,
+    };
+  if (a.direct === 1) return { kind: 'direct' };
   const cols = ['id', 'scheme', 'host', 'port', 'healthy', 'password_enc'] as const;
-  if (a.proxy_id !== null) {
-    const p = await store.db.selectFrom('proxies').select(cols).where('id', '=', a.proxy_id).executeTakeFirst();
-    if (!p) return { kind: 'blocked', why: 'its proxy is gone → ig import it again with a proxy' };
+  const fixed = a.proxy_id ?? a.pinned_proxy_id;
+  if (fixed !== null) {
+    const p = await store.db.selectFrom('proxies').select(cols).where('id', '=', fixed).executeTakeFirst();
+    if (!p) return { kind: 'blocked', why: 'its proxy is gone → acctctl ig proxy USER --tenant T PROXY_ID' };
     if (!browserUsable(p))
       return {
         kind: 'blocked',
@@ -330,7 +435,12 @@ export async function igRoute(store: Store, box: SecretBox, igAccountId: number)
     const spec = await loadProxy(store, box, p.id);
     return spec ? { kind: 'proxy', proxy: spec } : { kind: 'blocked', why: 'its proxy is gone' };
   }
-  const all = await store.db.selectFrom('proxies').select(cols).where('tenant_id', '=', a.tenant_id).execute();
+  const all = await store.db
+    .selectFrom('proxies')
+    .select(cols)
+    .where('tenant_id', '=', a.tenant_id)
+    .where('shared', '=', 1)
+    .execute();
   if (all.length === 0) return { kind: 'direct' };
   const usable = all.filter((p) => browserUsable(p) && p.healthy === 1);
   if (usable.length === 0) {
@@ -343,9 +453,18 @@ export async function igRoute(store: Store, box: SecretBox, igAccountId: number)
           : `its tenant's proxies are all down (recover retries them)`,
     };
   }
+  if (!pinNow) return { kind: 'blocked', why: 'it could not be pinned to a tenant proxy (changed meanwhile)' };
   const best = usable.reduce((x, y) => (rank(igAccountId, y.id) > rank(igAccountId, x.id) ? y : x));
-  const spec = await loadProxy(store, box, best.id);
-  return spec ? { kind: 'proxy', proxy: spec } : { kind: 'blocked', why: 'its proxy is gone' };
+  // Pinned once, atomically: a concurrent first use that pinned another wins, and both use it.
+  await store.db
+    .updateTable('ig_accounts')
+    .set({ pinned_proxy_id: best.id })
+    .where('id', '=', igAccountId)
+    .where('pinned_proxy_id', 'is', null)
+    .where('proxy_id', 'is', null)
+    .where('proxy_removed_at', 'is', null)
+    .execute();
+  return igRoute(store, box, igAccountId, false);
 }
 
 export interface ProxyRow {

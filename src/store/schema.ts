@@ -26,6 +26,8 @@ export interface ProxiesTable {
   last_checked_at: number | null;
   last_error: string | null;
   created_at: number;
+  /** 1: a tenant proxy (accounts may be pinned to it); 0: an Instagram account's own (ig import). */
+  shared: Generated<number>;
 }
 
 export interface TelegramAccountsTable {
@@ -60,6 +62,8 @@ export interface TelegramAccountsTable {
   lru_at: Generated<number>;
   /** Leases handed out since the account's last daily reset (the original lease service's counter). */
   lease_count: Generated<number>;
+  /** When its proxy was removed (--force): it sends nothing until given a proxy or --direct. */
+  proxy_removed_at: Generated<number | null>;
 }
 
 export interface LimitResetsTable {
@@ -103,6 +107,12 @@ export interface IgAccountsTable {
   browser_state_enc: Generated<string | null>;
   /** The account's device identity (JSON: userAgent, viewport, locale, timezoneId). */
   device_json: Generated<string | null>;
+  /** The tenant proxy it was pinned to at first use (when it has no own proxy). */
+  pinned_proxy_id: Generated<number | null>;
+  /** 1: a person said it goes out directly (`ig proxy … --direct`). */
+  direct: Generated<number>;
+  /** When its proxy was removed (--force): it sends nothing until given a proxy or --direct. */
+  proxy_removed_at: Generated<number | null>;
 }
 
 /** A live session Instagram throttled, resting for one endpoint kind. */

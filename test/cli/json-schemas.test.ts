@@ -223,6 +223,8 @@ describe('every --json output validates against its published schema', () => {
     await json('accounts reactivate', ['accounts', 'reactivate', 'demo_bob', '--reason', 'schema test']);
     await json('targets retry', ['targets', 'retry']);
     await json('targets remove', ['targets', 'remove', '@json_schema_other']);
+    await json('accounts proxy', ['accounts', 'proxy', 'demo_bob', '--direct']);
+    await json('ig proxy', ['ig', 'proxy', 'ig_json', '--tenant', 'newco', '--direct']);
     const proxies = await json<{ items: { id: number; tenant: string }[] }>('proxies list', ['proxies', 'list']);
     await json('proxies remove', ['proxies', 'remove', String(proxies.items.find((p) => p.tenant === 'newco')!.id)]);
     const keys = await json<{ items: { id: number }[] }>('apikeys list', ['apikeys', 'list']);

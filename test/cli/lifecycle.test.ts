@@ -114,8 +114,8 @@ describe.each(DIALECTS)('list and remove what was imported, on $name', ({ skip, 
     await ok('accounts', 'import', writeJson(t.dir, 'b.json', makeAccounts(1, { withProxy: true })));
     const [own] = await rows<{ id: number }>('proxies', 'list');
     expect(await refused(65, 'proxies', 'remove', String(own!.id))).toContain('is used by Telegram account acc_00000');
-    expect(await ok('proxies', 'remove', String(own!.id), '--force')).toContain(
-      'disabled 1 Telegram account that used it: acc_00000',
+    expect(await ok('proxies', 'remove', String(own!.id), '--force')).toMatch(
+      /parked 1 Telegram account that used it \(its proxy was removed; nothing is sent\): acc_00000/,
     );
     const accs = await rows<{ name: string; enabled: boolean; proxy: string | null }>('accounts', 'list');
     expect(accs.find((a) => a.name === 'acc_00000')).toMatchObject({ enabled: false, proxy: null });

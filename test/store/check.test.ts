@@ -296,7 +296,7 @@ describe.each(DIALECTS)('check on $name', ({ name, skip, create }) => {
   );
 
   it.skipIf(skip)(
-    '429 rests that session and another of the tenant’s takes over; 302-to-login and checkpoint are handled',
+    '429 rests that session (for that endpoint kind) and another of the tenant’s takes over; 302-to-login and checkpoint are handled',
     async () => {
       await addTenant({ store, clock }, { name: 'm', verifyMode: 'instagram' });
       await importWatches({ store, clock }, [{ tenant: 'm', username: 'real_two', kind: 'followers' }]);
@@ -311,11 +311,15 @@ describe.each(DIALECTS)('check on $name', ({ name, skip, create }) => {
           await store.db.selectFrom('ig_accounts').select(['id', 'rate_limited_until', 'last_error', 'state']).execute()
         ).map((r) => [r.id, r]),
       );
-      expect(rows[a.id]).toMatchObject({ rate_limited_until: T0 + 660_000, last_error: '429', state: 'valid' });
+      // It rests for follower pages (that endpoint kind), not as a whole session.
+      expect(rows[a.id]).toMatchObject({ rate_limited_until: null, state: 'valid' });
+      expect(await store.db.selectFrom('ig_backoffs').select(['ig_account_id', 'kind', 'until_at']).execute()).toEqual([
+        { ig_account_id: a.id, kind: 'friendships', until_at: T0 + 10 * 60_000 },
+      ]);
       expect(ig.apiCalls.get(b.sid)).toBeGreaterThan(0);
       // A redirect to the login page is a lost session; a checkpoint needs a person.
       await store.db.updateTable('watches').set({ next_check_at: clock.now() }).execute();
-      await store.db.updateTable('ig_accounts').set({ rate_limited_until: null }).execute();
+      await store.db.deleteFrom('ig_backoffs').execute();
       fault = (r) => (!r.path.includes('/friendships/') ? null : r.sessionid === a.sid ? '302-logout' : 'checkpoint');
       const r2 = await checker().run();
       expect(r2[0]!.jobs.paused).toBe(1);

@@ -7,9 +7,12 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 /**
  * A loopback HTTP proxy that records every request (absolute URL or CONNECT). It forwards only
  * to loopback addresses: anything else is refused without even a DNS lookup, so a test can
- * never send traffic off this machine.
+ * never send traffic off this machine. With `localAddress` (e.g. 127.0.0.12) its outgoing
+ * connections come from that loopback address: the far end can tell which proxy a request used.
  */
-export async function recordingHttpProxy(): Promise<{ port: number; seen: string[]; close(): Promise<void> }> {
+export async function recordingHttpProxy(
+  opts: { localAddress?: string } = {},
+): Promise<{ port: number; seen: string[]; close(): Promise<void> }> {
   const seen: string[] = [];
   const server: Server = createServer((req: IncomingMessage, res) => {
     seen.push(`${req.method} ${req.url}`);
@@ -19,7 +22,14 @@ export async function recordingHttpProxy(): Promise<{ port: number; seen: string
       return res.end();
     }
     const up = request(
-      { host: u.hostname, port: u.port, path: u.pathname + u.search, method: req.method, headers: req.headers },
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname + u.search,
+        method: req.method,
+        headers: req.headers,
+        ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
+      },
       (r) => {
         res.writeHead(r.statusCode ?? 502, r.headers);
         r.pipe(res);
@@ -38,12 +48,15 @@ export async function recordingHttpProxy(): Promise<{ port: number; seen: string
       sock.end('HTTP/1.1 403 Forbidden\r\n\r\n');
       return;
     }
-    const up = connect(Number(port), host!, () => {
-      sock.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      up.write(head);
-      up.pipe(sock);
-      sock.pipe(up);
-    });
+    const up = connect(
+      { port: Number(port), host: host!, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) },
+      () => {
+        sock.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        up.write(head);
+        up.pipe(sock);
+        sock.pipe(up);
+      },
+    );
     up.on('error', () => sock.destroy());
     sock.on('error', () => up.destroy());
   });

@@ -264,6 +264,18 @@ export const JSON_SCHEMAS: Record<string, OutputSchema> = {
     accountsDisabled: strings,
     igAccountsDetached: strings,
   }),
+  'accounts proxy': doc('accounts proxy: a Telegram account given its route', {
+    account: str,
+    from: str,
+    to: str,
+    unparked: bool,
+  }),
+  'ig proxy': doc('ig proxy: an Instagram account moved to its route (tenant/username)', {
+    account: str,
+    from: str,
+    to: str,
+    unparked: bool,
+  }),
 
   'accounts import': doc('accounts import', {
     imported: int,
