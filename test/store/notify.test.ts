@@ -1,5 +1,5 @@
-import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { addTenant } from '../../src/fleet/tenants.js';
 import type { NotifyConfig } from '../../src/config/config.js';
@@ -20,7 +20,7 @@ import { boxFor } from '../support/joinHarness.js';
 const T0 = Date.parse('2026-12-01T09:00:00Z');
 const HOUR = 3_600_000;
 const TOKEN = '123456:AAFakeBotTokenForTests_xyz';
-const SECRET = 'webhook-hmac-secret-for-tests';
+const SECRET = 'whsec_' + Buffer.from('webhook-hmac-secret-for-tests-32').toString('base64');
 
 async function igAccount(store: Store, tenant: string, username: string, extra: Record<string, unknown> = {}) {
   const tid = (await store.db.selectFrom('tenants').select('id').where('name', '=', tenant).executeTakeFirstOrThrow())
@@ -130,10 +130,12 @@ describe.each(DIALECTS)('alerts and their delivery on $name', (dialect) => {
       // Same object as `events --json`.
       const [stored] = await listEvents(f.store, { kinds: ['ig_needs_manual'] });
       expect(got[0]).toEqual(JSON.parse(JSON.stringify(stored)));
-      // HMAC-SHA256 of the exact body, with the shared secret.
+      // Standard Webhooks: HMAC-SHA256 of "id.timestamp.body" with the whsec_ secret, as the package computes it.
       const req = hook.received[0]!;
-      const expected = 'sha256=' + createHmac('sha256', SECRET).update(req.body).digest('hex');
-      expect(req.headers['x-acctctl-signature']).toBe(expected);
+      const ts = Number(req.headers['webhook-timestamp']);
+      expect(ts).toBe(Math.floor(T0 / 1000));
+      const expected = new Webhook(SECRET).sign(String(req.headers['webhook-id']), new Date(ts * 1000), req.body);
+      expect(req.headers['webhook-signature']).toBe(expected);
       expect(req.body).not.toContain(SECRET);
       // Telegram: one message to the configured chat; the token only in the Bot API path.
       expect(bot.messages).toHaveLength(1);
