@@ -154,7 +154,9 @@ export async function sinksOf(
       }
     } else if (TELEGRAM_CHAT_ID.test(target)) {
       if (!config.telegram?.botToken) {
-        problems.push(`tenant ${t.name}: its target is a Telegram chat and no bot token is set → set ACCTCTL_NOTIFY_TELEGRAM_BOT_TOKEN`);
+        problems.push(
+          `tenant ${t.name}: its target is a Telegram chat and no bot token is set → set ACCTCTL_NOTIFY_TELEGRAM_BOT_TOKEN`,
+        );
         continue;
       }
       sinks.push({
@@ -351,7 +353,9 @@ async function sendTelegram(
       );
       const j = parseBotAnswer(r.text);
       if (r.status !== 200 || j?.ok !== true) {
-        const error = scrubStoredError(`Bot API ${r.status}${j?.description ? `: ${j.description.slice(0, 300)}` : ''}`);
+        const error = scrubStoredError(
+          `Bot API ${r.status}${j?.description ? `: ${j.description.slice(0, 300)}` : ''}`,
+        );
         const down = r.status >= 500 || r.status === 429 || r.status === 401 || r.status === 404 || r.status < 400;
         return { ok: false, error, sinkDown: down, retryAfterMs: retryAfterMs(j?.parameters?.retry_after) };
       }

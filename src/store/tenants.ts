@@ -196,10 +196,10 @@ export async function setTenantNotify(tx: Kysely<Database>, id: number, set: Ten
 
 /** The tenant's alert settings as `tenants set` shows them (the target by its label only). */
 export async function tenantNotifySettings(
-  store: Store,
+  db: Kysely<Database>,
   id: number,
 ): Promise<{ target: string | null; signed: boolean; minSeverity: string | null }> {
-  const r = await store.db
+  const r = await db
     .selectFrom('tenants')
     .select(['notify_target', 'notify_target_enc', 'notify_target_label', 'notify_secret_enc', 'notify_min_severity'])
     .where('id', '=', id)

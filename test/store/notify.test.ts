@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { addTenant } from '../../src/fleet/tenants.js';
+import { addTenant, setTenantNotifySettings } from '../../src/fleet/tenants.js';
 import type { NotifyConfig } from '../../src/config/config.js';
 import { FakeClock } from '../../src/domain/clock.js';
 import { ALERT_RULES, alertFleetHealth, scanAlerts } from '../../src/fleet/alerts.js';
@@ -202,8 +202,12 @@ describe.each(DIALECTS)('alerts and their delivery on $name', (dialect) => {
   });
 
   it.skipIf(dialect.skip)('tenant routing: each tenant’s notify target gets only its events', async () => {
-    await addTenant({ store: f.store, clock }, { name: 'acme', notifyTarget: hook.url + '?tenant=acme' });
-    await addTenant({ store: f.store, clock }, { name: 'globex', notifyTarget: '-100777' });
+    const box = boxFor(f.env);
+    const target = (value: string) => ({ target: { value, from: 'test' } });
+    await addTenant({ store: f.store, clock }, { name: 'acme' });
+    await setTenantNotifySettings({ store: f.store, box }, 'acme', target(hook.url + '?tenant=acme'));
+    await addTenant({ store: f.store, clock }, { name: 'globex' });
+    await setTenantNotifySettings({ store: f.store, box }, 'globex', target('-100777'));
     await addTenant({ store: f.store, clock }, { name: 'quiet' });
     await checkpoint('acme_ig'); // acme (via the Instagram account's tenant)
     const g = await f.store.db
@@ -214,7 +218,14 @@ describe.each(DIALECTS)('alerts and their delivery on $name', (dialect) => {
     await igAccount(f.store, 'globex', 'globex_ig', { state: 'failed', last_error: 'wrong password' });
     await igAccount(f.store, 'quiet', 'quiet_ig', { state: 'needs_manual', last_error: 'challenge' });
     expect(g.id).toBeGreaterThan(0);
-    const r = await run({ webhook: undefined, telegram: { botToken: TOKEN, chatId: undefined } });
+    const r = await notify({
+      store: f.store,
+      clock,
+      config: config({ webhook: undefined, telegram: { botToken: TOKEN, chatId: undefined } }),
+      log: silentLogger,
+      box,
+      timeoutMs: 5000,
+    });
     expect(r.alertsRaised).toBe(2); // the scan: globex's and quiet's accounts need a person
     const acme = hook.received
       .filter((x) => x.path.includes('tenant=acme'))
