@@ -63,11 +63,14 @@ export async function startFakeBotApi(opts: {
   fail?: () => boolean;
   /** Answer this error instead (as the Bot API does: `{ ok: false, error_code, description }`). */
   error?: () => { status: number; description: string } | undefined;
+  /** Runs before each answer (a test advances its clock there: a slow Bot API in simulated time). */
+  onRequest?: () => void | Promise<void>;
 }) {
   const messages: { chatId: string; text: string; body: string; path: string }[] = [];
   let calls = 0;
   const server = createServer((req, res) => {
-    void readBody(req).then((body) => {
+    void readBody(req).then(async (body) => {
+      await opts.onRequest?.();
       calls++;
       const json = (status: number, data: unknown) => {
         res.writeHead(status, { 'content-type': 'application/json' });

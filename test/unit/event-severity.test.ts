@@ -14,7 +14,8 @@ function files(dir: string): string[] {
 }
 
 /** A file that writes events: it builds a NewEvent or inserts into `events`. */
-const WRITES = /NewEvent|subject_type|insertEvent\(|accountEvent\(|igAccountEvent\(|insertInto\('events'\)|insert into events/;
+const WRITES =
+  /NewEvent|subject_type|insertEvent\(|accountEvent\(|igAccountEvent\(|insertInto\('events'\)|insert into events/;
 const KIND = /'([a-z]+(?:_[a-z]+)+)'/g;
 
 /** Every event kind the code can write, found where the writers name them. */
@@ -34,10 +35,12 @@ function writtenKinds(): { kinds: Map<string, string>; templates: string[] } {
       else add(m[0]);
     }
     // Helpers taking the kind as an argument: accountEvent(tx, now, id, tenant, 'kind', …), event('kind', …), ev('kind', …).
-    for (const m of text.matchAll(/(?<!function )\baccountEvent\(([^;]*?)\);/g)) add(m[1]!.split(/,\s*[`'"][^`'"]*[^a-z_'][^`'"]*[`'"]/)[0]!);
+    for (const m of text.matchAll(/(?<!function )\baccountEvent\(([^;]*?)\);/g))
+      add(m[1]!.split(/,\s*[`'"][^`'"]*[^a-z_'][^`'"]*[`'"]/)[0]!);
     for (const m of text.matchAll(/\b(?:event|ev)\(\s*([^,]+),/g)) add(m[1]!);
     // Raw SQL: insert into events (…) select …, 'kind', …
-    for (const m of text.matchAll(/insert into events \(at, kind[^)]*\)\s*select \$\{now\}, '([a-z_]+)'/g)) add(`'${m[1]!}'`);
+    for (const m of text.matchAll(/insert into events \(at, kind[^)]*\)\s*select \$\{now\}, '([a-z_]+)'/g))
+      add(`'${m[1]!}'`);
   }
   return { kinds, templates };
 }
@@ -46,7 +49,14 @@ describe('event severities', () => {
   it('every event kind the code can write has a severity in the table', () => {
     const { kinds, templates } = writtenKinds();
     // The writers found include each family (a scan that finds nothing proves nothing).
-    for (const k of ['account_probe', 'account_state', 'tenant_removed', 'proxy_removed', 'ig_needs_manual', 'watch_changed'])
+    for (const k of [
+      'account_probe',
+      'account_state',
+      'tenant_removed',
+      'proxy_removed',
+      'ig_needs_manual',
+      'watch_changed',
+    ])
       expect(kinds.has(k), k).toBe(true);
     expect(kinds.size).toBeGreaterThanOrEqual(15);
     const missing = [...kinds].filter(([k]) => !isEventKind(k)).map(([k, f]) => `${k} (${f})`);
