@@ -19,9 +19,13 @@ export function escapeControl(text: string): string {
   });
 }
 
-/** Our own colour codes (SGR: ESC [ digits m) pass; everything else is escaped. */
+/**
+ * Our own colour codes pass; everything else is escaped. Ours are the few plain SGR codes the
+ * output layer uses (bold, dim, red, green, yellow and their resets); a code from data that hides,
+ * blinks, reverses or moves text (`ESC[8m`, `ESC[5m`, `ESC[7m`, …) is shown escaped.
+ */
 // eslint-disable-next-line no-control-regex
-const SGR = /\u001b\[[0-9;]*m/g;
+const SGR = /\u001b\[(?:0|1|2|22|31|32|33|39)?m/g;
 
 export function escapeControlKeepingColour(text: string): string {
   let out = '';
