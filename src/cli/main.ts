@@ -462,18 +462,17 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
         (await import('../commands/events.js')).eventsCli(ctx, opts),
       ),
     );
-  const notifyCmd = program
-    .command('notify')
+  program
+    .command('notify [secret]')
     .description(
-      'deliver pending alerts (events ≥ warning) to the webhook, Telegram and tenants’ notify targets; also done after every batch',
+      'deliver pending alerts (events ≥ warning) to the webhook, Telegram and tenants’ notify targets; also done after every batch. `notify secret` prints a new whsec_ webhook secret',
     )
-    .action(run(async (ctx) => (await import('../commands/notify.js')).notifyCli(ctx)));
-  notifyCmd
-    .command('secret')
-    .description(
-      'print a new Standard Webhooks secret (whsec_…) for ACCTCTL_NOTIFY_WEBHOOK_SECRET or tenants set --notify-secret-file',
-    )
-    .action(run(async (ctx) => (await import('../commands/notify.js')).notifySecretCli(ctx)));
+    .action(
+      run(async (ctx, what: string | undefined) => {
+        const m = await import('../commands/notify.js');
+        return what === undefined ? m.notifyCli(ctx) : m.notifySecretCli(ctx, what);
+      }),
+    );
 
   program
     .command('status')

@@ -1,6 +1,7 @@
 import type { Ctx } from './support/context.js';
 import { secretBox, withStore } from './support/context.js';
 import { newWebhookSecret } from '../domain/webhooks.js';
+import { UsageError } from '../errors.js';
 import type { SecretBox } from '../security/secretBox.js';
 import { notify, type NotifyResult } from '../fleet/notify.js';
 
@@ -44,7 +45,12 @@ export async function notifyCli(ctx: Ctx): Promise<void> {
 }
 
 /** `acctctl notify secret`: a new Standard Webhooks secret on stdout (for a file, an env setting). */
-export function notifySecretCli(ctx: Ctx): Promise<void> {
+export function notifySecretCli(ctx: Ctx, what: string): Promise<void> {
+  if (what !== 'secret') {
+    throw new UsageError(
+      `notify ${what}: unknown → \`acctctl notify\` delivers, \`acctctl notify secret\` prints a new secret`,
+    );
+  }
   ctx.emit({ secret: newWebhookSecret() }, (r) => r.secret);
   return Promise.resolve();
 }
