@@ -121,13 +121,27 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
       '--verify-mode <mode>',
       'api, instagram, proxy, api+instagram, api+proxy, instagram+proxy, api+proxy+instagram',
     )
-    .option(
-      '--notify-target <target>',
-      'where this tenant’s alerts go: a webhook URL or a Telegram chat id ("" removes it)',
-    )
     .action(
-      run(async (ctx, name: string, opts: { verifyMode?: string; notifyTarget?: string }) =>
+      run(async (ctx, name: string, opts: { verifyMode?: string }) =>
         (await import('../commands/tenants.js')).addTenantCli(ctx, name, opts),
+      ),
+    );
+  tenants
+    .command('set <name>')
+    .description('where this tenant’s alerts go (its own target, secret and minimum severity)')
+    .option(
+      '--notify-target-file <file>',
+      'a file holding a webhook URL or a Telegram chat id (empty: none; - reads stdin)',
+    )
+    .option('--notify-secret-file <file>', 'a file holding this tenant’s whsec_ webhook secret (acctctl notify secret)')
+    .option('--notify-min-severity <severity>', 'info, warning or critical ("" for ACCTCTL_NOTIFY_MIN_SEVERITY)')
+    .action(
+      run(
+        async (
+          ctx,
+          name: string,
+          opts: { notifyTargetFile?: string; notifySecretFile?: string; notifyMinSeverity?: string },
+        ) => (await import('../commands/tenants.js')).setTenantCli(ctx, name, opts),
       ),
     );
   tenants
@@ -464,11 +478,16 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
       ),
     );
   program
-    .command('notify')
+    .command('notify [secret]')
     .description(
-      'deliver pending alerts (events ≥ warning) to the webhook, Telegram and tenants’ notify targets; also done after every batch',
+      'deliver pending alerts (events ≥ warning) to the webhook, Telegram and tenants’ notify targets; also done after every batch. `notify secret` prints a new whsec_ webhook secret',
     )
-    .action(run(async (ctx) => (await import('../commands/notify.js')).notifyCli(ctx)));
+    .action(
+      run(async (ctx, what: string | undefined) => {
+        const m = await import('../commands/notify.js');
+        return what === undefined ? m.notifyCli(ctx) : m.notifySecretCli(ctx, what);
+      }),
+    );
 
   program
     .command('status')

@@ -254,7 +254,7 @@ async function alertDeliveryCheck(store: Store, config: Config): Promise<DoctorC
       detail: bad
         .map((s) => `${s.sink}: ${s.pending} pending, ${s.dead} given up, last error ${s.lastError ?? 'unknown'}`)
         .join('; '),
-      fix: 'check the sink is reachable and its settings (ACCTCTL_NOTIFY_*, tenants add --notify-target); `acctctl notify` retries',
+      fix: 'check the sink is reachable and its settings (ACCTCTL_NOTIFY_*, tenants set NAME --notify-target-file F); `acctctl notify` retries',
       exitCode: ExitCode.UNAVAILABLE,
     };
   }

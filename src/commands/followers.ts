@@ -1,6 +1,6 @@
 import type { Ctx } from './support/context.js';
 import { withStore } from './support/context.js';
-import { table } from './support/output.js';
+import { cellText, csvLine, table } from './support/output.js';
 import { UsageError } from '../errors.js';
 import { followerSnapshot, type FollowerView } from '../store/followers.js';
 
@@ -12,15 +12,9 @@ export interface FollowersOptions {
   csv?: boolean | undefined;
 }
 
-function csvField(v: string | boolean | null): string {
-  if (v === null) return '';
-  const s = String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 export function toCsv(users: FollowerView[]): string {
   const lines = ['username,id,full_name,is_private'];
-  for (const u of users) lines.push([u.username, u.id, u.full_name, u.is_private].map(csvField).join(','));
+  for (const u of users) lines.push(csvLine([u.username, u.id, u.full_name, u.is_private]));
   return lines.join('\n');
 }
 
@@ -48,7 +42,7 @@ export async function followersCli(ctx: Ctx, user: string, opts: FollowersOption
         `@${snap.watch.username} ${kind}${diff ? ` ${diff} since the previous fetch` : ''}: ${users.length}` +
           (snap.snapshot.completedAt ? ` (fetched ${new Date(snap.snapshot.completedAt).toISOString()})` : ''),
         ...(users.length > 500
-          ? users.map((u) => [u.username ?? '', u.id, u.full_name ?? '', u.is_private ? 'private' : ''].join('\t'))
+          ? users.map((u) => [u.username, u.id, u.full_name, u.is_private ? 'private' : ''].map(cellText).join('\t'))
           : users.length
             ? [
                 table(

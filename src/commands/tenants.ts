@@ -1,23 +1,53 @@
 import type { Ctx } from './support/context.js';
-import { withStore } from './support/context.js';
+import { readFileSync } from 'node:fs';
+import { secretBox, withStore } from './support/context.js';
+import { readInputFile } from '../config/inputFiles.js';
 import { table } from './support/output.js';
-import { addTenant } from '../fleet/tenants.js';
+import { addTenant, setTenantNotifySettings, type TenantNotifyResult } from '../fleet/tenants.js';
 import { describeTenantUsage, listTenants, removeTenant } from '../store/tenants.js';
 import { count } from '../domain/plural.js';
 
-export async function addTenantCli(
-  ctx: Ctx,
-  name: string,
-  opts: { verifyMode?: string; notifyTarget?: string },
-): Promise<void> {
+export async function addTenantCli(ctx: Ctx, name: string, opts: { verifyMode?: string }): Promise<void> {
   await withStore(ctx, async (store) =>
     ctx.emit(
-      await addTenant(
-        { store, clock: ctx.clock },
-        { name, verifyMode: opts.verifyMode, notifyTarget: opts.notifyTarget },
-      ),
+      await addTenant({ store, clock: ctx.clock }, { name, verifyMode: opts.verifyMode }),
       (r) => `${r.created ? 'added' : 'updated'} tenant ${r.name} (verify mode ${r.verifyMode})`,
     ),
+  );
+}
+
+/** A secret given in a file (`-`: stdin), never on the command line. */
+function fromFile(flag: string, path: string | undefined): { value: string; from: string } | undefined {
+  if (path === undefined) return undefined;
+  const value = path === '-' ? readFileSync(0, 'utf8') : readInputFile(path);
+  return { value, from: path === '-' ? `${flag} - (stdin)` : `${flag} ${path}` };
+}
+
+export function renderTenantNotify(r: TenantNotifyResult): string {
+  return (
+    `tenant ${r.name}: alerts to ${r.target ?? 'nowhere (no notify target)'}` +
+    (r.target?.startsWith('webhook')
+      ? r.signed
+        ? ', signed with its own secret'
+        : ', unsigned (no --notify-secret-file)'
+      : '') +
+    `; minimum severity ${r.minSeverity ?? 'as ACCTCTL_NOTIFY_MIN_SEVERITY'}`
+  );
+}
+
+/** `tenants set NAME`: the tenant's notify target, its own webhook secret, its minimum severity. */
+export async function setTenantCli(
+  ctx: Ctx,
+  name: string,
+  opts: { notifyTargetFile?: string; notifySecretFile?: string; notifyMinSeverity?: string },
+): Promise<void> {
+  const input = {
+    target: fromFile('--notify-target-file', opts.notifyTargetFile),
+    secret: fromFile('--notify-secret-file', opts.notifySecretFile),
+    minSeverity: opts.notifyMinSeverity,
+  };
+  await withStore(ctx, async (store) =>
+    ctx.emit(await setTenantNotifySettings({ store, box: secretBox(ctx) }, name, input), renderTenantNotify),
   );
 }
 

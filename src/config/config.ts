@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import * as v from 'valibot';
 import { ConfigError } from '../errors.js';
+import { isWebhookSecret, isWebhookUrl, WEBHOOK_SECRET_HELP } from '../domain/webhooks.js';
 import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
 import { registerSecret, urlCredentials } from '../security/redact.js';
 
@@ -152,8 +153,8 @@ const schema = v.object({
     (s) => ['info', 'warning', 'critical'].includes(s),
     'must be info, warning or critical',
   ),
-  ACCTCTL_NOTIFY_WEBHOOK: setting((s) => /^https?:\/\/[^\s/]+/i.test(s), 'must be an http(s) URL'),
-  ACCTCTL_NOTIFY_WEBHOOK_SECRET: setting(),
+  ACCTCTL_NOTIFY_WEBHOOK: setting(isWebhookUrl, 'must be an http(s) URL with a host, such as https://hooks.example.com/acctctl'),
+  ACCTCTL_NOTIFY_WEBHOOK_SECRET: setting(isWebhookSecret, `must be ${WEBHOOK_SECRET_HELP}`),
   ACCTCTL_NOTIFY_TELEGRAM_BOT_TOKEN: setting(
     (s) => /^\d+:[\w-]+$/.test(s),
     'must be a bot token from @BotFather (digits, a colon, then letters)',
@@ -162,7 +163,7 @@ const schema = v.object({
     (s) => /^(-?\d+|@\w{4,})$/.test(s),
     'must be a numeric chat id (e.g. -1001234567890) or a @channel name',
   ),
-  ACCTCTL_NOTIFY_TELEGRAM_API_URL: setting((s) => /^https?:\/\/[^\s/]+/i.test(s), 'must be an http(s) URL'),
+  ACCTCTL_NOTIFY_TELEGRAM_API_URL: setting(isWebhookUrl, 'must be an http(s) URL with a host'),
   ACCTCTL_RETENTION_EVENTS_DAYS: setting(days, 'must be a whole number of days ≥ 1'),
   ACCTCTL_RETENTION_DELIVERIES_DAYS: setting(days, 'must be a whole number of days ≥ 1'),
   ACCTCTL_RETENTION_IG_REQUESTS_DAYS: setting(days, 'must be a whole number of days ≥ 1'),

@@ -6,7 +6,7 @@ import { durationMs } from './duration.js';
 export const SEVERITIES = ['info', 'warning', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-export const EVENT_SEVERITY: Readonly<Record<string, Severity>> = {
+export const EVENT_SEVERITY = {
   // Telegram accounts
   account_state: 'info',
   account_probe: 'info',
@@ -31,13 +31,26 @@ export const EVENT_SEVERITY: Readonly<Record<string, Severity>> = {
   watch_changed: 'info',
   followers_diff: 'info',
   following_diff: 'info',
-};
+  // Operator actions: recorded, never paged.
+  tenant_removed: 'info',
+  proxy_removed: 'info',
+  ig_account_removed: 'info',
+  api_key_removed: 'info',
+  ig_profile_migrated: 'info',
+} as const satisfies Readonly<Record<string, Severity>>;
+
+/** Every kind the code writes; `NewEvent.kind` takes only these, so a new kind needs its severity here first. */
+export type EventKind = keyof typeof EVENT_SEVERITY;
+
+export function isEventKind(kind: string): kind is EventKind {
+  return Object.prototype.hasOwnProperty.call(EVENT_SEVERITY, kind);
+}
 
 /** A kind missing from the table (e.g. added by newer code) is delivered rather than lost. */
 export const DEFAULT_SEVERITY: Severity = 'warning';
 
 export function severityOf(kind: string): Severity {
-  return Object.prototype.hasOwnProperty.call(EVENT_SEVERITY, kind) ? EVENT_SEVERITY[kind]! : DEFAULT_SEVERITY;
+  return isEventKind(kind) ? EVENT_SEVERITY[kind] : DEFAULT_SEVERITY;
 }
 
 export function rank(s: Severity): number {
@@ -50,7 +63,7 @@ export function rank(s: Severity): number {
  */
 export function kindsAtLeast(min: Severity): { known: string[]; unknownToo: boolean } {
   return {
-    known: Object.entries(EVENT_SEVERITY)
+    known: (Object.entries(EVENT_SEVERITY) as [string, Severity][])
       .filter(([, s]) => rank(s) >= rank(min))
       .map(([k]) => k),
     unknownToo: rank(DEFAULT_SEVERITY) >= rank(min),

@@ -1,3 +1,4 @@
+import { redact } from '../security/redact.js';
 /**
  * Text from outside (account and group names, Telegram titles, lease holders, error messages)
  * can carry control characters: a terminal escape that moves the cursor or rewrites the title, a
@@ -18,9 +19,13 @@ export function escapeControl(text: string): string {
   });
 }
 
-/** Our own colour codes (SGR: ESC [ digits m) pass; everything else is escaped. */
+/**
+ * Our own colour codes pass; everything else is escaped. Ours are the few plain SGR codes the
+ * output layer uses (bold, dim, red, green, yellow and their resets); a code from data that hides,
+ * blinks, reverses or moves text (`ESC[8m`, `ESC[5m`, `ESC[7m`, …) is shown escaped.
+ */
 // eslint-disable-next-line no-control-regex
-const SGR = /\u001b\[[0-9;]*m/g;
+const SGR = /\u001b\[(?:0|1|2|22|31|32|33|39)?m/g;
 
 export function escapeControlKeepingColour(text: string): string {
   let out = '';
@@ -30,4 +35,27 @@ export function escapeControlKeepingColour(text: string): string {
     last = m.index + m[0].length;
   }
   return out + escapeControl(text.slice(last));
+}
+
+/** A Telegram bot token (`<bot id>:<35 characters>`), wherever it appears (a Bot API path, a description). */
+const BOT_TOKEN = /\b\d{5,}:[A-Za-z0-9_-]{30,}/g;
+/** `/bot<token>/method` as the Bot API writes it (any token shape). */
+const BOT_PATH = /\/bot[^/\s"']+\//gi;
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi;
+const WHSEC = /\bwhsec_[A-Za-z0-9+/=_-]+/g;
+const CREDENTIAL_QUERY = /([?&][^=&\s#]*(?:pass|secret|token|auth|key|sig)[^=&\s#]*=)[^&\s#]+/gi;
+
+/**
+ * What may be stored as a `last_error` and shown from it (status, doctor, --json): registered
+ * secrets, bot tokens, URL credentials and webhook secrets redacted, control characters escaped
+ * (`escapeControl`, as logs do), at most 500 characters.
+ */
+export function scrubStoredError(text: string): string {
+  const scrubbed = redact(text)
+    .replace(BOT_PATH, '/bot[redacted]/')
+    .replace(BOT_TOKEN, '[redacted]')
+    .replace(URL_USERINFO, '$1[redacted]@')
+    .replace(WHSEC, 'whsec_[redacted]')
+    .replace(CREDENTIAL_QUERY, '$1[redacted]');
+  return escapeControl(scrubbed).slice(0, 500);
 }

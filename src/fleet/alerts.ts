@@ -1,4 +1,5 @@
 import type { Store } from '../store/store.js';
+import type { EventKind } from '../domain/events.js';
 import { igAlertRows, reactiveBursts, telegramNeedingPerson } from '../store/alerts.js';
 import { raiseAlert, resolveAlerts, type NewEvent } from '../store/events.js';
 
@@ -37,7 +38,7 @@ async function sync(store: Store, prefix: string, candidates: Candidate[]): Prom
 export async function scanAlerts(store: Store, now: number): Promise<number> {
   let raised = 0;
   const ig = await igAlertRows(store);
-  const ev = (kind: string, i: (typeof ig)[number], message: string, data: unknown = null): NewEvent => ({
+  const ev = (kind: EventKind, i: (typeof ig)[number], message: string, data: unknown = null): NewEvent => ({
     at: now,
     kind,
     subject_type: 'ig_account',

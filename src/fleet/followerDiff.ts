@@ -15,7 +15,7 @@ export function diffEvent(
 ): NewEvent {
   return {
     at: now,
-    kind: `${w.kind}_diff`,
+    kind: w.kind === 'following' ? 'following_diff' : 'followers_diff',
     subject_type: 'watch',
     subject_id: w.id,
     tenant_id: tenantId,

@@ -1,27 +1,40 @@
 import { holderId } from './holder.js';
-import { createHmac } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { NotifyConfig } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
+import { SEVERITIES, type Severity } from '../domain/events.js';
+import { scrubStoredError } from '../domain/text.js';
+import { isWebhookUrl, signWebhook, targetLabel, TELEGRAM_CHAT_ID } from '../domain/webhooks.js';
 import type { Logger } from '../log/logger.js';
 import { registerSecret } from '../security/redact.js';
+import type { SecretBox } from '../security/secretBox.js';
 import {
   claimDeliveries,
+  DELIVERY_LEASE_MS,
   enqueueDeliveries,
   markDelivered,
   markFailed,
+  releaseClaims,
+  renewClaims,
+  tenantSinkKey,
   type ClaimedDelivery,
 } from '../store/deliveries.js';
 import { listEvents, type EventView } from '../store/events.js';
 import type { Store } from '../store/store.js';
-import { tenantNotifyTargets } from '../store/tenants.js';
+import { sealLegacyTenantTarget, tenantNotifyTargets } from '../store/tenants.js';
 import { scanAlerts } from './alerts.js';
 
 /** A place alerts go. `label` is safe to print (no token, no secret, no URL path or query). */
-export type Sink =
-  | { key: string; label: string; type: 'webhook'; url: string; secret: string | undefined }
-  | { key: string; label: string; type: 'telegram'; chatId: string; botToken: string | undefined; apiUrl: string };
+export type Sink = {
+  key: string;
+  label: string;
+  minSeverity: Severity;
+  tenantId?: number | undefined;
+} & (
+  | { type: 'webhook'; url: string; secret: string | undefined }
+  | { type: 'telegram'; chatId: string; botToken: string | undefined; apiUrl: string }
+);
 
 export interface SinkOutcome {
   sink: string;
@@ -36,6 +49,8 @@ export interface NotifyResult {
   enqueued: number;
   delivered: number;
   failed: number;
+  /** The time budget ran out with deliveries still due: the next run sends them. */
+  budgetSpent: boolean;
   sinks: SinkOutcome[];
 }
 
@@ -44,36 +59,45 @@ export interface NotifyDeps {
   clock: Clock;
   config: NotifyConfig;
   log: Logger;
+  /** Opens tenants' encrypted targets and secrets; without it tenant sinks are skipped (and said so). */
+  box?: SecretBox | undefined;
   /** Per HTTP request. */
   timeoutMs?: number;
-  /** Stop claiming more after this long (what is left goes next run). */
+  /** Stop claiming after this long (what is left goes next run). */
   budgetMs?: number;
+  /** Claims last this long unless renewed (tests shorten it). */
+  leaseMs?: number;
 }
 
-const CLAIM_BATCH = 200;
-const WEBHOOK_CONCURRENCY = 8;
+/** A run stops claiming after this long; what is left waits for the next run (README "Alerts"). */
+export const NOTIFY_BUDGET_MS = 60_000;
+/** Sends in flight to one webhook at a time. */
+export const WEBHOOK_CONCURRENCY = 4;
+/** Sinks served at a time (so at most 16 sends in flight). */
+const SINKS_AT_ONCE = 4;
+/** Alerts claimed at once for one Telegram message (each chunk is marked as soon as it is sent). */
+const TELEGRAM_BATCH = 40;
 /** Telegram's sendMessage limit is 4096 characters. */
 const TELEGRAM_CHUNK = 3800;
 
-function origin(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return 'webhook';
-  }
-}
+const isSeverity = (s: string | null): s is Severity => s !== null && (SEVERITIES as readonly string[]).includes(s);
 
-/** The configured global sinks and every tenant's notify_target (a webhook URL or a Telegram chat id). */
-export async function sinksOf(store: Store, config: NotifyConfig): Promise<{ sinks: Sink[]; problems: string[] }> {
+/** The configured global sinks and every tenant's target (a webhook URL or a Telegram chat id). */
+export async function sinksOf(
+  store: Store,
+  config: NotifyConfig,
+  box?: SecretBox,
+): Promise<{ sinks: Sink[]; problems: string[] }> {
   const sinks: Sink[] = [];
   const problems: string[] = [];
   if (config.webhook) {
     sinks.push({
       key: 'webhook',
-      label: `webhook ${origin(config.webhook.url)}`,
+      label: `webhook ${targetLabel(config.webhook.url)}`,
       type: 'webhook',
       url: config.webhook.url,
       secret: config.webhook.secret,
+      minSeverity: config.minSeverity,
     });
   }
   if (config.telegram?.chatId) {
@@ -84,29 +108,66 @@ export async function sinksOf(store: Store, config: NotifyConfig): Promise<{ sin
       chatId: config.telegram.chatId,
       botToken: config.telegram.botToken,
       apiUrl: config.telegramApiUrl,
+      minSeverity: config.minSeverity,
     });
   }
-  const tenants = await tenantNotifyTargets(store);
-  for (const t of tenants) {
-    const target = (t.notify_target ?? '').trim();
-    if (!target) continue;
-    const key = `tenant:${t.id}`;
-    if (/^https?:\/\//i.test(target)) {
+  for (const t of await tenantNotifyTargets(store)) {
+    let target = (t.notify_target ?? '').trim();
+    let secret: string | undefined;
+    try {
+      if (t.notify_target_enc) {
+        if (!box) {
+          problems.push(`tenant ${t.name}: its notify target is encrypted and no key is loaded → set ACCTCTL_KEY_FILE`);
+          continue;
+        }
+        target = box.open(t.notify_target_enc, { table: 'tenants', column: 'notify_target_enc', rowId: t.id }).trim();
+      } else if (box && target) {
+        // A target older versions stored in plain text is sealed on first sight.
+        await sealLegacyTenantTarget(store, t.id, target, (v) =>
+          box.seal(v, { table: 'tenants', column: 'notify_target_enc', rowId: t.id }),
+        );
+      }
+      if (t.notify_secret_enc && box) {
+        secret = box.open(t.notify_secret_enc, { table: 'tenants', column: 'notify_secret_enc', rowId: t.id });
+      }
+    } catch (e) {
+      problems.push(`tenant ${t.name}: ${e instanceof Error ? e.message : String(e)}`);
+      continue;
+    }
+    registerSecret(target);
+    const key = tenantSinkKey(t.id);
+    const minSeverity = isSeverity(t.notify_min_severity) ? t.notify_min_severity : config.minSeverity;
+    if (isWebhookUrl(target)) {
       sinks.push({
         key,
-        label: `tenant ${t.name}: webhook ${origin(target)}`,
+        label: `tenant ${t.name}: webhook ${targetLabel(target)}`,
         type: 'webhook',
         url: target,
-        secret: config.webhook?.secret,
+        secret,
+        minSeverity,
+        tenantId: t.id,
       });
-    } else if (/^(-?\d+|@\w{4,})$/.test(target)) {
+      if (!secret) {
+        problems.push(
+          `tenant ${t.name}: its webhook is sent unsigned → give it its own secret: acctctl tenants set ${t.name} --notify-secret-file F`,
+        );
+      }
+    } else if (TELEGRAM_CHAT_ID.test(target)) {
+      if (!config.telegram?.botToken) {
+        problems.push(
+          `tenant ${t.name}: its target is a Telegram chat and no bot token is set → set ACCTCTL_NOTIFY_TELEGRAM_BOT_TOKEN`,
+        );
+        continue;
+      }
       sinks.push({
         key,
         label: `tenant ${t.name}: telegram chat ${target}`,
         type: 'telegram',
         chatId: target,
-        botToken: config.telegram?.botToken,
+        botToken: config.telegram.botToken,
         apiUrl: config.telegramApiUrl,
+        minSeverity,
+        tenantId: t.id,
       });
     } else {
       problems.push(`tenant ${t.name}: notify target is neither an http(s) URL nor a Telegram chat id`);
@@ -121,7 +182,11 @@ class Poster {
   private readonly https = new HttpsAgent({ keepAlive: true, maxSockets: 16 });
   constructor(private readonly timeoutMs: number) {}
 
-  post(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; text: string }> {
+  post(
+    url: string,
+    body: string,
+    headers: Record<string, string>,
+  ): Promise<{ status: number; text: string; retryAfter: string | undefined }> {
     const u = new URL(url);
     const secure = u.protocol === 'https:';
     return new Promise((resolve, reject) => {
@@ -141,7 +206,12 @@ class Poster {
           });
           res.on('end', () => {
             clearTimeout(timer);
-            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+            const ra = res.headers['retry-after'];
+            resolve({
+              status: res.statusCode ?? 0,
+              text: Buffer.concat(chunks).toString('utf8'),
+              retryAfter: Array.isArray(ra) ? ra[0] : ra,
+            });
           });
           res.on('error', reject);
         },
@@ -191,10 +261,6 @@ function describeFetchError(e: unknown): string {
   return String(e);
 }
 
-export function signBody(body: string, secret: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-}
-
 const ICON: Record<string, string> = { critical: '🚨', warning: '⚠️', info: 'ℹ️' };
 // eslint-disable-next-line no-control-regex
 const clean = (s: string) => s.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?');
@@ -219,182 +285,244 @@ export function telegramText(events: EventView[]): string[] {
   return chunks;
 }
 
-/** Deliver one batch to one sink; returns the ids delivered and the failure, if any. */
-async function deliver(
-  sink: Sink,
-  items: { d: ClaimedDelivery; e: EventView }[],
+/** The message id a receiver dedupes on: one per delivery (event and sink), the same on every retry. */
+export function webhookId(d: { id: number; event_id: number }): string {
+  return `msg_${d.event_id}_${d.id}`;
+}
+
+/** The headers of one Standard Webhooks message (signed when the sink has a secret). */
+export function webhookHeaders(
+  id: string,
+  timestampSeconds: number,
+  body: string,
+  secret: string | undefined,
+): Record<string, string> {
+  const h: Record<string, string> = {
+    'content-type': 'application/json',
+    'user-agent': 'acctctl',
+    'webhook-id': id,
+    'webhook-timestamp': String(timestampSeconds),
+  };
+  if (secret) h['webhook-signature'] = signWebhook(secret, id, timestampSeconds, body);
+  return h;
+}
+
+/**
+ * What one send came to. `sinkDown`: the endpoint as a whole failed (unreachable, timeout, 5xx,
+ * 429, a redirect) and the run leaves the sink alone; otherwise only this delivery was refused.
+ */
+type SendOutcome = { ok: true } | { ok: false; error: string; sinkDown: boolean; retryAfterMs?: number | undefined };
+
+function retryAfterMs(v: string | number | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) && n > 0 ? Math.min(n, 6 * 3600) * 1000 : undefined;
+}
+
+async function sendWebhook(
+  sink: Extract<Sink, { type: 'webhook' }>,
+  d: ClaimedDelivery,
+  e: EventView,
   poster: Poster,
-): Promise<{ ok: number[]; failed: ClaimedDelivery[]; error: string | null; retryAfterMs?: number }> {
-  const ok: number[] = [];
-  const failed: ClaimedDelivery[] = [];
-  let error: string | null = null;
-  let retryAfterMs: number | undefined;
-  if (sink.type === 'webhook') {
-    let next = 0;
-    const worker = async () => {
-      while (next < items.length) {
-        const it = items[next++]!;
-        if (error !== null) {
-          failed.push(it.d);
-          continue;
-        }
-        const body = JSON.stringify(it.e);
-        const headers: Record<string, string> = {
-          'content-type': 'application/json',
-          'user-agent': 'acctctl',
-          'x-acctctl-event-id': String(it.e.id),
-        };
-        if (sink.secret) headers['x-acctctl-signature'] = signBody(body, sink.secret);
-        try {
-          const r = await poster.post(sink.url, body, headers);
-          if (r.status >= 200 && r.status < 300) ok.push(it.d.id);
-          else {
-            error = `HTTP ${r.status}`;
-            failed.push(it.d);
-          }
-        } catch (e) {
-          error = describeFetchError(e);
-          failed.push(it.d);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(WEBHOOK_CONCURRENCY, items.length) }, worker));
-    return { ok, failed, error };
+  nowMs: number,
+): Promise<SendOutcome> {
+  const body = JSON.stringify(e);
+  const headers = webhookHeaders(webhookId(d), Math.floor(nowMs / 1000), body, sink.secret);
+  try {
+    const r = await poster.post(sink.url, body, headers);
+    if (r.status >= 200 && r.status < 300) return { ok: true };
+    const down = r.status >= 500 || r.status === 429 || r.status === 408 || r.status < 400;
+    return { ok: false, error: `HTTP ${r.status}`, sinkDown: down, retryAfterMs: retryAfterMs(r.retryAfter) };
+  } catch (err) {
+    return { ok: false, error: describeFetchError(err), sinkDown: true };
   }
-  if (!sink.botToken) {
-    return {
-      ok,
-      failed: items.map((i) => i.d),
-      error: 'no bot token → set ACCTCTL_NOTIFY_TELEGRAM_BOT_TOKEN',
-    };
-  }
-  // Telegram: one message for the whole batch (split only at Telegram's size limit).
-  const chunks: { d: ClaimedDelivery; e: EventView }[][] = [];
-  let cur: { d: ClaimedDelivery; e: EventView }[] = [];
-  let len = 0;
-  for (const it of items) {
-    const l = it.e.message.length + it.e.kind.length + 80;
-    if (cur.length && len + l > TELEGRAM_CHUNK) {
-      chunks.push(cur);
-      cur = [];
-      len = 0;
-    }
-    cur.push(it);
-    len += l;
-  }
-  if (cur.length) chunks.push(cur);
-  for (const chunk of chunks) {
-    if (error !== null) {
-      failed.push(...chunk.map((c) => c.d));
-      continue;
-    }
-    const texts = telegramText(chunk.map((c) => c.e));
-    try {
-      for (const text of texts) {
-        // The token is in the path, as the Bot API wants; it never reaches a log or an error.
-        const r = await poster.post(
-          `${sink.apiUrl}/bot${sink.botToken}/sendMessage`,
-          JSON.stringify({ chat_id: sink.chatId, text, disable_web_page_preview: true }),
-          { 'content-type': 'application/json' },
+}
+
+async function sendTelegram(
+  sink: Extract<Sink, { type: 'telegram' }>,
+  events: EventView[],
+  poster: Poster,
+): Promise<SendOutcome> {
+  try {
+    for (const text of telegramText(events)) {
+      // The token is in the path, as the Bot API wants; it never reaches a log or a stored error.
+      const r = await poster.post(
+        `${sink.apiUrl}/bot${sink.botToken ?? ''}/sendMessage`,
+        JSON.stringify({ chat_id: sink.chatId, text, disable_web_page_preview: true }),
+        { 'content-type': 'application/json' },
+      );
+      const j = parseBotAnswer(r.text);
+      if (r.status !== 200 || j?.ok !== true) {
+        const error = scrubStoredError(
+          `Bot API ${r.status}${j?.description ? `: ${j.description.slice(0, 300)}` : ''}`,
         );
-        const j = parseBotAnswer(r.text);
-        if (r.status !== 200 || j?.ok !== true) {
-          if (j?.parameters?.retry_after) retryAfterMs = j.parameters.retry_after * 1000;
-          throw new Error(`Bot API ${r.status}${j?.description ? `: ${j.description.slice(0, 200)}` : ''}`);
-        }
+        const down = r.status >= 500 || r.status === 429 || r.status === 401 || r.status === 404 || r.status < 400;
+        return { ok: false, error, sinkDown: down, retryAfterMs: retryAfterMs(j?.parameters?.retry_after) };
       }
-      ok.push(...chunk.map((c) => c.d.id));
-    } catch (e) {
-      error = e instanceof Error && e.message.startsWith('Bot API') ? e.message : describeFetchError(e);
-      failed.push(...chunk.map((c) => c.d));
     }
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, error: describeFetchError(err), sinkDown: true };
   }
-  return { ok, failed, error, ...(retryAfterMs ? { retryAfterMs } : {}) };
+}
+
+/** Run `tasks` with at most `n` at a time. */
+async function pool<T>(items: T[], n: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
 }
 
 /**
  * `acctctl notify` (and the end of every batch): raise the alerts whose condition began, queue
- * the alert-worthy events for every sink, and deliver what is due. A failing sink is skipped for
- * the rest of the run and retried with back-off on later runs; nothing here throws for a sink.
+ * the alert-worthy events for every sink (each sink by its own progress), and deliver what is due.
+ *
+ * Each delivery is on its own: a worker claims one delivery, sends it, and marks it sent at once;
+ * a refused delivery backs off alone and counts an attempt of its own; a sink that is down is left
+ * alone for the rest of the run (what it had claimed and not sent is given back, no attempt
+ * counted). Claims are renewed while the run works. When the time budget is spent the run stops
+ * claiming and the rest waits for the next run. Nothing here throws for a sink.
  */
 export async function notify(deps: NotifyDeps): Promise<NotifyResult> {
   const { store, clock, config, log } = deps;
   registerSecret(config.telegram?.botToken);
   registerSecret(config.webhook?.secret);
   const timeoutMs = deps.timeoutMs ?? 10_000;
+  const leaseMs = deps.leaseMs ?? DELIVERY_LEASE_MS;
   const started = clock.now();
-  const budgetMs = deps.budgetMs ?? 60_000;
+  const budgetMs = deps.budgetMs ?? NOTIFY_BUDGET_MS;
   const alertsRaised = await scanAlerts(store, clock.now());
-  const { sinks, problems } = await sinksOf(store, config);
+  const { sinks, problems } = await sinksOf(store, config, deps.box);
   for (const p of problems) log.warn(p);
-  const result: NotifyResult = { alertsRaised, enqueued: 0, delivered: 0, failed: 0, sinks: [] };
+  const result: NotifyResult = { alertsRaised, enqueued: 0, delivered: 0, failed: 0, budgetSpent: false, sinks: [] };
   if (sinks.length === 0) return result;
   result.enqueued = await enqueueDeliveries(store, {
     now: clock.now(),
-    minSeverity: config.minSeverity,
-    globalSinks: sinks.filter((s) => !s.key.startsWith('tenant:')).map((s) => s.key),
-    tenantSinks: sinks.some((s) => s.key.startsWith('tenant:')),
+    sinks: sinks.map((s) => ({ key: s.key, minSeverity: s.minSeverity, tenantId: s.tenantId })),
   });
   const holder = holderId('notify', { unique: true });
-  const outcome = new Map<string, SinkOutcome>(
-    sinks.map((s) => [s.key, { sink: s.key, label: s.label, delivered: 0, failed: 0, error: null }]),
-  );
-  const live = new Set(sinks.map((s) => s.key));
   const poster = new Poster(timeoutMs);
-  try {
-    const byKey = new Map(sinks.map((s) => [s.key, s]));
-    while (live.size > 0 && clock.now() - started < budgetMs) {
-      const claimed = await claimDeliveries(store, {
-        holder,
-        now: clock.now(),
-        sinks: [...live],
-        limit: CLAIM_BATCH,
-      });
+  const budgetLeft = () => {
+    const left = clock.now() - started < budgetMs;
+    if (!left) result.budgetSpent = true;
+    return left;
+  };
+  let renewedAt = clock.now();
+  const renew = async () => {
+    if (clock.now() - renewedAt < leaseMs / 3) return;
+    renewedAt = clock.now();
+    await renewClaims(store, holder, clock.now(), leaseMs);
+  };
+  const claim = (sink: Sink, limit: number) =>
+    claimDeliveries(store, { holder, now: clock.now(), sink: sink.key, limit, leaseMs });
+
+  const serve = async (sink: Sink): Promise<SinkOutcome> => {
+    const o: SinkOutcome = { sink: sink.key, label: sink.label, delivered: 0, failed: 0, error: null };
+    let down = false;
+    const failed = async (ds: ClaimedDelivery[], r: Extract<SendOutcome, { ok: false }>) => {
+      await markFailed(store, holder, ds, r.error, clock.now(), r.retryAfterMs);
+      o.failed += ds.length;
+      o.error = r.error;
+      if (r.sinkDown && !down) {
+        down = true;
+        log.warn('alert sink failed; left alone for the rest of this run, retried on a later run', {
+          sink: sink.label,
+          error: r.error,
+        });
+      }
+    };
+    if (sink.type === 'webhook') {
+      const worker = async () => {
+        while (!down && budgetLeft()) {
+          const [d] = await claim(sink, 1);
+          if (!d) return;
+          const [e] = await listEvents(store, { ids: [d.event_id] });
+          const r: SendOutcome = e ? await sendWebhook(sink, d, e, poster, clock.now()) : { ok: true };
+          if (r.ok) {
+            await markDelivered(store, holder, [d.id], clock.now());
+            if (e) o.delivered++;
+          } else await failed([d], r);
+          await renew();
+        }
+      };
+      await Promise.all(Array.from({ length: WEBHOOK_CONCURRENCY }, worker));
+      return o;
+    }
+    // Telegram: many alerts in one message (split only at Telegram's size limit).
+    while (!down && budgetLeft()) {
+      const claimed = await claim(sink, TELEGRAM_BATCH);
       if (claimed.length === 0) break;
       const events = new Map(
         (await listEvents(store, { ids: [...new Set(claimed.map((c) => c.event_id))] })).map((e) => [e.id, e]),
       );
-      const groups = new Map<string, { d: ClaimedDelivery; e: EventView }[]>();
-      const orphans: ClaimedDelivery[] = [];
+      const orphans = claimed.filter((d) => !events.has(d.event_id)).map((d) => d.id);
+      if (orphans.length) await markDelivered(store, holder, orphans, clock.now());
+      const chunks: { d: ClaimedDelivery; e: EventView }[][] = [];
+      let cur: { d: ClaimedDelivery; e: EventView }[] = [];
+      let len = 0;
       for (const d of claimed) {
         const e = events.get(d.event_id);
-        if (!e) orphans.push(d);
-        else groups.set(d.sink, [...(groups.get(d.sink) ?? []), { d, e }]);
+        if (!e) continue;
+        const l = e.message.length + e.kind.length + (e.tenant?.length ?? 0) + 80;
+        if (cur.length && len + l > TELEGRAM_CHUNK) {
+          chunks.push(cur);
+          cur = [];
+          len = 0;
+        }
+        cur.push({ d, e });
+        len += l;
       }
-      if (orphans.length)
-        await markDelivered(
-          store,
-          holder,
-          orphans.map((o) => o.id),
-          clock.now(),
+      if (cur.length) chunks.push(cur);
+      for (const [i, chunk] of chunks.entries()) {
+        if (down || (i > 0 && !budgetLeft())) {
+          await releaseClaims(
+            store,
+            holder,
+            chunks.slice(i).flatMap((c) => c.map((x) => x.d.id)),
+          );
+          break;
+        }
+        const r = await sendTelegram(
+          sink,
+          chunk.map((c) => c.e),
+          poster,
         );
-      await Promise.all(
-        [...groups].map(async ([key, items]) => {
-          const sink = byKey.get(key)!;
-          const r = await deliver(sink, items, poster);
-          const now = clock.now();
-          await markDelivered(store, holder, r.ok, now);
-          const o = outcome.get(key)!;
-          o.delivered += r.ok.length;
-          if (r.failed.length) {
-            await markFailed(store, holder, r.failed, r.error ?? 'failed', now, r.retryAfterMs);
-            o.failed += r.failed.length;
-            o.error = r.error;
-            // A sink that fails is left alone for the rest of this run: it never holds up the batch.
-            live.delete(key);
-            log.warn('alert delivery failed; retried on a later run', { sink: sink.label, error: r.error });
-          }
-        }),
-      );
+        if (r.ok) {
+          await markDelivered(
+            store,
+            holder,
+            chunk.map((c) => c.d.id),
+            clock.now(),
+          );
+          o.delivered += chunk.length;
+        } else
+          await failed(
+            chunk.map((c) => c.d),
+            r,
+          );
+        await renew();
+      }
     }
+    return o;
+  };
+
+  const outcomes = new Map<string, SinkOutcome>();
+  try {
+    await pool(sinks, SINKS_AT_ONCE, async (sink) => {
+      outcomes.set(sink.key, await serve(sink));
+    });
   } finally {
     poster.close();
   }
-  result.sinks = [...outcome.values()];
+  result.sinks = sinks.map((s) => outcomes.get(s.key)!);
   result.delivered = result.sinks.reduce((a, s) => a + s.delivered, 0);
   result.failed = result.sinks.reduce((a, s) => a + s.failed, 0);
   if (result.delivered || result.failed) {
     log.info('alerts delivered', { delivered: result.delivered, failed: result.failed });
   }
+  if (result.budgetSpent) log.info('notify time budget spent; the rest is sent by the next run', { budgetMs });
   return result;
 }

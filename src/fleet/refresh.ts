@@ -1,4 +1,5 @@
 import { holderId } from './holder.js';
+import type { EventKind } from '../domain/events.js';
 import { join } from 'node:path';
 import type { Config } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
@@ -209,7 +210,7 @@ export class SessionRefresher {
       row.device_json = JSON.stringify(o.device);
     }
     /** Needs-a-person events open the alert too, so the alert scan does not repeat them. */
-    const event = (kind: string, message: string, needsPerson = false) => {
+    const event = (kind: EventKind, message: string, needsPerson = false) => {
       const e: NewEvent = {
         at: now,
         kind,

@@ -2,7 +2,25 @@ import type { Clock } from '../domain/clock.js';
 import { isVerifyMode, validTenantName, VERIFY_MODES } from '../domain/tenants.js';
 import { UsageError } from '../errors.js';
 import type { Store } from '../store/store.js';
-import { ensureTenant, someTenantNames, updateTenantSettings } from '../store/tenants.js';
+import { SEVERITIES } from '../domain/events.js';
+import {
+  isWebhookSecret,
+  isWebhookUrl,
+  notifyTargetLabel,
+  TELEGRAM_CHAT_ID,
+  WEBHOOK_SECRET_HELP,
+} from '../domain/webhooks.js';
+import type { SecretBox } from '../security/secretBox.js';
+import { registerSecret } from '../security/redact.js';
+import {
+  ensureTenant,
+  setTenantNotify,
+  someTenantNames,
+  tenantIdByName,
+  tenantNotifySettings,
+  updateTenantSettings,
+  type TenantNotifySet,
+} from '../store/tenants.js';
 
 export interface TenantAddResult {
   name: string;
@@ -10,17 +28,11 @@ export interface TenantAddResult {
   created: boolean;
 }
 
-/** `tenants add`: create a tenant, or change its verify mode and notify target. */
+/** `tenants add`: create a tenant, or change its verify mode (its alerts: `tenants set`). */
 export async function addTenant(
   deps: { store: Store; clock: Clock },
-  input: { name: string; verifyMode?: string | undefined; notifyTarget?: string | undefined },
+  input: { name: string; verifyMode?: string | undefined },
 ): Promise<TenantAddResult> {
-  const target = input.notifyTarget?.trim();
-  if (target !== undefined && target !== '' && !/^https?:\/\/\S+$/i.test(target) && !/^(-?\d+|@\w{4,})$/.test(target)) {
-    throw new UsageError(
-      `--notify-target "${target}" → give a webhook URL (https://…) or a Telegram chat id (-100…, @channel); "" removes it`,
-    );
-  }
   if (!validTenantName(input.name)) {
     throw new UsageError(`tenant name "${input.name}" is not allowed → use letters, digits, _ . - (up to 64)`);
   }
@@ -29,10 +41,7 @@ export async function addTenant(
   }
   return deps.store.writeTx(async (tx) => {
     const { id, created } = await ensureTenant(tx, input.name, deps.clock.now());
-    const verifyMode = await updateTenantSettings(tx, id, {
-      verifyMode: input.verifyMode,
-      notifyTarget: target === undefined ? undefined : target === '' ? null : target,
-    });
+    const verifyMode = await updateTenantSettings(tx, id, { verifyMode: input.verifyMode });
     return { name: input.name, verifyMode, created };
   });
 }
@@ -59,4 +68,70 @@ export async function tenantScope(
     );
   }
   return undefined;
+}
+
+export interface TenantNotifyInput {
+  /** A webhook URL or a Telegram chat id; "" removes it. Where it came from, for messages (never the value). */
+  target?: { value: string; from: string } | undefined;
+  /** A `whsec_…` secret; "" removes it. */
+  secret?: { value: string; from: string } | undefined;
+  /** info, warning or critical; "" goes back to ACCTCTL_NOTIFY_MIN_SEVERITY. */
+  minSeverity?: string | undefined;
+}
+
+export interface TenantNotifyResult {
+  name: string;
+  /** The target as it may be shown: scheme and host, or the chat id. */
+  target: string | null;
+  signed: boolean;
+  minSeverity: string | null;
+}
+
+/**
+ * `tenants set NAME`: where a tenant's alerts go, signed with its own secret, from which severity.
+ * The target and the secret are secrets: sealed in the store, never echoed (not even when malformed).
+ */
+export async function setTenantNotifySettings(
+  deps: { store: Store; box: SecretBox },
+  name: string,
+  input: TenantNotifyInput,
+): Promise<TenantNotifyResult> {
+  const target = input.target?.value.trim();
+  const secret = input.secret?.value.trim();
+  registerSecret(target);
+  registerSecret(secret);
+  if (target && !isWebhookUrl(target) && !TELEGRAM_CHAT_ID.test(target)) {
+    throw new UsageError(
+      `the notify target in ${input.target!.from} is neither an http(s) URL with a host nor a Telegram chat id → write a webhook URL (https://…) or a chat id (-100…, @channel) there; an empty file removes it`,
+    );
+  }
+  if (secret && !isWebhookSecret(secret)) {
+    throw new UsageError(`the notify secret in ${input.secret!.from} is not ${WEBHOOK_SECRET_HELP}`);
+  }
+  const sev = input.minSeverity?.trim();
+  if (sev && !(SEVERITIES as readonly string[]).includes(sev)) {
+    throw new UsageError(
+      `--notify-min-severity "${sev}" → use one of ${SEVERITIES.join(', ')} ("" for the global minimum)`,
+    );
+  }
+  const box = deps.box;
+  return deps.store.writeTx(async (tx) => {
+    const id = await tenantIdByName(tx, name);
+    const set: TenantNotifySet = {};
+    if (target !== undefined) {
+      set.target = target
+        ? {
+            enc: box.seal(target, { table: 'tenants', column: 'notify_target_enc', rowId: id }),
+            label: notifyTargetLabel(target),
+          }
+        : null;
+    }
+    if (secret !== undefined) {
+      set.secretEnc = secret ? box.seal(secret, { table: 'tenants', column: 'notify_secret_enc', rowId: id }) : null;
+    }
+    if (sev !== undefined) set.minSeverity = sev || null;
+    await setTenantNotify(tx, id, set);
+    const now = await tenantNotifySettings(tx, id);
+    return { name, ...now };
+  });
 }

@@ -123,3 +123,4 @@ export function redactUrl(url: string): string {
     return `${scheme}://…`;
   }
 }
+

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { severityOf, type Severity } from '../domain/events.js';
+import { severityOf, type EventKind, type Severity } from '../domain/events.js';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
 
@@ -27,7 +27,7 @@ export interface EventFilter {
 
 export interface NewEvent {
   at: number;
-  kind: string;
+  kind: EventKind;
   subject_type: string;
   subject_id: number | null;
   tenant_id: number | null;
@@ -177,7 +177,7 @@ export async function accountEvent(
   now: number,
   accountId: number,
   tenantId: number | null,
-  kind: string,
+  kind: EventKind,
   message: string,
   data: unknown,
 ): Promise<void> {

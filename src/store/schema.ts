@@ -7,6 +7,10 @@ export interface TenantsTable {
   name: string;
   verify_mode: Generated<string>;
   notify_target: string | null;
+  notify_target_enc: string | null;
+  notify_target_label: string | null;
+  notify_secret_enc: string | null;
+  notify_min_severity: string | null;
   limits_json: string | null;
   created_at: number;
 }
@@ -306,5 +310,6 @@ export const SECRET_COLUMNS = {
   telegram_accounts: ['api_hash_enc', 'string_session_enc'],
   api_keys: ['key_enc'],
   ig_accounts: ['password_enc', 'totp_secret_enc', 'sessionid_enc', 'cookies_enc', 'browser_state_enc'],
+  tenants: ['notify_target_enc', 'notify_secret_enc'],
 } as const;
 export type SecretTable = keyof typeof SECRET_COLUMNS;

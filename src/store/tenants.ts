@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { count, listing } from '../domain/plural.js';
 import { DEFAULT_VERIFY_MODE } from '../domain/tenants.js';
+import { notifyTargetLabel } from '../domain/webhooks.js';
 import { DataError } from '../errors.js';
 import { disableAccountsUsingProxies } from './proxies.js';
 import { rememberRemoved } from './removed.js';
@@ -157,15 +158,73 @@ export async function removeTenant(
   });
 }
 
-/** Tenants with a notify target set (`tenants add --notify-target`). */
-export async function tenantNotifyTargets(
-  store: Store,
-): Promise<{ id: number; name: string; notify_target: string | null }[]> {
+export interface TenantNotifyRow {
+  id: number;
+  name: string;
+  /** Set by older versions in plain text; read until the target is sealed. */
+  notify_target: string | null;
+  notify_target_enc: string | null;
+  notify_secret_enc: string | null;
+  notify_min_severity: string | null;
+}
+
+/** Tenants with a notify target set (`tenants set NAME --notify-target-file F`). */
+export async function tenantNotifyTargets(store: Store): Promise<TenantNotifyRow[]> {
   return store.db
     .selectFrom('tenants')
-    .select(['id', 'name', 'notify_target'])
-    .where('notify_target', 'is not', null)
+    .select(['id', 'name', 'notify_target', 'notify_target_enc', 'notify_secret_enc', 'notify_min_severity'])
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('notify_target', 'is not', null), eb('notify_target', '<>', '')]),
+        eb('notify_target_enc', 'is not', null),
+      ]),
+    )
+    .orderBy('id')
     .execute();
+}
+
+/** What `tenants set` changes about a tenant's alerts (null clears; undefined leaves as is). */
+export interface TenantNotifySet {
+  target?: { enc: string; label: string } | null | undefined;
+  secretEnc?: string | null | undefined;
+  minSeverity?: string | null | undefined;
+}
+
+export async function setTenantNotify(tx: Kysely<Database>, id: number, set: TenantNotifySet): Promise<void> {
+  if (set.target !== undefined) {
+    await tx
+      .updateTable('tenants')
+      .set({
+        notify_target: null,
+        notify_target_enc: set.target?.enc ?? null,
+        notify_target_label: set.target?.label ?? null,
+      })
+      .where('id', '=', id)
+      .execute();
+  }
+  if (set.secretEnc !== undefined) {
+    await tx.updateTable('tenants').set({ notify_secret_enc: set.secretEnc }).where('id', '=', id).execute();
+  }
+  if (set.minSeverity !== undefined) {
+    await tx.updateTable('tenants').set({ notify_min_severity: set.minSeverity }).where('id', '=', id).execute();
+  }
+}
+
+/** The tenant's alert settings as `tenants set` shows them (the target by its label only). */
+export async function tenantNotifySettings(
+  db: Kysely<Database>,
+  id: number,
+): Promise<{ target: string | null; signed: boolean; minSeverity: string | null }> {
+  const r = await db
+    .selectFrom('tenants')
+    .select(['notify_target', 'notify_target_enc', 'notify_target_label', 'notify_secret_enc', 'notify_min_severity'])
+    .where('id', '=', id)
+    .executeTakeFirstOrThrow();
+  return {
+    target: r.notify_target_enc ? (r.notify_target_label ?? 'set') : r.notify_target ? 'set (plain text)' : null,
+    signed: r.notify_secret_enc !== null,
+    minSeverity: r.notify_min_severity,
+  };
 }
 
 /** Find a tenant by name, creating it inside the caller's transaction when asked to. */
@@ -248,4 +307,21 @@ export async function tenantIdByName(store: Store | Kysely<Database>, name: stri
 export async function someTenantNames(store: Store, limit: number): Promise<string[]> {
   const rows = await store.db.selectFrom('tenants').select('name').orderBy('name').limit(limit).execute();
   return rows.map((r) => r.name);
+}
+
+/** Move a target older versions stored in plain text into its encrypted column (once). */
+export async function sealLegacyTenantTarget(
+  store: Store,
+  id: number,
+  target: string,
+  seal: (plain: string) => string,
+): Promise<void> {
+  const label = notifyTargetLabel(target);
+  await store.db
+    .updateTable('tenants')
+    .set({ notify_target_enc: seal(target), notify_target_label: label, notify_target: null })
+    .where('id', '=', id)
+    .where('notify_target', '=', target)
+    .where('notify_target_enc', 'is', null)
+    .execute();
 }

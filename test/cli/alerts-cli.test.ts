@@ -8,6 +8,7 @@ import { useFleetStore } from '../support/fleet.js';
 
 const NOW = Date.now();
 const MIN = 60_000;
+const HOOK_SECRET = 'whsec_' + Buffer.from('a-secret-value-123-of-32-bytes!!').toString('base64');
 
 async function addEvents(store: Store, n: number, kind: string, at: number, extra: Record<string, unknown> = {}) {
   const rows = Array.from({ length: n }, (_, i) => ({
@@ -39,7 +40,7 @@ describe.each(DIALECTS)('events and notify from the CLI on $name', (dialect) => 
   it.skipIf(dialect.skip)('two concurrent notify processes deliver every event exactly once', async () => {
     hook.received.length = 0;
     await addEvents(f.store, 400, 'account_needs_person', NOW - 5 * MIN);
-    const env = { ...f.env, ACCTCTL_NOTIFY_WEBHOOK: hook.url, ACCTCTL_NOTIFY_WEBHOOK_SECRET: 'a-secret-value-123' };
+    const env = { ...f.env, ACCTCTL_NOTIFY_WEBHOOK: hook.url, ACCTCTL_NOTIFY_WEBHOOK_SECRET: HOOK_SECRET };
     const [a, b] = await Promise.all([runCli(['notify', '--json'], { env }), runCli(['notify', '--json'], { env })]);
     expect(a.code, a.stderr).toBe(0);
     expect(b.code, b.stderr).toBe(0);
@@ -49,7 +50,7 @@ describe.each(DIALECTS)('events and notify from the CLI on $name', (dialect) => 
     const delivered = [a, b].map((r) => (JSON.parse(r.stdout) as { delivered: number }).delivered);
     expect(delivered[0]! + delivered[1]!).toBe(400);
     // Secrets never on stdout/stderr.
-    expect(a.stdout + a.stderr + b.stdout + b.stderr).not.toContain('a-secret-value-123');
+    expect(a.stdout + a.stderr + b.stdout + b.stderr).not.toContain(HOOK_SECRET);
     // A third run finds nothing to do.
     const c = await runCli(['notify', '--json'], { env });
     expect((JSON.parse(c.stdout) as { delivered: number }).delivered).toBe(0);

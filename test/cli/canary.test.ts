@@ -41,7 +41,7 @@ describe.each(DIALECTS)('secret canary on $name', ({ name, skip, create }) => {
     sessionid: `4242%3A${randomBytes(7).toString('hex')}%3A11%3AAY${randomBytes(18).toString('base64url')}`,
     apiKey: 'apikey-' + randomBytes(12).toString('hex'),
     botToken: `${1000 + Math.floor(Math.random() * 1e6)}:AA${randomBytes(16).toString('hex')}`,
-    webhookSecret: 'hook-' + randomBytes(12).toString('hex'),
+    webhookSecret: 'whsec_' + randomBytes(32).toString('base64'),
   };
   const fernetKey = randomBytes(32).toString('base64url');
   const outputs: { label: string; text: string }[] = [];

@@ -209,6 +209,7 @@ describe('every --json output validates against its published schema', () => {
     writeFileSync(files.limits, JSON.stringify({ invite: { per_day: 10 }, flood_threshold_seconds: 300 }));
 
     await json('tenants add', ['tenants', 'add', 'newco', '--verify-mode', 'api']);
+    await json('tenants set', ['tenants', 'set', 'newco', '--notify-min-severity', 'info']);
     await json('accounts import', ['accounts', 'import', files.accounts]);
     await json('proxies import', ['proxies', 'import', files.proxies, '--tenant', 'newco']);
     await json('targets import', ['targets', 'import', files.targets, '--niche', 'json', '--tenant', 'acme']);

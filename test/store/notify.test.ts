@@ -1,7 +1,7 @@
-import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { addTenant } from '../../src/fleet/tenants.js';
+import { addTenant, setTenantNotifySettings } from '../../src/fleet/tenants.js';
 import type { NotifyConfig } from '../../src/config/config.js';
 import { FakeClock } from '../../src/domain/clock.js';
 import { ALERT_RULES, alertFleetHealth, scanAlerts } from '../../src/fleet/alerts.js';
@@ -20,7 +20,7 @@ import { boxFor } from '../support/joinHarness.js';
 const T0 = Date.parse('2026-12-01T09:00:00Z');
 const HOUR = 3_600_000;
 const TOKEN = '123456:AAFakeBotTokenForTests_xyz';
-const SECRET = 'webhook-hmac-secret-for-tests';
+const SECRET = 'whsec_' + Buffer.from('webhook-hmac-secret-for-tests-32').toString('base64');
 
 async function igAccount(store: Store, tenant: string, username: string, extra: Record<string, unknown> = {}) {
   const tid = (await store.db.selectFrom('tenants').select('id').where('name', '=', tenant).executeTakeFirstOrThrow())
@@ -130,10 +130,12 @@ describe.each(DIALECTS)('alerts and their delivery on $name', (dialect) => {
       // Same object as `events --json`.
       const [stored] = await listEvents(f.store, { kinds: ['ig_needs_manual'] });
       expect(got[0]).toEqual(JSON.parse(JSON.stringify(stored)));
-      // HMAC-SHA256 of the exact body, with the shared secret.
+      // Standard Webhooks: HMAC-SHA256 of "id.timestamp.body" with the whsec_ secret, as the package computes it.
       const req = hook.received[0]!;
-      const expected = 'sha256=' + createHmac('sha256', SECRET).update(req.body).digest('hex');
-      expect(req.headers['x-acctctl-signature']).toBe(expected);
+      const ts = Number(req.headers['webhook-timestamp']);
+      expect(ts).toBe(Math.floor(T0 / 1000));
+      const expected = new Webhook(SECRET).sign(String(req.headers['webhook-id']), new Date(ts * 1000), req.body);
+      expect(req.headers['webhook-signature']).toBe(expected);
       expect(req.body).not.toContain(SECRET);
       // Telegram: one message to the configured chat; the token only in the Bot API path.
       expect(bot.messages).toHaveLength(1);
@@ -200,8 +202,12 @@ describe.each(DIALECTS)('alerts and their delivery on $name', (dialect) => {
   });
 
   it.skipIf(dialect.skip)('tenant routing: each tenant’s notify target gets only its events', async () => {
-    await addTenant({ store: f.store, clock }, { name: 'acme', notifyTarget: hook.url + '?tenant=acme' });
-    await addTenant({ store: f.store, clock }, { name: 'globex', notifyTarget: '-100777' });
+    const box = boxFor(f.env);
+    const target = (value: string) => ({ target: { value, from: 'test' } });
+    await addTenant({ store: f.store, clock }, { name: 'acme' });
+    await setTenantNotifySettings({ store: f.store, box }, 'acme', target(hook.url + '?tenant=acme'));
+    await addTenant({ store: f.store, clock }, { name: 'globex' });
+    await setTenantNotifySettings({ store: f.store, box }, 'globex', target('-100777'));
     await addTenant({ store: f.store, clock }, { name: 'quiet' });
     await checkpoint('acme_ig'); // acme (via the Instagram account's tenant)
     const g = await f.store.db
@@ -212,7 +218,14 @@ describe.each(DIALECTS)('alerts and their delivery on $name', (dialect) => {
     await igAccount(f.store, 'globex', 'globex_ig', { state: 'failed', last_error: 'wrong password' });
     await igAccount(f.store, 'quiet', 'quiet_ig', { state: 'needs_manual', last_error: 'challenge' });
     expect(g.id).toBeGreaterThan(0);
-    const r = await run({ webhook: undefined, telegram: { botToken: TOKEN, chatId: undefined } });
+    const r = await notify({
+      store: f.store,
+      clock,
+      config: config({ webhook: undefined, telegram: { botToken: TOKEN, chatId: undefined } }),
+      log: silentLogger,
+      box,
+      timeoutMs: 5000,
+    });
     expect(r.alertsRaised).toBe(2); // the scan: globex's and quiet's accounts need a person
     const acme = hook.received
       .filter((x) => x.path.includes('tenant=acme'))

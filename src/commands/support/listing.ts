@@ -1,7 +1,7 @@
 import { PAGE_SIZE, pages } from '../../domain/paging.js';
 import type { Ctx } from './context.js';
 import { UsageError } from '../../errors.js';
-import { cellText, table, type Cell } from './output.js';
+import { cellText, csvLine, table, type Cell } from './output.js';
 import { jsonValue, SCHEMA_VERSION } from './json.js';
 
 /**
@@ -74,10 +74,6 @@ export interface ListingOut {
   write: (text: string) => void;
   /** A note for people: on stdout under a table, on stderr with --json/--csv. */
   note: (text: string) => void;
-}
-
-function csvField(s: string): string {
-  return /[",\r\n]/.test(s) || /^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 // eslint-disable-next-line no-control-regex
@@ -156,9 +152,9 @@ export async function writeListing<T>(
     const more = Math.max(0, l.total - shown);
     out.write(`${shown ? '\n  ' : ''}],\n  "total": ${l.total},\n  "more": ${more}\n}\n`);
   } else if (spec.format === 'csv') {
-    out.write(l.columns.map((c) => csvField(c.head)).join(',') + '\n');
+    out.write(csvLine(l.columns.map((c) => c.head)) + '\n');
     for await (const page of l.rows) {
-      out.write(page.map((r) => l.columns.map((c) => csvField(cellText(c.value(r)))).join(',') + '\n').join(''));
+      out.write(page.map((r) => csvLine(l.columns.map((c) => c.value(r))) + '\n').join(''));
       shown += page.length;
     }
   } else if (expected <= TABLE_MAX_ROWS) {

@@ -20,6 +20,25 @@ export function cellText(v: Cell): string {
   return (c.level > 0 ? escapeControlKeepingColour : escapeControl)(String(v));
 }
 
+/**
+ * The one place a value becomes a CSV cell (every CSV acctctl writes): control characters escaped
+ * as everywhere else (no colour, ever); a text cell that begins with `=`, `+`, `-`, `@`, a tab or a
+ * carriage return is prefixed with `'` so a spreadsheet does not run it as a formula (OWASP, CSV
+ * injection); quoted when it holds a comma, a quote or begins/ends with a space.
+ */
+export function csvCell(v: Cell | boolean): string {
+  if (v === null || v === undefined) return '';
+  const raw = String(v);
+  let s = escapeControl(raw);
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(raw)) s = `'${s}`;
+  return /[",]/.test(s) || /^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** One CSV line. */
+export function csvLine(cells: (Cell | boolean)[]): string {
+  return cells.map(csvCell).join(',');
+}
+
 export function table(head: string[], rows: Cell[][]): string {
   const t = new Table({
     head: head.map((h) => c.bold(h)),

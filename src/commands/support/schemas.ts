@@ -227,6 +227,7 @@ export const JSON_SCHEMAS: Record<string, OutputSchema> = {
   'keys remove': doc('keys remove', { keyId: str, keyFile: str, keysLeft: strings }),
 
   'tenants add': doc('tenants add', { name: str, verifyMode: str, created: bool }),
+  'tenants set': doc('tenants set', { name: str, target: n(str), signed: bool, minSeverity: n(str) }),
   'tenants list': listing(
     'tenants list',
     v.object({
@@ -501,13 +502,17 @@ export const JSON_SCHEMAS: Record<string, OutputSchema> = {
       data: freeForm,
     }),
   ),
-  notify: doc('notify', {
-    alertsRaised: int,
-    enqueued: int,
-    delivered: int,
-    failed: int,
-    sinks: v.array(v.object({ sink: str, label: str, delivered: int, failed: int, error: n(str) })),
-  }),
+  notify: v.union([
+    doc('notify', {
+      alertsRaised: int,
+      enqueued: int,
+      delivered: int,
+      failed: int,
+      budgetSpent: bool,
+      sinks: v.array(v.object({ sink: str, label: str, delivered: int, failed: int, error: n(str) })),
+    }),
+    doc('notify secret: a new Standard Webhooks secret', { secret: str }),
+  ]),
 };
 
 /** Commands the JSON schema test cannot run, and why (their schema is still published). */

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { toCsv } from '../../src/commands/followers.js';
+import { writeListing, type Column } from '../../src/commands/support/listing.js';
+import { csvCell, csvLine } from '../../src/commands/support/output.js';
+import { escapeControlKeepingColour } from '../../src/domain/text.js';
+import type { FollowerView } from '../../src/store/followers.js';
+
+const user = (full_name: string, username = 'u'): FollowerView =>
+  ({ username, id: '42', full_name, is_private: false }) as FollowerView;
+
+describe('exports are safe to open', () => {
+  it('CSV cells that a spreadsheet would run as a formula are prefixed with a quote (OWASP)', () => {
+    for (const f of ['=HYPERLINK("http://evil","x")', '+1+1', '-2+3', '@SUM(A1)', '\tx', '\rx']) {
+      expect(csvCell(f).replace(/^"/, '')).toMatch(/^'/);
+    }
+    expect(csvCell('=1+1')).toBe("'=1+1");
+    expect(csvCell('=cmd|"/c calc"!A1')).toBe(`"'=cmd|""/c calc""!A1"`);
+    expect(csvCell('Anna Smith')).toBe('Anna Smith');
+    expect(csvCell(-5)).toBe('-5'); // numbers are numbers
+    expect(csvCell('a,b')).toBe('"a,b"');
+  });
+
+  it('control characters from data are escaped in CSV (colour codes included)', () => {
+    const hostile = 'x\u001b[8mhidden\u001b[0m\r\n\u0007\u202eevil';
+    const line = csvLine(['name', hostile]);
+    // eslint-disable-next-line no-control-regex
+    expect(line).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/);
+    expect(line).toBe('name,x\\x1b[8mhidden\\x1b[0m\\r\\n\\x07\\u202eevil');
+  });
+
+  it('watch followers --csv', () => {
+    const csv = toCsv([user('=HYPERLINK("http://x")'), user('@admin\u001b]0;t\u0007'), user('plain')]);
+    expect(csv.split('\n')).toEqual([
+      'username,id,full_name,is_private',
+      `u,42,"'=HYPERLINK(""http://x"")",false`,
+      "u,42,'@admin\\x1b]0;t\\x07,false",
+      'u,42,plain,false',
+    ]);
+  });
+
+  it('every listing --csv goes through the same cell', async () => {
+    const columns: Column<{ n: string }>[] = [{ head: 'name', value: (r) => r.n }];
+    let out = '';
+    await writeListing(
+      { write: (t) => (out += t), note: () => {} },
+      { limit: null, format: 'csv' },
+      {
+        columns,
+        total: 2,
+        rows: (async function* () {
+          yield [{ n: '-1+2' }, { n: 'a\u001b[2Jb' }];
+        })(),
+        empty: '',
+      },
+    );
+    expect(out).toBe("name\n'-1+2\na\\x1b[2Jb\n");
+  });
+
+  it('with colour on, colour codes from data that hide or move text are escaped; ours pass', () => {
+    expect(escapeControlKeepingColour('\u001b[31mred\u001b[39m')).toBe('\u001b[31mred\u001b[39m');
+    expect(escapeControlKeepingColour('a\u001b[8mhidden\u001b[28m')).toBe('a\\x1b[8mhidden\\x1b[28m');
+    expect(escapeControlKeepingColour('\u001b[7mrev\u001b[1;5m')).toBe('\\x1b[7mrev\\x1b[1;5m');
+  });
+});
