@@ -17,12 +17,13 @@ export interface EventsOptions {
 export function parseEventsOptions(o: EventsOptions, now: number): EventFilter {
   let sinceMs: number | undefined;
   if (o.since !== undefined) {
-    sinceMs = parseSince(o.since, now);
-    if (sinceMs === undefined) {
+    const since = parseSince(o.since, now);
+    if ('problem' in since) {
       throw new UsageError(
-        `--since "${o.since}" → give a duration (30m, 12h, 1d, 2w) or an ISO time (2026-12-01T08:00Z)`,
+        `--since "${o.since}" → give a duration (30m, 12h, 1d, 2w) or an ISO time with its offset (2026-12-01T08:00Z); this one is ${since.problem}`,
       );
     }
+    sinceMs = since.ms;
   }
   const limit = o.limit === undefined ? 100 : Number(o.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 1_000_000) {
