@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { parseIgFile } from '../../src/commands/ig.js';
 import { removeKey } from '../../src/commands/keysRemove.js';
@@ -10,7 +11,7 @@ import type { BrowserLoginRequest, LoginOutcome } from '../../src/instagram/brow
 import { silentLogger } from '../../src/log/logger.js';
 import { loadKeyRing } from '../../src/security/keyring.js';
 import { SecretBox } from '../../src/security/secretBox.js';
-import { secretCensus } from '../../src/store/secrets.js';
+import { sealingTx, secretCensus } from '../../src/store/secrets.js';
 import { DIALECTS } from '../support/dialects.js';
 import { useFleetStore } from '../support/fleet.js';
 
@@ -90,6 +91,70 @@ describe.each(DIALECTS)('a login across keys rotate + keys remove on $name', (di
       expect(box.open(row.password_enc!, ref('password_enc'))).toBe('pw-alice-1');
       // And the old key is really gone.
       expect(loadKeyRing(keys).keys.has(oldKey)).toBe(false);
+    },
+  );
+
+  // SQLite needs no lock of its own here: a sealing transaction holds the database's only write
+  // lock, and `keys rotate` takes its store lock (a write) before it writes the key file, so a
+  // secret sealed under the old key is always committed before the rotation starts.
+  it.skipIf(dialect.skip || dialect.name !== 'postgres')(
+    'a rotation waits for a transaction that sealed under the old key, then re-encrypts what it wrote',
+    async () => {
+      const keys = { keyFile: f.env.ACCTCTL_KEY_FILE!, secretKeyEnv: undefined };
+      const clock = new FakeClock(Date.parse('2026-11-01T09:00:00Z'));
+      const box = SecretBox.fromKeys(keys);
+      const oldKey = loadKeyRing(keys).primaryId;
+      await importIg(
+        { store: f.store, box, clock },
+        await parseIgFile('ig.json', JSON.stringify([{ tenant: 'acme', username: 'alice', password: 'pw-alice-1' }])),
+      );
+      const id = (await f.store.db.selectFrom('ig_accounts').select('id').executeTakeFirstOrThrow()).id;
+      const ref = { table: 'ig_accounts', column: 'sessionid_enc', rowId: id };
+
+      let inside!: () => void;
+      const sealed = new Promise<void>((r) => (inside = r));
+      let finish!: () => void;
+      const held = new Promise<void>((r) => (finish = r));
+      // A writer that read the key file (old primary) and sealed, not yet committed.
+      const writer = sealingTx(f.store, box, async (tx) => {
+        await tx
+          .updateTable('ig_accounts')
+          .set({
+            sessionid_enc: box.seal('sid-in-flight', ref),
+            password_enc: box.seal('pw-alice-2', { ...ref, column: 'password_enc' }),
+          })
+          .where('id', '=', id)
+          .execute();
+        inside();
+        await held;
+      });
+      await sealed;
+      const rotation = rotateKeys({ store: f.store, log: silentLogger, clock }, keys);
+      // Let the writer commit only once the rotation has written its new key and is waiting on a
+      // lock the writer holds (the key lock; without it, the row lock of its re-encryption, whose
+      // update then finds the row changed and leaves it under the old key).
+      while (loadKeyRing(keys).primaryId === oldKey) await new Promise((r) => setImmediate(r));
+      const waiting = async () =>
+        (
+          await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
+            where datname = current_database() and wait_event_type = 'Lock'`.execute(f.store.db)
+        ).rows[0]!.n;
+      while ((await waiting()) === 0) await new Promise((r) => setImmediate(r));
+      finish();
+      await writer;
+      const rotated = await rotation;
+      // What the writer sealed under the old key was re-encrypted: the old key protects nothing …
+      expect((await secretCensus(f.store)).byKey).toEqual({ [rotated.primaryKeyId]: 2 });
+      // … so it can go, and the secrets read with the new key alone.
+      await removeKey({ store: f.store }, keys, oldKey);
+      const fresh = new SecretBox(loadKeyRing(keys));
+      const row = await f.store.db
+        .selectFrom('ig_accounts')
+        .select(['sessionid_enc', 'password_enc'])
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow();
+      expect(fresh.open(row.sessionid_enc!, ref)).toBe('sid-in-flight');
+      expect(fresh.open(row.password_enc!, { ...ref, column: 'password_enc' })).toBe('pw-alice-2');
     },
   );
 });
