@@ -27,7 +27,6 @@ import {
 import type { Action } from './domain/limits.js';
 import { silentLogger, type Logger } from './log/logger.js';
 import { parseKeyMaterialFernet } from './security/fernetKey.js';
-import { loadKeyRing } from './security/keyring.js';
 import { SecretBox } from './security/secretBox.js';
 import { openStore, type SchemaMode, type Store } from './store/store.js';
 import { alignClock } from './store/dbClock.js';
@@ -163,7 +162,7 @@ export async function openFleet(opts: OpenFleetOptions = {}): Promise<Fleet> {
     };
   let box: SecretBox | undefined;
   const secretBox = (): SecretBox =>
-    (box ??= new SecretBox(loadKeyRing({ keyFile: config.keyFile, secretKeyEnv: config.secretKeyEnv })));
+    (box ??= SecretBox.fromKeys({ keyFile: config.keyFile, secretKeyEnv: config.secretKeyEnv }));
   const holder = holderId('service');
 
   const accounts: FleetAccounts = {

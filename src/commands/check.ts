@@ -1,3 +1,4 @@
+import { MAX_BATCH, wholeInRange } from '../domain/duration.js';
 import type { Ctx } from './support/context.js';
 import { secretBox, withStore } from './support/context.js';
 import { emitListing, listSpec, pages, type Column, type ListFlags } from './support/listing.js';
@@ -65,8 +66,8 @@ export function renderCheck(rows: TenantCheckResult[]): string {
 }
 
 export async function checkCli(ctx: Ctx, opts: { tenant?: string; batch: string }): Promise<void> {
-  const batch = Number(opts.batch);
-  if (!Number.isInteger(batch) || batch < 1) throw new UsageError('--batch must be a whole number ≥ 1');
+  const batch = wholeInRange(opts.batch, 1, MAX_BATCH);
+  if (batch === undefined) throw new UsageError(`--batch "${opts.batch}" → give a whole number 1–${MAX_BATCH}`);
   const providers = loadProviders(ctx.config.apiProvidersFile);
   const box = secretBox(ctx);
   await withStore(ctx, async (store) => {

@@ -7,7 +7,6 @@ import { c } from './support/output.js';
 import { DEFAULT_CHECK_CONCURRENCY, DEFAULT_IG_RATE, type Config } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
 import type { Logger } from '../log/logger.js';
-import { loadKeyRing } from '../security/keyring.js';
 import { SecretBox } from '../security/secretBox.js';
 import { openStore } from '../store/store.js';
 import { markSandboxStore } from '../store/storeMode.js';
@@ -66,7 +65,7 @@ export async function demo(
     const keyFile = join(dir, 'acctctl.key');
     const key = generateKeyFile(keyFile);
     steps.push(`generated key ${key.keyId} in ${keyFile}`);
-    const box = new SecretBox(loadKeyRing({ keyFile, secretKeyEnv: undefined }));
+    const box = SecretBox.fromKeys({ keyFile, secretKeyEnv: undefined });
     const store = await openStore({ kind: 'sqlite', path: join(dir, 'acctctl.db') });
     try {
       await markSandboxStore(store.db);

@@ -1,9 +1,10 @@
 import type { Ctx } from './support/context.js';
 import { withStore } from './support/context.js';
+import { emitListing, pages, type Column, type Listing } from './support/listing.js';
 import { c, table } from './support/output.js';
 import { parseSince } from '../domain/events.js';
 import { UsageError } from '../errors.js';
-import { listEvents, type EventFilter, type EventView } from '../store/events.js';
+import { countEvents, eventsPage, listEvents, type EventFilter, type EventView } from '../store/events.js';
 import type { Store } from '../store/store.js';
 
 export interface EventsOptions {
@@ -17,12 +18,13 @@ export interface EventsOptions {
 export function parseEventsOptions(o: EventsOptions, now: number): EventFilter {
   let sinceMs: number | undefined;
   if (o.since !== undefined) {
-    sinceMs = parseSince(o.since, now);
-    if (sinceMs === undefined) {
+    const since = parseSince(o.since, now);
+    if ('problem' in since) {
       throw new UsageError(
-        `--since "${o.since}" → give a duration (30m, 12h, 1d, 2w) or an ISO time (2026-12-01T08:00Z)`,
+        `--since "${o.since}" → give a duration (30m, 12h, 1d, 2w) or an ISO time with its offset (2026-12-01T08:00Z); this one is ${since.problem}`,
       );
     }
+    sinceMs = since.ms;
   }
   const limit = o.limit === undefined ? 100 : Number(o.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 1_000_000) {
@@ -56,7 +58,38 @@ export function renderEvents(list: EventView[]): string {
   );
 }
 
+const COLUMNS: Column<EventView>[] = [
+  { head: 'at', value: (e) => e.at.replace(/\.\d{3}Z$/, 'Z') },
+  { head: 'severity', value: (e) => e.severity, style: (t, e) => SEV[e.severity](t) },
+  { head: 'kind', value: (e) => e.kind },
+  { head: 'subject', value: (e) => (e.subject.name ? `${e.subject.type} ${e.subject.name}` : e.subject.type) },
+  { head: 'tenant', value: (e) => e.tenant },
+  { head: 'message', value: (e) => e.message },
+];
+
+/**
+ * `events` as a listing (support/listing.ts): fetched a page at a time on the (at, id) index and
+ * written as it comes, so any --limit runs in the memory of one page. Up to 200 rows it is the
+ * table renderEvents draws; past that, plain aligned columns. `total` counts the matching events
+ * up to --limit (as many as are shown).
+ */
+export async function eventsListing(store: Store, f: EventFilter, pageSize?: number): Promise<Listing<EventView>> {
+  const limit = f.limit ?? null;
+  return {
+    columns: COLUMNS,
+    total: await countEvents(store, f),
+    rows: pages<EventView>((last, n) => eventsPage(store, f, last, n), limit, pageSize),
+    empty: 'no events',
+  };
+}
+
 export async function eventsCli(ctx: Ctx, opts: EventsOptions): Promise<void> {
   const f = parseEventsOptions(opts, ctx.clock.now());
-  await withStore(ctx, async (store) => ctx.emit(await events({ store }, f), renderEvents));
+  await withStore(ctx, async (store) => {
+    await emitListing(
+      ctx,
+      { limit: f.limit ?? null, format: ctx.config.json ? 'json' : 'table' },
+      await eventsListing(store, f),
+    );
+  });
 }

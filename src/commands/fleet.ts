@@ -1,6 +1,7 @@
 import { holderId } from '../fleet/holder.js';
 import { tenantScope } from '../fleet/tenants.js';
-import { durationMs } from '../domain/duration.js';
+import { durationMs, MAX_RETENTION_DAYS, wholeInRange } from '../domain/duration.js';
+import { MAX_LIMIT_COUNT } from '../domain/files/limits.js';
 import type { Ctx } from './support/context.js';
 import { secretBox, withStore } from './support/context.js';
 import { c, fmtTime, table } from './support/output.js';
@@ -45,6 +46,9 @@ export function parseUsed(items: string[]): Partial<Record<Action, number>> {
   for (const item of items) {
     const m = /^(\w+)=(\d+)$/.exec(item);
     if (!m || !isAction(m[1]!)) throw new UsageError(`--used "${item}" → use ACTION=N, e.g. --used invite=3`);
+    if (wholeInRange(m[2]!, 0, MAX_LIMIT_COUNT) === undefined) {
+      throw new UsageError(`--used "${item}" → N is a whole number 0–${MAX_LIMIT_COUNT}`);
+    }
     out[m[1] as Action] = (out[m[1] as Action] ?? 0) + Number(m[2]);
   }
   return out;
@@ -214,8 +218,12 @@ export async function reactivateCli(ctx: Ctx, name: string, opts: { reason?: str
 }
 
 export async function resetLimitsCli(ctx: Ctx, opts: { retentionDays: string }): Promise<void> {
-  const days = Number(opts.retentionDays);
-  if (!Number.isInteger(days) || days < 1) throw new UsageError('--retention-days must be a whole number ≥ 1');
+  const days = wholeInRange(opts.retentionDays, 1, MAX_RETENTION_DAYS);
+  if (days === undefined) {
+    throw new UsageError(
+      `--retention-days "${opts.retentionDays}" → give a whole number of days 1–${MAX_RETENTION_DAYS}`,
+    );
+  }
   await withStore(ctx, async (store) => {
     const reset = await manager(ctx, store).resetLimits({ retentionDays: days });
     const { pruneRetention } = await import('../store/retention.js');

@@ -2,7 +2,9 @@ import type { Ctx } from './support/context.js';
 import { withStore } from './support/context.js';
 import { cellText, csvLine, table } from './support/output.js';
 import { UsageError } from '../errors.js';
-import { followerSnapshot, type FollowerView } from '../store/followers.js';
+import { PAGE_SIZE, pages } from '../domain/paging.js';
+import { followerSelection, type FollowerView } from '../store/followers.js';
+import { jsonValue, SCHEMA_VERSION } from './support/json.js';
 
 export interface FollowersOptions {
   tenant: string;
@@ -12,14 +14,30 @@ export interface FollowersOptions {
   csv?: boolean | undefined;
 }
 
+const CSV_HEAD = 'username,id,full_name,is_private';
+const userCsv = (u: FollowerView): string => csvLine([u.username, u.id, u.full_name, u.is_private]);
+
 export function toCsv(users: FollowerView[]): string {
-  const lines = ['username,id,full_name,is_private'];
-  for (const u of users) lines.push(csvLine([u.username, u.id, u.full_name, u.is_private]));
-  return lines.join('\n');
+  return [CSV_HEAD, ...users.map(userCsv)].join('\n');
+}
+
+/** Past this many users the human form is tab-separated lines (streamed), not a table. */
+const TABLE_MAX_USERS = 500;
+
+function userTable(users: FollowerView[]): string {
+  return table(
+    ['username', 'id', 'full name', 'private'],
+    users.map((u) => [u.username, u.id, u.full_name, u.is_private === null ? '' : u.is_private ? 'yes' : 'no']),
+  );
 }
 
 /** `watch followers USER --tenant T`: the latest snapshot, or what it gained (--new) / lost (--lost). */
-export async function followersCli(ctx: Ctx, user: string, opts: FollowersOptions): Promise<void> {
+export async function followersCli(
+  ctx: Ctx,
+  user: string,
+  opts: FollowersOptions,
+  pageSize = PAGE_SIZE,
+): Promise<void> {
   const kind = opts.kind ?? 'followers';
   if (kind !== 'followers' && kind !== 'following') {
     throw new UsageError(`--kind "${kind}" → use followers or following`);
@@ -28,35 +46,53 @@ export async function followersCli(ctx: Ctx, user: string, opts: FollowersOption
   if (opts.csv && ctx.config.json) throw new UsageError('give --json or --csv, not both');
   const diff = opts.new ? 'new' : opts.lost ? 'lost' : undefined;
   await withStore(ctx, async (store) => {
-    const snap = await followerSnapshot(store, { tenant: opts.tenant, username: user, kind, diff });
-    if (opts.csv) return ctx.emit(snap.users, toCsv);
-    const json = snap.users.map((u) => ({
-      username: u.username,
-      id: u.id,
-      fullName: u.full_name,
-      isPrivate: u.is_private,
-    }));
-    const users = snap.users;
-    ctx.emit(json, () =>
-      [
-        `@${snap.watch.username} ${kind}${diff ? ` ${diff} since the previous fetch` : ''}: ${users.length}` +
-          (snap.snapshot.completedAt ? ` (fetched ${new Date(snap.snapshot.completedAt).toISOString()})` : ''),
-        ...(users.length > 500
-          ? users.map((u) => [u.username, u.id, u.full_name, u.is_private ? 'private' : ''].map(cellText).join('\t'))
-          : users.length
-            ? [
-                table(
-                  ['username', 'id', 'full name', 'private'],
-                  users.map((u) => [
-                    u.username,
-                    u.id,
-                    u.full_name,
-                    u.is_private === null ? '' : u.is_private ? 'yes' : 'no',
-                  ]),
+    const sel = await followerSelection(store, { tenant: opts.tenant, username: user, kind, diff });
+    const total = await sel.count();
+    // A page at a time, written as it comes: an export of any size holds one page (PAGE_SIZE rows).
+    const rows = pages<FollowerView>((last, n) => sel.page(last, n), null, pageSize);
+    if (opts.csv) {
+      ctx.out(CSV_HEAD + '\n');
+      for await (const page of rows) ctx.out(page.map((u) => userCsv(u) + '\n').join(''));
+      return;
+    }
+    if (ctx.config.json) {
+      // The listing envelope (support/json.ts), streamed one user a line.
+      let shown = 0;
+      ctx.out(`{\n  "schemaVersion": ${SCHEMA_VERSION},\n  "items": [`);
+      for await (const page of rows) {
+        ctx.out(
+          page
+            .map(
+              (u, i) =>
+                (shown + i === 0 ? '\n    ' : ',\n    ') +
+                JSON.stringify(
+                  jsonValue({ username: u.username, id: u.id, fullName: u.full_name, isPrivate: u.is_private }),
                 ),
-              ]
-            : []),
-      ].join('\n'),
+            )
+            .join(''),
+        );
+        shown += page.length;
+      }
+      ctx.out(`${shown ? '\n  ' : ''}],\n  "total": ${shown},\n  "more": 0\n}\n`);
+      return;
+    }
+    ctx.out(
+      `@${sel.watch.username} ${kind}${diff ? ` ${diff} since the previous fetch` : ''}: ${total}` +
+        (sel.snapshot.completedAt ? ` (fetched ${new Date(sel.snapshot.completedAt).toISOString()})` : '') +
+        '\n',
     );
+    if (total > TABLE_MAX_USERS) {
+      for await (const page of rows) {
+        ctx.out(
+          page
+            .map((u) => [u.username, u.id, u.full_name, u.is_private ? 'private' : ''].map(cellText).join('\t') + '\n')
+            .join(''),
+        );
+      }
+    } else if (total > 0) {
+      const users: FollowerView[] = [];
+      for await (const page of rows) users.push(...page);
+      ctx.out(userTable(users) + '\n');
+    }
   });
 }

@@ -1,3 +1,4 @@
+import { MAX_BATCH, MAX_WAIT_SECONDS, wholeInRange } from '../domain/duration.js';
 import type { Ctx } from './support/context.js';
 import { tenantScope } from '../fleet/tenants.js';
 import { secretBox, withStore } from './support/context.js';
@@ -75,9 +76,14 @@ export interface JoinFlags {
 }
 
 export async function joinCli(ctx: Ctx, opts: JoinFlags): Promise<void> {
-  const batch = Number(opts.batch);
-  const maxWait = Number(opts.maxWait);
-  if (!Number.isFinite(maxWait) || maxWait < 0) throw new UsageError('--max-wait must be a number of seconds ≥ 0');
+  const batch = wholeInRange(opts.batch, 1, MAX_BATCH);
+  if (batch === undefined) throw new UsageError(`--batch "${opts.batch}" → give a whole number 1–${MAX_BATCH}`);
+  const maxWait = wholeInRange(opts.maxWait, 0, MAX_WAIT_SECONDS);
+  if (maxWait === undefined) {
+    throw new UsageError(
+      `--max-wait "${opts.maxWait}" → give a whole number of seconds 0–${MAX_WAIT_SECONDS} (7 days)`,
+    );
+  }
   if (
     opts.floodThreshold !== undefined &&
     !(/^\d{1,5}$/.test(opts.floodThreshold) && Number(opts.floodThreshold) <= 86_400)

@@ -4,7 +4,7 @@ import { count } from '../domain/plural.js';
 import { ConfigError, DataError, UsageError } from '../errors.js';
 import { keyIdOf, loadKeyRing, orderedKeys, writeKeyFile } from '../security/keyring.js';
 import type { Store } from '../store/store.js';
-import { secretCensus } from '../store/secrets.js';
+import { keyChangeTx, secretCensus } from '../store/secrets.js';
 
 export interface KeyRemoval {
   keyId: string;
@@ -38,19 +38,29 @@ export async function removeKey(
       `key ${keyId} is the primary key: every new secret is sealed with it → it can never be removed; \`acctctl keys rotate\` makes a new primary`,
     );
   }
-  const census = await secretCensus(deps.store);
-  const needed = census.byKey[keyId] ?? 0;
-  if (needed > 0) {
-    throw new DataError(
-      `key ${keyId} still protects ${count(needed, 'secret')}; nothing was removed → run \`acctctl keys rotate\` until \`acctctl doctor\` shows 0 under it`,
-    );
-  }
-  // Read the file again just before writing, so a key added meanwhile is kept.
   const path = ring.source.path;
-  const fresh = loadKeyRing({ keyFile: path, secretKeyEnv: undefined });
-  const left = orderedKeys(fresh).filter((k) => keyIdOf(k) !== keyId);
-  writeKeyFile(path, left);
-  return { keyId, keyFile: path, keysLeft: left.map(keyIdOf) };
+  // Under the key lock: no transaction seals a secret between the count and the new key file (a
+  // login that started under this key seals with the file's primary at its commit, see
+  // store/secrets.ts sealingTx).
+  return keyChangeTx(deps.store, async (tx) => {
+    const census = await secretCensus(tx);
+    const needed = census.byKey[keyId] ?? 0;
+    if (needed > 0) {
+      throw new DataError(
+        `key ${keyId} still protects ${count(needed, 'secret')}; nothing was removed → run \`acctctl keys rotate\` until \`acctctl doctor\` shows 0 under it`,
+      );
+    }
+    // Read the file again just before writing, so a key added meanwhile is kept.
+    const fresh = loadKeyRing({ keyFile: path, secretKeyEnv: undefined });
+    if (fresh.primaryId === keyId) {
+      throw new UsageError(
+        `key ${keyId} became the primary key of ${path} meanwhile → nothing was removed; see \`acctctl doctor\``,
+      );
+    }
+    const left = orderedKeys(fresh).filter((k) => keyIdOf(k) !== keyId);
+    writeKeyFile(path, left);
+    return { keyId, keyFile: path, keysLeft: left.map(keyIdOf) };
+  });
 }
 
 export async function removeKeyCli(ctx: Ctx, keyId: string): Promise<void> {

@@ -41,14 +41,18 @@ export function readJsonRows(path: string): { rows: JsonRows } | { data: unknown
     rows: {
       length: spans.length / 2,
       get: (i) => {
+        const text = buf.toString('utf8', spans[2 * i], spans[2 * i + 1]);
+        let row: unknown;
         try {
-          return JSON.parse(buf.toString('utf8', spans[2 * i], spans[2 * i + 1])) as unknown;
+          row = JSON.parse(text) as unknown;
         } catch {
           // A row that does not parse makes the whole file invalid: report it as JSON.parse on the
           // file does (this always throws). Rows are all read by validation before anything is written.
           whole();
           throw new DataError(`${path} is not valid JSON → fix the file; nothing was imported`);
         }
+        refuseKeyProblem(path, text, `[${i}]`);
+        return row;
       },
       drop: () => {},
     },
@@ -117,13 +121,69 @@ function arrayOfObjectSpans(b: Buffer): Uint32Array | null {
 }
 
 export function parseJsonFile(path: string, text: string): unknown {
+  let data: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    data = JSON.parse(text) as unknown;
   } catch {
     // V8's message can quote the file's content (a secret), so only the line is reported and
     // the original error is not chained.
     throw new DataError(`${path} is not valid JSON${jsonErrorLine(text)} → fix the file; nothing was imported`);
   }
+  refuseKeyProblem(path, text, '');
+  return data;
+}
+
+function refuseKeyProblem(path: string, text: string, where: string): void {
+  const p = jsonKeyProblem(text);
+  if (p) throw new DataError(`${path}: ${where}${where ? ' ' : ''}${p}; nothing was imported → give each key once`);
+}
+
+/**
+ * In valid JSON text, the first object key that appears twice in one object (JSON.parse keeps the
+ * last silently, so the file means something other than it shows) or that is `__proto__` (a
+ * prototype key, never a field of ours). null when there is none. Keys are compared decoded
+ * (`"__pro\u0074o__"` is `__proto__`).
+ */
+export function jsonKeyProblem(text: string): string | null {
+  const stack: (Set<string> | null)[] = [];
+  let expectKey = false;
+  let line = 1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x0a) line++;
+    else if (c === 0x7b /* { */) {
+      stack.push(new Set());
+      expectKey = true;
+    } else if (c === 0x5b /* [ */) {
+      stack.push(null);
+      expectKey = false;
+    } else if (c === 0x7d || c === 0x5d) {
+      stack.pop();
+      expectKey = false;
+    } else if (c === 0x2c /* , */) {
+      expectKey = stack.at(-1) != null;
+    } else if (c === 0x22 /* " */) {
+      const start = i;
+      let escaped = false;
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) {
+        if (text.charCodeAt(i) === 0x5c) {
+          escaped = true;
+          i++;
+        }
+      }
+      if (expectKey) {
+        const raw = text.slice(start, i + 1);
+        const key = escaped ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+        const keys = stack.at(-1)!;
+        const shown = JSON.stringify(key.length > 40 ? key.slice(0, 40) + '…' : key);
+        if (key === '__proto__') return `key ${shown} on line ${line} is not allowed`;
+        if (keys.has(key)) return `key ${shown} appears twice in one object (line ${line})`;
+        keys.add(key);
+        expectKey = false;
+      }
+    }
+  }
+  return null;
 }
 
 export function rejectProblems(path: string, problems: string[]): never {

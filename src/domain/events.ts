@@ -1,4 +1,4 @@
-import { durationMs } from './duration.js';
+import { durationMs, parseInstant } from './duration.js';
 /**
  * Every event kind has one severity, fixed here (the only table of it). Alerts are the events
  * whose severity is at or above the configured minimum (default warning).
@@ -70,13 +70,14 @@ export function kindsAtLeast(min: Severity): { known: string[]; unknownToo: bool
   };
 }
 
-/** `1d`, `12h`, `30m`, `45s`, `2w`, or an ISO 8601 time → epoch ms (or undefined if neither). */
-export function parseSince(s: string, now: number): number | undefined {
+/**
+ * `1d`, `12h`, `30m`, `45s`, `2w` (up to ten years), or an ISO 8601 time with its offset
+ * (domain/duration.ts parseInstant) → epoch ms; or the problem, for the message.
+ */
+export function parseSince(s: string, now: number): { ms: number } | { problem: string } {
   const ms = durationMs(s);
-  if (ms !== undefined) return now - ms;
-  if (/^\d{4}-\d{2}-\d{2}/.test(s.trim())) {
-    const t = Date.parse(s.trim());
-    if (Number.isFinite(t)) return t;
-  }
-  return undefined;
+  if (ms !== undefined) return { ms: now - ms };
+  if (/^\d+(ms|s|m|h|d|w)?$/.test(s.trim())) return { problem: 'longer than ten years (3650d)' };
+  if (/^\d{4}-/.test(s.trim())) return parseInstant(s);
+  return { problem: 'neither a duration nor an ISO time' };
 }

@@ -77,7 +77,7 @@ export function floodThresholdOf(json: string | null | undefined): number | unde
 
 /**
  * Validate an override document against its schema (domain/files/limits.ts); every problem is
- * returned with its path (`invite.per_day: a whole number ≥ 0`).
+ * returned with its path (`invite.per_day: a whole number 0–10000`).
  */
 export function parseLimitsOverride(data: unknown): ParseResult<LimitsOverride> {
   const r = parseWith(LIMITS_FILE_SCHEMA, data);

@@ -24,6 +24,7 @@ import {
   type AccountListRow,
 } from '../store/accounts.js';
 import { upsertProxy } from '../store/proxies.js';
+import { sealingTx } from '../store/secrets.js';
 import type { Store } from '../store/store.js';
 import { parseJsonFile, readJsonRows, rejectProblems, type ImportOptions } from '../config/inputFiles.js';
 import { accountEvent, insertEvent } from '../store/events.js';
@@ -91,7 +92,7 @@ export async function importAccounts(
       rowId: id,
     }),
   });
-  return deps.store.writeTx(async (tx) => {
+  return sealingTx(deps.store, box, async (tx) => {
     const tenants = await resolveTenants(tx, rows.tenants, { create: opts.createTenants ?? true, now });
     const result: ImportAccountsResult = {
       imported: rows.count,

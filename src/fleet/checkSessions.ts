@@ -19,6 +19,7 @@ import {
   recordIgRequest,
   throttleBackoff,
   updateIgAccount,
+  updateIgAccountSealed,
   validSessions,
 } from '../store/igAccounts.js';
 import { igRoute } from '../store/proxies.js';
@@ -157,13 +158,13 @@ export class IgSessions {
   private async absorbCookies(s: Session, res: HttpResponse): Promise<void> {
     if (!absorbSetCookies(s.jar, res)) return;
     const cookies: JarCookie[] = [...s.jar].map(([name, value]) => ({ name, value }));
-    await updateIgAccount(this.deps.store, s.id, {
-      cookies_enc: this.deps.box.seal(JSON.stringify(cookies), {
+    await updateIgAccountSealed(this.deps.store, this.deps.box, s.id, (box) => ({
+      cookies_enc: box.seal(JSON.stringify(cookies), {
         table: 'ig_accounts',
         column: 'cookies_enc',
         rowId: s.id,
       }),
-    });
+    }));
   }
 
   /** A request of `kind` worked: forget the session's throttle strikes for it. */

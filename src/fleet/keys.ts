@@ -7,7 +7,7 @@ import type { Logger } from '../log/logger.js';
 import { generateKey, keyIdOf, loadKeyRing, orderedKeys, writeKeyFile, type KeyRing } from '../security/keyring.js';
 import { SecretBox } from '../security/secretBox.js';
 import { SECRET_COLUMNS, type SecretTable } from '../store/schema.js';
-import { replaceSecret, secretCensus, secretsNotUnder } from '../store/secrets.js';
+import { keyChangeTx, replaceSecret, secretCensus, secretsNotUnder } from '../store/secrets.js';
 import { acquireLock, lockInfo, releaseLock, renewLock, takeOverLock } from '../store/locks.js';
 import type { Store } from '../store/store.js';
 
@@ -218,6 +218,9 @@ async function rotateLocked(
     }
     newKey = true;
     deps.log.info('new primary key written', { keyFile: path, keyId: ring.primaryId });
+    // Wait for the sealing transactions that read the key file before our rename: what they
+    // commit under the old key is then visible to the re-encryption below (store/secrets.ts sealingTx).
+    await keyChangeTx(deps.store, async () => {});
   } else {
     deps.log.info('resuming re-encryption under the primary key', { keyId: ring.primaryId });
   }

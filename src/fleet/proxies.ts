@@ -2,6 +2,7 @@ import type { Clock } from '../domain/clock.js';
 import { parseProxies, type ProxyInput } from '../domain/files/proxies.js';
 import type { SecretBox } from '../security/secretBox.js';
 import { upsertProxy } from '../store/proxies.js';
+import { sealingTx } from '../store/secrets.js';
 import type { Store } from '../store/store.js';
 import { parseJsonFile, rejectProblems, type ImportOptions } from '../config/inputFiles.js';
 import { resolveTenants } from '../store/tenants.js';
@@ -30,7 +31,7 @@ export async function importProxies(
   opts: ImportOptions = {},
 ): Promise<ImportProxiesResult> {
   const now = deps.clock.now();
-  return deps.store.writeTx(async (tx) => {
+  return sealingTx(deps.store, deps.box, async (tx) => {
     const tenants = await resolveTenants(
       tx,
       rows.flatMap((r) => (r.tenant ? [r.tenant] : [])),

@@ -12,7 +12,14 @@ import type { SecretBox } from '../security/secretBox.js';
 import { acquireLock, lockHeld, releaseLock } from '../store/locks.js';
 import type { Store } from '../store/store.js';
 import type { NewEvent } from '../store/events.js';
-import { igAccountEvent, igLoginRows, igRefreshState, updateIgAccount, type IgLoginRow } from '../store/igAccounts.js';
+import {
+  igAccountEvent,
+  igLoginRows,
+  igRefreshState,
+  updateIgAccount,
+  updateIgAccountSealed,
+  type IgLoginRow,
+} from '../store/igAccounts.js';
 import { igRoute } from '../store/proxies.js';
 import { logSessionAttempt } from '../store/sessionHealth.js';
 
@@ -224,7 +231,8 @@ export class SessionRefresher {
     };
     if (o.kind === 'ok' && o.verified) {
       const next = now + jitter(REFRESH_EVERY_MS, now + row.id);
-      await updateIgAccount(store, row.id, {
+      // Sealed at commit: a `keys rotate` + `keys remove` during the login cannot strand them.
+      await updateIgAccountSealed(store, box, row.id, (box) => ({
         sessionid_enc: box.seal(o.sessionid, { table: 'ig_accounts', column: 'sessionid_enc', rowId: row.id }),
         cookies_enc: box.seal(JSON.stringify(o.cookies), {
           table: 'ig_accounts',
@@ -243,7 +251,7 @@ export class SessionRefresher {
         fail_count: 0,
         last_error: null,
         updated_at: now,
-      });
+      }));
       await event(
         'ig_refreshed',
         `${row.tenant}/${row.username}: ${o.reused ? 'stored session still valid (no login), verified' : 'new session, verified'}`,

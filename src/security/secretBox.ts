@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { ConfigError, DataError } from '../errors.js';
-import type { KeyRing } from './keyring.js';
+import { loadKeyRing, type KeyRing } from './keyring.js';
 import { registerSecret } from './redact.js';
 
 /** Where a secret lives. The ciphertext is bound to it: copied elsewhere it fails to decrypt. */
@@ -18,9 +18,31 @@ function aad(ref: SecretRef, keyId: string): Buffer {
   return Buffer.from(`acctctl/${VERSION}|${ref.table}|${ref.column}|${String(ref.rowId)}|${keyId}`);
 }
 
-/** Stored form: `v1.<keyId>.<base64url(iv ‖ ciphertext ‖ tag)>` — AES-256-GCM. */
+/**
+ * Stored form: `v1.<keyId>.<base64url(iv ‖ ciphertext ‖ tag)>` — AES-256-GCM.
+ *
+ * A box made with `reload` (SecretBox.fromKeys on a key file) follows the key file while the
+ * process runs: `refresh()` reads it again (every sealing transaction does, see store/secrets.ts
+ * `sealingTx`, so a secret is sealed with the key that is primary when it is written, not when the
+ * process started), and `open` reads it again once when it meets a key id it does not hold (a
+ * rotation by another process re-encrypted the row under a newer key).
+ */
 export class SecretBox {
-  constructor(private readonly ring: KeyRing) {}
+  constructor(
+    private ring: KeyRing,
+    private readonly reload?: () => KeyRing,
+  ) {}
+
+  /** The box for the configured keys; with a key file, it re-reads the file when asked. */
+  static fromKeys(opts: { keyFile: string; secretKeyEnv: string | undefined }): SecretBox {
+    const ring = loadKeyRing(opts);
+    return ring.source.kind === 'file' ? new SecretBox(ring, () => loadKeyRing(opts)) : new SecretBox(ring);
+  }
+
+  /** Read the key file again (no-op for keys from ACCTCTL_SECRET_KEY or a fixed ring). */
+  refresh(): void {
+    if (this.reload) this.ring = this.reload();
+  }
 
   get primaryKeyId(): string {
     return this.ring.primaryId;
@@ -48,6 +70,7 @@ export class SecretBox {
       throw new DataError(`${where} is not an acctctl ciphertext → re-import that secret`);
     }
     const keyId = parts[1]!;
+    if (!this.ring.keys.has(keyId)) this.refresh();
     const key = this.ring.keys.get(keyId);
     if (!key) {
       throw new ConfigError(

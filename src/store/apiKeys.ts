@@ -1,6 +1,7 @@
 import { DataError } from '../errors.js';
 import type { SecretBox } from '../security/secretBox.js';
 import { rememberRemoved } from './removed.js';
+import { sealingTx } from './secrets.js';
 import type { Store } from './store.js';
 import { resolveTenants } from './tenants.js';
 
@@ -196,7 +197,7 @@ export async function addApiKeys(
   opts: { createTenants: boolean; now: number },
 ): Promise<{ imported: number; updated: number; tenantsCreated: string[] }> {
   const { now } = opts;
-  return store.writeTx(async (tx) => {
+  return sealingTx(store, box, async (tx) => {
     const tenants = await resolveTenants(
       tx,
       rows.map((r) => r.tenant),

@@ -50,6 +50,13 @@ export interface DialectCaps {
    */
   readonly listSelect: (param: string, type: 'bigint' | 'text') => string;
   readonly listParam: (values: readonly (number | string)[]) => unknown;
+  /**
+   * Statements, run first in a write transaction, that order secret writers against key changes:
+   * `shared` for a transaction that seals secrets, `exclusive` for `keys rotate` (after it wrote
+   * the key file) and `keys remove` (around its check and write). null: the write lock already
+   * serialises every writer (SQLite BEGIN IMMEDIATE).
+   */
+  readonly keyLock: { readonly shared: string; readonly exclusive: string } | null;
 }
 
 export const SQLITE_BUSY_TIMEOUT_MS = 15_000;
@@ -74,6 +81,7 @@ export const sqliteCaps: DialectCaps = {
   writableCte: false,
   listSelect: (param) => `select value from json_each(${param})`,
   listParam: (values) => JSON.stringify(values),
+  keyLock: null,
 };
 
 export const postgresCaps: DialectCaps = {
@@ -91,6 +99,12 @@ export const postgresCaps: DialectCaps = {
   writableCte: true,
   listSelect: (param, type) => `select unnest(${param}::${type}[]) as value`,
   listParam: (values) => values,
+  // A transaction-scoped advisory lock (released at commit or rollback); the number is arbitrary
+  // but fixed: "acctctl keys".
+  keyLock: {
+    shared: 'select pg_advisory_xact_lock_shared(7361626311)',
+    exclusive: 'select pg_advisory_xact_lock(7361626311)',
+  },
 };
 
 /**

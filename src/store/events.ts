@@ -118,10 +118,10 @@ export function eventsQuery(store: Store, f: EventFilter) {
   return q;
 }
 
-/** Newest first. Walks the (at, id) index from the newest and stops at the limit. */
-export async function listEvents(store: Store, f: EventFilter): Promise<EventView[]> {
-  const rows = await eventsQuery(store, f).execute();
-  return rows.map((r) => ({
+type EventRow = Awaited<ReturnType<ReturnType<typeof eventsQuery>['execute']>>[number];
+
+function eventView(r: EventRow): EventView {
+  return {
     id: r.id,
     at: new Date(r.at).toISOString(),
     kind: r.kind,
@@ -130,7 +130,40 @@ export async function listEvents(store: Store, f: EventFilter): Promise<EventVie
     tenant: r.tenant,
     message: r.message,
     data: parseData(r.data_json),
-  }));
+  };
+}
+
+/**
+ * One page of `events`, newest first, after `last` (keyset on the (at, id) index): a listing of
+ * any length holds one page in memory.
+ */
+export async function eventsPage(
+  store: Store,
+  f: EventFilter,
+  last: { at: string; id: number } | null,
+  n: number,
+): Promise<EventView[]> {
+  let q = eventsQuery(store, { ...f, limit: n });
+  if (last) {
+    const at = Date.parse(last.at);
+    q = q.where((eb) => eb.or([eb('e.at', '<', at), eb.and([eb('e.at', '=', at), eb('e.id', '<', last.id)])]));
+  }
+  return (await q.execute()).map(eventView);
+}
+
+/** How many events match `f`, counting no further than `f.limit`. */
+export async function countEvents(store: Store, f: EventFilter): Promise<number> {
+  const r = await store.db
+    .selectFrom(eventsQuery(store, f).as('x'))
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirst();
+  return Number(r?.n ?? 0);
+}
+
+/** Newest first. Walks the (at, id) index from the newest and stops at the limit. */
+export async function listEvents(store: Store, f: EventFilter): Promise<EventView[]> {
+  const rows = await eventsQuery(store, f).execute();
+  return rows.map(eventView);
 }
 
 export async function insertEvent(tx: Kysely<Database>, e: NewEvent): Promise<number> {

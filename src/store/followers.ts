@@ -18,14 +18,26 @@ export interface FollowerQuery {
   diff?: 'new' | 'lost' | undefined;
 }
 
+/** What a selection reads from. */
 export interface FollowerSnapshot {
   watch: { tenant: string; username: string; kind: string };
   snapshot: { jobId: number; completedAt: number | null; previousJobId: number | null };
   users: FollowerView[];
 }
 
-/** The latest completed snapshot of a followers/following watch (or its diff from the one before). */
-export async function followerSnapshot(store: Store, q: FollowerQuery): Promise<FollowerSnapshot> {
+/** A snapshot (or diff) to read a page at a time: what it is, how many rows, and its pages. */
+export interface FollowerSelection {
+  watch: FollowerSnapshot['watch'];
+  snapshot: FollowerSnapshot['snapshot'];
+  count: () => Promise<number>;
+  /**
+   * Up to `n` rows after `last`, in the printed order: users with a username by (username, id),
+   * then those without one by id (keyset on the (job_id, username, ig_user_id) index).
+   */
+  page: (last: FollowerView | null, n: number) => Promise<FollowerView[]>;
+}
+
+export async function followerSelection(store: Store, q: FollowerQuery): Promise<FollowerSelection> {
   const username = q.username.replace(/^@/, '').toLowerCase();
   const watch = await store.db
     .selectFrom('watches as w')
@@ -58,33 +70,77 @@ export async function followerSnapshot(store: Store, q: FollowerQuery): Promise<
     );
   }
   const [from, against] = q.diff === 'lost' ? [previous!.id, latest.id] : [latest.id, previous?.id ?? null];
-  const rows = await store.db
-    .selectFrom('check_job_items as i')
-    .select(['i.ig_user_id', 'i.username', 'i.full_name', 'i.is_private'])
-    .where('i.job_id', '=', from)
-    .$if(q.diff !== undefined, (qb) =>
-      qb.where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('check_job_items as o')
-              .select(sql`1`.as('one'))
-              .where('o.job_id', '=', against!)
-              .whereRef('o.ig_user_id', '=', 'i.ig_user_id'),
+  const base = () =>
+    store.db
+      .selectFrom('check_job_items as i')
+      .where('i.job_id', '=', from)
+      .$if(q.diff !== undefined, (qb) =>
+        qb.where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('check_job_items as o')
+                .select(sql`1`.as('one'))
+                .where('o.job_id', '=', against!)
+                .whereRef('o.ig_user_id', '=', 'i.ig_user_id'),
+            ),
           ),
         ),
-      ),
-    )
-    .orderBy('i.username')
-    .orderBy('i.ig_user_id')
-    .execute();
+      );
+  const cols = ['i.ig_user_id', 'i.username', 'i.full_name', 'i.is_private'] as const;
+  const toView = (r: {
+    ig_user_id: string;
+    username: string | null;
+    full_name: string | null;
+    is_private: number | null;
+  }): FollowerView => ({
+    username: r.username,
+    id: r.ig_user_id,
+    full_name: r.full_name,
+    is_private: r.is_private === null ? null : r.is_private === 1,
+  });
+  const named = async (last: FollowerView | null, n: number) =>
+    (
+      await base()
+        .select(cols)
+        .where('i.username', 'is not', null)
+        .$if(last !== null, (qb) =>
+          qb.where((eb) =>
+            eb.or([
+              eb('i.username', '>', last!.username!),
+              eb.and([eb('i.username', '=', last!.username!), eb('i.ig_user_id', '>', last!.id)]),
+            ]),
+          ),
+        )
+        .orderBy('i.username')
+        .orderBy('i.ig_user_id')
+        .limit(n)
+        .execute()
+    ).map(toView);
+  const nameless = async (afterId: string | null, n: number) =>
+    (
+      await base()
+        .select(cols)
+        .where('i.username', 'is', null)
+        .$if(afterId !== null, (qb) => qb.where('i.ig_user_id', '>', afterId!))
+        .orderBy('i.ig_user_id')
+        .limit(n)
+        .execute()
+    ).map(toView);
   return {
     watch: { tenant: q.tenant, username, kind: q.kind },
     snapshot: { jobId: latest.id, completedAt: latest.completed_at, previousJobId: previous?.id ?? null },
-    users: rows.map((r) => ({
-      username: r.username,
-      id: r.ig_user_id,
-      full_name: r.full_name,
-      is_private: r.is_private === null ? null : r.is_private === 1,
-    })),
+    count: async () =>
+      Number(
+        (
+          await base()
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .executeTakeFirst()
+        )?.n ?? 0,
+      ),
+    page: async (last, n) => {
+      if (last !== null && last.username === null) return nameless(last.id, n);
+      const rows = await named(last, n);
+      return rows.length < n ? [...rows, ...(await nameless(null, n - rows.length))] : rows;
+    },
   };
 }

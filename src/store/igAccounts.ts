@@ -6,6 +6,7 @@ import { raiseAlert, type NewEvent } from './events.js';
 import { PROXY_REMOVED_REASON, proxyLabel, upsertProxy } from './proxies.js';
 import { rememberRemoved } from './removed.js';
 import type { IgAccountsTable } from './schema.js';
+import { sealingTx } from './secrets.js';
 import type { Store } from './store.js';
 import { resolveTenants } from './tenants.js';
 
@@ -296,6 +297,21 @@ export async function updateIgAccount(
   await q.execute();
 }
 
+/**
+ * Update an account with secrets: `patch` seals them inside a sealing transaction (see
+ * store/secrets.ts `sealingTx`), so they are under the key that is primary when they are written.
+ */
+export async function updateIgAccountSealed(
+  store: Store,
+  box: SecretBox,
+  id: number,
+  patch: (box: SecretBox) => IgAccountPatch,
+): Promise<void> {
+  await sealingTx(store, box, async (tx) => {
+    await tx.updateTable('ig_accounts').set(patch(box)).where('id', '=', id).execute();
+  });
+}
+
 /** A tenant's expired sessions with a password whose refresh is due, best first. */
 export async function expiredSessionsDue(
   store: Store,
@@ -456,7 +472,7 @@ export async function importIgAccounts(
   opts: { createTenants: boolean; now: number; sessionRefreshAt: number },
 ): Promise<{ imported: number; created: number; updated: number; tenantsCreated: string[] }> {
   const { now } = opts;
-  return store.writeTx(async (tx) => {
+  return sealingTx(store, box, async (tx) => {
     const tenants = await resolveTenants(
       tx,
       rows.map((r) => r.tenant),

@@ -55,11 +55,34 @@ async function* secretPages(
   }
 }
 
-export async function secretCensus(store: Store): Promise<SecretCensus> {
+/**
+ * A write transaction that seals secrets: it takes the key lock shared (Postgres; SQLite's write
+ * lock already orders it), then reads the key file again, so everything sealed inside is under
+ * the key that is primary now — a `keys rotate` that wrote a new key waits for this transaction
+ * before it re-encrypts, and a `keys remove` never runs between the read and the commit.
+ */
+export function sealingTx<T>(store: Store, box: SecretBox, fn: (tx: Kysely<Database>) => Promise<T>): Promise<T> {
+  return store.writeTx(async (tx) => {
+    if (store.caps.keyLock) await sql.raw(store.caps.keyLock.shared).execute(tx);
+    box.refresh();
+    return fn(tx);
+  });
+}
+
+/** A write transaction that changes the keys: no sealing transaction runs meanwhile (see sealingTx). */
+export function keyChangeTx<T>(store: Store, fn: (tx: Kysely<Database>) => Promise<T>): Promise<T> {
+  return store.writeTx(async (tx) => {
+    if (store.caps.keyLock) await sql.raw(store.caps.keyLock.exclusive).execute(tx);
+    return fn(tx);
+  });
+}
+
+export async function secretCensus(store: Store | Kysely<Database>): Promise<SecretCensus> {
+  const db = 'writeTx' in store ? store.db : store;
   const byKey: Record<string, number> = {};
   for (const table of Object.keys(SECRET_COLUMNS) as SecretTable[]) {
     for (const col of SECRET_COLUMNS[table]) {
-      for await (const rows of secretPages(store.db, table, col)) {
+      for await (const rows of secretPages(db, table, col)) {
         for (const r of rows) {
           const kid = SecretBox.keyIdOf(r.v) ?? 'invalid';
           byKey[kid] = (byKey[kid] ?? 0) + 1;

@@ -17,6 +17,9 @@ const MIGRATIONS = [
   '0007_alerts',
   '0008_fleet_scale',
   '0009_lifecycle',
+  '0010_one_route',
+  '0011_alerts_trust',
+  '0013_follower_order',
 ];
 
 describe.each(DIALECTS)('migrations on $name', ({ name, skip, create }) => {

@@ -69,7 +69,7 @@ describe('the Instagram import file', () => {
         '[2].username: an Instagram username (letters, digits, . and _, up to 30)',
         '[2].password: a non-empty string',
         '[2].proxy: Chromium cannot authenticate to a SOCKS5 proxy → use an http:// proxy with a password, or SOCKS5 without one',
-        '[2].priority: a whole number',
+        '[2].priority: a whole number from -1000000 to 1000000',
         '[3].proxy: a browser needs an http:// or socks5:// proxy',
         '[3].username: "bob" repeats an earlier row',
         '[4].tenant: a tenant name',

@@ -180,11 +180,47 @@ describe('limits in simulated time', () => {
     expect(bad.ok).toBe(false);
     if (!bad.ok)
       expect(bad.problems).toEqual([
-        'invite.per_day: a whole number ≥ 0',
-        'invite.gap_seconds: seconds, or [min, max] seconds',
+        'invite.per_day: a whole number 0–10000',
+        'invite.gap_seconds: seconds 0–604800 (7 days), or [min, max] seconds with min ≤ max',
         'invite.color: unknown setting',
         'wave: unknown action (join, invite, message, contact)',
       ]);
+  });
+
+  it('every count and pause has a range: a gap of 2^53-1 seconds, a limit past 10,000 are refused with the range', () => {
+    // Today's bug: this gap was accepted, and the next lease / status --accounts exited 70 ("Invalid time value").
+    expect(parseLimitsOverride({ invite: { gap_seconds: 9007199254740991 } })).toEqual({
+      ok: false,
+      problems: ['invite.gap_seconds: seconds 0–604800 (7 days), or [min, max] seconds with min ≤ max'],
+    });
+    expect(
+      parseLimitsOverride({
+        join: {
+          per_day: 10_001,
+          per_hour: 1e9,
+          per_channel_per_day: 20_000,
+          gap_seconds: [0, 604_801],
+          gap_after_failure_seconds: 604_801,
+          burst: { count: 10_001, pause_seconds: 1e12 },
+        },
+      }),
+    ).toEqual({
+      ok: false,
+      problems: [
+        'join.per_day: a whole number 0–10000',
+        'join.per_hour: a whole number 0–10000',
+        'join.per_channel_per_day: a whole number 0–10000, or null',
+        'join.gap_seconds[1]: seconds 0–604800 (7 days), or [min, max] seconds with min ≤ max',
+        'join.gap_after_failure_seconds: seconds, a whole number 0–604800 (7 days), or null',
+        'join.burst.count: a whole number 1–10000',
+        'join.burst.pause_seconds: seconds, a whole number 0–604800 (7 days)',
+      ],
+    });
+    // The edges themselves are fine.
+    const edge = parseLimitsOverride({
+      invite: { per_day: 10_000, gap_seconds: [604_800, 604_800], burst: { count: 10_000, pause_seconds: 604_800 } },
+    });
+    expect(edge.ok).toBe(true);
   });
 
   it('override files: every problem at once, each with its field path', () => {
@@ -198,13 +234,13 @@ describe('limits in simulated time', () => {
       ok: false,
       problems: [
         'flood_threshold_seconds: seconds, a whole number 0–86400',
-        'join.per_channel_per_day: a whole number ≥ 0, or null',
-        'join.burst.count: a whole number ≥ 1',
-        'join.burst.pause_seconds: seconds, a whole number ≥ 0',
+        'join.per_channel_per_day: a whole number 0–10000, or null',
+        'join.burst.count: a whole number 1–10000',
+        'join.burst.pause_seconds: seconds, a whole number 0–604800 (7 days)',
         'join.burst.extra: unknown setting',
         'message: must be an object',
-        'contact.gap_seconds: seconds, or [min, max] seconds',
-        'contact.gap_after_failure_seconds: seconds, or null',
+        'contact.gap_seconds: seconds 0–604800 (7 days), or [min, max] seconds with min ≤ max',
+        'contact.gap_after_failure_seconds: seconds, a whole number 0–604800 (7 days), or null',
       ],
     });
     expect(parseLimitsOverride([1])).toEqual({
@@ -215,7 +251,7 @@ describe('limits in simulated time', () => {
     });
     expect(parseLimitsOverride({ join: { burst: { count: 2 } } })).toEqual({
       ok: false,
-      problems: ['join.burst.pause_seconds: required, seconds, a whole number ≥ 0'],
+      problems: ['join.burst.pause_seconds: required, seconds, a whole number 0–604800 (7 days)'],
     });
     expect(
       parseLimitsOverride({

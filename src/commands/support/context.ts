@@ -1,7 +1,6 @@
 import type { Config } from '../../config/config.js';
 import type { Clock } from '../../domain/clock.js';
 import type { Logger } from '../../log/logger.js';
-import { loadKeyRing } from '../../security/keyring.js';
 import { SecretBox } from '../../security/secretBox.js';
 import { alignClock } from '../../store/dbClock.js';
 import { guardTelegramMode } from '../../store/storeMode.js';
@@ -42,7 +41,7 @@ export async function withStore<T>(
 }
 
 export function secretBox(ctx: Ctx): SecretBox {
-  return new SecretBox(loadKeyRing({ keyFile: ctx.config.keyFile, secretKeyEnv: ctx.config.secretKeyEnv }));
+  return SecretBox.fromKeys({ keyFile: ctx.config.keyFile, secretKeyEnv: ctx.config.secretKeyEnv });
 }
 
 /**

@@ -44,6 +44,10 @@ const browserProxy = v.pipe(
   }),
 );
 
+/** An `ig import` priority's range (README "Defaults"); the store column is a 32-bit integer. */
+export const MAX_PRIORITY = 1_000_000;
+const PRIORITY = `a whole number from -${MAX_PRIORITY} to ${MAX_PRIORITY}`;
+
 /** One row; `checkTotp` is otplib's own check of a secret (an error message, or null). */
 export function igAccountRowSchema(checkTotp: (secret: string) => Promise<string | null>) {
   return v.pipeAsync(
@@ -76,7 +80,15 @@ export function igAccountRowSchema(checkTotp: (secret: string) => Promise<string
           ),
         ),
         proxy: blankAsAbsent(browserProxy),
-        priority: v.optional(v.pipe(v.number('a whole number'), v.integer('a whole number')), 0),
+        priority: v.optional(
+          v.pipe(
+            v.number(PRIORITY),
+            v.integer(PRIORITY),
+            v.minValue(-MAX_PRIORITY, PRIORITY),
+            v.maxValue(MAX_PRIORITY, PRIORITY),
+          ),
+          0,
+        ),
       },
       v.never('unknown field'),
       (issue) => {

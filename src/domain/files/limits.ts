@@ -8,44 +8,49 @@ import { fields, wholeNumber } from './schema.js';
  *   { "invite": { "per_day": 10, "gap_seconds": [30, 90], "burst": { "count": 3, "pause_seconds": 600 } },
  *     "flood_threshold_seconds": 300 }
  */
-const count = (what: string) => v.optional(wholeNumber(what));
-const orNull = (what: string) => v.optional(v.nullable(wholeNumber(what)));
+/** The ranges (README "Defaults"): counts up to 10,000, pauses up to 7 days. */
+export const MAX_LIMIT_COUNT = 10_000;
+export const MAX_GAP_SECONDS = 7 * 86_400;
+
+const COUNT = `a whole number 0–${MAX_LIMIT_COUNT}`;
+const SECONDS = `seconds, a whole number 0–${MAX_GAP_SECONDS} (7 days)`;
+const GAP = `seconds 0–${MAX_GAP_SECONDS} (7 days), or [min, max] seconds with min ≤ max`;
+
+const countField = (what: string) => v.optional(wholeNumber(what, 0, MAX_LIMIT_COUNT));
+const secondsField = wholeNumber(SECONDS, 0, MAX_GAP_SECONDS);
 
 const gapSeconds = v.union(
   [
-    wholeNumber('seconds, or [min, max] seconds'),
+    wholeNumber(GAP, 0, MAX_GAP_SECONDS),
     v.pipe(
-      v.strictTuple(
-        [wholeNumber('seconds, or [min, max] seconds'), wholeNumber('seconds, or [min, max] seconds')],
-        'seconds, or [min, max] seconds',
-      ),
-      v.check(([min, max]) => min <= max, 'seconds, or [min, max] seconds'),
+      v.strictTuple([wholeNumber(GAP, 0, MAX_GAP_SECONDS), wholeNumber(GAP, 0, MAX_GAP_SECONDS)], GAP),
+      v.check(([min, max]) => min <= max, GAP),
     ),
   ],
-  'seconds, or [min, max] seconds',
+  GAP,
 );
 
 const burst = v.nullable(
   fields(
     {
-      count: wholeNumber('a whole number ≥ 1', 1),
-      pause_seconds: wholeNumber('seconds, a whole number ≥ 0'),
+      count: wholeNumber(`a whole number 1–${MAX_LIMIT_COUNT}`, 1, MAX_LIMIT_COUNT),
+      pause_seconds: secondsField,
     },
     {
       typeMessage: '{ "count": n ≥ 1, "pause_seconds": s }, or null',
       unknownMessage: 'unknown setting',
-      required: { count: 'a whole number ≥ 1', pause_seconds: 'seconds, a whole number ≥ 0' },
+      required: { count: `a whole number 1–${MAX_LIMIT_COUNT}`, pause_seconds: SECONDS },
     },
   ),
 );
 
 export const ACTION_LIMITS_SCHEMA = fields(
   {
-    per_day: count('a whole number ≥ 0'),
-    per_hour: count('a whole number ≥ 0'),
-    per_channel_per_day: orNull('a whole number ≥ 0, or null'),
+    per_day: countField(COUNT),
+    per_hour: countField(COUNT),
+    per_channel_per_day: v.optional(v.nullable(wholeNumber(`${COUNT}, or null`, 0, MAX_LIMIT_COUNT))),
     gap_seconds: v.optional(gapSeconds),
-    gap_after_failure_seconds: orNull('seconds, or null'),
+    gap_after_failure_seconds: v.optional(v.nullable(wholeNumber(`${SECONDS}, or null`, 0, MAX_GAP_SECONDS))),
     burst: v.optional(burst),
   },
   { typeMessage: 'must be an object', unknownMessage: 'unknown setting' },
