@@ -52,6 +52,7 @@ export function accountListColumns(now: number): Column<AccountRow>[] {
         r.leaseHolder && (r.leaseExpiresAt ?? 0) > now ? `${r.leaseHolder} → ${fmtTime(r.leaseExpiresAt)}` : '',
     },
     { head: 'proxy', value: (r) => r.proxy },
+    { head: 'device', value: (r) => r.device?.model ?? '' },
     { head: 'last used', value: (r) => fmtTime(r.lastUsedAt) },
     { head: 'errors', value: (r) => r.errorCount },
     { head: 'last error', value: (r) => r.lastError },

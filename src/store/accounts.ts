@@ -3,6 +3,7 @@ import { UsageError } from '../errors.js';
 import { insertEvent } from './events.js';
 import { proxyLabel } from './proxies.js';
 import { ACCOUNT_STATES, type AccountState } from '../domain/accountStates.js';
+import { parseStoredDevice, type TelegramDevice } from '../domain/device.js';
 import type { DialectCaps } from './dialects.js';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
@@ -28,6 +29,8 @@ export interface AccountListRow {
   lastUsedAt: number | null;
   errorCount: number;
   lastError: string | null;
+  /** The device it connects as (null until chosen: import, or its first connect). */
+  device: TelegramDevice | null;
 }
 
 export function checkAccountFilter(f: AccountFilter): void {
@@ -85,6 +88,7 @@ export async function accountsPage(
       'a.last_used_at',
       'a.error_count',
       'a.last_error',
+      'a.device_json',
     ])
     .orderBy('a.session_name')
     .limit(limit);
@@ -105,6 +109,7 @@ export async function accountsPage(
     lastUsedAt: r.last_used_at,
     errorCount: r.error_count,
     lastError: r.last_error,
+    device: parseStoredDevice(r.device_json),
   }));
 }
 
@@ -112,9 +117,35 @@ export async function accountsPage(
 export async function accountSessionRow(store: Store, accountId: number) {
   return store.db
     .selectFrom('telegram_accounts')
-    .select(['id', 'session_name', 'api_id', 'api_hash_enc', 'string_session_enc', 'proxy_id'])
+    .select(['id', 'session_name', 'api_id', 'api_hash_enc', 'string_session_enc', 'proxy_id', 'device_json'])
     .where('id', '=', accountId)
     .executeTakeFirst();
+}
+
+/** An account's stored device (JSON), by name; null when it has none or does not exist. */
+export async function accountDeviceByName(store: Store, name: string): Promise<string | null> {
+  const r = await store.db
+    .selectFrom('telegram_accounts')
+    .select('device_json')
+    .where('session_name', '=', name)
+    .executeTakeFirst();
+  return r?.device_json ?? null;
+}
+
+/** Store the device chosen for an account that had none (kept if another run stored one first). */
+export async function setDeviceIfUnset(store: Store, accountId: number, deviceJson: string): Promise<string> {
+  await store.db
+    .updateTable('telegram_accounts')
+    .set({ device_json: deviceJson })
+    .where('id', '=', accountId)
+    .where('device_json', 'is', null)
+    .execute();
+  const r = await store.db
+    .selectFrom('telegram_accounts')
+    .select('device_json')
+    .where('id', '=', accountId)
+    .executeTakeFirst();
+  return r?.device_json ?? deviceJson;
 }
 
 /** An account's state, by name, inside the caller's transaction. */
@@ -251,7 +282,7 @@ export interface AccountColumns {
 export async function existingAccounts(tx: Kysely<Database>, names: string[]) {
   return tx
     .selectFrom('telegram_accounts')
-    .select(['id', 'session_name', 'state', 'string_session_enc'])
+    .select(['id', 'session_name', 'state', 'string_session_enc', 'device_json'])
     .where('session_name', 'in', names)
     .execute();
 }
@@ -269,6 +300,8 @@ export async function insertAccounts(
     session_name: string;
     api_hash_enc: string;
     string_session_enc: string;
+    device_json: string;
+    session_meta_enc?: string | null;
     created_at: number;
   })[],
 ): Promise<void> {
@@ -278,7 +311,12 @@ export async function insertAccounts(
 export async function updateAccountRow(
   tx: Kysely<Database>,
   id: number,
-  cols: AccountColumns & { api_hash_enc: string; string_session_enc: string },
+  cols: AccountColumns & {
+    api_hash_enc: string;
+    string_session_enc: string;
+    device_json?: string;
+    session_meta_enc?: string;
+  },
 ): Promise<void> {
   await tx.updateTable('telegram_accounts').set(cols).where('id', '=', id).execute();
 }

@@ -254,6 +254,16 @@ export function newGramClient(session: AccountSession, opts: GramjsOptions = {})
     autoReconnect: false,
     baseLogger: new Logger(LogLevel.NONE),
     ...(session.proxy ? { proxy: gramProxy(session.proxy) } : {}),
+    // The account's own device, sent in initConnection on every connect.
+    ...(session.device
+      ? {
+          deviceModel: session.device.model,
+          systemVersion: session.device.systemVersion,
+          appVersion: session.device.appVersion,
+          langCode: session.device.langCode,
+          systemLangCode: session.device.systemLangCode,
+        }
+      : {}),
   };
   if (opts.dcOverride) {
     const { ConnectionTCPFull } = require('telegram/network/index.js') as typeof import('telegram/network/index.js');

@@ -281,6 +281,7 @@ export const JSON_SCHEMAS: Record<string, OutputSchema> = {
       lastUsedAt: n(time),
       errorCount: int,
       lastError: n(str),
+      device: n(v.object({ model: str, systemVersion: str, appVersion: str, langCode: str, systemLangCode: str })),
     }),
   ),
   'accounts login': doc('accounts login', {
