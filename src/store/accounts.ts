@@ -216,6 +216,48 @@ export async function accountExists(store: Store, name: string): Promise<boolean
   return row !== undefined;
 }
 
+/**
+ * Lease one account for a probe, in one statement: only if no live lease holds it (a join that
+ * leased it first wins; one starting now finds it taken). Returns the lease token, or null.
+ */
+export async function claimProbeLease(
+  store: Store,
+  v: { id: number; holder: string; now: number; expiresAt: number },
+): Promise<number | null> {
+  const row = await store.db
+    .updateTable('telegram_accounts')
+    .set((eb) => ({
+      lease_holder: v.holder,
+      lease_token: eb('fence', '+', 1),
+      fence: eb('fence', '+', 1),
+      lease_expires_at: v.expiresAt,
+      lease_action: null,
+      lease_channel: null,
+      updated_at: v.now,
+    }))
+    .where('id', '=', v.id)
+    .where((eb) => eb.or([eb('lease_holder', 'is', null), eb('lease_expires_at', '<=', v.now)]))
+    .returning('lease_token')
+    .executeTakeFirst();
+  return row?.lease_token ?? null;
+}
+
+/** End a probe's lease (only the one it took: the token must still match). */
+export async function endProbeLease(store: Store, v: { id: number; token: number; now: number }): Promise<void> {
+  await store.db
+    .updateTable('telegram_accounts')
+    .set((eb) => ({
+      lease_holder: null,
+      lease_token: null,
+      lease_expires_at: null,
+      fence: eb('fence', '+', 1),
+      updated_at: v.now,
+    }))
+    .where('id', '=', v.id)
+    .where('lease_token', '=', v.token)
+    .execute();
+}
+
 /** Write what a probe learned (the state, or only the CHANNELS_TOO_MUCH parking) and its event. */
 export async function recordProbe(
   store: Store,
