@@ -14,16 +14,34 @@ import {
 import { parseKeyMaterialFernet } from '../security/fernetKey.js';
 import { accountsPage, checkAccountFilter, countAccounts, type AccountListRow } from '../store/accounts.js';
 import { createdTenants } from './support/imported.js';
+import type { AccountInput, AccountsSource } from '../domain/accountsConfig.js';
+import { validTenantName } from '../domain/tenants.js';
+import { UsageError } from '../errors.js';
+import { isSessionImport, readSessionFiles, withDefaultTenant } from '../fleet/sessionImport.js';
 
 export async function importAccountsCli(
   ctx: Ctx,
-  file: string,
-  opts: { fernetKeyFile?: string; createTenant?: boolean },
+  paths: string | string[],
+  opts: { tenant?: string; fernetKeyFile?: string; createTenant?: boolean },
 ): Promise<void> {
-  const fernetKey = opts.fernetKeyFile
-    ? parseKeyMaterialFernet(readInputFile(opts.fernetKeyFile), opts.fernetKeyFile)
-    : undefined;
-  const rows = openAccountsFile(file, fernetKey);
+  const list = typeof paths === 'string' ? [paths] : paths;
+  if (opts.tenant !== undefined && !validTenantName(opts.tenant))
+    throw new UsageError(`--tenant "${opts.tenant}" → letters, digits, _ . - (up to 64)`);
+  let rows: AccountsSource | AccountInput[];
+  if (isSessionImport(list)) {
+    rows = readSessionFiles(list, {
+      tenant: opts.tenant,
+      apiId: ctx.config.telegramApiId,
+      apiHash: ctx.config.telegramApiHash,
+    });
+  } else {
+    if (list.length !== 1) throw new UsageError('give one accounts_config.json, or .session files and folders of them');
+    const fernetKey = opts.fernetKeyFile
+      ? parseKeyMaterialFernet(readInputFile(opts.fernetKeyFile), opts.fernetKeyFile)
+      : undefined;
+    const file = openAccountsFile(list[0]!, fernetKey);
+    rows = opts.tenant === undefined ? file : withDefaultTenant(file, opts.tenant);
+  }
   const box = secretBox(ctx);
   await withStore(ctx, async (store) =>
     ctx.emit(

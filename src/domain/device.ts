@@ -108,10 +108,27 @@ export function chooseDevice(seed: string): TelegramDevice {
 /** Fields of a device a file may give (some of them); the rest come from the account's chosen one. */
 export type DeviceFields = Partial<TelegramDevice>;
 
-/** A file's device fields completed from the account's chosen device; null when the file names none. */
+/** The kind of client a model name belongs to, so a completed device stays one real client. */
+function platformOf(model: string): 'ios' | 'mac' | 'desktop' | 'android' {
+  if (/iphone|ipad|ipod/i.test(model)) return 'ios';
+  if (/mac/i.test(model)) return 'mac';
+  if (/desktop|\bpc\b|windows|linux/i.test(model)) return 'desktop';
+  return 'android';
+}
+
+/**
+ * A file's device fields completed, else null when the file names none. Missing fields come from
+ * a table device of the same kind (an iPhone model gets an iOS version and app), picked by `seed`.
+ */
 export function completeDevice(given: DeviceFields | null | undefined, seed: string): TelegramDevice | null {
   if (!given || Object.values(given).every((x) => x === undefined)) return null;
-  return { ...chooseDevice(seed), ...Object.fromEntries(Object.entries(given).filter(([, x]) => x !== undefined)) };
+  let base = chooseDevice(seed);
+  if (given.model !== undefined) {
+    const same = DEVICE_TABLE.filter((d) => platformOf(d.model) === platformOf(given.model!));
+    const h = createHash('sha256').update(`acctctl-device:${seed}`).digest();
+    if (same.length) base = { ...same[h.readUInt32BE(0) % same.length]! };
+  }
+  return { ...base, ...Object.fromEntries(Object.entries(given).filter(([, x]) => x !== undefined)) };
 }
 
 /** The stored form (JSON) back to a device; null for none or a damaged value. */

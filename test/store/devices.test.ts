@@ -46,7 +46,10 @@ describe.each(DIALECTS)('one device per Telegram account on $name', (dialect) =>
       const relisted = Object.fromEntries((await listAccounts(f.store)).map((r) => [r.name, r.device]));
       expect(relisted.dev_given).toEqual(PIXEL);
       expect(relisted.dev_chosen).toEqual(listed.dev_chosen);
-      expect(relisted.dev_other).toEqual({ ...chooseDevice('dev_other'), model: 'iPhone 15' });
+      expect(relisted.dev_other).toMatchObject({
+        model: 'iPhone 15',
+        systemVersion: expect.stringMatching(/^1[67]\./),
+      });
 
       // Every connect sends the stored device (a real TelegramClient, only the wire is fake).
       const ids = await f.store.db.selectFrom('telegram_accounts').select(['id', 'session_name']).execute();
