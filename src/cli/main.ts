@@ -165,6 +165,20 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
         (await import('../commands/accounts.js')).importAccountsCli(ctx, paths, opts),
       ),
     );
+  accounts
+    .command('export [names...]')
+    .description(
+      'write accounts as Telethon/Pyrogram .session files (+ .json) or Telethon string sessions (0600 files, 0700 dir)',
+    )
+    .option('--tenant <name>', 'every account of this tenant')
+    .option('--all', 'every account')
+    .requiredOption('--format <format>', 'telethon, pyrogram or string')
+    .requiredOption('--out <dir>', 'directory to write into (made 0700; nothing in it is overwritten)')
+    .action(
+      run(async (ctx, names: string[], opts: { tenant?: string; all?: boolean; format: string; out: string }) =>
+        (await import('../commands/accounts.js')).exportAccountsCli(ctx, names, opts),
+      ),
+    );
   listOptions(
     accounts
       .command('list')

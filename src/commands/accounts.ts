@@ -18,6 +18,8 @@ import type { AccountInput, AccountsSource } from '../domain/accountsConfig.js';
 import { validTenantName } from '../domain/tenants.js';
 import { UsageError } from '../errors.js';
 import { isSessionImport, readSessionFiles, withDefaultTenant } from '../fleet/sessionImport.js';
+import { exportAccounts } from '../fleet/sessionExport.js';
+import { resolve } from 'node:path';
 
 export async function importAccountsCli(
   ctx: Ctx,
@@ -50,6 +52,29 @@ export async function importAccountsCli(
         `imported ${count(r.imported, 'account')} (${r.created.length} new, ${r.updated.length} updated)` +
         createdTenants(r.tenantsCreated) +
         (r.reactivated.length ? `; new sessions made ${r.reactivated.join(', ')} active again` : ''),
+    ),
+  );
+}
+
+export async function exportAccountsCli(
+  ctx: Ctx,
+  names: string[],
+  opts: { tenant?: string; all?: boolean; format: string; out: string },
+): Promise<void> {
+  const box = secretBox(ctx);
+  await withStore(ctx, async (store) =>
+    ctx.emit(
+      await exportAccounts(
+        { store, box, clock: ctx.clock },
+        {
+          ...(names.length ? { names } : {}),
+          ...(opts.tenant !== undefined ? { tenant: opts.tenant } : {}),
+          ...(opts.all ? { all: true } : {}),
+        },
+        { format: opts.format, out: resolve(opts.out) },
+      ),
+      (r) =>
+        `exported ${count(r.exported.length, 'account')} as ${r.format} into ${r.out} (${r.files.length} files, mode 0600)`,
     ),
   );
 }

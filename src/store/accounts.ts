@@ -122,6 +122,28 @@ export async function accountSessionRow(store: Store, accountId: number) {
     .executeTakeFirst();
 }
 
+/** What `accounts export` writes of the accounts chosen (by name, tenant, or all), still encrypted; name order. */
+export async function accountsForExport(store: Store, sel: { names?: string[]; tenant?: string }) {
+  let q = store.db
+    .selectFrom('telegram_accounts as a')
+    .leftJoin('tenants as t', 't.id', 'a.tenant_id')
+    .select([
+      'a.id',
+      'a.session_name',
+      't.name as tenant',
+      'a.phone',
+      'a.api_id',
+      'a.api_hash_enc',
+      'a.string_session_enc',
+      'a.session_meta_enc',
+      'a.device_json',
+    ])
+    .orderBy('a.session_name');
+  if (sel.names) q = q.where('a.session_name', 'in', sel.names);
+  if (sel.tenant !== undefined) q = q.where('t.name', '=', sel.tenant);
+  return q.execute();
+}
+
 /** An account's stored device (JSON), by name; null when it has none or does not exist. */
 export async function accountDeviceByName(store: Store, name: string): Promise<string | null> {
   const r = await store.db

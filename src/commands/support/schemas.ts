@@ -284,6 +284,12 @@ export const JSON_SCHEMAS: Record<string, OutputSchema> = {
       device: n(v.object({ model: str, systemVersion: str, appVersion: str, langCode: str, systemLangCode: str })),
     }),
   ),
+  'accounts export': doc('accounts export', {
+    format: str,
+    out: str,
+    exported: strings,
+    files: strings,
+  }),
   'accounts login': doc('accounts login', {
     account: str,
     userId: str,
