@@ -149,7 +149,14 @@ export async function openFleet(opts: OpenFleetOptions = {}): Promise<Fleet> {
     await store.close();
     throw e;
   }
-  const manager = new AccountManager({ store, clock, timeZone: config.timeZone, log });
+  // Flood waits are judged as the CLI judges them (ACCTCTL_FLOOD_THRESHOLD, .env, default 600 s).
+  const manager = new AccountManager({
+    store,
+    clock,
+    timeZone: config.timeZone,
+    log,
+    ...(config.floodThresholdSeconds !== undefined ? { floodThresholdSeconds: config.floodThresholdSeconds } : {}),
+  });
   let closed: Promise<void> | undefined;
   const live = (): void => {
     if (closed) throw new ClosedError('this fleet is closed → open a new one with openFleet() to use it again');

@@ -167,13 +167,30 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
 
   const accounts = program.command('accounts').description('Telegram accounts');
   accounts
-    .command('import <file>')
-    .description('import accounts_config.json; all rows or none')
+    .command('import <paths...>')
+    .description(
+      'import accounts_config.json, or Telethon/Pyrogram .session files (or folders of them, each with an optional same-named .json); all or none',
+    )
+    .option('--tenant <name>', 'tenant for the accounts that name none')
     .option('--fernet-key-file <file>', 'decrypt Fernet-encrypted values exported by the old Python system')
     .option(CREATE_TENANT, CREATE_TENANT_HELP)
     .action(
-      run(async (ctx, file: string, opts: { fernetKeyFile?: string; createTenant?: boolean }) =>
-        (await import('../commands/accounts.js')).importAccountsCli(ctx, file, opts),
+      run(async (ctx, paths: string[], opts: { tenant?: string; fernetKeyFile?: string; createTenant?: boolean }) =>
+        (await import('../commands/accounts.js')).importAccountsCli(ctx, paths, opts),
+      ),
+    );
+  accounts
+    .command('export [names...]')
+    .description(
+      'write accounts as Telethon/Pyrogram .session files (+ .json) or Telethon string sessions (0600 files, 0700 dir)',
+    )
+    .option('--tenant <name>', 'every account of this tenant')
+    .option('--all', 'every account')
+    .requiredOption('--format <format>', 'telethon, pyrogram or string')
+    .requiredOption('--out <dir>', 'directory to write into (made 0700; nothing in it is overwritten)')
+    .action(
+      run(async (ctx, names: string[], opts: { tenant?: string; all?: boolean; format: string; out: string }) =>
+        (await import('../commands/accounts.js')).exportAccountsCli(ctx, names, opts),
       ),
     );
   listOptions(

@@ -14,16 +14,36 @@ import {
 import { parseKeyMaterialFernet } from '../security/fernetKey.js';
 import { accountsPage, checkAccountFilter, countAccounts, type AccountListRow } from '../store/accounts.js';
 import { createdTenants } from './support/imported.js';
+import type { AccountInput, AccountsSource } from '../domain/accountsConfig.js';
+import { validTenantName } from '../domain/tenants.js';
+import { UsageError } from '../errors.js';
+import { isSessionImport, readSessionFiles, withDefaultTenant } from '../fleet/sessionImport.js';
+import { exportAccounts } from '../fleet/sessionExport.js';
+import { resolve } from 'node:path';
 
 export async function importAccountsCli(
   ctx: Ctx,
-  file: string,
-  opts: { fernetKeyFile?: string; createTenant?: boolean },
+  paths: string | string[],
+  opts: { tenant?: string; fernetKeyFile?: string; createTenant?: boolean },
 ): Promise<void> {
-  const fernetKey = opts.fernetKeyFile
-    ? parseKeyMaterialFernet(readInputFile(opts.fernetKeyFile), opts.fernetKeyFile)
-    : undefined;
-  const rows = openAccountsFile(file, fernetKey);
+  const list = typeof paths === 'string' ? [paths] : paths;
+  if (opts.tenant !== undefined && !validTenantName(opts.tenant))
+    throw new UsageError(`--tenant "${opts.tenant}" → letters, digits, _ . - (up to 64)`);
+  let rows: AccountsSource | AccountInput[];
+  if (isSessionImport(list)) {
+    rows = readSessionFiles(list, {
+      tenant: opts.tenant,
+      apiId: ctx.config.telegramApiId,
+      apiHash: ctx.config.telegramApiHash,
+    });
+  } else {
+    if (list.length !== 1) throw new UsageError('give one accounts_config.json, or .session files and folders of them');
+    const fernetKey = opts.fernetKeyFile
+      ? parseKeyMaterialFernet(readInputFile(opts.fernetKeyFile), opts.fernetKeyFile)
+      : undefined;
+    const file = openAccountsFile(list[0]!, fernetKey);
+    rows = opts.tenant === undefined ? file : withDefaultTenant(file, opts.tenant);
+  }
   const box = secretBox(ctx);
   await withStore(ctx, async (store) =>
     ctx.emit(
@@ -32,6 +52,29 @@ export async function importAccountsCli(
         `imported ${count(r.imported, 'account')} (${r.created.length} new, ${r.updated.length} updated)` +
         createdTenants(r.tenantsCreated) +
         (r.reactivated.length ? `; new sessions made ${r.reactivated.join(', ')} active again` : ''),
+    ),
+  );
+}
+
+export async function exportAccountsCli(
+  ctx: Ctx,
+  names: string[],
+  opts: { tenant?: string; all?: boolean; format: string; out: string },
+): Promise<void> {
+  const box = secretBox(ctx);
+  await withStore(ctx, async (store) =>
+    ctx.emit(
+      await exportAccounts(
+        { store, box, clock: ctx.clock },
+        {
+          ...(names.length ? { names } : {}),
+          ...(opts.tenant !== undefined ? { tenant: opts.tenant } : {}),
+          ...(opts.all ? { all: true } : {}),
+        },
+        { format: opts.format, out: resolve(opts.out) },
+      ),
+      (r) =>
+        `exported ${count(r.exported.length, 'account')} as ${r.format} into ${r.out} (${r.files.length} files, mode 0600)`,
     ),
   );
 }
@@ -52,6 +95,7 @@ export function accountListColumns(now: number): Column<AccountRow>[] {
         r.leaseHolder && (r.leaseExpiresAt ?? 0) > now ? `${r.leaseHolder} → ${fmtTime(r.leaseExpiresAt)}` : '',
     },
     { head: 'proxy', value: (r) => r.proxy },
+    { head: 'device', value: (r) => r.device?.model ?? '' },
     { head: 'last used', value: (r) => fmtTime(r.lastUsedAt) },
     { head: 'errors', value: (r) => r.errorCount },
     { head: 'last error', value: (r) => r.lastError },

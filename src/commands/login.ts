@@ -13,7 +13,8 @@ import { TelegramCallError, type AccountSession } from '../telegram/gateway.js';
 import type { LoginCallbacks } from '../telegram/gramjs.js';
 import { importAccounts } from '../fleet/accounts.js';
 import { tenantIdByName } from '../store/tenants.js';
-import { setAccountProxy } from '../store/accounts.js';
+import { accountDeviceByName, setAccountProxy } from '../store/accounts.js';
+import { chooseDevice, parseStoredDevice } from '../domain/device.js';
 
 export interface LoginDeps {
   store: Store;
@@ -52,9 +53,13 @@ export async function loginAccount(
     if (!proxy) throw new DataError(`no proxy with id ${opts.proxyId} → see \`acctctl proxies list\``);
     if (proxy.scheme === 'http') throw new DataError(`proxy ${opts.proxyId}: ${HTTP_PROXY_FOR_TELEGRAM}`);
   }
+  // The device the account keeps, sent at login already: a named (existing) account's stored one,
+  // else the one import stores for a new name.
+  const stored = opts.name === undefined ? null : parseStoredDevice(await accountDeviceByName(deps.store, name));
+  const device = stored ?? chooseDevice(name);
   const r = await loginOrExplain(() =>
     deps.login(
-      { accountId: -1, sessionName: name, apiId: opts.apiId, apiHash: opts.apiHash, stringSession: '', proxy },
+      { accountId: -1, sessionName: name, apiId: opts.apiId, apiHash: opts.apiHash, stringSession: '', proxy, device },
       {
         phone,
         code: (viaApp) => deps.ask(`Code Telegram sent ${viaApp ? 'to your Telegram app' : 'by SMS'}: `),
@@ -76,6 +81,7 @@ export async function loginAccount(
       proxy,
       tenant: opts.tenant ?? null,
       phone,
+      device: null,
     },
   ]);
   if (proxy && opts.proxyId !== undefined) {

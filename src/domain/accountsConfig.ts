@@ -1,5 +1,6 @@
 import { accountRowSchema, SESSION_NAME_RE } from './files/accountsConfig.js';
 import { parseWith } from './files/schema.js';
+import { completeDevice, type TelegramDevice } from './device.js';
 import type { ProxySpec } from './proxyUrl.js';
 import { ok, type ParseResult } from './result.js';
 import { encodeStringSession, type DecodedSession } from './stringSession.js';
@@ -16,6 +17,10 @@ export interface AccountInput {
   proxy: ProxySpec | null;
   tenant: string | null;
   phone: string | null;
+  /** The device the file gives (completed from the account's chosen one); null: the stored one stays. */
+  device: TelegramDevice | null;
+  /** A session file's .json beyond the columns (twoFA, unknown keys…), stored encrypted; null: keep. */
+  meta?: Record<string, unknown> | null;
 }
 
 /**
@@ -157,5 +162,6 @@ function checkRow(
     proxy: o.proxy ?? null,
     tenant: o.tenant ?? null,
     phone: o.phone ?? null,
+    device: completeDevice(o.device, o.session_name),
   };
 }

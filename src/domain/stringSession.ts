@@ -157,3 +157,33 @@ export function encodeStringSession(s: Omit<DecodedSession, 'format'>): string {
   port.writeUInt16BE(s.port, 0);
   return VERSION + Buffer.concat([head, addr, port, s.authKey]).toString('base64');
 }
+
+/**
+ * Builds a Telethon-format string session (`"1"` + url-safe base64 of dc, packed IPv4/IPv6, port,
+ * key), the one layout both Telethon and gramjs read. Throws RangeError on invalid input.
+ */
+export function encodeTelethonStringSession(s: Omit<DecodedSession, 'format'>): string {
+  encodeStringSession(s); // the same checks
+  const v6 = isIP(s.serverAddress) === 6;
+  const ip = v6 ? ipv6Bytes(s.serverAddress) : Buffer.from(s.serverAddress.split('.').map(Number));
+  const dc = Buffer.from([s.dcId]);
+  const port = Buffer.alloc(2);
+  port.writeUInt16BE(s.port, 0);
+  return (
+    VERSION +
+    Buffer.concat([dc, ip, port, s.authKey])
+      .toString('base64url')
+      .padEnd(v6 ? 368 : 352, '=')
+  );
+}
+
+function ipv6Bytes(addr: string): Buffer {
+  const [head = '', tail] = addr.split('::');
+  const parts = (x: string) => (x ? x.split(':') : []);
+  const h = parts(head);
+  const t = tail === undefined ? [] : parts(tail);
+  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  const out = Buffer.alloc(16);
+  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
+  return out;
+}

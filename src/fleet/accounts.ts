@@ -6,6 +6,7 @@ import {
   type AccountsSource,
 } from '../domain/accountsConfig.js';
 import type { Clock } from '../domain/clock.js';
+import { chooseDevice, storedDevice } from '../domain/device.js';
 import { DataError } from '../errors.js';
 import type { SecretBox } from '../security/secretBox.js';
 import {
@@ -91,6 +92,16 @@ export async function importAccounts(
       column: 'string_session_enc',
       rowId: id,
     }),
+    // A session file's .json (twoFA, unknown keys): replaced only when the file has one.
+    ...(r.meta
+      ? {
+          session_meta_enc: box.seal(JSON.stringify(r.meta), {
+            table: 'telegram_accounts',
+            column: 'session_meta_enc',
+            rowId: id,
+          }),
+        }
+      : {}),
   });
   return sealingTx(deps.store, box, async (tx) => {
     const tenants = await resolveTenants(tx, rows.tenants, { create: opts.createTenants ?? true, now });
@@ -142,6 +153,8 @@ export async function importAccounts(
             ...common.get(r)!,
             session_name: r.sessionName,
             ...sealFor(reserved[i]!, r),
+            // One device per account: the file's, else one chosen once (by its name) and kept.
+            device_json: storedDevice(r.device ?? chooseDevice(r.sessionName)),
             created_at: now,
           })),
         );
@@ -154,7 +167,13 @@ export async function importAccounts(
         }
         // `disabled` means Telegram no longer accepts the session; a new one is the way back.
         const revive = e.state === 'disabled' && sessionChanged(box, e, r.stringSession);
-        await updateAccountRow(tx, e.id, { ...common.get(r)!, ...sealFor(e.id, r) });
+        // Re-importing never moves the device unless the file names one.
+        const device = r.device ?? (e.device_json === null ? chooseDevice(r.sessionName) : null);
+        await updateAccountRow(tx, e.id, {
+          ...common.get(r)!,
+          ...sealFor(e.id, r),
+          ...(device ? { device_json: storedDevice(device) } : {}),
+        });
         result.updated.push(r.sessionName);
         if (revive) {
           await reviveAccount(tx, e.id);

@@ -1,6 +1,7 @@
 import { ConfigError, DataError } from '../errors.js';
 import type { SecretBox } from '../security/secretBox.js';
-import { accountSessionRow } from '../store/accounts.js';
+import { chooseDevice, parseStoredDevice, storedDevice } from '../domain/device.js';
+import { accountSessionRow, setDeviceIfUnset } from '../store/accounts.js';
 import { loadProxy, PROXY_REMOVED_REASON } from '../store/proxies.js';
 import type { SecretTable } from '../store/schema.js';
 import { storedKeyIds } from '../store/secrets.js';
@@ -16,6 +17,10 @@ export async function loadSession(store: Store, box: SecretBox, accountId: numbe
     throw new DataError(
       `account ${a.session_name}: ${PROXY_REMOVED_REASON}; nothing was sent → \`acctctl accounts proxy ${a.session_name} PROXY_ID\` (or --direct)`,
     );
+  // An account from before devices were kept gets its own now, chosen once and stored.
+  const device =
+    parseStoredDevice(a.device_json) ??
+    parseStoredDevice(await setDeviceIfUnset(store, a.id, storedDevice(chooseDevice(a.session_name))))!;
   return {
     accountId: a.id,
     sessionName: a.session_name,
@@ -27,6 +32,7 @@ export async function loadSession(store: Store, box: SecretBox, accountId: numbe
       rowId: a.id,
     }),
     proxy: a.proxy_id === null ? null : await loadProxy(store, box, a.proxy_id),
+    device,
   };
 }
 

@@ -4,6 +4,7 @@ import { insertEvent } from './events.js';
 import { PROXY_REMOVED_REASON, proxyLabel } from './proxies.js';
 import { rememberRemoved } from './removed.js';
 import { ACCOUNT_STATES, type AccountState } from '../domain/accountStates.js';
+import { parseStoredDevice, type TelegramDevice } from '../domain/device.js';
 import type { DialectCaps } from './dialects.js';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
@@ -29,6 +30,8 @@ export interface AccountListRow {
   lastUsedAt: number | null;
   errorCount: number;
   lastError: string | null;
+  /** The device it connects as (null until chosen: import, or its first connect). */
+  device: TelegramDevice | null;
 }
 
 export function checkAccountFilter(f: AccountFilter): void {
@@ -86,6 +89,7 @@ export async function accountsPage(
       'a.last_used_at',
       'a.error_count',
       'a.last_error',
+      'a.device_json',
     ])
     .orderBy('a.session_name')
     .limit(limit);
@@ -106,6 +110,7 @@ export async function accountsPage(
     lastUsedAt: r.last_used_at,
     errorCount: r.error_count,
     lastError: r.last_error,
+    device: parseStoredDevice(r.device_json),
   }));
 }
 
@@ -113,9 +118,66 @@ export async function accountsPage(
 export async function accountSessionRow(store: Store, accountId: number) {
   return store.db
     .selectFrom('telegram_accounts')
-    .select(['id', 'session_name', 'api_id', 'api_hash_enc', 'string_session_enc', 'proxy_id', 'proxy_removed_at'])
+    .select([
+      'id',
+      'session_name',
+      'api_id',
+      'api_hash_enc',
+      'string_session_enc',
+      'proxy_id',
+      'proxy_removed_at',
+      'device_json',
+    ])
     .where('id', '=', accountId)
     .executeTakeFirst();
+}
+
+/** What `accounts export` writes of the accounts chosen (by name, tenant, or all), still encrypted; name order. */
+export async function accountsForExport(store: Store, sel: { names?: string[]; tenant?: string }) {
+  let q = store.db
+    .selectFrom('telegram_accounts as a')
+    .leftJoin('tenants as t', 't.id', 'a.tenant_id')
+    .select([
+      'a.id',
+      'a.session_name',
+      't.name as tenant',
+      'a.phone',
+      'a.api_id',
+      'a.api_hash_enc',
+      'a.string_session_enc',
+      'a.session_meta_enc',
+      'a.device_json',
+    ])
+    .orderBy('a.session_name');
+  if (sel.names) q = q.where('a.session_name', 'in', sel.names);
+  if (sel.tenant !== undefined) q = q.where('t.name', '=', sel.tenant);
+  return q.execute();
+}
+
+/** An account's stored device (JSON), by name; null when it has none or does not exist. */
+export async function accountDeviceByName(store: Store, name: string): Promise<string | null> {
+  const r = await store.db
+    .selectFrom('telegram_accounts')
+    .select('device_json')
+    .where('session_name', '=', name)
+    .executeTakeFirst();
+  return r?.device_json ?? null;
+}
+
+/** Store the device chosen for an account that had none (kept if another run stored one first). */
+export async function setDeviceIfUnset(store: Store, accountId: number, deviceJson: string): Promise<string> {
+  await store.db
+    .updateTable('telegram_accounts')
+    .set({ device_json: deviceJson })
+    .where('id', '=', accountId)
+    .where('device_json', 'is', null)
+    .execute();
+  const r = await store.db
+    .selectFrom('telegram_accounts')
+    .select('device_json')
+    .where('id', '=', accountId)
+    .executeTakeFirst();
+  return r?.device_json ?? deviceJson;
 }
 
 /** An account's state, by name, inside the caller's transaction. */
@@ -187,6 +249,48 @@ export async function accountExists(store: Store, name: string): Promise<boolean
   return row !== undefined;
 }
 
+/**
+ * Lease one account for a probe, in one statement: only if no live lease holds it (a join that
+ * leased it first wins; one starting now finds it taken). Returns the lease token, or null.
+ */
+export async function claimProbeLease(
+  store: Store,
+  v: { id: number; holder: string; now: number; expiresAt: number },
+): Promise<number | null> {
+  const row = await store.db
+    .updateTable('telegram_accounts')
+    .set((eb) => ({
+      lease_holder: v.holder,
+      lease_token: eb('fence', '+', 1),
+      fence: eb('fence', '+', 1),
+      lease_expires_at: v.expiresAt,
+      lease_action: null,
+      lease_channel: null,
+      updated_at: v.now,
+    }))
+    .where('id', '=', v.id)
+    .where((eb) => eb.or([eb('lease_holder', 'is', null), eb('lease_expires_at', '<=', v.now)]))
+    .returning('lease_token')
+    .executeTakeFirst();
+  return row?.lease_token ?? null;
+}
+
+/** End a probe's lease (only the one it took: the token must still match). */
+export async function endProbeLease(store: Store, v: { id: number; token: number; now: number }): Promise<void> {
+  await store.db
+    .updateTable('telegram_accounts')
+    .set((eb) => ({
+      lease_holder: null,
+      lease_token: null,
+      lease_expires_at: null,
+      fence: eb('fence', '+', 1),
+      updated_at: v.now,
+    }))
+    .where('id', '=', v.id)
+    .where('lease_token', '=', v.token)
+    .execute();
+}
+
 /** Write what a probe learned (the state, or only the CHANNELS_TOO_MUCH parking) and its event. */
 export async function recordProbe(
   store: Store,
@@ -255,7 +359,7 @@ export interface AccountColumns {
 export async function existingAccounts(tx: Kysely<Database>, names: string[]) {
   return tx
     .selectFrom('telegram_accounts')
-    .select(['id', 'session_name', 'state', 'string_session_enc'])
+    .select(['id', 'session_name', 'state', 'string_session_enc', 'device_json'])
     .where('session_name', 'in', names)
     .execute();
 }
@@ -273,6 +377,8 @@ export async function insertAccounts(
     session_name: string;
     api_hash_enc: string;
     string_session_enc: string;
+    device_json: string;
+    session_meta_enc?: string | null;
     created_at: number;
   })[],
 ): Promise<void> {
@@ -282,7 +388,12 @@ export async function insertAccounts(
 export async function updateAccountRow(
   tx: Kysely<Database>,
   id: number,
-  cols: AccountColumns & { api_hash_enc: string; string_session_enc: string },
+  cols: AccountColumns & {
+    api_hash_enc: string;
+    string_session_enc: string;
+    device_json?: string;
+    session_meta_enc?: string;
+  },
 ): Promise<void> {
   await tx.updateTable('telegram_accounts').set(cols).where('id', '=', id).execute();
 }

@@ -68,6 +68,10 @@ export interface TelegramAccountsTable {
   lease_count: Generated<number>;
   /** When its proxy was removed (--force): it sends nothing until given a proxy or --direct. */
   proxy_removed_at: Generated<number | null>;
+  /** The device it connects as (JSON of domain/device.ts TelegramDevice); chosen once, then kept. */
+  device_json: string | null;
+  /** A session file's .json beyond the columns (twoFA, unknown keys, user id), encrypted. */
+  session_meta_enc: string | null;
 }
 
 export interface LimitResetsTable {
@@ -307,7 +311,7 @@ export interface Database {
 /** Every encrypted column, by table. `keys rotate` and the canary test walk this list. */
 export const SECRET_COLUMNS = {
   proxies: ['password_enc', 'secret_enc'],
-  telegram_accounts: ['api_hash_enc', 'string_session_enc'],
+  telegram_accounts: ['api_hash_enc', 'string_session_enc', 'session_meta_enc'],
   api_keys: ['key_enc'],
   ig_accounts: ['password_enc', 'totp_secret_enc', 'sessionid_enc', 'cookies_enc', 'browser_state_enc'],
   tenants: ['notify_target_enc', 'notify_secret_enc'],

@@ -1,6 +1,7 @@
 import type { TargetRef } from '../domain/links.js';
 import { AcctctlError, ExitCode, UnavailableError, type ExitCodeValue } from '../errors.js';
 import type { ProxySpec } from '../domain/proxyUrl.js';
+import type { TelegramDevice } from '../domain/device.js';
 
 /**
  * What acctctl needs from Telegram, with no gramjs types: the real adapter (gramjs.ts) and the
@@ -14,6 +15,8 @@ export interface AccountSession {
   apiHash: string;
   stringSession: string;
   proxy: ProxySpec | null;
+  /** The device it connects as (initConnection); without one gramjs sends its own defaults. */
+  device?: TelegramDevice | null;
 }
 
 export type JoinResult = { kind: 'joined'; title: string | null } | { kind: 'already_member' } | { kind: 'requested' };

@@ -35,6 +35,8 @@ function loggerMod(): typeof import('telegram/extensions/Logger.js') {
 export interface GramjsOptions {
   /** Per-connect time limit: gramjs's own `timeout` option does nothing. */
   connectTimeoutMs?: number;
+  /** Per-call time limit: every request sent through gramjs (invoke) ends by then. */
+  callTimeoutMs?: number;
   /** Test seam: replaces the network below a real TelegramClient (see installFakeSender). */
   fakeNetwork?: FakeHandler;
   /** Test seam: redirect the DC address (gramjs always dials port 80/443 otherwise). */
@@ -88,14 +90,33 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
+/** Default deadlines: connecting (with the key exchange) and each request sent. */
+const CONNECT_TIMEOUT_MS = 20_000;
+const CALL_TIMEOUT_MS = 30_000;
+
 class GramAccountClient implements TelegramAccountClient {
-  constructor(private readonly client: GramClient) {}
+  /** Set once a call failed below Telegram (timeout, socket): the client is closed, never used again. */
+  broken = false;
+  constructor(
+    private readonly client: GramClient,
+    private readonly onBroken: () => void = () => {},
+  ) {}
 
   private async call<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.broken)
+      throw new TelegramConnectError(
+        `this account's Telegram connection was closed after a failed call → ${RETRY_FIX}`,
+      );
     try {
       return await fn();
     } catch (e) {
-      throw toCallError(e);
+      const err = toCallError(e);
+      // Telegram's own answers (RPC errors) leave the connection usable; anything else does not.
+      if (err instanceof TelegramConnectError && !this.broken) {
+        this.broken = true;
+        this.onBroken();
+      }
+      throw err;
     }
   }
 
@@ -233,6 +254,16 @@ export function newGramClient(session: AccountSession, opts: GramjsOptions = {})
     autoReconnect: false,
     baseLogger: new Logger(LogLevel.NONE),
     ...(session.proxy ? { proxy: gramProxy(session.proxy) } : {}),
+    // The account's own device, sent in initConnection on every connect.
+    ...(session.device
+      ? {
+          deviceModel: session.device.model,
+          systemVersion: session.device.systemVersion,
+          appVersion: session.device.appVersion,
+          langCode: session.device.langCode,
+          systemLangCode: session.device.systemLangCode,
+        }
+      : {}),
   };
   if (opts.dcOverride) {
     const { ConnectionTCPFull } = require('telegram/network/index.js') as typeof import('telegram/network/index.js');
@@ -249,54 +280,92 @@ export function newGramClient(session: AccountSession, opts: GramjsOptions = {})
     } as unknown as typeof ConnectionTCPFull;
   }
   const client = new TelegramClient(new StringSession(session.stringSession), session.apiId, session.apiHash, params);
+  // Every request gramjs sends (ours, and those inside getMe, getInputEntity, signInUser…) has a
+  // deadline: a request whose answer never comes would otherwise wait forever.
+  const invoke = client.invoke.bind(client);
+  const callMs = opts.callTimeoutMs ?? CALL_TIMEOUT_MS;
+  client.invoke = ((request: { className?: string }, ...rest: unknown[]) =>
+    withTimeout(
+      (invoke as (...a: unknown[]) => Promise<unknown>)(request, ...rest),
+      callMs,
+      `Telegram request ${request.className ?? ''}`.trim(),
+    )) as typeof client.invoke;
   if (opts.fakeNetwork) installFakeSender(client, opts.fakeNetwork);
   return client;
 }
 
-/** The real gateway: one client per account per run, connected once, destroyed at the end. */
+/** Destroy a client, bounded: what gramjs leaves behind is the process watchdog's. */
+async function destroyQuietly(raw: GramClient, what = 'closing a Telegram client'): Promise<void> {
+  try {
+    await withTimeout(raw.destroy(), 5000, what);
+  } catch {
+    // The process watchdog ends whatever gramjs leaves behind.
+  }
+}
+
+/**
+ * The real gateway: one client per account per run, connected once, destroyed at the end. A client
+ * whose connect or call failed (timeout, socket, proxy) is destroyed at once and never handed out
+ * again: the next `client()` for that account connects afresh, under the same deadlines.
+ */
 export class GramjsGateway implements TelegramGateway {
-  private readonly clients = new Map<number, { raw: GramClient; api: TelegramAccountClient }>();
+  private readonly clients = new Map<number, { raw: GramClient; api: GramAccountClient }>();
+  private readonly connecting = new Map<number, Promise<GramAccountClient>>();
+  private readonly closing = new Set<Promise<void>>();
   constructor(private readonly opts: GramjsOptions = {}) {}
 
   async client(session: AccountSession): Promise<TelegramAccountClient> {
     const have = this.clients.get(session.accountId);
-    if (have) return have.api;
+    if (have && !have.api.broken) return have.api;
+    const pending = this.connecting.get(session.accountId);
+    if (pending) return pending;
+    const p = this.connect(session).finally(() => this.connecting.delete(session.accountId));
+    this.connecting.set(session.accountId, p);
+    return p;
+  }
+
+  private async connect(session: AccountSession): Promise<GramAccountClient> {
     const raw = newGramClient(session, this.opts);
-    const api = new GramAccountClient(raw);
-    this.clients.set(session.accountId, { raw, api });
-    if (this.opts.fakeNetwork) return api;
+    const entry = {
+      raw,
+      api: new GramAccountClient(raw, () => {
+        if (this.clients.get(session.accountId) === entry) this.clients.delete(session.accountId);
+        this.close(raw);
+      }),
+    };
     let lastError: unknown;
     raw.onError = async (e: Error) => {
       lastError = e;
     };
     let ok: boolean;
     try {
-      ok = await withTimeout(raw.connect(), this.opts.connectTimeoutMs ?? 20_000, 'connecting to Telegram');
+      ok = await withTimeout(raw.connect(), this.opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS, 'connecting to Telegram');
     } catch (e) {
+      this.close(raw);
       throw toCallError(e);
     }
     if (!ok) {
+      this.close(raw);
       const why = lastError instanceof Error ? lastError.message : 'no answer';
       throw new TelegramConnectError(
         `cannot reach Telegram${session.proxy ? ` through the account's ${session.proxy.scheme} proxy` : ''} (${why}) → ${RETRY_FIX}`,
         { cause: lastError },
       );
     }
-    return api;
+    this.clients.set(session.accountId, entry);
+    return entry.api;
+  }
+
+  /** Destroy a failed client now (in the background; closeAll waits for it). */
+  private close(raw: GramClient): void {
+    const p: Promise<void> = destroyQuietly(raw).finally(() => this.closing.delete(p));
+    this.closing.add(p);
   }
 
   async closeAll(): Promise<void> {
     const all = [...this.clients.values()];
     this.clients.clear();
-    await Promise.all(
-      all.map(async ({ raw }) => {
-        try {
-          await withTimeout(raw.destroy(), 5000, 'closing a Telegram client');
-        } catch {
-          // The process watchdog ends whatever gramjs leaves behind.
-        }
-      }),
-    );
+    await Promise.all([...all.map(({ raw }) => destroyQuietly(raw)), ...this.closing]);
   }
 }
 
@@ -350,7 +419,7 @@ export async function gramLogin(
     if (e instanceof Error && e.message === 'AUTH_USER_CANCEL' && lastError) throw lastError;
     throw toCallError(e);
   } finally {
-    await withTimeout(client.destroy(), 5000, 'closing the login client').catch(() => {});
+    await destroyQuietly(client, 'closing the login client');
   }
 }
 
@@ -368,7 +437,7 @@ async function connectForLogin(client: GramClient, session: AccountSession, opts
   };
   let ok: boolean;
   try {
-    ok = await withTimeout(client.connect(), opts.connectTimeoutMs ?? 20_000, 'connecting to Telegram');
+    ok = await withTimeout(client.connect(), opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS, 'connecting to Telegram');
   } catch (e) {
     const err = toCallError(e);
     if (!(err instanceof TelegramConnectError)) throw err;
@@ -432,6 +501,8 @@ export function installFakeSender(client: GramClient, handler: FakeHandler): voi
   };
   const internals = client as unknown as {
     _sender: unknown;
+    _initRequest: import('telegram').Api.InitConnection;
+    _errorHandler?: (e: Error) => Promise<void>;
     _connectedDeferred: { resolve(): void };
     _initSession(): Promise<void>;
     getDC(id: number): Promise<{ id: number; ipAddress: string; port: number }>;
@@ -452,6 +523,17 @@ export function installFakeSender(client: GramClient, handler: FakeHandler): voi
     await key.setKey(randomBytes(256));
     client.session.setAuthKey(key);
     internals._sender = sender();
+    // As gramjs's connect(): invokeWithLayer(initConnection(help.getConfig)) goes first, carrying
+    // the device (deviceModel, systemVersion, appVersion, langCode, systemLangCode). A `fail`
+    // reply is a connection that broke: gramjs swallows it, reports it to onError, answers false.
+    const { LAYER } = require('telegram/tl/AllTLObjects.js') as { LAYER: number };
+    internals._initRequest.query = new Api.help.GetConfig();
+    const init = new Api.InvokeWithLayer({ layer: LAYER, query: internals._initRequest });
+    const r = await handler(init as unknown as { className: string }, { dcId: client.session.dcId });
+    if ('fail' in r) {
+      await internals._errorHandler?.(r.fail);
+      return false;
+    }
     return true;
   };
   const sender = () => ({

@@ -211,6 +211,15 @@ describe('every --json output validates against its published schema', () => {
     await json('tenants add', ['tenants', 'add', 'newco', '--verify-mode', 'api']);
     await json('tenants set', ['tenants', 'set', 'newco', '--notify-min-severity', 'info']);
     await json('accounts import', ['accounts', 'import', files.accounts]);
+    await json('accounts export', [
+      'accounts',
+      'export',
+      'demo_bob',
+      '--format',
+      'string',
+      '--out',
+      join(dir, 'export'),
+    ]);
     await json('proxies import', ['proxies', 'import', files.proxies, '--tenant', 'newco']);
     await json('targets import', ['targets', 'import', files.targets, '--niche', 'json', '--tenant', 'acme']);
     await json('watch import', ['watch', 'import', files.watches]);

@@ -19,6 +19,7 @@ const MIGRATIONS = [
   '0009_lifecycle',
   '0010_one_route',
   '0011_alerts_trust',
+  '0012_telegram_devices',
   '0013_follower_order',
 ];
 

@@ -50,6 +50,23 @@ describe.each(DIALECTS)('openFleet on $name', ({ skip, create }) => {
     await utc.close();
   });
 
+  it.skipIf(skip)('judges flood waits by ACCTCTL_FLOOD_THRESHOLD as the CLI does', async () => {
+    const clock = new FakeClock(NOON_ISH);
+    for (const [env, state] of [
+      [{ ACCTCTL_FLOOD_THRESHOLD: '30' }, 'cooldown'],
+      [{}, 'flood_wait'], // the default, 600 s
+    ] as const) {
+      const fleet = await openFleet({ db: t.url, keyFile, env, cwd: t.dir, clock });
+      await fleet.accounts.import(makeAccounts(1, { tenant: 'acme' }), { createTenants: true });
+      const l = await fleet.lease({ action: 'join' });
+      if (!l.ok) throw new Error(l.reason);
+      const r = await fleet.reportError(l.lease.token, 'FLOOD_WAIT_100');
+      expect(r).toMatchObject({ state });
+      await fleet.close();
+      clock.advance(86_400_000); // past the wait, the pauses and the day's limits
+    }
+  });
+
   it.skipIf(skip)('accounts import/list/enable/disable, lease/renew/release with defaults', async () => {
     const clock = new FakeClock(NOON_ISH);
     const fleet: Fleet = await openFleet({ db: t.url, keyFile, env: {}, cwd: t.dir, clock });

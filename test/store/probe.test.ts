@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/domain/clock.js';
+import { AccountManager } from '../../src/fleet/accountManager.js';
 import { probeAccounts } from '../../src/fleet/probe.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { TelegramCallError, type AccountSession, type TelegramGateway } from '../../src/telegram/gateway.js';
@@ -75,5 +76,101 @@ describe.each(DIALECTS)('recover --probe on $name', ({ skip, create }) => {
     expect(rows.acc_00004).toMatchObject({ state: 'active', error_count: 1 }); // network trouble changes nothing
     const events = await f.store.db.selectFrom('events').select('kind').where('kind', '=', 'account_probe').execute();
     expect(events).toHaveLength(4);
+  });
+});
+
+describe.each(DIALECTS)('recover --probe leases what it probes, on $name', ({ skip, create }) => {
+  const f = useFleetStore({ skip, create }, 2);
+
+  it.skipIf(skip)(
+    'while it probes an account, a join starting then cannot lease it; after, the lease is free',
+    async () => {
+      await f.store.db
+        .updateTable('telegram_accounts')
+        .set({ error_count: 1 })
+        .where('session_name', '=', 'acc_00000')
+        .execute();
+      const clock = new FakeClock(T0);
+      const manager = new AccountManager({ store: f.store, clock, timeZone: 'UTC', log: silentLogger });
+      const ids = Object.fromEntries(
+        (await f.store.db.selectFrom('telegram_accounts').select(['id', 'session_name']).execute()).map((r) => [
+          r.session_name,
+          r.id,
+        ]),
+      );
+      const during: { holder: string | null; join: unknown }[] = [];
+      const base = probeTelegram({});
+      const gateway: TelegramGateway = {
+        async client(s) {
+          const c = await base.client(s);
+          return {
+            ...c,
+            getMe: async () => {
+              const row = await f.store.db
+                .selectFrom('telegram_accounts')
+                .select('lease_holder')
+                .where('id', '=', s.accountId)
+                .executeTakeFirstOrThrow();
+              const join = await manager.lease({
+                action: 'join',
+                holder: 'join@test',
+                ttlMs: 60_000,
+                accountId: s.accountId,
+              });
+              during.push({ holder: row.lease_holder, join: join.ok ? join.lease.account : 'refused' });
+              return c.getMe();
+            },
+          };
+        },
+        closeAll: base.closeAll,
+      };
+      const r = await probeAccounts({ store: f.store, box: boxFor(f.env), clock, gateway, log: silentLogger });
+      expect(r.map((x) => [x.account, x.verdict])).toEqual([['acc_00000', 'fine']]);
+      expect(during).toHaveLength(1);
+      expect(during[0]!.holder).toMatch(/^probe@/);
+      expect(during[0]!.join).toBe('refused'); // the probe holds it: no second connection for it
+      // Afterwards the account is free again, and a join leases it at once.
+      const after = await manager.lease({
+        action: 'join',
+        holder: 'join@test',
+        ttlMs: 60_000,
+        accountId: ids.acc_00000,
+      });
+      expect(after.ok && after.lease.account).toBe('acc_00000');
+    },
+  );
+
+  it.skipIf(skip)('an account a join leases after the probe listed it, before its turn, is not probed', async () => {
+    await f.store.db.updateTable('telegram_accounts').set({ error_count: 1 }).execute();
+    const clock = new FakeClock(T0);
+    const manager = new AccountManager({ store: f.store, clock, timeZone: 'UTC', log: silentLogger });
+    const second = await f.store.db
+      .selectFrom('telegram_accounts')
+      .select('id')
+      .where('session_name', '=', 'acc_00001')
+      .executeTakeFirstOrThrow();
+    const base = probeTelegram({});
+    const connected: string[] = [];
+    const gateway: TelegramGateway = {
+      async client(s) {
+        connected.push(s.sessionName);
+        // While acc_00000 is probed, a join leases acc_00001 (listed by the probe already).
+        if (s.sessionName === 'acc_00000') {
+          const l = await manager.lease({ action: 'join', holder: 'join@test', ttlMs: 60_000, accountId: second.id });
+          expect(l.ok).toBe(true);
+        }
+        return base.client(s);
+      },
+      closeAll: base.closeAll,
+    };
+    const r = await probeAccounts({ store: f.store, box: boxFor(f.env), clock, gateway, log: silentLogger });
+    expect(r.map((x) => x.account)).toEqual(['acc_00000']);
+    expect(connected).toEqual(['acc_00000']); // never a second connection for the leased one
+    const row = await f.store.db
+      .selectFrom('telegram_accounts')
+      .select('lease_holder')
+      .where('id', '=', second.id)
+      .executeTakeFirstOrThrow();
+    expect(row.lease_holder).toBe('join@test'); // the join keeps its lease
   });
 });

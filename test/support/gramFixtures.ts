@@ -52,15 +52,25 @@ export function chatInviteAlready(chat: unknown) {
   return new Api.ChatInviteAlready({ chat: chat as InstanceType<typeof Api.Channel> });
 }
 
-/** A scripted Telegram: per request class, a reply; every request is recorded. */
+/**
+ * A scripted Telegram: per request class, a reply; every request is recorded. The connection's
+ * first request (InvokeWithLayer(InitConnection)) is accepted and kept in `inits` unless scripted.
+ */
 export function script(replies: Record<string, FakeReply | ((req: Record<string, unknown>) => FakeReply)>): {
   handler: FakeHandler;
   calls: string[];
+  inits: Record<string, unknown>[];
 } {
   const calls: string[] = [];
+  const inits: Record<string, unknown>[] = [];
   return {
     calls,
+    inits,
     handler: (req) => {
+      if (req.className === 'InvokeWithLayer' && !replies[req.className]) {
+        inits.push(req.query as Record<string, unknown>);
+        return { result: null };
+      }
       calls.push(req.className);
       const r = replies[req.className];
       if (!r) return { rpcError: [400, `UNEXPECTED_${req.className.replace(/\W/g, '_').toUpperCase()}`] };

@@ -301,8 +301,15 @@ export const JSON_SCHEMAS: Record<string, OutputSchema> = {
       lastUsedAt: n(time),
       errorCount: int,
       lastError: n(str),
+      device: n(v.object({ model: str, systemVersion: str, appVersion: str, langCode: str, systemLangCode: str })),
     }),
   ),
+  'accounts export': doc('accounts export', {
+    format: str,
+    out: str,
+    exported: strings,
+    files: strings,
+  }),
   'accounts login': doc('accounts login', {
     account: str,
     userId: str,

@@ -8,7 +8,7 @@ import { blankAsAbsent, fields } from './schema.js';
 
 /**
  * One row of the Python SmartJoiner's accounts_config.json (extended):
- * `{ session_name, api_id, api_hash, string_session, proxy?, tenant?, phone? }`.
+ * `{ session_name, api_id, api_hash, string_session, proxy?, tenant?, phone?, device? }`.
  * Secret fields may be Fernet tokens exported by the old system: decrypted with `fernetKey`.
  * Problems never quote a secret.
  */
@@ -47,6 +47,26 @@ function secretField(fernetKey: string | undefined) {
     }),
   );
 }
+
+const DEVICE_TEXT = 'a non-empty string (up to 128)';
+const deviceText = blankAsAbsent(
+  v.pipe(v.string(DEVICE_TEXT), v.trim(), v.minLength(1, DEVICE_TEXT), v.maxLength(128, DEVICE_TEXT)),
+);
+
+/** The device an account connects as: `{ model, systemVersion, appVersion, langCode, systemLangCode }`, each optional. */
+export const deviceSchema = fields(
+  {
+    model: deviceText,
+    systemVersion: deviceText,
+    appVersion: deviceText,
+    langCode: deviceText,
+    systemLangCode: deviceText,
+  },
+  {
+    typeMessage: 'must be an object { model, systemVersion, appVersion, langCode, systemLangCode }',
+    unknownMessage: 'unknown field (a device has model, systemVersion, appVersion, langCode, systemLangCode)',
+  },
+);
 
 /** What a session name may be (also how a repeated one is recognised). */
 export const SESSION_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$/;
@@ -98,6 +118,7 @@ export function accountRowSchema(opts: { fernetKey?: string | undefined } = {}) 
         ),
       ),
       tenant: v.optional(v.nullable(v.pipe(v.string(TENANT), v.check(validTenantName, TENANT)))),
+      device: v.optional(v.nullable(deviceSchema)),
       phone: blankAsAbsent(
         v.pipe(
           v.union([v.pipe(v.number(PHONE), v.transform(String)), v.string(PHONE)], PHONE),
