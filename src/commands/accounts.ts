@@ -1,5 +1,5 @@
 import type { Ctx } from './support/context.js';
-import { secretBox, withStore } from './support/context.js';
+import { secretBox, withExistingStore, withStore } from './support/context.js';
 import { emitListing, listSpec, pages, type Column, type ListFlags } from './support/listing.js';
 import { c, fmtTime } from './support/output.js';
 import { readInputFile } from '../config/inputFiles.js';
@@ -14,6 +14,7 @@ import {
 import { parseKeyMaterialFernet } from '../security/fernetKey.js';
 import { accountsPage, checkAccountFilter, countAccounts, type AccountListRow } from '../store/accounts.js';
 import { createdTenants } from './support/imported.js';
+import { checkTenantFilter } from '../store/filters.js';
 
 export async function importAccountsCli(
   ctx: Ctx,
@@ -65,7 +66,8 @@ export async function listAccountsCli(
   const spec = listSpec(opts, ctx.config.json);
   const filter = { state: opts.state, tenant: opts.tenant };
   checkAccountFilter(filter);
-  await withStore(ctx, async (store) => {
+  await withExistingStore(ctx, async (store) => {
+    await checkTenantFilter(store, filter.tenant);
     await emitListing(ctx, spec, {
       columns: accountListColumns(ctx.clock.now()),
       total: await countAccounts(store, filter),

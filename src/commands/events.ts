@@ -1,17 +1,21 @@
 import type { Ctx } from './support/context.js';
-import { withStore } from './support/context.js';
-import { c, table } from './support/output.js';
+import { withExistingStore } from './support/context.js';
+import { emitListing, listSpec, pages, type Column, type ListFlags } from './support/listing.js';
+import { c } from './support/output.js';
 import { parseSince } from '../domain/events.js';
 import { UsageError } from '../errors.js';
-import { listEvents, type EventFilter, type EventView } from '../store/events.js';
+import { countEvents, listEvents, type EventFilter, type EventView } from '../store/events.js';
+import { checkEventKinds, checkTenantFilter } from '../store/filters.js';
 import type { Store } from '../store/store.js';
 
-export interface EventsOptions {
+/** Rows `events` shows without --limit/--all. */
+export const EVENTS_DEFAULT_LIMIT = 100;
+
+export interface EventsOptions extends ListFlags {
   since?: string | undefined;
   kind?: string[] | undefined;
   tenant?: string | undefined;
   account?: string | undefined;
-  limit?: string | undefined;
 }
 
 export function parseEventsOptions(o: EventsOptions, now: number): EventFilter {
@@ -24,15 +28,11 @@ export function parseEventsOptions(o: EventsOptions, now: number): EventFilter {
       );
     }
   }
-  const limit = o.limit === undefined ? 100 : Number(o.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1_000_000) {
-    throw new UsageError(`--limit "${o.limit}" → give a whole number from 1 to 1000000`);
-  }
   const kinds = (o.kind ?? [])
     .flatMap((k) => k.split(','))
     .map((k) => k.trim())
     .filter(Boolean);
-  return { sinceMs, kinds, tenant: o.tenant, account: o.account, limit };
+  return { sinceMs, kinds, tenant: o.tenant, account: o.account };
 }
 
 export function events(deps: { store: Store }, f: EventFilter): Promise<EventView[]> {
@@ -41,22 +41,32 @@ export function events(deps: { store: Store }, f: EventFilter): Promise<EventVie
 
 const SEV = { critical: c.red, warning: c.yellow, info: (s: string) => s };
 
-export function renderEvents(list: EventView[]): string {
-  if (list.length === 0) return 'no events';
-  return table(
-    ['at', 'severity', 'kind', 'subject', 'tenant', 'message'],
-    list.map((e) => [
-      e.at.replace(/\.\d{3}Z$/, 'Z'),
-      SEV[e.severity](e.severity),
-      e.kind,
-      e.subject.name ? `${e.subject.type} ${e.subject.name}` : e.subject.type,
-      e.tenant,
-      e.message,
-    ]),
-  );
-}
+export const eventColumns: Column<EventView>[] = [
+  { head: 'at', value: (e) => e.at.replace(/\.\d{3}Z$/, 'Z') },
+  { head: 'severity', value: (e) => e.severity, style: (t, e) => SEV[e.severity](t) },
+  { head: 'kind', value: (e) => e.kind },
+  { head: 'subject', value: (e) => (e.subject.name ? `${e.subject.type} ${e.subject.name}` : e.subject.type) },
+  { head: 'tenant', value: (e) => e.tenant },
+  { head: 'message', value: (e) => e.message },
+];
 
+/** A listing like every other: `total` counts every match, --limit/--all/--csv, "showing N of M". */
 export async function eventsCli(ctx: Ctx, opts: EventsOptions): Promise<void> {
+  const spec = listSpec(opts, ctx.config.json, EVENTS_DEFAULT_LIMIT);
   const f = parseEventsOptions(opts, ctx.clock.now());
-  await withStore(ctx, async (store) => ctx.emit(await events({ store }, f), renderEvents));
+  await withExistingStore(ctx, async (store) => {
+    await checkTenantFilter(store, f.tenant);
+    await checkEventKinds(store, f.kinds ?? []);
+    await emitListing(ctx, spec, {
+      columns: eventColumns,
+      total: await countEvents(store, f),
+      rows: pages<EventView>(
+        (last, n) =>
+          listEvents(store, { ...f, limit: n, before: last ? { at: Date.parse(last.at), id: last.id } : undefined }),
+        spec.limit,
+      ),
+      empty: 'no events',
+      filters: '--since, --kind, --tenant, --account',
+    });
+  });
 }

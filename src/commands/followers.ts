@@ -1,5 +1,5 @@
 import type { Ctx } from './support/context.js';
-import { withStore } from './support/context.js';
+import { withExistingStore } from './support/context.js';
 import { table } from './support/output.js';
 import { UsageError } from '../errors.js';
 import { followerSnapshot, type FollowerView } from '../store/followers.js';
@@ -33,7 +33,7 @@ export async function followersCli(ctx: Ctx, user: string, opts: FollowersOption
   if (opts.new && opts.lost) throw new UsageError('give --new or --lost, not both');
   if (opts.csv && ctx.config.json) throw new UsageError('give --json or --csv, not both');
   const diff = opts.new ? 'new' : opts.lost ? 'lost' : undefined;
-  await withStore(ctx, async (store) => {
+  await withExistingStore(ctx, async (store) => {
     const snap = await followerSnapshot(store, { tenant: opts.tenant, username: user, kind, diff });
     if (opts.csv) return ctx.emit(snap.users, toCsv);
     const json = snap.users.map((u) => ({

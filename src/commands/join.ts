@@ -4,6 +4,7 @@ import { c, fmtTime, table } from './support/output.js';
 import { UsageError } from '../errors.js';
 import { join, type JoinSummary } from '../fleet/join.js';
 import { telegramGateway } from '../fleet/telegramGateway.js';
+import { checkNicheFilter } from '../store/filters.js';
 
 export function renderJoin(s: JoinSummary): string {
   const lines: string[] = [];
@@ -86,6 +87,7 @@ export async function joinCli(ctx: Ctx, opts: JoinFlags): Promise<void> {
     opts.floodThreshold !== undefined ? Number(opts.floodThreshold) : ctx.config.floodThresholdSeconds;
   const box = secretBox(ctx);
   await withStore(ctx, async (store) => {
+    await checkNicheFilter(store, opts.niche);
     const gateway = await telegramGateway(ctx.config, ctx.clock);
     try {
       const summary = await join(

@@ -1,5 +1,5 @@
 import type { Ctx } from './support/context.js';
-import { withStore } from './support/context.js';
+import { withExistingStore, withStore } from './support/context.js';
 import { emitListing, listSpec, pages, type Column, type ListFlags } from './support/listing.js';
 import { fmtTime } from './support/output.js';
 import { UsageError } from '../errors.js';
@@ -10,6 +10,7 @@ import type { TargetStatus } from '../store/schema.js';
 import { readInputFile } from '../config/inputFiles.js';
 import { removeTargets } from '../store/targets.js';
 import { count } from '../domain/plural.js';
+import { checkNicheFilter } from '../store/filters.js';
 
 export async function importTargetsCli(ctx: Ctx, file: string, opts: { niche: string }): Promise<void> {
   const refs = parseTargetsFile(file, readInputFile(file));
@@ -40,7 +41,8 @@ export async function listTargetsCli(
   const spec = listSpec(opts, ctx.config.json);
   const filter = { niche: opts.niche, status: opts.status };
   checkTargetFilter(filter);
-  await withStore(ctx, async (store) => {
+  await withExistingStore(ctx, async (store) => {
+    await checkNicheFilter(store, filter.niche);
     await emitListing(ctx, spec, {
       columns: targetColumns,
       total: await countTargets(store, filter),

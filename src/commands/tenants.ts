@@ -1,5 +1,5 @@
 import type { Ctx } from './support/context.js';
-import { withStore } from './support/context.js';
+import { withExistingStore, withStore } from './support/context.js';
 import { table } from './support/output.js';
 import { addTenant } from '../fleet/tenants.js';
 import { describeTenantUsage, listTenants, removeTenant } from '../store/tenants.js';
@@ -22,7 +22,7 @@ export async function addTenantCli(
 }
 
 export async function listTenantsCli(ctx: Ctx): Promise<void> {
-  await withStore(ctx, async (store) =>
+  await withExistingStore(ctx, async (store) =>
     ctx.emit(await listTenants(store), (rows) =>
       rows.length === 0
         ? 'no tenants yet → acctctl tenants add NAME'

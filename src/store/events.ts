@@ -23,6 +23,8 @@ export interface EventFilter {
   account?: string | undefined;
   ids?: number[] | undefined;
   limit?: number | undefined;
+  /** Keyset paging: only events older than this one (newest-first order). */
+  before?: { at: number; id: number } | undefined;
 }
 
 export interface NewEvent {
@@ -83,6 +85,10 @@ export function eventsQuery(store: Store, f: EventFilter) {
       sql<string | null>`coalesce(ta.session_name, ia.username, w.username, tg.ref)`.as('subject_name'),
     ]);
   if (f.sinceMs !== undefined) q = q.where('e.at', '>=', f.sinceMs);
+  if (f.before !== undefined) {
+    const b = f.before;
+    q = q.where((eb) => eb.or([eb('e.at', '<', b.at), eb.and([eb('e.at', '=', b.at), eb('e.id', '<', b.id)])]));
+  }
   if (f.kinds?.length) q = q.where('e.kind', 'in', f.kinds);
   if (f.ids) q = q.where('e.id', 'in', f.ids.length ? f.ids : [-1]);
   if (f.tenant !== undefined) q = q.where('t.name', '=', f.tenant);
@@ -109,6 +115,19 @@ export async function listEvents(store: Store, f: EventFilter): Promise<EventVie
     message: r.message,
     data: parseData(r.data_json),
   }));
+}
+
+/** How many events match (for `total` and "showing N of M"): a COUNT, no rows fetched. */
+export async function countEvents(store: Store, f: EventFilter): Promise<number> {
+  const inner = eventsQuery(store, { ...f, limit: undefined, before: undefined })
+    .clearSelect()
+    .clearOrderBy()
+    .select('e.id');
+  const r = await store.db
+    .selectFrom(inner.as('x'))
+    .select(sql<number | string>`count(*)`.as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
 }
 
 export async function insertEvent(tx: Kysely<Database>, e: NewEvent): Promise<number> {
