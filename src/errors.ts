@@ -7,6 +7,7 @@ export const ExitCode = {
   OK: 0,
   USAGE: 64,
   DATAERR: 65,
+  NOINPUT: 66,
   UNAVAILABLE: 69,
   SOFTWARE: 70,
   CANTCREAT: 73,
@@ -33,6 +34,10 @@ export class UsageError extends AcctctlError {
 /** Bad input data: an import file, a link, a session (EX_DATAERR, 65). */
 export class DataError extends AcctctlError {
   readonly exitCode = ExitCode.DATAERR;
+}
+/** An input that must exist does not: an input file, the store a read-only command reads (EX_NOINPUT, 66). */
+export class NoInputError extends AcctctlError {
+  readonly exitCode = ExitCode.NOINPUT;
 }
 /** A needed service (database, browser, network) is unavailable (EX_UNAVAILABLE, 69). */
 export class UnavailableError extends AcctctlError {

@@ -52,11 +52,14 @@ function printError(err: unknown, json: boolean, debug: boolean): void {
     }
   }
   process.stderr.write(redact(lines.join('\n') + '\n'));
-  if (json) {
-    process.stdout.write(
-      redact(JSON.stringify({ schemaVersion: SCHEMA_VERSION, error: { message, exitCode: code, details } }) + '\n'),
-    );
-  }
+  if (json) writeErrorDocument(message, code, details);
+}
+
+/** The `--json` error document (README "JSON output"). */
+function writeErrorDocument(message: string, exitCode: number, details: string[]): void {
+  process.stdout.write(
+    redact(JSON.stringify({ schemaVersion: SCHEMA_VERSION, error: { message, exitCode, details } }) + '\n'),
+  );
 }
 
 /**
@@ -82,6 +85,8 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .configureOutput({
       writeErr: (s) => process.stderr.write(s),
       writeOut: (s) => process.stdout.write(s),
+      // One error prefix for every error, usage errors included (commander says `error:`).
+      outputError: (s, write) => write(s.replace(/^error: /, 'acctctl: ')),
     });
 
   program
@@ -488,9 +493,11 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .option('--kind <kind>', 'only this kind (repeatable, or comma-separated)', collect, [])
     .option('--tenant <name>', 'only this tenant’s events')
     .option('--account <name>', 'only events about this Telegram account or Instagram username')
-    .option('--limit <n>', 'at most this many', '100')
+    .option('--limit <n>', 'at most N rows (default 100); says how many more there are')
+    .option('--all', 'every row (streamed)')
+    .option('--csv', 'CSV instead of a table')
     .action(
-      run(async (ctx, opts: { since?: string; kind?: string[]; tenant?: string; account?: string; limit?: string }) =>
+      run(async (ctx, opts: ListCliFlags & { since?: string; kind?: string[]; tenant?: string; account?: string }) =>
         (await import('../commands/events.js')).eventsCli(ctx, opts),
       ),
     );
@@ -516,7 +523,10 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .option('--tenant <name>', 'with --accounts: only this tenant’s accounts and sessions')
     .option('--limit <n>', `with --accounts: at most N rows (default ${DEFAULT_LIST_LIMIT})`)
     .option('--metrics-file <file>', 'write Prometheus metrics here (atomically) for node_exporter; prints one line')
-    .option('--metrics-per-account', 'with --metrics-file: also one series per account and action (large)')
+    .option(
+      '--metrics-per-account',
+      'with --metrics-file: also one series per account and action, and per Instagram session (large)',
+    )
     .option('--fail-under <pct>', 'exit 69 when the share of healthy accounts is below PCT')
     .action(
       run(async (ctx, opts: Record<string, string | boolean | undefined>) =>
@@ -668,6 +678,9 @@ export async function main(argv: string[]): Promise<number> {
         out: (text) => {
           process.stdout.write(redact(text));
         },
+        note: (text) => {
+          process.stderr.write(redact(`acctctl: ${text}\n`));
+        },
       };
       log.debug('command start', { command: cmd.name(), db: config.db.kind });
       try {
@@ -687,6 +700,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return ExitCode.OK;
+      // With --json a usage error is an error document on stdout too (stderr already has the text).
+      if (jsonOut) writeErrorDocument(err.message.replace(/^error: /, ''), ExitCode.USAGE, []);
       return ExitCode.USAGE;
     }
     // A locked or corrupt store is not a bug: say so with its exit code (75, 65).

@@ -1,5 +1,5 @@
 import type { Ctx } from './support/context.js';
-import { secretBox, withStore } from './support/context.js';
+import { secretBox, withExistingStore, withStore } from './support/context.js';
 import { emitListing, listSpec, pages, type Column, type ListFlags } from './support/listing.js';
 import { c, fmtTime } from './support/output.js';
 import { readInputFile } from '../config/inputFiles.js';
@@ -20,6 +20,7 @@ import { UsageError } from '../errors.js';
 import { isSessionImport, readSessionFiles, withDefaultTenant } from '../fleet/sessionImport.js';
 import { exportAccounts } from '../fleet/sessionExport.js';
 import { resolve } from 'node:path';
+import { checkTenantFilter } from '../store/filters.js';
 
 export async function importAccountsCli(
   ctx: Ctx,
@@ -109,7 +110,8 @@ export async function listAccountsCli(
   const spec = listSpec(opts, ctx.config.json);
   const filter = { state: opts.state, tenant: opts.tenant };
   checkAccountFilter(filter);
-  await withStore(ctx, async (store) => {
+  await withExistingStore(ctx, async (store) => {
+    await checkTenantFilter(store, filter.tenant);
     await emitListing(ctx, spec, {
       columns: accountListColumns(ctx.clock.now()),
       total: await countAccounts(store, filter),

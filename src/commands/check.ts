@@ -1,19 +1,20 @@
 import { MAX_BATCH, wholeInRange } from '../domain/duration.js';
 import type { Ctx } from './support/context.js';
-import { secretBox, withStore } from './support/context.js';
+import { secretBox, withExistingStore, withStore } from './support/context.js';
 import { emitListing, listSpec, pages, type Column, type ListFlags } from './support/listing.js';
 import { c, fmtTime, table } from './support/output.js';
 import { countWatches, watchesPage, type WatchListRow } from '../store/watches.js';
-import { parseProviders, type ApiProvider } from '../domain/providers.js';
+import type { ApiProvider } from '../domain/providers.js';
 import { parseApiKeys } from '../domain/files/apiKeys.js';
 import { parseWatches, WATCH_KINDS } from '../domain/files/watches.js';
 import { ConfigError, DataError, UsageError } from '../errors.js';
 import { Checker, type TenantCheckResult } from '../fleet/checkRun.js';
 import { importApiKeys, importWatches, type WatchInput } from '../fleet/checkImports.js';
-import { parseJsonFile, readInputFile, rejectProblems } from '../config/inputFiles.js';
+import { loadProvidersFile, parseJsonFile, readInputFile, rejectProblems } from '../config/inputFiles.js';
 import { listApiKeys, removeApiKeys } from '../store/apiKeys.js';
 import { removeWatches } from '../store/watches.js';
 import { count } from '../domain/plural.js';
+import { checkFixedFilter, checkTenantFilter, WATCH_STATUSES } from '../store/filters.js';
 import { createdTenants, parseIds } from './support/imported.js';
 
 export function parseWatchFile(path: string, text: string): WatchInput[] {
@@ -29,10 +30,7 @@ export function parseApiKeyFile(path: string, text: string): { tenant: string; p
 }
 
 export function loadProviders(file: string | undefined): Map<string, ApiProvider> {
-  if (!file) return new Map();
-  const r = parseProviders(parseJsonFile(file, readInputFile(file)));
-  if (!r.ok) throw new ConfigError(`${file} describes the API providers wrongly → fix it`, { details: r.problems });
-  return r.value;
+  return loadProvidersFile(file);
 }
 
 export function renderCheck(rows: TenantCheckResult[]): string {
@@ -132,7 +130,7 @@ export async function watchRemoveCli(
 }
 
 export async function apikeysListCli(ctx: Ctx): Promise<void> {
-  await withStore(ctx, async (store) =>
+  await withExistingStore(ctx, async (store) =>
     ctx.emit(await listApiKeys(store), (rows) =>
       rows.length === 0
         ? 'no API keys → acctctl apikeys import FILE'
@@ -179,7 +177,9 @@ export async function watchListCli(
 ): Promise<void> {
   const spec = listSpec(opts, ctx.config.json);
   const filter = { tenant: opts.tenant, status: opts.status };
-  await withStore(ctx, async (store) => {
+  checkFixedFilter('--status', filter.status, WATCH_STATUSES);
+  await withExistingStore(ctx, async (store) => {
+    await checkTenantFilter(store, filter.tenant);
     await emitListing(ctx, spec, {
       columns: watchColumns,
       total: await countWatches(store, filter),

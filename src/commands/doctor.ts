@@ -1,13 +1,14 @@
 import type { Ctx } from './support/context.js';
 import { c, table } from './support/output.js';
 import type { Config } from '../config/config.js';
+import { loadProvidersFile } from '../config/inputFiles.js';
 import { AcctctlError, ExitCode } from '../errors.js';
 import { findChromium } from '../instagram/chromium.js';
 import { loadKeyRing, type KeyRing } from '../security/keyring.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { CLOCK_SKEW_LIMIT_MS, databaseClockOffset } from '../store/dbClock.js';
 import { schemaState } from '../store/migrations.js';
-import { openStore, type Store } from '../store/store.js';
+import { assertStoreExists, openStore, type Store } from '../store/store.js';
 import { storeTelegramMode, telegramModeProblem } from '../store/storeMode.js';
 import { secretCensus } from '../store/secrets.js';
 import { count } from '../domain/plural.js';
@@ -46,6 +47,8 @@ export async function doctor(config: Config, hostClock: Clock = systemClock): Pr
   let store: Store | undefined;
   let migrated = false;
   try {
+    // doctor reads: a missing SQLite file is reported (66), never created.
+    assertStoreExists(config.db);
     store = await openStore(config.db, { schema: 'none' });
     checks.push({ check: 'database reachable', ok: true, severity: 'error', detail: store.description, fix: null });
     const offset = await databaseClockOffset(store, hostClock);
@@ -190,6 +193,22 @@ export async function doctor(config: Config, hostClock: Clock = systemClock): Pr
       checks.push(await alertDeliveryCheck(store, config));
     } catch (e) {
       fail('alert delivery', e, 'warning');
+    }
+  }
+
+  if (config.apiProvidersFile !== undefined) {
+    // The file every `check` of an api tenant reads: a problem here fails every such check.
+    try {
+      const providers = loadProvidersFile(config.apiProvidersFile);
+      checks.push({
+        check: 'API providers file',
+        ok: true,
+        severity: 'error',
+        detail: `${config.apiProvidersFile}: ${count(providers.size, 'provider')} (${[...providers.keys()].join(', ')})`,
+        fix: null,
+      });
+    } catch (e) {
+      fail('API providers file', e);
     }
   }
 

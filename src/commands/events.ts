@@ -1,18 +1,21 @@
 import type { Ctx } from './support/context.js';
-import { withStore } from './support/context.js';
-import { emitListing, pages, type Column, type Listing } from './support/listing.js';
-import { c, table } from './support/output.js';
+import { withExistingStore } from './support/context.js';
+import { emitListing, listSpec, pages, type Column, type ListFlags, type Listing } from './support/listing.js';
+import { c } from './support/output.js';
 import { parseSince } from '../domain/events.js';
 import { UsageError } from '../errors.js';
 import { countEvents, eventsPage, listEvents, type EventFilter, type EventView } from '../store/events.js';
+import { checkEventKinds, checkTenantFilter } from '../store/filters.js';
 import type { Store } from '../store/store.js';
 
-export interface EventsOptions {
+/** Rows `events` shows without --limit/--all. */
+export const EVENTS_DEFAULT_LIMIT = 100;
+
+export interface EventsOptions extends ListFlags {
   since?: string | undefined;
   kind?: string[] | undefined;
   tenant?: string | undefined;
   account?: string | undefined;
-  limit?: string | undefined;
 }
 
 export function parseEventsOptions(o: EventsOptions, now: number): EventFilter {
@@ -26,15 +29,11 @@ export function parseEventsOptions(o: EventsOptions, now: number): EventFilter {
     }
     sinceMs = since.ms;
   }
-  const limit = o.limit === undefined ? 100 : Number(o.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1_000_000) {
-    throw new UsageError(`--limit "${o.limit}" → give a whole number from 1 to 1000000`);
-  }
   const kinds = (o.kind ?? [])
     .flatMap((k) => k.split(','))
     .map((k) => k.trim())
     .filter(Boolean);
-  return { sinceMs, kinds, tenant: o.tenant, account: o.account, limit };
+  return { sinceMs, kinds, tenant: o.tenant, account: o.account };
 }
 
 export function events(deps: { store: Store }, f: EventFilter): Promise<EventView[]> {
@@ -43,22 +42,7 @@ export function events(deps: { store: Store }, f: EventFilter): Promise<EventVie
 
 const SEV = { critical: c.red, warning: c.yellow, info: (s: string) => s };
 
-export function renderEvents(list: EventView[]): string {
-  if (list.length === 0) return 'no events';
-  return table(
-    ['at', 'severity', 'kind', 'subject', 'tenant', 'message'],
-    list.map((e) => [
-      e.at.replace(/\.\d{3}Z$/, 'Z'),
-      SEV[e.severity](e.severity),
-      e.kind,
-      e.subject.name ? `${e.subject.type} ${e.subject.name}` : e.subject.type,
-      e.tenant,
-      e.message,
-    ]),
-  );
-}
-
-const COLUMNS: Column<EventView>[] = [
+export const eventColumns: Column<EventView>[] = [
   { head: 'at', value: (e) => e.at.replace(/\.\d{3}Z$/, 'Z') },
   { head: 'severity', value: (e) => e.severity, style: (t, e) => SEV[e.severity](t) },
   { head: 'kind', value: (e) => e.kind },
@@ -69,27 +53,30 @@ const COLUMNS: Column<EventView>[] = [
 
 /**
  * `events` as a listing (support/listing.ts): fetched a page at a time on the (at, id) index and
- * written as it comes, so any --limit runs in the memory of one page. Up to 200 rows it is the
- * table renderEvents draws; past that, plain aligned columns. `total` counts the matching events
- * up to --limit (as many as are shown).
+ * written as it comes, so any --limit runs in the memory of one page. `total` counts every match
+ * (a COUNT, no rows fetched), as in every other listing: "showing N of M".
  */
-export async function eventsListing(store: Store, f: EventFilter, pageSize?: number): Promise<Listing<EventView>> {
-  const limit = f.limit ?? null;
+export async function eventsListing(
+  store: Store,
+  f: EventFilter,
+  limit: number | null,
+  pageSize?: number,
+): Promise<Listing<EventView>> {
   return {
-    columns: COLUMNS,
+    columns: eventColumns,
     total: await countEvents(store, f),
     rows: pages<EventView>((last, n) => eventsPage(store, f, last, n), limit, pageSize),
     empty: 'no events',
+    filters: '--since, --kind, --tenant, --account',
   };
 }
 
 export async function eventsCli(ctx: Ctx, opts: EventsOptions): Promise<void> {
+  const spec = listSpec(opts, ctx.config.json, EVENTS_DEFAULT_LIMIT);
   const f = parseEventsOptions(opts, ctx.clock.now());
-  await withStore(ctx, async (store) => {
-    await emitListing(
-      ctx,
-      { limit: f.limit ?? null, format: ctx.config.json ? 'json' : 'table' },
-      await eventsListing(store, f),
-    );
+  await withExistingStore(ctx, async (store) => {
+    await checkTenantFilter(store, f.tenant);
+    await checkEventKinds(store, f.kinds ?? []);
+    await emitListing(ctx, spec, await eventsListing(store, { ...f, limit: undefined }, spec.limit));
   });
 }

@@ -85,11 +85,10 @@ export async function leaseCli(
     const shown = r.ok
       ? { ok: true, lease: r.lease, nextAt: null, reason: null }
       : { ok: false, lease: null, nextAt: r.nextAt, reason: r.reason };
-    ctx.emit(shown, () =>
-      r.ok
-        ? r.lease.token
-        : `no account available: ${r.reason}${r.nextAt ? `; the next frees up at ${fmtTime(r.nextAt)}` : ''}`,
-    );
+    // The token is the result (stdout); a refusal is a message (stderr), so `token=$(acctctl lease …)`
+    // never captures a sentence. With --json the document is the result either way.
+    if (r.ok || ctx.config.json) ctx.emit(shown, () => (r.ok ? r.lease.token : ''));
+    else ctx.note(`no account available: ${r.reason}${r.nextAt ? `; the next frees up at ${fmtTime(r.nextAt)}` : ''}`);
     if (!r.ok) ctx.setExitCode(ExitCode.TEMPFAIL);
   });
 }

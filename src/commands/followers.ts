@@ -1,5 +1,5 @@
 import type { Ctx } from './support/context.js';
-import { withStore } from './support/context.js';
+import { withExistingStore } from './support/context.js';
 import { cellText, csvLine, table } from './support/output.js';
 import { UsageError } from '../errors.js';
 import { PAGE_SIZE, pages } from '../domain/paging.js';
@@ -45,7 +45,7 @@ export async function followersCli(
   if (opts.new && opts.lost) throw new UsageError('give --new or --lost, not both');
   if (opts.csv && ctx.config.json) throw new UsageError('give --json or --csv, not both');
   const diff = opts.new ? 'new' : opts.lost ? 'lost' : undefined;
-  await withStore(ctx, async (store) => {
+  await withExistingStore(ctx, async (store) => {
     const sel = await followerSelection(store, { tenant: opts.tenant, username: user, kind, diff });
     const total = await sel.count();
     // A page at a time, written as it comes: an export of any size holds one page (PAGE_SIZE rows).

@@ -1,5 +1,5 @@
 import type { Ctx } from './support/context.js';
-import { secretBox, withStore } from './support/context.js';
+import { secretBox, withExistingStore, withStore } from './support/context.js';
 import { emitListing, listSpec, pages, type Column, type ListFlags } from './support/listing.js';
 import { c, fmtAge, fmtTime, table } from './support/output.js';
 import { browserRefresher, type RefreshResult } from '../fleet/refresh.js';
@@ -12,6 +12,7 @@ import { createdTenants } from './support/imported.js';
 import { healthFigures, renderHealth, sessionHealth } from '../store/sessionHealth.js';
 import { parseJsonFile, readInputFile, rejectProblems } from '../config/inputFiles.js';
 import { UsageError } from '../errors.js';
+import { checkFixedFilter, checkTenantFilter, IG_STATES } from '../store/filters.js';
 
 export async function parseIgFile(path: string, text: string): Promise<IgAccountInput[]> {
   const r = await validateIgAccounts(parseJsonFile(path, text), checkTotpSecret);
@@ -76,7 +77,9 @@ export async function igListCli(
 ): Promise<void> {
   const spec = listSpec(opts, ctx.config.json);
   const filter = { state: opts.state, tenant: opts.tenant };
-  await withStore(ctx, async (store) => {
+  checkFixedFilter('--state', filter.state, IG_STATES);
+  await withExistingStore(ctx, async (store) => {
+    await checkTenantFilter(store, filter.tenant);
     const now = ctx.clock.now();
     // Session-health figures over 30 days, per session.
     const health = new Map((await sessionHealth(store, now)).map((h) => [h.igAccountId, h]));

@@ -6,6 +6,7 @@ import { c, fmtTime, table } from './support/output.js';
 import { UsageError } from '../errors.js';
 import { join, type JoinSummary } from '../fleet/join.js';
 import { telegramGateway } from '../fleet/telegramGateway.js';
+import { checkNicheFilter } from '../store/filters.js';
 
 export function renderJoin(s: JoinSummary): string {
   const lines: string[] = [];
@@ -96,6 +97,7 @@ export async function joinCli(ctx: Ctx, opts: JoinFlags): Promise<void> {
   const box = secretBox(ctx);
   await withStore(ctx, async (store) => {
     const tenant = await tenantScope(store, { ...opts, command: 'join', anyAllowed: true });
+    await checkNicheFilter(store, opts.niche);
     const gateway = await telegramGateway(ctx.config, ctx.clock);
     try {
       const summary = await join(

@@ -1,5 +1,5 @@
 import type { Ctx } from './support/context.js';
-import { secretBox, withStore } from './support/context.js';
+import { secretBox, withExistingStore, withStore } from './support/context.js';
 import { table } from './support/output.js';
 import { importProxies, parseProxyFile } from '../fleet/proxies.js';
 import { listProxies, removeProxies } from '../store/proxies.js';
@@ -27,7 +27,7 @@ export async function importProxiesCli(
 }
 
 export async function listProxiesCli(ctx: Ctx): Promise<void> {
-  await withStore(ctx, async (store) =>
+  await withExistingStore(ctx, async (store) =>
     ctx.emit(await listProxies(store), (rows) =>
       rows.length === 0
         ? 'no proxies → acctctl proxies import FILE'

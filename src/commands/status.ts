@@ -1,10 +1,10 @@
 import type { Ctx } from './support/context.js';
-import { withStore } from './support/context.js';
+import { withExistingStore } from './support/context.js';
 import { DEFAULT_LIMIT, listSpec } from './support/listing.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { checkAccountFilter } from '../store/accounts.js';
 import { renderStatus, statusJson } from './support/statusView.js';
-import { perAccountPrometheus, status, toPrometheus, writeFileAtomic } from '../fleet/status.js';
+import { perAccountPrometheus, perSessionPrometheus, status, toPrometheus, writeFileAtomic } from '../fleet/status.js';
 
 export interface StatusFlags {
   metricsFile?: string;
@@ -34,12 +34,12 @@ export async function statusCli(ctx: Ctx, opts: StatusFlags): Promise<void> {
     ? { state: opts.state, tenant: opts.tenant, limit: listSpec({ limit: opts.limit }, false).limit ?? DEFAULT_LIMIT }
     : undefined;
   if (detail) checkAccountFilter(detail);
-  await withStore(ctx, async (store) => {
+  await withExistingStore(ctx, async (store) => {
     const deps = { store, clock: ctx.clock, timeZone: ctx.config.timeZone, igRate: ctx.config.igRate };
     const report = await status(deps, { accounts: detail });
     if (opts.metricsFile) {
       let text = toPrometheus(report);
-      if (opts.metricsPerAccount) text += await perAccountPrometheus(deps);
+      if (opts.metricsPerAccount) text += (await perAccountPrometheus(deps)) + perSessionPrometheus(report);
       writeFileAtomic(opts.metricsFile, text);
       // The crontab's line: no tables, one line (stdout usually goes to /dev/null).
       ctx.emit(
@@ -50,12 +50,18 @@ export async function statusCli(ctx: Ctx, opts: StatusFlags): Promise<void> {
     } else {
       ctx.emit(statusJson(report), () => renderStatus(report));
     }
+    // A fleet with no enabled account is not healthy: --fail-under fails on it (a monitoring line
+    // pointed at the wrong store, or every account disabled, must not stay green).
+    const healthyPct = report.accounts.enabled === 0 ? 0 : report.accounts.healthyPct;
     if (failUnder !== undefined) {
       const { alertFleetHealth } = await import('../fleet/alerts.js');
-      await alertFleetHealth(store, ctx.clock.now(), report.accounts.healthyPct, failUnder);
+      await alertFleetHealth(store, ctx.clock.now(), healthyPct, failUnder);
     }
-    if (failUnder !== undefined && report.accounts.healthyPct < failUnder) {
-      ctx.log.error(`healthy accounts ${report.accounts.healthyPct}% are below --fail-under ${failUnder}%`);
+    if (failUnder !== undefined && report.accounts.enabled === 0) {
+      ctx.log.error(`no enabled accounts: --fail-under ${failUnder}% fails → import or enable accounts`);
+      ctx.setExitCode(ExitCode.UNAVAILABLE);
+    } else if (failUnder !== undefined && healthyPct < failUnder) {
+      ctx.log.error(`healthy accounts ${healthyPct}% are below --fail-under ${failUnder}%`);
       ctx.setExitCode(ExitCode.UNAVAILABLE);
     }
   });

@@ -1,5 +1,5 @@
 import type { Ctx } from './support/context.js';
-import { withStore } from './support/context.js';
+import { withExistingStore, withStore } from './support/context.js';
 import { emitListing, listSpec, pages, type Column, type ListFlags } from './support/listing.js';
 import { fmtTime } from './support/output.js';
 import { UsageError } from '../errors.js';
@@ -11,6 +11,7 @@ import { readInputFile } from '../config/inputFiles.js';
 import { removeTargets } from '../store/targets.js';
 import { count } from '../domain/plural.js';
 import { tenantScope } from '../fleet/tenants.js';
+import { checkNicheFilter } from '../store/filters.js';
 
 export async function importTargetsCli(
   ctx: Ctx,
@@ -47,7 +48,8 @@ export async function listTargetsCli(
   const spec = listSpec(opts, ctx.config.json);
   const filter = { niche: opts.niche, status: opts.status };
   checkTargetFilter(filter);
-  await withStore(ctx, async (store) => {
+  await withExistingStore(ctx, async (store) => {
+    await checkNicheFilter(store, filter.niche);
     await emitListing(ctx, spec, {
       columns: targetColumns,
       total: await countTargets(store, filter),

@@ -1,6 +1,6 @@
 import type { Ctx } from './support/context.js';
 import { readFileSync } from 'node:fs';
-import { secretBox, withStore } from './support/context.js';
+import { secretBox, withExistingStore, withStore } from './support/context.js';
 import { readInputFile } from '../config/inputFiles.js';
 import { table } from './support/output.js';
 import { addTenant, setTenantNotifySettings, type TenantNotifyResult } from '../fleet/tenants.js';
@@ -52,7 +52,7 @@ export async function setTenantCli(
 }
 
 export async function listTenantsCli(ctx: Ctx): Promise<void> {
-  await withStore(ctx, async (store) =>
+  await withExistingStore(ctx, async (store) =>
     ctx.emit(await listTenants(store), (rows) =>
       rows.length === 0
         ? 'no tenants yet → acctctl tenants add NAME'

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { JsonRows } from '../domain/accountsConfig.js';
-import { DataError } from '../errors.js';
+import { parseProviders, type ApiProvider } from '../domain/providers.js';
+import { ConfigError, DataError, NoInputError } from '../errors.js';
 
 /** How an import treats tenants it does not know. */
 export interface ImportOptions {
@@ -17,8 +18,18 @@ export function readInputFile(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (cause) {
-    throw new DataError(`cannot read ${path} → check the path and its permissions`, { cause });
+    throw unreadable(path, cause);
   }
+}
+
+/** A file that does not exist is a missing input (66); one that cannot be read is bad input (65). */
+function unreadable(path: string, cause: unknown): DataError | NoInputError {
+  if ((cause as NodeJS.ErrnoException).code === 'ENOENT') {
+    return new NoInputError(`${path} does not exist → check the path (relative paths are from ${process.cwd()})`, {
+      cause,
+    });
+  }
+  return new DataError(`cannot read ${path} → check the path and its permissions`, { cause });
 }
 
 /**
@@ -32,7 +43,7 @@ export function readJsonRows(path: string): { rows: JsonRows } | { data: unknown
   try {
     buf = readFileSync(path);
   } catch (cause) {
-    throw new DataError(`cannot read ${path} → check the path and its permissions`, { cause });
+    throw unreadable(path, cause);
   }
   const spans = arrayOfObjectSpans(buf);
   const whole = () => ({ data: parseJsonFile(path, buf.toString('utf8')) });
@@ -204,4 +215,33 @@ function jsonErrorLine(text: string): string {
     const line = text.slice(0, Number(m[1])).split('\n').length;
     return ` (near line ${line})`;
   }
+}
+
+/**
+ * The API providers file (ACCTCTL_API_PROVIDERS) is configuration, not an import: a missing or
+ * unreadable file, a syntax error or a wrong description is a ConfigError (78), found by `doctor`
+ * as by `check`.
+ */
+export function loadProvidersFile(file: string | undefined): Map<string, ApiProvider> {
+  if (!file) return new Map();
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConfigError(
+      `ACCTCTL_API_PROVIDERS ${file} cannot be read (${code}) → fix the path or its permissions, or unset ACCTCTL_API_PROVIDERS`,
+      { cause },
+    );
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text) as unknown;
+  } catch {
+    // As parseJsonFile: V8's message may quote the content, so only the line is reported.
+    throw new ConfigError(`ACCTCTL_API_PROVIDERS ${file} is not valid JSON${jsonErrorLine(text)} → fix the file`);
+  }
+  const r = parseProviders(data);
+  if (!r.ok) throw new ConfigError(`${file} describes the API providers wrongly → fix it`, { details: r.problems });
+  return r.value;
 }

@@ -478,14 +478,17 @@ export const METRIC_NAMES = [
   'acctctl_instagram_sessions_backing_off',
   'acctctl_instagram_requests_in_window',
   'acctctl_check_jobs',
-  'acctctl_instagram_refreshes_30d',
-  'acctctl_instagram_refresh_success_ratio',
-  'acctctl_instagram_check_success_ratio',
   'acctctl_alert_deliveries_undelivered',
   'acctctl_status_generated_timestamp_seconds',
 ] as const;
 /** Written only with `--metrics-per-account`. */
 export const PER_ACCOUNT_METRIC = 'acctctl_account_actions_today';
+/** One series per Instagram session (tenant, username): also only with `--metrics-per-account`. */
+export const PER_SESSION_METRICS = [
+  'acctctl_instagram_refreshes_30d',
+  'acctctl_instagram_refresh_success_ratio',
+  'acctctl_instagram_check_success_ratio',
+] as const;
 
 /**
  * Prometheus text exposition format, for node_exporter's textfile collector: aggregate series
@@ -575,6 +578,27 @@ export function toPrometheus(r: StatusReport): string {
     'Follower/following check jobs by status.',
     Object.entries(r.checkJobs.byStatus).map(([s, n]): Sample => [{ status: s }, n]),
   );
+  e.metric(
+    'acctctl_alert_deliveries_undelivered',
+    'Alert deliveries not delivered yet, per sink (pending, of which failing, and given up).',
+    r.alerts.sinks.flatMap((s) => [
+      [{ sink: s.sink, status: 'pending' }, s.pending] as Sample,
+      [{ sink: s.sink, status: 'failing' }, s.failing] as Sample,
+      [{ sink: s.sink, status: 'dead' }, s.dead] as Sample,
+    ]),
+  );
+  e.metric('acctctl_status_generated_timestamp_seconds', 'When this file was written.', [
+    [{}, Math.floor(r.generatedAt / 1000)],
+  ]);
+  return e.text();
+}
+
+/**
+ * `--metrics-per-account`: the per-session Instagram series (30-day session health), which grow
+ * with the number of sessions and so are not in the aggregate file.
+ */
+export function perSessionPrometheus(r: StatusReport): string {
+  const e = new Exposition();
   const sh = r.alerts.sessionHealth;
   const who = (h: (typeof sh)[number]) => ({ tenant: h.tenant, username: h.username });
   e.metric(
@@ -595,18 +619,6 @@ export function toPrometheus(r: StatusReport): string {
     'Share of authenticated check requests answered 200 (30 days, 0-1).',
     sh.filter((h) => h.checkSuccessPct !== null).map((h): Sample => [who(h), h.checkSuccessPct! / 100]),
   );
-  e.metric(
-    'acctctl_alert_deliveries_undelivered',
-    'Alert deliveries not delivered yet, per sink (pending, of which failing, and given up).',
-    r.alerts.sinks.flatMap((s) => [
-      [{ sink: s.sink, status: 'pending' }, s.pending] as Sample,
-      [{ sink: s.sink, status: 'failing' }, s.failing] as Sample,
-      [{ sink: s.sink, status: 'dead' }, s.dead] as Sample,
-    ]),
-  );
-  e.metric('acctctl_status_generated_timestamp_seconds', 'When this file was written.', [
-    [{}, Math.floor(r.generatedAt / 1000)],
-  ]);
   return e.text();
 }
 

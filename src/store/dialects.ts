@@ -359,3 +359,8 @@ async function openPostgres(url: string): Promise<OpenedDialect> {
 export async function openDialect(target: DbTarget): Promise<OpenedDialect> {
   return target.kind === 'sqlite' ? openSqlite(target.path) : openPostgres(target.url);
 }
+
+/** The file of a file-backed store (SQLite) when it does not exist yet; null otherwise. */
+export function missingStoreFile(target: DbTarget): string | null {
+  return target.kind === 'sqlite' && target.path !== ':memory:' && !existsSync(target.path) ? target.path : null;
+}

@@ -23,6 +23,8 @@ export interface EventFilter {
   account?: string | undefined;
   ids?: number[] | undefined;
   limit?: number | undefined;
+  /** Keyset paging: only events older than this one (newest-first order). */
+  before?: { at: number; id: number } | undefined;
 }
 
 export interface NewEvent {
@@ -96,6 +98,10 @@ export function eventsQuery(store: Store, f: EventFilter) {
       sql<string | null>`coalesce(ta.session_name, ia.username, w.username, tg.ref, rs.name)`.as('subject_name'),
     ]);
   if (f.sinceMs !== undefined) q = q.where('e.at', '>=', f.sinceMs);
+  if (f.before !== undefined) {
+    const b = f.before;
+    q = q.where((eb) => eb.or([eb('e.at', '<', b.at), eb.and([eb('e.at', '=', b.at), eb('e.id', '<', b.id)])]));
+  }
   if (f.kinds?.length) q = q.where('e.kind', 'in', f.kinds);
   if (f.ids) q = q.where('e.id', 'in', f.ids.length ? f.ids : [-1]);
   if (f.tenant !== undefined) {
@@ -151,19 +157,23 @@ export async function eventsPage(
   return (await q.execute()).map(eventView);
 }
 
-/** How many events match `f`, counting no further than `f.limit`. */
-export async function countEvents(store: Store, f: EventFilter): Promise<number> {
-  const r = await store.db
-    .selectFrom(eventsQuery(store, f).as('x'))
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .executeTakeFirst();
-  return Number(r?.n ?? 0);
-}
-
 /** Newest first. Walks the (at, id) index from the newest and stops at the limit. */
 export async function listEvents(store: Store, f: EventFilter): Promise<EventView[]> {
   const rows = await eventsQuery(store, f).execute();
   return rows.map(eventView);
+}
+
+/** How many events match (for `total` and "showing N of M"): a COUNT, no rows fetched. */
+export async function countEvents(store: Store, f: EventFilter): Promise<number> {
+  const inner = eventsQuery(store, { ...f, limit: undefined, before: undefined })
+    .clearSelect()
+    .clearOrderBy()
+    .select('e.id');
+  const r = await store.db
+    .selectFrom(inner.as('x'))
+    .select(sql<number | string>`count(*)`.as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
 }
 
 export async function insertEvent(tx: Kysely<Database>, e: NewEvent): Promise<number> {

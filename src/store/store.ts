@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { DbTarget } from '../config/config.js';
-import { ClosedError, ConfigError } from '../errors.js';
-import { openDialect, type DialectCaps, type HeldStatements } from './dialects.js';
+import { ClosedError, ConfigError, NoInputError } from '../errors.js';
+import { missingStoreFile, openDialect, type DialectCaps, type HeldStatements } from './dialects.js';
 import { FIRST_MIGRATION, migrateToLatest, refuseNewer, schemaState } from './migrations.js';
 import type { Database } from './schema.js';
 
@@ -23,6 +23,19 @@ export interface Store {
 }
 
 export type SchemaMode = 'auto' | 'require' | 'none';
+
+/**
+ * Read-only commands (status, doctor, listings) never create a store: a SQLite file that does not
+ * exist is an error naming the path (66), so a monitoring line run in the wrong directory fails
+ * instead of reporting on a new empty store.
+ */
+export function assertStoreExists(target: DbTarget): void {
+  const path = missingStoreFile(target);
+  if (path === null) return;
+  throw new NoInputError(
+    `no store at ${path} → point --db or DATABASE_URL at the existing one, or create it with \`acctctl migrate\` (or \`acctctl accounts import FILE\`)`,
+  );
+}
 
 /**
  * Open the store. `auto`: migrate when the dialect allows it (SQLite), else require an

@@ -131,8 +131,8 @@ const CASES: Case[] = [
   {
     name: 'missing file',
     args: () => ['accounts', 'import', '/nonexistent/accounts.json'],
-    code: 65,
-    message: /cannot read/,
+    code: 66,
+    message: /\/nonexistent\/accounts\.json does not exist → check the path/,
   },
   {
     name: 'bad tenant verify mode',

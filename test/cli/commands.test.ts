@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -44,6 +44,8 @@ describe('the built CLI', () => {
       ACCTCTL_KEY_FILE: join(dir, 'missing.key'),
       ACCTCTL_CHROMIUM_PATH: '/nonexistent/chromium',
     });
+    // An empty SQLite file: a store not migrated yet (doctor never creates one; a missing file is 66).
+    writeFileSync(join(dir, 'a.db'), '');
     const r = await runCli(['--json', 'doctor'], { env, cwd: dir });
     expect(r.code).toBe(78);
     const report = JSON.parse(r.stdout) as {

@@ -92,21 +92,23 @@ describe('files acctctl creates', () => {
   it('--log-file is created mode 0600 and receives the logs', async () => {
     const log = join(dir, 'run.log');
     const env = baseEnv({ DATABASE_URL: join(dir, 'a.db') });
-    const r = await runCli(['--log-level', 'debug', '--log-file', log, 'status'], { env, cwd: dir });
+    // migrate: it creates the store (status reads one and never creates it).
+    const r = await runCli(['--log-level', 'debug', '--log-file', log, 'migrate'], { env, cwd: dir });
     expect(r.code, r.stderr).toBe(0);
     expect(mode(log)).toBe(0o600);
-    expect(readFileSync(log, 'utf8')).toMatch(/DEBUG command start command=status/);
+    expect(readFileSync(log, 'utf8')).toMatch(/DEBUG command start command=migrate/);
   });
 
   it('reads .env from the working directory, below the real environment and flags', async () => {
     writeFileSync(join(dir, '.env'), `DATABASE_URL=${join(dir, 'from-dotenv.db')}\nACCTCTL_LOG_LEVEL=debug\n`);
-    let r = await runCli(['status'], { env: baseEnv(), cwd: dir });
+    // migrate creates the store it is pointed at (read-only commands never create one).
+    let r = await runCli(['migrate'], { env: baseEnv(), cwd: dir });
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(join(dir, 'from-dotenv.db'))).toBe(true);
     expect(r.stderr).toContain('DEBUG');
-    r = await runCli(['status'], { env: baseEnv({ DATABASE_URL: join(dir, 'from-env.db') }), cwd: dir });
+    r = await runCli(['migrate'], { env: baseEnv({ DATABASE_URL: join(dir, 'from-env.db') }), cwd: dir });
     expect(existsSync(join(dir, 'from-env.db'))).toBe(true);
-    r = await runCli(['--db', join(dir, 'from-flag.db'), '--log-level', 'info', 'status'], {
+    r = await runCli(['--db', join(dir, 'from-flag.db'), '--log-level', 'info', 'migrate'], {
       env: baseEnv({ DATABASE_URL: join(dir, 'from-env2.db') }),
       cwd: dir,
     });

@@ -245,7 +245,13 @@ describe.each(DIALECTS)('listings on $name', (dialect) => {
     );
     const found = await runCli(['watch', 'list', '--status', 'found', '--tenant', 'acme', '--csv'], { env });
     expect(found.stdout.trimEnd().split('\n')).toHaveLength(11);
-    expect((await runCli(['watch', 'list', '--tenant', 'nobody'], { env })).stdout).toContain('no watches match');
+    // A tenant that does not exist is a usage error naming the known ones (issue 25), not "no watches match".
+    const nobody = await runCli(['watch', 'list', '--tenant', 'nobody'], { env });
+    expect(nobody.code).toBe(64);
+    expect(nobody.stderr).toContain('--tenant "nobody" is unknown → use one of acme');
+    expect((await runCli(['watch', 'list', '--status', 'error', '--tenant', 'acme'], { env })).stdout).toContain(
+      'no watches match',
+    );
   });
 });
 

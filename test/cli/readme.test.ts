@@ -329,3 +329,71 @@ describe('README: its example input files are accepted by the commands that read
     }
   });
 });
+
+describe('README: the promises of issue 25 (metrics, listings)', () => {
+  const metricsParagraph = (): string => {
+    const s = section(README, 'Status, listings and metrics');
+    const start = s.indexOf('**Metrics**');
+    return s.slice(start, s.indexOf('\n\n', start));
+  };
+
+  it('lists every series the metrics file holds, and which come only with --metrics-per-account', async () => {
+    const { METRIC_NAMES, PER_ACCOUNT_METRIC, PER_SESSION_METRICS } = await import('../../src/fleet/status.js');
+    const text = metricsParagraph();
+    const named = new Set([...text.matchAll(/`(acctctl_[a-z_0-9]+)/g)].map((m) => m[1]!));
+    const per = text.slice(text.indexOf('One series per account'));
+    for (const m of METRIC_NAMES) expect(named.has(m), m).toBe(true);
+    for (const m of [PER_ACCOUNT_METRIC, ...PER_SESSION_METRICS]) expect(per, m).toContain(`\`${m}{`);
+    const all = new Set<string>([...METRIC_NAMES, PER_ACCOUNT_METRIC, ...PER_SESSION_METRICS]);
+    expect([...named].filter((n) => !all.has(n))).toEqual([]);
+    // The crontab says so too.
+    expect(readFileSync(join(ROOT, 'crontab.example'), 'utf8')).toContain(
+      'per-Instagram-session series only with --metrics-per-account',
+    );
+  });
+
+  it('names every listing (a command with --limit, --all and --csv) in its Listings paragraph', () => {
+    const tree = commandTree(buildProgram(() => async () => {}));
+    const listings = tree.filter(({ options }) => ['--limit', '--all', '--csv'].every((o) => options.includes(o)));
+    expect(listings.map((l) => l.path.join(' '))).toContain('events');
+    const s = section(README, 'Status, listings and metrics');
+    const start = s.indexOf('**Listings**');
+    const para = s.slice(start, s.indexOf('\n\n', start));
+    for (const { path } of listings) expect(para, path.join(' ')).toContain(`\`${path.join(' ')}\``);
+  });
+});
+
+describe('README: Getting started for real runs as written (issue 25, point 6)', () => {
+  it('every step exits 0 in a fresh directory holding only the shipped example', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { copyFileSync } = await import('node:fs');
+    const m = /<!-- getting-started[\s\S]*?-->\s*```sh\n([\s\S]*?)```/.exec(README);
+    expect(m, 'a ```sh block after <!-- getting-started -->').not.toBeNull();
+    const dir = mkdtempSync(join(tmpdir(), 'acctctl-getting-started-'));
+    try {
+      copyFileSync(join(ROOT, 'accounts_config.example.json'), join(dir, 'accounts_config.example.json'));
+      const bin = join(ROOT, 'bin', 'acctctl.js');
+      // `npx acctctl` is the built binary of this checkout; each step must succeed (set -e).
+      const script = `set -e\nnpx() { [ "$1" = acctctl ] && shift; node ${JSON.stringify(bin)} "$@"; }\n${m![1]!}`;
+      const r = spawnSync('bash', ['-c', script], { cwd: dir, env: baseEnv(), encoding: 'utf8', timeout: 120_000 });
+      expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+      expect(r.stdout).toMatch(/imported 3 accounts/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('README: the library example says what a project needs (issue 25, point 7)', () => {
+  it('ESM-only, the tsc --init changes `await using` needs on Node 20, a key file to import, and the consumer test applies them', () => {
+    const s = section(README, 'Use from another service');
+    expect(s).toContain('ESM-only');
+    expect(s).toContain('"type": "module"');
+    expect(s).toContain('`"target"` to `"es2022"`');
+    expect(s).toContain('"lib": ["es2022", "esnext.disposable", "dom"]');
+    expect(s).toMatch(/key file to exist/);
+    const consumer = readFileSync(join(ROOT, 'test/consumer/run.mjs'), 'utf8');
+    expect(consumer).toContain("run(tsc, ['--init']");
+    expect(consumer).toContain('"lib": ["es2022", "esnext.disposable", "dom"]');
+  });
+});

@@ -4,7 +4,7 @@ import type { Logger } from '../../log/logger.js';
 import { SecretBox } from '../../security/secretBox.js';
 import { alignClock } from '../../store/dbClock.js';
 import { guardTelegramMode } from '../../store/storeMode.js';
-import { openStore, type SchemaMode, type Store } from '../../store/store.js';
+import { assertStoreExists, openStore, type SchemaMode, type Store } from '../../store/store.js';
 
 /** What every command action gets from the entry point. */
 export interface Ctx {
@@ -15,6 +15,8 @@ export interface Ctx {
   emit<T>(data: T, human: (data: T) => string): void;
   /** Write a chunk of stdout as it is produced (streamed listings), redacted like emit. */
   out(text: string): void;
+  /** A message for people, on stderr (`acctctl: …`): stdout carries only results. */
+  note(text: string): void;
   /** A command that completed but must report failure (e.g. status --fail-under). */
   setExitCode(code: number): void;
 }
@@ -38,6 +40,12 @@ export async function withStore<T>(
     ctx.clock = hostClock;
     await store.close();
   }
+}
+
+/** withStore for read-only commands: a store that does not exist is an error (66), never created. */
+export function withExistingStore<T>(ctx: Ctx, fn: (store: Store) => Promise<T>): Promise<T> {
+  assertStoreExists(ctx.config.db);
+  return withStore(ctx, fn);
 }
 
 export function secretBox(ctx: Ctx): SecretBox {

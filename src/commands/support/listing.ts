@@ -42,10 +42,10 @@ export interface ListSpec {
 }
 
 /** Validate --limit / --all / --csv (with the global --json). */
-export function listSpec(flags: ListFlags, json: boolean): ListSpec {
+export function listSpec(flags: ListFlags, json: boolean, defaultLimit = DEFAULT_LIMIT): ListSpec {
   if (flags.csv && json) throw new UsageError('--csv and --json both given → choose one output format');
   if (flags.all && flags.limit !== undefined) throw new UsageError('--all and --limit both given → choose one');
-  let limit: number | null = DEFAULT_LIMIT;
+  let limit: number | null = defaultLimit;
   if (flags.all) limit = null;
   else if (flags.limit !== undefined) {
     limit = Number(flags.limit);
