@@ -1,3 +1,6 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import { launchChromium } from '../../src/instagram/browser.js';
 import { findChromium } from '../../src/instagram/chromium.js';
 
 /** Real-browser tests run where a Chromium exists (CI installs Debian's) and say so when skipped. */
@@ -7,4 +10,22 @@ if (!HAVE_CHROMIUM) {
   process.stderr.write(
     'NOTE: real-browser tests are SKIPPED: no Chromium (apt-get install -y chromium, or set ACCTCTL_CHROMIUM_PATH). CI installs it.\n',
   );
+}
+
+/**
+ * One Chromium for a whole test file (each login still gets a fresh context): launched in
+ * beforeAll, closed in afterAll. Call inside a describe.
+ */
+export function sharedChromium(): () => Browser {
+  let browser: Browser | null = null;
+  beforeAll(async () => {
+    if (HAVE_CHROMIUM) browser = await launchChromium({ chromiumPath: process.env.ACCTCTL_CHROMIUM_PATH });
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return () => {
+    if (!browser) throw new Error('no shared Chromium (HAVE_CHROMIUM is false)');
+    return browser;
+  };
 }
