@@ -3,7 +3,9 @@
  * Chromium (reference/instagram-web.md §1) and returns the cookies, or why it could not.
  */
 import { createRequire } from 'node:module';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser, BrowserContext, CDPSession, Page, Response } from 'playwright-core';
 import type { ProxySpec } from '../domain/proxyUrl.js';
 import { UnavailableError } from '../errors.js';
@@ -161,7 +163,7 @@ const LOGIN_XHR = /^(?:\/api\/v1\/web)?\/accounts\/login\/ajax\/$/;
 const TWO_FACTOR_XHR = /^(?:\/api\/v1\/web)?\/accounts\/login\/ajax\/two_factor\/$/;
 /** What stands between the visitor and the form, or after the login: consent and the prompts. */
 const CONSENT_BUTTONS = ['Decline optional cookies', 'Only allow essential cookies', 'Allow all cookies'];
-const PROMPT_BUTTONS = ['Not now', 'Not Now'];
+const PROMPT_BUTTON = /^not now$/i;
 
 /** Hide what marks an automated browser (the page sees navigator.webdriver === false, as in Chrome). */
 const STEALTH = `Object.defineProperty(Navigator.prototype, 'webdriver', { get: () => false, configurable: true });`;
@@ -511,6 +513,97 @@ async function migrateProfile(
   return state;
 }
 
+/** Where Playwright puts a launched Chromium's temporary profile (~1.2 MB), under $TMPDIR. */
+const PROFILE_PREFIX = 'playwright_chromiumdev_profile-';
+/** The file acctctl leaves in a profile it launched: `pid:starttime` of the process that owns it. */
+const OWNER_FILE = 'acctctl-owner';
+
+/** `pid:starttime` of a live process (Linux /proc), or null when there is none. */
+function processIdentity(pid: number | 'self'): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): state is field 3, starttime field 22.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return `${pid === 'self' ? process.pid : pid}:${f[19]}`;
+  } catch {
+    return null;
+  }
+}
+
+/** Command lines of the running processes, by pid (Linux /proc). */
+function commandLines(): Map<number, { ppid: number; cmdline: string }> {
+  const out = new Map<number, { ppid: number; cmdline: string }>();
+  let pids: string[] = [];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return out;
+  }
+  for (const d of pids) {
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      out.set(Number(d), { ppid, cmdline: readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ') });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * Mark the temporary profiles of the Chromiums this process launched as acctctl's own, so that
+ * a later run can tell its leftovers (a login killed before Playwright could remove them) from
+ * other programs' profiles.
+ */
+function markOwnProfiles(): void {
+  const me = processIdentity('self');
+  if (!me) return;
+  for (const { ppid, cmdline } of commandLines().values()) {
+    if (ppid !== process.pid) continue;
+    const dir = /--user-data-dir=(\S+)/.exec(cmdline)?.[1];
+    if (!dir || !dir.startsWith(join(tmpdir(), PROFILE_PREFIX))) continue;
+    try {
+      if (!existsSync(join(dir, OWNER_FILE))) writeFileSync(join(dir, OWNER_FILE), me);
+    } catch {
+      // Chromium removed it meanwhile
+    }
+  }
+}
+
+/**
+ * Remove acctctl's own temporary Chromium profiles that a killed login left in $TMPDIR: only
+ * those marked as ours whose owning process is gone and that no running process uses. Returns
+ * the directories removed.
+ */
+export function sweepStaleProfiles(dir = tmpdir()): string[] {
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir).filter((n) => n.startsWith(PROFILE_PREFIX));
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  let procs: Map<number, { ppid: number; cmdline: string }> | null = null;
+  for (const n of names) {
+    const path = join(dir, n);
+    let owner: string;
+    try {
+      if (!statSync(path).isDirectory()) continue;
+      owner = readFileSync(join(path, OWNER_FILE), 'utf8').trim();
+    } catch {
+      continue; // not ours (or not marked yet)
+    }
+    const pid = Number(owner.split(':')[0]);
+    if (!Number.isInteger(pid) || pid <= 0 || processIdentity(pid) === owner) continue; // its owner still runs
+    procs ??= commandLines();
+    if ([...procs.values()].some((p) => p.cmdline.includes(`--user-data-dir=${path}`))) continue; // still in use
+    rmSync(path, { recursive: true, force: true });
+    removed.push(path);
+  }
+  return removed;
+}
+
 /** Launch a headless Chromium with acctctl's flags (a login's own, or a test file's shared one). */
 export async function launchChromium(opts: {
   chromiumPath: string | undefined;
@@ -523,13 +616,17 @@ export async function launchChromium(opts: {
   if (!('path' in found)) throw new UnavailableError(`${found.problem} → ${found.fix}`);
   const { chromium } = createRequire(import.meta.url)('playwright-core') as typeof import('playwright-core');
   const proxy = proxyOption(opts.proxy ?? null);
-  return chromium.launch({
+  // A login killed earlier left its profile behind: remove our own such leftovers first.
+  sweepStaleProfiles();
+  const browser = await chromium.launch({
     executablePath: found.path,
     headless: true,
     args: [...CHROMIUM_ARGS, '--disable-blink-features=AutomationControlled', ...(opts.extraArgs ?? [])],
     ...(proxy ? { proxy } : {}),
     timeout: opts.timeoutMs ?? 30_000,
   });
+  markOwnProfiles();
+  return browser;
 }
 
 export const playwrightLogin: BrowserLogin = async (req) => {
@@ -652,17 +749,37 @@ export const playwrightLogin: BrowserLogin = async (req) => {
     if (verdict.kind !== 'logged_in') return { ...verdict, decidedBy, ...extra } as LoginOutcome;
 
     // Logged in. Let the page move on and get past "Save your login info?" and notifications,
-    // as a person would (a few seconds at most; the session cookie is already set).
+    // as a person would (a few seconds at most; the session cookie is already set). Each step
+    // awaits what the page does: a prompt to appear, the clicked one to go, the URL to move on.
     const until = Date.now() + Math.min(timeout, 6_000);
-    for (let clicks = 0; Date.now() < until;) {
-      if (clicks < 4 && (await clickButton(page, PROMPT_BUTTONS))) clicks++;
-      else if (!/\/accounts\/(login|onetap)/.test(new URL(page.url()).pathname)) {
-        // Home: one more look for a late dialog, then done.
-        await page.waitForTimeout(300);
-        if (!(clicks < 4 && (await clickButton(page, PROMPT_BUTTONS)))) break;
+    const rest = () => Math.max(1, until - Date.now());
+    const prompt = page.getByRole('button', { name: PROMPT_BUTTON }).filter({ visible: true }).first();
+    const left = (u: URL) => !/\/accounts\/(login|onetap)/.test(u.pathname);
+    for (let clicks = 0; clicks < 4 && Date.now() < until;) {
+      const shown =
+        (await prompt.count()) > 0 ? await prompt.elementHandle({ timeout: 1_000 }).catch(() => null) : null;
+      if (shown) {
+        await shown.click({ timeout: rest() }).catch(() => {});
         clicks++;
+        await shown.waitForElementState('hidden', { timeout: rest() }).catch(() => {});
+        await shown.dispose().catch(() => {});
+        continue;
       }
-      await page.waitForTimeout(100);
+      // Home: one short look for a late dialog, then done.
+      if (left(new URL(page.url()))) {
+        if (
+          !(await prompt.waitFor({ state: 'visible', timeout: 300 }).then(
+            () => true,
+            () => false,
+          ))
+        )
+          break;
+        continue;
+      }
+      await Promise.race([
+        prompt.waitFor({ state: 'visible', timeout: rest() }),
+        page.waitForURL(left, { timeout: rest() }),
+      ]).catch(() => {});
     }
 
     const all = await context.cookies();

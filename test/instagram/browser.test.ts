@@ -1,12 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { playwrightLogin, type BrowserLoginRequest } from '../../src/instagram/browser.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { playwrightLogin, sweepStaleProfiles, type BrowserLoginRequest } from '../../src/instagram/browser.js';
 import { FakeClock } from '../../src/domain/clock.js';
 import { NAV_STYLES, startFakeInstagram, type FakeInstagram } from '../../src/sandbox/fakeInstagram.js';
 import { totpCode } from '../../src/instagram/totp.js';
-import { HAVE_CHROMIUM, sharedChromium } from '../support/chromium.js';
+import { chromiumHolder, HAVE_CHROMIUM, sharedChromium } from '../support/chromium.js';
 import { recordingHttpProxy } from '../support/httpProxy.js';
 
 const SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
@@ -370,6 +370,36 @@ describe.skipIf(!HAVE_CHROMIUM)('typing speed', () => {
       expect(new Set(gaps.map((g) => Math.round(g / 10))).size).toBeGreaterThan(2);
     } finally {
       await ig.close();
+    }
+  });
+});
+
+describe.skipIf(!HAVE_CHROMIUM)('temporary profiles a killed login left behind', () => {
+  it('the next run removes acctctl’s own leftovers, and only those no process uses', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'acctctl-tmp-'));
+    try {
+      // A login process holding its Chromium is killed (kill -9): Playwright cannot clean up.
+      const holder = await chromiumHolder(tmp);
+      const profiles = () => readdirSync(tmp).filter((n) => n.startsWith('playwright_chromiumdev_profile-'));
+      const [left] = profiles();
+      expect(profiles()).toHaveLength(1);
+      expect(readFileSync(join(tmp, left!, 'acctctl-owner'), 'utf8')).toMatch(new RegExp(`^${holder.pid}:\\d+$`));
+      // While its owner runs, the profile is in use: kept.
+      expect(sweepStaleProfiles(tmp)).toEqual([]);
+      const gone = new Promise((r) => holder.once('exit', r));
+      holder.kill('SIGKILL');
+      await gone;
+      // Someone else's profile (not marked as acctctl's) is never touched.
+      mkdirSync(join(tmp, 'playwright_chromiumdev_profile-other'));
+      // Its Chromium notices its parent is gone and exits; then the profile is a leftover.
+      await vi.waitFor(() => expect(sweepStaleProfiles(tmp)).toEqual([join(tmp, left!)]), {
+        timeout: 15_000,
+        interval: 100,
+      });
+      expect(existsSync(join(tmp, left!))).toBe(false);
+      expect(profiles()).toEqual(['playwright_chromiumdev_profile-other']);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
     }
   });
 });
