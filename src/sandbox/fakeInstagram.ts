@@ -176,8 +176,8 @@ function spaShell(o: {
        // 'early': the page decides where to go from the first chunk of the answer and leaves at
        // once, while the rest of the body is still on its way.
        const early = (text) => {
-         if (/"authenticated":\s*true/.test(text)) return '/accounts/onetap/?next=%2F';
-         const id = /"two_factor_identifier":\s*"([^"]+)"/.exec(text);
+         if (/"authenticated":\\s*true/.test(text)) return '/accounts/onetap/?next=%2F';
+         const id = /"two_factor_identifier":\\s*"([^"]+)"/.exec(text);
          if (id) { sessionStorage.setItem('tfid', id[1]); sessionStorage.setItem('who', who); return '/accounts/login/two_factor?next=%2F'; }
          return null;
        };
