@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
 import { UnavailableError } from '../errors.js';
-import type { BrowserLogin, LoginOutcome } from '../instagram/browser.js';
+import type { BrowserLogin, BrowserLoginRequest, LoginOutcome } from '../instagram/browser.js';
 import { parseDevice, type StorageState } from '../instagram/device.js';
 import { totpCode } from '../instagram/totp.js';
 import type { Logger } from '../log/logger.js';
@@ -56,6 +56,10 @@ export interface RefreshDeps {
    */
   legacyProfileRoot?: string;
   extraArgs?: string[];
+  /** Delay before each typed key (default: the login's human-like 40–160 ms; tests: 0). */
+  keyDelayMs?: () => number;
+  /** A Chromium already launched (tests: one per file); each login gets a fresh context in it. */
+  browser?: BrowserLoginRequest['browser'];
   /** Wait used while another process holds an account's lock (reactive path). */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -190,6 +194,8 @@ export class SessionRefresher {
           chromiumPath: this.deps.chromiumPath,
           playwrightBrowsersPath: this.deps.playwrightBrowsersPath,
           ...(this.deps.extraArgs ? { extraArgs: this.deps.extraArgs } : {}),
+          ...(this.deps.keyDelayMs ? { keyDelayMs: this.deps.keyDelayMs } : {}),
+          ...(this.deps.browser ? { browser: this.deps.browser } : {}),
         });
       } catch (e) {
         if (e instanceof UnavailableError) throw e;

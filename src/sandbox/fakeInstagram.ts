@@ -15,11 +15,24 @@ import { totpValid } from '../instagram/totp.js';
  */
 export type FormVariant = 'legacy' | 'fb' | 'noname' | 'spa';
 
+/**
+ * How the SPA page moves on after the login and 2FA answers (the real site does each):
+ * - `client`: history.pushState a moment (`navDelayMs`) after the answer was read;
+ * - `full`: `location.href = …` as soon as the answer was read (a full navigation, which makes
+ *   Chromium drop the answer's body);
+ * - `early`: the answer's body arrives in two chunks (`navDelayMs` apart) and the page navigates
+ *   (`location.href`) as soon as the first chunk tells it where to go — while the body is still
+ *   being read.
+ */
+export type NavStyle = 'client' | 'full' | 'early';
+export const NAV_STYLES: readonly NavStyle[] = ['client', 'full', 'early'];
+
 export interface FakeIgUser {
   password: string;
   totpSecret?: string;
   /** What happens after a right password. */
-  behaviour?: 'ok' | 'checkpoint' | 'rate_limited';
+  /** `cut`: the login answer's connection drops halfway through its body (a flaky proxy does that). */
+  behaviour?: 'ok' | 'checkpoint' | 'rate_limited' | 'cut';
   pk?: string;
 }
 
@@ -64,12 +77,20 @@ export interface FakeInstagram {
   setConsent(on: boolean): void;
   /** SPA only: post the login and 2FA XHRs to the legacy `/accounts/login/ajax/…` paths. */
   setLegacyXhr(on: boolean): void;
+  /** SPA only: how the page moves on after an answer. */
+  setNavStyle(s: NavStyle): void;
+  /** SPA only: the login form's field names (reference §0.2: username/password, email/pass, none). */
+  setSpaFields(f: Exclude<FormVariant, 'spa'>): void;
+  /** SPA: the keydowns the login page's script saw in each field ([key, ms on the page's clock]), per login submitted. */
+  keyDowns: Record<'username' | 'password', [string, number][]>[];
   /** API requests with the headers they carried (lower-case names). */
   apiRequests: { path: string; headers: Record<string, string | string[] | undefined> }[];
   /** Login XHRs (and form posts) per endpoint path. */
   loginPosts: string[];
   /** SPA login XHRs: what the page saw as navigator.webdriver, and the request's User-Agent. */
   loginClients: { webdriver: string | null; userAgent: string | undefined }[];
+  /** Login and 2FA XHRs: the headers they carried (lower-case names, in the order sent). */
+  loginHeaders: string[][];
   /** Forget a session (Instagram logged it out). */
   expire(sid: string): void;
   /**
@@ -142,7 +163,15 @@ function twoFactorForm(alert?: string): string {
  * The SPA shell: one page whose script renders the login form, posts it by XHR, and moves on
  * client-side (history.pushState) only after Instagram's answer — as www.instagram.com does.
  */
-function spaShell(o: { consent: boolean; legacyXhr: boolean; navDelayMs: number; start: 'login' | 'home' }): string {
+function spaShell(o: {
+  consent: boolean;
+  legacyXhr: boolean;
+  navDelayMs: number;
+  nav: NavStyle;
+  live: boolean;
+  fields: Exclude<FormVariant, 'spa'>;
+}): string {
+  const [u, p] = o.fields === 'legacy' ? ['username', 'password'] : o.fields === 'fb' ? ['email', 'pass'] : ['', ''];
   const api = o.legacyXhr ? '/accounts/login/ajax/' : '/api/v1/web/accounts/login/ajax/';
   return page(
     'Instagram',
@@ -154,14 +183,35 @@ function spaShell(o: { consent: boolean; legacyXhr: boolean; navDelayMs: number;
        const OVERLAY = document.getElementById('overlay');
        const API = ${JSON.stringify(api)};
        const NAV_DELAY = ${o.navDelayMs};
+       const NAV = ${JSON.stringify(o.nav)};
        let consentOpen = ${o.consent ? '!/(?:^|; )ig_cb=/.test(document.cookie)' : 'false'};
-       let twoFactorIdentifier = null; let who = '';
+       // A full navigation loses the page's state: the 2FA step keeps it in sessionStorage.
+       let twoFactorIdentifier = sessionStorage.getItem('tfid'); let who = sessionStorage.getItem('who') || '';
        const csrf = () => (/(?:^|; )csrftoken=([^;]*)/.exec(document.cookie) || [])[1] || '';
-       const go = (path, render) => setTimeout(() => { history.pushState({}, '', path); render(); }, NAV_DELAY);
+       const go = (path, render) => NAV === 'client'
+         ? setTimeout(() => { history.pushState({}, '', path); render(); }, NAV_DELAY)
+         : (location.href = path);
+       // 'early': the page decides where to go from the first chunk of the answer and leaves at
+       // once, while the rest of the body is still on its way.
+       const early = (text) => {
+         if (/"authenticated":\\s*true/.test(text)) return '/accounts/onetap/?next=%2F';
+         const id = /"two_factor_identifier":\\s*"([^"]+)"/.exec(text);
+         if (id) { sessionStorage.setItem('tfid', id[1]); sessionStorage.setItem('who', who); return '/accounts/login/two_factor?next=%2F'; }
+         return null;
+       };
        const post = (path, data) => fetch(path, { method: 'POST', credentials: 'include',
          headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-csrftoken': csrf(),
                     'x-ig-app-id': '${IG_APP_ID}', 'x-requested-with': 'XMLHttpRequest', 'x-instagram-ajax': '1' },
-         body: new URLSearchParams(data).toString() }).then(async (r) => ({ status: r.status, j: await r.json().catch(() => ({})) }));
+         body: new URLSearchParams(data).toString() }).then(async (r) => {
+           if (NAV === 'early' && r.body) {
+             const reader = r.body.getReader(); const dec = new TextDecoder(); let text = '';
+             for (;;) { const { done, value } = await reader.read(); if (done) break;
+               text += dec.decode(value, { stream: true });
+               const to = early(text); if (to) { location.href = to; return new Promise(() => {}); } }
+             let j = {}; try { j = JSON.parse(text); } catch {} return { status: r.status, j };
+           }
+           return { status: r.status, j: await r.json().catch(() => ({})) };
+         });
        const alertBox = (id, text) => { let p = document.getElementById(id);
          if (!p) { p = document.createElement('p'); p.id = id; p.setAttribute('role', 'alert');
            p.setAttribute('data-testid', 'login-error-message'); p.setAttribute('aria-atomic', 'true'); APP.appendChild(p); }
@@ -188,18 +238,24 @@ function spaShell(o: { consent: boolean; legacyXhr: boolean; navDelayMs: number;
          const j = r.j;
          if (j.authenticated === true) return go('/accounts/onetap/?next=%2F', onetap);
          if (j.two_factor_required) { twoFactorIdentifier = j.two_factor_info.two_factor_identifier;
+           sessionStorage.setItem('tfid', twoFactorIdentifier); sessionStorage.setItem('who', who);
            return go('/accounts/login/two_factor?next=%2F', twoFactor); }
-         if (j.checkpoint_url) return setTimeout(() => { location.href = j.checkpoint_url; }, NAV_DELAY);
+         if (j.checkpoint_url) return NAV === 'client'
+           ? setTimeout(() => { location.href = j.checkpoint_url; }, NAV_DELAY) : (location.href = j.checkpoint_url);
          if (j.authenticated === false) return alertBox('slfErrorAlert', j.user === false
            ? "The username you entered doesn't belong to an account. Please check your username and try again."
            : 'Sorry, your password was incorrect. Please double-check your password.');
          alertBox('slfErrorAlert', j.message || 'Sorry, there was a problem with your request.');
        }
        function login() {
-         APP.innerHTML = '<form id="loginForm"><div><input type="text" name="username" aria-label="Phone number, username, or email" autocomplete="username"></div>'
-           + '<div><input type="password" name="password" aria-label="Password" autocomplete="current-password"></div>'
+         APP.innerHTML = '<form id="loginForm"><div><input type="text" ${u ? `name="${u}"` : ''} aria-label="Phone number, username, or email" autocomplete="username"></div>'
+           + '<div><input type="password" ${p ? `name="${p}"` : ''} aria-label="Password" autocomplete="current-password"></div>'
            + '<div><button type="submit">Log in</button></div></form>';
          const f = document.getElementById('loginForm');
+         // What a bot detector sees: when each key went down in each field.
+         const field = { username: f.querySelector('input[type=text]'), password: f.querySelector('input[type=password]') };
+         const keys = { username: [], password: [] };
+         for (const n of ['username', 'password']) field[n].addEventListener('keydown', (e) => keys[n].push([e.key, performance.now()]));
          const lock = () => f.querySelectorAll('input,button').forEach((e) => (e.disabled = consentOpen));
          lock();
          if (consentOpen) dialog('Allow the use of cookies from Instagram on this browser?',
@@ -207,8 +263,9 @@ function spaShell(o: { consent: boolean; legacyXhr: boolean; navDelayMs: number;
              document.cookie = 'ig_cb=' + (b.startsWith('Allow') ? '2' : '1') + '; path=/; max-age=31536000';
              consentOpen = false; lock(); });
          f.addEventListener('submit', (e) => { e.preventDefault();
-           who = f.username.value;
-           post(API, { client_webdriver: String(navigator.webdriver), username: who, enc_password: '#PWD_INSTAGRAM_BROWSER:0:' + Math.floor(Date.now() / 1000) + ':' + f.password.value,
+           who = field.username.value;
+           navigator.sendBeacon('/__fake/keys', JSON.stringify(keys));
+           post(API, { client_webdriver: String(navigator.webdriver), username: who, enc_password: '#PWD_INSTAGRAM_BROWSER:0:' + Math.floor(Date.now() / 1000) + ':' + field.password.value,
                        queryParams: '{}', optIntoOneTap: 'false', trustedDeviceRecords: '{}' }).then(answered); });
        }
        function twoFactor() {
@@ -217,22 +274,31 @@ function spaShell(o: { consent: boolean; legacyXhr: boolean; navDelayMs: number;
            + '<div><button type="submit">Confirm</button></div></form>';
          const f = document.getElementById('twoFactorForm');
          f.addEventListener('submit', (e) => { e.preventDefault();
+           sessionStorage.removeItem('tfid');
            post(API + 'two_factor/', { identifier: twoFactorIdentifier, verificationCode: f.verificationCode.value, username: who,
                                        queryParams: '{"next":"/"}', trust_signal: 'true', verification_method: '3' })
              .then((r) => r.j.authenticated === true && r.j.status === 'ok'
                ? go('/accounts/onetap/?next=%2F', onetap)
                : alertBox('twoFactorErrorAlert', r.j.message || 'Please check the security code and try again.')); });
        }
-       ${o.start === 'home' ? 'home();' : 'if (/two_factor/.test(location.pathname)) login(); else login();'}
+       ${
+         o.live
+           ? 'if (/^\\/accounts\\/onetap/.test(location.pathname)) onetap(); else home();'
+           : 'if (/two_factor/.test(location.pathname) && twoFactorIdentifier) twoFactor(); else login();'
+       }
      })();
      </script>`,
   );
 }
 
-async function body(req: IncomingMessage): Promise<URLSearchParams> {
+async function text(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function body(req: IncomingMessage): Promise<URLSearchParams> {
+  return new URLSearchParams(await text(req));
 }
 
 function cookies(req: IncomingMessage): Record<string, string> {
@@ -273,8 +339,10 @@ export async function startFakeInstagram(opts: {
   consent?: boolean;
   /** SPA: the XHRs go to the legacy `/accounts/login/ajax/…` paths. */
   legacyXhr?: boolean;
-  /** SPA: client-side navigation happens this long after the XHR answer (default 400 ms). */
+  /** SPA: client-side navigation happens this long after the XHR answer (default 400 ms); `early`: the gap between the answer's two chunks. */
   navDelayMs?: number;
+  /** SPA: how the page moves on after an answer (default `client`). */
+  navStyle?: NavStyle;
   /** Every Nth API answer sets a new csrftoken and rur (they rotate on the real site). */
   rotateCsrfEvery?: number;
 }): Promise<FakeInstagram> {
@@ -283,10 +351,15 @@ export async function startFakeInstagram(opts: {
   let variant: FormVariant = opts.variant ?? 'legacy';
   let consent = opts.consent ?? false;
   let legacyXhr = opts.legacyXhr ?? false;
+  let navStyle: NavStyle = opts.navStyle ?? 'client';
+  let spaFields: Exclude<FormVariant, 'spa'> = 'legacy';
+  const navDelayMs = opts.navDelayMs ?? 400;
+  const keyDowns: FakeInstagram['keyDowns'] = [];
   const requests: { method: string; path: string }[] = [];
   const apiRequests: FakeInstagram['apiRequests'] = [];
   const loginPosts: string[] = [];
   const loginClients: FakeInstagram['loginClients'] = [];
+  const loginHeaders: string[][] = [];
   const logins = new Map<string, number>();
   const sessions = new Set<string>();
   const pendingTwoFactor = new Map<string, string>(); // identifier → username
@@ -349,6 +422,17 @@ export async function startFakeInstagram(opts: {
         res.end(JSON.stringify(data));
       };
       const json = jsonC;
+      /** A login/2FA answer: in the `early` style the body comes in two chunks, navDelayMs apart. */
+      const answer = (status: number, data: unknown, setCookie: string[] = []) => {
+        if (navStyle !== 'early' || variant !== 'spa') return jsonC(status, data, setCookie);
+        const text = JSON.stringify(data);
+        res.writeHead(status, {
+          'content-type': 'application/json',
+          ...(setCookie.length ? { 'set-cookie': setCookie } : {}),
+        });
+        res.write(text.slice(0, -16));
+        setTimeout(() => res.end(text.slice(-16)), navDelayMs);
+      };
       const xhr = req.headers['x-requested-with'] === 'XMLHttpRequest';
       const spaPage =
         variant === 'spa' &&
@@ -359,11 +443,9 @@ export async function startFakeInstagram(opts: {
       if (spaPage) {
         const sid = cookies(req).sessionid;
         const live = sid !== undefined && sessions.has(sid);
-        return html(
-          200,
-          spaShell({ consent, legacyXhr, navDelayMs: opts.navDelayMs ?? 400, start: live ? 'home' : 'login' }),
-          { 'set-cookie': preLoginCookies(req) },
-        );
+        return html(200, spaShell({ consent, legacyXhr, navDelayMs, nav: navStyle, live, fields: spaFields }), {
+          'set-cookie': preLoginCookies(req),
+        });
       }
       if (req.method === 'GET' && (url.pathname === '/' || url.pathname === '/accounts/login/')) {
         const sid = cookies(req).sessionid;
@@ -372,9 +454,15 @@ export async function startFakeInstagram(opts: {
         }
         return html(200, loginForm(variant), { 'set-cookie': preLoginCookies(req) });
       }
+      if (req.method === 'POST' && url.pathname === '/__fake/keys') {
+        keyDowns.push(JSON.parse(await text(req)) as FakeInstagram['keyDowns'][number]);
+        res.writeHead(204);
+        return res.end();
+      }
       const loginXhr = /^(\/api\/v1\/web)?\/accounts\/login\/ajax\/(two_factor\/)?$/.exec(url.pathname);
       if (req.method === 'POST' && loginXhr && xhr) {
         loginPosts.push(url.pathname);
+        loginHeaders.push(req.rawHeaders.flatMap((h, i) => (i % 2 === 0 ? [h.toLowerCase()] : [])));
         const c = cookies(req);
         if (!c.csrftoken || req.headers['x-csrftoken'] !== c.csrftoken)
           return json(403, { message: 'CSRF token missing or incorrect', status: 'fail' });
@@ -384,19 +472,19 @@ export async function startFakeInstagram(opts: {
           const username = pendingTwoFactor.get(identifier);
           const u = username ? opts.users[username] : undefined;
           if (!username || !u?.totpSecret)
-            return json(400, {
+            return answer(400, {
               message: 'Sorry, there was a problem with your request.',
               status: 'fail',
               error_type: 'invalid_identifier',
             });
           if (!(await totpValid(u.totpSecret, (f.get('verificationCode') ?? '').trim(), nowS(), 1)))
-            return json(400, {
+            return answer(400, {
               message: 'Please check the security code and try again.',
               status: 'fail',
               error_type: 'sms_code_validation_code_invalid',
             });
           pendingTwoFactor.delete(identifier);
-          return json(
+          return answer(
             200,
             { authenticated: true, user: true, userId: pkOf(username), oneTapPrompt: true, status: 'ok' },
             sessionCookies(username),
@@ -409,15 +497,20 @@ export async function startFakeInstagram(opts: {
         logins.set(username, (logins.get(username) ?? 0) + 1);
         const u = opts.users[username];
         if (u?.behaviour === 'rate_limited')
-          return json(400, { message: 'Please wait a few minutes before you try again.', status: 'fail' });
-        if (!u) return json(200, { authenticated: false, user: false, status: 'ok' });
+          return answer(400, { message: 'Please wait a few minutes before you try again.', status: 'fail' });
+        if (!u) return answer(200, { authenticated: false, user: false, status: 'ok' });
+        if (u.behaviour === 'cut' && u.password === password) {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.write('{"authenticated": tr');
+          return void setTimeout(() => res.destroy(), 50);
+        }
         if (u.password !== password)
-          return json(400, {
+          return answer(400, {
             message: 'Sorry, your password was incorrect. Please double-check your password.',
             status: 'fail',
           });
         if (u.behaviour === 'checkpoint')
-          return json(400, {
+          return answer(400, {
             message: 'checkpoint_required',
             checkpoint_url: `/challenge/${pkOf(username)}/atwWXYmeVP/`,
             lock: false,
@@ -427,7 +520,7 @@ export async function startFakeInstagram(opts: {
         if (u.totpSecret) {
           const id = randomBytes(32).toString('base64url');
           pendingTwoFactor.set(id, username);
-          return json(400, {
+          return answer(400, {
             message: '',
             two_factor_required: true,
             two_factor_info: {
@@ -442,7 +535,7 @@ export async function startFakeInstagram(opts: {
             error_type: 'two_factor_required',
           });
         }
-        return json(
+        return answer(
           200,
           { authenticated: true, user: true, userId: pkOf(username), oneTapPrompt: true, status: 'ok' },
           sessionCookies(username),
@@ -662,9 +755,13 @@ export async function startFakeInstagram(opts: {
     apiRequests,
     loginPosts,
     loginClients,
+    loginHeaders,
     url: `http://127.0.0.1:${port}`,
     setConsent: (on) => (consent = on),
     setLegacyXhr: (on) => (legacyXhr = on),
+    setNavStyle: (st) => (navStyle = st),
+    setSpaFields: (f) => (spaFields = f),
+    keyDowns,
     expire: (sid) => void sessions.delete(sid),
     sources,
     requests,

@@ -11,11 +11,17 @@ import { FakeClock } from '../../src/domain/clock.js';
 import { Checker } from '../../src/fleet/checkRun.js';
 import { SessionRefresher, MAX_FAILURES } from '../../src/fleet/refresh.js';
 import { playwrightLogin } from '../../src/instagram/browser.js';
-import { fakeFriends, startFakeInstagram, type FakeInstagram, type Fault } from '../../src/sandbox/fakeInstagram.js';
+import {
+  fakeFriends,
+  NAV_STYLES,
+  startFakeInstagram,
+  type FakeInstagram,
+  type Fault,
+} from '../../src/sandbox/fakeInstagram.js';
 import { silentLogger } from '../../src/log/logger.js';
 import type { SecretBox } from '../../src/security/secretBox.js';
 import type { Store } from '../../src/store/store.js';
-import { HAVE_CHROMIUM } from '../support/chromium.js';
+import { HAVE_CHROMIUM, sharedChromium } from '../support/chromium.js';
 import { runCli } from '../support/cli.js';
 import { DIALECTS, type TestDb } from '../support/dialects.js';
 import { fleetStore } from '../support/fleet.js';
@@ -27,6 +33,7 @@ const SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
 const DAY = 86_400_000;
 
 describe.each(DIALECTS)('refresh-session on $name', ({ skip, create }) => {
+  const browser = sharedChromium();
   let ig: FakeInstagram;
   let t: TestDb;
   let store: Store;
@@ -73,6 +80,8 @@ describe.each(DIALECTS)('refresh-session on $name', ({ skip, create }) => {
       login: playwrightLogin,
       instagramUrl: ig.url,
       chromiumPath: process.env.ACCTCTL_CHROMIUM_PATH,
+      browser: browser(),
+      keyDelayMs: () => 0,
     });
 
   it.skipIf(skip)(
@@ -191,6 +200,7 @@ function chromiumCookieValues(file: string): string[] {
 }
 
 describe.each(DIALECTS)('sessions come back, one identity, nothing on disk ($name)', ({ skip, create }) => {
+  const browser = sharedChromium();
   let spa: FakeInstagram;
   let fault: ((r: { path: string; sessionid: string | null; n: number }) => Fault | null) | null = null;
   let t: TestDb;
@@ -233,6 +243,8 @@ describe.each(DIALECTS)('sessions come back, one identity, nothing on disk ($nam
       login: playwrightLogin,
       instagramUrl,
       chromiumPath: process.env.ACCTCTL_CHROMIUM_PATH,
+      browser: browser(),
+      keyDelayMs: () => 0,
       ...(legacyProfileRoot ? { legacyProfileRoot } : {}),
     });
   const checker = (clock: FakeClock, extra: Partial<ConstructorParameters<typeof Checker>[0]> = {}) =>
@@ -434,5 +446,88 @@ describe.each(DIALECTS)('sessions come back, one identity, nothing on disk ($nam
       }
     },
     180_000,
+  );
+});
+
+describe.each(DIALECTS)('a login that succeeded is the last one ($name)', ({ skip, create }) => {
+  const browser = sharedChromium();
+  let t: TestDb;
+  let store: Store;
+  let box: SecretBox;
+  beforeEach(async () => {
+    if (skip) return;
+    t = await create();
+    let env: Record<string, string>;
+    ({ store, env } = await fleetStore(t, 0));
+    box = boxFor(env);
+  });
+  afterEach(async () => {
+    if (skip) return;
+    await store.close();
+    await t.cleanup();
+  });
+
+  it.skipIf(skip || !HAVE_CHROMIUM).each(NAV_STYLES)(
+    'the page moves on (%s) right after the answer: refresh-session stores the session; neither the same run nor the next logs in again',
+    async (nav) => {
+      const spa = await startFakeInstagram({
+        variant: 'spa',
+        navStyle: nav,
+        navDelayMs: 150,
+        consent: true,
+        users: {
+          alice: { password: 'pw-alice', pk: '111' },
+          bob: { password: 'pw-bob', totpSecret: SECRET, pk: '222' },
+        },
+      });
+      try {
+        const clock = new FakeClock(Date.now());
+        const refresher = () =>
+          new SessionRefresher({
+            store,
+            box,
+            clock,
+            log: silentLogger,
+            login: playwrightLogin,
+            instagramUrl: spa.url,
+            chromiumPath: process.env.ACCTCTL_CHROMIUM_PATH,
+            browser: browser(),
+            keyDelayMs: () => 0,
+          });
+        await importIg(
+          { store, box, clock },
+          await parseIgFile(
+            'ig.json',
+            JSON.stringify([
+              { tenant: 'acme', username: 'alice', password: 'pw-alice' },
+              { tenant: 'acme', username: 'bob', password: 'pw-bob', totp_secret: SECRET },
+            ]),
+          ),
+        );
+        const one = refresher();
+        const first = await one.refresh();
+        expect(first.map((r) => [r.username, r.status])).toEqual([
+          ['alice', 'refreshed'],
+          ['bob', 'refreshed'],
+        ]);
+        const posts = () => [...spa.loginPosts];
+        expect(posts().filter((p) => !p.endsWith('two_factor/'))).toHaveLength(2);
+        expect(posts().filter((p) => p.endsWith('two_factor/'))).toHaveLength(1);
+        const after = posts().length;
+        // The same run scans again: nothing is due, no login.
+        expect(await one.refresh()).toEqual([]);
+        // The next run, a minute later: nothing is due either.
+        clock.advance(60_000);
+        expect(await refresher().refresh()).toEqual([]);
+        expect(posts()).toHaveLength(after);
+        const rows = await store.db.selectFrom('ig_accounts').select(['username', 'state', 'fail_count']).execute();
+        expect(rows.map((r) => [r.username, r.state, r.fail_count]).sort()).toEqual([
+          ['alice', 'valid', 0],
+          ['bob', 'valid', 0],
+        ]);
+      } finally {
+        await spa.close();
+      }
+    },
   );
 });
