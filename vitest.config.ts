@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -10,6 +11,9 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // vitest's default is one file per core but one: a single file at a time on a 2-core machine,
+    // which leaves a core idle while tests wait on PostgreSQL, Chromium or a child process.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     // The in-process CLI runner (test/support/cli.ts) loads the built bundle as Node does.
     server: { deps: { external: [/\/dist\/cli-bundle\//] } },
     reporters: ['default'],
