@@ -39,7 +39,28 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function printError(err: unknown, json: boolean, debug: boolean): void {
+/**
+ * Where a run reads its settings and writes its output. The binary uses the process's own
+ * (bin/acctctl.js calls `main(process.argv)`); the in-process test runner (test/support/cli.ts)
+ * injects its own, so one test's environment never reaches another's.
+ */
+export interface CliIO {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  stdout?: (text: string) => void;
+  stderr?: (text: string) => void;
+}
+
+function processIO(io: CliIO): Required<CliIO> {
+  return {
+    env: io.env ?? process.env,
+    cwd: io.cwd ?? process.cwd(),
+    stdout: io.stdout ?? ((s) => void process.stdout.write(s)),
+    stderr: io.stderr ?? ((s) => void process.stderr.write(s)),
+  };
+}
+
+function printError(err: unknown, json: boolean, debug: boolean, io: Required<CliIO>): void {
   const code = exitCodeOf(err);
   const message = err instanceof Error ? err.message : String(err);
   const details = err instanceof AcctctlError ? [...err.details] : [];
@@ -51,22 +72,21 @@ function printError(err: unknown, json: boolean, debug: boolean): void {
       cause = cause.cause;
     }
   }
-  process.stderr.write(redact(lines.join('\n') + '\n'));
-  if (json) writeErrorDocument(message, code, details);
+  io.stderr(redact(lines.join('\n') + '\n'));
+  if (json) writeErrorDocument(io, message, code, details);
 }
 
 /** The `--json` error document (README "JSON output"). */
-function writeErrorDocument(message: string, exitCode: number, details: string[]): void {
-  process.stdout.write(
-    redact(JSON.stringify({ schemaVersion: SCHEMA_VERSION, error: { message, exitCode, details } }) + '\n'),
-  );
+function writeErrorDocument(io: Required<CliIO>, message: string, exitCode: number, details: string[]): void {
+  io.stdout(redact(JSON.stringify({ schemaVersion: SCHEMA_VERSION, error: { message, exitCode, details } }) + '\n'));
 }
 
 /**
  * Build the program. Each action imports its command module only when it runs, so `--version`,
  * `--help` and `status` never load what they do not need (gramjs, Playwright).
  */
-export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promise<void>): Command {
+export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promise<void>, io: CliIO = {}): Command {
+  const out = processIO(io);
   const program = new Command('acctctl')
     .description('Keeps a fleet of Telegram accounts and Instagram sessions healthy and hands them to work safely.')
     .version(pkg.version, '-V, --version')
@@ -83,8 +103,8 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     // Set before the subcommands are added: they copy these settings.
     .exitOverride()
     .configureOutput({
-      writeErr: (s) => process.stderr.write(s),
-      writeOut: (s) => process.stdout.write(s),
+      writeErr: (s) => out.stderr(s),
+      writeOut: (s) => out.stdout(s),
       // One error prefix for every error, usage errors included (commander says `error:`).
       outputError: (s, write) => write(s.replace(/^error: /, 'acctctl: ')),
     });
@@ -646,7 +666,8 @@ function addRouteCommands(program: Command, run: (fn: Action) => (...args: unkno
 }
 
 /** Run acctctl with `argv` (process.argv form). Returns the exit code; the caller exits. */
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], cliIO: CliIO = {}): Promise<number> {
+  const io = processIO(cliIO);
   let exitCode: number = ExitCode.OK;
   let jsonOut = argv.includes('--json');
   let debug = false;
@@ -661,10 +682,10 @@ export async function main(argv: string[]): Promise<number> {
         import('../log/logger.js'),
         import('../domain/clock.js'),
       ]);
-      const config = loadConfig(flags);
+      const config = loadConfig(flags, io.env, io.cwd);
       jsonOut = config.json;
       debug = config.logLevel === 'debug';
-      const log = createLogger({ level: config.logLevel, file: config.logFile });
+      const log = createLogger({ level: config.logLevel, file: config.logFile, stderr: io.stderr });
       const ctx: Ctx = {
         config,
         log,
@@ -673,13 +694,13 @@ export async function main(argv: string[]): Promise<number> {
           exitCode = code;
         },
         emit: (data, human) => {
-          process.stdout.write(redact(config.json ? jsonText(data) : human(data) + '\n'));
+          io.stdout(redact(config.json ? jsonText(data) : human(data) + '\n'));
         },
         out: (text) => {
-          process.stdout.write(redact(text));
+          io.stdout(redact(text));
         },
         note: (text) => {
-          process.stderr.write(redact(`acctctl: ${text}\n`));
+          io.stderr(redact(`acctctl: ${text}\n`));
         },
       };
       log.debug('command start', { command: cmd.name(), db: config.db.kind });
@@ -694,24 +715,27 @@ export async function main(argv: string[]): Promise<number> {
         log.close();
       }
     };
-  const program = buildProgram(run);
+  const program = buildProgram(run, cliIO);
   try {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return ExitCode.OK;
       // With --json a usage error is an error document on stdout too (stderr already has the text).
-      if (jsonOut) writeErrorDocument(err.message.replace(/^error: /, ''), ExitCode.USAGE, []);
+      if (jsonOut) writeErrorDocument(io, err.message.replace(/^error: /, ''), ExitCode.USAGE, []);
       return ExitCode.USAGE;
     }
     // A locked or corrupt store is not a bug: say so with its exit code (75, 65).
     const { storeErrorOf } = await import('../store/dialects.js');
     const typed = storeErrorOf(err) ?? err;
-    printError(typed, jsonOut, debug);
+    printError(typed, jsonOut, debug, io);
     exitCode = exitCodeOf(typed);
   }
   return exitCode;
 }
+
+/** A fresh redaction list for the next in-process run (see CliIO); the binary never needs it. */
+export { forgetSecrets } from '../security/redact.js';
 
 /** Arm a watchdog that ends the process if a stray handle keeps it alive after the work is done. */
 export function exitSoon(code: number): void {

@@ -71,6 +71,18 @@ export function registerSecret(value: string | Buffer | undefined | null): void 
   }
 }
 
+/**
+ * Forget every registered secret, as a new process starts. For a host that runs several commands
+ * in one process (the in-process test runner, test/support/cli.ts): without it a secret read by
+ * one run would be redacted in the next even when that run never read it, hiding a leak.
+ */
+export function forgetSecrets(): void {
+  prefixes.clear();
+  lengths.clear();
+  fingerprints.clear();
+  forms = 0;
+}
+
 /** Every registered secret in `text` (any of its forms) becomes `[redacted]`, longest match first. */
 export function redact(text: string): string {
   if (forms === 0 || text.length < MIN_LENGTH) return text;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventView } from '../../src/store/events.js';
 import type { Store } from '../../src/store/store.js';
-import { runCli } from '../support/cli.js';
+import { runCli, spawnCli } from '../support/cli.js';
 import { DIALECTS } from '../support/dialects.js';
 import { startWebhook } from '../support/fakeSinks.js';
 import { useFleetStore } from '../support/fleet.js';
@@ -41,7 +41,10 @@ describe.each(DIALECTS)('events and notify from the CLI on $name', (dialect) => 
     hook.received.length = 0;
     await addEvents(f.store, 400, 'account_needs_person', NOW - 5 * MIN);
     const env = { ...f.env, ACCTCTL_NOTIFY_WEBHOOK: hook.url, ACCTCTL_NOTIFY_WEBHOOK_SECRET: HOOK_SECRET };
-    const [a, b] = await Promise.all([runCli(['notify', '--json'], { env }), runCli(['notify', '--json'], { env })]);
+    const [a, b] = await Promise.all([
+      spawnCli(['notify', '--json'], { env }),
+      spawnCli(['notify', '--json'], { env }),
+    ]);
     expect(a.code, a.stderr).toBe(0);
     expect(b.code, b.stderr).toBe(0);
     const ids = hook.received.map((r) => (JSON.parse(r.body) as EventView).id);

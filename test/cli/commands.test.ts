@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { baseEnv, runCli } from '../support/cli.js';
+import { baseEnv, runCli, spawnCli } from '../support/cli.js';
 
 describe('the built CLI', () => {
   let dir: string;
@@ -12,9 +12,9 @@ describe('the built CLI', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('demo runs on a fresh machine state, touches nothing in the working dir, and exits promptly', async () => {
-    const r = await runCli(['demo'], { env: baseEnv(), cwd: dir, timeoutMs: 90_000 });
+    const r = await spawnCli(['demo'], { env: baseEnv(), cwd: dir, timeoutMs: 90_000 });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.signal).toBeNull(); // it exited by itself: runCli would have SIGKILLed it
+    expect(r.signal).toBeNull(); // it exited by itself: spawnCli would have SIGKILLed it
     expect(r.stdout).toMatch(/accounts import accounts_config\.example\.json: 3 accounts/);
     expect(r.stdout).toMatch(/targets import targets\.txt --niche demo: 8 targets/);
     expect(r.stdout).toMatch(
@@ -83,18 +83,18 @@ describe('the built CLI', () => {
   });
 
   it('--version, --help and usage errors', async () => {
-    const v = await runCli(['--version']);
+    const v = await spawnCli(['--version']);
     expect(v.code).toBe(0);
     expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
-    const h = await runCli(['--help']);
+    const h = await spawnCli(['--help']);
     expect(h.code).toBe(0);
     for (const cmd of ['demo', 'migrate', 'doctor', 'keys', 'tenants', 'proxies', 'accounts', 'targets', 'status']) {
       expect(h.stdout).toContain(cmd);
     }
-    const u = await runCli(['accounts', 'import']);
+    const u = await spawnCli(['accounts', 'import']);
     expect(u.code).toBe(64);
     expect(u.stderr).toMatch(/missing required argument/);
-    const lvl = await runCli(['--log-level', 'loud', 'status']);
+    const lvl = await spawnCli(['--log-level', 'loud', 'status']);
     expect(lvl.code).toBe(64);
   });
 

@@ -5,12 +5,12 @@ import { fleetStore } from '../support/fleet.js';
 
 describe.each(DIALECTS)(
   'lease, release, report-error, recover, reset-limits from the shell on $name',
-  ({ skip, create }) => {
+  ({ skip, createMigrated }) => {
     let t: TestDb;
     let env: Record<string, string>;
     beforeEach(async () => {
       if (skip) return;
-      t = await create();
+      t = await createMigrated();
       const f = await fleetStore(t, 1);
       env = f.env;
       await f.store.close();

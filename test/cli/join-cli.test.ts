@@ -5,21 +5,21 @@ import { FakeClock } from '../../src/domain/clock.js';
 import { AccountManager } from '../../src/fleet/accountManager.js';
 import { SandboxTelegram } from '../../src/sandbox/telegram.js';
 import type { Store } from '../../src/store/store.js';
-import { BIN, ROOT, runCli } from '../support/cli.js';
+import { BIN, ROOT, spawnCli } from '../support/cli.js';
 import { DIALECTS, type TestDb } from '../support/dialects.js';
 import { fleetStore } from '../support/fleet.js';
 import { addTargets, boxFor, runJoin } from '../support/joinHarness.js';
 
 const GROUPS = Array.from({ length: 12 }, (_, i) => `@cli_group_${String(i).padStart(2, '0')}`);
 
-describe.each(DIALECTS)('join as a built CLI on $name', ({ skip, create }) => {
+describe.each(DIALECTS)('join as a built CLI on $name', ({ skip, createMigrated }) => {
   let t: TestDb;
   let store: Store;
   let env: Record<string, string>;
   let sandboxPath: string;
   beforeEach(async () => {
     if (skip) return;
-    t = await create();
+    t = await createMigrated();
     ({ store, env } = await fleetStore(t, 6, { sandbox: true }));
     await addTargets(store, GROUPS);
     sandboxPath = join(t.dir, 'sandbox.db');
@@ -47,10 +47,10 @@ describe.each(DIALECTS)('join as a built CLI on $name', ({ skip, create }) => {
     'two overlapping runs never join one target twice or use one account twice, and exit promptly',
     async () => {
       const [a, b] = await Promise.all([
-        runCli(['--json', 'join', '--niche', 'n', '--batch', '6'], { env, cwd: t.dir }),
-        runCli(['--json', 'join', '--niche', 'n', '--batch', '6'], { env, cwd: t.dir }),
+        spawnCli(['--json', 'join', '--niche', 'n', '--batch', '6'], { env, cwd: t.dir }),
+        spawnCli(['--json', 'join', '--niche', 'n', '--batch', '6'], { env, cwd: t.dir }),
       ]);
-      // Both exited by themselves (runCli SIGKILLs a process that outlives its timeout).
+      // Both exited by themselves (spawnCli SIGKILLs a process that outlives its timeout).
       expect([a.signal, b.signal]).toEqual([null, null]);
       expect(a.code, a.stderr).toBe(0);
       expect(b.code, b.stderr).toBe(0);

@@ -14,7 +14,7 @@ interface Run {
   stderr: string;
 }
 
-describe.each(DIALECTS)('list and remove what was imported, on $name', ({ skip, create }) => {
+describe.each(DIALECTS)('list and remove what was imported, on $name', ({ skip, createMigrated }) => {
   let t: TestDb;
   let env: Record<string, string>;
   const cli = (...args: string[]): Promise<Run> => runCli(args, { env });
@@ -41,7 +41,7 @@ describe.each(DIALECTS)('list and remove what was imported, on $name', ({ skip, 
 
   beforeEach(async () => {
     if (skip) return;
-    t = await create();
+    t = await createMigrated();
     env = baseEnv({ DATABASE_URL: t.url, ACCTCTL_KEY_FILE: makeKey(t.dir) });
     await ok('migrate');
   });

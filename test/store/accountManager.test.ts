@@ -10,14 +10,14 @@ import { snapshot } from '../support/snapshot.js';
 const MIN = 60_000;
 const T0 = Date.parse('2026-11-23T09:00:00Z');
 
-describe.each(DIALECTS)('account manager on $name', ({ skip, create }) => {
+describe.each(DIALECTS)('account manager on $name', ({ skip, createMigrated }) => {
   let t: TestDb;
   let store: Store;
   let clock: FakeClock;
   let fleet: AccountManager;
   beforeEach(async () => {
     if (skip) return;
-    t = await create();
+    t = await createMigrated();
     store = (await fleetStore(t, 3)).store;
     clock = new FakeClock(T0);
     fleet = new AccountManager({ store, clock });

@@ -20,7 +20,7 @@ import { addIgSession } from '../support/igSession.js';
 const T0 = Date.parse('2026-11-23T09:00:00Z');
 const PROFILES = { real_one: { id: '501', followers: 30 }, real_two: { id: '502', followers: 100, following: 7 } };
 
-describe.each(DIALECTS)('check on $name', ({ name, skip, create }) => {
+describe.each(DIALECTS)('check on $name', ({ name, skip, createMigrated }) => {
   let ig: FakeInstagram;
   let api: Awaited<ReturnType<typeof fakeLookupApi>>;
   /** Keys the fake provider answers 429 (out of quota) for; a test may change it. */
@@ -48,7 +48,7 @@ describe.each(DIALECTS)('check on $name', ({ name, skip, create }) => {
   beforeEach(async () => {
     if (skip) return;
     fault = null;
-    t = await create();
+    t = await createMigrated();
     const f = await fleetStore(t, 0);
     store = f.store;
     box = boxFor(f.env);

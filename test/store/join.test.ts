@@ -12,14 +12,14 @@ import { snapshot } from '../support/snapshot.js';
 const T0 = Date.parse('2026-11-23T09:00:00Z');
 const MIN = 60_000;
 
-describe.each(DIALECTS)('join on $name', ({ skip, create }) => {
+describe.each(DIALECTS)('join on $name', ({ skip, createMigrated }) => {
   let t: TestDb;
   let store: Store;
   let box: SecretBox;
   let clock: FakeClock;
   beforeEach(async () => {
     if (skip) return;
-    t = await create();
+    t = await createMigrated();
     const f = await fleetStore(t, 3);
     store = f.store;
     box = boxFor(f.env);

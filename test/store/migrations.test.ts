@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { migrateToLatest, schemaState } from '../../src/store/migrations.js';
 import { openStore as openStoreRaw, type Store } from '../../src/store/store.js';
-import { baseEnv, runCli } from '../support/cli.js';
+import { baseEnv, runCli, spawnCli } from '../support/cli.js';
 import { DIALECTS, type TestDb } from '../support/dialects.js';
 import { TABLES } from '../support/snapshot.js';
 
@@ -92,7 +92,7 @@ describe.each(DIALECTS)('migrations on $name', ({ name, skip, create }) => {
 
   it.skipIf(skip)('four processes migrating one fresh database at once: all succeed, applied once', async () => {
     const env = baseEnv({ DATABASE_URL: t.url });
-    const results = await Promise.all([1, 2, 3, 4].map(() => runCli(['migrate', '--json'], { env })));
+    const results = await Promise.all([1, 2, 3, 4].map(() => spawnCli(['migrate', '--json'], { env })));
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     const applied = results.flatMap((r) => (JSON.parse(r.stdout) as { applied: string[] }).applied);
     expect(applied).toEqual(MIGRATIONS);

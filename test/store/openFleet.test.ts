@@ -21,12 +21,12 @@ import { snapshot } from '../support/snapshot.js';
 // 2026-01-01 11:00 UTC is already 2026-01-02 in Kiritimati (UTC+14).
 const NOON_ISH = Date.UTC(2026, 0, 1, 11, 0, 0);
 
-describe.each(DIALECTS)('openFleet on $name', ({ skip, create }) => {
+describe.each(DIALECTS)('openFleet on $name', ({ skip, createMigrated }) => {
   let t: TestDb;
   let keyFile: string;
   beforeEach(async () => {
     if (skip) return;
-    t = await create();
+    t = await createMigrated();
     const f = await fleetStore(t, 0); // migrated, with a key file
     keyFile = f.env.ACCTCTL_KEY_FILE!;
     await f.store.close();

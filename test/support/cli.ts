@@ -3,12 +3,21 @@ import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../bin/acctctl.js', import.meta.url));
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The bundle bin/acctctl.js loads (`npm test` builds it first). */
+export const BUNDLE = new URL('../../dist/cli-bundle/main.js', import.meta.url).href;
 
 export interface CliResult {
   code: number | null;
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+}
+
+export interface CliOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+  stdin?: string;
+  timeoutMs?: number;
 }
 
 /** The environment a CLI subprocess gets: only what it needs, never the caller's DATABASE_URL or keys. */
@@ -18,11 +27,12 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): Record<
   return env;
 }
 
-/** Run the built CLI (`npm test` builds first). */
-export function runCli(
-  args: string[],
-  opts: { env?: Record<string, string>; cwd?: string; stdin?: string; timeoutMs?: number } = {},
-): Promise<CliResult> {
+/**
+ * Run the built binary, `node bin/acctctl.js ARGS`, in a child process: its own pid, environment,
+ * exit and signals. For what only a process shows (concurrent runs, kill -9, exit and EPIPE
+ * handling, lazy loading) and to prove the binary for each command.
+ */
+export function spawnCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: opts.cwd ?? ROOT,
@@ -41,4 +51,91 @@ export function runCli(
     });
     child.stdin.end(opts.stdin ?? '');
   });
+}
+
+interface Bundle {
+  main(
+    argv: string[],
+    io: { env: Record<string, string>; cwd: string; stdout(s: string): void; stderr(s: string): void },
+  ): Promise<number>;
+  forgetSecrets(): void;
+}
+
+/** The binary's code as built (vitest.config.ts leaves dist/ to Node's own loader, untransformed). */
+const nativeImport = (url: string): Promise<unknown> => import(/* @vite-ignore */ url);
+let bundle: Promise<Bundle> | undefined;
+let running = false;
+
+/*
+ * The CLI's colours are decided once, when its output module loads, from this process's
+ * environment; every runCli environment says NO_COLOR=1 (baseEnv), so this process does too.
+ */
+if (!process.env.NO_COLOR) process.env.NO_COLOR = '1';
+
+/**
+ * Run a command in this process through the entry the binary calls (`main(argv)` of the built
+ * bundle), with the given environment and working directory injected and stdout/stderr captured.
+ * Each run starts with no secrets registered for redaction, as a new process does. Runs one at a
+ * time: the caller awaits it (runCli sends overlapping runs to spawnCli).
+ */
+export async function runCliInProcess(args: string[], opts: CliOptions = {}): Promise<CliResult> {
+  if (running) throw new Error('runCliInProcess: another in-process run is still going → await it, or use spawnCli');
+  running = true;
+  const before = process.cwd();
+  try {
+    const b = await (bundle ??= nativeImport(BUNDLE) as Promise<Bundle>);
+    const cwd = opts.cwd ?? ROOT;
+    // Relative paths in arguments (`accounts import a.json`) are read from the working directory.
+    process.chdir(cwd);
+    let stdout = '';
+    let stderr = '';
+    b.forgetSecrets();
+    const code = await b.main([process.execPath, BIN, ...args], {
+      env: opts.env ?? baseEnv(),
+      cwd,
+      stdout: (s) => (stdout += s),
+      stderr: (s) => (stderr += s),
+    });
+    return { code, signal: null, stdout, stderr };
+  } finally {
+    process.chdir(before);
+    running = false;
+  }
+}
+
+/** ACCTCTL_TEST_CLI=spawn: every runCli through the binary (slower; proves nothing in-process hides). */
+const ALWAYS_SPAWN = process.env.ACCTCTL_TEST_CLI === 'spawn';
+
+function inProcessPossible(opts: CliOptions): boolean {
+  if (ALWAYS_SPAWN || running) return false; // overlapping runs are separate processes
+  if (opts.stdin) return false; // prompts read the process's stdin
+  const env = opts.env ?? baseEnv();
+  if (!env.NO_COLOR || env.FORCE_COLOR !== undefined) return false; // colours: see above
+  try {
+    process.chdir(process.cwd()); // worker threads may not change directory
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Run a CLI command: in this process (runCliInProcess) when it can be, otherwise through the
+ * binary (spawnCli): when another run is in flight (concurrent runs must be separate processes),
+ * when there is stdin to give, when the environment asks for colours, or under
+ * ACCTCTL_TEST_CLI=spawn. `signal` is always null in process; `timeoutMs` only applies to a spawn.
+ */
+export async function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
+  const t0 = Date.now();
+  const ip = inProcessPossible(opts);
+  const r = await (ip ? runCliInProcess(args, opts) : spawnCli(args, opts));
+  if (process.env.T19_PROF)
+    (await import('node:fs')).appendFileSync(
+      process.env.T19_PROF,
+      `${Date.now() - t0}\t${ip}\t${args.join(' ').slice(0, 90)}\n`,
+    );
+  return r;
+}
+export function runCliX(args: string[], opts: CliOptions = {}): Promise<CliResult> {
+  return inProcessPossible(opts) ? runCliInProcess(args, opts) : spawnCli(args, opts);
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -13,18 +13,35 @@ import type { DbTarget } from '../../src/config/config.js';
  */
 export const PG_URL = process.env.ACCTCTL_TEST_POSTGRES_URL;
 
+/**
+ * Migrated templates made once per test run by test/support/templates.globalSetup.ts (which names
+ * these variables too): a Postgres
+ * database to clone (`CREATE DATABASE … TEMPLATE`) and a SQLite file to copy. Unset (a template
+ * could not be made): createMigrated() makes an empty database and fleetStore migrates it.
+ */
+export const PG_TEMPLATE_ENV = 'ACCTCTL_TEST_PG_TEMPLATE';
+export const SQLITE_TEMPLATE_ENV = 'ACCTCTL_TEST_SQLITE_TEMPLATE';
+
 export interface TestDb {
   target: DbTarget;
   /** The value for DATABASE_URL / --db. */
   url: string;
   dir: string;
+  /**
+   * Already at the latest schema: a copy of the run's migrated template that nothing has used
+   * yet, as a database this test had just created and migrated (fleetStore treats it so).
+   */
+  fromTemplate?: boolean;
   cleanup(): Promise<void>;
 }
 
 export interface DialectCase {
   name: 'sqlite' | 'postgres';
   skip: boolean;
+  /** A new empty database (`acctctl migrate` or fleetStore migrates it). */
   create(): Promise<TestDb>;
+  /** A new database at the latest schema, cloned from the run's migrated template (fast). */
+  createMigrated(): Promise<TestDb>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -68,13 +85,25 @@ export async function dropTestDatabase(name: string): Promise<void> {
   }
 }
 
-async function createPg(): Promise<TestDb> {
+async function createPg(template?: string): Promise<TestDb> {
   const base = new URL(PG_URL!);
   const name = `acctctl_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: PG_URL });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        await admin.query(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ''}`);
+        break;
+      } catch (e) {
+        // 55006: another session on the template (the server's own, briefly): try again.
+        if ((e as { code?: string }).code !== '55006' || i >= 20) throw e;
+        await sleep(100);
+      }
+    }
+  } finally {
+    await admin.end();
+  }
   const u = new URL(base.toString());
   u.pathname = '/' + name;
   const dir = mkdtempSync(join(tmpdir(), 'acctctl-test-'));
@@ -82,6 +111,7 @@ async function createPg(): Promise<TestDb> {
     target: { kind: 'postgres', url: u.toString() },
     url: u.toString(),
     dir,
+    ...(template ? { fromTemplate: true } : {}),
     cleanup: async () => {
       rmSync(dir, { recursive: true, force: true });
       await dropTestDatabase(name);
@@ -89,21 +119,33 @@ async function createPg(): Promise<TestDb> {
   };
 }
 
-async function createSqlite(): Promise<TestDb> {
+async function createSqlite(template?: string): Promise<TestDb> {
   const dir = mkdtempSync(join(tmpdir(), 'acctctl-test-'));
   const path = join(dir, 'acctctl.db');
+  if (template) copyFileSync(template, path);
   return {
     target: { kind: 'sqlite', path },
     url: path,
     dir,
+    ...(template ? { fromTemplate: true } : {}),
     cleanup: async () => rmSync(dir, { recursive: true, force: true }),
   };
 }
 
 let warned = false;
 export const DIALECTS: DialectCase[] = [
-  { name: 'sqlite', skip: false, create: createSqlite },
-  { name: 'postgres', skip: !PG_URL, create: createPg },
+  {
+    name: 'sqlite',
+    skip: false,
+    create: () => createSqlite(),
+    createMigrated: () => createSqlite(process.env[SQLITE_TEMPLATE_ENV] || undefined),
+  },
+  {
+    name: 'postgres',
+    skip: !PG_URL,
+    create: () => createPg(),
+    createMigrated: () => createPg(process.env[PG_TEMPLATE_ENV] || undefined),
+  },
 ];
 if (!PG_URL && !warned) {
   warned = true;

@@ -7,10 +7,14 @@ import { FIRST_MIGRATION, migrateToLatest } from '../../src/store/migrations.js'
 import { guardTelegramMode } from '../../src/store/storeMode.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { baseEnv } from './cli.js';
-import type { TestDb } from './dialects.js';
+import { DIALECTS, type TestDb } from './dialects.js';
 import { makeAccounts, makeKey } from './fixtures.js';
 
-/** A migrated store (any dialect) with `n` accounts acc_00000… in tenant acme. */
+/**
+ * A migrated store (any dialect) with `n` accounts acc_00000… in tenant acme. `t` is a new empty
+ * database (dialect.create(), migrated here) or a clone of the migrated template
+ * (dialect.createMigrated(), faster).
+ */
 export async function fleetStore(
   t: TestDb,
   n: number,
@@ -28,7 +32,8 @@ export async function fleetStore(
   try {
     const applied = await migrateToLatest(store.db, store.caps);
     await guardTelegramMode(store.db, opts.sandbox ? 'sandbox' : 'real', {
-      createdNow: applied.includes(FIRST_MIGRATION),
+      // A database cloned from the migrated template is as new as one migrated just now.
+      createdNow: applied.includes(FIRST_MIGRATION) || t.fromTemplate === true,
     });
   } catch (e) {
     await store.close();
@@ -49,14 +54,16 @@ export async function fleetStore(
  * before each test, closed and dropped after. Read its fields inside tests (they change per test).
  */
 export function useFleetStore(
-  dialect: { skip: boolean; create(): Promise<TestDb> },
+  dialect: { skip: boolean; create(): Promise<TestDb>; createMigrated?(): Promise<TestDb> },
   accounts: number,
   opts: { sandbox?: boolean } = {},
 ): { t: TestDb; store: Store; env: Record<string, string> } {
   const f = {} as { t: TestDb; store: Store; env: Record<string, string> };
   beforeEach(async () => {
     if (dialect.skip) return;
-    f.t = await dialect.create();
+    // A { skip, create } picked out of a DIALECTS entry: its template clone is that entry's.
+    const migrated = dialect.createMigrated ?? DIALECTS.find((d) => d.create === dialect.create)?.createMigrated;
+    f.t = await (migrated ?? dialect.create)();
     Object.assign(f, await fleetStore(f.t, accounts, opts));
   });
   afterEach(async () => {

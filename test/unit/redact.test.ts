@@ -36,3 +36,16 @@ describe('redact', () => {
     expect(redact('x abcdefgh')).toBe('x [redacted]');
   });
 });
+
+describe('forgetSecrets', () => {
+  it('forgets every registered secret, as a new process starts (the in-process CLI runner relies on it)', async () => {
+    const { forgetSecrets, redact, registerSecret } = await fresh();
+    const secret = 'a-secret-' + randomBytes(12).toString('hex');
+    registerSecret(secret);
+    expect(redact(`x ${secret} y`)).toBe('x [redacted] y');
+    forgetSecrets();
+    expect(redact(`x ${secret} y`)).toBe(`x ${secret} y`);
+    registerSecret(secret);
+    expect(redact(`x ${secret} y`)).toBe('x [redacted] y');
+  });
+});
