@@ -7,7 +7,7 @@ import { countWatches, watchesPage, type WatchListRow } from '../store/watches.j
 import type { ApiProvider } from '../domain/providers.js';
 import { parseApiKeys } from '../domain/files/apiKeys.js';
 import { parseWatches, WATCH_KINDS } from '../domain/files/watches.js';
-import { ConfigError, DataError, UsageError } from '../errors.js';
+import { DataError, UsageError } from '../errors.js';
 import { Checker, type TenantCheckResult } from '../fleet/checkRun.js';
 import { importApiKeys, importWatches, type WatchInput } from '../fleet/checkImports.js';
 import { loadProvidersFile, parseJsonFile, readInputFile, rejectProblems } from '../config/inputFiles.js';

@@ -153,7 +153,10 @@ const schema = v.object({
     (s) => ['info', 'warning', 'critical'].includes(s),
     'must be info, warning or critical',
   ),
-  ACCTCTL_NOTIFY_WEBHOOK: setting(isWebhookUrl, 'must be an http(s) URL with a host, such as https://hooks.example.com/acctctl'),
+  ACCTCTL_NOTIFY_WEBHOOK: setting(
+    isWebhookUrl,
+    'must be an http(s) URL with a host, such as https://hooks.example.com/acctctl',
+  ),
   ACCTCTL_NOTIFY_WEBHOOK_SECRET: setting(isWebhookSecret, `must be ${WEBHOOK_SECRET_HELP}`),
   ACCTCTL_NOTIFY_TELEGRAM_BOT_TOKEN: setting(
     (s) => /^\d+:[\w-]+$/.test(s),

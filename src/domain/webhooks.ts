@@ -34,7 +34,8 @@ export function signWebhook(secret: string, id: string, timestampSeconds: number
   return `v1,${createHmac('sha256', key).update(`${id}.${timestampSeconds}.${body}`).digest('base64')}`;
 }
 
-export const WEBHOOK_SECRET_HELP = 'a Standard Webhooks secret (whsec_ and base64) → make one with `acctctl notify secret`';
+export const WEBHOOK_SECRET_HELP =
+  'a Standard Webhooks secret (whsec_ and base64) → make one with `acctctl notify secret`';
 
 /** A sink URL we can POST to: http(s), a host, no spaces. */
 export function isWebhookUrl(url: string): boolean {

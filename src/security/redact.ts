@@ -135,4 +135,3 @@ export function redactUrl(url: string): string {
     return `${scheme}://…`;
   }
 }
-

@@ -126,7 +126,12 @@ export async function claimDeliveries(
 }
 
 /** Extend every claim this holder still has (a run renews while it works). Returns how many. */
-export async function renewClaims(store: Store, holder: string, now: number, leaseMs = DELIVERY_LEASE_MS): Promise<number> {
+export async function renewClaims(
+  store: Store,
+  holder: string,
+  now: number,
+  leaseMs = DELIVERY_LEASE_MS,
+): Promise<number> {
   const r = await store.db
     .updateTable('deliveries')
     .set({ lease_expires_at: now + leaseMs })
