@@ -304,9 +304,15 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
       run(
         async (
           ctx,
-          opts: { action: string; tenant?: string; anyTenant?: boolean; channel?: string; ttl: string; holder?: string },
-        ) =>
-        (await import('../commands/fleet.js')).leaseCli(ctx, opts),
+          opts: {
+            action: string;
+            tenant?: string;
+            anyTenant?: boolean;
+            channel?: string;
+            ttl: string;
+            holder?: string;
+          },
+        ) => (await import('../commands/fleet.js')).leaseCli(ctx, opts),
       ),
     );
   program

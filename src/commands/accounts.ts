@@ -97,9 +97,7 @@ export async function changeAccountCli(
       [
         `account ${x.name}: removed (its events stay under its name)`,
         ...(x.leaseEnded ? [`ended the lease of ${x.leaseEnded.holder}: its token no longer works`] : []),
-        ...(x.targetsRequeued.length
-          ? [`queued again for another account: ${x.targetsRequeued.join(', ')}`]
-          : []),
+        ...(x.targetsRequeued.length ? [`queued again for another account: ${x.targetsRequeued.join(', ')}`] : []),
       ].join('\n'),
     );
   });

@@ -116,7 +116,9 @@ export async function reportErrorCli(ctx: Ctx, token: string, error: string): Pr
         `${r.pauseUntil ? `, paused until ${fmtTime(r.pauseUntil)}` : ''}` +
         // Only a join lease has a target whose fate the error decides.
         `${r.action === 'join' ? `; target: ${r.target}` : ''}` +
-        (r.late ? '; recorded on the account; its lease had already ended (nobody’s lease was touched)' : '; lease ended'),
+        (r.late
+          ? '; recorded on the account; its lease had already ended (nobody’s lease was touched)'
+          : '; lease ended'),
     ),
   );
 }

@@ -151,7 +151,16 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
   const names = new Map<number, string>();
   try {
     for (const t of claimed) {
-      const r = await joinOne(deps, fleet, t, { token, holder, ttlMs, deadline, skip, names, pending, tenant: opts.tenant });
+      const r = await joinOne(deps, fleet, t, {
+        token,
+        holder,
+        ttlMs,
+        deadline,
+        skip,
+        names,
+        pending,
+        tenant: opts.tenant,
+      });
       if ('noAccountLeft' in r) {
         // Say why: each account that tried this target, and how it failed.
         if (r.noAccountLeft.length) {

@@ -344,11 +344,15 @@ export async function removeAccount(
     .execute();
   const uses: string[] = [];
   if (leased) {
-    uses.push(`leased by ${leased.holder}${leased.action ? ` for ${leased.action}` : ''} until ${new Date(leased.expiresAt).toISOString()}`);
+    uses.push(
+      `leased by ${leased.holder}${leased.action ? ` for ${leased.action}` : ''} until ${new Date(leased.expiresAt).toISOString()}`,
+    );
   }
   if (bound.length) {
     const shown = bound.slice(0, 5).map((b) => `${b.ref} (${b.status})`);
-    uses.push(`bound to ${bound.length === 1 ? 'a group' : `${bound.length} groups`}: ${shown.join(', ')}${bound.length > 5 ? ', …' : ''}`);
+    uses.push(
+      `bound to ${bound.length === 1 ? 'a group' : `${bound.length} groups`}: ${shown.join(', ')}${bound.length > 5 ? ', …' : ''}`,
+    );
   }
   if (uses.length && !opts.force) {
     throw new DataError(

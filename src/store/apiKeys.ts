@@ -219,7 +219,9 @@ export async function addApiKeys(
       const tenantId = tenants.ids.get(r.tenant)!;
       const h = held.get(r.key);
       if (h && h.tenantId !== tenantId) {
-        problems.push(`[${i}]: this key is already tenant ${h.tenant}'s (API key ${h.id}); a key belongs to one tenant`);
+        problems.push(
+          `[${i}]: this key is already tenant ${h.tenant}'s (API key ${h.id}); a key belongs to one tenant`,
+        );
       } else if (h && h.provider !== r.provider) {
         problems.push(`[${i}]: this key is already imported for provider ${h.provider} (API key ${h.id})`);
       } else {

@@ -72,18 +72,32 @@ export function eventsQuery(store: Store, f: EventFilter) {
         eb(
           't.id',
           '=',
-          eb.fn.coalesce('e.tenant_id', 'ta.tenant_id', 'ia.tenant_id', 'w.tenant_id', 'rs.tenant_id') as unknown as number,
+          eb.fn.coalesce(
+            'e.tenant_id',
+            'ta.tenant_id',
+            'ia.tenant_id',
+            'w.tenant_id',
+            'rs.tenant_id',
+          ) as unknown as number,
         ),
       ),
     )
     .leftJoin('removed_subjects as rt', (j) =>
-      j.on('rt.subject_type', '=', 'tenant').on((eb) =>
-        eb(
-          'rt.subject_id',
-          '=',
-          eb.fn.coalesce('e.tenant_id', 'ta.tenant_id', 'ia.tenant_id', 'w.tenant_id', 'rs.tenant_id') as unknown as number,
+      j
+        .on('rt.subject_type', '=', 'tenant')
+        .on((eb) =>
+          eb(
+            'rt.subject_id',
+            '=',
+            eb.fn.coalesce(
+              'e.tenant_id',
+              'ta.tenant_id',
+              'ia.tenant_id',
+              'w.tenant_id',
+              'rs.tenant_id',
+            ) as unknown as number,
+          ),
         ),
-      ),
     )
     .select([
       'e.id',
@@ -108,7 +122,10 @@ export function eventsQuery(store: Store, f: EventFilter) {
       eb.or([
         eb('ta.session_name', '=', name),
         eb('ia.username', '=', name.toLowerCase()),
-        eb.and([eb('rs.subject_type', 'in', ['telegram_account', 'ig_account']), eb('rs.name', 'in', [name, name.toLowerCase()])]),
+        eb.and([
+          eb('rs.subject_type', 'in', ['telegram_account', 'ig_account']),
+          eb('rs.name', 'in', [name, name.toLowerCase()]),
+        ]),
       ]),
     );
   }

@@ -115,7 +115,9 @@ export async function migrateToLatest(db: Kysely<Database>, caps: DialectCaps): 
       try {
         refuseNewer(await schemaState(conn, caps));
         const applied = check(await new Migrator({ db: conn, provider, disableTransactions: true }).migrateToLatest());
-        const broken = applied.length ? (await sql<{ table: string }>`pragma foreign_key_check`.execute(conn)).rows : [];
+        const broken = applied.length
+          ? (await sql<{ table: string }>`pragma foreign_key_check`.execute(conn)).rows
+          : [];
         if (broken.length > 0) {
           throw new InternalError(
             `a migration left rows in ${[...new Set(broken.map((r) => r.table))].join(', ')} pointing at nothing; the database was rolled back → report this with the log`,

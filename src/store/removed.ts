@@ -5,7 +5,10 @@ import type { Database, RemovedSubjectsTable } from './schema.js';
  * Keep what a removed thing was called (and whose it was), so its events stay readable under
  * that name: ids are never reused (sql/0009), so (type, id) names it for good.
  */
-export async function rememberRemoved(tx: Kysely<Database>, rows: RemovedSubjectsTable | RemovedSubjectsTable[]): Promise<void> {
+export async function rememberRemoved(
+  tx: Kysely<Database>,
+  rows: RemovedSubjectsTable | RemovedSubjectsTable[],
+): Promise<void> {
   const list = Array.isArray(rows) ? rows : [rows];
   if (list.length === 0) return;
   await tx

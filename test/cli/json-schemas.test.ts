@@ -164,10 +164,13 @@ describe('every --json output validates against its published schema', () => {
 
   it('leases: lease, renew, release, report-error; batches: recover, reset-limits, join, check, refresh-session', async () => {
     // Refused (exit 75): the joined group is bound to its account, in its warm-up.
-    const refused = await runCli(['--json', 'lease', '--action', 'message', '--any-tenant', '--channel', '@acctctl_demo_news'], {
-      env,
-      cwd: dir,
-    });
+    const refused = await runCli(
+      ['--json', 'lease', '--action', 'message', '--any-tenant', '--channel', '@acctctl_demo_news'],
+      {
+        env,
+        cwd: dir,
+      },
+    );
     expect(refused.code, refused.stderr).toBe(75);
     validate('lease', refused.stdout);
     expect(JSON.parse(refused.stdout)).toMatchObject({ ok: false, lease: null, reason: expect.any(String) as string });

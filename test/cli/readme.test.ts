@@ -303,7 +303,16 @@ describe('README: its example input files are accepted by the commands that read
     expect((await run(['proxies', 'import', file('proxies.txt', proxies), '--tenant', 'acme'])).stdout).toMatch(/4/);
     await run(['proxies', 'import', file('proxies.json', example('Proxies (`proxies import`)', 'json'))]);
     const targets = example('Targets (`targets import`)', 'text');
-    const t = await run(['--json', 'targets', 'import', file('groups.txt', targets), '--niche', 'crypto', '--tenant', 'acme']);
+    const t = await run([
+      '--json',
+      'targets',
+      'import',
+      file('groups.txt', targets),
+      '--niche',
+      'crypto',
+      '--tenant',
+      'acme',
+    ]);
     expect(t.stdout).toBeTruthy();
     await run(['watch', 'import', file('watches.json', example('Watches (`watch import`)', 'json'))]);
     await run(['apikeys', 'import', file('keys.json', example('API keys (`apikeys import`)', 'json'))]);

@@ -47,7 +47,10 @@ describe.each(DIALECTS)('accounts remove --force killed with SIGKILL on $name', 
       await sql
         .raw(
           `${rec}insert into targets (ref, kind, value, status, account_id, attempts, created_at, updated_at)
-           select '@g' || i, 'username', 'g' || i, 'joined', ${id}, 0, 0, 0 from ${series}`.replaceAll('$n', String(GROUPS)),
+           select '@g' || i, 'username', 'g' || i, 'joined', ${id}, 0, 0, 0 from ${series}`.replaceAll(
+            '$n',
+            String(GROUPS),
+          ),
         )
         .execute(f.store.db);
       await sql
@@ -134,6 +137,11 @@ describe.each(DIALECTS)('accounts remove --force killed with SIGKILL on $name', 
     expect(r.stderr).toMatch(/in use: leased by joiner for join until .*nothing was removed → .*--force/);
     const j = await runCli(['--json', 'accounts', 'remove', 'acc_00001'], { env: f.env });
     expect(j.code, j.stderr).toBe(0);
-    expect(JSON.parse(j.stdout)).toMatchObject({ name: 'acc_00001', change: 'remove', leaseEnded: null, targetsRequeued: [] });
+    expect(JSON.parse(j.stdout)).toMatchObject({
+      name: 'acc_00001',
+      change: 'remove',
+      leaseEnded: null,
+      targetsRequeued: [],
+    });
   });
 });

@@ -147,24 +147,27 @@ describe.each(DIALECTS)('account manager on $name', ({ skip, create }) => {
     },
   );
 
-  it.skipIf(skip)('release and renew of a lease that expired or was taken over change nothing: "lease lost"', async () => {
-    const a = await lease('message', { ttlMs: MIN });
-    clock.advance(MIN);
-    const before = await snapshot(store);
-    await expect(fleet.release(a.token, { used: { message: 5 } })).rejects.toBeInstanceOf(LeaseLostError);
-    await expect(fleet.renew(a.token, MIN)).rejects.toBeInstanceOf(LeaseLostError);
-    expect(await snapshot(store)).toBe(before);
-    // Taken over by a new holder: the old token is fenced off.
-    await store.db.updateTable('telegram_accounts').set({ enabled: 0 }).where('id', '!=', a.accountId).execute();
-    const b = await lease('message');
-    expect(b.account).toBe(a.account);
-    await expect(fleet.release(a.token)).rejects.toBeInstanceOf(LeaseLostError);
-    await fleet.renew(b.token, 10 * MIN);
-    await fleet.release(b.token, { used: { message: 1 } });
-    const log = await store.db.selectFrom('action_log').selectAll().execute();
-    expect(log).toHaveLength(1);
-    expect(log[0]).toMatchObject({ action: 'message', ok: 1, at: clock.now() });
-  });
+  it.skipIf(skip)(
+    'release and renew of a lease that expired or was taken over change nothing: "lease lost"',
+    async () => {
+      const a = await lease('message', { ttlMs: MIN });
+      clock.advance(MIN);
+      const before = await snapshot(store);
+      await expect(fleet.release(a.token, { used: { message: 5 } })).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(fleet.renew(a.token, MIN)).rejects.toBeInstanceOf(LeaseLostError);
+      expect(await snapshot(store)).toBe(before);
+      // Taken over by a new holder: the old token is fenced off.
+      await store.db.updateTable('telegram_accounts').set({ enabled: 0 }).where('id', '!=', a.accountId).execute();
+      const b = await lease('message');
+      expect(b.account).toBe(a.account);
+      await expect(fleet.release(a.token)).rejects.toBeInstanceOf(LeaseLostError);
+      await fleet.renew(b.token, 10 * MIN);
+      await fleet.release(b.token, { used: { message: 1 } });
+      const log = await store.db.selectFrom('action_log').selectAll().execute();
+      expect(log).toHaveLength(1);
+      expect(log[0]).toMatchObject({ action: 'message', ok: 1, at: clock.now() });
+    },
+  );
 
   it.skipIf(skip)(
     'report-error after the lease ended still records the error on the token’s account and ends nobody’s lease',

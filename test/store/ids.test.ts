@@ -99,7 +99,11 @@ describe.each(DIALECTS)('ids are never reused on $name', ({ skip, create }) => {
 
     await migrateToLatest(store.db, store.caps);
     for (const [table, n] of Object.entries(before)) expect(await count(table), table).toBe(n);
-    const a = await store.db.selectFrom('telegram_accounts').selectAll().where('id', '=', acc).executeTakeFirstOrThrow();
+    const a = await store.db
+      .selectFrom('telegram_accounts')
+      .selectAll()
+      .where('id', '=', acc)
+      .executeTakeFirstOrThrow();
     expect(a).toMatchObject({ proxy_id: proxy, tenant_id: tenant, fence: 7 });
     const tg = await store.db.selectFrom('targets').selectAll().where('id', '=', target).executeTakeFirstOrThrow();
     expect(tg).toMatchObject({ account_id: acc, status: 'joined' });

@@ -110,7 +110,9 @@ describe.each(DIALECTS)('removal is a lifecycle step on $name', (dialect) => {
       const ev = await listEvents(f.store, { account: old.account, limit: 10 });
       const removed = ev.find((e) => e.kind === 'account_removed' && e.subject.name === old.account);
       expect(removed).toMatchObject({ tenant: 'acme', subject: { type: 'telegram_account', name: old.account } });
-      expect(removed!.message).toMatch(/ending its lease \(old-holder\) and its binding to @asked_group, @joined_group/);
+      expect(removed!.message).toMatch(
+        /ending its lease \(old-holder\) and its binding to @asked_group, @joined_group/,
+      );
     },
   );
 
@@ -183,7 +185,10 @@ describe.each(DIALECTS)('removal is a lifecycle step on $name', (dialect) => {
       });
       // …and the login finishes, storing its session by the id it started with.
       await updateIgAccount(f.store, gone.id, { state: 'valid', sessionid_enc: 'sealed-session', updated_at: T0 });
-      const rows = await f.store.db.selectFrom('ig_accounts').select(['id', 'username', 'state', 'sessionid_enc']).execute();
+      const rows = await f.store.db
+        .selectFrom('ig_accounts')
+        .select(['id', 'username', 'state', 'sessionid_enc'])
+        .execute();
       expect(rows.map((r) => r.id)).not.toContain(gone.id);
       expect(rows.filter((r) => r.state === 'valid' || r.sessionid_enc !== null)).toEqual([]);
     },

@@ -77,7 +77,11 @@ describe.each(DIALECTS)('tenants are walls on $name', (dialect) => {
         { tenant: 'a', provider: 'lookup', key: 'k-shared-123' },
       ]);
       expect(again).toMatchObject({ imported: 0, updated: 1 });
-      const rows = await f.store.db.selectFrom('api_keys').select(['id', 'healthy', 'last_error']).orderBy('id').execute();
+      const rows = await f.store.db
+        .selectFrom('api_keys')
+        .select(['id', 'healthy', 'last_error'])
+        .orderBy('id')
+        .execute();
       expect(rows).toHaveLength(2);
       expect(rows[0]).toMatchObject({ healthy: 1, last_error: null });
 
@@ -100,7 +104,9 @@ describe.each(DIALECTS)('tenants are walls on $name', (dialect) => {
       await twoTenants();
       const none = await runCli(['lease', '--action', 'message'], { env: f.env });
       expect(none.code).toBe(64);
-      expect(none.stderr).toMatch(/more than one tenant \(a, b\): `lease` must say whose → add --tenant NAME, or --any-tenant/);
+      expect(none.stderr).toMatch(
+        /more than one tenant \(a, b\): `lease` must say whose → add --tenant NAME, or --any-tenant/,
+      );
       const b = await runCli(['lease', '--action', 'message', '--tenant', 'b'], { env: f.env });
       expect(b.code, b.stderr).toBe(0);
       const leased = await f.store.db
@@ -137,7 +143,9 @@ describe.each(DIALECTS)('tenants are walls on $name', (dialect) => {
     });
     const keys = writeJson(f.t.dir, 'keys.json', [{ tenant: 'a', provider: 'typo', key: 'k-typo-123456' }]);
     const r = await runCli(['apikeys', 'import', keys], { env: { ...f.env, ACCTCTL_API_PROVIDERS: providers } });
-    expect(r.stderr).toMatch(/provider typo is not configured in .*providers\.json \(it has lookup\); nothing was imported/);
+    expect(r.stderr).toMatch(
+      /provider typo is not configured in .*providers\.json \(it has lookup\); nothing was imported/,
+    );
     expect(r.code).toBe(65);
     expect(await f.store.db.selectFrom('api_keys').select('id').execute()).toEqual([]);
   });
