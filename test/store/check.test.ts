@@ -24,7 +24,7 @@ describe.each(DIALECTS)('check on $name', ({ name, skip, createMigrated }) => {
   let ig: FakeInstagram;
   let api: Awaited<ReturnType<typeof fakeLookupApi>>;
   /** Keys the fake provider answers 429 (out of quota) for; a test may change it. */
-  const quotaKeys = ['quota-key-1'];
+  const quotaKeys = ['quota-key-1', 'quota-key-2'];
   let proxy: Awaited<ReturnType<typeof recordingHttpProxy>>;
   let fault: ((r: { path: string; sessionid: string | null; n: number }) => Fault | null) | null = null;
   let t: TestDb;
@@ -147,7 +147,7 @@ describe.each(DIALECTS)('check on $name', ({ name, skip, createMigrated }) => {
     await importApiKeys({ store, box, clock }, [
       { tenant: 't_api', provider: 'lookup', key: 'quota-key-1' }, // rotates away from this one
       { tenant: 't_api', provider: 'lookup', key: 'good-key-1' },
-      { tenant: 't_combo', provider: 'lookup', key: 'quota-key-1' }, // api fails → instagram decides
+      { tenant: 't_combo', provider: 'lookup', key: 'quota-key-2' }, // api fails → instagram decides (a key is one tenant's)
     ]);
     await session('t_ig', 's1');
     await session('t_combo', 's2');
