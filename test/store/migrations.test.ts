@@ -16,7 +16,6 @@ const MIGRATIONS = [
   '0006_ways_back',
   '0007_alerts',
   '0008_fleet_scale',
-  '0010_one_route',
 ];
 
 describe.each(DIALECTS)('migrations on $name', ({ name, skip, create }) => {
