@@ -18,6 +18,11 @@ export function toCsv(users: FollowerView[]): string {
   return lines.join('\n');
 }
 
+/** Past 500 rows: one tab-separated line a user, each field escaped like a table cell. */
+export function plainFollowers(users: FollowerView[]): string[] {
+  return users.map((u) => [u.username, u.id, u.full_name, u.is_private ? 'private' : ''].map(cellText).join('\t'));
+}
+
 /** `watch followers USER --tenant T`: the latest snapshot, or what it gained (--new) / lost (--lost). */
 export async function followersCli(ctx: Ctx, user: string, opts: FollowersOptions): Promise<void> {
   const kind = opts.kind ?? 'followers';
@@ -42,7 +47,7 @@ export async function followersCli(ctx: Ctx, user: string, opts: FollowersOption
         `@${snap.watch.username} ${kind}${diff ? ` ${diff} since the previous fetch` : ''}: ${users.length}` +
           (snap.snapshot.completedAt ? ` (fetched ${new Date(snap.snapshot.completedAt).toISOString()})` : ''),
         ...(users.length > 500
-          ? users.map((u) => [u.username, u.id, u.full_name, u.is_private ? 'private' : ''].map(cellText).join('\t'))
+          ? plainFollowers(users)
           : users.length
             ? [
                 table(
