@@ -24,6 +24,11 @@ export function toCsv(users: FollowerView[]): string {
 /** Past this many users the human form is tab-separated lines (streamed), not a table. */
 const TABLE_MAX_USERS = 500;
 
+/** Past 500 rows: one tab-separated line a user, each field escaped like a table cell. */
+export function plainFollowers(users: FollowerView[]): string[] {
+  return users.map((u) => [u.username, u.id, u.full_name, u.is_private ? 'private' : ''].map(cellText).join('\t'));
+}
+
 function userTable(users: FollowerView[]): string {
   return table(
     ['username', 'id', 'full name', 'private'],
@@ -83,11 +88,7 @@ export async function followersCli(
     );
     if (total > TABLE_MAX_USERS) {
       for await (const page of rows) {
-        ctx.out(
-          page
-            .map((u) => [u.username, u.id, u.full_name, u.is_private ? 'private' : ''].map(cellText).join('\t') + '\n')
-            .join(''),
-        );
+        ctx.out(plainFollowers(page).join('\n') + '\n');
       }
     } else if (total > 0) {
       const users: FollowerView[] = [];

@@ -428,7 +428,7 @@ export async function notify(deps: NotifyDeps): Promise<NotifyResult> {
       o.error = r.error;
       if (r.sinkDown && !down) {
         down = true;
-        log.warn('alert sink failed; left alone for the rest of this run, retried on a later run', {
+        log.warn('alert delivery failed; the sink is left alone for the rest of this run, retried on a later run', {
           sink: sink.label,
           error: r.error,
         });

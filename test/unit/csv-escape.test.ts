@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toCsv } from '../../src/commands/followers.js';
+import { plainFollowers, toCsv } from '../../src/commands/followers.js';
 import { writeListing, type Column } from '../../src/commands/support/listing.js';
 import { csvCell, csvLine } from '../../src/commands/support/output.js';
 import { escapeControlKeepingColour } from '../../src/domain/text.js';
@@ -36,6 +36,11 @@ describe('exports are safe to open', () => {
       "u,42,'@admin\\x1b]0;t\\x07,false",
       'u,42,plain,false',
     ]);
+  });
+
+  it('the plain follower listing (past 500 rows) escapes control bytes too', () => {
+    const lines = plainFollowers([user('x\u001b[8mhidden\u001b]0;t\u0007\r\n\u202e', 'a\tb')]);
+    expect(lines).toEqual(['a\\tb\t42\tx\\x1b[8mhidden\\x1b]0;t\\x07\\r\\n\\u202e\t']);
   });
 
   it('every listing --csv goes through the same cell', async () => {
