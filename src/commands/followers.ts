@@ -58,7 +58,10 @@ export async function followersCli(
     const rows = pages<FollowerView>((last, n) => sel.page(last, n), null, pageSize);
     if (opts.csv) {
       ctx.out(CSV_HEAD + '\n');
-      for await (const page of rows) ctx.out(page.map((u) => csvLine(u) + '\n').join(''));
+      for await (const page of rows) {
+        ctx.out(page.map((u) => csvLine(u) + '\n').join(''));
+        await ctx.drain?.();
+      }
       return;
     }
     if (ctx.config.json) {
@@ -78,6 +81,7 @@ export async function followersCli(
             .join(''),
         );
         shown += page.length;
+        await ctx.drain?.();
       }
       ctx.out(`${shown ? '\n  ' : ''}],\n  "total": ${shown},\n  "more": 0\n}\n`);
       return;
@@ -94,6 +98,7 @@ export async function followersCli(
             .map((u) => [u.username ?? '', u.id, u.full_name ?? '', u.is_private ? 'private' : ''].join('\t') + '\n')
             .join(''),
         );
+        await ctx.drain?.();
       }
     } else if (total > 0) {
       const users: FollowerView[] = [];

@@ -15,6 +15,8 @@ export interface Ctx {
   emit<T>(data: T, human: (data: T) => string): void;
   /** Write a chunk of stdout as it is produced (streamed listings), redacted like emit. */
   out(text: string): void;
+  /** Resolves once stdout has taken what `out` wrote (backpressure: a streamed listing waits here per page). */
+  drain?(): Promise<void>;
   /** A command that completed but must report failure (e.g. status --fail-under). */
   setExitCode(code: number): void;
 }

@@ -74,6 +74,8 @@ export interface ListingOut {
   write: (text: string) => void;
   /** A note for people: on stdout under a table, on stderr with --json/--csv. */
   note: (text: string) => void;
+  /** Resolves once the output has taken what was written; awaited after every page. */
+  drain?: () => Promise<void>;
 }
 
 function csvField(s: string): string {
@@ -152,6 +154,7 @@ export async function writeListing<T>(
         page.map((r, i) => (shown + i === 0 ? '\n    ' : ',\n    ') + JSON.stringify(jsonValue(toJson(r)))).join(''),
       );
       shown += page.length;
+      await out.drain?.();
     }
     const more = Math.max(0, l.total - shown);
     out.write(`${shown ? '\n  ' : ''}],\n  "total": ${l.total},\n  "more": ${more}\n}\n`);
@@ -160,6 +163,7 @@ export async function writeListing<T>(
     for await (const page of l.rows) {
       out.write(page.map((r) => l.columns.map((c) => csvField(cellText(c.value(r)))).join(',') + '\n').join(''));
       shown += page.length;
+      await out.drain?.();
     }
   } else if (expected <= TABLE_MAX_ROWS) {
     const rows: T[] = [];
@@ -171,6 +175,7 @@ export async function writeListing<T>(
     for await (const page of l.rows) {
       plain.rows(page, shown === 0);
       shown += page.length;
+      await out.drain?.();
     }
   }
   const more = Math.max(0, l.total - shown);
@@ -185,7 +190,7 @@ export async function writeListing<T>(
 
 /** Write a listing to the command's stdout; the "N more" note goes under a table, or to stderr. */
 export async function emitListing<T>(
-  ctx: Pick<Ctx, 'out' | 'log' | 'config'>,
+  ctx: Pick<Ctx, 'out' | 'log' | 'config' | 'drain'>,
   spec: ListSpec,
   listing: Listing<T>,
 ): Promise<{ shown: number; more: number }> {
@@ -193,6 +198,7 @@ export async function emitListing<T>(
     {
       write: (t) => ctx.out(t),
       note: (t) => (spec.format === 'table' ? ctx.out(t + '\n') : ctx.log.warn(t)),
+      ...(ctx.drain ? { drain: () => ctx.drain!() } : {}),
     },
     spec,
     listing,
