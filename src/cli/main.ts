@@ -12,6 +12,8 @@ const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.ur
 
 /** How long after its work the process may linger before the watchdog ends it. */
 const EXIT_GRACE_MS = 3000;
+/** What ends a wait for stdout to take a streamed listing's page. */
+const STDOUT_DONE = ['drain', 'close', 'error'] as const;
 
 /** Batch commands (cron): each ends by delivering pending alerts, as `notify` does. */
 const BATCH_COMMANDS = new Set(['join', 'check', 'refresh-session', 'recover', 'reset-limits']);
@@ -708,6 +710,16 @@ export async function main(argv: string[], cliIO: CliIO = {}): Promise<number> {
         note: (text) => {
           io.stderr(redact(`acctctl: ${text}\n`));
         },
+        drain: () =>
+          process.stdout.writableNeedDrain
+            ? new Promise<void>((r) => {
+                const done = () => {
+                  for (const e of STDOUT_DONE) process.stdout.off(e, done);
+                  r();
+                };
+                for (const e of STDOUT_DONE) process.stdout.on(e, done);
+              })
+            : Promise.resolve(),
       };
       log.debug('command start', { command: cmd.name(), db: config.db.kind });
       try {

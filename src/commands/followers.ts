@@ -57,7 +57,10 @@ export async function followersCli(
     const rows = pages<FollowerView>((last, n) => sel.page(last, n), null, pageSize);
     if (opts.csv) {
       ctx.out(CSV_HEAD + '\n');
-      for await (const page of rows) ctx.out(page.map((u) => userCsv(u) + '\n').join(''));
+      for await (const page of rows) {
+        ctx.out(page.map((u) => userCsv(u) + '\n').join(''));
+        await ctx.drain?.();
+      }
       return;
     }
     if (ctx.config.json) {
@@ -77,6 +80,7 @@ export async function followersCli(
             .join(''),
         );
         shown += page.length;
+        await ctx.drain?.();
       }
       ctx.out(`${shown ? '\n  ' : ''}],\n  "total": ${shown},\n  "more": 0\n}\n`);
       return;
@@ -89,6 +93,7 @@ export async function followersCli(
     if (total > TABLE_MAX_USERS) {
       for await (const page of rows) {
         ctx.out(plainFollowers(page).join('\n') + '\n');
+        await ctx.drain?.();
       }
     } else if (total > 0) {
       const users: FollowerView[] = [];

@@ -169,7 +169,9 @@ export async function eventsPage(
   let q = eventsQuery(store, { ...f, limit: n });
   if (last) {
     const at = Date.parse(last.at);
-    q = q.where((eb) => eb.or([eb('e.at', '<', at), eb.and([eb('e.at', '=', at), eb('e.id', '<', last.id)])]));
+    // `at <= last` bounds the index range (each page starts where the last ended, not at the top);
+    // the OR only sorts out the events that share the last one's time.
+    q = q.where('e.at', '<=', at).where((eb) => eb.or([eb('e.at', '<', at), eb('e.id', '<', last.id)]));
   }
   return (await q.execute()).map(eventView);
 }

@@ -104,12 +104,10 @@ export async function followerSelection(store: Store, q: FollowerQuery): Promise
         .select(cols)
         .where('i.username', 'is not', null)
         .$if(last !== null, (qb) =>
-          qb.where((eb) =>
-            eb.or([
-              eb('i.username', '>', last!.username!),
-              eb.and([eb('i.username', '=', last!.username!), eb('i.ig_user_id', '>', last!.id)]),
-            ]),
-          ),
+          // `>=` bounds the index range; the OR sorts out the users sharing the last one's name.
+          qb
+            .where('i.username', '>=', last!.username!)
+            .where((eb) => eb.or([eb('i.username', '>', last!.username!), eb('i.ig_user_id', '>', last!.id)])),
         )
         .orderBy('i.username')
         .orderBy('i.ig_user_id')

@@ -65,6 +65,11 @@ describe.each(DIALECTS)('streamed listings on $name', (dialect) => {
               log.push('write');
             },
             note: () => {},
+            // Backpressure: the listing waits for the output to take each page before the next.
+            drain: () => {
+              log.push('drain');
+              return Promise.resolve();
+            },
           },
           { limit: filter.limit, format: 'json' },
           wrapped,
@@ -79,6 +84,8 @@ describe.each(DIALECTS)('streamed listings on $name', (dialect) => {
         // … each written before the next page is read.
         const firstPage = log.indexOf('page');
         if (pagesRead > 1) expect(log.indexOf('write', firstPage)).toBeLessThan(log.indexOf('page', firstPage + 1));
+        expect(log.filter((l) => l === 'drain').length).toBe(pagesRead);
+        if (pagesRead > 1) expect(log.indexOf('drain', firstPage)).toBeLessThan(log.indexOf('page', firstPage + 1));
       }
     },
   );

@@ -17,6 +17,8 @@ export interface Ctx {
   out(text: string): void;
   /** A message for people, on stderr (`acctctl: …`): stdout carries only results. */
   note(text: string): void;
+  /** Resolves once stdout has taken what `out` wrote (backpressure: a streamed listing waits here per page). */
+  drain?(): Promise<void>;
   /** A command that completed but must report failure (e.g. status --fail-under). */
   setExitCode(code: number): void;
 }

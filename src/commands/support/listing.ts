@@ -74,6 +74,8 @@ export interface ListingOut {
   write: (text: string) => void;
   /** A note for people: on stdout under a table, on stderr with --json/--csv. */
   note: (text: string) => void;
+  /** Resolves once the output has taken what was written; awaited after every page. */
+  drain?: () => Promise<void>;
 }
 
 // eslint-disable-next-line no-control-regex
@@ -148,6 +150,7 @@ export async function writeListing<T>(
         page.map((r, i) => (shown + i === 0 ? '\n    ' : ',\n    ') + JSON.stringify(jsonValue(toJson(r)))).join(''),
       );
       shown += page.length;
+      await out.drain?.();
     }
     const more = Math.max(0, l.total - shown);
     out.write(`${shown ? '\n  ' : ''}],\n  "total": ${l.total},\n  "more": ${more}\n}\n`);
@@ -156,6 +159,7 @@ export async function writeListing<T>(
     for await (const page of l.rows) {
       out.write(page.map((r) => csvLine(l.columns.map((c) => c.value(r))) + '\n').join(''));
       shown += page.length;
+      await out.drain?.();
     }
   } else if (expected <= TABLE_MAX_ROWS) {
     const rows: T[] = [];
@@ -167,6 +171,7 @@ export async function writeListing<T>(
     for await (const page of l.rows) {
       plain.rows(page, shown === 0);
       shown += page.length;
+      await out.drain?.();
     }
   }
   const more = Math.max(0, l.total - shown);
@@ -181,7 +186,7 @@ export async function writeListing<T>(
 
 /** Write a listing to the command's stdout; the "N more" note goes under a table, or to stderr. */
 export async function emitListing<T>(
-  ctx: Pick<Ctx, 'out' | 'log' | 'config'>,
+  ctx: Pick<Ctx, 'out' | 'log' | 'config' | 'drain'>,
   spec: ListSpec,
   listing: Listing<T>,
 ): Promise<{ shown: number; more: number }> {
@@ -189,6 +194,7 @@ export async function emitListing<T>(
     {
       write: (t) => ctx.out(t),
       note: (t) => (spec.format === 'table' ? ctx.out(t + '\n') : ctx.log.warn(t)),
+      ...(ctx.drain ? { drain: () => ctx.drain!() } : {}),
     },
     spec,
     listing,
