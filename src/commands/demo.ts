@@ -26,6 +26,7 @@ import { importIg, importWatches } from '../fleet/checkImports.js';
 import { join as runJoin } from '../fleet/join.js';
 import { addTenant } from '../fleet/tenants.js';
 import { importTargets, parseTargetsFile } from '../fleet/targets.js';
+import { count } from '../domain/plural.js';
 
 export const EXAMPLE_ACCOUNTS = fileURLToPath(new URL('../../accounts_config.example.json', import.meta.url));
 
@@ -120,9 +121,9 @@ export async function demo(
       );
       const fleet = new AccountManager({ store, clock: deps.clock, timeZone: deps.config.timeZone });
       const rec = await fleet.recover();
-      steps.push(`recover: ${rec.reactivated.length} returned to active, ${rec.needsPerson.length} need a person`);
+      steps.push(`recover: ${rec.reactivated.length} returned to active, ${count(rec.needsPerson.length, 'account')} ${rec.needsPerson.length === 1 ? 'needs' : 'need'} a person`);
       const reset = await fleet.resetLimits();
-      steps.push(`reset-limits: ${reset.accountsReset} accounts reset for ${reset.day}`);
+      steps.push(`reset-limits: ${count(reset.accountsReset, 'account')} reset for ${reset.day}`);
       const report = await status({ store, clock: deps.clock, timeZone: deps.config.timeZone });
       return { dir, kept: opts.keep, steps, status: report };
     } finally {

@@ -9,6 +9,7 @@ import { assertKeysPresent, loadSession } from './sessions.js';
 import {
   claimTargets,
   finishTarget,
+  countWaitingTargets,
   peekTargets,
   pinTarget,
   releaseTargets,
@@ -67,6 +68,8 @@ export interface JoinSummary {
   counts: Record<JoinOutcome, number>;
   /** When an account is next free for a join (null: none will be without a person). */
   nextFreeAt: number | null;
+  /** Targets of the niche still waiting to be claimed when the run ended (why "nothing joined"). */
+  waiting: number;
   plan?: { target: string; account: string | null }[];
   /** Pending join requests asked about again in this run (approved → joined, or expired). */
   rechecked: RecheckResult[];
@@ -110,6 +113,7 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
       results,
       counts,
       nextFreeAt: await fleet.nextFree('join'),
+      waiting: await countWaitingTargets(store, opts.niche, clock.now()),
       plan,
       rechecked: [],
     };
@@ -180,6 +184,7 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
     results,
     counts,
     nextFreeAt: await fleet.nextFree('join'),
+    waiting: await countWaitingTargets(store, opts.niche, clock.now()),
     rechecked,
   };
 }
