@@ -334,3 +334,28 @@ describe.each(DIALECTS)('effective limits (18) on $name', ({ skip, create }) => 
     expect(missing.stderr).toContain('account "nobody" does not exist');
   });
 });
+
+describe('15. demo', () => {
+  it('reports each step on stderr as it goes, and --keep prints the environment that uses the kept store', async () => {
+    const r = await runCli(['demo', '--keep'], { timeoutMs: 300_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^acctctl: demo: ✓ generated key /m);
+    expect(r.stderr).toMatch(/^acctctl: demo: ✓ accounts import accounts_config\.example\.json/m);
+    const m = /^ {2}export (.+)$/m.exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
+    const env = Object.fromEntries(m![1]!.split(' ').map((kv) => kv.split('=') as [string, string]));
+    expect(Object.keys(env).sort()).toEqual([
+      'ACCTCTL_KEY_FILE',
+      'ACCTCTL_SANDBOX_STATE',
+      'ACCTCTL_TELEGRAM',
+      'DATABASE_URL',
+    ]);
+    try {
+      const st = await runCli(['--json', 'status'], { env: baseEnv(env) });
+      expect(st.code, st.stderr).toBe(0);
+      expect((JSON.parse(st.stdout) as { accounts: { total: number } }).accounts.total).toBeGreaterThan(0);
+    } finally {
+      rmSync(join(env.DATABASE_URL!, '..'), { recursive: true, force: true });
+    }
+  }, 320_000);
+});

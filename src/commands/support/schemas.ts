@@ -207,6 +207,7 @@ export const JSON_SCHEMAS: Record<string, OutputSchema> = {
     kept: bool,
     steps: strings,
     status: v.object({ ...status.entries, schemaVersion: v.optional(v.literal(SCHEMA_VERSION)) }),
+    env: n(v.record(str, str)),
   }),
   migrate: doc('migrate', { database: str, applied: strings, current: strings }),
   doctor: doc('doctor: ok is false when a check fails with severity error (doctor then exits non-zero)', {
