@@ -336,12 +336,15 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .option('--niche <niche>', 'which targets', 'default')
     .option('--batch <n>', 'targets to claim in this run', '5')
     .option('--dry-run', 'show the plan, change nothing')
-    .option('--max-wait <seconds>', 'wait at most this long for an account to free up', '0')
+    .option('--max-wait <duration>', 'wait at most this long for an account to free up (e.g. 90s, 10m)', '0')
     .option(
-      '--flood-threshold <seconds>',
-      'flood waits up to this long rest the account (flood_wait), longer ones cool it down for the run (env ACCTCTL_FLOOD_THRESHOLD; default 600; a tenant’s limits may set its own)',
+      '--flood-threshold <duration>',
+      'flood waits up to this long (seconds, or e.g. 10m) rest the account (flood_wait), longer ones cool it down for the run (env ACCTCTL_FLOOD_THRESHOLD; default 600; a tenant’s limits may set its own)',
     )
-    .option('--pending-days <days>', 'a join request still not approved after this many days expires (default 7)')
+    .option(
+      '--pending-days <days>',
+      'a join request still not approved after this many days (or e.g. 2w) expires (default 7)',
+    )
     .option('--tenant <name>', 'join only this tenant’s targets with its accounts (needed with more than one tenant)')
     .option('--any-tenant', 'with more than one tenant: any tenant’s targets and accounts')
     .action(run(async (ctx, opts: JoinFlags) => (await import('../commands/join.js')).joinCli(ctx, opts)));

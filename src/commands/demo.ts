@@ -25,6 +25,7 @@ import { importIg, importWatches } from '../fleet/checkImports.js';
 import { join as runJoin } from '../fleet/join.js';
 import { addTenant } from '../fleet/tenants.js';
 import { importTargets, parseTargetsFile } from '../fleet/targets.js';
+import { count } from '../domain/plural.js';
 
 export const EXAMPLE_ACCOUNTS = fileURLToPath(new URL('../../accounts_config.example.json', import.meta.url));
 
@@ -56,11 +57,12 @@ export interface DemoResult {
  * never touches the operator's own database or key.
  */
 export async function demo(
-  deps: { clock: Clock; log: Logger; config: Config },
+  deps: { clock: Clock; log: Logger; config: Config; progress?: (line: string) => void },
   opts: { keep: boolean },
 ): Promise<DemoResult> {
   const dir = mkdtempSync(join(tmpdir(), 'acctctl-demo-'));
-  const steps: string[] = [];
+  // Each step is reported as it is done (the whole demo can take a minute with a browser login).
+  const steps = progressList(deps.progress);
   try {
     const keyFile = join(dir, 'acctctl.key');
     const key = generateKeyFile(keyFile);
@@ -119,9 +121,11 @@ export async function demo(
       );
       const fleet = new AccountManager({ store, clock: deps.clock, timeZone: deps.config.timeZone });
       const rec = await fleet.recover();
-      steps.push(`recover: ${rec.reactivated.length} returned to active, ${rec.needsPerson.length} need a person`);
+      steps.push(
+        `recover: ${rec.reactivated.length} returned to active, ${count(rec.needsPerson.length, 'account')} ${rec.needsPerson.length === 1 ? 'needs' : 'need'} a person`,
+      );
       const reset = await fleet.resetLimits();
-      steps.push(`reset-limits: ${reset.accountsReset} accounts reset for ${reset.day}`);
+      steps.push(`reset-limits: ${count(reset.accountsReset, 'account')} reset for ${reset.day}`);
       const report = await status({ store, clock: deps.clock, timeZone: deps.config.timeZone });
       return { dir, kept: opts.keep, steps, status: report };
     } finally {
@@ -219,16 +223,50 @@ async function demoInstagram(deps: {
   return steps;
 }
 
+/** A list of steps that also reports each one as it is added. */
+function progressList(progress: ((line: string) => void) | undefined): string[] {
+  const steps: string[] = [];
+  const push = steps.push.bind(steps);
+  steps.push = (...items: string[]) => {
+    for (const i of items) progress?.(`demo: ✓ ${i}`);
+    return push(...items);
+  };
+  return steps;
+}
+
+/** The environment that points acctctl at a kept demo store (sandbox Telegram, its key). */
+export function keptEnvironment(dir: string): Record<string, string> {
+  return {
+    DATABASE_URL: join(dir, 'acctctl.db'),
+    ACCTCTL_KEY_FILE: join(dir, 'acctctl.key'),
+    ACCTCTL_TELEGRAM: 'sandbox',
+    ACCTCTL_SANDBOX_STATE: join(dir, 'sandbox.db'),
+  };
+}
+
 export function renderDemo(r: DemoResult): string {
+  const env = keptEnvironment(r.dir);
   return [
     c.bold('acctctl demo') + ` (${r.kept ? `kept in ${r.dir}` : 'temp dir removed; --keep keeps it'})`,
     ...r.steps.map((s) => `  ✓ ${s}`),
     '',
     renderStatus(r.status),
+    ...(r.kept
+      ? [
+          '',
+          'to use the kept store:',
+          `  export ${Object.entries(env)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')}`,
+        ]
+      : []),
   ].join('\n');
 }
 
 export async function demoCli(ctx: Ctx, opts: { keep?: boolean }): Promise<void> {
-  const r = await demo({ clock: ctx.clock, log: ctx.log, config: ctx.config }, { keep: opts.keep ?? false });
-  ctx.emit({ ...r, status: statusJson(r.status) }, () => renderDemo(r));
+  const r = await demo(
+    { clock: ctx.clock, log: ctx.log, config: ctx.config, progress: (line) => ctx.note(line) },
+    { keep: opts.keep ?? false },
+  );
+  ctx.emit({ ...r, status: statusJson(r.status), env: r.kept ? keptEnvironment(r.dir) : null }, () => renderDemo(r));
 }

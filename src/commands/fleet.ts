@@ -3,9 +3,9 @@ import { tenantScope } from '../fleet/tenants.js';
 import { durationMs, MAX_RETENTION_DAYS, wholeInRange } from '../domain/duration.js';
 import { MAX_LIMIT_COUNT } from '../domain/files/limits.js';
 import type { Ctx } from './support/context.js';
-import { secretBox, withStore } from './support/context.js';
+import { secretBox, withExistingStore, withStore } from './support/context.js';
 import { c, fmtTime, table } from './support/output.js';
-import { isAction, type Action } from '../domain/limits.js';
+import { ACTIONS, isAction, type Action, type Limits } from '../domain/limits.js';
 import { count } from '../domain/plural.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { AccountManager, type LeaseResult, type RecoverResult, type ResetResult } from '../fleet/accountManager.js';
@@ -232,7 +232,7 @@ export async function resetLimitsCli(ctx: Ctx, opts: { retentionDays: string }):
     ctx.emit(
       { ...reset, retention },
       (r: ResetResult & { retention: RetentionResult }) =>
-        `day ${r.day}: ${r.accountsReset} account(s) reset, ${r.alreadyReset} already reset today; ` +
+        `day ${r.day}: ${count(r.accountsReset, 'account')} reset, ${r.alreadyReset} already reset today; ` +
         `${count(r.actionLogPruned, 'action log row')} older than ${days} days pruned; ` +
         `pruned ${count(r.retention.eventsPruned, 'event')}, ${count(r.retention.deliveriesPruned, 'delivery record')}, ` +
         `${count(r.retention.igRequestsPruned, 'Instagram request log row')}, ${count(r.retention.snapshotsPruned, 'old follower snapshot')}`,
@@ -241,6 +241,35 @@ export async function resetLimitsCli(ctx: Ctx, opts: { retentionDays: string }):
 }
 
 /** `accounts limits NAME FILE` / `tenants limits NAME FILE`: set overrides from a JSON file, or clear them. */
+const sec = (ms: number): string => (ms % 60_000 === 0 && ms > 0 ? `${ms / 60_000} min` : `${ms / 1000} s`);
+
+export function renderLimits(
+  who: string,
+  r: { limits: Limits; overrides: { tenant: unknown; account: unknown } },
+): string {
+  const set = [r.overrides.tenant !== null ? 'the tenant’s' : null, r.overrides.account !== null ? 'its own' : null]
+    .filter(Boolean)
+    .join(' and ');
+  return (
+    `${who}: limits in effect (${set ? `defaults with ${set} overrides` : 'the defaults'})\n` +
+    table(
+      ['action', 'per day', 'per hour', 'per channel a day', 'gap', 'gap after a failure', 'burst'],
+      ACTIONS.map((a) => {
+        const l = r.limits[a];
+        return [
+          a,
+          l.perDay,
+          l.perHour,
+          l.perChannelPerDay ?? '',
+          l.gapMs[0] === l.gapMs[1] ? sec(l.gapMs[0]) : `${sec(l.gapMs[0])}–${sec(l.gapMs[1])}`,
+          l.gapAfterFailureMs === null ? 'same' : sec(l.gapAfterFailureMs),
+          l.burst ? `${l.burst.count}, then ${sec(l.burst.pauseMs)}` : '',
+        ];
+      }),
+    )
+  );
+}
+
 export async function setLimitsCli(
   ctx: Ctx,
   target: { account: string } | { tenant: string },
@@ -248,12 +277,21 @@ export async function setLimitsCli(
   opts: { clear?: boolean },
 ): Promise<void> {
   const { readInputFile, parseJsonFile } = await import('../config/inputFiles.js');
-  if (!file && !opts.clear) throw new UsageError('give a limits JSON file, or --clear to go back to the defaults');
+  if (file && opts.clear) throw new UsageError('a limits file and --clear both given → choose one');
+  if (!file && !opts.clear) {
+    // No file: show the limits that apply now, and which overrides are set.
+    await withExistingStore(ctx, async (store) => {
+      const who = 'account' in target ? `account ${target.account}` : `tenant ${target.tenant}`;
+      const r = await manager(ctx, store).effectiveLimits(target);
+      ctx.emit({ ...target, ...r }, () => renderLimits(who, r));
+    });
+    return;
+  }
   const doc = opts.clear ? null : parseJsonFile(file!, readInputFile(file!));
   await withStore(ctx, async (store) => {
     await manager(ctx, store).setLimits(target, doc);
     const who = 'account' in target ? `account ${target.account}` : `tenant ${target.tenant}`;
-    ctx.emit({ ...target, limits: doc }, () =>
+    ctx.emit({ ...target, limits: doc, overrides: null }, () =>
       doc === null ? `${who}: limits back to the defaults` : `${who}: limits set`,
     );
   });

@@ -7,6 +7,10 @@ import { UsageError } from '../errors.js';
 import { join, type JoinSummary } from '../fleet/join.js';
 import { telegramGateway } from '../fleet/telegramGateway.js';
 import { checkNicheFilter } from '../store/filters.js';
+import { count } from '../domain/plural.js';
+import { durationMs } from '../domain/duration.js';
+
+const DAY_MS = 86_400_000;
 
 export function renderJoin(s: JoinSummary): string {
   const lines: string[] = [];
@@ -23,7 +27,7 @@ export function renderJoin(s: JoinSummary): string {
         : 'no targets waiting in this niche',
     );
   } else {
-    lines.push(c.bold(`join, niche ${s.niche}: ${s.claimed} target(s) claimed`));
+    lines.push(c.bold(`join, niche ${s.niche}: ${count(s.claimed, 'target')} claimed`));
     if (s.results.length) {
       lines.push(
         table(
@@ -45,7 +49,11 @@ export function renderJoin(s: JoinSummary): string {
       Object.entries(s.counts)
         .filter(([, n]) => n > 0)
         .map(([k, n]) => `${k} ${n}`)
-        .join(', ') || 'nothing to do',
+        .join(', ') ||
+        // Say why nothing happened: no work, or work but every account resting.
+        (s.waiting > 0
+          ? `nothing joined: ${count(s.waiting, 'target')} waiting in niche ${s.niche}, but no account is free for joining now`
+          : `nothing to do: no targets waiting in niche ${s.niche}`),
     );
   }
   if (s.rechecked.length) {
@@ -79,21 +87,28 @@ export interface JoinFlags {
 export async function joinCli(ctx: Ctx, opts: JoinFlags): Promise<void> {
   const batch = wholeInRange(opts.batch, 1, MAX_BATCH);
   if (batch === undefined) throw new UsageError(`--batch "${opts.batch}" → give a whole number 1–${MAX_BATCH}`);
-  const maxWait = wholeInRange(opts.maxWait, 0, MAX_WAIT_SECONDS);
-  if (maxWait === undefined) {
-    throw new UsageError(
-      `--max-wait "${opts.maxWait}" → give a whole number of seconds 0–${MAX_WAIT_SECONDS} (7 days)`,
-    );
+  // One duration syntax for every duration flag (domain/duration.ts): 90s, 10m, 2h, 1d, 1w, or a
+  // plain number in the flag's own unit (seconds; days for --pending-days).
+  const maxWaitMs = durationMs(opts.maxWait);
+  if (maxWaitMs === undefined || maxWaitMs > MAX_WAIT_SECONDS * 1000)
+    throw new UsageError(`--max-wait "${opts.maxWait}" → give a duration from 0 to 7d, e.g. 90s, 10m, 1h`);
+  let floodThresholdSeconds = ctx.config.floodThresholdSeconds;
+  if (opts.floodThreshold !== undefined) {
+    const ms = durationMs(opts.floodThreshold);
+    if (ms === undefined || ms % 1000 !== 0 || ms > 86_400_000)
+      throw new UsageError(
+        `--flood-threshold "${opts.floodThreshold}" → give a duration from 0 to 1d, e.g. 600, 10m, 1h`,
+      );
+    floodThresholdSeconds = ms / 1000;
   }
-  if (
-    opts.floodThreshold !== undefined &&
-    !(/^\d{1,5}$/.test(opts.floodThreshold) && Number(opts.floodThreshold) <= 86_400)
-  )
-    throw new UsageError('--flood-threshold must be a number of seconds 0–86400');
-  if (opts.pendingDays !== undefined && !/^[1-9]\d{0,2}$/.test(opts.pendingDays))
-    throw new UsageError('--pending-days must be a whole number of days 1–999');
-  const floodThresholdSeconds =
-    opts.floodThreshold !== undefined ? Number(opts.floodThreshold) : ctx.config.floodThresholdSeconds;
+  let pendingDays: number | undefined;
+  if (opts.pendingDays !== undefined) {
+    const ms = /^\d+$/.test(opts.pendingDays.trim()) ? Number(opts.pendingDays) * DAY_MS : durationMs(opts.pendingDays);
+    if (ms === undefined || ms < DAY_MS || ms > 999 * DAY_MS || ms % DAY_MS !== 0)
+      throw new UsageError(`--pending-days "${opts.pendingDays}" → give whole days from 1 to 999, e.g. 7, 7d, 2w`);
+    pendingDays = ms / DAY_MS;
+  }
+  const maxWait = maxWaitMs / 1000;
   const box = secretBox(ctx);
   await withStore(ctx, async (store) => {
     const tenant = await tenantScope(store, { ...opts, command: 'join', anyAllowed: true });
@@ -110,7 +125,7 @@ export async function joinCli(ctx: Ctx, opts: JoinFlags): Promise<void> {
           maxWaitMs: maxWait * 1000,
           timeZone: ctx.config.timeZone,
           ...(floodThresholdSeconds !== undefined ? { floodThresholdSeconds } : {}),
-          pendingExpiryDays: opts.pendingDays === undefined ? undefined : Number(opts.pendingDays),
+          pendingExpiryDays: pendingDays,
         },
       );
       const shown = { ...summary, simulated: ctx.config.telegramMode === 'sandbox' };

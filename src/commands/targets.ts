@@ -88,7 +88,7 @@ export async function retryTargetsCli(
       }),
       (r) =>
         [
-          `requeued ${r.requeued.length} target(s)${r.requeued.length ? `: ${r.requeued.slice(0, 20).join(', ')}${r.requeued.length > 20 ? ', …' : ''}` : ''}`,
+          `requeued ${count(r.requeued.length, 'target')}${r.requeued.length ? `: ${r.requeued.slice(0, 20).join(', ')}${r.requeued.length > 20 ? ', …' : ''}` : ''}`,
           ...(r.recheck.length ? [`join requests re-checked by the next join run: ${r.recheck.join(', ')}`] : []),
           ...r.skipped.map((x) => `left as is: ${x.target} (${x.status}: ${x.why})`),
         ].join('\n'),

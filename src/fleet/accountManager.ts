@@ -39,6 +39,7 @@ import {
   releaseLeaseInTx,
   renewLease,
   resetDayRows,
+  readLimitOverrides,
   storeLimits,
   usageInputs,
   writeErrorReport,
@@ -648,6 +649,28 @@ export class AccountManager {
       out.set(a.id, per);
     }
     return out;
+  }
+
+  /**
+   * The limits that apply (README "Limits overrides"): the defaults, then the tenant's overrides,
+   * then the account's; and which overrides are set.
+   */
+  async effectiveLimits(
+    target: { account: string } | { tenant: string },
+  ): Promise<{ limits: Limits; overrides: { tenant: unknown; account: unknown } }> {
+    const o = await readLimitOverrides(this.store.db, target);
+    if (!o) {
+      throw new DataError(
+        `${'account' in target ? `account "${target.account}"` : `tenant "${target.tenant}"`} does not exist`,
+      );
+    }
+    return {
+      limits: resolveLimits(parseOverride(o.tenant, 'the tenant'), parseOverride(o.account, 'the account')),
+      overrides: {
+        tenant: o.tenant === null ? null : (JSON.parse(o.tenant) as unknown),
+        account: o.account === null ? null : (JSON.parse(o.account) as unknown),
+      },
+    };
   }
 
   /** Set (or clear, with null) an account's or a tenant's limit overrides. */

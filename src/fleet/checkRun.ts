@@ -11,7 +11,7 @@ import { IgSessions } from './checkSessions.js';
 import { FollowerJobs, type FollowerWatch } from './followerJob.js';
 
 /**
- * check (seeds 000 and 001): each tenant's due watches, through the methods of its verify mode,
+ * check (the original Python auto-checker's): each tenant's due watches, through the methods of its verify mode,
  * with its own resources only. Tenants run in parallel and are isolated: one tenant's failure
  * never touches another's results. Follower/following fetches page through REST and save the
  * cursor and items after every page, so nothing fetched is ever lost and any valid session of

@@ -10,6 +10,7 @@ import { assertKeysPresent, loadSession } from './sessions.js';
 import {
   claimTargets,
   finishTarget,
+  countWaitingTargets,
   peekTargets,
   pinTarget,
   releaseTargets,
@@ -70,6 +71,8 @@ export interface JoinSummary {
   counts: Record<JoinOutcome, number>;
   /** When an account is next free for a join (null: none will be without a person). */
   nextFreeAt: number | null;
+  /** Targets of the niche still waiting to be claimed when the run ended (why "nothing joined"). */
+  waiting: number;
   plan?: { target: string; account: string | null }[];
   /** Pending join requests asked about again in this run (approved → joined, or expired). */
   rechecked: RecheckResult[];
@@ -116,6 +119,7 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
       results,
       counts,
       nextFreeAt: await fleet.nextFree('join', opts.tenant),
+      waiting: await countWaitingTargets(store, opts.niche, clock.now()),
       plan,
       rechecked: [],
     };
@@ -197,6 +201,7 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
     results,
     counts,
     nextFreeAt: await fleet.nextFree('join', opts.tenant),
+    waiting: await countWaitingTargets(store, opts.niche, clock.now()),
     rechecked,
   };
 }

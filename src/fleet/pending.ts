@@ -7,6 +7,7 @@ import { dueRechecks, settlePending, takeRecheck } from '../store/targetClaims.j
 import { TelegramCallError, type TelegramGateway } from '../telegram/gateway.js';
 import type { AccountManager } from './accountManager.js';
 import { loadSession } from './sessions.js';
+import { count } from '../domain/plural.js';
 
 export const DEFAULT_PENDING_EXPIRY_DAYS = 7;
 const DAY = 24 * 3_600_000;
@@ -46,7 +47,7 @@ export async function recheckPending(
       await settlePending(store.db, t.id, { status: 'expired', why }, clock.now());
       out.push({ target: t.ref, account: t.account, outcome: 'expired', detail: why });
     };
-    const expiredWhy = `join request not approved within ${Math.round(expiryMs / DAY)} day(s) (sent ${new Date(requestedAt).toISOString()})`;
+    const expiredWhy = `join request not approved within ${count(Math.round(expiryMs / DAY), 'day')} (sent ${new Date(requestedAt).toISOString()})`;
     const lease = await fleet.lease({
       action: 'join',
       holder: opts.holder,

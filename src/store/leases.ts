@@ -627,6 +627,27 @@ export async function usageInputs(
 }
 
 /** Store an account's or a tenant's limits document (null clears it); false: no such account or tenant. */
+/**
+ * The stored overrides behind an account's or a tenant's effective limits: the tenant's and (for an
+ * account) its own. undefined when the account or tenant does not exist.
+ */
+export async function readLimitOverrides(
+  db: StoreTx,
+  target: { account: string } | { tenant: string },
+): Promise<{ tenant: string | null; account: string | null } | undefined> {
+  if ('account' in target) {
+    const r = await db
+      .selectFrom('telegram_accounts as a')
+      .leftJoin('tenants as t', 't.id', 'a.tenant_id')
+      .select(['a.limits_json as account', 't.limits_json as tenant'])
+      .where('a.session_name', '=', target.account)
+      .executeTakeFirst();
+    return r ? { tenant: r.tenant ?? null, account: r.account ?? null } : undefined;
+  }
+  const r = await db.selectFrom('tenants').select('limits_json').where('name', '=', target.tenant).executeTakeFirst();
+  return r ? { tenant: r.limits_json ?? null, account: null } : undefined;
+}
+
 export async function storeLimits(
   db: StoreTx,
   target: { account: string } | { tenant: string },

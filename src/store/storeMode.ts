@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { ConfigError } from '../errors.js';
 import type { Database } from './schema.js';
+import { count } from '../domain/plural.js';
 
 /** The settings row that marks a store made under ACCTCTL_TELEGRAM=sandbox. */
 export const TELEGRAM_MODE_SETTING = 'telegram_mode';
@@ -54,7 +55,7 @@ export async function telegramModeProblem(
     const n = await telegramAccounts(db);
     if (n > 0) {
       return {
-        message: `ACCTCTL_TELEGRAM=sandbox would write simulated joins into a real database (it holds ${n} Telegram account(s) and was not made by the sandbox)`,
+        message: `ACCTCTL_TELEGRAM=sandbox would write simulated joins into a real database (it holds ${count(n, 'Telegram account')} and was not made by the sandbox)`,
         fix: 'unset ACCTCTL_TELEGRAM for real runs, or give the sandbox its own database (DATABASE_URL / --db)',
       };
     }

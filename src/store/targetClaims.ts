@@ -72,6 +72,14 @@ export async function peekTargets(
   return r.rows;
 }
 
+/** Targets of a niche a join could claim now (for "N targets waiting" when no account is free). */
+export async function countWaitingTargets(store: Store, niche: string, now: number): Promise<number> {
+  const r = await sql<{ n: number | string }>`select count(*) as n from targets where ${claimable(niche, now)}`.execute(
+    store.db,
+  );
+  return Number(r.rows[0]?.n ?? 0);
+}
+
 type TargetUpdate = {
   status: TargetStatus;
   accountId: number | null;

@@ -75,6 +75,25 @@ describe.each(DIALECTS)('a newcomer from the shell on $name', ({ skip, create })
     expect((await runCli(['release', l.stdout.trim()], { env })).code).toBe(0);
   });
 
+  it.skipIf(skip)('12. join with targets waiting and every account busy says why, and when one is free', async () => {
+    const l = await runCli(['lease', '--action', 'message', '--holder', 'busy', '--ttl', '5m'], { env });
+    expect(l.code, l.stderr).toBe(0);
+    try {
+      const j = await runCli(['join'], { env });
+      expect(j.code, j.stderr).toBe(0);
+      expect(j.stdout).toContain('0 targets claimed');
+      expect(j.stdout).toContain(
+        'nothing joined: 1 target waiting in niche default, but no account is free for joining now',
+      );
+      expect(j.stdout).toMatch(/next account free for joining: \S+/);
+      expect(j.stdout).not.toContain('nothing to do');
+      const js = JSON.parse((await runCli(['--json', 'join', '--dry-run'], { env })).stdout) as { waiting: number };
+      expect(js.waiting).toBe(1);
+    } finally {
+      await runCli(['release', l.stdout.trim()], { env });
+    }
+  });
+
   it.skipIf(skip)('5. a typo in a filter is a usage error naming the known values', async () => {
     const cases: [string[], RegExp][] = [
       [['accounts', 'list', '--tenant', 'acmee'], /--tenant "acmee" is unknown → use one of acme/],
@@ -244,4 +263,99 @@ describe.each(DIALECTS)('configured and input files on $name (9, 21)', ({ skip, 
       expect(r.stderr).toContain(`${missing} does not exist`);
     }
   });
+});
+
+describe('21. one duration syntax for every duration flag', () => {
+  let dir: string;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'acctctl-durations-'));
+    env = baseEnv({ ACCTCTL_KEY_FILE: makeKey(dir), DATABASE_URL: join(dir, 'a.db') });
+    expect((await runCli(['migrate'], { env })).code).toBe(0);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('join --max-wait, --flood-threshold and --pending-days take 10m, 1h, 2w as lease --ttl does', async () => {
+    for (const args of [
+      ['--max-wait', '10m'],
+      ['--max-wait', '30'],
+      ['--flood-threshold', '10m'],
+      ['--flood-threshold', '600'],
+      ['--pending-days', '2w'],
+      ['--pending-days', '7'],
+    ]) {
+      const r = await runCli(['join', '--dry-run', ...args], { env });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+    }
+    for (const [args, msg] of [
+      [['--max-wait', 'soon'], '--max-wait "soon" is not a duration'],
+      [['--flood-threshold', '2d'], '--flood-threshold "2d" → give a duration from 0 to 1d'],
+      [['--pending-days', '36h'], '--pending-days "36h" → give whole days'],
+    ] as const) {
+      const r = await runCli(['join', '--dry-run', ...args], { env });
+      expect(r.code).toBe(64);
+      expect(r.stderr).toContain(msg);
+    }
+  });
+});
+
+describe.each(DIALECTS)('effective limits (18) on $name', ({ skip, create }) => {
+  let t: TestDb;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    if (skip) return;
+    t = await create();
+    const f = await fleetStore(t, 1);
+    env = f.env;
+    await f.store.close();
+  });
+  afterAll(async () => {
+    if (!skip) await t.cleanup();
+  });
+
+  it.skipIf(skip)('accounts limits NAME / tenants limits NAME without a file show the limits in effect', async () => {
+    const show = await runCli(['accounts', 'limits', 'acc_00000'], { env });
+    expect(show.code, show.stderr).toBe(0);
+    expect(show.stdout).toContain('account acc_00000: limits in effect (the defaults)');
+    expect(show.stdout).toMatch(/invite\s*│\s*30\s*│\s*5\s*│\s*15/);
+    const file = join(t.dir, 'limits.json');
+    writeFileSync(file, JSON.stringify({ invite: { per_day: 10 } }));
+    expect((await runCli(['tenants', 'limits', 'acme', file], { env })).code).toBe(0);
+    const j = JSON.parse((await runCli(['--json', 'accounts', 'limits', 'acc_00000'], { env })).stdout) as {
+      limits: { invite: { perDay: number; perHour: number } };
+      overrides: { tenant: unknown; account: unknown };
+    };
+    expect(j.limits.invite).toMatchObject({ perDay: 10, perHour: 5 });
+    expect(j.overrides).toEqual({ tenant: { invite: { per_day: 10 } }, account: null });
+    const tenant = await runCli(['tenants', 'limits', 'acme'], { env });
+    expect(tenant.stdout).toContain('tenant acme: limits in effect (defaults with the tenant’s overrides)');
+    const missing = await runCli(['accounts', 'limits', 'nobody'], { env });
+    expect(missing.code).toBe(65);
+    expect(missing.stderr).toContain('account "nobody" does not exist');
+  });
+});
+
+describe('15. demo', () => {
+  it('reports each step on stderr as it goes, and --keep prints the environment that uses the kept store', async () => {
+    const r = await runCli(['demo', '--keep'], { timeoutMs: 300_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^acctctl: demo: ✓ generated key /m);
+    expect(r.stderr).toMatch(/^acctctl: demo: ✓ accounts import accounts_config\.example\.json/m);
+    const m = /^ {2}export (.+)$/m.exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
+    const env = Object.fromEntries(m![1]!.split(' ').map((kv) => kv.split('=') as [string, string]));
+    expect(Object.keys(env).sort()).toEqual([
+      'ACCTCTL_KEY_FILE',
+      'ACCTCTL_SANDBOX_STATE',
+      'ACCTCTL_TELEGRAM',
+      'DATABASE_URL',
+    ]);
+    try {
+      const st = await runCli(['--json', 'status'], { env: baseEnv(env) });
+      expect(st.code, st.stderr).toBe(0);
+      expect((JSON.parse(st.stdout) as { accounts: { total: number } }).accounts.total).toBeGreaterThan(0);
+    } finally {
+      rmSync(join(env.DATABASE_URL!, '..'), { recursive: true, force: true });
+    }
+  }, 320_000);
 });

@@ -401,6 +401,7 @@ describe('README: the library example says what a project needs (issue 25, point
     expect(s).toContain('`"target"` to `"es2022"`');
     expect(s).toContain('"lib": ["es2022", "esnext.disposable", "dom"]');
     expect(s).toMatch(/key file to exist/);
+    expect(s).toContain('`"types": ["node"]`');
     const consumer = readFileSync(join(ROOT, 'test/consumer/run.mjs'), 'utf8');
     expect(consumer).toContain("run(tsc, ['--init']");
     expect(consumer).toContain('"lib": ["es2022", "esnext.disposable", "dom"]');

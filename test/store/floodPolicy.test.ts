@@ -116,7 +116,7 @@ describe.each(DIALECTS)('flood policy on $name', ({ skip, create }) => {
       expect((await report({ ...f.env, ACCTCTL_FLOOD_THRESHOLD: '50' })).state).toBe('cooldown');
       const bad = await runCli(['join', '--flood-threshold', 'soon'], { env: f.env });
       expect(bad.code).toBe(64);
-      expect(bad.stderr).toContain('--flood-threshold must be a number of seconds');
+      expect(bad.stderr).toContain('--flood-threshold "soon" → give a duration from 0 to 1d');
     },
   );
 });

@@ -78,7 +78,7 @@ describe.each(DIALECTS)('targets that move on, on $name', ({ skip, create }) => 
       }
       expect((await targets())['+ApprovalNever1']).toMatchObject({
         status: 'expired',
-        error_message: `join request not approved within 7 day(s) (sent ${new Date(T0).toISOString()})`,
+        error_message: `join request not approved within 7 days (sent ${new Date(T0).toISOString()})`,
       });
       await sandbox.closeAll();
     },

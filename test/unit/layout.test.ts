@@ -75,3 +75,24 @@ describe('layout', () => {
     expect(bad).toEqual([]);
   });
 });
+
+/** A noun with "(s)" in printed text ("1 target(s)"); identifiers such as `green(s)` are calls, not nouns. */
+const PLURAL_S =
+  /\b(account|target|day|proxy|row|session|key|file|tenant|watch|event|line|item|minute|hour|second|request|group|channel|error|problem|time|job|snapshot|record|migration|secret)\(s\)/;
+
+describe('wording (issue 25, points 16 and 21)', () => {
+  it('no "(s)" plural in what acctctl prints: domain/plural.ts count() everywhere', () => {
+    const bad = ALL.flatMap((f) =>
+      f.text
+        .split('\n')
+        .map((line, i) => ({ line, at: `${f.path}:${i + 1}` }))
+        .filter(({ line }) => PLURAL_S.test(line))
+        .map(({ at, line }) => `${at}: ${line.trim()}`),
+    );
+    expect(bad).toEqual([]);
+  });
+
+  it('src/ cites the README and the original system by what it is, never "seeds"', () => {
+    expect(ALL.filter((f) => /\bseeds\b/i.test(f.text)).map((f) => f.path)).toEqual([]);
+  });
+});

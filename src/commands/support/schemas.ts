@@ -46,10 +46,14 @@ const accountChange = doc('accounts enable|disable|remove', {
 });
 
 const limitsSet = (who: 'account' | 'tenant') =>
-  doc(`${who}s limits: the overrides now in force, as in the limits file (null: cleared)`, {
-    [who]: str,
-    limits: n(freeForm),
-  });
+  doc(
+    `${who}s limits: with a file or --clear, the overrides now in force, as in the limits file (null: cleared); without, the limits in effect and the overrides behind them`,
+    {
+      [who]: str,
+      limits: n(freeForm),
+      overrides: n(v.object({ tenant: freeForm, account: freeForm })),
+    },
+  );
 
 const sinkHealth = v.object({
   sink: str,
@@ -203,6 +207,7 @@ export const JSON_SCHEMAS: Record<string, OutputSchema> = {
     kept: bool,
     steps: strings,
     status: v.object({ ...status.entries, schemaVersion: v.optional(v.literal(SCHEMA_VERSION)) }),
+    env: n(v.record(str, str)),
   }),
   migrate: doc('migrate', { database: str, applied: strings, current: strings }),
   doctor: doc('doctor: ok is false when a check fails with severity error (doctor then exits non-zero)', {
@@ -363,6 +368,7 @@ export const JSON_SCHEMAS: Record<string, OutputSchema> = {
     results: v.array(v.object({ target: str, account: n(str), outcome: joinOutcome, detail: n(str) })),
     counts,
     nextFreeAt: n(time),
+    waiting: int,
     plan: n(v.array(v.object({ target: str, account: n(str) }))),
     rechecked: v.array(v.object({ target: str, account: str, outcome: str, detail: n(str) })),
     simulated: bool,
