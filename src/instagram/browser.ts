@@ -201,11 +201,14 @@ async function humanType(page: Page, selector: string, text: string, delay: () =
   }
   await field.click();
   await field.fill('');
-  for (const ch of text) {
-    const ms = delay();
-    if (ms > 0) await page.waitForTimeout(ms);
-    await page.keyboard.type(ch);
-  }
+  const pauses = [...text].map(() => delay());
+  if (pauses.every((ms) => ms <= 0))
+    await page.keyboard.type(text); // still one key event each
+  else
+    for (const [i, ch] of [...text].entries()) {
+      if (pauses[i]! > 0) await page.waitForTimeout(pauses[i]!);
+      await page.keyboard.type(ch);
+    }
   // An input method or a page script can eat keys: make sure the field holds what was meant.
   if ((await field.inputValue()) !== text) await field.fill(text);
 }

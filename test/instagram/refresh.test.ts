@@ -211,6 +211,8 @@ describe.each(DIALECTS)('sessions come back, one identity, nothing on disk ($nam
     spa = await startFakeInstagram({
       variant: 'spa',
       consent: true,
+      // The page leaves with a full navigation right after each answer (the issue-20 failures).
+      navStyle: 'full',
       users: {
         alice: { password: 'pw-alice', pk: '111' },
         bob: { password: 'pw-bob', totpSecret: SECRET, pk: '222' },
