@@ -46,6 +46,7 @@ export type {
   ResetResult,
 } from './fleet/accountManager.js';
 export type { AccountChange, AccountRow, ImportAccountsResult } from './fleet/accounts.js';
+export type { TelegramDevice } from './domain/device.js';
 export type { ImportOptions } from './config/inputFiles.js';
 export { classifyError, transition, effectiveState } from './domain/accountStates.js';
 export type { ErrorOutcome, ErrorInput, TargetOutcome } from './domain/accountStates.js';

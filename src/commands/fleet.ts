@@ -1,6 +1,6 @@
 import { holderId } from '../fleet/holder.js';
 import { tenantScope } from '../fleet/tenants.js';
-import { durationMs, MAX_RETENTION_DAYS, wholeInRange } from '../domain/duration.js';
+import { durationMs, MAX_RETENTION_DAYS, spelledDurationMs, wholeInRange } from '../domain/duration.js';
 import { MAX_LIMIT_COUNT } from '../domain/files/limits.js';
 import type { Ctx } from './support/context.js';
 import { secretBox, withExistingStore, withStore } from './support/context.js';
@@ -32,7 +32,8 @@ export const MIN_TTL_MS = 1_000;
 export const MAX_TTL_MS = 24 * 3_600_000;
 
 export function parseTtl(s: string, flag = '--ttl'): number {
-  const ms = durationOf(s, flag);
+  // A duration longer than any flag takes is still out of this range, not "not a duration".
+  const ms = spelledDurationMs(s) ?? durationOf(s, flag);
   if (ms < MIN_TTL_MS || ms > MAX_TTL_MS) {
     throw new UsageError(
       `${flag} ${s} is out of range → between 1s and 24h (renew a long job's lease as it goes: acctctl renew TOKEN)`,

@@ -241,6 +241,8 @@ export function loadProvidersFile(file: string | undefined): Map<string, ApiProv
     // As parseJsonFile: V8's message may quote the content, so only the line is reported.
     throw new ConfigError(`ACCTCTL_API_PROVIDERS ${file} is not valid JSON${jsonErrorLine(text)} → fix the file`);
   }
+  const keyProblem = jsonKeyProblem(text);
+  if (keyProblem) throw new ConfigError(`ACCTCTL_API_PROVIDERS ${file}: ${keyProblem} → give each key once`);
   const r = parseProviders(data);
   if (!r.ok) throw new ConfigError(`${file} describes the API providers wrongly → fix it`, { details: r.problems });
   return r.value;

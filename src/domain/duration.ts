@@ -14,10 +14,14 @@ export const MAX_DURATION_MS = 3650 * 86_400_000;
  * is longer than MAX_DURATION_MS: `99999999999w` is not a time span anything here means).
  */
 export function durationMs(s: string): number | undefined {
-  const m = /^(\d{1,15})(ms|s|m|h|d|w)?$/.exec(s.trim());
-  if (!m) return undefined;
-  const ms = Number(m[1]) * UNIT_MS[(m[2] ?? 's') as keyof typeof UNIT_MS];
-  return ms <= MAX_DURATION_MS ? ms : undefined;
+  const ms = spelledDurationMs(s);
+  return ms !== undefined && ms <= MAX_DURATION_MS ? ms : undefined;
+}
+
+/** What the text spells as a duration, however long (a flag with its own range says it is out of it). */
+export function spelledDurationMs(s: string): number | undefined {
+  const m = /^(\d+)(ms|s|m|h|d|w)?$/.exec(s.trim());
+  return m ? Number(m[1]) * UNIT_MS[(m[2] ?? 's') as keyof typeof UNIT_MS] : undefined;
 }
 
 /**

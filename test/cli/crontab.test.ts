@@ -90,7 +90,7 @@ describe('crontab.example under cron’s bare environment', () => {
     for (const args of [
       'keys generate',
       `accounts import ${join(ROOT, 'accounts_config.example.json')} --create-tenant`,
-      'targets import groups.txt --niche crypto',
+      'targets import groups.txt --niche crypto --tenant acme',
     ]) {
       const r = acctctl(args);
       expect(r.status, `${args}: ${r.stderr}`).toBe(0);

@@ -74,7 +74,7 @@ describe.each(DIALECTS)('group binding and warm-up in every lease on $name', ({ 
       .execute();
     const r = await runCli(['lease', '--action', 'invite', '--channel', 't.me/bound_group'], { env: f.env });
     expect(r.code).toBe(75);
-    expect(r.stdout).toContain(`warm-up ends at ${new Date(now + DAY).toISOString()}`);
+    expect(r.stderr).toContain(`warm-up ends at ${new Date(now + DAY).toISOString()}`);
     await f.store.db
       .updateTable('targets')
       .set({ joined_at: now - DAY, warmup_ends_at: now - 1 })

@@ -22,9 +22,7 @@ describe('flag ranges', () => {
     await expect(join('2.5', '0')).rejects.toMatchObject({ exitCode: 64 });
     await expect(join('5', '9007199254740991')).rejects.toMatchObject({
       exitCode: 64,
-      message: expect.stringMatching(
-        /--max-wait "9007199254740991" → give a whole number of seconds 0–604800 \(7 days\)/,
-      ),
+      message: expect.stringMatching(/--max-wait "9007199254740991" → give a duration from 0 to 7d/),
     });
     await expect(join('5', '1e3')).rejects.toMatchObject({ exitCode: 64 });
     await expect(join('5', '604801')).rejects.toMatchObject({ exitCode: 64 });
