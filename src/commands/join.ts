@@ -1,4 +1,4 @@
-import { MAX_BATCH, MAX_WAIT_SECONDS, wholeInRange } from '../domain/duration.js';
+import { MAX_BATCH, MAX_WAIT_SECONDS, spelledDurationMs, wholeInRange } from '../domain/duration.js';
 import type { Ctx } from './support/context.js';
 import { tenantScope } from '../fleet/tenants.js';
 import { secretBox, withStore } from './support/context.js';
@@ -89,8 +89,10 @@ export async function joinCli(ctx: Ctx, opts: JoinFlags): Promise<void> {
   if (batch === undefined) throw new UsageError(`--batch "${opts.batch}" → give a whole number 1–${MAX_BATCH}`);
   // One duration syntax for every duration flag (domain/duration.ts): 90s, 10m, 2h, 1d, 1w, or a
   // plain number in the flag's own unit (seconds; days for --pending-days).
-  const maxWaitMs = durationMs(opts.maxWait);
-  if (maxWaitMs === undefined || maxWaitMs > MAX_WAIT_SECONDS * 1000)
+  const maxWaitMs = spelledDurationMs(opts.maxWait);
+  if (maxWaitMs === undefined)
+    throw new UsageError(`--max-wait "${opts.maxWait}" is not a duration → e.g. 90s, 10m, 1h`);
+  if (maxWaitMs > MAX_WAIT_SECONDS * 1000)
     throw new UsageError(`--max-wait "${opts.maxWait}" → give a duration from 0 to 7d, e.g. 90s, 10m, 1h`);
   let floodThresholdSeconds = ctx.config.floodThresholdSeconds;
   if (opts.floodThreshold !== undefined) {

@@ -128,9 +128,10 @@ export async function importAccounts(
           phone: r.phone,
           api_id: r.apiId,
           dc_id: r.session.dcId,
-          proxy_id: proxyId,
-          // A proxy given: the way back for an account parked because its proxy was removed.
-          ...(proxyId !== null ? { proxy_removed_at: null } : {}),
+          // A proxy given: the account's route, and the way back for one parked because its proxy was
+          // removed. None given: a new account has none; an existing one keeps its route (a file
+          // that leaves `proxy` out never sends an account direct: `accounts proxy NAME --direct` does).
+          ...(proxyId !== null ? { proxy_id: proxyId, proxy_removed_at: null } : {}),
           updated_at: now,
         });
       }
@@ -155,6 +156,7 @@ export async function importAccounts(
             ...sealFor(reserved[i]!, r),
             // One device per account: the file's, else one chosen once (by its name) and kept.
             device_json: storedDevice(r.device ?? chooseDevice(r.sessionName)),
+            proxy_id: common.get(r)!.proxy_id ?? null,
             created_at: now,
           })),
         );

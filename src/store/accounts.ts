@@ -349,7 +349,8 @@ export interface AccountColumns {
   phone: string | null;
   api_id: number;
   dc_id: number;
-  proxy_id: number | null;
+  /** Left out: an existing account keeps its route (a new one gets none). */
+  proxy_id?: number;
   /** null when an import gives a proxy: ends the parking of an account whose proxy was removed. */
   proxy_removed_at?: null;
   updated_at: number;
@@ -372,7 +373,8 @@ export async function reserveAccountIds(tx: Kysely<Database>, caps: DialectCaps,
 
 export async function insertAccounts(
   tx: Kysely<Database>,
-  rows: (AccountColumns & {
+  rows: (Omit<AccountColumns, 'proxy_id'> & {
+    proxy_id: number | null;
     id: number;
     session_name: string;
     api_hash_enc: string;

@@ -67,6 +67,21 @@ describe.each(DIALECTS)('imports and lists on $name', ({ name, skip, create }) =
     ).toBe(newSession);
   });
 
+  it.skipIf(skip)(
+    'a re-import that leaves out `proxy` keeps the account on its proxy (never direct by accident)',
+    async () => {
+      const rows = makeAccounts(2, { tenant: 'acme', withProxy: true });
+      await importAccounts({ store, box, clock }, parseAccountsFile('a', JSON.stringify(rows)));
+      const before = await listAccounts(store);
+      expect(before[0]!.proxy).toBeTruthy();
+      const withoutProxy = rows.map(({ proxy: _proxy, ...r }) => r);
+      const second = await importAccounts({ store, box, clock }, parseAccountsFile('a', JSON.stringify(withoutProxy)));
+      expect(second.updated).toHaveLength(2);
+      const after = await listAccounts(store);
+      expect(after.map((a) => a.proxy)).toEqual(before.map((a) => a.proxy));
+    },
+  );
+
   it.skipIf(skip)('imports Fernet tokens from the old system with --fernet-key-file', async () => {
     const fernetKey = randomBytes(32).toString('base64url');
     const rows = makeAccounts(1);
