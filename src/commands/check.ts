@@ -2,7 +2,7 @@ import { MAX_BATCH, wholeInRange } from '../domain/duration.js';
 import type { Ctx } from './support/context.js';
 import { secretBox, withExistingStore, withStore } from './support/context.js';
 import { emitListing, listSpec, pages, type Column, type ListFlags } from './support/listing.js';
-import { c, fmtTime, table } from './support/output.js';
+import { c, fmtTime, paint, table } from './support/output.js';
 import { countWatches, watchesPage, type WatchListRow } from '../store/watches.js';
 import type { ApiProvider } from '../domain/providers.js';
 import { parseApiKeys } from '../domain/files/apiKeys.js';
@@ -58,7 +58,7 @@ export function renderCheck(rows: TenantCheckResult[]): string {
       r.changed,
       `${r.jobs.completed}/${r.jobs.paused}/${r.jobs.inProgress}`,
       r.jobs.fetched,
-      r.skipped ? c.yellow(`skipped: ${r.skipped}`) : r.error ? c.red(r.error) : '',
+      r.skipped ? paint(c.yellow, `skipped: ${r.skipped}`) : r.error ? paint(c.red, r.error) : '',
     ]),
   );
 }
@@ -140,7 +140,7 @@ export async function apikeysListCli(ctx: Ctx): Promise<void> {
               r.id,
               r.tenant,
               r.provider,
-              r.healthy ? 'yes' : c.red('no'),
+              r.healthy ? 'yes' : paint(c.red, 'no'),
               r.quotaUsed,
               fmtTime(r.quotaResetAt),
               r.lastError,

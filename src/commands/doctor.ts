@@ -1,5 +1,5 @@
 import type { Ctx } from './support/context.js';
-import { c, table } from './support/output.js';
+import { c, paint, table } from './support/output.js';
 import type { Config } from '../config/config.js';
 import { loadProvidersFile } from '../config/inputFiles.js';
 import { AcctctlError, ExitCode } from '../errors.js';
@@ -294,12 +294,12 @@ export function renderDoctor(checks: DoctorCheck[]): string {
     checks.map((k) => [
       k.check,
       k.ok
-        ? c.green('ok')
+        ? paint(c.green, 'ok')
         : k.simulated
-          ? c.yellow('simulated')
+          ? paint(c.yellow, 'simulated')
           : k.severity === 'error'
-            ? c.red('FAIL')
-            : c.yellow('warn'),
+            ? paint(c.red, 'FAIL')
+            : paint(c.yellow, 'warn'),
       k.detail,
       k.fix ?? '',
     ]),

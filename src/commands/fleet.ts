@@ -4,7 +4,7 @@ import { durationMs, MAX_RETENTION_DAYS, spelledDurationMs, wholeInRange } from 
 import { MAX_LIMIT_COUNT } from '../domain/files/limits.js';
 import type { Ctx } from './support/context.js';
 import { secretBox, withExistingStore, withStore } from './support/context.js';
-import { c, fmtTime, table } from './support/output.js';
+import { c, fmtTime, paint, table } from './support/output.js';
 import { ACTIONS, isAction, type Action, type Limits } from '../domain/limits.js';
 import { count } from '../domain/plural.js';
 import { ExitCode, UsageError } from '../errors.js';
@@ -141,7 +141,7 @@ export function renderRecover(r: RecoverResult): string {
         ['account', 'state', 'reason', 'last error', 'way back'],
         r.needsPerson.map((p) => [
           p.account,
-          p.channelsFull && p.state === 'active' ? c.yellow('channels full') : c.red(p.state),
+          p.channelsFull && p.state === 'active' ? paint(c.yellow, 'channels full') : paint(c.red, p.state),
           p.reason,
           p.lastError,
           p.fix,

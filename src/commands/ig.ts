@@ -1,7 +1,7 @@
 import type { Ctx } from './support/context.js';
 import { secretBox, withExistingStore, withStore } from './support/context.js';
 import { emitListing, listSpec, pages, type Column, type ListFlags } from './support/listing.js';
-import { c, fmtAge, fmtTime, table } from './support/output.js';
+import { c, fmtAge, fmtTime, paint, table } from './support/output.js';
 import { browserRefresher, type RefreshResult } from '../fleet/refresh.js';
 import { importIg } from '../fleet/checkImports.js';
 import { validateIgAccounts, type IgAccountInput } from '../domain/igAccountsFile.js';
@@ -110,11 +110,10 @@ export function renderRefresh(rows: RefreshResult[]): string {
     rows.map((r) => [
       r.tenant,
       r.username,
-      r.status === 'refreshed'
-        ? c.green(r.status)
-        : r.status === 'backing_off' || r.status === 'locked'
-          ? c.yellow(r.status)
-          : c.red(r.status),
+      paint(
+        r.status === 'refreshed' ? c.green : r.status === 'backing_off' || r.status === 'locked' ? c.yellow : c.red,
+        r.status,
+      ),
       fmtTime(r.nextRefreshAt),
       r.detail,
     ]),

@@ -2,7 +2,7 @@ import { MAX_BATCH, MAX_WAIT_SECONDS, spelledDurationMs, wholeInRange } from '..
 import type { Ctx } from './support/context.js';
 import { tenantScope } from '../fleet/tenants.js';
 import { secretBox, withStore } from './support/context.js';
-import { c, fmtTime, table } from './support/output.js';
+import { c, fmtTime, paint, table } from './support/output.js';
 import { UsageError } from '../errors.js';
 import { join, type JoinSummary } from '../fleet/join.js';
 import { telegramGateway } from '../fleet/telegramGateway.js';
@@ -22,7 +22,7 @@ export function renderJoin(s: JoinSummary): string {
       s.plan!.length
         ? table(
             ['target', 'account that would try it'],
-            s.plan!.map((p) => [p.target, p.account ?? c.yellow('none free now')]),
+            s.plan!.map((p) => [p.target, p.account ?? paint(c.yellow, 'none free now')]),
           )
         : 'no targets waiting in this niche',
     );
@@ -35,11 +35,14 @@ export function renderJoin(s: JoinSummary): string {
           s.results.map((r) => [
             r.target,
             r.account,
-            r.outcome === 'joined' || r.outcome === 'already_member'
-              ? c.green(r.outcome)
-              : r.outcome === 'queued'
-                ? c.yellow(r.outcome)
-                : c.red(r.outcome),
+            paint(
+              r.outcome === 'joined' || r.outcome === 'already_member'
+                ? c.green
+                : r.outcome === 'queued'
+                  ? c.yellow
+                  : c.red,
+              r.outcome,
+            ),
             r.detail,
           ]),
         ),

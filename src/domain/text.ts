@@ -19,24 +19,6 @@ export function escapeControl(text: string): string {
   });
 }
 
-/**
- * Our own colour codes pass; everything else is escaped. Ours are the few plain SGR codes the
- * output layer uses (bold, dim, red, green, yellow and their resets); a code from data that hides,
- * blinks, reverses or moves text (`ESC[8m`, `ESC[5m`, `ESC[7m`, …) is shown escaped.
- */
-// eslint-disable-next-line no-control-regex
-const SGR = /\u001b\[(?:0|1|2|22|31|32|33|39)?m/g;
-
-export function escapeControlKeepingColour(text: string): string {
-  let out = '';
-  let last = 0;
-  for (const m of text.matchAll(SGR)) {
-    out += escapeControl(text.slice(last, m.index)) + m[0];
-    last = m.index + m[0].length;
-  }
-  return out + escapeControl(text.slice(last));
-}
-
 /** A Telegram bot token (`<bot id>:<35 characters>`), wherever it appears (a Bot API path, a description). */
 const BOT_TOKEN = /\b\d{5,}:[A-Za-z0-9_-]{30,}/g;
 /** `/bot<token>/method` as the Bot API writes it (any token shape). */

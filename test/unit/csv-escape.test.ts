@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { plainFollowers, toCsv } from '../../src/commands/followers.js';
 import { writeListing, type Column } from '../../src/commands/support/listing.js';
-import { csvCell, csvLine } from '../../src/commands/support/output.js';
-import { escapeControlKeepingColour } from '../../src/domain/text.js';
+import { c, csvCell, csvLine, paint, table } from '../../src/commands/support/output.js';
 import type { FollowerView } from '../../src/store/followers.js';
 
 const user = (full_name: string, username = 'u'): FollowerView =>
@@ -61,9 +60,26 @@ describe('exports are safe to open', () => {
     expect(out).toBe("name\n'-1+2\na\\x1b[2Jb\n");
   });
 
-  it('with colour on, colour codes from data that hide or move text are escaped; ours pass', () => {
-    expect(escapeControlKeepingColour('\u001b[31mred\u001b[39m')).toBe('\u001b[31mred\u001b[39m');
-    expect(escapeControlKeepingColour('a\u001b[8mhidden\u001b[28m')).toBe('a\\x1b[8mhidden\\x1b[28m');
-    expect(escapeControlKeepingColour('\u001b[7mrev\u001b[1;5m')).toBe('\\x1b[7mrev\\x1b[1;5m');
+  it('with colour on, every colour code from data is escaped (ours too: ESC[31m in a name is shown, not obeyed); ours pass', () => {
+    const level = c.level;
+    c.level = 1;
+    try {
+      const out = table(
+        ['name', 'state'],
+        [
+          ['\u001b[31mred\u001b[39m', paint(c.red, 'banned')],
+          ['a\u001b[8mhidden\u001b[28m', paint(c.green, 'x\u001b[7my')],
+        ],
+      );
+      // Data: shown escaped, whatever the code.
+      expect(out).toContain('\\x1b[31mred\\x1b[39m');
+      expect(out).toContain('a\\x1b[8mhidden\\x1b[28m');
+      expect(out).not.toContain('\u001b[8m');
+      // Ours: the colour goes on after the text was escaped.
+      expect(out).toContain(c.red('banned'));
+      expect(out).toContain(c.green('x\\x1b[7my'));
+    } finally {
+      c.level = level;
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { table } from '../../src/commands/support/output.js';
-import { escapeControl, escapeControlKeepingColour } from '../../src/domain/text.js';
+import { escapeControl } from '../../src/domain/text.js';
 import { createLogger } from '../../src/log/logger.js';
 
 // Text from outside: a terminal title rewrite, a CSI (C1) clear-screen, a forged log line, a bidi override.
@@ -13,8 +13,6 @@ describe('control characters from outside are shown escaped', () => {
     expect(e).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/);
     expect(e).toBe('grp\\x1b]0;owned\\x07 \\x9b2J\\nINFO  fake line \\u202eevil');
     expect(escapeControl('plain café ✓')).toBe('plain café ✓');
-    // Our own colour codes survive only where colour is on.
-    expect(escapeControlKeepingColour('\u001b[32mok\u001b[39m\u001b[2J')).toBe('\u001b[32mok\u001b[39m\\x1b[2J');
   });
 
   it('in every table cell', () => {

@@ -1,7 +1,7 @@
 import { PAGE_SIZE, pages } from '../../domain/paging.js';
 import type { Ctx } from './context.js';
 import { UsageError } from '../../errors.js';
-import { cellText, csvLine, table, type Cell } from './output.js';
+import { cellText, csvLine, Painted, table, type Cell } from './output.js';
 import { jsonValue, SCHEMA_VERSION } from './json.js';
 
 /**
@@ -100,7 +100,7 @@ class PlainRenderer<T> {
       .trimEnd();
   }
   rows(rows: T[], first: boolean): void {
-    const cells = rows.map((r) => styled(this.columns, r));
+    const cells = rows.map((r) => styled(this.columns, r).map(cellText));
     for (const row of cells) row.forEach((cell, i) => (this.widths[i] = Math.max(this.widths[i]!, visibleWidth(cell))));
     const out: string[] = [];
     if (first) {
@@ -112,10 +112,11 @@ class PlainRenderer<T> {
   }
 }
 
-function styled<T>(columns: Column<T>[], r: T): string[] {
+/** Each cell escaped, then coloured by its column (the colour is ours: it is kept). */
+function styled<T>(columns: Column<T>[], r: T): Cell[] {
   return columns.map((c) => {
     const t = cellText(c.value(r));
-    return c.style ? c.style(t, r) : t;
+    return c.style ? new Painted(c.style(t, r)) : t;
   });
 }
 

@@ -1,6 +1,6 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
-import { escapeControl, escapeControlKeepingColour } from '../../domain/text.js';
+import { escapeControl } from '../../domain/text.js';
 
 /** Colour honours NO_COLOR (https://no-color.org) and is off when stdout is not a terminal. */
 export function makeChalk(env: NodeJS.ProcessEnv = process.env, isTTY = Boolean(process.stdout.isTTY)): ChalkInstance {
@@ -10,14 +10,31 @@ export function makeChalk(env: NodeJS.ProcessEnv = process.env, isTTY = Boolean(
 
 export const c = makeChalk();
 
-export type Cell = string | number | null | undefined;
+/**
+ * A cell acctctl coloured itself: its text was escaped before the colour went on, so the only
+ * escape codes in it are ours. Any other cell is text from outside and is escaped whole — a colour
+ * code in data (even one of ours, `ESC[31m`) is shown, never obeyed.
+ */
+export class Painted {
+  constructor(readonly text: string) {}
+  toString(): string {
+    return this.text;
+  }
+}
+
+/** `style` (c.red, c.green, …) on a cell's text, escaped first: for table and listing cells. */
+export function paint(style: (s: string) => string, v: Cell): Painted {
+  return new Painted(style(cellText(v)));
+}
+
+export type Cell = string | number | null | undefined | Painted;
 
 /** The one place a value becomes the text of a table, plain listing or CSV cell. */
 export function cellText(v: Cell): string {
   if (v === null || v === undefined) return '';
-  // Cells hold text from outside: control characters are shown escaped. With colour on, our own
-  // colour codes pass; with colour off, nothing is taken for one.
-  return (c.level > 0 ? escapeControlKeepingColour : escapeControl)(String(v));
+  if (v instanceof Painted) return v.text;
+  // Cells hold text from outside: control characters, colour codes included, are shown escaped.
+  return escapeControl(String(v));
 }
 
 /**
