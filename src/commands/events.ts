@@ -4,7 +4,7 @@ import { emitListing, listSpec, pages, type Column, type ListFlags, type Listing
 import { c } from './support/output.js';
 import { parseSince } from '../domain/events.js';
 import { UsageError } from '../errors.js';
-import { countEvents, eventsPage, listEvents, type EventFilter, type EventView } from '../store/events.js';
+import { countEvents, eventsPage, type EventFilter, type EventView } from '../store/events.js';
 import { checkEventKinds, checkTenantFilter } from '../store/filters.js';
 import type { Store } from '../store/store.js';
 
@@ -34,10 +34,6 @@ export function parseEventsOptions(o: EventsOptions, now: number): EventFilter {
     .map((k) => k.trim())
     .filter(Boolean);
   return { sinceMs, kinds, tenant: o.tenant, account: o.account };
-}
-
-export function events(deps: { store: Store }, f: EventFilter): Promise<EventView[]> {
-  return listEvents(deps.store, f);
 }
 
 const SEV = { critical: c.red, warning: c.yellow, info: (s: string) => s };

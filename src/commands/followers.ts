@@ -14,12 +14,9 @@ export interface FollowersOptions {
   csv?: boolean | undefined;
 }
 
-const CSV_HEAD = 'username,id,full_name,is_private';
-const userCsv = (u: FollowerView): string => csvLine([u.username, u.id, u.full_name, u.is_private]);
-
-export function toCsv(users: FollowerView[]): string {
-  return [CSV_HEAD, ...users.map(userCsv)].join('\n');
-}
+export const FOLLOWERS_CSV_HEAD = 'username,id,full_name,is_private';
+/** One user as a line of `watch followers --csv` (cells through csvLine: OWASP prefix, escapes). */
+export const followerCsvLine = (u: FollowerView): string => csvLine([u.username, u.id, u.full_name, u.is_private]);
 
 /** Past this many users the human form is tab-separated lines (streamed), not a table. */
 const TABLE_MAX_USERS = 500;
@@ -56,9 +53,9 @@ export async function followersCli(
     // A page at a time, written as it comes: an export of any size holds one page (PAGE_SIZE rows).
     const rows = pages<FollowerView>((last, n) => sel.page(last, n), null, pageSize);
     if (opts.csv) {
-      ctx.out(CSV_HEAD + '\n');
+      ctx.out(FOLLOWERS_CSV_HEAD + '\n');
       for await (const page of rows) {
-        ctx.out(page.map((u) => userCsv(u) + '\n').join(''));
+        ctx.out(page.map((u) => followerCsvLine(u) + '\n').join(''));
         await ctx.drain?.();
       }
       return;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { plainFollowers, toCsv } from '../../src/commands/followers.js';
+import { FOLLOWERS_CSV_HEAD, followerCsvLine, plainFollowers } from '../../src/commands/followers.js';
 import { writeListing, type Column } from '../../src/commands/support/listing.js';
 import { c, csvCell, csvLine, paint, table } from '../../src/commands/support/output.js';
 import type { FollowerView } from '../../src/store/followers.js';
@@ -28,7 +28,10 @@ describe('exports are safe to open', () => {
   });
 
   it('watch followers --csv', () => {
-    const csv = toCsv([user('=HYPERLINK("http://x")'), user('@admin\u001b]0;t\u0007'), user('plain')]);
+    const csv = [
+      FOLLOWERS_CSV_HEAD,
+      ...[user('=HYPERLINK("http://x")'), user('@admin\u001b]0;t\u0007'), user('plain')].map(followerCsvLine),
+    ].join('\n');
     expect(csv.split('\n')).toEqual([
       'username,id,full_name,is_private',
       `u,42,"'=HYPERLINK(""http://x"")",false`,
