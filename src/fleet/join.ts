@@ -119,7 +119,7 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
       results,
       counts,
       nextFreeAt: await fleet.nextFree('join', opts.tenant),
-      waiting: await countWaitingTargets(store, opts.niche, clock.now()),
+      waiting: await countWaitingTargets(store, opts.niche, clock.now(), tenantId),
       plan,
       rechecked: [],
     };
@@ -201,7 +201,7 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
     results,
     counts,
     nextFreeAt: await fleet.nextFree('join', opts.tenant),
-    waiting: await countWaitingTargets(store, opts.niche, clock.now()),
+    waiting: await countWaitingTargets(store, opts.niche, clock.now(), tenantId),
     rechecked,
   };
 }

@@ -73,10 +73,15 @@ export async function peekTargets(
 }
 
 /** Targets of a niche a join could claim now (for "N targets waiting" when no account is free). */
-export async function countWaitingTargets(store: Store, niche: string, now: number): Promise<number> {
-  const r = await sql<{ n: number | string }>`select count(*) as n from targets where ${claimable(niche, now)}`.execute(
-    store.db,
-  );
+export async function countWaitingTargets(
+  store: Store,
+  niche: string,
+  now: number,
+  tenantId?: number | undefined,
+): Promise<number> {
+  const r = await sql<{
+    n: number | string;
+  }>`select count(*) as n from targets where ${claimable(niche, now, tenantId)}`.execute(store.db);
   return Number(r.rows[0]?.n ?? 0);
 }
 

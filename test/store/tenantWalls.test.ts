@@ -50,6 +50,8 @@ describe.each(DIALECTS)('tenants are walls on $name', (dialect) => {
     const s = await runJoin(f.store, clock, sandbox, box, { tenant: 'b' });
     expect(s.results.map((r) => [r.target, r.outcome])).toEqual([['@b_group_1', 'joined']]);
     expect(await tenantOf(s.results[0]!.account!)).toBe('b');
+    // What is still waiting is b's alone: a's two groups are not b's to report.
+    expect(s.waiting).toBe(0);
     const left = await f.store.db.selectFrom('targets').select(['ref', 'status']).orderBy('ref').execute();
     expect(left).toEqual([
       { ref: '@a_group_1', status: 'new' },
