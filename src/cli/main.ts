@@ -662,6 +662,24 @@ function addRouteCommands(program: Command, run: (fn: Action) => (...args: unkno
         (await import('../commands/proxies.js')).accountProxyCli(ctx, name, proxyId, opts),
       ),
     );
+  for (const [verb, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
+    group('ig')
+      .command(`${verb} <username>`)
+      .description(
+        disabled
+          ? 'take Instagram credentials out of use: check and refresh-session leave them alone (state kept)'
+          : 'put disabled Instagram credentials back in use',
+      )
+      .requiredOption('--tenant <name>', 'the tenant the account belongs to')
+      .action(
+        run(async (ctx, username: string, opts: { tenant: string }) =>
+          (await import('../commands/ig.js')).igUseCli(ctx, disabled, username, opts),
+        ),
+      );
+  }
   group('ig')
     .command('proxy <username> [proxyId]')
     .description(

@@ -6,7 +6,7 @@ import { browserRefresher, type RefreshResult } from '../fleet/refresh.js';
 import { importIg } from '../fleet/checkImports.js';
 import { validateIgAccounts, type IgAccountInput } from '../domain/igAccountsFile.js';
 import { checkTotpSecret } from '../instagram/totp.js';
-import { countIg, listIg, removeIg, type IgRow } from '../store/igAccounts.js';
+import { countIg, listIg, removeIg, setIgDisabled, type IgRow } from '../store/igAccounts.js';
 import { count } from '../domain/plural.js';
 import { createdTenants } from './support/imported.js';
 import { healthFigures, renderHealth, sessionHealth } from '../store/sessionHealth.js';
@@ -46,6 +46,21 @@ export async function igRemoveCli(
   );
 }
 
+/** `ig disable|enable USER --tenant T`. */
+export async function igUseCli(ctx: Ctx, disabled: boolean, username: string, opts: { tenant: string }): Promise<void> {
+  await withStore(ctx, async (store) =>
+    ctx.emit(await setIgDisabled(store, { username, tenant: opts.tenant }, disabled, ctx.clock.now()), (r) =>
+      r.changed
+        ? `${r.disabled ? 'disabled' : 'enabled'} Instagram account ${r.tenant}/${r.username}` +
+          (r.disabled
+            ? ': check and refresh-session leave it alone → `acctctl ig enable ' +
+              `${r.username} --tenant ${r.tenant}\` brings it back`
+            : '')
+        : `Instagram account ${r.tenant}/${r.username} was already ${r.disabled ? 'disabled' : 'enabled'}`,
+    ),
+  );
+}
+
 type IgListRow = IgRow & { health: ReturnType<typeof healthFigures> };
 
 function igListColumns(now: number): Column<IgListRow>[] {
@@ -54,8 +69,9 @@ function igListColumns(now: number): Column<IgListRow>[] {
     { head: 'username', value: (r) => r.username },
     {
       head: 'state',
-      value: (r) => r.state,
-      style: (t) => (t === 'valid' ? c.green(t) : t === 'needs_manual' || t === 'failed' ? c.red(t) : c.yellow(t)),
+      value: (r) => (r.disabledAt === null ? r.state : `${r.state}, disabled`),
+      style: (t) =>
+        t === 'valid' ? c.green(t) : t.startsWith('needs_manual') || t.startsWith('failed') ? c.red(t) : c.yellow(t),
     },
     { head: '2FA', value: (r) => (r.hasTotp ? 'totp' : '') },
     { head: 'proxy', value: (r) => r.proxy },
@@ -64,6 +80,7 @@ function igListColumns(now: number): Column<IgListRow>[] {
       value: (r) => (r.sessionAgeMs === null ? '' : fmtAge(now - r.sessionAgeMs, now).replace(' ago', '')),
     },
     { head: 'last verified', value: (r) => fmtAge(r.lastVerifiedAt, now) },
+    { head: 'last used', value: (r) => fmtAge(r.lastUsedAt, now) },
     { head: 'next refresh', value: (r) => fmtTime(r.nextRefreshAt) },
     { head: 'failures', value: (r) => r.failures },
     { head: '30 days: refreshes · checks', value: (r) => renderHealth(r.health) },

@@ -27,6 +27,9 @@ export const EVENT_SEVERITY = {
   ig_session_old: 'warning',
   ig_reactive_burst: 'warning',
   ig_proxy: 'info',
+  ig_session_lost: 'warning',
+  ig_account_disabled: 'info',
+  ig_account_enabled: 'info',
   // Checks
   watch_changed: 'info',
   followers_diff: 'info',

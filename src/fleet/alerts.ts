@@ -2,6 +2,7 @@ import type { Store } from '../store/store.js';
 import type { EventKind } from '../domain/events.js';
 import { igAlertRows, reactiveBursts, telegramNeedingPerson } from '../store/alerts.js';
 import { raiseAlert, resolveAlerts, type NewEvent } from '../store/events.js';
+import { wayBack } from './waysBack.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -118,11 +119,6 @@ export async function scanAlerts(store: Store, now: number): Promise<number> {
   );
 
   const tg = await telegramNeedingPerson(store);
-  const todo: Record<string, string> = {
-    disabled: 'log in again (acctctl accounts login), then accounts enable',
-    frozen: 'appeal through @SpamBot in the Telegram app, then accounts reactivate',
-    banned: 'remove it (acctctl accounts remove)',
-  };
   raised += await sync(
     store,
     'needs_person:tg:',
@@ -134,7 +130,8 @@ export async function scanAlerts(store: Store, now: number): Promise<number> {
         subject_type: 'telegram_account',
         subject_id: a.id,
         tenant_id: a.tenant_id,
-        message: `${a.session_name}: ${a.state} (${a.state_reason ?? a.last_error ?? 'no detail'}) → ${todo[a.state] ?? 'check it'}`,
+        // The way back `recover` prints: the command that actually brings it back.
+        message: `${a.session_name}: ${a.state} (${a.state_reason ?? a.last_error ?? 'no detail'}) → ${wayBack({ account: a.session_name, state: a.state, phone: a.phone }) || 'check it'}`,
         data_json: JSON.stringify({ state: a.state, reason: a.state_reason }),
       },
     })),

@@ -15,6 +15,8 @@ import {
 import {
   activeBackoffs,
   clearBackoff,
+  igAccountEvent,
+  igTenantOf,
   igRequestsSince,
   recordIgRequest,
   throttleBackoff,
@@ -218,12 +220,29 @@ export class IgSessions {
     }
     // Expired, and due for refresh-session at once (a failed login sets its own back-off).
     const now = this.deps.clock.now();
-    await updateIgAccount(
+    const changed = await updateIgAccount(
       this.deps.store,
       s.id,
       { state: 'expired', last_error: 'login_required', updated_at: now, next_refresh_at: now },
       { ifState: 'valid' },
     );
+    // Said now, not when the 24 h stale alert comes: once, by the run that saw it go.
+    if (changed) {
+      const tenant = await igTenantOf(this.deps.store, s.id);
+      await igAccountEvent(
+        this.deps.store,
+        {
+          at: now,
+          kind: 'ig_session_lost',
+          subject_type: 'ig_account',
+          subject_id: s.id,
+          tenant_id: tenant.tenant_id,
+          message: `${tenant.name}/${s.username}: session lost during check (logged out) → refresh-session logs it in at its next run (due now); if that fails, see acctctl ig list`,
+          data_json: JSON.stringify({ reactiveRefreshes: tries.get(s.id) ?? 0 }),
+        },
+        null,
+      );
+    }
     return false;
   }
 

@@ -133,6 +133,14 @@ export class SessionRefresher {
     const [row] = await this.rows({ id });
     if (!row) throw new UnavailableError(`Instagram account ${id} no longer exists`);
     const base = { tenant: row.tenant, username: row.username };
+    if (row.disabled_at !== null) {
+      return {
+        ...base,
+        status: 'skipped',
+        detail: `disabled by an operator: nothing sent → \`acctctl ig enable ${row.username} --tenant ${row.tenant}\` first`,
+        nextRefreshAt: null,
+      };
+    }
     const trigger = opts.waitForOther ? 'reactive' : 'proactive';
     const lockName = `ig-refresh:${id}`;
     const holder = holderId('refresh-session');

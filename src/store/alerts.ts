@@ -16,6 +16,8 @@ export async function igAlertRows(store: Store) {
       'i.created_at',
       'i.last_error',
     ])
+    // Taken out of use by an operator (`ig disable`): nothing to alert about until it is enabled.
+    .where('i.disabled_at', 'is', null)
     .execute();
 }
 
@@ -40,7 +42,7 @@ export async function reactiveBursts(
 export async function telegramNeedingPerson(store: Store) {
   return store.db
     .selectFrom('telegram_accounts')
-    .select(['id', 'tenant_id', 'session_name', 'state', 'state_reason', 'last_error'])
+    .select(['id', 'tenant_id', 'session_name', 'phone', 'state', 'state_reason', 'last_error'])
     .where('enabled', '=', 1)
     .where('state', 'in', ['frozen', 'disabled', 'banned'])
     .execute();

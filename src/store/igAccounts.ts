@@ -27,6 +27,10 @@ export interface IgRow {
   lastError: string | null;
   /** Throttle back-offs still running, per endpoint kind (a live session Instagram throttled). */
   throttled: { kind: string; until: number; strikes: number }[];
+  /** When an operator disabled it (`ig disable`); null while in use. */
+  disabledAt: number | null;
+  /** When check last sent a request with its session. */
+  lastUsedAt: number | null;
 }
 
 /** Which sessions a listing shows, and which page (ordered by tenant, then username). */
@@ -89,6 +93,8 @@ export async function listIg(store: Store, now: number, f: IgFilter = {}): Promi
       'i.next_refresh_at',
       'i.fail_count',
       'i.last_error',
+      'i.disabled_at',
+      'i.last_used_at',
     ])
     .orderBy('t.name')
     .orderBy('i.username');
@@ -117,6 +123,8 @@ export async function listIg(store: Store, now: number, f: IgFilter = {}): Promi
     failures: r.fail_count,
     lastError: r.last_error,
     throttled: backoffs.get(r.id) ?? [],
+    disabledAt: r.disabled_at,
+    lastUsedAt: r.last_used_at,
   }));
 }
 
@@ -198,6 +206,62 @@ export async function removeIg(
       })
       .execute();
     return { tenant: acc.tenant, username: acc.username };
+  });
+}
+
+export interface IgUseChange {
+  tenant: string;
+  username: string;
+  disabled: boolean;
+  /** False when it already was so (nothing was written). */
+  changed: boolean;
+}
+
+/**
+ * `ig disable|enable USER --tenant T`: an operator takes the credentials out of use (check picks
+ * none of its sessions, refresh-session never logs it in, no alert is raised for it) or back in.
+ * The state is kept; an event records the change.
+ */
+export async function setIgDisabled(
+  store: Store,
+  who: { username: string; tenant: string },
+  disabled: boolean,
+  now: number,
+): Promise<IgUseChange> {
+  return store.writeTx(async (tx) => {
+    const username = who.username.replace(/^@/, '').toLowerCase();
+    const a = await tx
+      .selectFrom('ig_accounts as i')
+      .innerJoin('tenants as t', 't.id', 'i.tenant_id')
+      .select(['i.id', 'i.tenant_id', 'i.disabled_at'])
+      .where('t.name', '=', who.tenant)
+      .where('i.username', '=', username)
+      .executeTakeFirst();
+    if (!a) {
+      throw new DataError(
+        `no Instagram account ${username} in tenant "${who.tenant}" → see \`acctctl ig list --tenant ${who.tenant}\``,
+      );
+    }
+    const base = { tenant: who.tenant, username, disabled };
+    if ((a.disabled_at !== null) === disabled) return { ...base, changed: false };
+    await tx
+      .updateTable('ig_accounts')
+      .set({ disabled_at: disabled ? now : null, updated_at: now })
+      .where('id', '=', a.id)
+      .execute();
+    await tx
+      .insertInto('events')
+      .values({
+        at: now,
+        kind: disabled ? 'ig_account_disabled' : 'ig_account_enabled',
+        subject_type: 'ig_account',
+        subject_id: a.id,
+        tenant_id: a.tenant_id,
+        message: `Instagram account ${who.tenant}/${username}: ${disabled ? 'disabled' : 'enabled'} by operator`,
+        data_json: null,
+      })
+      .execute();
+    return { ...base, changed: true };
   });
 }
 
@@ -283,18 +347,19 @@ export type IgAccountPatch = Updateable<IgAccountsTable>;
 
 /**
  * Change an Instagram account. `ifState`: only while it is in that state; `ifNoDevice`: only
- * while it has no device identity yet (the first chooser wins).
+ * while it has no device identity yet (the first chooser wins). Returns the rows changed (0 or 1).
  */
 export async function updateIgAccount(
   store: Store,
   id: number,
   patch: IgAccountPatch,
   opts: { ifState?: string; ifNoDevice?: boolean } = {},
-): Promise<void> {
+): Promise<number> {
   let q = store.db.updateTable('ig_accounts').set(patch).where('id', '=', id);
   if (opts.ifState !== undefined) q = q.where('state', '=', opts.ifState);
   if (opts.ifNoDevice) q = q.where('device_json', 'is', null);
-  await q.execute();
+  const r = await q.executeTakeFirst();
+  return Number(r.numUpdatedRows);
 }
 
 /**
@@ -323,6 +388,7 @@ export async function expiredSessionsDue(
     .select(['id', 'username'])
     .where('tenant_id', '=', tenantId)
     .where('state', '=', 'expired')
+    .where('disabled_at', 'is', null)
     .where('password_enc', 'is not', null)
     .where((eb) => eb.or([eb('next_refresh_at', 'is', null), eb('next_refresh_at', '<=', now)]))
     .orderBy('priority', 'desc')
@@ -335,6 +401,7 @@ function validSessionsQuery(store: Store, tenantId: number) {
     .selectFrom('ig_accounts')
     .where('tenant_id', '=', tenantId)
     .where('state', '=', 'valid')
+    .where('disabled_at', 'is', null)
     .where('sessionid_enc', 'is not', null);
 }
 
@@ -370,9 +437,15 @@ export async function validSessions(
     .execute();
 }
 
-/** One request of an endpoint kind made with a session (its rate window counts these). */
+/** One request of an endpoint kind made with a session (its rate window counts these; `ig list` shows it as last used). */
 export async function recordIgRequest(store: Store, igAccountId: number, kind: string, at: number): Promise<void> {
   await store.db.insertInto('ig_requests').values({ ig_account_id: igAccountId, kind, at }).execute();
+  await store.db
+    .updateTable('ig_accounts')
+    .set({ last_used_at: at })
+    .where('id', '=', igAccountId)
+    .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)]))
+    .execute();
 }
 
 /** Requests of a kind a session made after `since`. */
@@ -399,6 +472,8 @@ export interface IgLoginRow {
   browser_state_enc: string | null;
   cookies_enc: string | null;
   device_json: string | null;
+  /** Set while an operator disabled it (`ig disable`): never logged in. */
+  disabled_at: number | null;
 }
 
 /**
@@ -423,9 +498,12 @@ export async function igLoginRows(
       'i.browser_state_enc',
       'i.cookies_enc',
       'i.device_json',
+      'i.disabled_at',
     ])
     .orderBy('i.priority', 'desc')
     .orderBy('i.id');
+  // Disabled credentials are never logged in by the due or --all runs; one named is refused by its caller.
+  if (where.id === undefined && where.username === undefined) q = q.where('i.disabled_at', 'is', null);
   if (where.id !== undefined) q = q.where('i.id', '=', where.id);
   else if (where.username !== undefined) q = q.where('i.username', '=', where.username.replace(/^@/, '').toLowerCase());
   else if (!where.all) {
@@ -451,6 +529,16 @@ export async function igRefreshState(
     .selectFrom('ig_accounts')
     .select(['state', 'next_refresh_at'])
     .where('id', '=', id)
+    .executeTakeFirstOrThrow();
+}
+
+/** The tenant of an Instagram account (it must exist). */
+export async function igTenantOf(store: Store, igId: number): Promise<{ tenant_id: number; name: string }> {
+  return store.db
+    .selectFrom('ig_accounts as i')
+    .innerJoin('tenants as t', 't.id', 'i.tenant_id')
+    .select(['i.tenant_id', 't.name'])
+    .where('i.id', '=', igId)
     .executeTakeFirstOrThrow();
 }
 

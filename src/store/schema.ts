@@ -121,6 +121,10 @@ export interface IgAccountsTable {
   direct: Generated<number>;
   /** When its proxy was removed (--force): it sends nothing until given a proxy or --direct. */
   proxy_removed_at: Generated<number | null>;
+  /** When an operator disabled it (`ig disable`): check and refresh-session leave it alone until `ig enable`. */
+  disabled_at: Generated<number | null>;
+  /** When check last sent a request with its session. */
+  last_used_at: Generated<number | null>;
 }
 
 /** A live session Instagram throttled, resting for one endpoint kind. */

@@ -238,6 +238,8 @@ describe('every --json output validates against its published schema', () => {
     await json('targets remove', ['targets', 'remove', '@json_schema_other']);
     await json('accounts proxy', ['accounts', 'proxy', 'demo_bob', '--direct']);
     await json('ig proxy', ['ig', 'proxy', 'ig_json', '--tenant', 'newco', '--direct']);
+    await json('ig disable', ['ig', 'disable', 'ig_json', '--tenant', 'newco']);
+    await json('ig enable', ['ig', 'enable', 'ig_json', '--tenant', 'newco']);
     const proxies = await json<{ items: { id: number; tenant: string }[] }>('proxies list', ['proxies', 'list']);
     await json('proxies remove', ['proxies', 'remove', String(proxies.items.find((p) => p.tenant === 'newco')!.id)]);
     const keys = await json<{ items: { id: number }[] }>('apikeys list', ['apikeys', 'list']);
