@@ -13,6 +13,7 @@ import { storeTelegramMode, telegramModeProblem } from '../store/storeMode.js';
 import { secretCensus } from '../store/secrets.js';
 import { count } from '../domain/plural.js';
 import { sinkHealth } from '../store/deliveries.js';
+import { parseSmtpUrl } from '../domain/smtpUrl.js';
 
 export interface DoctorCheck {
   check: string;
@@ -264,6 +265,10 @@ async function alertDeliveryCheck(store: Store, config: Config): Promise<DoctorC
   const configured = [
     config.notify.webhook ? 'webhook' : null,
     config.notify.telegram?.chatId ? 'telegram' : null,
+    // Shown by its recipients and server (scheme, host, port), never the URL's credentials.
+    config.notify.email
+      ? `email to ${config.notify.email.to.join(', ')} via ${parseSmtpUrl(config.notify.email.smtpUrl)?.label ?? 'SMTP'} (min severity ${config.notify.email.minSeverity})`
+      : null,
   ].filter(Boolean);
   if (bad.length) {
     return {
@@ -283,7 +288,7 @@ async function alertDeliveryCheck(store: Store, config: Config): Promise<DoctorC
     severity: 'warning',
     detail: configured.length
       ? `${configured.join(', ')} configured; nothing failing (min severity ${config.notify.minSeverity})`
-      : 'no global sink configured (ACCTCTL_NOTIFY_WEBHOOK / ACCTCTL_NOTIFY_TELEGRAM_*); nothing failing',
+      : 'no global sink configured (ACCTCTL_NOTIFY_WEBHOOK / ACCTCTL_NOTIFY_TELEGRAM_* / ACCTCTL_NOTIFY_SMTP_URL); nothing failing',
     fix: null,
   };
 }

@@ -10,7 +10,9 @@ export function renderNotify(r: NotifyResult): string {
     `alerts raised: ${r.alertsRaised}; queued for delivery: ${r.enqueued}; delivered: ${r.delivered}; failed: ${r.failed}`,
   ];
   if (r.sinks.length === 0) {
-    lines.push('no sink configured (ACCTCTL_NOTIFY_WEBHOOK, ACCTCTL_NOTIFY_TELEGRAM_*, or a tenant notify target)');
+    lines.push(
+      'no sink configured (ACCTCTL_NOTIFY_WEBHOOK, ACCTCTL_NOTIFY_TELEGRAM_*, ACCTCTL_NOTIFY_SMTP_URL, or a tenant notify target)',
+    );
   }
   for (const s of r.sinks) {
     lines.push(

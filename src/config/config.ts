@@ -1,9 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import * as v from 'valibot';
 import { ConfigError } from '../errors.js';
 import { isWebhookSecret, isWebhookUrl, WEBHOOK_SECRET_HELP } from '../domain/webhooks.js';
+import { parseEmailList, parseSmtpUrl } from '../domain/smtpUrl.js';
 import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
 import { registerSecret, urlCredentials } from '../security/redact.js';
 
@@ -36,6 +38,8 @@ export interface Config {
   /** Flood waits up to this many seconds rest the account; longer ones cool it down (default 600). */
   floodThresholdSeconds: number | undefined;
   notify: NotifyConfig;
+  /** ACCTCTL_BOT_ADMIN_CHAT_IDS: the chats `bot poll` answers (every other chat is ignored). */
+  botAdminChatIds?: string[] | undefined;
   /** What reset-limits keeps, in days. */
   retention: RetentionConfig;
   /** Where older versions kept a Chromium profile per Instagram account (read once into the store, then deleted). */
@@ -61,6 +65,8 @@ export interface NotifyConfig {
   telegram: { botToken: string; chatId: string | undefined } | undefined;
   /** Bot API base URL (tests point it at a loopback fake). */
   telegramApiUrl: string;
+  /** Email through SMTP; the URL's userinfo (the credentials) is a secret. */
+  email?: { smtpUrl: string; to: string[]; from: string; minSeverity: 'info' | 'warning' | 'critical' } | undefined;
 }
 
 export interface RetentionConfig {
@@ -90,6 +96,12 @@ export function parseDbUrl(raw: string, cwd: string): DbTarget | undefined {
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) return undefined;
   return { kind: 'sqlite', path: resolve(cwd, raw) };
+}
+
+/** The sender when ACCTCTL_NOTIFY_EMAIL_FROM is unset: the SMTP user when it is an address, else acctctl@<this host>. */
+function defaultSender(smtpUrl: string): string {
+  const user = parseSmtpUrl(smtpUrl)?.auth?.user;
+  return user && parseEmailList(user)?.length === 1 ? user : `acctctl@${hostname()}`;
 }
 
 /** Whether `tz` is an IANA time zone this Node knows. */
@@ -167,6 +179,23 @@ const schema = v.object({
     'must be a numeric chat id (e.g. -1001234567890) or a @channel name',
   ),
   ACCTCTL_NOTIFY_TELEGRAM_API_URL: setting(isWebhookUrl, 'must be an http(s) URL with a host'),
+  ACCTCTL_BOT_ADMIN_CHAT_IDS: setting(
+    (s) => s.split(',').every((x) => /^-?\d{1,20}$/.test(x.trim())),
+    'must be numeric Telegram chat ids, comma-separated (e.g. 123456789,-1001234567890)',
+  ),
+  ACCTCTL_NOTIFY_SMTP_URL: setting(
+    (s) => parseSmtpUrl(s) !== undefined,
+    'must be smtps://USER:PASSWORD@HOST[:PORT] or smtp://[USER:PASSWORD@]HOST[:PORT] (percent-encode special characters)',
+  ),
+  ACCTCTL_NOTIFY_EMAIL_TO: setting(
+    (s) => parseEmailList(s) !== undefined,
+    'must be one or more email addresses, comma-separated',
+  ),
+  ACCTCTL_NOTIFY_EMAIL_FROM: setting((s) => parseEmailList(s)?.length === 1, 'must be one email address (the sender)'),
+  ACCTCTL_NOTIFY_EMAIL_MIN_SEVERITY: setting(
+    (s) => ['info', 'warning', 'critical'].includes(s),
+    'must be info, warning or critical',
+  ),
   ACCTCTL_RETENTION_EVENTS_DAYS: setting(days, 'must be a whole number of days ≥ 1'),
   ACCTCTL_RETENTION_DELIVERIES_DAYS: setting(days, 'must be a whole number of days ≥ 1'),
   ACCTCTL_RETENTION_IG_REQUESTS_DAYS: setting(days, 'must be a whole number of days ≥ 1'),
@@ -225,6 +254,18 @@ export function loadConfig(
   if (e.ACCTCTL_NOTIFY_TELEGRAM_CHAT_ID !== undefined && e.ACCTCTL_NOTIFY_TELEGRAM_BOT_TOKEN === undefined) {
     problems.push('ACCTCTL_NOTIFY_TELEGRAM_CHAT_ID: set ACCTCTL_NOTIFY_TELEGRAM_BOT_TOKEN too (the bot that sends)');
   }
+  if ((e.ACCTCTL_NOTIFY_SMTP_URL === undefined) !== (e.ACCTCTL_NOTIFY_EMAIL_TO === undefined)) {
+    problems.push(
+      e.ACCTCTL_NOTIFY_SMTP_URL === undefined
+        ? 'ACCTCTL_NOTIFY_EMAIL_TO: set ACCTCTL_NOTIFY_SMTP_URL too (the server that sends)'
+        : 'ACCTCTL_NOTIFY_SMTP_URL: set ACCTCTL_NOTIFY_EMAIL_TO too (who gets the email)',
+    );
+  }
+  if (e.ACCTCTL_NOTIFY_SMTP_URL !== undefined) {
+    // Whatever prints later (an SMTP error, doctor, debug logs) passes the redactor.
+    for (const c of urlCredentials(e.ACCTCTL_NOTIFY_SMTP_URL)) registerSecret(c);
+    registerSecret(e.ACCTCTL_NOTIFY_SMTP_URL);
+  }
   if (problems.length > 0) {
     throw new ConfigError(
       `configuration has ${problems.length} problem${problems.length > 1 ? 's' : ''} → fix the settings below (flags, environment or .env)`,
@@ -259,7 +300,18 @@ export function loadConfig(
         ? { botToken: e.ACCTCTL_NOTIFY_TELEGRAM_BOT_TOKEN, chatId: e.ACCTCTL_NOTIFY_TELEGRAM_CHAT_ID }
         : undefined,
       telegramApiUrl: (e.ACCTCTL_NOTIFY_TELEGRAM_API_URL ?? 'https://api.telegram.org').replace(/\/+$/, ''),
+      email:
+        e.ACCTCTL_NOTIFY_SMTP_URL && e.ACCTCTL_NOTIFY_EMAIL_TO
+          ? {
+              smtpUrl: e.ACCTCTL_NOTIFY_SMTP_URL,
+              to: parseEmailList(e.ACCTCTL_NOTIFY_EMAIL_TO)!,
+              from: e.ACCTCTL_NOTIFY_EMAIL_FROM ?? defaultSender(e.ACCTCTL_NOTIFY_SMTP_URL),
+              minSeverity:
+                (e.ACCTCTL_NOTIFY_EMAIL_MIN_SEVERITY as NotifyConfig['minSeverity'] | undefined) ?? 'critical',
+            }
+          : undefined,
     },
+    botAdminChatIds: e.ACCTCTL_BOT_ADMIN_CHAT_IDS?.split(',').map((x) => x.trim()),
     retention: {
       eventsDays: Number(e.ACCTCTL_RETENTION_EVENTS_DAYS ?? 90),
       deliveriesDays: Number(e.ACCTCTL_RETENTION_DELIVERIES_DAYS ?? 14),

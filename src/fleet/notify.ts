@@ -7,7 +7,9 @@ import { SEVERITIES, type Severity } from '../domain/events.js';
 import { scrubStoredError } from '../domain/text.js';
 import { isWebhookUrl, signWebhook, targetLabel, TELEGRAM_CHAT_ID } from '../domain/webhooks.js';
 import type { Logger } from '../log/logger.js';
-import { registerSecret } from '../security/redact.js';
+import { registerSecret, urlCredentials } from '../security/redact.js';
+import { parseSmtpUrl, type SmtpTarget } from '../domain/smtpUrl.js';
+import { emailText, openMailer, type Mailer } from './email.js';
 import type { SecretBox } from '../security/secretBox.js';
 import {
   claimDeliveries,
@@ -34,6 +36,7 @@ export type Sink = {
 } & (
   | { type: 'webhook'; url: string; secret: string | undefined }
   | { type: 'telegram'; chatId: string; botToken: string | undefined; apiUrl: string }
+  | { type: 'email'; target: SmtpTarget; to: string[]; from: string }
 );
 
 export interface SinkOutcome {
@@ -77,6 +80,8 @@ export const WEBHOOK_CONCURRENCY = 4;
 const SINKS_AT_ONCE = 4;
 /** Alerts claimed at once for one Telegram message (each chunk is marked as soon as it is sent). */
 const TELEGRAM_BATCH = 40;
+/** Alerts claimed at once for one email (one message per claim). */
+const EMAIL_BATCH = 40;
 /** Telegram's sendMessage limit is 4096 characters. */
 const TELEGRAM_CHUNK = 3800;
 
@@ -109,6 +114,18 @@ export async function sinksOf(
       botToken: config.telegram.botToken,
       apiUrl: config.telegramApiUrl,
       minSeverity: config.minSeverity,
+    });
+  }
+  const smtp = config.email ? parseSmtpUrl(config.email.smtpUrl) : undefined;
+  if (config.email && smtp) {
+    sinks.push({
+      key: 'email',
+      label: `email to ${config.email.to.join(', ')} via ${smtp.label}`,
+      type: 'email',
+      target: smtp,
+      to: config.email.to,
+      from: config.email.from,
+      minSeverity: config.email.minSeverity,
     });
   }
   for (const t of await tenantNotifyTargets(store)) {
@@ -390,6 +407,7 @@ export async function notify(deps: NotifyDeps): Promise<NotifyResult> {
   const { store, clock, config, log } = deps;
   registerSecret(config.telegram?.botToken);
   registerSecret(config.webhook?.secret);
+  for (const c of urlCredentials(config.email?.smtpUrl ?? '')) registerSecret(c);
   const timeoutMs = deps.timeoutMs ?? 10_000;
   const leaseMs = deps.leaseMs ?? DELIVERY_LEASE_MS;
   const started = clock.now();
@@ -451,60 +469,80 @@ export async function notify(deps: NotifyDeps): Promise<NotifyResult> {
       await Promise.all(Array.from({ length: WEBHOOK_CONCURRENCY }, worker));
       return o;
     }
-    // Telegram: many alerts in one message (split only at Telegram's size limit).
-    while (!down && budgetLeft()) {
-      const claimed = await claim(sink, TELEGRAM_BATCH);
-      if (claimed.length === 0) break;
-      const events = new Map(
-        (await listEvents(store, { ids: [...new Set(claimed.map((c) => c.event_id))] })).map((e) => [e.id, e]),
-      );
-      const orphans = claimed.filter((d) => !events.has(d.event_id)).map((d) => d.id);
-      if (orphans.length) await markDelivered(store, holder, orphans, clock.now());
-      const chunks: { d: ClaimedDelivery; e: EventView }[][] = [];
-      let cur: { d: ClaimedDelivery; e: EventView }[] = [];
-      let len = 0;
-      for (const d of claimed) {
-        const e = events.get(d.event_id);
-        if (!e) continue;
-        const l = e.message.length + e.kind.length + (e.tenant?.length ?? 0) + 80;
-        if (cur.length && len + l > TELEGRAM_CHUNK) {
-          chunks.push(cur);
-          cur = [];
-          len = 0;
-        }
-        cur.push({ d, e });
-        len += l;
-      }
-      if (cur.length) chunks.push(cur);
-      for (const [i, chunk] of chunks.entries()) {
-        if (down || (i > 0 && !budgetLeft())) {
-          await releaseClaims(
-            store,
-            holder,
-            chunks.slice(i).flatMap((c) => c.map((x) => x.d.id)),
-          );
-          break;
-        }
-        const r = await sendTelegram(
-          sink,
-          chunk.map((c) => c.e),
-          poster,
+    // Telegram: many alerts in one message (split only at Telegram's size limit); email: one
+    // message per claim.
+    let mailer: Mailer | undefined;
+    const sendChunk = async (events: EventView[], ds: ClaimedDelivery[]): Promise<SendOutcome> => {
+      if (sink.type === 'telegram') return sendTelegram(sink, events, poster);
+      if (sink.type !== 'email') return { ok: true };
+      mailer ??= await openMailer(sink.target, timeoutMs);
+      const { subject, text } = emailText(events);
+      return mailer.send({
+        from: sink.from,
+        to: sink.to,
+        subject,
+        text,
+        messageId: `<acctctl.${ds[0]!.id}.${ds.length}.${ds[ds.length - 1]!.id}@acctctl.invalid>`,
+        date: new Date(clock.now()),
+      });
+    };
+    const chunkLimit = sink.type === 'email' ? Number.POSITIVE_INFINITY : TELEGRAM_CHUNK;
+    try {
+      while (!down && budgetLeft()) {
+        const claimed = await claim(sink, sink.type === 'email' ? EMAIL_BATCH : TELEGRAM_BATCH);
+        if (claimed.length === 0) break;
+        const events = new Map(
+          (await listEvents(store, { ids: [...new Set(claimed.map((c) => c.event_id))] })).map((e) => [e.id, e]),
         );
-        if (r.ok) {
-          await markDelivered(
-            store,
-            holder,
-            chunk.map((c) => c.d.id),
-            clock.now(),
-          );
-          o.delivered += chunk.length;
-        } else
-          await failed(
+        const orphans = claimed.filter((d) => !events.has(d.event_id)).map((d) => d.id);
+        if (orphans.length) await markDelivered(store, holder, orphans, clock.now());
+        const chunks: { d: ClaimedDelivery; e: EventView }[][] = [];
+        let cur: { d: ClaimedDelivery; e: EventView }[] = [];
+        let len = 0;
+        for (const d of claimed) {
+          const e = events.get(d.event_id);
+          if (!e) continue;
+          const l = e.message.length + e.kind.length + (e.tenant?.length ?? 0) + 80;
+          if (cur.length && len + l > chunkLimit) {
+            chunks.push(cur);
+            cur = [];
+            len = 0;
+          }
+          cur.push({ d, e });
+          len += l;
+        }
+        if (cur.length) chunks.push(cur);
+        for (const [i, chunk] of chunks.entries()) {
+          if (down || (i > 0 && !budgetLeft())) {
+            await releaseClaims(
+              store,
+              holder,
+              chunks.slice(i).flatMap((c) => c.map((x) => x.d.id)),
+            );
+            break;
+          }
+          const r = await sendChunk(
+            chunk.map((c) => c.e),
             chunk.map((c) => c.d),
-            r,
           );
-        await renew();
+          if (r.ok) {
+            await markDelivered(
+              store,
+              holder,
+              chunk.map((c) => c.d.id),
+              clock.now(),
+            );
+            o.delivered += chunk.length;
+          } else
+            await failed(
+              chunk.map((c) => c.d),
+              r,
+            );
+          await renew();
+        }
       }
+    } finally {
+      mailer?.close();
     }
     return o;
   };
