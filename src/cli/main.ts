@@ -507,6 +507,14 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     ),
   );
   program
+    .command('bot')
+    .description('admin commands over the notify bot (Telegram)')
+    .command('poll')
+    .description(
+      'answer /status, /problems, /session USER, /refresh USER from the chats in ACCTCTL_BOT_ADMIN_CHAT_IDS (cron, every minute)',
+    )
+    .action(run(async (ctx) => (await import('../commands/bot.js')).botPollCli(ctx)));
+  program
     .command('refresh-session')
     .description('log Instagram accounts in again with headless Chromium (+TOTP) before their sessions die')
     .option('--account <username>', 'only this account (due or not)')

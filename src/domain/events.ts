@@ -30,6 +30,9 @@ export const EVENT_SEVERITY = {
   ig_session_lost: 'warning',
   ig_account_disabled: 'info',
   ig_account_enabled: 'info',
+  ig_refresh_requested: 'info',
+  // The admin bot (bot poll)
+  bot_stranger: 'info',
   // Checks
   watch_changed: 'info',
   followers_diff: 'info',

@@ -37,6 +37,7 @@ export interface IgRow {
 export interface IgFilter {
   tenant?: string | undefined;
   state?: string | undefined;
+  username?: string | undefined;
   limit?: number | undefined;
   offset?: number | undefined;
 }
@@ -45,6 +46,7 @@ function filteredIg(store: Store, f: IgFilter) {
   let q = store.db.selectFrom('ig_accounts as i').innerJoin('tenants as t', 't.id', 'i.tenant_id');
   if (f.tenant !== undefined) q = q.where('t.name', '=', f.tenant);
   if (f.state !== undefined) q = q.where('i.state', '=', f.state);
+  if (f.username !== undefined) q = q.where('i.username', '=', f.username.replace(/^@/, '').toLowerCase());
   return q;
 }
 
