@@ -1,4 +1,5 @@
 import type { Clock } from '../domain/clock.js';
+import { count } from '../domain/plural.js';
 import { scrubStoredError } from '../domain/text.js';
 import { ConfigError, TempFailError, UnavailableError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
@@ -145,7 +146,7 @@ export function statusText(r: StatusReport): string {
   return [
     `Telegram accounts: ${a.total} (${a.healthy} healthy, ${a.healthyPct}%; ${a.leased} leased) — ${byState(a.byState)}`,
     `Instagram sessions: ${r.instagram.total} — ${byState(r.instagram.byState)}`,
-    `Need a person: ${r.problems.needPersonTotal} Telegram account(s), ${r.problems.igNeedPerson} Instagram session(s)`,
+    `Need a person: ${count(r.problems.needPersonTotal, 'Telegram account')}, ${count(r.problems.igNeedPerson, 'Instagram session')}`,
     `Check jobs: ${byState(r.checkJobs.byStatus)}`,
     failing.length
       ? `Alert sinks failing: ${failing.map((s) => `${s.sink} (${s.pending} pending)`).join(', ')}`

@@ -238,6 +238,8 @@ describe('every --json output validates against its published schema', () => {
     await json('targets remove', ['targets', 'remove', '@json_schema_other']);
     await json('accounts proxy', ['accounts', 'proxy', 'demo_bob', '--direct']);
     await json('ig proxy', ['ig', 'proxy', 'ig_json', '--tenant', 'newco', '--direct']);
+    // Off without ACCTCTL_BOT_ADMIN_CHAT_IDS; answering, in test/cli/bot-cli.test.ts (same schema).
+    await json('bot poll', ['bot', 'poll']);
     await json('ig disable', ['ig', 'disable', 'ig_json', '--tenant', 'newco']);
     await json('ig enable', ['ig', 'enable', 'ig_json', '--tenant', 'newco']);
     const proxies = await json<{ items: { id: number; tenant: string }[] }>('proxies list', ['proxies', 'list']);
