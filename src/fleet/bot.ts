@@ -201,7 +201,7 @@ async function answer(deps: BotDeps, text: string, chatId: string): Promise<stri
       const [username, tenant] = c.args;
       if (!username) return 'Usage: /refresh USER [TENANT]';
       const r = await markIgRefreshDue(deps.store, { username, tenant }, deps.clock.now(), `the bot (chat ${chatId})`);
-      switch (r.kind) {
+      switch (r.outcome) {
         case 'marked':
           return `${r.tenant}/${r.username}: due now — the next refresh-session run logs it in.`;
         case 'needs_person':

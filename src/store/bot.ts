@@ -28,11 +28,11 @@ export async function botEvent(store: Store, e: NewEvent): Promise<void> {
 }
 
 export type RefreshRequest =
-  | { kind: 'marked'; tenant: string; username: string }
-  | { kind: 'needs_person'; tenant: string; username: string; state: string }
-  | { kind: 'disabled'; tenant: string; username: string }
-  | { kind: 'none' }
-  | { kind: 'ambiguous'; tenants: string[] };
+  | { outcome: 'marked'; tenant: string; username: string }
+  | { outcome: 'needs_person'; tenant: string; username: string; state: string }
+  | { outcome: 'disabled'; tenant: string; username: string }
+  | { outcome: 'none' }
+  | { outcome: 'ambiguous'; tenants: string[] };
 
 /**
  * `/refresh USER [TENANT]`: the session is due now (next_refresh_at = now), so the next
@@ -53,12 +53,12 @@ export async function markIgRefreshDue(
       .where('i.username', '=', who.username.replace(/^@/, '').toLowerCase());
     if (who.tenant !== undefined) q = q.where('t.name', '=', who.tenant);
     const rows = await q.orderBy('t.name').execute();
-    if (rows.length === 0) return { kind: 'none' };
-    if (rows.length > 1) return { kind: 'ambiguous', tenants: rows.map((r) => r.tenant) };
+    if (rows.length === 0) return { outcome: 'none' };
+    if (rows.length > 1) return { outcome: 'ambiguous', tenants: rows.map((r) => r.tenant) };
     const a = rows[0]!;
-    if (a.disabled_at !== null) return { kind: 'disabled', tenant: a.tenant, username: a.username };
+    if (a.disabled_at !== null) return { outcome: 'disabled', tenant: a.tenant, username: a.username };
     if (a.state === 'needs_manual' || a.state === 'failed') {
-      return { kind: 'needs_person', tenant: a.tenant, username: a.username, state: a.state };
+      return { outcome: 'needs_person', tenant: a.tenant, username: a.username, state: a.state };
     }
     await tx.updateTable('ig_accounts').set({ next_refresh_at: now, updated_at: now }).where('id', '=', a.id).execute();
     await tx
@@ -73,6 +73,6 @@ export async function markIgRefreshDue(
         data_json: null,
       })
       .execute();
-    return { kind: 'marked', tenant: a.tenant, username: a.username };
+    return { outcome: 'marked', tenant: a.tenant, username: a.username };
   });
 }

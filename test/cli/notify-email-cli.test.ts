@@ -43,7 +43,9 @@ describe.each(DIALECTS)('email alerts from the CLI on $name', (dialect) => {
       });
       const failed = await runCli(['notify'], { env: env(WRONG) });
       expect(failed.code, failed.stderr).toBe(0);
-      expect(failed.stdout).toContain(`email to ops@example.org via smtp://127.0.0.1:${smtp.port}: 0 delivered, 1 failed`);
+      expect(failed.stdout).toContain(
+        `email to ops@example.org via smtp://127.0.0.1:${smtp.port}: 0 delivered, 1 failed`,
+      );
       expect(failed.stdout).toMatch(/SMTP EAUTH 535/);
       expect(leaks(failed.stdout + failed.stderr, WRONG)).toEqual([]);
 

@@ -158,13 +158,16 @@ describe.each(DIALECTS)('Instagram credentials on $name', ({ skip, createMigrate
       expect(await refresher.refresh()).toEqual([]);
       expect(await refresher.refresh({ all: true })).toEqual([]);
       const [named] = await refresher.refresh({ account: 's1' });
-      expect(named).toMatchObject({ status: 'skipped', detail: expect.stringMatching(/acctctl ig enable s1 --tenant acme/) });
+      expect(named).toMatchObject({
+        status: 'skipped',
+        detail: expect.stringMatching(/acctctl ig enable s1 --tenant acme/),
+      });
       expect(logins).toBe(0);
       // Invalid for days, but taken out of use on purpose: no stale alert pages anyone.
       await scanAlerts(store, clock.now());
-      expect(await store.db.selectFrom('events').select('kind').where('kind', '=', 'ig_session_stale').execute()).toEqual(
-        [],
-      );
+      expect(
+        await store.db.selectFrom('events').select('kind').where('kind', '=', 'ig_session_stale').execute(),
+      ).toEqual([]);
       // Enabled: the due run logs it in again.
       await setIgDisabled(store, { username: 's1', tenant: 'acme' }, false, clock.now());
       expect((await refresher.refresh()).map((r) => r.username)).toEqual(['s1']);
@@ -188,7 +191,12 @@ describe.each(DIALECTS)('Instagram credentials on $name', ({ skip, createMigrate
         .where('kind', '=', 'ig_session_lost')
         .execute();
       expect(lost).toEqual([
-        { at: T0, kind: 'ig_session_lost', subject_id: s1.id, message: expect.stringMatching(/^acme\/s1: session lost/) },
+        {
+          at: T0,
+          kind: 'ig_session_lost',
+          subject_id: s1.id,
+          message: expect.stringMatching(/^acme\/s1: session lost/),
+        },
       ]);
       expect(severityOf('ig_session_lost')).toBe('warning');
       // A later run does not repeat it (the session is expired now, not lost again).
