@@ -1,26 +1,26 @@
 import { sql } from 'kysely';
 import type { Store } from './store.js';
 
-/** What the alert scan reads: every Instagram account and its tenant. */
+/**
+ * What the alert scan reads: every Instagram account and its tenant, but those an operator took
+ * out of use (`ig disable`): nothing to alert about until they are enabled.
+ */
 export async function igAlertRows(store: Store) {
-  return (
-    store.db
-      .selectFrom('ig_accounts as i')
-      .innerJoin('tenants as t', 't.id', 'i.tenant_id')
-      .select([
-        'i.id',
-        'i.tenant_id',
-        't.name as tenant',
-        'i.username',
-        'i.state',
-        'i.session_created_at',
-        'i.created_at',
-        'i.last_error',
-      ])
-      // Taken out of use by an operator (`ig disable`): nothing to alert about until it is enabled.
-      .where('i.disabled_at', 'is', null)
-      .execute()
-  );
+  return store.db
+    .selectFrom('ig_accounts as i')
+    .innerJoin('tenants as t', 't.id', 'i.tenant_id')
+    .select([
+      'i.id',
+      'i.tenant_id',
+      't.name as tenant',
+      'i.username',
+      'i.state',
+      'i.session_created_at',
+      'i.created_at',
+      'i.last_error',
+    ])
+    .where('i.disabled_at', 'is', null)
+    .execute();
 }
 
 /** Instagram accounts with at least `count` reactive session refreshes since `since`. */
