@@ -17,6 +17,7 @@ import {
   clearBackoff,
   igAccountEvent,
   igTenantOf,
+  markIgUsed,
   igRequestsSince,
   recordIgRequest,
   throttleBackoff,
@@ -42,10 +43,14 @@ export interface Session {
   strikes: number;
   /** When an authenticated request last worked, as stored (last_verified_at). */
   verifiedAt: number | null;
+  /** When check last sent a request with it, as stored (last_used_at). */
+  usedAt: number | null;
 }
 
 /** `last_verified_at` is written at most once per session in this long (a busy session would write per request). */
 export const VERIFIED_WRITE_EVERY_MS = 5 * 60_000;
+/** `last_used_at` likewise, at most once a minute per session. */
+export const USED_WRITE_EVERY_MS = 60_000;
 
 /**
  * check's Instagram sessions: which one may send now (rate window, back-offs, its one proxy),
@@ -97,6 +102,7 @@ export class IgSessions {
         userAgent: device.userAgent,
         strikes: backoff?.strikes ?? 0,
         verifiedAt: s.last_verified_at,
+        usedAt: s.last_used_at,
       };
     }
     return null;
@@ -112,6 +118,10 @@ export class IgSessions {
     const { store, clock, instagramUrl } = this.deps;
     const now = clock.now();
     await recordIgRequest(store, s.id, kind, now);
+    if (s.usedAt === null || now - s.usedAt >= USED_WRITE_EVERY_MS) {
+      s.usedAt = now;
+      await markIgUsed(store, s.id, now);
+    }
     let ok = false;
     try {
       const res = await proxiedGet(

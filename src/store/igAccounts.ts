@@ -430,18 +430,32 @@ export async function validSessions(
     device_json: string | null;
     rate_limited_until: number | null;
     last_verified_at: number | null;
+    last_used_at: number | null;
   }[]
 > {
   return validSessionsQuery(store, tenantId)
-    .select(['id', 'username', 'sessionid_enc', 'cookies_enc', 'device_json', 'rate_limited_until', 'last_verified_at'])
+    .select([
+      'id',
+      'username',
+      'sessionid_enc',
+      'cookies_enc',
+      'device_json',
+      'rate_limited_until',
+      'last_verified_at',
+      'last_used_at',
+    ])
     .orderBy('priority', 'desc')
     .orderBy('id')
     .execute();
 }
 
-/** One request of an endpoint kind made with a session (its rate window counts these; `ig list` shows it as last used). */
+/** One request of an endpoint kind made with a session (its rate window counts these). */
 export async function recordIgRequest(store: Store, igAccountId: number, kind: string, at: number): Promise<void> {
   await store.db.insertInto('ig_requests').values({ ig_account_id: igAccountId, kind, at }).execute();
+}
+
+/** check used the session at `at` (`ig list`'s "last used"); never moves it back. */
+export async function markIgUsed(store: Store, igAccountId: number, at: number): Promise<void> {
   await store.db
     .updateTable('ig_accounts')
     .set({ last_used_at: at })
