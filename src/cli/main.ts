@@ -419,8 +419,13 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
       'also ask Telegram (getMe, @SpamBot, channel count) about accounts blocked, frozen, disabled, parked by CHANNELS_TOO_MUCH or with errors, and set their state (never shortening a running flood wait)',
     )
     .option('--account <name>', 'with --probe: only this account, whatever its state')
+    .option(
+      '--all',
+      'with --probe: the whole fleet, paced — each account once a day at its own slot of the day (cron every 10 min)',
+    )
+    .option('--batch <n>', 'with --probe --all: accounts probed in this run at most (default 50)')
     .action(
-      run(async (ctx, opts: { probe?: boolean; account?: string }) =>
+      run(async (ctx, opts: { probe?: boolean; account?: string; all?: boolean; batch?: string }) =>
         (await import('../commands/fleet.js')).recoverCli(ctx, opts),
       ),
     );

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { DataError } from '../errors.js';
 import { proxyDisplay, type ProxySpec } from '../domain/proxyUrl.js';
+import { PROXY_FAILURES_TO_DOWN } from '../domain/proxyHealth.js';
 import type { SecretBox } from '../security/secretBox.js';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
@@ -85,7 +86,7 @@ export async function upsertProxy(
 }
 
 /** Failures in a row after which a proxy is marked unhealthy (and not used until recover retries it). */
-export const PROXY_MAX_FAILURES = 3;
+export const PROXY_MAX_FAILURES = PROXY_FAILURES_TO_DOWN;
 
 /**
  * Record what a proxy did: a failure counts (unhealthy after PROXY_MAX_FAILURES in a row), a
