@@ -189,8 +189,17 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     );
   proxies
     .command('list')
-    .description('list proxies (no passwords)')
+    .description('list proxies (no passwords), with the last check: result, latency, when')
     .action(run(async (ctx) => (await import('../commands/proxies.js')).listProxiesCli(ctx)));
+  proxies
+    .command('check')
+    .description(
+      'connect through each proxy to what it carries (a Telegram DC, or Instagram for HTTP) and record result and latency; a failed one is dead until a check gets through',
+    )
+    .option('--tenant <name>', "only this tenant's proxies")
+    .action(
+      run(async (ctx, opts: { tenant?: string }) => (await import('../commands/proxies.js')).checkProxiesCli(ctx, opts)),
+    );
 
   const accounts = program.command('accounts').description('Telegram accounts');
   accounts

@@ -4,7 +4,7 @@ import { durationMs, MAX_BATCH, MAX_RETENTION_DAYS, spelledDurationMs, wholeInRa
 import { MAX_LIMIT_COUNT } from '../domain/files/limits.js';
 import type { Ctx } from './support/context.js';
 import { secretBox, withExistingStore, withStore } from './support/context.js';
-import { c, fmtTime, paint, table } from './support/output.js';
+import { c, cellText, fmtTime, paint, table } from './support/output.js';
 import { ACTIONS, isAction, type Action, type Limits } from '../domain/limits.js';
 import { count } from '../domain/plural.js';
 import { ExitCode, UsageError } from '../errors.js';
@@ -236,7 +236,7 @@ export async function recoverCli(
 function renderFleetProbe(f: Omit<FleetProbeResult, 'probed'>): string {
   const lines: string[] = [];
   if (f.scheduled) lines.push(`scheduled ${count(f.scheduled, 'account')} at their slot of the day`);
-  for (const s of f.skipped) lines.push(`not probed: ${s.account}: ${s.reason}`);
+  for (const s of f.skipped) lines.push(cellText(`not probed: ${s.account}: ${s.reason}`));
   lines.push(
     `${f.due ? `${count(f.due, 'account')} still due (the next run takes them)` : 'none left due'}; ` +
       `next due at ${f.nextDueAt === null ? '—' : fmtTime(f.nextDueAt)}`,

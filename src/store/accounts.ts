@@ -323,6 +323,27 @@ export async function fleetProbeBacklog(store: Store, now: number): Promise<{ du
   return { due: Number(due.n), nextAt: next?.at == null ? null : Number(next.at) };
 }
 
+/**
+ * Enabled accounts (not parked, not needing a person) whose proxy is down — dead by a failed
+ * `proxies check`, or unhealthy after failures in use: leases skip them (never direct), and join
+ * says so. At most `limit`, in name order.
+ */
+export async function accountsOnDownProxies(
+  store: Store,
+  v: { now: number; tenantId?: number | undefined; limit: number; personStates: readonly AccountState[] },
+) {
+  let q = probeSelect(store, v.now)
+    .where('a.enabled', '=', 1)
+    .where('a.proxy_removed_at', 'is', null)
+    .where('a.state', 'not in', [...v.personStates])
+    .where('a.proxy_id', 'is not', null)
+    .where('p.healthy', '=', 0)
+    .orderBy('a.session_name')
+    .limit(v.limit);
+  if (v.tenantId !== undefined) q = q.where('a.tenant_id', '=', v.tenantId);
+  return q.execute();
+}
+
 export async function accountExists(store: Store, name: string): Promise<boolean> {
   const row = await store.db
     .selectFrom('telegram_accounts')
