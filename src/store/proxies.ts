@@ -425,7 +425,7 @@ export async function igRoute(store: Store, box: SecretBox, igAccountId: number,
       why: `${PROXY_REMOVED_REASON} → give it one: acctctl ig proxy USER --tenant T PROXY_ID (or --direct)`,
     };
   if (a.direct === 1) return { kind: 'direct' };
-  const cols = ['id', 'scheme', 'host', 'port', 'healthy', 'password_enc'] as const;
+  const cols = ['id', 'scheme', 'host', 'port', 'healthy', 'password_enc', 'check_ok', 'check_reason', 'checked_at'] as const;
   const fixed = a.proxy_id ?? a.pinned_proxy_id;
   if (fixed !== null) {
     const p = await store.db.selectFrom('proxies').select(cols).where('id', '=', fixed).executeTakeFirst();
@@ -435,7 +435,14 @@ export async function igRoute(store: Store, box: SecretBox, igAccountId: number,
         kind: 'blocked',
         why: `its ${p.scheme} proxy cannot carry a browser → give it an http:// proxy, or SOCKS5 without a password`,
       };
-    if (p.healthy !== 1) return { kind: 'blocked', why: `its proxy ${p.host}:${p.port} is down (recover retries it)` };
+    if (p.healthy !== 1)
+      return {
+        kind: 'blocked',
+        why:
+          p.check_ok === 0
+            ? `its proxy ${p.host}:${p.port} is dead: the check at ${p.checked_at === null ? '?' : new Date(Number(p.checked_at)).toISOString()} failed${p.check_reason ? ` (${p.check_reason})` : ''} → fix it, then acctctl proxies check`
+            : `its proxy ${p.host}:${p.port} is down (recover retries it)`,
+      };
     const spec = await loadProxy(store, box, p.id);
     return spec ? { kind: 'proxy', proxy: spec } : { kind: 'blocked', why: 'its proxy is gone' };
   }
@@ -454,7 +461,9 @@ export async function igRoute(store: Store, box: SecretBox, igAccountId: number,
       why:
         kinds.length === 0
           ? `its tenant's only proxies are ${[...new Set(all.map((p) => p.scheme))].join('/')}, which cannot carry Instagram traffic → add an http:// or socks5:// proxy (proxies import --tenant)`
-          : `its tenant's proxies are all down (recover retries them)`,
+          : kinds.every((p) => p.check_ok === 0)
+            ? `its tenant's proxies are all dead by their last check → fix them, then acctctl proxies check`
+            : `its tenant's proxies are all down (recover retries them; acctctl proxies check tests them now)`,
     };
   }
   if (!pinNow) return { kind: 'blocked', why: 'it could not be pinned to a tenant proxy (changed meanwhile)' };

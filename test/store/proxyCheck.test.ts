@@ -5,7 +5,9 @@ import { AccountManager } from '../../src/fleet/accountManager.js';
 import { probeAccounts } from '../../src/fleet/probe.js';
 import { checkProxies, TELEGRAM_DCS, type ProxyCheckDeps } from '../../src/fleet/proxyCheck.js';
 import { silentLogger, type Logger } from '../../src/log/logger.js';
-import { listProxies, markProxy, upsertProxy } from '../../src/store/proxies.js';
+import { igRoute, listProxies, markProxy, upsertProxy } from '../../src/store/proxies.js';
+import { importIg } from '../../src/fleet/checkImports.js';
+import { addTenant } from '../../src/fleet/tenants.js';
 import { sealingTx } from '../../src/store/secrets.js';
 import type { Store } from '../../src/store/store.js';
 import type { SecretBox } from '../../src/security/secretBox.js';
@@ -281,4 +283,41 @@ describe.each(DIALECTS)('a proxy recorded dead, on $name', ({ skip, create }) =>
       );
     },
   );
+});
+
+describe.each(DIALECTS)('an Instagram account on a proxy recorded dead, on $name', ({ skip, create }) => {
+  const f = useFleetStore({ skip, create }, 0);
+
+  it.skipIf(skip)('check (and refresh-session) are blocked with the reason, never sent direct', async () => {
+    const box = boxFor(f.env);
+    const clock = new FakeClock(T0);
+    const port = await closedPort();
+    await addTenant({ store: f.store, clock }, { name: 't', verifyMode: 'instagram' });
+    await importIg({ store: f.store, box, clock }, [
+      {
+        tenant: 't',
+        username: 'ig_user',
+        password: 'pw-123456',
+        totpSecret: null,
+        sessionid: 'sid-ig_user',
+        proxy: spec(`http://127.0.0.1:${port}`),
+        priority: 0,
+      },
+    ]);
+    const id = (await f.store.db.selectFrom('ig_accounts').select('id').executeTakeFirstOrThrow()).id;
+    expect((await igRoute(f.store, box, id)).kind).toBe('proxy');
+    const run = await checkProxies({
+      store: f.store,
+      box,
+      clock,
+      log: silentLogger,
+      instagram: { host: 'www.instagram.com', port: 443 },
+    });
+    expect(run.items.map((r) => [r.ok, r.target])).toEqual([[false, 'instagram www.instagram.com:443']]);
+    const route = await igRoute(f.store, box, id);
+    expect(route.kind).toBe('blocked');
+    expect(route.kind === 'blocked' && route.why).toMatch(
+      new RegExp(`its proxy 127\\.0\\.0\\.1:${port} is dead: the check at 2026-11-23T09:00:00\\.000Z failed \\(.*ECONNREFUSED.*\\) → fix it, then acctctl proxies check`),
+    );
+  });
 });
