@@ -450,6 +450,31 @@ export const JSON_SCHEMAS: Record<string, OutputSchema> = {
     needsPerson: v.array(
       v.object({ account: str, state: str, reason: n(str), lastError: n(str), channelsFull: bool, fix: str }),
     ),
+    /** With --probe: each account probed. */
+    probed: v.optional(
+      v.array(
+        v.object({
+          account: str,
+          verdict: str,
+          from: str,
+          state: str,
+          until: n(time),
+          channels: n(int),
+          channelsFull: bool,
+          detail: n(str),
+        }),
+      ),
+    ),
+    /** With --probe --all: the pacing (scheduled now, left due, next due; skipped on a down proxy). */
+    fleet: v.optional(
+      v.object({
+        skipped: v.array(v.object({ account: str, reason: str })),
+        scheduled: int,
+        due: int,
+        nextDueAt: n(time),
+      }),
+    ),
+    simulated: v.optional(bool),
   }),
 
   check: listing(
