@@ -198,7 +198,9 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     )
     .option('--tenant <name>', "only this tenant's proxies")
     .action(
-      run(async (ctx, opts: { tenant?: string }) => (await import('../commands/proxies.js')).checkProxiesCli(ctx, opts)),
+      run(async (ctx, opts: { tenant?: string }) =>
+        (await import('../commands/proxies.js')).checkProxiesCli(ctx, opts),
+      ),
     );
 
   const accounts = program.command('accounts').description('Telegram accounts');

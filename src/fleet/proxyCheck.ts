@@ -98,7 +98,11 @@ export async function checkProxies(
   const notChecked: ProxyCheckRun['notChecked'] = [];
   const proxies = all.filter((p) => {
     if (!deps.telegramSimulated || targetOf(deps, p).reach.dcId === undefined) return true;
-    notChecked.push({ id: p.id, proxy: p.label, reason: 'it carries Telegram, simulated here (ACCTCTL_TELEGRAM=sandbox)' });
+    notChecked.push({
+      id: p.id,
+      proxy: p.label,
+      reason: 'it carries Telegram, simulated here (ACCTCTL_TELEGRAM=sandbox)',
+    });
     return false;
   });
   const items: ProxyCheckRow[] = new Array<ProxyCheckRow>(proxies.length);

@@ -268,7 +268,10 @@ export async function probeCandidates(store: Store, opts: { account?: string | u
  * occurrence of its slot of the day (domain/probePacing.ts: ((id × SLOT_MULTIPLIER) mod 1440)
  * minutes after UTC midnight, computed here in one statement). Returns how many were scheduled.
  */
-export async function scheduleFleetProbes(store: Store, v: { now: number; dayMs: number; multiplier: number }): Promise<number> {
+export async function scheduleFleetProbes(
+  store: Store,
+  v: { now: number; dayMs: number; multiplier: number },
+): Promise<number> {
   const dayStart = sql.lit(v.now - (v.now % v.dayMs));
   const now = sql.lit(v.now);
   const day = sql.lit(v.dayMs);

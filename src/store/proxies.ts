@@ -425,7 +425,17 @@ export async function igRoute(store: Store, box: SecretBox, igAccountId: number,
       why: `${PROXY_REMOVED_REASON} → give it one: acctctl ig proxy USER --tenant T PROXY_ID (or --direct)`,
     };
   if (a.direct === 1) return { kind: 'direct' };
-  const cols = ['id', 'scheme', 'host', 'port', 'healthy', 'password_enc', 'check_ok', 'check_reason', 'checked_at'] as const;
+  const cols = [
+    'id',
+    'scheme',
+    'host',
+    'port',
+    'healthy',
+    'password_enc',
+    'check_ok',
+    'check_reason',
+    'checked_at',
+  ] as const;
   const fixed = a.proxy_id ?? a.pinned_proxy_id;
   if (fixed !== null) {
     const p = await store.db.selectFrom('proxies').select(cols).where('id', '=', fixed).executeTakeFirst();
@@ -583,7 +593,15 @@ export async function proxiesToCheck(store: Store, tenantId?: number): Promise<P
  */
 export async function recordProxyCheck(
   store: Store,
-  v: { id: number; ok: boolean; reason: string | null; latencyMs: number | null; target: string; at: number; label: string },
+  v: {
+    id: number;
+    ok: boolean;
+    reason: string | null;
+    latencyMs: number | null;
+    target: string;
+    at: number;
+    label: string;
+  },
 ): Promise<{ changed: boolean }> {
   return store.writeTx(async (tx) => {
     const before = await tx

@@ -207,11 +207,7 @@ async function mtprotoPing(wire: Wire, opts: ReachOptions, padded: boolean): Pro
 }
 
 /** The obfuscated2 header and ciphers (MTProxy: keys hashed with the secret). */
-function obfuscated2(
-  secret: Buffer,
-  tag: number,
-  dcId: number,
-): { header: Buffer; encrypt: Cipher; decrypt: Cipher } {
+function obfuscated2(secret: Buffer, tag: number, dcId: number): { header: Buffer; encrypt: Cipher; decrypt: Cipher } {
   let init: Buffer;
   const bad = [0x44414548, 0x54534f50, 0x20544547, 0x4954504f, 0xdddddddd, 0xeeeeeeee, 0x02010316];
   do init = randomBytes(64);
@@ -219,7 +215,10 @@ function obfuscated2(
   init.writeUInt32LE(tag, 56);
   init.writeInt16LE(dcId, 60);
   const reversed = Buffer.from(init.subarray(8, 56)).reverse();
-  const key = (k: Buffer) => createHash('sha256').update(Buffer.concat([k, secret])).digest();
+  const key = (k: Buffer) =>
+    createHash('sha256')
+      .update(Buffer.concat([k, secret]))
+      .digest();
   const encrypt = createCipheriv('aes-256-ctr', key(init.subarray(8, 40)), init.subarray(40, 56));
   const decrypt = createCipheriv('aes-256-ctr', key(reversed.subarray(0, 32)), reversed.subarray(32, 48));
   const enc = encrypt.update(init);

@@ -137,34 +137,37 @@ describe.each(DIALECTS)('recover --probe --all on $name', ({ skip, create }) => 
     expect(r3.probed.map((p) => p.account).filter((a) => r1.probed.some((p) => p.account === a))).toEqual([]);
   });
 
-  it.skipIf(skip)('finds a spam-blocked account (→ blocked) and an ordinary probe counts as its probe of the day', async () => {
-    const clock = new FakeClock(T0);
-    const tg = recordingTelegram(clock, { acc_00003: 'Your account is now limited until 25 Dec 2026, 14:31 UTC.' });
-    const deps = { store: f.store, box: boxFor(f.env), clock, gateway: tg.gateway, log: silentLogger };
-    await probeFleet(deps);
-    await f.store.db.updateTable('telegram_accounts').set({ probe_due_at: T0 }).execute();
-    // acc_00001 has an error: the twice-a-day `recover --probe` probes it first.
-    await f.store.db
-      .updateTable('telegram_accounts')
-      .set({ error_count: 1 })
-      .where('session_name', '=', 'acc_00001')
-      .execute();
-    expect((await probeAccounts(deps)).map((p) => p.account)).toEqual(['acc_00001']);
-    const r = await probeFleet(deps);
-    expect(r.probed).toHaveLength(29);
-    expect(r.probed.map((p) => p.account)).not.toContain('acc_00001');
-    expect(r.probed.find((p) => p.account === 'acc_00003')).toMatchObject({
-      verdict: 'spam_restricted',
-      state: 'blocked',
-      until: Date.UTC(2026, 11, 25, 14, 31),
-    });
-    const row = await f.store.db
-      .selectFrom('telegram_accounts')
-      .select(['state'])
-      .where('session_name', '=', 'acc_00003')
-      .executeTakeFirstOrThrow();
-    expect(row.state).toBe('blocked');
-  });
+  it.skipIf(skip)(
+    'finds a spam-blocked account (→ blocked) and an ordinary probe counts as its probe of the day',
+    async () => {
+      const clock = new FakeClock(T0);
+      const tg = recordingTelegram(clock, { acc_00003: 'Your account is now limited until 25 Dec 2026, 14:31 UTC.' });
+      const deps = { store: f.store, box: boxFor(f.env), clock, gateway: tg.gateway, log: silentLogger };
+      await probeFleet(deps);
+      await f.store.db.updateTable('telegram_accounts').set({ probe_due_at: T0 }).execute();
+      // acc_00001 has an error: the twice-a-day `recover --probe` probes it first.
+      await f.store.db
+        .updateTable('telegram_accounts')
+        .set({ error_count: 1 })
+        .where('session_name', '=', 'acc_00001')
+        .execute();
+      expect((await probeAccounts(deps)).map((p) => p.account)).toEqual(['acc_00001']);
+      const r = await probeFleet(deps);
+      expect(r.probed).toHaveLength(29);
+      expect(r.probed.map((p) => p.account)).not.toContain('acc_00001');
+      expect(r.probed.find((p) => p.account === 'acc_00003')).toMatchObject({
+        verdict: 'spam_restricted',
+        state: 'blocked',
+        until: Date.UTC(2026, 11, 25, 14, 31),
+      });
+      const row = await f.store.db
+        .selectFrom('telegram_accounts')
+        .select(['state'])
+        .where('session_name', '=', 'acc_00003')
+        .executeTakeFirstOrThrow();
+      expect(row.state).toBe('blocked');
+    },
+  );
 });
 
 describe.each(DIALECTS)('recover --probe --all through a real TelegramClient on $name', ({ skip, create }) => {
@@ -224,8 +227,7 @@ describe.each(DIALECTS)('recover --probe --all through a real TelegramClient on 
 /** One real GramjsGateway per account, each over its own scripted fake network. */
 class GramjsGatewayPerAccount implements TelegramGateway {
   private readonly gateways: GramjsGateway[] = [];
-  constructor(
-    private readonly network: (s: AccountSession) => FakeHandler) {}
+  constructor(private readonly network: (s: AccountSession) => FakeHandler) {}
   async client(s: AccountSession) {
     const gw = new GramjsGateway({ fakeNetwork: this.network(s) });
     this.gateways.push(gw);

@@ -29,7 +29,11 @@ function spec(url: string): ProxySpec {
 async function addProxy(store: Store, box: SecretBox, url: string, accounts: string[] = []): Promise<number> {
   const { id } = await sealingTx(store, box, (tx) => upsertProxy(tx, box, spec(url), null, T0, true));
   if (accounts.length)
-    await store.db.updateTable('telegram_accounts').set({ proxy_id: id }).where('session_name', 'in', accounts).execute();
+    await store.db
+      .updateTable('telegram_accounts')
+      .set({ proxy_id: id })
+      .where('session_name', 'in', accounts)
+      .execute();
   return id;
 }
 
@@ -69,7 +73,9 @@ describe.each(DIALECTS)('proxies check on $name', ({ skip, create }) => {
         password: 'pw-secret',
       });
       try {
-        const id = await addProxy(f.store, boxFor(f.env), `socks5://u:pw-secret@127.0.0.1:${socks.port}`, ['acc_00000']);
+        const id = await addProxy(f.store, boxFor(f.env), `socks5://u:pw-secret@127.0.0.1:${socks.port}`, [
+          'acc_00000',
+        ]);
         const clock = new FakeClock(T0);
         let t = 100;
         const run = await checkProxies(deps(clock, { elapsed: () => (t += 37) }));
@@ -102,28 +108,38 @@ describe.each(DIALECTS)('proxies check on $name', ({ skip, create }) => {
     },
   );
 
-  it.skipIf(skip)('MTProxy: the obfuscated2 handshake with its secret reaches the DC; a wrong secret is dead', async () => {
-    const secret = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
-    const mt = await fakeDc({ secret });
-    try {
-      const good = await addProxy(f.store, boxFor(f.env), `mtproxy://dd${secret.toString('hex')}@127.0.0.1:${mt.port}`, [
-        'acc_00000',
-      ]);
-      const clock = new FakeClock(T0);
-      const r1 = await checkProxies(deps(clock));
-      expect(r1.items.map((r) => [r.id, r.ok, r.reason])).toEqual([[good, true, null]]);
-      expect(mt.dcIds).toEqual([2]);
-      await f.store.db.updateTable('telegram_accounts').set({ proxy_id: null }).execute();
-      await f.store.db.deleteFrom('proxies').execute();
-      const bad = await addProxy(f.store, boxFor(f.env), `mtproxy://ffeeddccbbaa99887766554433221100@127.0.0.1:${mt.port}`);
-      const r2 = await checkProxies(deps(clock));
-      expect(r2.items.map((r) => [r.id, r.ok])).toEqual([[bad, false]]);
-      expect(r2.items[0]!.reason).toMatch(/closed/);
-      expect(mt.answered()).toBe(1);
-    } finally {
-      await mt.close();
-    }
-  });
+  it.skipIf(skip)(
+    'MTProxy: the obfuscated2 handshake with its secret reaches the DC; a wrong secret is dead',
+    async () => {
+      const secret = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+      const mt = await fakeDc({ secret });
+      try {
+        const good = await addProxy(
+          f.store,
+          boxFor(f.env),
+          `mtproxy://dd${secret.toString('hex')}@127.0.0.1:${mt.port}`,
+          ['acc_00000'],
+        );
+        const clock = new FakeClock(T0);
+        const r1 = await checkProxies(deps(clock));
+        expect(r1.items.map((r) => [r.id, r.ok, r.reason])).toEqual([[good, true, null]]);
+        expect(mt.dcIds).toEqual([2]);
+        await f.store.db.updateTable('telegram_accounts').set({ proxy_id: null }).execute();
+        await f.store.db.deleteFrom('proxies').execute();
+        const bad = await addProxy(
+          f.store,
+          boxFor(f.env),
+          `mtproxy://ffeeddccbbaa99887766554433221100@127.0.0.1:${mt.port}`,
+        );
+        const r2 = await checkProxies(deps(clock));
+        expect(r2.items.map((r) => [r.id, r.ok])).toEqual([[bad, false]]);
+        expect(r2.items[0]!.reason).toMatch(/closed/);
+        expect(mt.answered()).toBe(1);
+      } finally {
+        await mt.close();
+      }
+    },
+  );
 
   it.skipIf(skip)('HTTP: CONNECT to the Instagram host through it', async () => {
     const ig = await countingServer();
@@ -153,7 +169,11 @@ describe.each(DIALECTS)('proxies check on $name', ({ skip, create }) => {
       expect(r.items[0]).toMatchObject({ id, ok: false, latencyMs: null, checkedAt: T0 });
       expect(r.items[0]!.reason).toMatch(/ECONNREFUSED/);
       expect(await proxyRow(f.store, id)).toMatchObject({ healthy: false, check: 'failed', checkedAt: T0 });
-      const events = await f.store.db.selectFrom('events').select(['kind', 'message']).where('kind', 'like', 'proxy_%').execute();
+      const events = await f.store.db
+        .selectFrom('events')
+        .select(['kind', 'message'])
+        .where('kind', 'like', 'proxy_%')
+        .execute();
       expect(events.map((e) => e.kind)).toEqual(['proxy_dead']);
       // Neither recover's retry of unhealthy proxies nor a success in use lifts a failed check.
       clock.advance(31 * 60_000);
@@ -161,7 +181,12 @@ describe.each(DIALECTS)('proxies check on $name', ({ skip, create }) => {
       await manager.recover();
       await markProxy(f.store, { ...spec(`socks5://127.0.0.1:${port}`), id }, true, clock.now());
       expect((await proxyRow(f.store, id)).healthy).toBe(false);
-      const lease = await manager.lease({ action: 'join', holder: 't', ttlMs: 60_000, accountId: (await ids(f.store)).acc_00000 });
+      const lease = await manager.lease({
+        action: 'join',
+        holder: 't',
+        ttlMs: 60_000,
+        accountId: (await ids(f.store)).acc_00000,
+      });
       expect(lease.ok).toBe(false);
       // The proxy is back (now listening there): the next check clears the dead mark.
       const dc = await fakeDc();
@@ -171,9 +196,19 @@ describe.each(DIALECTS)('proxies check on $name', ({ skip, create }) => {
         const again = await checkProxies(deps(clock));
         expect(again.items[0]).toMatchObject({ id, ok: true });
         expect(await proxyRow(f.store, id)).toMatchObject({ healthy: true, check: 'ok', failures: 0, lastError: null });
-        const kinds = await f.store.db.selectFrom('events').select('kind').where('kind', 'like', 'proxy_%').orderBy('id').execute();
+        const kinds = await f.store.db
+          .selectFrom('events')
+          .select('kind')
+          .where('kind', 'like', 'proxy_%')
+          .orderBy('id')
+          .execute();
         expect(kinds.map((e) => e.kind)).toEqual(['proxy_dead', 'proxy_alive']);
-        const l2 = await manager.lease({ action: 'join', holder: 't', ttlMs: 60_000, accountId: (await ids(f.store)).acc_00000 });
+        const l2 = await manager.lease({
+          action: 'join',
+          holder: 't',
+          ttlMs: 60_000,
+          accountId: (await ids(f.store)).acc_00000,
+        });
         expect(l2.ok).toBe(true);
       } finally {
         await socks.close();
@@ -261,7 +296,9 @@ describe.each(DIALECTS)('a proxy recorded dead, on $name', ({ skip, create }) =>
       expect(r.skipped).toHaveLength(1);
       expect(r.skipped[0]!.account).toBe('acc_00000');
       expect(r.skipped[0]!.reason).toMatch(
-        new RegExp(`its proxy ${dead} \\(socks5://127\\.0\\.0\\.1:${port}\\) is dead: the check at 2026-11-23T09:00:00\\.000Z failed \\(.*ECONNREFUSED.*\\) → .*acctctl proxies check`),
+        new RegExp(
+          `its proxy ${dead} \\(socks5://127\\.0\\.0\\.1:${port}\\) is dead: the check at 2026-11-23T09:00:00\\.000Z failed \\(.*ECONNREFUSED.*\\) → .*acctctl proxies check`,
+        ),
       );
       expect(lines.some((l) => l.msg === 'skipped: its proxy is down' && l.fields.account === 'acc_00000')).toBe(true);
       // The dry run says so too.
@@ -275,12 +312,12 @@ describe.each(DIALECTS)('a proxy recorded dead, on $name', ({ skip, create }) =>
       expect(probed.map((p) => p.account)).toEqual(['acc_00001']);
       expect(tg.connects.slice(connectsBefore)).toEqual(['acc_00001']);
       expect(
-        probeLog.lines.find((l) => l.msg === 'not probed: its proxy is down' && l.fields.account === 'acc_00000')?.fields
-          .reason,
+        probeLog.lines.find((l) => l.msg === 'not probed: its proxy is down' && l.fields.account === 'acc_00000')
+          ?.fields.reason,
       ).toMatch(/is dead/);
-      await expect(probeAccounts({ store: f.store, box, clock, gateway: tg, log: silentLogger }, { account: 'acc_00000' })).rejects.toThrow(
-        /not probed: its proxy .* is dead/,
-      );
+      await expect(
+        probeAccounts({ store: f.store, box, clock, gateway: tg, log: silentLogger }, { account: 'acc_00000' }),
+      ).rejects.toThrow(/not probed: its proxy .* is dead/);
     },
   );
 });
@@ -317,7 +354,9 @@ describe.each(DIALECTS)('an Instagram account on a proxy recorded dead, on $name
     const route = await igRoute(f.store, box, id);
     expect(route.kind).toBe('blocked');
     expect(route.kind === 'blocked' && route.why).toMatch(
-      new RegExp(`its proxy 127\\.0\\.0\\.1:${port} is dead: the check at 2026-11-23T09:00:00\\.000Z failed \\(.*ECONNREFUSED.*\\) → fix it, then acctctl proxies check`),
+      new RegExp(
+        `its proxy 127\\.0\\.0\\.1:${port} is dead: the check at 2026-11-23T09:00:00\\.000Z failed \\(.*ECONNREFUSED.*\\) → fix it, then acctctl proxies check`,
+      ),
     );
   });
 });

@@ -72,7 +72,10 @@ export async function fakeDc(opts: { secret?: Buffer } = {}): Promise<{
           if (buf.length < 64) return;
           const init = buf.subarray(0, 64);
           const reversed = Buffer.from(init.subarray(8, 56)).reverse();
-          const key = (k: Buffer) => createHash('sha256').update(Buffer.concat([k, opts.secret!])).digest();
+          const key = (k: Buffer) =>
+            createHash('sha256')
+              .update(Buffer.concat([k, opts.secret!]))
+              .digest();
           dec = createDecipheriv('aes-256-ctr', key(init.subarray(8, 40)), init.subarray(40, 56));
           enc = createCipheriv('aes-256-ctr', key(reversed.subarray(0, 32)), reversed.subarray(32, 48));
           const plain = dec.update(init);
