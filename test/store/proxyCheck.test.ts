@@ -165,6 +165,8 @@ describe.each(DIALECTS)('proxies check on $name', ({ skip, create }) => {
       const box = boxFor(f.env);
       const id = await addProxy(f.store, box, `socks5://127.0.0.1:${port}`, ['acc_00000']);
       const clock = new FakeClock(T0);
+      // One failure in use already (not enough to be unhealthy).
+      await markProxy(f.store, { ...spec(`socks5://127.0.0.1:${port}`), id }, false, T0 - 60_000, 'ECONNRESET');
       const r = await checkProxies(deps(clock));
       expect(r.items[0]).toMatchObject({ id, ok: false, latencyMs: null, checkedAt: T0 });
       expect(r.items[0]!.reason).toMatch(/ECONNREFUSED/);
