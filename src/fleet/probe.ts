@@ -1,4 +1,4 @@
-import { classifyError, TIMED_STATES } from '../domain/accountStates.js';
+import { classifyError, PERSON_STATES, TIMED_STATES } from '../domain/accountStates.js';
 import type { Clock } from '../domain/clock.js';
 import { readSpamBot } from '../domain/spamBot.js';
 import { ConfigError, DataError, UnavailableError } from '../errors.js';
@@ -113,8 +113,8 @@ export interface FleetProbeResult {
 export const FLEET_PROBE_BATCH = 50;
 
 /**
- * `recover --probe --all`: the whole fleet (enabled, not banned, not parked for a removed proxy),
- * paced — each account at its own slot of the day (domain/probePacing.ts), at most once a day, at
+ * `recover --probe --all`: the whole fleet (enabled, not parked for a removed proxy; those already
+ * frozen, disabled or banned are the plain `recover --probe`'s), paced — each account at its own slot of the day (domain/probePacing.ts), at most once a day, at
  * most `batch` accounts a run, the longest due first. Run from cron every few minutes. Each probe
  * leases the account, as `recover --probe` does; an account on a proxy that is down is skipped
  * with the reason (it stays due, and is probed once the proxy is back).
@@ -126,19 +126,29 @@ export async function probeFleet(deps: ProbeDeps, opts: { batch?: number } = {})
   const now0 = clock.now();
   const scheduled = await scheduleFleetProbes(store, { now: now0, dayMs: DAY_MS, multiplier: SLOT_MULTIPLIER });
   const skipped: ProbeSkip[] = [];
-  for (const a of await dueFleetProbes(store, { now: now0, limit: batch, proxyUp: false })) {
+  for (const a of await dueFleetProbes(store, {
+    now: now0,
+    limit: batch,
+    proxyUp: false,
+    personStates: PERSON_STATES,
+  })) {
     const reason = proxyDownReason(a);
     deps.log.warn('not probed: its proxy is down', { account: a.session_name, reason });
     skipped.push({ account: a.session_name, reason });
   }
   const probed: ProbeResult[] = [];
   const holder = holderId('probe');
-  for (const a of await dueFleetProbes(store, { now: now0, limit: batch, proxyUp: true })) {
+  for (const a of await dueFleetProbes(store, {
+    now: now0,
+    limit: batch,
+    proxyUp: true,
+    personStates: PERSON_STATES,
+  })) {
     const r = await probeLeased(deps, a, holder);
     if (r === null) deps.log.info('not probed: leased meanwhile', { account: a.session_name });
     else probed.push(r);
   }
-  const backlog = await fleetProbeBacklog(store, clock.now());
+  const backlog = await fleetProbeBacklog(store, clock.now(), PERSON_STATES);
   return { probed, skipped, scheduled, due: backlog.due, nextDueAt: backlog.nextAt };
 }
 

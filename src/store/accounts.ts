@@ -287,15 +287,19 @@ export async function scheduleFleetProbes(
 }
 
 /**
- * The accounts `recover --probe --all` probes now: enabled, not banned, not parked for a removed
- * proxy, free, and due (their slot has come), the longest due first, at most `limit` — only those
+ * The accounts `recover --probe --all` probes now: enabled, not needing a person (`personStates`:
+ * frozen, disabled, banned — the plain `recover --probe` asks about those), not parked for a
+ * removed proxy, free, and due (their slot has come), the longest due first, at most `limit` — only those
  * whose proxy is up (`proxyUp`) or only those on a proxy that is down (`!proxyUp`).
  */
-export async function dueFleetProbes(store: Store, v: { now: number; limit: number; proxyUp: boolean }) {
+export async function dueFleetProbes(
+  store: Store,
+  v: { now: number; limit: number; proxyUp: boolean; personStates: readonly AccountState[] },
+) {
   return probeSelect(store, v.now)
     .where('a.enabled', '=', 1)
     .where('a.proxy_removed_at', 'is', null)
-    .where('a.state', '!=', 'banned')
+    .where('a.state', 'not in', [...v.personStates])
     .where('a.probe_due_at', '<=', v.now)
     .where((eb) =>
       v.proxyUp
@@ -309,12 +313,16 @@ export async function dueFleetProbes(store: Store, v: { now: number; limit: numb
 }
 
 /** How many accounts `--all` still has due after a run, and when the next one falls due. */
-export async function fleetProbeBacklog(store: Store, now: number): Promise<{ due: number; nextAt: number | null }> {
+export async function fleetProbeBacklog(
+  store: Store,
+  now: number,
+  personStates: readonly AccountState[],
+): Promise<{ due: number; nextAt: number | null }> {
   const base = store.db
     .selectFrom('telegram_accounts')
     .where('enabled', '=', 1)
     .where('proxy_removed_at', 'is', null)
-    .where('state', '!=', 'banned');
+    .where('state', 'not in', [...personStates]);
   const due = await base
     .select((eb) => eb.fn.countAll<number | string>().as('n'))
     .where('probe_due_at', '<=', now)

@@ -220,6 +220,11 @@ describe.each(DIALECTS)('recover --probe --all through a real TelegramClient on 
         ]),
       );
       expect(rows).toEqual({ acc_00000: 'disabled', acc_00001: 'disabled', acc_00002: 'frozen', acc_00003: 'banned' });
+      // Found: from now on they are the plain `recover --probe`'s (twice a day); --all leaves them.
+      clock.advance(DAY_MS);
+      const later = await probeFleet({ ...deps, gateway: new GramjsGatewayPerAccount(() => script({}).handler) });
+      expect(later.probed).toEqual([]);
+      expect(later.due).toBe(0);
     },
   );
 });
