@@ -22,7 +22,7 @@ const T0 = Date.parse('2026-11-23T09:00:00Z');
 
 function spec(url: string): ProxySpec {
   const r = parseProxyUrl(url);
-  if (!r.ok) throw new Error(r.reason);
+  if (!r.ok) throw new Error(r.problems.join('; '));
   return r.value;
 }
 
