@@ -124,6 +124,16 @@ describe.each(DIALECTS)('proxies check on $name', ({ skip, create }) => {
         const r1 = await checkProxies(deps(clock));
         expect(r1.items.map((r) => [r.id, r.ok, r.reason])).toEqual([[good, true, null]]);
         expect(mt.dcIds).toEqual([2]);
+        // The same proxy given a plain (not dd) secret: the intermediate transport, same handshake.
+        const plain = await addProxy(
+          f.store,
+          boxFor(f.env),
+          `mtproxy://${secret.toString('hex')}@127.0.0.1:${mt.port}`,
+        );
+        expect(plain).toBe(good);
+        const rPlain = await checkProxies(deps(clock));
+        expect(rPlain.items.map((r) => [r.id, r.ok])).toEqual([[good, true]]);
+        expect(mt.answered()).toBe(2);
         await f.store.db.updateTable('telegram_accounts').set({ proxy_id: null }).execute();
         await f.store.db.deleteFrom('proxies').execute();
         const bad = await addProxy(
@@ -134,7 +144,7 @@ describe.each(DIALECTS)('proxies check on $name', ({ skip, create }) => {
         const r2 = await checkProxies(deps(clock));
         expect(r2.items.map((r) => [r.id, r.ok])).toEqual([[bad, false]]);
         expect(r2.items[0]!.reason).toMatch(/closed/);
-        expect(mt.answered()).toBe(1);
+        expect(mt.answered()).toBe(2); // the wrong secret got no answer
       } finally {
         await mt.close();
       }
