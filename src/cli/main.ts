@@ -189,8 +189,19 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     );
   proxies
     .command('list')
-    .description('list proxies (no passwords)')
+    .description('list proxies (no passwords), with the last check: result, latency, when')
     .action(run(async (ctx) => (await import('../commands/proxies.js')).listProxiesCli(ctx)));
+  proxies
+    .command('check')
+    .description(
+      'connect through each proxy to what it carries (a Telegram DC, or Instagram for HTTP) and record result and latency; a failed one is dead until a check gets through',
+    )
+    .option('--tenant <name>', "only this tenant's proxies")
+    .action(
+      run(async (ctx, opts: { tenant?: string }) =>
+        (await import('../commands/proxies.js')).checkProxiesCli(ctx, opts),
+      ),
+    );
 
   const accounts = program.command('accounts').description('Telegram accounts');
   accounts
@@ -419,8 +430,13 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
       'also ask Telegram (getMe, @SpamBot, channel count) about accounts blocked, frozen, disabled, parked by CHANNELS_TOO_MUCH or with errors, and set their state (never shortening a running flood wait)',
     )
     .option('--account <name>', 'with --probe: only this account, whatever its state')
+    .option(
+      '--all',
+      'with --probe: the whole fleet, paced — each account once a day at its own slot of the day (cron every 10 min)',
+    )
+    .option('--batch <n>', 'with --probe --all: accounts probed in this run at most (default 50)')
     .action(
-      run(async (ctx, opts: { probe?: boolean; account?: string }) =>
+      run(async (ctx, opts: { probe?: boolean; account?: string; all?: boolean; batch?: string }) =>
         (await import('../commands/fleet.js')).recoverCli(ctx, opts),
       ),
     );

@@ -1,16 +1,16 @@
 import { holderId } from '../fleet/holder.js';
 import { tenantScope } from '../fleet/tenants.js';
-import { durationMs, MAX_RETENTION_DAYS, spelledDurationMs, wholeInRange } from '../domain/duration.js';
+import { durationMs, MAX_BATCH, MAX_RETENTION_DAYS, spelledDurationMs, wholeInRange } from '../domain/duration.js';
 import { MAX_LIMIT_COUNT } from '../domain/files/limits.js';
 import type { Ctx } from './support/context.js';
 import { secretBox, withExistingStore, withStore } from './support/context.js';
-import { c, fmtTime, paint, table } from './support/output.js';
+import { c, cellText, fmtTime, paint, table } from './support/output.js';
 import { ACTIONS, isAction, type Action, type Limits } from '../domain/limits.js';
 import { count } from '../domain/plural.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { AccountManager, type LeaseResult, type RecoverResult, type ResetResult } from '../fleet/accountManager.js';
 import type { Store } from '../store/store.js';
-import type { ProbeResult } from '../fleet/probe.js';
+import type { FleetProbeResult, ProbeResult } from '../fleet/probe.js';
 import type { RetentionResult } from '../store/retention.js';
 
 /** `30s`, `10m`, `2h`, or plain seconds; 0 is allowed here (callers bound it). */
@@ -152,25 +152,47 @@ export function renderRecover(r: RecoverResult): string {
   return lines.join('\n');
 }
 
-export async function recoverCli(ctx: Ctx, opts: { probe?: boolean; account?: string } = {}): Promise<void> {
+export async function recoverCli(
+  ctx: Ctx,
+  opts: { probe?: boolean; account?: string; all?: boolean; batch?: string } = {},
+): Promise<void> {
   if (opts.account !== undefined && !opts.probe)
     throw new UsageError('--account goes with --probe → acctctl recover --probe --account NAME');
+  if (opts.all && !opts.probe) throw new UsageError('--all goes with --probe → acctctl recover --probe --all');
+  if (opts.all && opts.account !== undefined)
+    throw new UsageError('--all or --account NAME, not both → acctctl recover --probe --all (the whole fleet, paced)');
+  if (opts.batch !== undefined && !opts.all)
+    throw new UsageError('--batch goes with --probe --all → acctctl recover --probe --all --batch 50');
+  let batch: number | undefined;
+  if (opts.batch !== undefined) {
+    batch = wholeInRange(opts.batch, 1, MAX_BATCH);
+    if (batch === undefined)
+      throw new UsageError(`--batch "${opts.batch}" → give a whole number of accounts 1–${MAX_BATCH}`);
+  }
   await withStore(ctx, async (store) => {
     // --probe decrypts sessions: a missing key stops the run before recover changes anything.
     const box = opts.probe ? secretBox(ctx) : null;
     if (box) await (await import('../fleet/sessions.js')).assertKeysPresent(store, box);
-    const result: RecoverResult & { probed?: ProbeResult[]; simulated?: boolean } = await manager(ctx, store).recover();
+    const result: RecoverResult & {
+      probed?: ProbeResult[];
+      fleet?: Omit<FleetProbeResult, 'probed'>;
+      simulated?: boolean;
+    } = await manager(ctx, store).recover();
     if (box) {
-      const [{ probeAccounts }, { telegramGateway }] = await Promise.all([
+      const [{ probeAccounts, probeFleet }, { telegramGateway }] = await Promise.all([
         import('../fleet/probe.js'),
         import('../fleet/telegramGateway.js'),
       ]);
       const gateway = await telegramGateway(ctx.config, ctx.clock);
+      const deps = { store, box, clock: ctx.clock, gateway, log: ctx.log };
       try {
-        result.probed = await probeAccounts(
-          { store, box, clock: ctx.clock, gateway, log: ctx.log },
-          { account: opts.account },
-        );
+        if (opts.all) {
+          const { probed, ...fleet } = await probeFleet(deps, batch === undefined ? {} : { batch });
+          result.probed = probed;
+          result.fleet = fleet;
+        } else {
+          result.probed = await probeAccounts(deps, { account: opts.account });
+        }
       } finally {
         await gateway.closeAll();
       }
@@ -200,12 +222,26 @@ export async function recoverCli(ctx: Ctx, opts: { probe?: boolean; account?: st
                         p.detail,
                       ]),
                     )
-                  : 'probe: no account blocked, frozen, disabled, parked by CHANNELS_TOO_MUCH or with errors'),
+                  : r.fleet
+                    ? 'probe --all: no account due now'
+                    : 'probe: no account blocked, frozen, disabled, parked by CHANNELS_TOO_MUCH or with errors'),
             ]
           : []),
+        ...(r.fleet ? [renderFleetProbe(r.fleet)] : []),
       ].join('\n'),
     );
   });
+}
+
+function renderFleetProbe(f: Omit<FleetProbeResult, 'probed'>): string {
+  const lines: string[] = [];
+  if (f.scheduled) lines.push(`scheduled ${count(f.scheduled, 'account')} at their slot of the day`);
+  for (const s of f.skipped) lines.push(cellText(`not probed: ${s.account}: ${s.reason}`));
+  lines.push(
+    `${f.due ? `${count(f.due, 'account')} still due (the next run takes them)` : 'none left due'}; ` +
+      `next due at ${f.nextDueAt === null ? '—' : fmtTime(f.nextDueAt)}`,
+  );
+  return lines.join('\n');
 }
 
 export async function reactivateCli(ctx: Ctx, name: string, opts: { reason?: string }): Promise<void> {

@@ -67,6 +67,7 @@ export function renderJoin(s: JoinSummary): string {
         (n('not_checked') ? `, ${n('not_checked')} not checked now` : ''),
     );
   }
+  for (const k of s.skipped) lines.push(paint(c.yellow, `skipped ${k.account}: ${k.reason}`).text);
   lines.push(
     s.nextFreeAt === null
       ? 'no account will be free for joining without a person (see acctctl recover)'

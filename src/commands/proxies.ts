@@ -1,6 +1,6 @@
 import type { Ctx } from './support/context.js';
 import { secretBox, withExistingStore, withStore } from './support/context.js';
-import { table } from './support/output.js';
+import { c, fmtTime, paint, table } from './support/output.js';
 import { importProxies, parseProxyFile } from '../fleet/proxies.js';
 import { listProxies, removeProxies } from '../store/proxies.js';
 import { setIgRoute, setTelegramRoute, type RouteChange, type RouteChoice } from '../store/routes.js';
@@ -32,11 +32,66 @@ export async function listProxiesCli(ctx: Ctx): Promise<void> {
       rows.length === 0
         ? 'no proxies → acctctl proxies import FILE'
         : table(
-            ['id', 'tenant', 'proxy', 'healthy', 'failures', 'last error'],
-            rows.map((r) => [r.id, r.tenant ?? '', r.proxy, r.healthy ? 'yes' : 'no', r.failures, r.lastError ?? '']),
+            ['id', 'tenant', 'proxy', 'healthy', 'failures', 'last error', 'checked', 'latency'],
+            rows.map((r) => [
+              r.id,
+              r.tenant ?? '',
+              r.proxy,
+              r.healthy ? 'yes' : 'no',
+              r.failures,
+              r.lastError ?? '',
+              checkCell(r),
+              r.latencyMs === null ? '' : `${r.latencyMs} ms`,
+            ]),
           ),
     ),
   );
+}
+
+/** "ok 2026-12-01T08:00:00.000Z", "failed 2026-…: reason", or "never". */
+function checkCell(r: { check: 'ok' | 'failed' | null; checkReason: string | null; checkedAt: number | null }): string {
+  if (r.check === null || r.checkedAt === null) return 'never';
+  return `${r.check} ${fmtTime(r.checkedAt)}${r.check === 'failed' && r.checkReason ? `: ${r.checkReason}` : ''}`;
+}
+
+export async function checkProxiesCli(ctx: Ctx, opts: { tenant?: string }): Promise<void> {
+  const box = secretBox(ctx);
+  await withExistingStore(ctx, async (store) => {
+    const { checkProxies, instagramTarget } = await import('../fleet/proxyCheck.js');
+    const run = await checkProxies(
+      {
+        store,
+        box,
+        clock: ctx.clock,
+        log: ctx.log,
+        instagram: instagramTarget(ctx.config.instagramUrl),
+        telegramSimulated: ctx.config.telegramMode === 'sandbox',
+      },
+      { tenant: opts.tenant },
+    );
+    const rows = run.items;
+    ctx.emit({ items: rows, total: rows.length, more: 0, notChecked: run.notChecked }, (r) =>
+      r.items.length === 0
+        ? `no proxies${opts.tenant === undefined ? '' : ` of tenant ${opts.tenant}`} → acctctl proxies import FILE`
+        : table(
+            ['id', 'tenant', 'proxy', 'through it to', 'result', 'latency', 'reason'],
+            r.items.map((x) => [
+              x.id,
+              x.tenant ?? '',
+              x.proxy,
+              x.target,
+              x.ok ? paint(c.green, 'ok') : paint(c.red, 'failed'),
+              x.latencyMs === null ? '' : `${x.latencyMs} ms`,
+              x.reason ?? '',
+            ]),
+          ) +
+          `\n${count(r.items.filter((x) => x.ok).length, 'proxy', 'proxies')} ok, ${r.items.filter((x) => !x.ok).length} failed` +
+          (r.items.some((x) => !x.ok)
+            ? ' (dead: their accounts are skipped, never sent direct, until a check gets through)'
+            : '') +
+          r.notChecked.map((n) => `\nnot checked: proxy ${n.id} (${n.proxy}): ${n.reason}`).join(''),
+    );
+  });
 }
 
 export async function removeProxiesCli(ctx: Ctx, ids: string[], opts: { force?: boolean }): Promise<void> {

@@ -18,6 +18,9 @@ export const EVENT_SEVERITY = {
   account_proxy: 'info',
   // Fleet
   fleet_unhealthy: 'critical',
+  // Proxies (`proxies check`)
+  proxy_dead: 'warning',
+  proxy_alive: 'info',
   // Instagram sessions
   ig_refreshed: 'info',
   ig_refresh_failed: 'warning',

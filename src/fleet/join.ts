@@ -21,7 +21,8 @@ import {
 } from '../store/targetClaims.js';
 import type { Logger } from '../log/logger.js';
 import type { SecretBox } from '../security/secretBox.js';
-import { accountStanding } from '../store/accounts.js';
+import { accountsOnDownProxies, accountStanding } from '../store/accounts.js';
+import { proxyDownReason } from '../domain/proxyHealth.js';
 import type { Store } from '../store/store.js';
 import { TelegramCallError, TelegramConnectError, type TelegramGateway } from '../telegram/gateway.js';
 import { markProxy } from '../store/proxies.js';
@@ -78,7 +79,12 @@ export interface JoinSummary {
   rechecked: RecheckResult[];
   /** ACCTCTL_TELEGRAM=sandbox: nothing reached Telegram. */
   simulated?: boolean;
+  /** Accounts in this run's scope left out because their proxy is down (never sent direct), with the reason. */
+  skipped: { account: string; reason: string }[];
 }
+
+/** Accounts on a down proxy named in a join's output at most (the rest are counted in the log). */
+const SKIPPED_SHOWN = 50;
 
 const MAX_ACCOUNTS_PER_TARGET = 3;
 
@@ -107,6 +113,16 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
   const tenantOpt = opts.tenant === undefined ? {} : { tenant: opts.tenant };
   const counts = emptyCounts();
   const results: JoinTargetResult[] = [];
+  // Accounts whose proxy is down are never leased (and never sent direct): say which, and why.
+  const skipped = (
+    await accountsOnDownProxies(store, {
+      now: clock.now(),
+      tenantId,
+      limit: SKIPPED_SHOWN,
+      personStates: PERSON_STATES,
+    })
+  ).map((a) => ({ account: a.session_name, reason: proxyDownReason(a) }));
+  for (const s of skipped) log.warn('skipped: its proxy is down', s);
 
   if (opts.dryRun) {
     const targets = await peekTargets(store, { niche: opts.niche, batch: opts.batch, now: clock.now(), tenantId });
@@ -122,6 +138,7 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
       waiting: await countWaitingTargets(store, opts.niche, clock.now(), tenantId),
       plan,
       rechecked: [],
+      skipped,
     };
   }
 
@@ -203,6 +220,7 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
     nextFreeAt: await fleet.nextFree('join', opts.tenant),
     waiting: await countWaitingTargets(store, opts.niche, clock.now(), tenantId),
     rechecked,
+    skipped,
   };
 }
 

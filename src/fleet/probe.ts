@@ -1,11 +1,23 @@
-import { classifyError, TIMED_STATES } from '../domain/accountStates.js';
+import { classifyError, PERSON_STATES, TIMED_STATES } from '../domain/accountStates.js';
 import type { Clock } from '../domain/clock.js';
 import { readSpamBot } from '../domain/spamBot.js';
-import { ConfigError, DataError } from '../errors.js';
+import { ConfigError, DataError, UnavailableError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { SecretBox } from '../security/secretBox.js';
 import type { AccountState } from '../domain/accountStates.js';
-import { accountExists, claimProbeLease, endProbeLease, probeCandidates, recordProbe } from '../store/accounts.js';
+import {
+  accountExists,
+  claimProbeLease,
+  dueFleetProbes,
+  endProbeLease,
+  fleetProbeBacklog,
+  probeCandidates,
+  recordProbe,
+  scheduleFleetProbes,
+  type ProbeCandidate,
+} from '../store/accounts.js';
+import { DAY_MS, nextProbeDue, SLOT_MULTIPLIER } from '../domain/probePacing.js';
+import { proxyDown, proxyDownReason } from '../domain/proxyHealth.js';
 import { holderId } from './holder.js';
 import type { Store } from '../store/store.js';
 import { CHANNEL_CAPACITY, TelegramCallError, type TelegramGateway } from '../telegram/gateway.js';
@@ -42,13 +54,7 @@ const UNSHORTENED: readonly AccountState[] = ['flood_wait', 'cooldown'];
  * shortened; network trouble changes nothing.
  */
 export async function probeAccounts(
-  deps: {
-    store: Store;
-    box: SecretBox;
-    clock: Clock;
-    gateway: TelegramGateway;
-    log: Logger;
-  },
+  deps: ProbeDeps,
   opts: { account?: string | undefined } = {},
 ): Promise<ProbeResult[]> {
   const { store, clock } = deps;
@@ -64,15 +70,15 @@ export async function probeAccounts(
   const out: ProbeResult[] = [];
   const holder = holderId('probe');
   for (const a of accounts) {
-    // The probe leases the account, so a join starting now never opens a second connection for it.
-    const leasedAt = clock.now();
-    const token = await claimProbeLease(store, {
-      id: a.id,
-      holder,
-      now: leasedAt,
-      expiresAt: leasedAt + PROBE_LEASE_MS,
-    });
-    if (token === null) {
+    // Never through a proxy that is down, and never around it (direct): skipped, saying why.
+    if (proxyDown(a)) {
+      const reason = proxyDownReason(a);
+      if (opts.account !== undefined) throw new UnavailableError(`account "${opts.account}" not probed: ${reason}`);
+      deps.log.warn('not probed: its proxy is down', { account: a.session_name, reason });
+      continue;
+    }
+    const r = await probeLeased(deps, a, holder);
+    if (r === null) {
       if (opts.account !== undefined)
         throw new DataError(
           `account "${opts.account}" is leased right now → probe it after its lease ends (or after \`acctctl recover\` frees an expired one)`,
@@ -80,16 +86,106 @@ export async function probeAccounts(
       deps.log.info('not probed: leased meanwhile', { account: a.session_name });
       continue;
     }
-    try {
-      out.push(await probeOne(deps, a));
-    } finally {
-      await endProbeLease(store, { id: a.id, token, now: clock.now() });
-    }
+    out.push(r);
   }
   return out;
 }
 
-type Candidate = Awaited<ReturnType<typeof probeCandidates>>[number];
+/** An account `--all` did not probe although it was due, and why. */
+export interface ProbeSkip {
+  account: string;
+  reason: string;
+}
+
+export interface FleetProbeResult {
+  probed: ProbeResult[];
+  /** Due, but on a proxy that is down (never probed around it): each with the reason. */
+  skipped: ProbeSkip[];
+  /** Accounts given their first slot by this run (they are probed when it comes). */
+  scheduled: number;
+  /** Still due after this run (past the batch bound, or leased meanwhile): the next run takes them. */
+  due: number;
+  /** When the next account not yet due falls due (null: none scheduled). */
+  nextDueAt: number | null;
+}
+
+/** Accounts `--all` probes per run at most, unless `--batch` says otherwise. */
+export const FLEET_PROBE_BATCH = 50;
+
+/**
+ * `recover --probe --all`: the whole fleet (enabled, not parked for a removed proxy; those already
+ * frozen, disabled or banned are the plain `recover --probe`'s), paced — each account at its own slot of the day (domain/probePacing.ts), at most once a day, at
+ * most `batch` accounts a run, the longest due first. Run from cron every few minutes. Each probe
+ * leases the account, as `recover --probe` does; an account on a proxy that is down is skipped
+ * with the reason (it stays due, and is probed once the proxy is back).
+ */
+export async function probeFleet(deps: ProbeDeps, opts: { batch?: number } = {}): Promise<FleetProbeResult> {
+  const { store, clock } = deps;
+  await assertKeysPresent(store, deps.box);
+  const batch = opts.batch ?? FLEET_PROBE_BATCH;
+  const now0 = clock.now();
+  const scheduled = await scheduleFleetProbes(store, { now: now0, dayMs: DAY_MS, multiplier: SLOT_MULTIPLIER });
+  const skipped: ProbeSkip[] = [];
+  for (const a of await dueFleetProbes(store, {
+    now: now0,
+    limit: batch,
+    proxyUp: false,
+    personStates: PERSON_STATES,
+  })) {
+    const reason = proxyDownReason(a);
+    deps.log.warn('not probed: its proxy is down', { account: a.session_name, reason });
+    skipped.push({ account: a.session_name, reason });
+  }
+  const probed: ProbeResult[] = [];
+  const holder = holderId('probe');
+  for (const a of await dueFleetProbes(store, {
+    now: now0,
+    limit: batch,
+    proxyUp: true,
+    personStates: PERSON_STATES,
+  })) {
+    const r = await probeLeased(deps, a, holder);
+    if (r === null) deps.log.info('not probed: leased meanwhile', { account: a.session_name });
+    else probed.push(r);
+  }
+  const backlog = await fleetProbeBacklog(store, clock.now(), PERSON_STATES);
+  return { probed, skipped, scheduled, due: backlog.due, nextDueAt: backlog.nextAt };
+}
+
+interface ProbeDeps {
+  store: Store;
+  box: SecretBox;
+  clock: Clock;
+  gateway: TelegramGateway;
+  log: Logger;
+}
+
+/**
+ * Probe one account under a lease, so a join starting now never opens a second connection for
+ * it; the probe time is recorded and its next `--all` slot set. null: leased by someone else.
+ */
+async function probeLeased(deps: ProbeDeps, a: Candidate, holder: string): Promise<ProbeResult | null> {
+  const { store, clock } = deps;
+  const leasedAt = clock.now();
+  const token = await claimProbeLease(store, {
+    id: a.id,
+    holder,
+    now: leasedAt,
+    expiresAt: leasedAt + PROBE_LEASE_MS,
+  });
+  if (token === null) return null;
+  let probed: { at: number; nextDueAt: number } | undefined;
+  try {
+    const r = await probeOne(deps, a);
+    const at = clock.now();
+    probed = { at, nextDueAt: nextProbeDue(a.id, at) };
+    return r;
+  } finally {
+    await endProbeLease(store, { id: a.id, token, now: clock.now(), ...(probed ? { probed } : {}) });
+  }
+}
+
+type Candidate = ProbeCandidate;
 
 async function probeOne(
   deps: { store: Store; box: SecretBox; clock: Clock; gateway: TelegramGateway; log: Logger },

@@ -211,32 +211,147 @@ export async function reactivateAccountRow(
     .execute();
 }
 
+/** The columns a probe reads of an account, and of its proxy (to skip one that is down). */
+function probeSelect(store: Store, now: number) {
+  return store.db
+    .selectFrom('telegram_accounts as a')
+    .leftJoin('proxies as p', 'p.id', 'a.proxy_id')
+    .select([
+      'a.id',
+      'a.session_name',
+      'a.state',
+      'a.state_until',
+      'a.channels_full',
+      'a.proxy_id',
+      'p.healthy as proxy_healthy',
+      'p.scheme',
+      'p.host',
+      'p.port',
+      'p.username',
+      'p.check_ok',
+      'p.check_reason',
+      'p.checked_at',
+      'p.last_error as proxy_error',
+    ])
+    .where((eb) => eb.or([eb('a.lease_holder', 'is', null), eb('a.lease_expires_at', '<=', now)]));
+}
+
+export type ProbeCandidate = Awaited<ReturnType<typeof probeCandidates>>[number];
+
 /**
  * The accounts `recover --probe` asks Telegram about, free of leases, in name order: the one
  * named, else the enabled, not banned ones with errors, in a state a probe can end, or parked by
  * CHANNELS_TOO_MUCH.
  */
 export async function probeCandidates(store: Store, opts: { account?: string | undefined; now: number }) {
-  let q = store.db
-    .selectFrom('telegram_accounts')
-    .select(['id', 'session_name', 'state', 'state_until', 'channels_full'])
-    .where((eb) => eb.or([eb('lease_holder', 'is', null), eb('lease_expires_at', '<=', opts.now)]))
-    .orderBy('session_name');
+  let q = probeSelect(store, opts.now).orderBy('a.session_name');
   if (opts.account !== undefined) {
-    q = q.where('session_name', '=', opts.account);
+    q = q.where('a.session_name', '=', opts.account);
   } else {
     q = q
-      .where('enabled', '=', 1)
-      .where('proxy_removed_at', 'is', null)
-      .where('state', '!=', 'banned')
+      .where('a.enabled', '=', 1)
+      .where('a.proxy_removed_at', 'is', null)
+      .where('a.state', '!=', 'banned')
       .where((eb) =>
         eb.or([
-          eb('error_count', '>', 0),
-          eb('state', 'in', ['blocked', 'frozen', 'disabled']),
-          eb('channels_full', '=', 1),
+          eb('a.error_count', '>', 0),
+          eb('a.state', 'in', ['blocked', 'frozen', 'disabled']),
+          eb('a.channels_full', '=', 1),
         ]),
       );
   }
+  return q.execute();
+}
+
+/**
+ * `recover --probe --all`: give every account not scheduled yet its first probe time, the next
+ * occurrence of its slot of the day (domain/probePacing.ts: ((id × SLOT_MULTIPLIER) mod 1440)
+ * minutes after UTC midnight, computed here in one statement). Returns how many were scheduled.
+ */
+export async function scheduleFleetProbes(
+  store: Store,
+  v: { now: number; dayMs: number; multiplier: number },
+): Promise<number> {
+  const dayStart = sql.lit(v.now - (v.now % v.dayMs));
+  const now = sql.lit(v.now);
+  const day = sql.lit(v.dayMs);
+  const slot = sql<number>`((id * ${sql.lit(v.multiplier)}) % ${sql.lit(v.dayMs / 60_000)}) * 60000`;
+  const r = await store.db
+    .updateTable('telegram_accounts')
+    .set({
+      probe_due_at: sql<number>`${dayStart} + ${slot} + case when ${dayStart} + ${slot} < ${now} then ${day} else 0 end`,
+    })
+    .where('probe_due_at', 'is', null)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
+
+/**
+ * The accounts `recover --probe --all` probes now: enabled, not needing a person (`personStates`:
+ * frozen, disabled, banned — the plain `recover --probe` asks about those), not parked for a
+ * removed proxy, free, and due (their slot has come), the longest due first, at most `limit` — only those
+ * whose proxy is up (`proxyUp`) or only those on a proxy that is down (`!proxyUp`).
+ */
+export async function dueFleetProbes(
+  store: Store,
+  v: { now: number; limit: number; proxyUp: boolean; personStates: readonly AccountState[] },
+) {
+  return probeSelect(store, v.now)
+    .where('a.enabled', '=', 1)
+    .where('a.proxy_removed_at', 'is', null)
+    .where('a.state', 'not in', [...v.personStates])
+    .where('a.probe_due_at', '<=', v.now)
+    .where((eb) =>
+      v.proxyUp
+        ? eb.or([eb('a.proxy_id', 'is', null), eb('p.healthy', '=', 1)])
+        : eb.and([eb('a.proxy_id', 'is not', null), eb('p.healthy', '=', 0)]),
+    )
+    .orderBy('a.probe_due_at')
+    .orderBy('a.id')
+    .limit(v.limit)
+    .execute();
+}
+
+/** How many accounts `--all` still has due after a run, and when the next one falls due. */
+export async function fleetProbeBacklog(
+  store: Store,
+  now: number,
+  personStates: readonly AccountState[],
+): Promise<{ due: number; nextAt: number | null }> {
+  const base = store.db
+    .selectFrom('telegram_accounts')
+    .where('enabled', '=', 1)
+    .where('proxy_removed_at', 'is', null)
+    .where('state', 'not in', [...personStates]);
+  const due = await base
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('probe_due_at', '<=', now)
+    .executeTakeFirstOrThrow();
+  const next = await base
+    .select((eb) => eb.fn.min('probe_due_at').as('at'))
+    .where('probe_due_at', '>', now)
+    .executeTakeFirst();
+  return { due: Number(due.n), nextAt: next?.at == null ? null : Number(next.at) };
+}
+
+/**
+ * Enabled accounts (not parked, not needing a person) whose proxy is down — dead by a failed
+ * `proxies check`, or unhealthy after failures in use: leases skip them (never direct), and join
+ * says so. At most `limit`, in name order.
+ */
+export async function accountsOnDownProxies(
+  store: Store,
+  v: { now: number; tenantId?: number | undefined; limit: number; personStates: readonly AccountState[] },
+) {
+  let q = probeSelect(store, v.now)
+    .where('a.enabled', '=', 1)
+    .where('a.proxy_removed_at', 'is', null)
+    .where('a.state', 'not in', [...v.personStates])
+    .where('a.proxy_id', 'is not', null)
+    .where('p.healthy', '=', 0)
+    .orderBy('a.session_name')
+    .limit(v.limit);
+  if (v.tenantId !== undefined) q = q.where('a.tenant_id', '=', v.tenantId);
   return q.execute();
 }
 
@@ -276,7 +391,10 @@ export async function claimProbeLease(
 }
 
 /** End a probe's lease (only the one it took: the token must still match). */
-export async function endProbeLease(store: Store, v: { id: number; token: number; now: number }): Promise<void> {
+export async function endProbeLease(
+  store: Store,
+  v: { id: number; token: number; now: number; probed?: { at: number; nextDueAt: number } },
+): Promise<void> {
   await store.db
     .updateTable('telegram_accounts')
     .set((eb) => ({
@@ -285,6 +403,7 @@ export async function endProbeLease(store: Store, v: { id: number; token: number
       lease_expires_at: null,
       fence: eb('fence', '+', 1),
       updated_at: v.now,
+      ...(v.probed ? { probed_at: v.probed.at, probe_due_at: v.probed.nextDueAt } : {}),
     }))
     .where('id', '=', v.id)
     .where('lease_token', '=', v.token)

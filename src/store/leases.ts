@@ -549,6 +549,8 @@ export async function recoverRows(
     .set({ healthy: 1, fail_count: 0 })
     .where('healthy', '=', 0)
     .where('last_checked_at', '<=', v.proxyRetryBefore)
+    // Dead by a failed `proxies check`: only a check that gets through brings it back.
+    .where((eb) => eb.or([eb('check_ok', 'is', null), eb('check_ok', '=', 1)]))
     .executeTakeFirst();
   const needsPerson = await tx
     .selectFrom('telegram_accounts')

@@ -2,9 +2,11 @@ import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { DataError } from '../errors.js';
 import { proxyDisplay, type ProxySpec } from '../domain/proxyUrl.js';
+import { PROXY_FAILURES_TO_DOWN } from '../domain/proxyHealth.js';
 import type { SecretBox } from '../security/secretBox.js';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
+import { insertEvent } from './events.js';
 
 /** A stored proxy with its secrets decrypted (null when the row is gone). */
 export async function loadProxy(store: Store, box: SecretBox, id: number): Promise<ProxySpec | null> {
@@ -85,7 +87,7 @@ export async function upsertProxy(
 }
 
 /** Failures in a row after which a proxy is marked unhealthy (and not used until recover retries it). */
-export const PROXY_MAX_FAILURES = 3;
+export const PROXY_MAX_FAILURES = PROXY_FAILURES_TO_DOWN;
 
 /**
  * Record what a proxy did: a failure counts (unhealthy after PROXY_MAX_FAILURES in a row), a
@@ -105,6 +107,8 @@ export async function markProxy(
       .set({ fail_count: 0, healthy: 1, last_checked_at: now, last_error: null })
       .where('id', '=', proxy.id)
       .where('fail_count', '>', 0)
+      // A proxy whose last check failed stays dead until a check gets through (checkedProxy).
+      .where((eb) => eb.or([eb('check_ok', 'is', null), eb('check_ok', '=', 1)]))
       .execute();
     return;
   }
@@ -421,7 +425,17 @@ export async function igRoute(store: Store, box: SecretBox, igAccountId: number,
       why: `${PROXY_REMOVED_REASON} → give it one: acctctl ig proxy USER --tenant T PROXY_ID (or --direct)`,
     };
   if (a.direct === 1) return { kind: 'direct' };
-  const cols = ['id', 'scheme', 'host', 'port', 'healthy', 'password_enc'] as const;
+  const cols = [
+    'id',
+    'scheme',
+    'host',
+    'port',
+    'healthy',
+    'password_enc',
+    'check_ok',
+    'check_reason',
+    'checked_at',
+  ] as const;
   const fixed = a.proxy_id ?? a.pinned_proxy_id;
   if (fixed !== null) {
     const p = await store.db.selectFrom('proxies').select(cols).where('id', '=', fixed).executeTakeFirst();
@@ -431,7 +445,14 @@ export async function igRoute(store: Store, box: SecretBox, igAccountId: number,
         kind: 'blocked',
         why: `its ${p.scheme} proxy cannot carry a browser → give it an http:// proxy, or SOCKS5 without a password`,
       };
-    if (p.healthy !== 1) return { kind: 'blocked', why: `its proxy ${p.host}:${p.port} is down (recover retries it)` };
+    if (p.healthy !== 1)
+      return {
+        kind: 'blocked',
+        why:
+          p.check_ok === 0
+            ? `its proxy ${p.host}:${p.port} is dead: the check at ${p.checked_at === null ? '?' : new Date(Number(p.checked_at)).toISOString()} failed${p.check_reason ? ` (${p.check_reason})` : ''} → fix it, then acctctl proxies check`
+            : `its proxy ${p.host}:${p.port} is down (recover retries it)`,
+      };
     const spec = await loadProxy(store, box, p.id);
     return spec ? { kind: 'proxy', proxy: spec } : { kind: 'blocked', why: 'its proxy is gone' };
   }
@@ -450,7 +471,9 @@ export async function igRoute(store: Store, box: SecretBox, igAccountId: number,
       why:
         kinds.length === 0
           ? `its tenant's only proxies are ${[...new Set(all.map((p) => p.scheme))].join('/')}, which cannot carry Instagram traffic → add an http:// or socks5:// proxy (proxies import --tenant)`
-          : `its tenant's proxies are all down (recover retries them)`,
+          : kinds.every((p) => p.check_ok === 0)
+            ? `its tenant's proxies are all dead by their last check → fix them, then acctctl proxies check`
+            : `its tenant's proxies are all down (recover retries them; acctctl proxies check tests them now)`,
     };
   }
   if (!pinNow) return { kind: 'blocked', why: 'it could not be pinned to a tenant proxy (changed meanwhile)' };
@@ -474,10 +497,17 @@ export interface ProxyRow {
   healthy: boolean;
   failures: number;
   lastError: string | null;
+  /** The last `proxies check`: ok, failed (dead until a check gets through), or null (never checked). */
+  check: 'ok' | 'failed' | null;
+  checkReason: string | null;
+  latencyMs: number | null;
+  /** What the check connected to through it. */
+  checkTarget: string | null;
+  checkedAt: number | null;
 }
 
-export async function listProxies(store: Store): Promise<ProxyRow[]> {
-  const rows = await store.db
+export async function listProxies(store: Store, opts: { tenantId?: number } = {}): Promise<ProxyRow[]> {
+  let q = store.db
     .selectFrom('proxies')
     .leftJoin('tenants', 'tenants.id', 'proxies.tenant_id')
     .select([
@@ -490,9 +520,15 @@ export async function listProxies(store: Store): Promise<ProxyRow[]> {
       'healthy',
       'fail_count',
       'last_error',
+      'check_ok',
+      'check_reason',
+      'check_latency_ms',
+      'check_target',
+      'checked_at',
     ])
-    .orderBy('proxies.id')
-    .execute();
+    .orderBy('proxies.id');
+  if (opts.tenantId !== undefined) q = q.where('proxies.tenant_id', '=', opts.tenantId);
+  const rows = await q.execute();
   return rows.map((r) => ({
     id: r.id,
     tenant: r.tenant,
@@ -500,5 +536,111 @@ export async function listProxies(store: Store): Promise<ProxyRow[]> {
     healthy: r.healthy === 1,
     failures: r.fail_count,
     lastError: r.last_error,
+    check: r.check_ok === null ? null : r.check_ok === 1 ? 'ok' : 'failed',
+    checkReason: r.check_reason,
+    latencyMs: r.check_latency_ms === null ? null : Number(r.check_latency_ms),
+    checkTarget: r.check_target,
+    checkedAt: r.checked_at === null ? null : Number(r.checked_at),
   }));
+}
+
+/** A proxy `proxies check` tests, with what it carries. */
+export interface ProxyToCheck {
+  id: number;
+  tenant: string | null;
+  scheme: string;
+  /** How it is shown (no password or secret). */
+  label: string;
+  /** Telegram accounts routed through it, and the lowest DC among them (null: none). */
+  telegramAccounts: number;
+  dcId: number | null;
+}
+
+/** The proxies `proxies check` tests (a tenant's, or all), with what they carry. */
+export async function proxiesToCheck(store: Store, tenantId?: number): Promise<ProxyToCheck[]> {
+  let q = store.db
+    .selectFrom('proxies as p')
+    .leftJoin('tenants as t', 't.id', 'p.tenant_id')
+    .leftJoin('telegram_accounts as a', 'a.proxy_id', 'p.id')
+    .select((eb) => [
+      'p.id',
+      't.name as tenant',
+      'p.scheme',
+      'p.host',
+      'p.port',
+      'p.username',
+      eb.fn.count<number | string>('a.id').as('accounts'),
+      eb.fn.min('a.dc_id').as('dc'),
+    ])
+    .groupBy(['p.id', 't.name', 'p.scheme', 'p.host', 'p.port', 'p.username'])
+    .orderBy('p.id');
+  if (tenantId !== undefined) q = q.where('p.tenant_id', '=', tenantId);
+  return (await q.execute()).map((r) => ({
+    id: r.id,
+    tenant: r.tenant,
+    scheme: r.scheme,
+    label: proxyLabel(r) ?? `proxy ${r.id}`,
+    telegramAccounts: Number(r.accounts),
+    dcId: r.dc === null ? null : Number(r.dc),
+  }));
+}
+
+/**
+ * Record a `proxies check` result. A success clears everything against the proxy (healthy, no
+ * failures: a dead mark ends here and only here); a failure marks it dead (healthy 0, `check_ok`
+ * 0): its accounts are skipped — never sent direct — and `recover` does not retry it, until a
+ * check gets through. A change either way writes an event.
+ */
+export async function recordProxyCheck(
+  store: Store,
+  v: {
+    id: number;
+    ok: boolean;
+    reason: string | null;
+    latencyMs: number | null;
+    target: string;
+    at: number;
+    label: string;
+  },
+): Promise<{ changed: boolean }> {
+  return store.writeTx(async (tx) => {
+    const before = await tx
+      .selectFrom('proxies')
+      .select(['check_ok', 'healthy', 'tenant_id'])
+      .where('id', '=', v.id)
+      .executeTakeFirst();
+    if (!before) return { changed: false };
+    const reason = v.reason === null ? null : v.reason.slice(0, 300);
+    await tx
+      .updateTable('proxies')
+      .set({
+        check_ok: v.ok ? 1 : 0,
+        check_reason: reason,
+        check_latency_ms: v.latencyMs,
+        check_target: v.target,
+        checked_at: v.at,
+        last_checked_at: v.at,
+        ...(v.ok
+          ? { healthy: 1, fail_count: 0, last_error: null }
+          : { healthy: 0, last_error: `proxies check: ${reason ?? 'failed'}`.slice(0, 200) }),
+      })
+      .where('id', '=', v.id)
+      .execute();
+    const wasDead = before.check_ok === 0 || before.healthy === 0;
+    const changed = v.ok ? wasDead : before.check_ok !== 0;
+    if (changed) {
+      await insertEvent(tx, {
+        at: v.at,
+        kind: v.ok ? 'proxy_alive' : 'proxy_dead',
+        subject_type: 'proxy',
+        subject_id: v.id,
+        tenant_id: before.tenant_id,
+        message: v.ok
+          ? `proxy ${v.id} (${v.label}): the check through it to ${v.target} got through; its accounts are used again`
+          : `proxy ${v.id} (${v.label}) is dead: ${reason ?? 'failed'} (checking ${v.target}); its accounts are skipped until a check gets through → acctctl proxies check`,
+        data_json: JSON.stringify({ target: v.target, ok: v.ok, reason, latencyMs: v.latencyMs }),
+      });
+    }
+    return { changed };
+  });
 }

@@ -32,6 +32,13 @@ export interface ProxiesTable {
   created_at: number;
   /** 1: a tenant proxy (accounts may be pinned to it); 0: an Instagram account's own (ig import). */
   shared: Generated<number>;
+  /** The last `proxies check`: 1 ok, 0 failed (dead until a check succeeds), null never checked. */
+  check_ok: Generated<number | null>;
+  check_reason: Generated<string | null>;
+  check_latency_ms: Generated<number | null>;
+  /** What the check connected to through it (`host:port`). */
+  check_target: Generated<string | null>;
+  checked_at: Generated<number | null>;
 }
 
 export interface TelegramAccountsTable {
@@ -72,6 +79,10 @@ export interface TelegramAccountsTable {
   device_json: string | null;
   /** A session file's .json beyond the columns (twoFA, unknown keys, user id), encrypted. */
   session_meta_enc: string | null;
+  /** When it was last probed (recover --probe, any form). */
+  probed_at: Generated<number | null>;
+  /** When `recover --probe --all` probes it next (its slot of the day); null: not scheduled yet. */
+  probe_due_at: Generated<number | null>;
 }
 
 export interface LimitResetsTable {

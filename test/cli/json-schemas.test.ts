@@ -182,6 +182,7 @@ describe('every --json output validates against its published schema', () => {
     const e = await json<{ items: unknown[] }>('events', ['events']);
     expect(e.items.length).toBeGreaterThan(0);
     await json('recover', ['recover']);
+    await json('recover', ['recover', '--probe', '--all']);
     await json('reset-limits', ['reset-limits']);
     await json('join', ['join', '--niche', 'demo', '--any-tenant', '--batch', '2']);
     await json('join', ['join', '--niche', 'demo', '--any-tenant', '--dry-run']);
@@ -224,6 +225,7 @@ describe('every --json output validates against its published schema', () => {
       join(dir, 'export'),
     ]);
     await json('proxies import', ['proxies', 'import', files.proxies, '--tenant', 'newco']);
+    await json('proxies check', ['proxies', 'check', '--tenant', 'newco']);
     await json('targets import', ['targets', 'import', files.targets, '--niche', 'json', '--tenant', 'acme']);
     await json('watch import', ['watch', 'import', files.watches]);
     await json('apikeys import', ['apikeys', 'import', files.apikeys]);

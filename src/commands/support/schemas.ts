@@ -263,8 +263,37 @@ export const JSON_SCHEMAS: Record<string, OutputSchema> = {
   'proxies import': doc('proxies import', { imported: int, created: int, updated: int, tenantsCreated: strings }),
   'proxies list': listing(
     'proxies list (no passwords)',
-    v.object({ id: int, tenant: n(str), proxy: str, healthy: bool, failures: int, lastError: n(str) }),
+    v.object({
+      id: int,
+      tenant: n(str),
+      proxy: str,
+      healthy: bool,
+      failures: int,
+      lastError: n(str),
+      check: n(v.picklist(['ok', 'failed'])),
+      checkReason: n(str),
+      latencyMs: n(int),
+      checkTarget: n(str),
+      checkedAt: n(time),
+    }),
   ),
+  'proxies check': doc('proxies check: one row per proxy checked (failed: dead until a check gets through)', {
+    items: v.array(
+      v.object({
+        id: int,
+        tenant: n(str),
+        proxy: str,
+        target: str,
+        ok: bool,
+        reason: n(str),
+        latencyMs: n(int),
+        checkedAt: time,
+      }),
+    ),
+    total: int,
+    more: int,
+    notChecked: v.array(v.object({ id: int, proxy: str, reason: str })),
+  }),
   'proxies remove': doc('proxies remove', {
     removed: v.array(v.object({ id: int, proxy: str })),
     accountsDisabled: strings,
@@ -372,6 +401,7 @@ export const JSON_SCHEMAS: Record<string, OutputSchema> = {
     plan: n(v.array(v.object({ target: str, account: n(str) }))),
     rechecked: v.array(v.object({ target: str, account: str, outcome: str, detail: n(str) })),
     simulated: bool,
+    skipped: v.array(v.object({ account: str, reason: str })),
   }),
   lease: doc('lease: ok with the lease, or (exit 75) why not and when the next account frees up', {
     ok: bool,
@@ -420,6 +450,31 @@ export const JSON_SCHEMAS: Record<string, OutputSchema> = {
     needsPerson: v.array(
       v.object({ account: str, state: str, reason: n(str), lastError: n(str), channelsFull: bool, fix: str }),
     ),
+    /** With --probe: each account probed. */
+    probed: v.optional(
+      v.array(
+        v.object({
+          account: str,
+          verdict: str,
+          from: str,
+          state: str,
+          until: n(time),
+          channels: n(int),
+          channelsFull: bool,
+          detail: n(str),
+        }),
+      ),
+    ),
+    /** With --probe --all: the pacing (scheduled now, left due, next due; skipped on a down proxy). */
+    fleet: v.optional(
+      v.object({
+        skipped: v.array(v.object({ account: str, reason: str })),
+        scheduled: int,
+        due: int,
+        nextDueAt: n(time),
+      }),
+    ),
+    simulated: v.optional(bool),
   }),
 
   check: listing(

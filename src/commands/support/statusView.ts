@@ -1,6 +1,7 @@
 import { renderRows, type Column } from './listing.js';
 import { c, fmtAge, fmtTime, table } from './output.js';
 import { ACTIONS } from '../../domain/limits.js';
+import { count } from '../../domain/plural.js';
 import { renderHealth } from '../../store/sessionHealth.js';
 import {
   TENANTS_SHOWN,
@@ -109,7 +110,9 @@ export function renderStatus(r: StatusReport): string {
   if (p.needPersonGroups > p.needPerson.length)
     problems.push(`  … ${p.needPersonGroups - p.needPerson.length} more reasons (--json)`);
   if (p.unhealthyProxies)
-    problems.push(`  ${p.unhealthyProxies} proxies unhealthy → acctctl proxies list; acctctl recover`);
+    problems.push(
+      `  ${count(p.unhealthyProxies, 'proxy', 'proxies')} unhealthy or dead → acctctl proxies list; acctctl proxies check; acctctl recover`,
+    );
   if (p.igNeedPerson) problems.push(`  ${p.igNeedPerson} Instagram sessions need a person → acctctl ig list`);
   if (p.disabledByOperator) problems.push(`  ${p.disabledByOperator} accounts disabled by an operator`);
   if (p.accountsWithErrors)
