@@ -361,6 +361,8 @@ export async function startFakeInstagram(opts: {
    * "Sorry, your password was incorrect…", the default) or `legacy` (200 `authenticated: false`).
    */
   badPassword?: 'fail' | 'legacy';
+  /** Before 2023 only `/accounts/login/ajax/…` existed: `/api/v1/web/…` login XHRs are then 404. */
+  legacyLoginOnly?: boolean;
 }): Promise<FakeInstagram> {
   const apiCalls = new Map<string, number>();
   let apiN = 0;
@@ -477,6 +479,8 @@ export async function startFakeInstagram(opts: {
         return res.end();
       }
       const loginXhr = /^(\/api\/v1\/web)?\/accounts\/login\/ajax\/(two_factor\/)?$/.exec(url.pathname);
+      if (req.method === 'POST' && loginXhr && loginXhr[1] && opts.legacyLoginOnly)
+        return html(404, page('Page not found', '<h2>Sorry, this page isn&#39;t available.</h2>'));
       if (req.method === 'POST' && loginXhr && xhr) {
         loginPosts.push(url.pathname);
         loginHeaders.push(req.rawHeaders.flatMap((h, i) => (i % 2 === 0 ? [h.toLowerCase()] : [])));

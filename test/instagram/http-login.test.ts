@@ -159,6 +159,23 @@ describe('HTTP login (instaloader’s flow) against the fake Instagram', () => {
     });
   });
 
+  it('where only the legacy /accounts/login/ajax/ exists (the current path is 404): logged in there, 2FA too', async () => {
+    const old = await startFakeInstagram({ users: USERS, legacyLoginOnly: true });
+    const p = await hostMappingProxy({ 'old.test': Number(new URL(old.url).port) });
+    try {
+      const o = await login('bob', 'pw-bob', {
+        baseUrl: `http://old.test:${new URL(old.url).port}`,
+        proxy: { scheme: 'http', host: '127.0.0.1', port: p.port },
+        totp: (t) => totpCode(SECRET, t),
+      });
+      expect(o).toMatchObject({ kind: 'ok', verified: true });
+      expect(old.loginPosts).toEqual(['/accounts/login/ajax/', '/accounts/login/ajax/two_factor/']);
+    } finally {
+      await p.close();
+      await old.close();
+    }
+  });
+
   it('the fake refuses a login XHR without the csrftoken (403), as Instagram does', async () => {
     const r = await httpSend('POST', `${ig.url}/api/v1/web/accounts/login/ajax/`, {
       headers: { 'x-requested-with': 'XMLHttpRequest', 'content-type': 'application/x-www-form-urlencoded' },
