@@ -376,11 +376,19 @@ export async function tenantResources(store: Store, now: number, name?: string):
       .where('tenant_id', '=', t.id)
       .execute();
     const usable = keys.filter((k) => k.healthy === 1 || (k.quota_reset_at !== null && k.quota_reset_at <= now));
-    const ig = await store.db
-      .selectFrom('ig_accounts')
-      .select(['state', 'sessionid_enc'])
-      .where('tenant_id', '=', t.id)
-      .execute();
+    const countOf = async (valid: boolean) =>
+      Number(
+        (
+          await (
+            valid
+              ? store.db.selectFrom('ig_accounts').where('state', '=', 'valid').where('sessionid_enc', 'is not', null)
+              : store.db.selectFrom('ig_accounts')
+          )
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('tenant_id', '=', t.id)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     const proxies = await store.db
       .selectFrom('proxies')
       .select(['healthy'])
@@ -396,8 +404,8 @@ export async function tenantResources(store: Store, now: number, name?: string):
       loginFallback: t.login_fallback === 'http' ? 'http' : 'none',
       apiKeys: keys.length,
       usableApiKeyProviders: usable.map((k) => k.provider).sort(),
-      igAccounts: ig.length,
-      validSessions: ig.filter((a) => a.state === 'valid' && a.sessionid_enc !== null).length,
+      igAccounts: await countOf(false),
+      validSessions: await countOf(true),
       proxies: proxies.length,
       healthyProxies: proxies.filter((p) => p.healthy === 1).length,
       watches: watches.length,
