@@ -155,19 +155,28 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     );
   tenants
     .command('set <name>')
-    .description('where this tenant’s alerts go (its own target, secret and minimum severity)')
+    .description('where this tenant’s alerts go (its own target, secret and minimum severity); its login fallback')
     .option(
       '--notify-target-file <file>',
       'a file holding a webhook URL or a Telegram chat id (empty: none; - reads stdin)',
     )
     .option('--notify-secret-file <file>', 'a file holding this tenant’s whsec_ webhook secret (acctctl notify secret)')
     .option('--notify-min-severity <severity>', 'info, warning or critical ("" for ACCTCTL_NOTIFY_MIN_SEVERITY)')
+    .option(
+      '--login-fallback <how>',
+      'http: log Instagram accounts in over HTTP when Chromium is missing or fails; none: browser only',
+    )
     .action(
       run(
         async (
           ctx,
           name: string,
-          opts: { notifyTargetFile?: string; notifySecretFile?: string; notifyMinSeverity?: string },
+          opts: {
+            notifyTargetFile?: string;
+            notifySecretFile?: string;
+            notifyMinSeverity?: string;
+            loginFallback?: string;
+          },
         ) => (await import('../commands/tenants.js')).setTenantCli(ctx, name, opts),
       ),
     );

@@ -14,6 +14,8 @@ import { secretCensus } from '../store/secrets.js';
 import { count } from '../domain/plural.js';
 import { sinkHealth } from '../store/deliveries.js';
 import { parseSmtpUrl } from '../domain/smtpUrl.js';
+import { tenantResources } from '../store/tenants.js';
+import { preflightResources, tenantPreflight, type TenantPreflight } from '../fleet/preflight.js';
 
 export interface DoctorCheck {
   check: string;
@@ -27,6 +29,8 @@ export interface DoctorCheck {
   simulated?: boolean;
   /** On the "secrets per key" row: how many stored secrets each key id still protects. */
   secretsByKey?: Record<string, number>;
+  /** On a tenant's row: its mode and what it has of each resource (the pre-flight). */
+  tenant?: TenantPreflight;
 }
 
 /** Every check runs, whatever failed before it; each problem comes with its fix. */
@@ -197,10 +201,13 @@ export async function doctor(config: Config, hostClock: Clock = systemClock): Pr
     }
   }
 
+  let providerNames: Set<string> | null = null;
   if (config.apiProvidersFile !== undefined) {
     // The file every `check` of an api tenant reads: a problem here fails every such check.
+    providerNames = new Set();
     try {
       const providers = loadProvidersFile(config.apiProvidersFile);
+      providerNames = new Set(providers.keys());
       checks.push({
         check: 'API providers file',
         ok: true,
@@ -210,6 +217,14 @@ export async function doctor(config: Config, hostClock: Clock = systemClock): Pr
       });
     } catch (e) {
       fail('API providers file', e);
+    }
+  }
+
+  if (store && migrated) {
+    try {
+      checks.push(...(await tenantChecks(store, providerNames, hostClock.now())));
+    } catch (e) {
+      fail('tenants', e, 'warning');
     }
   }
 
@@ -228,6 +243,39 @@ export async function doctor(config: Config, hostClock: Clock = systemClock): Pr
   );
   await store?.close();
   return checks;
+}
+
+/**
+ * The pre-flight of every tenant (the original auto-checker's check that each user has what its
+ * mode needs): a row per tenant with its mode and resources, and a row per missing resource with
+ * its fix. Warnings: `check` skips such a tenant (or checks it with what it has); others go on.
+ */
+async function tenantChecks(store: Store, providers: Set<string> | null, now: number): Promise<DoctorCheck[]> {
+  const out: DoctorCheck[] = [];
+  for (const r of await tenantResources(store, now)) {
+    const p = tenantPreflight(r, providers);
+    out.push({
+      check: `tenant ${p.tenant}`,
+      ok: p.problems.length === 0,
+      severity: 'warning',
+      detail:
+        `mode ${p.mode}: ${preflightResources(p)}` +
+        (p.loginFallback === 'http' ? '; Instagram login falls back to HTTP' : ''),
+      fix: p.problems.length ? `${count(p.problems.length, 'resource')} missing, see below` : null,
+      exitCode: ExitCode.CONFIG,
+      tenant: p,
+    });
+    for (const m of p.problems)
+      out.push({
+        check: `tenant ${p.tenant}: ${m.resource}`,
+        ok: false,
+        severity: 'warning',
+        detail: m.detail,
+        fix: m.fix,
+        exitCode: ExitCode.CONFIG,
+      });
+  }
+  return out;
 }
 
 /**
@@ -323,6 +371,8 @@ export interface DoctorCheckJson {
   /** The exit code a failing check gives doctor, else null. */
   exitCode: number | null;
   secretsByKey: Record<string, number> | null;
+  /** A tenant's row: its mode, what it needs and has (null on other rows). */
+  tenant: TenantPreflight | null;
 }
 
 /** `doctor --json`: ok is false when any check fails with severity error (doctor exits non-zero). */
@@ -343,6 +393,7 @@ export function doctorReport(checks: DoctorCheck[]): DoctorReport {
       fix: k.fix,
       exitCode: k.ok ? null : (k.exitCode ?? null),
       secretsByKey: k.secretsByKey ?? null,
+      tenant: k.tenant ?? null,
     })),
   };
 }

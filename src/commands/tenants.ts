@@ -31,20 +31,22 @@ export function renderTenantNotify(r: TenantNotifyResult): string {
         ? ', signed with its own secret'
         : ', unsigned (no --notify-secret-file)'
       : '') +
-    `; minimum severity ${r.minSeverity ?? 'as ACCTCTL_NOTIFY_MIN_SEVERITY'}`
+    `; minimum severity ${r.minSeverity ?? 'as ACCTCTL_NOTIFY_MIN_SEVERITY'}` +
+    `; Instagram login ${r.loginFallback === 'http' ? 'by browser, over HTTP when the browser cannot' : 'by browser only'}`
   );
 }
 
-/** `tenants set NAME`: the tenant's notify target, its own webhook secret, its minimum severity. */
+/** `tenants set NAME`: the tenant's notify target, its own webhook secret, its minimum severity, its login fallback. */
 export async function setTenantCli(
   ctx: Ctx,
   name: string,
-  opts: { notifyTargetFile?: string; notifySecretFile?: string; notifyMinSeverity?: string },
+  opts: { notifyTargetFile?: string; notifySecretFile?: string; notifyMinSeverity?: string; loginFallback?: string },
 ): Promise<void> {
   const input = {
     target: fromFile('--notify-target-file', opts.notifyTargetFile),
     secret: fromFile('--notify-secret-file', opts.notifySecretFile),
     minSeverity: opts.notifyMinSeverity,
+    loginFallback: opts.loginFallback,
   };
   await withStore(ctx, async (store) =>
     ctx.emit(await setTenantNotifySettings({ store, box: secretBox(ctx) }, name, input), renderTenantNotify),

@@ -2,13 +2,14 @@ import type { VerifyMode } from '../domain/tenants.js';
 import { usableApiKeys } from '../store/apiKeys.js';
 import { expiredSessionsDue, hasValidSession, validSessionIds } from '../store/igAccounts.js';
 import { igRoute } from '../store/proxies.js';
-import { tenantsToCheck } from '../store/tenants.js';
+import { tenantResources, tenantsToCheck } from '../store/tenants.js';
 import { dueWatches } from '../store/watches.js';
 import { errorText, methodsOf, type CheckDeps } from './checkDeps.js';
 import { Lookups } from './checkLookup.js';
 import { tenantProxy } from './checkRoutes.js';
 import { IgSessions } from './checkSessions.js';
 import { FollowerJobs, type FollowerWatch } from './followerJob.js';
+import { preflightResources, tenantPreflight } from './preflight.js';
 
 /**
  * check (the original Python auto-checker's): each tenant's due watches, through the methods of its verify mode,
@@ -85,6 +86,7 @@ export class Checker {
   private async tenant(tenantId: number, name: string, mode: VerifyMode, batch: number): Promise<TenantCheckResult> {
     const r = this.empty(name, mode);
     try {
+      await this.startLine(name);
       const watches = await dueWatches(this.deps.store, tenantId, this.deps.clock.now(), batch);
       if (watches.length === 0) return r;
       if (methodsOf(mode).includes('instagram') || watches.some((w) => w.kind !== 'exists'))
@@ -120,6 +122,23 @@ export class Checker {
       this.deps.log.error('tenant check failed', { tenant: name, error: r.error });
     }
     return r;
+  }
+
+  /**
+   * One start line per tenant on the log (stderr; never stdout): its mode and what it has of each
+   * resource, and what it lacks — the original auto-checker's per-user start lines.
+   */
+  private async startLine(name: string): Promise<void> {
+    const now = this.deps.clock.now();
+    const [res] = await tenantResources(this.deps.store, now, name);
+    if (!res) return;
+    const p = tenantPreflight(res, new Set(this.deps.providers.keys()));
+    this.deps.log.info('tenant check starting', {
+      tenant: name,
+      mode: p.mode,
+      resources: preflightResources(p),
+      ...(p.problems.length ? { missing: p.problems.map((m) => m.resource).join(', ') } : {}),
+    });
   }
 
   /**

@@ -5,7 +5,9 @@ import type { Config } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
 import { UnavailableError } from '../errors.js';
 import type { BrowserLogin, BrowserLoginRequest, LoginOutcome } from '../instagram/browser.js';
-import { parseDevice, type StorageState } from '../instagram/device.js';
+import { chooseDevice, DEFAULT_CHROME_VERSION, parseDevice, type StorageState } from '../instagram/device.js';
+import type { HttpLogin } from '../instagram/httpLogin.js';
+import { BrowserLoginError } from '../instagram/loginAnswers.js';
 import { totpCode } from '../instagram/totp.js';
 import type { Logger } from '../log/logger.js';
 import type { SecretBox } from '../security/secretBox.js';
@@ -62,7 +64,16 @@ export interface RefreshDeps {
   browser?: BrowserLoginRequest['browser'];
   /** Wait used while another process holds an account's lock (reactive path). */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * The browserless login (../instagram/httpLogin.ts), for tenants that opted in
+   * (`tenants set T --login-fallback http`): used only when the browser failed for a technical
+   * reason before Instagram answered, and only through the account's proxy. Absent: none.
+   */
+  httpLogin?: HttpLogin;
 }
+
+/** How a login was made: the browser, or the HTTP fallback. */
+export type LoginVia = 'browser' | 'http';
 
 type IgRow = IgLoginRow;
 
@@ -186,6 +197,8 @@ export class SessionRefresher {
         ? box.open(row.totp_secret_enc, { table: 'ig_accounts', column: 'totp_secret_enc', rowId: id })
         : null;
       let outcome: LoginOutcome;
+      let via: LoginVia = 'browser';
+      let fellBack: string | null = null;
       try {
         outcome = await this.deps.login({
           baseUrl: this.deps.instagramUrl,
@@ -206,11 +219,39 @@ export class SessionRefresher {
           ...(this.deps.browser ? { browser: this.deps.browser } : {}),
         });
       } catch (e) {
-        if (e instanceof UnavailableError) throw e;
-        outcome = { kind: 'error', message: e instanceof Error ? e.message.split('\n')[0]! : String(e) };
+        const why = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+        const fallback = this.fallbackFor(row, e, route);
+        if (fallback.use) {
+          // The browser could not even ask: log in over HTTP, the same route and device.
+          log.warn('browser login failed, logging in over HTTP', {
+            tenant: row.tenant,
+            username: row.username,
+            reason: (e as BrowserLoginError).reason,
+            error: why,
+          });
+          via = 'http';
+          fellBack = why;
+          outcome = await this.deps.httpLogin!({
+            baseUrl: this.deps.instagramUrl,
+            username: row.username,
+            password,
+            totp: secret ? (t) => totpCode(secret, t) : null,
+            proxy: fallback.proxy,
+            device: parseDevice(row.device_json) ?? chooseDevice(row.id, DEFAULT_CHROME_VERSION),
+            nowMs: () => clock.now(),
+          }).catch((he: unknown) => ({
+            kind: 'error' as const,
+            message: he instanceof Error ? he.message.split('\n')[0]! : String(he),
+          }));
+        } else {
+          if (fallback.why)
+            log.warn('no HTTP login fallback', { tenant: row.tenant, username: row.username, why: fallback.why });
+          if (e instanceof BrowserLoginError ? e.reason === 'missing' : e instanceof UnavailableError) throw e;
+          outcome = { kind: 'error', message: why };
+        }
       }
-      log.info('instagram login', { tenant: row.tenant, username: row.username, outcome: outcome.kind });
-      return await this.finish(row, outcome, trigger);
+      log.info('instagram login', { tenant: row.tenant, username: row.username, outcome: outcome.kind, via });
+      return await this.finish(row, outcome, trigger, via, fellBack);
     } catch (e) {
       await updateIgAccount(store, id, { state: 'expired' }, { ifState: 'refreshing' });
       throw e;
@@ -220,7 +261,37 @@ export class SessionRefresher {
     }
   }
 
-  private async finish(row: IgRow, o: LoginOutcome, trigger: 'proactive' | 'reactive'): Promise<RefreshResult> {
+  /**
+   * Whether the HTTP login may follow a browser login that threw: the tenant opted in, the
+   * browser failed for a technical reason (missing, launch, crash, timeout) before Instagram
+   * answered anything, and the account has a proxy to send it through (never direct). `why`:
+   * an opted-in tenant's reason it is not used.
+   */
+  private fallbackFor(
+    row: IgRow,
+    e: unknown,
+    route: Awaited<ReturnType<typeof igRoute>>,
+  ): { use: true; proxy: Extract<typeof route, { kind: 'proxy' }>['proxy'] } | { use: false; why: string | null } {
+    if (row.login_fallback !== 'http' || !this.deps.httpLogin) return { use: false, why: null };
+    if (!(e instanceof BrowserLoginError))
+      return { use: false, why: 'the browser failed in a way that is not its own' };
+    if (e.answered)
+      return { use: false, why: 'Instagram had already answered the browser: no second login another way' };
+    if (route.kind !== 'proxy')
+      return {
+        use: false,
+        why: 'the account has no proxy, and the HTTP login never goes direct → give it one (acctctl ig proxy USER --tenant T PROXY)',
+      };
+    return { use: true, proxy: route.proxy };
+  }
+
+  private async finish(
+    row: IgRow,
+    o: LoginOutcome,
+    trigger: 'proactive' | 'reactive',
+    via: LoginVia = 'browser',
+    fellBack: string | null = null,
+  ): Promise<RefreshResult> {
     const { store, clock, box } = this.deps;
     const now = clock.now();
     const base = { tenant: row.tenant, username: row.username };
@@ -238,8 +309,9 @@ export class SessionRefresher {
         subject_type: 'ig_account',
         subject_id: row.id,
         tenant_id: null,
-        message,
-        data_json: JSON.stringify({ trigger }),
+        message:
+          via === 'http' ? `${message}; logged in over HTTP (the browser failed: ${fellBack ?? 'unknown'})` : message,
+        data_json: JSON.stringify({ trigger, via }),
       };
       return igAccountEvent(store, e, needsPerson ? `needs_person:ig:${row.id}` : null);
     };
@@ -280,7 +352,12 @@ export class SessionRefresher {
           nextRefreshAt: next,
         };
       }
-      return { ...base, status: 'refreshed', detail: null, nextRefreshAt: next };
+      return {
+        ...base,
+        status: 'refreshed',
+        detail: via === 'http' ? 'logged in over HTTP (the browser failed)' : null,
+        nextRefreshAt: next,
+      };
     }
     if (o.kind === 'checkpoint') {
       await updateIgAccount(store, row.id, {
@@ -355,6 +432,7 @@ export async function browserRefresher(deps: {
   config: Pick<Config, 'instagramUrl' | 'chromiumPath' | 'playwrightBrowsersPath' | 'legacyProfileDir'>;
 }): Promise<SessionRefresher> {
   const { playwrightLogin } = await import('../instagram/browser.js');
+  const { httpLogin } = await import('../instagram/httpLogin.js');
   const { config } = deps;
   return new SessionRefresher({
     store: deps.store,
@@ -362,6 +440,8 @@ export async function browserRefresher(deps: {
     clock: deps.clock,
     log: deps.log,
     login: playwrightLogin,
+    // For tenants that opted in (tenants set T --login-fallback http): when the browser cannot.
+    httpLogin,
     instagramUrl: config.instagramUrl,
     chromiumPath: config.chromiumPath,
     playwrightBrowsersPath: config.playwrightBrowsersPath,

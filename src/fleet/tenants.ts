@@ -14,6 +14,10 @@ import type { SecretBox } from '../security/secretBox.js';
 import { registerSecret } from '../security/redact.js';
 import {
   ensureTenant,
+  LOGIN_FALLBACKS,
+  setTenantLoginFallback,
+  tenantLoginFallback,
+  type LoginFallback,
   setTenantNotify,
   someTenantNames,
   tenantIdByName,
@@ -77,6 +81,8 @@ export interface TenantNotifyInput {
   secret?: { value: string; from: string } | undefined;
   /** info, warning or critical; "" goes back to ACCTCTL_NOTIFY_MIN_SEVERITY. */
   minSeverity?: string | undefined;
+  /** How its Instagram accounts log in when the browser cannot: `http`, or `none` (browser only). */
+  loginFallback?: string | undefined;
 }
 
 export interface TenantNotifyResult {
@@ -85,6 +91,8 @@ export interface TenantNotifyResult {
   target: string | null;
   signed: boolean;
   minSeverity: string | null;
+  /** `http`: an Instagram login falls back to HTTP when Chromium is missing or fails; `none`: browser only. */
+  loginFallback: LoginFallback;
 }
 
 /**
@@ -114,6 +122,12 @@ export async function setTenantNotifySettings(
       `--notify-min-severity "${sev}" → use one of ${SEVERITIES.join(', ')} ("" for the global minimum)`,
     );
   }
+  const fallback = input.loginFallback?.trim();
+  if (fallback !== undefined && !(LOGIN_FALLBACKS as readonly string[]).includes(fallback)) {
+    throw new UsageError(
+      `--login-fallback "${fallback}" → use http (log in over HTTP when the browser cannot) or none (browser only)`,
+    );
+  }
   const box = deps.box;
   return deps.store.writeTx(async (tx) => {
     const id = await tenantIdByName(tx, name);
@@ -131,7 +145,8 @@ export async function setTenantNotifySettings(
     }
     if (sev !== undefined) set.minSeverity = sev || null;
     await setTenantNotify(tx, id, set);
+    if (fallback !== undefined) await setTenantLoginFallback(tx, id, fallback as LoginFallback);
     const now = await tenantNotifySettings(tx, id);
-    return { name, ...now };
+    return { name, ...now, loginFallback: await tenantLoginFallback(tx, id) };
   });
 }

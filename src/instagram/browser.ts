@@ -13,6 +13,14 @@ import { findChromium } from './chromium.js';
 import { chooseDevice, type DeviceIdentity, type StorageState } from './device.js';
 import { TOTP_PERIOD_S } from './totp.js';
 import { XHR_HEADERS, CURRENT_USER_PATH } from './webApi.js';
+import {
+  BrowserLoginError,
+  browserFailureReason,
+  parseAnswer,
+  readAnswerJson,
+  readMessage,
+  type Verdict,
+} from './loginAnswers.js';
 
 export interface BrowserCookie {
   name: string;
@@ -368,13 +376,7 @@ type Step =
 
 /** The answer's JSON, or null when its body was lost or is not JSON. */
 function answerJson(a: XhrAnswer): Record<string, unknown> | null {
-  if (a.body === null) return null;
-  try {
-    const j = JSON.parse(a.body) as unknown;
-    return j && typeof j === 'object' && !Array.isArray(j) ? (j as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
+  return parseAnswer(a.body);
 }
 
 /** Submit and wait for what decides: the XHR answer first; the page only when no XHR comes. */
@@ -422,35 +424,10 @@ async function submitAndRead(
   return p ?? { via: 'none' };
 }
 
-type Verdict =
-  | { kind: 'logged_in' }
-  | { kind: 'two_factor' }
-  | { kind: 'checkpoint'; url: string }
-  | { kind: 'bad_password' | 'rate_limited' | 'two_factor_failed' | 'error'; message: string };
-
 /** What an XHR answer means (reference §1.4–1.6); null when it has no JSON to read. */
 function readAnswer(a: XhrAnswer, baseUrl: string): Verdict | null {
   const j = answerJson(a);
-  if (!j) return null;
-  const message = typeof j.message === 'string' ? j.message : '';
-  if (j.authenticated === true && (j.status === undefined || j.status === 'ok')) return { kind: 'logged_in' };
-  if (j.two_factor_required === true) return { kind: 'two_factor' };
-  if (typeof j.checkpoint_url === 'string' || message === 'checkpoint_required' || message === 'challenge_required')
-    return { kind: 'checkpoint', url: new URL(String(j.checkpoint_url ?? '/challenge/'), baseUrl).toString() };
-  if (j.authenticated === false)
-    return {
-      kind: 'bad_password',
-      message: j.user === false ? "the username doesn't belong to an account" : 'Wrong password.',
-    };
-  return readMessage(message || `Instagram answered ${a.status} without a message`);
-}
-
-function readMessage(msg: string): Verdict {
-  if (/wait a few minutes|try again later/i.test(msg)) return { kind: 'rate_limited', message: msg };
-  if (/password was incorrect|doesn.t belong to an account/i.test(msg)) return { kind: 'bad_password', message: msg };
-  if (/security code|code is no longer valid|verification code/i.test(msg))
-    return { kind: 'two_factor_failed', message: msg };
-  return { kind: 'error', message: msg };
+  return j ? readAnswerJson(j, a.status, baseUrl) : null;
 }
 
 /** A step's verdict: the answer when it could be read, else the page; and what decided. */
@@ -632,14 +609,38 @@ export async function launchChromium(opts: {
   return browser;
 }
 
+/**
+ * The browser login. Whatever the browser itself does wrong — no Chromium, a launch that fails,
+ * a crash, a timeout — is thrown as a BrowserLoginError saying which, and whether Instagram had
+ * already answered the login (refresh-session's HTTP fallback is allowed only before that).
+ * Instagram's own answers (wrong password, 2FA, checkpoint, throttle) are returned, never thrown.
+ */
 export const playwrightLogin: BrowserLogin = async (req) => {
+  const track = { answered: false, launched: req.browser !== undefined };
+  if (req.browser === undefined) {
+    const found = findChromium(req.chromiumPath, req.playwrightBrowsersPath);
+    if (!('path' in found)) throw new BrowserLoginError(`${found.problem} → ${found.fix}`, 'missing', false);
+  }
+  try {
+    return await browserLogin(req, track);
+  } catch (e) {
+    if (e instanceof BrowserLoginError) throw e;
+    const reason = browserFailureReason(e, track.launched ? 'login' : 'launch');
+    throw new BrowserLoginError(e instanceof Error ? e.message : String(e), reason, track.answered, { cause: e });
+  }
+};
+
+async function browserLogin(
+  req: BrowserLoginRequest,
+  track: { answered: boolean; launched: boolean },
+): Promise<LoginOutcome> {
   const timeout = req.timeoutMs ?? 30_000;
   const proxy = proxyOption(req.proxy);
   let restored = req.storageState ?? null;
   let migratedProfile = false;
   if (req.legacyProfileDir && existsSync(req.legacyProfileDir)) {
     const found = findChromium(req.chromiumPath, req.playwrightBrowsersPath);
-    if (!('path' in found)) throw new UnavailableError(`${found.problem} → ${found.fix}`);
+    if (!('path' in found)) throw new BrowserLoginError(`${found.problem} → ${found.fix}`, 'missing', false);
     const { chromium } = createRequire(import.meta.url)('playwright-core') as typeof import('playwright-core');
     const old = await migrateProfile(chromium, found.path, req.legacyProfileDir);
     migratedProfile = true;
@@ -657,6 +658,7 @@ export const playwrightLogin: BrowserLogin = async (req) => {
       ...(req.extraArgs ? { extraArgs: req.extraArgs } : {}),
       timeoutMs: timeout,
     }));
+  track.launched = true;
   const device = req.device ?? chooseDevice(req.deviceSeed ?? Math.floor(Math.random() * 1e9), browser.version());
   const keyDelay = req.keyDelayMs ?? (() => 40 + Math.floor(Math.random() * 120));
   const extra = { device, ...(migratedProfile ? { migratedProfile } : {}) };
@@ -705,6 +707,8 @@ export const playwrightLogin: BrowserLogin = async (req) => {
       const { by, ...v } = readStep(step, page, req.baseUrl, 'login');
       decidedBy = by;
       verdict = v;
+      // Instagram has the password now (whatever it said): no other way may try it again.
+      track.answered = true;
     }
 
     if (verdict.kind === 'two_factor') {
@@ -814,4 +818,4 @@ export const playwrightLogin: BrowserLogin = async (req) => {
     if (own) await browser.close().catch(() => {});
     else await context?.close().catch(() => {});
   }
-};
+}

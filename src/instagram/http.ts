@@ -67,13 +67,31 @@ export function httpGet(
   url: string,
   opts: { headers?: Record<string, string>; proxy?: ProxySpec | null; timeoutMs?: number } = {},
 ): Promise<HttpResponse> {
+  return httpSend('GET', url, opts);
+}
+
+/** A request with a body (a form post: refresh-session's HTTP login), otherwise as httpGet. */
+export function httpSend(
+  method: 'GET' | 'POST',
+  url: string,
+  opts: { headers?: Record<string, string>; body?: string; proxy?: ProxySpec | null; timeoutMs?: number } = {},
+): Promise<HttpResponse> {
   const u = new URL(url);
   const secure = u.protocol === 'https:';
   const agent = opts.proxy ? agentFor(opts.proxy, secure) : undefined;
+  const body = opts.body === undefined ? undefined : Buffer.from(opts.body, 'utf8');
   return new Promise((resolve, reject) => {
     const req = (secure ? httpsRequest : httpRequest)(
       u,
-      { method: 'GET', headers: { accept: 'application/json', ...opts.headers }, ...(agent ? { agent } : {}) },
+      {
+        method,
+        headers: {
+          accept: 'application/json',
+          ...opts.headers,
+          ...(body ? { 'content-length': String(body.length) } : {}),
+        },
+        ...(agent ? { agent } : {}),
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -108,6 +126,6 @@ export function httpGet(
             ),
       ),
     );
-    req.end();
+    req.end(body);
   });
 }

@@ -32,7 +32,11 @@ export interface FakeIgUser {
   totpSecret?: string;
   /** What happens after a right password. */
   /** `cut`: the login answer's connection drops halfway through its body (a flaky proxy does that). */
-  behaviour?: 'ok' | 'checkpoint' | 'rate_limited' | 'cut';
+  /**
+   * `challenge`: the mobile-style 400 `challenge_required` (reference §1.5); `blocked`: a blocked
+   * IP's HTML page instead of JSON (instaloader: "JSON decode fail").
+   */
+  behaviour?: 'ok' | 'checkpoint' | 'rate_limited' | 'cut' | 'challenge' | 'blocked';
   pk?: string;
 }
 
@@ -44,6 +48,13 @@ export interface FakeIgUser {
 export type Fault = '401' | '302' | '429' | 'checkpoint' | 'challenge' | 'feedback' | 'logout' | '302-logout';
 
 export const IG_APP_ID = '936619743392459';
+
+const PHONE_VERIFICATION = {
+  max_sms_count: 2,
+  resend_sms_delay_sec: 60,
+  robocall_count_down_time_sec: 30,
+  robocall_after_max_sms: true,
+};
 
 export interface FakeFriend {
   pk: string;
@@ -345,6 +356,13 @@ export async function startFakeInstagram(opts: {
   navStyle?: NavStyle;
   /** Every Nth API answer sets a new csrftoken and rur (they rotate on the real site). */
   rotateCsrfEvery?: number;
+  /**
+   * How a wrong password is answered by the login XHR (reference §1.4): `fail` (2023+: 400,
+   * "Sorry, your password was incorrect…", the default) or `legacy` (200 `authenticated: false`).
+   */
+  badPassword?: 'fail' | 'legacy';
+  /** Before 2023 only `/accounts/login/ajax/…` existed: `/api/v1/web/…` login XHRs are then 404. */
+  legacyLoginOnly?: boolean;
 }): Promise<FakeInstagram> {
   const apiCalls = new Map<string, number>();
   let apiN = 0;
@@ -363,6 +381,7 @@ export async function startFakeInstagram(opts: {
   const logins = new Map<string, number>();
   const sessions = new Set<string>();
   const pendingTwoFactor = new Map<string, string>(); // identifier → username
+  const usedTwoFactor = new Set<string>(); // identifiers already spent (a second use: invalid_nonce)
   const sessionUser = new Map<string, string>();
   const sources: RequestSource[] = [];
   const nowS = () => Math.floor((opts.now?.() ?? Date.now()) / 1000);
@@ -460,6 +479,8 @@ export async function startFakeInstagram(opts: {
         return res.end();
       }
       const loginXhr = /^(\/api\/v1\/web)?\/accounts\/login\/ajax\/(two_factor\/)?$/.exec(url.pathname);
+      if (req.method === 'POST' && loginXhr && loginXhr[1] && opts.legacyLoginOnly)
+        return html(404, page('Page not found', '<h2>Sorry, this page isn&#39;t available.</h2>'));
       if (req.method === 'POST' && loginXhr && xhr) {
         loginPosts.push(url.pathname);
         loginHeaders.push(req.rawHeaders.flatMap((h, i) => (i % 2 === 0 ? [h.toLowerCase()] : [])));
@@ -471,6 +492,12 @@ export async function startFakeInstagram(opts: {
           const identifier = f.get('identifier') ?? '';
           const username = pendingTwoFactor.get(identifier);
           const u = username ? opts.users[username] : undefined;
+          if (usedTwoFactor.has(identifier))
+            return answer(400, {
+              message: 'This code is no longer valid. Please request a new one.',
+              status: 'fail',
+              error_type: 'invalid_nonce',
+            });
           if (!username || !u?.totpSecret)
             return answer(400, {
               message: 'Sorry, there was a problem with your request.',
@@ -484,6 +511,7 @@ export async function startFakeInstagram(opts: {
               error_type: 'sms_code_validation_code_invalid',
             });
           pendingTwoFactor.delete(identifier);
+          usedTwoFactor.add(identifier);
           return answer(
             200,
             { authenticated: true, user: true, userId: pkOf(username), oneTapPrompt: true, status: 'ok' },
@@ -504,9 +532,29 @@ export async function startFakeInstagram(opts: {
           res.write('{"authenticated": tr');
           return void setTimeout(() => res.destroy(), 50);
         }
+        if (u.behaviour === 'blocked') {
+          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+          return res.end(page('Error', '<p>Oops, an error occurred.</p>'));
+        }
         if (u.password !== password)
+          return opts.badPassword === 'legacy'
+            ? answer(200, { authenticated: false, user: true, status: 'ok' })
+            : answer(400, {
+                message: 'Sorry, your password was incorrect. Please double-check your password.',
+                status: 'fail',
+              });
+        if (u.behaviour === 'challenge')
           return answer(400, {
-            message: 'Sorry, your password was incorrect. Please double-check your password.',
+            message: 'challenge_required',
+            challenge: {
+              url: `https://i.instagram.com/challenge/${pkOf(username)}/atwWXYmeVP/`,
+              api_path: '/challenge/',
+              hide_webview_header: false,
+              lock: true,
+              logout: false,
+              native_flow: false,
+              flow_render_type: 4,
+            },
             status: 'fail',
           });
         if (u.behaviour === 'checkpoint')
@@ -523,14 +571,30 @@ export async function startFakeInstagram(opts: {
           return answer(400, {
             message: '',
             two_factor_required: true,
+            // The whole shape a real answer has (reference §1.4), not only what a client reads.
             two_factor_info: {
               pk: Number(pkOf(username)),
               username,
               sms_two_factor_on: false,
+              whatsapp_two_factor_on: false,
               totp_two_factor_on: true,
+              eligible_for_multiple_totp: false,
+              obfuscated_phone_number: '',
+              obfuscated_phone_number_2: '',
               two_factor_identifier: id,
+              show_messenger_code_option: false,
+              show_new_login_screen: true,
+              show_trusted_device_option: false,
+              should_opt_in_trusted_device_option: true,
+              pending_trusted_notification: false,
+              sms_not_allowed_reason: null,
+              trusted_notification_polling_nonce: null,
+              is_trusted_device: false,
               device_id: c.mid ?? null,
+              is_in_sowa_experience: false,
+              phone_verification_settings: PHONE_VERIFICATION,
             },
+            phone_verification_settings: PHONE_VERIFICATION,
             status: 'fail',
             error_type: 'two_factor_required',
           });

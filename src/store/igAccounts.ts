@@ -480,6 +480,8 @@ export async function igRequestsSince(store: Store, igAccountId: number, kind: s
 export interface IgLoginRow {
   id: number;
   tenant: string;
+  /** The tenant's login fallback (`tenants set --login-fallback`): null, or 'http'. */
+  login_fallback: string | null;
   username: string;
   password_enc: string | null;
   totp_secret_enc: string | null;
@@ -506,6 +508,7 @@ export async function igLoginRows(
     .select([
       'i.id',
       't.name as tenant',
+      't.login_fallback',
       'i.username',
       'i.password_enc',
       'i.totp_secret_enc',

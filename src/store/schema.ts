@@ -12,6 +12,8 @@ export interface TenantsTable {
   notify_secret_enc: string | null;
   notify_min_severity: string | null;
   limits_json: string | null;
+  /** null: Instagram logins only with Chromium; 'http': an HTTP login when the browser cannot (0018). */
+  login_fallback: string | null;
   created_at: number;
 }
 

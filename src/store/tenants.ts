@@ -325,3 +325,92 @@ export async function sealLegacyTenantTarget(
     .where('notify_target_enc', 'is', null)
     .execute();
 }
+
+/** How a tenant's Instagram accounts may log in without the browser (`tenants set --login-fallback`). */
+export const LOGIN_FALLBACKS = ['none', 'http'] as const;
+export type LoginFallback = (typeof LOGIN_FALLBACKS)[number];
+
+export async function setTenantLoginFallback(tx: Kysely<Database>, id: number, fallback: LoginFallback): Promise<void> {
+  await tx
+    .updateTable('tenants')
+    .set({ login_fallback: fallback === 'none' ? null : fallback })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** The tenant's login fallback ('none' unless `tenants set T --login-fallback http`). */
+export async function tenantLoginFallback(db: Kysely<Database>, tenantId: number): Promise<LoginFallback> {
+  const r = await db.selectFrom('tenants').select('login_fallback').where('id', '=', tenantId).executeTakeFirst();
+  return r?.login_fallback === 'http' ? 'http' : 'none';
+}
+
+/** What a tenant has of what its verify mode may need (doctor's and check's pre-flight). */
+export interface TenantResourceCounts {
+  id: number;
+  name: string;
+  verifyMode: string;
+  loginFallback: LoginFallback;
+  /** API keys: all, and the provider of each key check may use now (healthy, or back from a quota rest). */
+  apiKeys: number;
+  usableApiKeyProviders: string[];
+  /** Instagram sessions: all login accounts, and those valid with a sessionid. */
+  igAccounts: number;
+  validSessions: number;
+  /** The tenant's shared proxies that can carry HTTP: all, and the healthy ones. */
+  proxies: number;
+  healthyProxies: number;
+  /** Watches: all, and those of followers/following (which need a valid session whatever the mode). */
+  watches: number;
+  followerWatches: number;
+}
+
+/** Each tenant (one by name, or all) with the resources its mode may need, by name. */
+export async function tenantResources(store: Store, now: number, name?: string): Promise<TenantResourceCounts[]> {
+  let q = store.db.selectFrom('tenants').select(['id', 'name', 'verify_mode', 'login_fallback']).orderBy('name');
+  if (name !== undefined) q = q.where('name', '=', name);
+  const out: TenantResourceCounts[] = [];
+  for (const t of await q.execute()) {
+    const keys = await store.db
+      .selectFrom('api_keys')
+      .select(['provider', 'healthy', 'quota_reset_at'])
+      .where('tenant_id', '=', t.id)
+      .execute();
+    const usable = keys.filter((k) => k.healthy === 1 || (k.quota_reset_at !== null && k.quota_reset_at <= now));
+    const countOf = async (valid: boolean) =>
+      Number(
+        (
+          await (
+            valid
+              ? store.db.selectFrom('ig_accounts').where('state', '=', 'valid').where('sessionid_enc', 'is not', null)
+              : store.db.selectFrom('ig_accounts')
+          )
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('tenant_id', '=', t.id)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    const proxies = await store.db
+      .selectFrom('proxies')
+      .select(['healthy'])
+      .where('tenant_id', '=', t.id)
+      .where('shared', '=', 1)
+      .where('scheme', 'in', ['http', 'socks5', 'socks4'])
+      .execute();
+    const watches = await store.db.selectFrom('watches').select('kind').where('tenant_id', '=', t.id).execute();
+    out.push({
+      id: t.id,
+      name: t.name,
+      verifyMode: t.verify_mode,
+      loginFallback: t.login_fallback === 'http' ? 'http' : 'none',
+      apiKeys: keys.length,
+      usableApiKeyProviders: usable.map((k) => k.provider).sort(),
+      igAccounts: await countOf(false),
+      validSessions: await countOf(true),
+      proxies: proxies.length,
+      healthyProxies: proxies.filter((p) => p.healthy === 1).length,
+      watches: watches.length,
+      followerWatches: watches.filter((w) => w.kind !== 'exists').length,
+    });
+  }
+  return out;
+}

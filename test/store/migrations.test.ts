@@ -23,6 +23,7 @@ const MIGRATIONS = [
   '0013_follower_order',
   '0015_fleet_probe_proxy_check',
   '0017_ig_life',
+  '0018_tenant_login_fallback',
 ];
 
 describe.each(DIALECTS)('migrations on $name', ({ name, skip, create }) => {

@@ -222,6 +222,23 @@ export const JSON_SCHEMAS: Record<string, OutputSchema> = {
         fix: n(str),
         exitCode: n(int),
         secretsByKey: n(counts),
+        tenant: v.pipe(
+          n(
+            v.object({
+              tenant: str,
+              mode: str,
+              loginFallback: v.picklist(['none', 'http']),
+              needs: v.array(v.picklist(['API keys', 'valid sessions', 'proxies'])),
+              apiKeys: v.object({ total: int, usable: int, providers: strings }),
+              validSessions: v.object({ total: int, valid: int }),
+              proxies: v.object({ total: int, healthy: int }),
+              problems: v.array(
+                v.object({ resource: v.picklist(['API keys', 'valid sessions', 'proxies']), detail: str, fix: str }),
+              ),
+            }),
+          ),
+          v.description("a tenant's row: its verify mode, what it needs and what it has (null on other rows)"),
+        ),
       }),
     ),
   }),
@@ -232,7 +249,13 @@ export const JSON_SCHEMAS: Record<string, OutputSchema> = {
   'keys remove': doc('keys remove', { keyId: str, keyFile: str, keysLeft: strings }),
 
   'tenants add': doc('tenants add', { name: str, verifyMode: str, created: bool }),
-  'tenants set': doc('tenants set', { name: str, target: n(str), signed: bool, minSeverity: n(str) }),
+  'tenants set': doc('tenants set', {
+    name: str,
+    target: n(str),
+    signed: bool,
+    minSeverity: n(str),
+    loginFallback: v.picklist(['none', 'http']),
+  }),
   'tenants list': listing(
     'tenants list',
     v.object({
