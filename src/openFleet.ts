@@ -183,7 +183,7 @@ export async function openFleet(opts: OpenFleetOptions = {}): Promise<Fleet> {
           : parseAccountsFile('accounts', JSON.stringify(source), fernetKey);
       return importAccounts({ store, box: secretBox(), clock }, rows, { createTenants: o.createTenants === true });
     }),
-    list: guard(() => listAccounts(store)),
+    list: guard(() => listAccounts(store, {}, clock.now())),
     enable: guard(async (name: string) => {
       await changeAccount({ store, clock }, 'enable', name);
     }),

@@ -1,6 +1,6 @@
 import type { Ctx } from './support/context.js';
 import { secretBox, withExistingStore, withStore } from './support/context.js';
-import { table } from './support/output.js';
+import { KEY, table } from './support/output.js';
 import { importProxies, parseProxyFile } from '../fleet/proxies.js';
 import { listProxies, removeProxies } from '../store/proxies.js';
 import { setIgRoute, setTelegramRoute, type RouteChange, type RouteChoice } from '../store/routes.js';
@@ -32,7 +32,14 @@ export async function listProxiesCli(ctx: Ctx): Promise<void> {
       rows.length === 0
         ? 'no proxies → acctctl proxies import FILE'
         : table(
-            ['id', 'tenant', 'proxy', 'healthy', 'failures', 'last error'],
+            [
+              { head: 'id', priority: KEY },
+              'tenant',
+              { head: 'proxy', priority: KEY },
+              { head: 'healthy', priority: KEY },
+              'failures',
+              'last error',
+            ],
             rows.map((r) => [r.id, r.tenant ?? '', r.proxy, r.healthy ? 'yes' : 'no', r.failures, r.lastError ?? '']),
           ),
     ),
