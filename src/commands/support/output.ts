@@ -226,7 +226,10 @@ export class Grid {
     const { keep } = this.current;
     const left = this.heads.filter((_h, i) => !keep.includes(i)).map((h) => h.head);
     return left.length
-      ? [`(not shown at ${this.term.columns} columns: ${left.join(', ')} → a wider terminal, or pipe the output)`]
+      ? wrapText(
+          `(not shown at ${this.term.columns} columns: ${left.join(', ')} → a wider terminal, or pipe the output)`,
+          this.term.columns ?? Infinity,
+        )
       : [];
   }
 }
