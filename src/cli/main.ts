@@ -228,7 +228,7 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     accounts
       .command('list')
       .description('list accounts with state, lease and errors')
-      .option('--state <state>', 'only accounts in this state')
+      .option('--state <state>', 'only accounts in this state now (one whose wait has passed is active)')
       .option('--tenant <name>', 'only this tenant’s accounts'),
   ).action(
     run(async (ctx, opts: ListCliFlags & { state?: string; tenant?: string }) =>
@@ -554,7 +554,7 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
       'fleet summary: accounts by state and tenant, leases, today’s use vs limits, problems, targets, Instagram sessions, check jobs',
     )
     .option('--accounts', 'also list accounts (and Instagram sessions) one per row')
-    .option('--state <state>', 'with --accounts: only accounts in this state')
+    .option('--state <state>', 'with --accounts: only accounts in this state now (one whose wait has passed is active)')
     .option('--tenant <name>', 'with --accounts: only this tenant’s accounts and sessions')
     .option('--limit <n>', `with --accounts: at most N rows (default ${DEFAULT_LIST_LIMIT})`)
     .option('--metrics-file <file>', 'write Prometheus metrics here (atomically) for node_exporter; prints one line')
