@@ -185,7 +185,10 @@ const TABLE_COMMANDS: string[][] = [
   ['apikeys', 'list'],
   ['watch', 'followers', 'acctctl_demo_brand', '--tenant', 'initech'],
   ['join', '--niche', 'demo', '--any-tenant', '--dry-run'],
-  ['recover'],
+  ['recover', '--probe'],
+  ['accounts', 'limits', 'demo_alice'],
+  ['tenants', 'limits', 'acme'],
+  ['check'],
 ];
 
 describe('on the demo store', () => {

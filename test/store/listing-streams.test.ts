@@ -205,7 +205,10 @@ describe.each(DIALECTS)('streamed listings on $name', (dialect) => {
 
       const human = (await run(false, false)).join('');
       // Human text shows times in the table format (UTC to the second, README "Tables and times").
-      const fetched = new Date(T0).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
+      const fetched = new Date(T0)
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d{3}Z$/, 'Z');
       expect(human.split('\n')[0]).toBe(`@star followers: 13 (fetched ${fetched})`);
       expect(human).toContain('amy');
     },
