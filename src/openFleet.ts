@@ -80,7 +80,10 @@ export interface AccountsImportOptions {
 export interface FleetAccounts {
   /** Import accounts (accounts_config.json format): all rows or none (DataError listing every problem). */
   import(source: AccountsSource, opts?: AccountsImportOptions): Promise<ImportAccountsResult>;
-  /** Every account with its state, lease, proxy and errors (never a secret). */
+  /**
+   * Every account with its state, lease, proxy and errors (never a secret): `state`/`until` as of
+   * now (a wait that has passed is `active`), `storedState`/`storedUntil` as stored.
+   */
   list(): Promise<AccountRow[]>;
   /** Allow leasing the account again (its state is kept). */
   enable(name: string): Promise<void>;
@@ -183,7 +186,7 @@ export async function openFleet(opts: OpenFleetOptions = {}): Promise<Fleet> {
           : parseAccountsFile('accounts', JSON.stringify(source), fernetKey);
       return importAccounts({ store, box: secretBox(), clock }, rows, { createTenants: o.createTenants === true });
     }),
-    list: guard(() => listAccounts(store)),
+    list: guard(() => listAccounts(store, {}, clock.now())),
     enable: guard(async (name: string) => {
       await changeAccount({ store, clock }, 'enable', name);
     }),

@@ -6,6 +6,7 @@ import { LOG_LEVELS } from '../log/logger.js';
 import { redact } from '../security/redact.js';
 import type { Ctx } from '../commands/support/context.js';
 import { jsonText, SCHEMA_VERSION } from '../commands/support/json.js';
+import { PIPED, stdoutTerminal, withTerminal, type Terminal } from '../commands/support/terminal.js';
 import type { JoinFlags } from '../commands/join.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -51,10 +52,13 @@ export interface CliIO {
   cwd?: string;
   stdout?: (text: string) => void;
   stderr?: (text: string) => void;
+  /** What stdout is (tables fit a terminal, plain when piped); default: process.stdout's, or piped when stdout is injected. */
+  terminal?: Terminal;
 }
 
 function processIO(io: CliIO): Required<CliIO> {
   return {
+    terminal: io.terminal ?? (io.stdout ? PIPED : stdoutTerminal()),
     env: io.env ?? process.env,
     cwd: io.cwd ?? process.cwd(),
     stdout: io.stdout ?? ((s) => void process.stdout.write(s)),
@@ -244,7 +248,7 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     accounts
       .command('list')
       .description('list accounts with state, lease and errors')
-      .option('--state <state>', 'only accounts in this state')
+      .option('--state <state>', 'only accounts in this state now (one whose wait has passed is active)')
       .option('--tenant <name>', 'only this tenant’s accounts'),
   ).action(
     run(async (ctx, opts: ListCliFlags & { state?: string; tenant?: string }) =>
@@ -583,7 +587,7 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
       'fleet summary: accounts by state and tenant, leases, today’s use vs limits, problems, targets, Instagram sessions, check jobs',
     )
     .option('--accounts', 'also list accounts (and Instagram sessions) one per row')
-    .option('--state <state>', 'with --accounts: only accounts in this state')
+    .option('--state <state>', 'with --accounts: only accounts in this state now (one whose wait has passed is active)')
     .option('--tenant <name>', 'with --accounts: only this tenant’s accounts and sessions')
     .option('--limit <n>', `with --accounts: at most N rows (default ${DEFAULT_LIST_LIMIT})`)
     .option('--metrics-file <file>', 'write Prometheus metrics here (atomically) for node_exporter; prints one line')
@@ -752,6 +756,7 @@ export async function main(argv: string[], cliIO: CliIO = {}): Promise<number> {
         config,
         log,
         clock: systemClock,
+        terminal: io.terminal,
         setExitCode: (code) => {
           exitCode = code;
         },
@@ -777,7 +782,10 @@ export async function main(argv: string[], cliIO: CliIO = {}): Promise<number> {
       };
       log.debug('command start', { command: cmd.name(), db: config.db.kind });
       try {
-        await (fn as (ctx: Ctx, ...a: unknown[]) => Promise<void>)(ctx, ...args.slice(0, -1));
+        // Every table the command renders fits ctx.terminal (output.ts reads it from this scope).
+        await withTerminal(ctx.terminal, () =>
+          (fn as (ctx: Ctx, ...a: unknown[]) => Promise<void>)(ctx, ...args.slice(0, -1)),
+        );
         // Every batch ends by delivering pending alerts (never changing the batch's outcome).
         if (BATCH_COMMANDS.has(cmd.name()) && !(cmd.opts() as { dryRun?: boolean }).dryRun) {
           await (await import('../commands/notify.js')).notifyAfterBatch(ctx);

@@ -1,7 +1,7 @@
 import type { Ctx } from './support/context.js';
 import { secretBox, withExistingStore, withStore } from './support/context.js';
 import { emitListing, listSpec, pages, type Column, type ListFlags } from './support/listing.js';
-import { c, fmtTime } from './support/output.js';
+import { c, EXTRA, fmtTime, KEY } from './support/output.js';
 import { readInputFile } from '../config/inputFiles.js';
 import { count } from '../domain/plural.js';
 import {
@@ -85,19 +85,20 @@ const stateColour = (s: string) =>
 
 export function accountListColumns(now: number): Column<AccountRow>[] {
   return [
-    { head: 'account', value: (r) => r.name },
+    { head: 'account', value: (r) => r.name, priority: KEY },
     { head: 'tenant', value: (r) => r.tenant },
-    { head: 'state', value: (r) => r.state, style: stateColour },
+    { head: 'state', value: (r) => r.state, style: stateColour, priority: KEY },
     { head: 'until', value: (r) => fmtTime(r.until) },
     { head: 'enabled', value: (r) => (r.enabled ? 'yes' : 'no'), style: (t) => (t === 'no' ? c.red(t) : t) },
     {
       head: 'lease',
+      priority: EXTRA,
       value: (r) =>
         r.leaseHolder && (r.leaseExpiresAt ?? 0) > now ? `${r.leaseHolder} → ${fmtTime(r.leaseExpiresAt)}` : '',
     },
-    { head: 'proxy', value: (r) => r.proxy },
-    { head: 'device', value: (r) => r.device?.model ?? '' },
-    { head: 'last used', value: (r) => fmtTime(r.lastUsedAt) },
+    { head: 'proxy', value: (r) => r.proxy, priority: EXTRA },
+    { head: 'device', value: (r) => r.device?.model ?? '', priority: EXTRA },
+    { head: 'last used', value: (r) => fmtTime(r.lastUsedAt), priority: EXTRA },
     { head: 'errors', value: (r) => r.errorCount },
     { head: 'last error', value: (r) => r.lastError },
   ];
@@ -112,10 +113,12 @@ export async function listAccountsCli(
   checkAccountFilter(filter);
   await withExistingStore(ctx, async (store) => {
     await checkTenantFilter(store, filter.tenant);
+    // One `now` for the whole listing: the states shown, the --state filter and the leases shown live.
+    const now = ctx.clock.now();
     await emitListing(ctx, spec, {
-      columns: accountListColumns(ctx.clock.now()),
-      total: await countAccounts(store, filter),
-      rows: pages<AccountListRow>((last, n) => accountsPage(store, filter, last?.name ?? null, n), spec.limit),
+      columns: accountListColumns(now),
+      total: await countAccounts(store, filter, now),
+      rows: pages<AccountListRow>((last, n) => accountsPage(store, filter, last?.name ?? null, n, now), spec.limit),
       json: ({ id: _id, ...r }) => r,
       empty:
         filter.state || filter.tenant

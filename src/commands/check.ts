@@ -2,7 +2,7 @@ import { MAX_BATCH, wholeInRange } from '../domain/duration.js';
 import type { Ctx } from './support/context.js';
 import { secretBox, withExistingStore, withStore } from './support/context.js';
 import { emitListing, listSpec, pages, type Column, type ListFlags } from './support/listing.js';
-import { c, fmtTime, paint, table } from './support/output.js';
+import { c, EXTRA, fmtTime, KEY, paint, table } from './support/output.js';
 import { countWatches, watchesPage, type WatchListRow } from '../store/watches.js';
 import type { ApiProvider } from '../domain/providers.js';
 import { parseApiKeys } from '../domain/files/apiKeys.js';
@@ -37,7 +37,7 @@ export function renderCheck(rows: TenantCheckResult[]): string {
   if (rows.length === 0) return 'no tenants';
   return table(
     [
-      'tenant',
+      { head: 'tenant', priority: KEY },
       'mode',
       'checked',
       'found',
@@ -135,7 +135,15 @@ export async function apikeysListCli(ctx: Ctx): Promise<void> {
       rows.length === 0
         ? 'no API keys → acctctl apikeys import FILE'
         : table(
-            ['id', 'tenant', 'provider', 'healthy', 'quota used', 'quota resets', 'last error'],
+            [
+              { head: 'id', priority: KEY },
+              'tenant',
+              'provider',
+              { head: 'healthy', priority: KEY },
+              'quota used',
+              'quota resets',
+              'last error',
+            ],
             rows.map((r) => [
               r.id,
               r.tenant,
@@ -163,12 +171,12 @@ export async function apikeysRemoveCli(ctx: Ctx, ids: string[], opts: { force?: 
 
 const watchColumns: Column<WatchListRow>[] = [
   { head: 'tenant', value: (r) => r.tenant },
-  { head: 'username', value: (r) => r.username },
+  { head: 'username', value: (r) => r.username, priority: KEY },
   { head: 'kind', value: (r) => r.kind },
-  { head: 'result', value: (r) => r.last_result },
+  { head: 'result', value: (r) => r.last_result, priority: KEY },
   { head: 'checked', value: (r) => fmtTime(r.checked_at) },
-  { head: 'next check', value: (r) => fmtTime(r.next_check_at) },
-  { head: 'changed', value: (r) => fmtTime(r.changed_at) },
+  { head: 'next check', value: (r) => fmtTime(r.next_check_at), priority: EXTRA },
+  { head: 'changed', value: (r) => fmtTime(r.changed_at), priority: EXTRA },
 ];
 
 export async function watchListCli(

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Ctx } from './support/context.js';
-import { c } from './support/output.js';
+import { c, fmtTime } from './support/output.js';
 import { DEFAULT_CHECK_CONCURRENCY, DEFAULT_IG_RATE, type Config } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
 import type { Logger } from '../log/logger.js';
@@ -103,7 +103,7 @@ export async function demo(
               .filter(([, n]) => n > 0)
               .map(([k, n]) => `${k} ${n}`)
               .join(', ') || 'nothing to do'
-          }; next account free for joining ${j.nextFreeAt ? new Date(j.nextFreeAt).toISOString() : 'never'}`,
+          }; next account free for joining ${j.nextFreeAt ? fmtTime(j.nextFreeAt) : 'never'}`,
         );
       } finally {
         await sandbox.closeAll();

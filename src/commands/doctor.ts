@@ -1,5 +1,5 @@
 import type { Ctx } from './support/context.js';
-import { c, paint, table } from './support/output.js';
+import { c, KEY, paint, table } from './support/output.js';
 import type { Config } from '../config/config.js';
 import { loadProvidersFile } from '../config/inputFiles.js';
 import { AcctctlError, ExitCode } from '../errors.js';
@@ -343,7 +343,7 @@ async function alertDeliveryCheck(store: Store, config: Config): Promise<DoctorC
 
 export function renderDoctor(checks: DoctorCheck[]): string {
   return table(
-    ['check', 'result', 'detail', 'fix'],
+    [{ head: 'check', priority: KEY }, { head: 'result', priority: KEY }, 'detail', 'fix'],
     checks.map((k) => [
       k.check,
       k.ok

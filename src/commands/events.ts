@@ -1,7 +1,7 @@
 import type { Ctx } from './support/context.js';
 import { withExistingStore } from './support/context.js';
 import { emitListing, listSpec, pages, type Column, type ListFlags, type Listing } from './support/listing.js';
-import { c } from './support/output.js';
+import { c, EXTRA, fmtTime, KEY } from './support/output.js';
 import { parseSince } from '../domain/events.js';
 import { UsageError } from '../errors.js';
 import { countEvents, eventsPage, type EventFilter, type EventView } from '../store/events.js';
@@ -39,11 +39,11 @@ export function parseEventsOptions(o: EventsOptions, now: number): EventFilter {
 const SEV = { critical: c.red, warning: c.yellow, info: (s: string) => s };
 
 export const eventColumns: Column<EventView>[] = [
-  { head: 'at', value: (e) => e.at.replace(/\.\d{3}Z$/, 'Z') },
-  { head: 'severity', value: (e) => e.severity, style: (t, e) => SEV[e.severity](t) },
-  { head: 'kind', value: (e) => e.kind },
+  { head: 'at', value: (e) => fmtTime(Date.parse(e.at)), priority: KEY },
+  { head: 'severity', value: (e) => e.severity, style: (t, e) => SEV[e.severity](t), priority: EXTRA },
+  { head: 'kind', value: (e) => e.kind, priority: KEY },
   { head: 'subject', value: (e) => (e.subject.name ? `${e.subject.type} ${e.subject.name}` : e.subject.type) },
-  { head: 'tenant', value: (e) => e.tenant },
+  { head: 'tenant', value: (e) => e.tenant, priority: EXTRA },
   { head: 'message', value: (e) => e.message },
 ];
 

@@ -4,7 +4,7 @@ import { durationMs, MAX_BATCH, MAX_RETENTION_DAYS, spelledDurationMs, wholeInRa
 import { MAX_LIMIT_COUNT } from '../domain/files/limits.js';
 import type { Ctx } from './support/context.js';
 import { secretBox, withExistingStore, withStore } from './support/context.js';
-import { c, cellText, fmtTime, paint, table } from './support/output.js';
+import { c, cellText, fmtTime, KEY, paint, table } from './support/output.js';
 import { ACTIONS, isAction, type Action, type Limits } from '../domain/limits.js';
 import { count } from '../domain/plural.js';
 import { ExitCode, UsageError } from '../errors.js';
@@ -138,7 +138,13 @@ export function renderRecover(r: RecoverResult): string {
     );
     lines.push(
       table(
-        ['account', 'state', 'reason', 'last error', 'way back'],
+        [
+          { head: 'account', priority: KEY },
+          { head: 'state', priority: KEY },
+          'reason',
+          'last error',
+          { head: 'way back', priority: KEY },
+        ],
         r.needsPerson.map((p) => [
           p.account,
           p.channelsFull && p.state === 'active' ? paint(c.yellow, 'channels full') : paint(c.red, p.state),
@@ -211,7 +217,15 @@ export async function recoverCli(
               (r.simulated ? 'probe (SIMULATED Telegram, ACCTCTL_TELEGRAM=sandbox):\n' : '') +
                 (r.probed.length
                   ? table(
-                      ['account', 'was', 'probe says', 'state now', 'until', 'channels', 'detail'],
+                      [
+                        { head: 'account', priority: KEY },
+                        'was',
+                        'probe says',
+                        { head: 'state now', priority: KEY },
+                        'until',
+                        'channels',
+                        'detail',
+                      ],
                       r.probed.map((p) => [
                         p.account,
                         p.from,

@@ -1,6 +1,6 @@
 import type { Ctx } from './support/context.js';
 import { withExistingStore } from './support/context.js';
-import { cellText, csvLine, table } from './support/output.js';
+import { cellText, csvLine, fmtTime, table } from './support/output.js';
 import { UsageError } from '../errors.js';
 import { PAGE_SIZE, pages } from '../domain/paging.js';
 import { followerSelection, type FollowerView } from '../store/followers.js';
@@ -84,7 +84,7 @@ export async function followersCli(
     }
     ctx.out(
       `@${sel.watch.username} ${kind}${diff ? ` ${diff} since the previous fetch` : ''}: ${total}` +
-        (sel.snapshot.completedAt ? ` (fetched ${new Date(sel.snapshot.completedAt).toISOString()})` : '') +
+        (sel.snapshot.completedAt ? ` (fetched ${fmtTime(sel.snapshot.completedAt)})` : '') +
         '\n',
     );
     if (total > TABLE_MAX_USERS) {

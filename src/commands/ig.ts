@@ -1,7 +1,7 @@
 import type { Ctx } from './support/context.js';
 import { secretBox, withExistingStore, withStore } from './support/context.js';
 import { emitListing, listSpec, pages, type Column, type ListFlags } from './support/listing.js';
-import { c, fmtAge, fmtTime, paint, table } from './support/output.js';
+import { c, EXTRA, fmtDuration, fmtTime, fmtWhen, KEY, paint, table } from './support/output.js';
 import { browserRefresher, type RefreshResult } from '../fleet/refresh.js';
 import { importIg } from '../fleet/checkImports.js';
 import { validateIgAccounts, type IgAccountInput } from '../domain/igAccountsFile.js';
@@ -66,24 +66,26 @@ type IgListRow = IgRow & { health: ReturnType<typeof healthFigures> };
 function igListColumns(now: number): Column<IgListRow>[] {
   return [
     { head: 'tenant', value: (r) => r.tenant },
-    { head: 'username', value: (r) => r.username },
+    { head: 'username', value: (r) => r.username, priority: KEY },
     {
       head: 'state',
+      priority: KEY,
       value: (r) => (r.disabledAt === null ? r.state : `${r.state}, disabled`),
       style: (t) =>
         t === 'valid' ? c.green(t) : t.startsWith('needs_manual') || t.startsWith('failed') ? c.red(t) : c.yellow(t),
     },
-    { head: '2FA', value: (r) => (r.hasTotp ? 'totp' : '') },
-    { head: 'proxy', value: (r) => r.proxy },
+    { head: '2FA', value: (r) => (r.hasTotp ? 'totp' : ''), priority: EXTRA },
+    { head: 'proxy', value: (r) => r.proxy, priority: EXTRA },
     {
       head: 'session age',
-      value: (r) => (r.sessionAgeMs === null ? '' : fmtAge(now - r.sessionAgeMs, now).replace(' ago', '')),
+      value: (r) => (r.sessionAgeMs === null ? '' : fmtDuration(r.sessionAgeMs)),
+      priority: EXTRA,
     },
-    { head: 'last verified', value: (r) => fmtAge(r.lastVerifiedAt, now) },
-    { head: 'last used', value: (r) => fmtAge(r.lastUsedAt, now) },
+    { head: 'last verified', value: (r) => fmtWhen(r.lastVerifiedAt, now), priority: EXTRA },
+    { head: 'last used', value: (r) => fmtWhen(r.lastUsedAt, now), priority: EXTRA },
     { head: 'next refresh', value: (r) => fmtTime(r.nextRefreshAt) },
     { head: 'failures', value: (r) => r.failures },
-    { head: '30 days: refreshes · checks', value: (r) => renderHealth(r.health) },
+    { head: '30 days: refreshes · checks', value: (r) => renderHealth(r.health), priority: EXTRA },
     { head: 'last error', value: (r) => r.lastError },
   ];
 }
@@ -123,7 +125,7 @@ export async function igListCli(
 export function renderRefresh(rows: RefreshResult[]): string {
   if (rows.length === 0) return 'no Instagram session is due for a refresh';
   return table(
-    ['tenant', 'username', 'result', 'next refresh', 'detail'],
+    ['tenant', { head: 'username', priority: KEY }, { head: 'result', priority: KEY }, 'next refresh', 'detail'],
     rows.map((r) => [
       r.tenant,
       r.username,

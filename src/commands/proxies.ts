@@ -1,6 +1,6 @@
 import type { Ctx } from './support/context.js';
 import { secretBox, withExistingStore, withStore } from './support/context.js';
-import { c, fmtTime, paint, table } from './support/output.js';
+import { c, fmtTime, KEY, paint, table } from './support/output.js';
 import { importProxies, parseProxyFile } from '../fleet/proxies.js';
 import { listProxies, removeProxies } from '../store/proxies.js';
 import { setIgRoute, setTelegramRoute, type RouteChange, type RouteChoice } from '../store/routes.js';
@@ -32,7 +32,16 @@ export async function listProxiesCli(ctx: Ctx): Promise<void> {
       rows.length === 0
         ? 'no proxies → acctctl proxies import FILE'
         : table(
-            ['id', 'tenant', 'proxy', 'healthy', 'failures', 'last error', 'checked', 'latency'],
+            [
+              { head: 'id', priority: KEY },
+              'tenant',
+              { head: 'proxy', priority: KEY },
+              { head: 'healthy', priority: KEY },
+              'failures',
+              'last error',
+              'checked',
+              'latency',
+            ],
             rows.map((r) => [
               r.id,
               r.tenant ?? '',

@@ -1,7 +1,7 @@
 import type { Ctx } from './support/context.js';
 import { withExistingStore, withStore } from './support/context.js';
 import { emitListing, listSpec, pages, type Column, type ListFlags } from './support/listing.js';
-import { fmtTime } from './support/output.js';
+import { EXTRA, fmtTime, KEY } from './support/output.js';
 import { UsageError } from '../errors.js';
 import { importTargets, parseTargetsFile, RETRYABLE, retryTargets } from '../fleet/targets.js';
 import { parseTargetLink, targetKey } from '../domain/links.js';
@@ -30,13 +30,13 @@ export async function importTargetsCli(
 }
 
 const targetColumns: Column<TargetListRow>[] = [
-  { head: 'target', value: (r) => r.ref },
+  { head: 'target', value: (r) => r.ref, priority: KEY },
   { head: 'niche', value: (r) => r.niche },
-  { head: 'status', value: (r) => r.status },
+  { head: 'status', value: (r) => r.status, priority: KEY },
   { head: 'account', value: (r) => r.account },
-  { head: 'joined', value: (r) => fmtTime(r.joinedAt) },
-  { head: 'warm-up ends', value: (r) => fmtTime(r.warmupEndsAt) },
-  { head: 'attempts', value: (r) => r.attempts },
+  { head: 'joined', value: (r) => fmtTime(r.joinedAt), priority: EXTRA },
+  { head: 'warm-up ends', value: (r) => fmtTime(r.warmupEndsAt), priority: EXTRA },
+  { head: 'attempts', value: (r) => r.attempts, priority: EXTRA },
   { head: 'next attempt', value: (r) => fmtTime(r.nextAttemptAt) },
   { head: 'error', value: (r) => r.error },
 ];

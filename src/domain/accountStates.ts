@@ -153,6 +153,19 @@ export function effectiveState(state: AccountState, until: number | null, now: n
 }
 
 /**
+ * An account's state as every listing, `status` and the metrics show it at `now`: effectiveState,
+ * with the `until` that belongs to it (null once a timed state has run out). The stored state
+ * stays as it is until `recover` (or the next lease) writes `active`.
+ */
+export function effectiveAccountState(
+  stored: { state: AccountState; until: number | null },
+  now: number,
+): { state: AccountState; until: number | null } {
+  const state = effectiveState(stored.state, stored.until, now);
+  return { state, until: state === stored.state ? stored.until : null };
+}
+
+/**
  * Apply an error's state change. A milder state never replaces a more severe one that is still
  * in force (a flood wait does not lift a ban); among timed states the later `until` wins.
  */

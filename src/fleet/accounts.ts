@@ -5,7 +5,7 @@ import {
   type AccountInput,
   type AccountsSource,
 } from '../domain/accountsConfig.js';
-import type { Clock } from '../domain/clock.js';
+import { systemClock, type Clock } from '../domain/clock.js';
 import { chooseDevice, storedDevice } from '../domain/device.js';
 import { DataError } from '../errors.js';
 import type { SecretBox } from '../security/secretBox.js';
@@ -211,11 +211,15 @@ export type AccountRow = Omit<AccountListRow, 'id'>;
 
 const LIST_PAGE = 1000;
 
-/** Every account (name order). Listings page through `accountsPage` instead. */
-export async function listAccounts(store: Store, filter: AccountFilter = {}): Promise<AccountRow[]> {
+/** Every account (name order), states as at `now`. Listings page through `accountsPage` instead. */
+export async function listAccounts(
+  store: Store,
+  filter: AccountFilter = {},
+  now: number = systemClock.now(),
+): Promise<AccountRow[]> {
   const out: AccountRow[] = [];
   for (let after: string | null = null; ;) {
-    const page = await accountsPage(store, filter, after, LIST_PAGE);
+    const page = await accountsPage(store, filter, after, LIST_PAGE, now);
     for (const { id: _id, ...r } of page) out.push(r);
     if (page.length < LIST_PAGE) return out;
     after = page[page.length - 1]!.name;

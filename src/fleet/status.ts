@@ -34,8 +34,12 @@ import {
 export interface AccountStatus {
   name: string;
   tenant: string | null;
+  /** The effective state (effectiveAccountState): a wait that has passed is `active`. */
   state: string;
   until: number | null;
+  /** What the store holds until `recover` writes `active`. */
+  storedState: string;
+  storedUntil: number | null;
   enabled: boolean;
   healthy: boolean;
   leaseHolder: string | null;
@@ -339,7 +343,7 @@ async function addDetail(
   const fleet = new AccountManager({ store, clock: deps.clock, timeZone: deps.timeZone });
   const list: AccountStatus[] = [];
   for await (const page of pages<AccountListRow>(
-    (last, n) => accountsPage(store, filter, last?.name ?? null, n),
+    (last, n) => accountsPage(store, filter, last?.name ?? null, n, now),
     f.limit,
   )) {
     // The same functions `lease` uses: status shows exactly what the policy will decide.
@@ -369,8 +373,10 @@ async function addDetail(
         tenant: a.tenant,
         state: a.state,
         until: a.until,
+        storedState: a.storedState,
+        storedUntil: a.storedUntil,
         enabled: a.enabled,
-        healthy: isHealthy({ enabled: a.enabled ? 1 : 0, state: a.state, state_until: a.until }, now),
+        healthy: isHealthy({ enabled: a.enabled ? 1 : 0, state: a.storedState, state_until: a.storedUntil }, now),
         leaseHolder: leaseLive ? a.leaseHolder : null,
         leaseExpiresAt: leaseLive ? a.leaseExpiresAt : null,
         today,
@@ -378,7 +384,7 @@ async function addDetail(
       });
     }
   }
-  const total = await countAccounts(store, filter);
+  const total = await countAccounts(store, filter, now);
   const listedFilter = { state: f.state ?? null, tenant: f.tenant ?? null };
   report.accounts.list = list;
   report.accounts.listed = {
@@ -627,7 +633,7 @@ export async function perAccountPrometheus(deps: { store: Store; clock: Clock; t
   const fleet = new AccountManager(deps);
   const samples: Sample[] = [];
   for await (const page of pages<AccountListRow>(
-    (last, n) => accountsPage(deps.store, {}, last?.name ?? null, n),
+    (last, n) => accountsPage(deps.store, {}, last?.name ?? null, n, deps.clock.now()),
     null,
   )) {
     const usage = await fleet.usage(page.map((a) => a.id));

@@ -1,15 +1,15 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type SqlBool } from 'kysely';
 import { DataError, UsageError } from '../errors.js';
 import { insertEvent } from './events.js';
 import { PROXY_REMOVED_REASON, proxyLabel } from './proxies.js';
 import { rememberRemoved } from './removed.js';
-import { ACCOUNT_STATES, type AccountState } from '../domain/accountStates.js';
+import { ACCOUNT_STATES, effectiveAccountState, TIMED_STATES, type AccountState } from '../domain/accountStates.js';
 import { parseStoredDevice, type TelegramDevice } from '../domain/device.js';
 import type { DialectCaps } from './dialects.js';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
 
-/** Which Telegram accounts a listing shows (`--state`, `--tenant`). */
+/** Which Telegram accounts a listing shows (`--state`: the effective state, `--tenant`). */
 export interface AccountFilter {
   state?: string | undefined;
   tenant?: string | undefined;
@@ -21,8 +21,13 @@ export interface AccountListRow {
   tenant: string | null;
   phone: string | null;
   enabled: boolean;
+  /** The effective state at the listing's `now` (effectiveAccountState): a wait that has passed is `active`. */
   state: AccountState;
+  /** When the effective state ends (null for active and the states a person ends). */
   until: number | null;
+  /** What the store holds until `recover` writes `active`. */
+  storedState: AccountState;
+  storedUntil: number | null;
   reason: string | null;
   leaseHolder: string | null;
   leaseExpiresAt: number | null;
@@ -40,20 +45,31 @@ export function checkAccountFilter(f: AccountFilter): void {
   }
 }
 
-function filtered(store: Store, f: AccountFilter) {
+/** `--state S` on the effective state (the SQL twin of effectiveState, on telegram_accounts as `a`). */
+function effectiveStateIs(state: AccountState, now: number) {
+  const timed = sql.join(TIMED_STATES.map((s) => sql`${s}`));
+  if (state === 'active')
+    return sql<SqlBool>`(a.state = 'active' or (a.state in (${timed}) and a.state_until <= ${now}))`;
+  if (TIMED_STATES.includes(state))
+    return sql<SqlBool>`(a.state = ${state} and (a.state_until is null or a.state_until > ${now}))`;
+  return sql<SqlBool>`(a.state = ${state})`;
+}
+
+function filtered(store: Store, f: AccountFilter, now: number) {
   let q = store.db
     .selectFrom('telegram_accounts as a')
     .leftJoin('tenants as t', 't.id', 'a.tenant_id')
     .leftJoin('proxies as p', 'p.id', 'a.proxy_id');
-  if (f.state !== undefined) q = q.where('a.state', '=', f.state as AccountState);
+  if (f.state !== undefined) q = q.where(effectiveStateIs(f.state as AccountState, now));
   if (f.tenant !== undefined) q = q.where('t.name', '=', f.tenant);
   return q;
 }
 
-export async function countAccounts(store: Store, f: AccountFilter): Promise<number> {
+/** Accounts matching the filter, `--state` read as the effective state at `now`. */
+export async function countAccounts(store: Store, f: AccountFilter, now: number): Promise<number> {
   checkAccountFilter(f);
   let q = store.db.selectFrom('telegram_accounts as a');
-  if (f.state !== undefined) q = q.where('a.state', '=', f.state as AccountState);
+  if (f.state !== undefined) q = q.where(effectiveStateIs(f.state as AccountState, now));
   if (f.tenant !== undefined) {
     const tenant = f.tenant;
     q = q.where('a.tenant_id', 'in', (eb) => eb.selectFrom('tenants').select('id').where('name', '=', tenant));
@@ -62,15 +78,19 @@ export async function countAccounts(store: Store, f: AccountFilter): Promise<num
   return Number(r?.n ?? 0);
 }
 
-/** One page in name order, after the account named `after` (keyset paging: constant cost per page). */
+/**
+ * One page in name order, after the account named `after` (keyset paging: constant cost per page);
+ * states as they are at `now` (effectiveAccountState), the stored ones beside them.
+ */
 export async function accountsPage(
   store: Store,
   f: AccountFilter,
   after: string | null,
   limit: number,
+  now: number,
 ): Promise<AccountListRow[]> {
   checkAccountFilter(f);
-  let q = filtered(store, f)
+  let q = filtered(store, f, now)
     .select([
       'a.id',
       'a.session_name',
@@ -101,8 +121,9 @@ export async function accountsPage(
     tenant: r.tenant,
     phone: r.phone,
     enabled: r.enabled === 1,
-    state: r.state,
-    until: r.state_until,
+    ...effectiveAccountState({ state: r.state, until: r.state_until }, now),
+    storedState: r.state,
+    storedUntil: r.state_until,
     reason: r.state_reason,
     leaseHolder: r.lease_holder,
     leaseExpiresAt: r.lease_expires_at,

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { effectiveState, type AccountState } from '../domain/accountStates.js';
 import type { Store } from './store.js';
 
 /**
@@ -22,20 +23,36 @@ export interface AccountGroup {
 }
 
 /** Accounts per tenant and state: how many are enabled, healthy, leased now, with errors today. */
+/**
+ * Accounts per tenant and effective state at `now` (effectiveState: a timed state whose `until` has
+ * passed counts as `active`), as status and the acctctl_accounts{state} series show them.
+ */
 export async function accountGroups(store: Store, now: number): Promise<AccountGroup[]> {
   const rows = (
-    await sql<{ tenant: string | null; state: string; n: number; en: number; h: number; l: number; e: number }>`
-      select t.name as tenant, a.state, count(*) as n,
+    await sql<{
+      tenant: string | null;
+      state: AccountState;
+      passed: number;
+      n: number;
+      en: number;
+      h: number;
+      l: number;
+      e: number;
+    }>`
+      select t.name as tenant, a.state,
+        case when a.state_until is not null and a.state_until <= ${now} then 1 else 0 end as passed,
+        count(*) as n,
         sum(case when a.enabled = 1 then 1 else 0 end) as en,
         sum(case when ${healthySql(now)} then 1 else 0 end) as h,
         sum(case when a.lease_holder is not null and a.lease_expires_at > ${now} then 1 else 0 end) as l,
         sum(case when a.error_count > 0 then 1 else 0 end) as e
       from telegram_accounts a left join tenants t on t.id = a.tenant_id
-      group by t.name, a.state`.execute(store.db)
+      group by t.name, a.state, passed`.execute(store.db)
   ).rows;
+  // The rule is the domain's: SQL only says whether `until` has passed.
   return rows.map((r) => ({
     tenant: r.tenant,
-    state: r.state,
+    state: effectiveState(r.state, Number(r.passed) === 1 ? now : null, now),
     total: Number(r.n),
     enabled: Number(r.en),
     healthy: Number(r.h),

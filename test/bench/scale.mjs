@@ -296,7 +296,7 @@ for (const d of dialects) {
     let n = 0;
     let after = null;
     for (;;) {
-      const page = await mods.accounts.accountsPage(store, filter, after, 1000);
+      const page = await mods.accounts.accountsPage(store, filter, after, 1000, Date.now());
       n += page.map((r) => Object.values(r).join(',')).join('\n').length;
       if (page.length < 1000) break;
       after = page.at(-1).name;
@@ -315,8 +315,8 @@ for (const d of dialects) {
       'accounts list --limit 50',
       BEFORE ? ['accounts', 'list'] : ['accounts', 'list', '--limit', '50'],
       async () => {
-        await mods.accounts.countAccounts(store, {});
-        await mods.accounts.accountsPage(store, {}, null, 50);
+        await mods.accounts.countAccounts(store, {}, Date.now());
+        await mods.accounts.accountsPage(store, {}, null, 50, Date.now());
       },
     ],
     [

@@ -34,7 +34,7 @@ describe('the in-process CLI runner', () => {
         const norm = (s: string) =>
           s
             .replaceAll(d, '<dir>')
-            .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<time>')
+            .replace(/\d{4}-\d\d-\d\d[T ][\d:.]+Z/g, '<time>')
             .replace(/"(createdAt|lastUsedAt)":\d+/g, '"$1":<time>');
         out[which].push({ ...r, stdout: norm(r.stdout), stderr: norm(r.stderr) });
       }

@@ -8,6 +8,8 @@ import {
   type Column,
 } from '../../src/commands/support/listing.js';
 import { DEFAULT_LIST_LIMIT } from '../../src/cli/main.js';
+import { table } from '../../src/commands/support/output.js';
+import { withTerminal } from '../../src/commands/support/terminal.js';
 import { BIN, runCli } from '../support/cli.js';
 import { DIALECTS } from '../support/dialects.js';
 import { useFleetStore } from '../support/fleet.js';
@@ -269,8 +271,12 @@ describe('the listing renderer', () => {
   });
 
   it('uses a table up to the threshold and aligned plain columns past it', () => {
+    // Piped (no terminal): the same plain aligned columns either way, never a box.
     const small = renderRows(cols, [{ a: 'x', b: 1 }]);
-    expect(small).toContain('┌');
+    expect(small).toBe('name  n  last\n----  -  ----\nx     1  z');
+    // On a terminal: a light rule under the heading.
+    const tty = withTerminal({ isTTY: true, columns: 80 }, () => renderRows(cols, [{ a: 'x', b: 1 }]));
+    expect(tty).toBe('name  n  last\n────  ─  ────\nx     1  z');
     const many = Array.from({ length: TABLE_MAX_ROWS + 1 }, (_, i) => ({
       a: 'r'.repeat(1 + (i % 5)),
       b: i % 3 ? i : null,
@@ -281,5 +287,23 @@ describe('the listing renderer', () => {
     expect(plain[2]).toBe('r           z');
     expect(plain[3]).toBe('rr     1    z');
     expect(plain).toHaveLength(TABLE_MAX_ROWS + 3);
+  });
+
+  it('on a terminal: wraps the widest column first, then drops the lowest priority (rightmost of equals) and says so', () => {
+    const head = [{ head: 'name', priority: 100 }, 'detail', { head: 'extra', priority: 10 }];
+    const rows = [['alpha', 'one two three four five six seven eight nine ten', 'x'.repeat(14)]];
+    // 40 columns: everything fits once `detail` wraps (at word boundaries).
+    const t40 = table(head, rows, { isTTY: true, columns: 40 }).split('\n');
+    expect(t40.every((l) => l.length <= 40)).toBe(true);
+    expect(t40[0]).toMatch(/^name\s+detail\s+extra$/);
+    expect(t40[2]).toMatch(/^alpha {2}one two three\s+x{14}$/);
+    expect(t40.slice(3).every((l) => l.startsWith(' '.repeat(7)))).toBe(true);
+    // 25 columns: `extra` (lowest priority) goes, and a line says so.
+    const t25 = table(head, rows, { isTTY: true, columns: 25 }).split('\n');
+    expect(t25.every((l) => l.length <= 25)).toBe(true);
+    expect(t25[0]).toMatch(/^name\s+detail$/);
+    expect(t25.join(' ')).toMatch(/\(not shown at 25 columns: extra/);
+    // Piped: nothing wrapped or dropped.
+    expect(table(head, rows).split('\n')[2]).toBe(`alpha  ${rows[0]![1]}  ${rows[0]![2]}`);
   });
 });

@@ -317,7 +317,7 @@ describe.each(DIALECTS)('effective limits (18) on $name', ({ skip, create }) => 
     const show = await runCli(['accounts', 'limits', 'acc_00000'], { env });
     expect(show.code, show.stderr).toBe(0);
     expect(show.stdout).toContain('account acc_00000: limits in effect (the defaults)');
-    expect(show.stdout).toMatch(/invite\s*│\s*30\s*│\s*5\s*│\s*15/);
+    expect(show.stdout).toMatch(/invite\s+30\s+5\s+15/);
     const file = join(t.dir, 'limits.json');
     writeFileSync(file, JSON.stringify({ invite: { per_day: 10 } }));
     expect((await runCli(['tenants', 'limits', 'acme', file], { env })).code).toBe(0);

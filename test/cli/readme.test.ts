@@ -372,6 +372,28 @@ describe('README: the promises of issue 25 (metrics, listings)', () => {
   });
 });
 
+describe('README: effective states, tables and times (issue 25, points 11, 13, 14)', () => {
+  it('shows the table time format fmtTime writes, and a relative time only as fmtWhen writes it', async () => {
+    const { fmtTime, fmtWhen } = await import('../../src/commands/support/output.js');
+    const s = section(README, 'Status, listings and metrics').replace(/\s+/g, ' ');
+    const at = Date.parse('2026-12-01T22:30:45Z');
+    expect(s).toContain(`\`${fmtTime(at)}\``);
+    expect(s).toContain(`\`${fmtWhen(at, at - 2 * 86_400_000)}\``);
+    expect(s).toContain('UTC to the second');
+    expect(s).toContain('plain aligned columns');
+  });
+
+  it('names the stored state beside the effective one in --json, as the accounts list and status schemas have it', async () => {
+    const { JSON_SCHEMAS } = await import('../../src/commands/support/schemas.js');
+    const json = section(README, 'JSON output');
+    for (const key of ['storedState', 'storedUntil']) {
+      expect(json).toContain(`\`${key}\``);
+      expect(JSON.stringify(JSON_SCHEMAS['accounts list'])).toContain(`"${key}"`);
+      expect(JSON.stringify(JSON_SCHEMAS.status)).toContain(`"${key}"`);
+    }
+  });
+});
+
 describe('README: Getting started for real runs as written (issue 25, point 6)', () => {
   it('every step exits 0 in a fresh directory holding only the shipped example', async () => {
     const { spawnSync } = await import('node:child_process');

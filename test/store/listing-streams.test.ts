@@ -204,7 +204,12 @@ describe.each(DIALECTS)('streamed listings on $name', (dialect) => {
       expect(json).toMatchObject({ schemaVersion: 1, total: 13, more: 0 });
 
       const human = (await run(false, false)).join('');
-      expect(human.split('\n')[0]).toBe(`@star followers: 13 (fetched ${new Date(T0).toISOString()})`);
+      // Human text shows times in the table format (UTC to the second, README "Tables and times").
+      const fetched = new Date(T0)
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d{3}Z$/, 'Z');
+      expect(human.split('\n')[0]).toBe(`@star followers: 13 (fetched ${fetched})`);
       expect(human).toContain('amy');
     },
   );

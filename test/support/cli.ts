@@ -18,6 +18,11 @@ export interface CliOptions {
   cwd?: string;
   stdin?: string;
   timeoutMs?: number;
+  /**
+   * What the CLI's stdout is (tables fit a terminal, plain when piped): in process only, since a
+   * spawned binary's stdout is always a pipe here. Default: piped.
+   */
+  terminal?: { isTTY: boolean; columns: number | null };
 }
 
 /** The environment a CLI subprocess gets: only what it needs, never the caller's DATABASE_URL or keys. */
@@ -56,7 +61,13 @@ export function spawnCli(args: string[], opts: CliOptions = {}): Promise<CliResu
 interface Bundle {
   main(
     argv: string[],
-    io: { env: Record<string, string>; cwd: string; stdout(s: string): void; stderr(s: string): void },
+    io: {
+      env: Record<string, string>;
+      cwd: string;
+      stdout(s: string): void;
+      stderr(s: string): void;
+      terminal?: { isTTY: boolean; columns: number | null };
+    },
   ): Promise<number>;
   forgetSecrets(): void;
 }
@@ -95,6 +106,7 @@ export async function runCliInProcess(args: string[], opts: CliOptions = {}): Pr
       cwd,
       stdout: (s) => (stdout += s),
       stderr: (s) => (stderr += s),
+      ...(opts.terminal ? { terminal: opts.terminal } : {}),
     });
     return { code, signal: null, stdout, stderr };
   } finally {
@@ -128,6 +140,8 @@ function inProcessPossible(opts: CliOptions): boolean {
 export async function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   const t0 = Date.now();
   const ip = inProcessPossible(opts);
+  if (opts.terminal && !ip)
+    throw new Error('runCli: a terminal can only be injected in process → await other runs first');
   const r = await (ip ? runCliInProcess(args, opts) : spawnCli(args, opts));
   if (process.env.T19_PROF)
     (await import('node:fs')).appendFileSync(

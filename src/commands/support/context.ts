@@ -5,12 +5,15 @@ import { SecretBox } from '../../security/secretBox.js';
 import { alignClock } from '../../store/dbClock.js';
 import { guardTelegramMode } from '../../store/storeMode.js';
 import { assertStoreExists, openStore, type SchemaMode, type Store } from '../../store/store.js';
+import type { Terminal } from './terminal.js';
 
 /** What every command action gets from the entry point. */
 export interface Ctx {
   config: Config;
   log: Logger;
   clock: Clock;
+  /** What stdout is: tables fit a terminal's width, and are plain aligned columns when piped (output.ts Grid). */
+  terminal: Terminal;
   /** Write a command's result: JSON with --json, otherwise the human rendering. */
   emit<T>(data: T, human: (data: T) => string): void;
   /** Write a chunk of stdout as it is produced (streamed listings), redacted like emit. */

@@ -1,7 +1,8 @@
 import { PAGE_SIZE, pages } from '../../domain/paging.js';
 import type { Ctx } from './context.js';
 import { UsageError } from '../../errors.js';
-import { cellText, csvLine, Painted, table, type Cell } from './output.js';
+import { cellText, csvLine, Grid, Painted, table, type Cell } from './output.js';
+import { currentTerminal } from './terminal.js';
 import { jsonValue, SCHEMA_VERSION } from './json.js';
 
 /**
@@ -13,10 +14,9 @@ import { jsonValue, SCHEMA_VERSION } from './json.js';
 /** Rows shown when neither --limit nor --all is given. */
 export const DEFAULT_LIMIT = 50;
 /**
- * Up to this many rows a listing is a cli-table3 table (boxed); past it, plain aligned columns,
- * streamed. cli-table3 costs about 0.6–0.7 ms a row on this 2-core machine (200 rows 0.15 s,
- * 1,600 rows 1.2 s; test/bench/table-cost.mjs) and grows faster past a few thousand rows
- * (4,000 rows 5.4 s); the plain renderer costs microseconds a row.
+ * Up to this many rows a listing is laid out as one table (output.ts `table`: every row measured
+ * before the first is written); past it, rows are streamed a page at a time, their columns sized
+ * by the first page. Either way it is the same Grid: fitted to a terminal, plain when piped.
  */
 export const TABLE_MAX_ROWS = 200;
 /** Rows fetched per query, and paging itself: domain/paging.ts (services page too). */
@@ -27,6 +27,8 @@ export interface Column<T> {
   value: (row: T) => Cell;
   /** Colour for tables (never applied to CSV or JSON). */
   style?: (text: string, row: T) => string;
+  /** Which columns a narrow terminal drops first (output.ts TableColumn; KEY, EXTRA). */
+  priority?: number;
 }
 
 export interface ListFlags {
@@ -78,45 +80,37 @@ export interface ListingOut {
   drain?: () => Promise<void>;
 }
 
-// eslint-disable-next-line no-control-regex
-const ANSI = /\u001b\[[0-9;]*m/g;
-const visibleWidth = (s: string): number => s.replace(ANSI, '').length;
-
-/** Plain aligned columns, streamed: widths come from the first page and only ever grow. */
+/**
+ * Streamed rows (past TABLE_MAX_ROWS) as aligned columns (output.ts Grid): piped, widths come from
+ * the first page and only ever grow; on a terminal the first page's fitted layout holds.
+ */
 class PlainRenderer<T> {
-  private widths: number[];
+  private readonly grid: Grid;
   constructor(
     private readonly columns: Column<T>[],
     private readonly write: (text: string) => void,
   ) {
-    this.widths = columns.map((c) => c.head.length);
-  }
-  private line(cells: string[]): string {
-    return cells
-      .map((cell, i) =>
-        i === cells.length - 1 ? cell : cell + ' '.repeat(Math.max(0, this.widths[i]! - visibleWidth(cell))),
-      )
-      .join('  ')
-      .trimEnd();
+    this.grid = new Grid(heads(columns), currentTerminal());
   }
   rows(rows: T[], first: boolean): void {
-    const cells = rows.map((r) => styled(this.columns, r).map(cellText));
-    for (const row of cells) row.forEach((cell, i) => (this.widths[i] = Math.max(this.widths[i]!, visibleWidth(cell))));
-    const out: string[] = [];
-    if (first) {
-      out.push(this.line(this.columns.map((c) => c.head)));
-      out.push(this.line(this.columns.map((_c, i) => '-'.repeat(this.widths[i]!))));
-    }
-    for (const row of cells) out.push(this.line(row));
-    this.write(out.join('\n') + '\n');
+    const cells = rows.map((r) => styled(this.columns, r));
+    this.grid.measure(cells);
+    this.write([...(first ? this.grid.header() : []), ...this.grid.rows(cells)].join('\n') + '\n');
+  }
+  /** The note under a fitted listing (columns left out), or nothing. */
+  end(): void {
+    const f = this.grid.footer();
+    if (f.length) this.write(f.join('\n') + '\n');
   }
 }
+
+const heads = <T>(columns: Column<T>[]) => columns.map((c) => ({ head: c.head, priority: c.priority }));
 
 /** Each cell escaped, then coloured by its column (the colour is ours: it is kept). */
 function styled<T>(columns: Column<T>[], r: T): Cell[] {
   return columns.map((c) => {
     const t = cellText(c.value(r));
-    return c.style ? new Painted(c.style(t, r)) : t;
+    return c.style ? new Painted(c.style(t, r), t, (s) => c.style!(s, r)) : t;
   });
 }
 
@@ -124,13 +118,14 @@ function styled<T>(columns: Column<T>[], r: T): Cell[] {
 export function renderRows<T>(columns: Column<T>[], rows: T[]): string {
   if (rows.length <= TABLE_MAX_ROWS) {
     return table(
-      columns.map((c) => c.head),
+      heads(columns),
       rows.map((r) => styled(columns, r)),
     );
   }
   const chunks: string[] = [];
   const plain = new PlainRenderer(columns, (t) => chunks.push(t));
   for (let i = 0; i < rows.length; i += PAGE_SIZE) plain.rows(rows.slice(i, i + PAGE_SIZE), i === 0);
+  plain.end();
   return chunks.join('').replace(/\n$/, '');
 }
 
@@ -174,6 +169,7 @@ export async function writeListing<T>(
       shown += page.length;
       await out.drain?.();
     }
+    plain.end();
   }
   const more = Math.max(0, l.total - shown);
   if (more > 0) {

@@ -1,5 +1,5 @@
 import { renderRows, type Column } from './listing.js';
-import { c, fmtAge, fmtTime, table } from './output.js';
+import { c, EXTRA, fmtDuration, fmtTime, fmtWhen, KEY, table } from './output.js';
 import { ACTIONS } from '../../domain/limits.js';
 import { count } from '../../domain/plural.js';
 import { renderHealth } from '../../store/sessionHealth.js';
@@ -22,16 +22,20 @@ const states = (byState: Record<string, number>) =>
 
 function accountColumns(): Column<AccountStatus>[] {
   return [
-    { head: 'account', value: (a) => (a.enabled ? a.name : `${a.name} (disabled)`) },
+    { head: 'account', value: (a) => (a.enabled ? a.name : `${a.name} (disabled)`), priority: KEY },
     { head: 'tenant', value: (a) => a.tenant },
-    { head: 'state', value: (a) => a.state, style: (t, a) => (a.healthy ? c.green(t) : c.red(t)) },
+    { head: 'state', value: (a) => a.state, style: (t, a) => (a.healthy ? c.green(t) : c.red(t)), priority: KEY },
     { head: 'until', value: (a) => fmtTime(a.until) },
-    { head: 'lease', value: (a) => (a.leaseHolder ? `${a.leaseHolder} → ${fmtTime(a.leaseExpiresAt)}` : '') },
+    {
+      head: 'lease',
+      value: (a) => (a.leaseHolder ? `${a.leaseHolder} → ${fmtTime(a.leaseExpiresAt)}` : ''),
+      priority: EXTRA,
+    },
     ...ACTIONS.map((act): Column<AccountStatus> => ({
       head: `${act} today`,
       value: (a) => {
         const t = a.today[act];
-        return `${t.used}/${t.limit}` + (t.nextAt ? ` (${t.blockedBy} → ${fmtTime(t.nextAt).slice(11)})` : '');
+        return `${t.used}/${t.limit}` + (t.nextAt ? ` (${t.blockedBy} → ${fmtTime(t.nextAt)})` : '');
       },
     })),
     { head: 'last error', value: (a) => a.lastError },
@@ -41,17 +45,19 @@ function accountColumns(): Column<AccountStatus>[] {
 function igColumns(now: number): Column<IgSessionStatus>[] {
   return [
     { head: 'tenant', value: (i) => i.tenant },
-    { head: 'username', value: (i) => i.username },
-    { head: 'state', value: (i) => i.state },
+    { head: 'username', value: (i) => i.username, priority: KEY },
+    { head: 'state', value: (i) => i.state, priority: KEY },
     {
       head: 'session age',
-      value: (i) => (i.sessionAgeMs === null ? '' : fmtAge(now - i.sessionAgeMs, now).replace(' ago', '')),
+      value: (i) => (i.sessionAgeMs === null ? '' : fmtDuration(i.sessionAgeMs)),
+      priority: EXTRA,
     },
-    { head: 'last verified', value: (i) => fmtAge(i.lastVerifiedAt, now) },
-    { head: 'next refresh', value: (i) => fmtAge(i.nextRefreshAt, now) },
+    { head: 'last verified', value: (i) => fmtWhen(i.lastVerifiedAt, now), priority: EXTRA },
+    { head: 'next refresh', value: (i) => fmtWhen(i.nextRefreshAt, now) },
     { head: 'failures', value: (i) => i.failures },
     {
       head: 'requests/window',
+      priority: EXTRA,
       value: (i) =>
         `profile ${i.rate.profile}/${i.rate.limit}, friendships ${i.rate.friendships}/${i.rate.limit} per ${i.rate.windowSeconds}s` +
         (i.rate.backedOffUntil ? `; backing off to ${fmtTime(i.rate.backedOffUntil)}` : '') +
