@@ -433,17 +433,20 @@ export class AccountManager {
       now: number,
       tenantId: number | null,
     ) => Promise<Lease | null>,
+    scope?: number | null,
   ): Promise<LeaseResult> {
-    const tenantId = await this.tenantId(req.tenant);
+    let tenantId = scope !== undefined ? scope : await this.tenantId(req.tenant);
     if (req.account !== undefined) {
       const row = await accountForLease(this.store.db, req.account);
       if (!row) throw new DataError(`account "${req.account}" does not exist → see acctctl accounts list`);
+      // No tenant named: the preferred account's tenant (a fallback never crosses a tenant's wall).
+      if (req.tenant === undefined && scope === undefined) tenantId = row.tenant_id;
       const { account: _name, only, ...rest } = req;
-      const mine = await this.find({ ...rest, accountId: row.id }, take);
+      const mine = await this.find({ ...rest, accountId: row.id }, take, tenantId);
       if (mine.ok) return mine;
       const why = this.whyNot(row, req, tenantId, mine.reason);
       if (only) return { ok: false, nextAt: mine.nextAt, reason: why };
-      const other = await this.find({ ...rest, excludeIds: [...(rest.excludeIds ?? []), row.id] }, take);
+      const other = await this.find({ ...rest, excludeIds: [...(rest.excludeIds ?? []), row.id] }, take, tenantId);
       return other.ok ? other : { ...other, reason: `${why}; and no other: ${other.reason}` };
     }
     const channel = channelKey(req.channel);

@@ -183,7 +183,7 @@ describe('limits in simulated time', () => {
         'invite.per_day: a whole number 0–10000',
         'invite.gap_seconds: seconds 0–604800 (7 days), or [min, max] seconds with min ≤ max',
         'invite.color: unknown setting',
-        'wave: unknown action (join, invite, message, contact)',
+        'wave: unknown action (join, invite, message, contact; declare others under "actions")',
       ]);
   });
 
@@ -246,7 +246,7 @@ describe('limits in simulated time', () => {
     expect(parseLimitsOverride([1])).toEqual({
       ok: false,
       problems: [
-        '(top level): must be an object keyed by action (join, invite, message, contact), or flood_threshold_seconds',
+        '(top level): must be an object keyed by action (join, invite, message, contact), flood_threshold_seconds, or actions (declared ones)',
       ],
     });
     expect(parseLimitsOverride({ join: { burst: { count: 2 } } })).toEqual({
