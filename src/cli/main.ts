@@ -394,10 +394,14 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     )
     .option('--channel <channel>', 'a channel the work used (repeatable)', collect, [])
     .option('--success', 'the work succeeded (recorded in an event)')
-    .option('--failed', 'the work failed: recorded in an event, and as a failed attempt (the pause after a failure applies)')
+    .option(
+      '--failed',
+      'the work failed: recorded in an event, and as a failed attempt (the pause after a failure applies)',
+    )
     .action(
-      run(async (ctx, token: string, opts: { used: string[]; channel: string[]; success?: boolean; failed?: boolean }) =>
-        (await import('../commands/fleet.js')).releaseCli(ctx, token, opts),
+      run(
+        async (ctx, token: string, opts: { used: string[]; channel: string[]; success?: boolean; failed?: boolean }) =>
+          (await import('../commands/fleet.js')).releaseCli(ctx, token, opts),
       ),
     );
   program
@@ -415,7 +419,14 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
       run(
         async (
           ctx,
-          opts: { action: string; tenant?: string; anyTenant?: boolean; channel?: string; account?: string; only?: boolean },
+          opts: {
+            action: string;
+            tenant?: string;
+            anyTenant?: boolean;
+            channel?: string;
+            account?: string;
+            only?: boolean;
+          },
         ) => (await import('../commands/fleet.js')).limitsCheckCli(ctx, opts),
       ),
     );

@@ -89,7 +89,8 @@ export async function leaseCli(
     only?: boolean;
   },
 ): Promise<void> {
-  if (opts.only && opts.account === undefined) throw new UsageError('--only goes with --account → acctctl lease --action A --account NAME --only');
+  if (opts.only && opts.account === undefined)
+    throw new UsageError('--only goes with --account → acctctl lease --action A --account NAME --only');
   const ttlMs = parseTtl(opts.ttl);
   await withStore(ctx, async (store) => {
     // A preferred account and no tenant named: its own tenant's accounts (the manager scopes it).
@@ -123,7 +124,8 @@ export async function limitsCheckCli(
   ctx: Ctx,
   opts: { action: string; tenant?: string; anyTenant?: boolean; channel?: string; account?: string; only?: boolean },
 ): Promise<void> {
-  if (opts.only && opts.account === undefined) throw new UsageError('--only goes with --account → acctctl limits check --action A --account NAME --only');
+  if (opts.only && opts.account === undefined)
+    throw new UsageError('--only goes with --account → acctctl limits check --action A --account NAME --only');
   await withExistingStore(ctx, async (store) => {
     const tenant =
       opts.account !== undefined && opts.tenant === undefined && !opts.anyTenant

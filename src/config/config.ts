@@ -189,7 +189,13 @@ const schema = v.object({
 });
 
 /** The settings that name a Postgres database piece by piece (the original joiner's). */
-export const POSTGRES_PARTS = ['POSTGRES_HOST', 'POSTGRES_PORT', 'POSTGRES_USER', 'POSTGRES_PASSWORD', 'POSTGRES_DB'] as const;
+export const POSTGRES_PARTS = [
+  'POSTGRES_HOST',
+  'POSTGRES_PORT',
+  'POSTGRES_USER',
+  'POSTGRES_PASSWORD',
+  'POSTGRES_DB',
+] as const;
 
 /**
  * With neither `--db` nor DATABASE_URL: POSTGRES_HOST (with POSTGRES_PORT, _USER, _PASSWORD, _DB)
@@ -203,7 +209,8 @@ function postgresFromParts(
 ): string | undefined {
   if (e.POSTGRES_HOST === undefined) {
     const stray = POSTGRES_PARTS.filter((k) => e[k] !== undefined);
-    if (stray.length) problems.push(`${stray.join(', ')}: set POSTGRES_HOST too (they select Postgres together), or DATABASE_URL`);
+    if (stray.length)
+      problems.push(`${stray.join(', ')}: set POSTGRES_HOST too (they select Postgres together), or DATABASE_URL`);
     return undefined;
   }
   if (e.POSTGRES_PASSWORD !== undefined) registerSecret(e.POSTGRES_PASSWORD);

@@ -338,87 +338,10 @@ export class AccountManager {
     return evaluateLimits(limits, c.history, { now, timeZone: this.timeZone, channel, accountId: c.id });
   }
 
-  /** The actions a lease, `record` or `limits check` may name: the four, `parsing`, and every declared one. */
-  async knownActions(): Promise<string[]> {
-    const declared = new Set<string>();
-    for (const doc of await limitDocuments(this.store.db)) {
-      for (const a of declaredActionsOf(parseOverride(doc, 'a limits document'))) declared.add(a);
-    }
-    return [...ACTIONS, PARSING, ...[...declared].sort()];
-  }
-
-  private async assertKnown(purpose: string, where = 'action'): Promise<void> {
-    if (isAction(purpose) || purpose === PARSING) return;
-    const known = await this.knownActions();
-    if (!known.includes(purpose)) {
-      throw new UsageError(
-        `unknown ${where} "${purpose.slice(0, 64)}" → use one of ${known.join(', ')}, or declare it in a tenant's or account's limits file ("actions": { "NAME": { "per_day": 50 } })`,
-      );
-    }
-  }
-
   async lease(req: LeaseRequest): Promise<LeaseResult> {
     await this.assertKnown(req.action);
     if (!(req.ttlMs > 0)) throw ttlError(req.ttlMs);
     return this.find(req, (r, allowed, now, tenantId) => this.claim(r, allowed, now, tenantId));
-  }
-
-  /**
-   * `limits check`: whether a lease would succeed now, with which account (the one a lease would
-   * take), or when the next account frees up. Read-only: nothing is taken or written.
-   */
-  async check(req: LimitsCheckRequest): Promise<LimitsCheckResult> {
-    await this.assertKnown(req.action);
-    const r = await this.find({ ...req, holder: '', ttlMs: 1 }, (q, allowed, now) => {
-      const a = allowed[0]!;
-      return Promise.resolve({
-        token: '',
-        accountId: a.id,
-        account: a.account,
-        action: q.action,
-        channel: q.channel ?? null,
-        holder: '',
-        expiresAt: now,
-        allowance: a.allowance,
-      });
-    });
-    return r.ok
-      ? {
-          ok: true,
-          account: r.lease.account,
-          accountId: r.lease.accountId,
-          allowance: r.lease.allowance,
-          nextAt: null,
-          reason: null,
-        }
-      : { ok: false, account: null, accountId: null, allowance: null, nextAt: r.nextAt, reason: r.reason };
-  }
-
-  /** Why a preferred account cannot be had now, in words (its state, lease, pause, proxy or limits). */
-  private whyNot(row: AccountStandingRow, req: LeaseRequest, tenantId: number | null, found: string): string {
-    const now = this.clock.now();
-    const n = row.session_name;
-    const at = (t: number | null) => new Date(t ?? now).toISOString();
-    if (tenantId !== null && row.tenant_id !== tenantId) return `${n} belongs to another tenant`;
-    if (!row.enabled) return `${n} is disabled (acctctl accounts enable ${n})`;
-    if ((PERSON_STATES as readonly string[]).includes(row.state)) return `${n} is ${row.state}: it needs a person`;
-    if ((TIMED_STATES as readonly string[]).includes(row.state) && (row.state_until ?? 0) > now) {
-      return `${n} is in ${row.state} until ${at(row.state_until)}`;
-    }
-    if (row.lease_holder !== null && (row.lease_expires_at ?? 0) > now) {
-      return `${n} is leased by ${row.lease_holder} until ${at(row.lease_expires_at)}`;
-    }
-    if ((row.next_action_at ?? 0) > now) return `${n} is pausing until ${at(row.next_action_at)}`;
-    if (row.proxy_removed_at !== null) return `${n}'s proxy was removed (acctctl accounts proxy ${n} PROXY)`;
-    if (row.proxy_healthy === 0) return `${n}'s proxy is unhealthy (recover tries it again later)`;
-    if (req.action === 'join' && row.channels_full) return `${n} is in too many channels (CHANNELS_TOO_MUCH)`;
-    if (req.excludeIds?.includes(row.id)) return `${n} is excluded by the request`;
-    if (
-      limitsFor(req.action, parseOverride(row.tenant_limits, 'the tenant'), parseOverride(row.limits_json, n)) === null
-    ) {
-      return `${n}'s limits do not declare the action "${req.action}"`;
-    }
-    return found.startsWith(n) ? found : `${n}: ${found}`;
   }
 
   /**
@@ -496,7 +419,12 @@ export class AccountManager {
           // Its limits do not declare this action: not a candidate at all.
           if (v === null) continue;
           if (v.allowed) {
-            allowed.push({ id: c.id, account: c.account, fence: c.fence, allowance: Math.min(v.allowance, MAX_LIMIT_COUNT) });
+            allowed.push({
+              id: c.id,
+              account: c.account,
+              fence: c.fence,
+              allowance: Math.min(v.allowance, MAX_LIMIT_COUNT),
+            });
           } else if (earliest === null || v.until < earliest) {
             earliest = v.until;
             limited = `${c.account} is at its ${v.reason} limit for ${req.action} until ${new Date(v.until).toISOString()}`;
@@ -525,6 +453,83 @@ export class AccountManager {
       }
     }
     return { ok: false, nextAt: this.clock.now(), reason: 'lost every claim to concurrent holders; try again' };
+  }
+
+  /** The actions a lease, `record` or `limits check` may name: the four, `parsing`, and every declared one. */
+  async knownActions(): Promise<string[]> {
+    const declared = new Set<string>();
+    for (const doc of await limitDocuments(this.store.db)) {
+      for (const a of declaredActionsOf(parseOverride(doc, 'a limits document'))) declared.add(a);
+    }
+    return [...ACTIONS, PARSING, ...[...declared].sort()];
+  }
+
+  private async assertKnown(purpose: string, where = 'action'): Promise<void> {
+    if (isAction(purpose) || purpose === PARSING) return;
+    const known = await this.knownActions();
+    if (!known.includes(purpose)) {
+      throw new UsageError(
+        `unknown ${where} "${purpose.slice(0, 64)}" → use one of ${known.join(', ')}, or declare it in a tenant's or account's limits file ("actions": { "NAME": { "per_day": 50 } })`,
+      );
+    }
+  }
+
+  /**
+   * `limits check`: whether a lease would succeed now, with which account (the one a lease would
+   * take), or when the next account frees up. Read-only: nothing is taken or written.
+   */
+  async check(req: LimitsCheckRequest): Promise<LimitsCheckResult> {
+    await this.assertKnown(req.action);
+    const r = await this.find({ ...req, holder: '', ttlMs: 1 }, (q, allowed, now) => {
+      const a = allowed[0]!;
+      return Promise.resolve({
+        token: '',
+        accountId: a.id,
+        account: a.account,
+        action: q.action,
+        channel: q.channel ?? null,
+        holder: '',
+        expiresAt: now,
+        allowance: a.allowance,
+      });
+    });
+    return r.ok
+      ? {
+          ok: true,
+          account: r.lease.account,
+          accountId: r.lease.accountId,
+          allowance: r.lease.allowance,
+          nextAt: null,
+          reason: null,
+        }
+      : { ok: false, account: null, accountId: null, allowance: null, nextAt: r.nextAt, reason: r.reason };
+  }
+
+  /** Why a preferred account cannot be had now, in words (its state, lease, pause, proxy or limits). */
+  private whyNot(row: AccountStandingRow, req: LeaseRequest, tenantId: number | null, found: string): string {
+    const now = this.clock.now();
+    const n = row.session_name;
+    const at = (t: number | null) => new Date(t ?? now).toISOString();
+    if (tenantId !== null && row.tenant_id !== tenantId) return `${n} belongs to another tenant`;
+    if (!row.enabled) return `${n} is disabled (acctctl accounts enable ${n})`;
+    if ((PERSON_STATES as readonly string[]).includes(row.state)) return `${n} is ${row.state}: it needs a person`;
+    if ((TIMED_STATES as readonly string[]).includes(row.state) && (row.state_until ?? 0) > now) {
+      return `${n} is in ${row.state} until ${at(row.state_until)}`;
+    }
+    if (row.lease_holder !== null && (row.lease_expires_at ?? 0) > now) {
+      return `${n} is leased by ${row.lease_holder} until ${at(row.lease_expires_at)}`;
+    }
+    if ((row.next_action_at ?? 0) > now) return `${n} is pausing until ${at(row.next_action_at)}`;
+    if (row.proxy_removed_at !== null) return `${n}'s proxy was removed (acctctl accounts proxy ${n} PROXY)`;
+    if (row.proxy_healthy === 0) return `${n}'s proxy is unhealthy (recover tries it again later)`;
+    if (req.action === 'join' && row.channels_full) return `${n} is in too many channels (CHANNELS_TOO_MUCH)`;
+    if (req.excludeIds?.includes(row.id)) return `${n} is excluded by the request`;
+    if (
+      limitsFor(req.action, parseOverride(row.tenant_limits, 'the tenant'), parseOverride(row.limits_json, n)) === null
+    ) {
+      return `${n}'s limits do not declare the action "${req.action}"`;
+    }
+    return found.startsWith(n) ? found : `${n}: ${found}`;
   }
 
   /** One statement: take the least recently used allowed account whose fence we saw. */
@@ -666,13 +671,17 @@ export class AccountManager {
         `lease ${token} is no longer held (expired, released, or taken over) → nothing was changed; take a new lease`,
       );
     const inTx = opts.inTx;
-    const said =
-      opts.success !== undefined || (opts.channels?.length ?? 0) > 0 || Object.keys(byChannel).length > 0;
+    const said = opts.success !== undefined || (opts.channels?.length ?? 0) > 0 || Object.keys(byChannel).length > 0;
     if (!said && !inTx) {
       // The hot path: one statement (Postgres) or one short write transaction (SQLite), held.
       const row = await releaseLease(this.store, { id, fence, now: () => this.clock.now(), used });
       if (!row) throw lost();
-      return { account: row.session_name, recorded: used, channels: row.lease_channel ? [row.lease_channel] : [], success: null };
+      return {
+        account: row.session_name,
+        recorded: used,
+        channels: row.lease_channel ? [row.lease_channel] : [],
+        success: null,
+      };
     }
     if (!said) {
       return this.store.writeTx(async (tx) => {

@@ -732,7 +732,13 @@ export async function recordActions(
   await tx
     .insertInto('action_log')
     .values(
-      v.rows.map((r) => ({ account_id: v.accountId, action: r.action, channel: r.channel, at: v.now, ok: r.ok ? 1 : 0 })),
+      v.rows.map((r) => ({
+        account_id: v.accountId,
+        action: r.action,
+        channel: r.channel,
+        at: v.now,
+        ok: r.ok ? 1 : 0,
+      })),
     )
     .execute();
   if (v.rows.some((r) => r.ok)) {

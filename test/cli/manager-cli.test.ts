@@ -48,53 +48,61 @@ describe.each(DIALECTS)('the account manager’s calls from the shell on $name',
     expect((await runCli(['lease', '--action', 'message', '--only'], { env })).code).toBe(64);
   });
 
-  it.skipIf(skip)('limits check takes nothing; record counts against the limits; release names channels and outcome', async () => {
-    const limits = join(t.dir, 'limits.json');
-    writeFileSync(limits, JSON.stringify({ invite: { per_day: 1, gap_seconds: 0, burst: null } }));
-    expect((await runCli(['tenants', 'limits', 'acme', limits], { env })).code).toBe(0);
-    const before = await dbSnapshot();
-    const yes = await runCli(['--json', 'limits', 'check', '--action', 'invite', '--channel', '@chan_a'], { env });
-    expect(yes.code, yes.stderr).toBe(0);
-    expect(JSON.parse(yes.stdout)).toMatchObject({ ok: true, account: 'acc_00000', allowance: 1, nextAt: null });
-    expect(await dbSnapshot()).toBe(before);
+  it.skipIf(skip)(
+    'limits check takes nothing; record counts against the limits; release names channels and outcome',
+    async () => {
+      const limits = join(t.dir, 'limits.json');
+      writeFileSync(limits, JSON.stringify({ invite: { per_day: 1, gap_seconds: 0, burst: null } }));
+      expect((await runCli(['tenants', 'limits', 'acme', limits], { env })).code).toBe(0);
+      const before = await dbSnapshot();
+      const yes = await runCli(['--json', 'limits', 'check', '--action', 'invite', '--channel', '@chan_a'], { env });
+      expect(yes.code, yes.stderr).toBe(0);
+      expect(JSON.parse(yes.stdout)).toMatchObject({ ok: true, account: 'acc_00000', allowance: 1, nextAt: null });
+      expect(await dbSnapshot()).toBe(before);
 
-    const rec = await runCli(['--json', 'record', 'acc_00000', 'invite', '--channel', 't.me/chan_a'], { env });
-    expect(rec.code, rec.stderr).toBe(0);
-    expect(JSON.parse(rec.stdout)).toMatchObject({ account: 'acc_00000', action: 'invite', channel: '@chan_a', ok: true });
-    // Its one invite of the day is used: a lease of it over the limit is refused, and says so.
-    const over = await runCli(['lease', '--action', 'invite', '--account', 'acc_00000', '--only'], { env });
-    expect(over.code).toBe(75);
-    expect(over.stderr).toContain('acc_00000 is at its per_day limit for invite');
-    const check = await runCli(['limits', 'check', '--action', 'invite'], { env });
-    expect(check.code).toBe(0);
-    expect(check.stdout).toContain('would get acc_00001');
+      const rec = await runCli(['--json', 'record', 'acc_00000', 'invite', '--channel', 't.me/chan_a'], { env });
+      expect(rec.code, rec.stderr).toBe(0);
+      expect(JSON.parse(rec.stdout)).toMatchObject({
+        account: 'acc_00000',
+        action: 'invite',
+        channel: '@chan_a',
+        ok: true,
+      });
+      // Its one invite of the day is used: a lease of it over the limit is refused, and says so.
+      const over = await runCli(['lease', '--action', 'invite', '--account', 'acc_00000', '--only'], { env });
+      expect(over.code).toBe(75);
+      expect(over.stderr).toContain('acc_00000 is at its per_day limit for invite');
+      const check = await runCli(['limits', 'check', '--action', 'invite'], { env });
+      expect(check.code).toBe(0);
+      expect(check.stdout).toContain('would get acc_00001');
 
-    const l = await runCli(['lease', '--action', 'invite'], { env });
-    const token = l.stdout.trim();
-    const ambiguous = await runCli(
-      ['release', token, '--used', 'invite=1', '--channel', '@chan_a', '--channel', '@chan_b'],
-      { env },
-    );
-    expect(ambiguous.code).toBe(64);
-    expect((await runCli(['release', token, '--success', '--failed'], { env })).code).toBe(64);
-    const rel = await runCli(
-      ['--json', 'release', token, '--used', 'invite:@chan_b=1', '--channel', '@chan_a', '--failed'],
-      { env },
-    );
-    expect(rel.code, rel.stderr).toBe(0);
-    expect(JSON.parse(rel.stdout)).toMatchObject({
-      account: 'acc_00001',
-      recorded: { invite: 1 },
-      channels: ['@chan_a', '@chan_b'],
-      success: false,
-    });
-    const ev = await runCli(['--json', 'events', '--kind', 'lease_released'], { env });
-    expect(JSON.parse(ev.stdout)).toMatchObject({
-      items: [{ kind: 'lease_released', data: { channels: ['@chan_a', '@chan_b'], success: false } }],
-    });
-    // Every account did its invite of the day: not now, and when.
-    const none = await runCli(['--json', 'limits', 'check', '--action', 'invite'], { env });
-    expect(none.code).toBe(75);
-    expect(JSON.parse(none.stdout)).toMatchObject({ ok: false, account: null, nextAt: expect.any(String) as string });
-  });
+      const l = await runCli(['lease', '--action', 'invite'], { env });
+      const token = l.stdout.trim();
+      const ambiguous = await runCli(
+        ['release', token, '--used', 'invite=1', '--channel', '@chan_a', '--channel', '@chan_b'],
+        { env },
+      );
+      expect(ambiguous.code).toBe(64);
+      expect((await runCli(['release', token, '--success', '--failed'], { env })).code).toBe(64);
+      const rel = await runCli(
+        ['--json', 'release', token, '--used', 'invite:@chan_b=1', '--channel', '@chan_a', '--failed'],
+        { env },
+      );
+      expect(rel.code, rel.stderr).toBe(0);
+      expect(JSON.parse(rel.stdout)).toMatchObject({
+        account: 'acc_00001',
+        recorded: { invite: 1 },
+        channels: ['@chan_a', '@chan_b'],
+        success: false,
+      });
+      const ev = await runCli(['--json', 'events', '--kind', 'lease_released'], { env });
+      expect(JSON.parse(ev.stdout)).toMatchObject({
+        items: [{ kind: 'lease_released', data: { channels: ['@chan_a', '@chan_b'], success: false } }],
+      });
+      // Every account did its invite of the day: not now, and when.
+      const none = await runCli(['--json', 'limits', 'check', '--action', 'invite'], { env });
+      expect(none.code).toBe(75);
+      expect(JSON.parse(none.stdout)).toMatchObject({ ok: false, account: null, nextAt: expect.any(String) as string });
+    },
+  );
 });

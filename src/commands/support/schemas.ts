@@ -396,14 +396,17 @@ export const JSON_SCHEMAS: Record<string, OutputSchema> = {
     channels: strings,
     success: n(bool),
   }),
-  'limits check': doc('limits check: whether a lease would succeed now, with which account, or (exit 75) why not and when', {
-    ok: bool,
-    account: n(str),
-    accountId: n(int),
-    allowance: n(int),
-    nextAt: n(time),
-    reason: n(str),
-  }),
+  'limits check': doc(
+    'limits check: whether a lease would succeed now, with which account, or (exit 75) why not and when',
+    {
+      ok: bool,
+      account: n(str),
+      accountId: n(int),
+      allowance: n(int),
+      nextAt: n(time),
+      reason: n(str),
+    },
+  ),
   record: doc('record: an action done outside a lease, now in the action log', {
     account: str,
     action: str,
