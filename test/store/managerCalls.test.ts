@@ -72,6 +72,47 @@ describe.each(DIALECTS)('the account manager’s calls on $name', (dialect) => {
     },
   );
 
+  it.skipIf(skip)(
+    'a preferred account never opens another tenant’s accounts: the fallback stays in its tenant',
+    async () => {
+      const { fleet } = setup();
+      const other = await f.store.db
+        .insertInto('tenants')
+        .values({
+          name: 'globex',
+          notify_target: null,
+          notify_target_enc: null,
+          notify_target_label: null,
+          notify_secret_enc: null,
+          notify_min_severity: null,
+          limits_json: null,
+          created_at: 0,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await f.store.db
+        .updateTable('telegram_accounts')
+        .set({ tenant_id: other.id })
+        .where('session_name', '=', 'acc_00002')
+        .execute();
+      // globex's only account is held: no tenant named, so none of acme's is taken instead.
+      const g = await take(fleet, { account: 'acc_00002' });
+      expect(g.account).toBe('acc_00002');
+      const none = await fleet.lease({ action: 'message', holder: 't', ttlMs: MIN, account: 'acc_00002' });
+      expect(none).toMatchObject({
+        ok: false,
+        reason: expect.stringMatching(/^acc_00002 is leased by test until .*; and no other: /) as string,
+      });
+      // Naming acme while preferring globex's account: acme's accounts only.
+      const a = await fleet.lease({ action: 'message', holder: 't', ttlMs: MIN, tenant: 'acme', account: 'acc_00002' });
+      expect(a).toMatchObject({ ok: true, lease: { account: 'acc_00000' } });
+      expect(await fleet.check({ action: 'message', tenant: 'acme', account: 'acc_00002', only: true })).toMatchObject({
+        ok: false,
+        reason: 'acc_00002 belongs to another tenant',
+      });
+    },
+  );
+
   it.skipIf(skip)('parsing: no quota, but one holder at a time', async () => {
     const { fleet, clock } = setup();
     const leases = [];
