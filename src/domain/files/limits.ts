@@ -65,7 +65,10 @@ export const DECLARED_ACTION_NAME = /^[a-z][a-z0-9_]{0,31}$/;
 const RESERVED_ACTIONS = ['join', 'invite', 'message', 'contact', 'parsing'];
 const NAME = `an action name: a–z, digits and _ (up to 32), not ${RESERVED_ACTIONS.join(', ')}`;
 
+const DECLARED = '{ "NAME": { "per_day": n, … } }: the declared actions and their limits';
 const declaredActions = v.pipe(
+  v.unknown(),
+  v.check((x) => !Array.isArray(x), DECLARED),
   v.record(
     v.pipe(
       v.string(),
@@ -73,7 +76,7 @@ const declaredActions = v.pipe(
       v.check((s) => !RESERVED_ACTIONS.includes(s), NAME),
     ),
     ACTION_LIMITS_SCHEMA,
-    '{ "NAME": { "per_day": n, … } }: the declared actions and their limits',
+    DECLARED,
   ),
 );
 
