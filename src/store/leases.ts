@@ -1,6 +1,6 @@
 import { CompiledQuery, sql, type Kysely } from 'kysely';
 import type { AccountState } from '../domain/accountStates.js';
-import type { Action, ActionRecord } from '../domain/limits.js';
+import type { ActionRecord } from '../domain/limits.js';
 import type { DialectCaps } from './dialects.js';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
@@ -383,7 +383,7 @@ export interface HeldRow {
   session_name: string;
   state: AccountState;
   state_until: number | null;
-  lease_action: Action | null;
+  lease_action: string | null;
   lease_channel: string | null;
   error_count: number;
   limits_json: string | null;
