@@ -5,7 +5,7 @@ import { MAX_LIMIT_COUNT } from '../domain/files/limits.js';
 import type { Ctx } from './support/context.js';
 import { secretBox, withExistingStore, withStore } from './support/context.js';
 import { c, fmtTime, paint, table } from './support/output.js';
-import { ACTIONS, type Limits } from '../domain/limits.js';
+import { ACTIONS, declaredActionsOf, limitsFor, parseLimitsOverride, type Limits } from '../domain/limits.js';
 import { count } from '../domain/plural.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { AccountManager, type LeaseResult, type RecoverResult, type ResetResult } from '../fleet/accountManager.js';
@@ -330,6 +330,10 @@ export function renderLimits(
   who: string,
   r: { limits: Limits; overrides: { tenant: unknown; account: unknown } },
 ): string {
+  const overrides = [r.overrides.tenant, r.overrides.account].map((o) => {
+    const p = o === null ? null : parseLimitsOverride(o);
+    return p?.ok ? p.value : null;
+  });
   const set = [r.overrides.tenant !== null ? 'the tenant’s' : null, r.overrides.account !== null ? 'its own' : null]
     .filter(Boolean)
     .join(' and ');
@@ -337,12 +341,16 @@ export function renderLimits(
     `${who}: limits in effect (${set ? `defaults with ${set} overrides` : 'the defaults'})\n` +
     table(
       ['action', 'per day', 'per hour', 'per channel a day', 'gap', 'gap after a failure', 'burst'],
-      ACTIONS.map((a) => {
-        const l = r.limits[a];
+      [
+        ...ACTIONS.map((a) => [a, r.limits[a]] as const),
+        // Actions the tenant's or the account's file declares (README "Purposes beyond the four actions").
+        ...declaredActionsOf(...overrides).map((a) => [`${a} (declared)`, limitsFor(a, ...overrides)!] as const),
+      ].map(([a, l]) => {
+        const count = (x: number) => (Number.isFinite(x) ? x : '–');
         return [
           a,
-          l.perDay,
-          l.perHour,
+          count(l.perDay),
+          count(l.perHour),
           l.perChannelPerDay ?? '',
           l.gapMs[0] === l.gapMs[1] ? sec(l.gapMs[0]) : `${sec(l.gapMs[0])}–${sec(l.gapMs[1])}`,
           l.gapAfterFailureMs === null ? 'same' : sec(l.gapAfterFailureMs),
