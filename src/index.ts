@@ -38,6 +38,11 @@ export type {
   Lease,
   LeaseRequest,
   LeaseResult,
+  LimitsCheckRequest,
+  LimitsCheckResult,
+  RecordRequest,
+  RecordResult,
+  ReleaseRequestOptions,
   ReleaseResult,
   RenewOptions,
   RenewResult,
@@ -50,7 +55,16 @@ export type { TelegramDevice } from './domain/device.js';
 export type { ImportOptions } from './config/inputFiles.js';
 export { classifyError, transition, effectiveState } from './domain/accountStates.js';
 export type { ErrorOutcome, ErrorInput, TargetOutcome } from './domain/accountStates.js';
-export { ACTIONS, DEFAULT_LIMITS, evaluateLimits, resolveLimits, parseLimitsOverride } from './domain/limits.js';
+export {
+  ACTIONS,
+  DEFAULT_LIMITS,
+  evaluateLimits,
+  resolveLimits,
+  limitsFor,
+  parseLimitsOverride,
+  PARSING,
+  NO_QUOTA,
+} from './domain/limits.js';
 export type { ParseResult } from './domain/result.js';
 export type {
   Action,
@@ -60,6 +74,7 @@ export type {
   Limits,
   LimitsOverride,
   LimitVerdict,
+  Purpose,
 } from './domain/limits.js';
 export { systemClock, FakeClock } from './domain/clock.js';
 export type { Clock } from './domain/clock.js';

@@ -19,12 +19,16 @@ import {
   DEFAULT_LEASE_TTL_MS,
   type LeaseRequest,
   type LeaseResult,
+  type LimitsCheckRequest,
+  type LimitsCheckResult,
+  type RecordRequest,
+  type RecordResult,
   type ReleaseResult,
   type RenewOptions,
   type RenewResult,
   type ReportErrorResult,
 } from './fleet/accountManager.js';
-import type { Action } from './domain/limits.js';
+import type { Purpose } from './domain/limits.js';
 import { silentLogger, type Logger } from './log/logger.js';
 import { parseKeyMaterialFernet } from './security/fernetKey.js';
 import { SecretBox } from './security/secretBox.js';
@@ -64,7 +68,13 @@ export interface FleetLeaseRequest extends Omit<LeaseRequest, 'holder' | 'ttlMs'
 
 export interface ReleaseOptions {
   /** Actions done with the account, recorded against its limits: `{ invite: 3 }`. */
-  used?: Partial<Record<Action, number>> | undefined;
+  used?: Partial<Record<Purpose, number>> | undefined;
+  /** Actions done per channel, when the work used several: `{ '@a': { invite: 2 }, '@b': { invite: 1 } }`. */
+  usedByChannel?: Readonly<Record<string, Partial<Record<Purpose, number>>>> | undefined;
+  /** The channels the work used (besides the lease's own). */
+  channels?: readonly string[] | undefined;
+  /** Whether the work succeeded (false also logs a failed attempt). */
+  success?: boolean | undefined;
 }
 
 /** Where accounts come from: a path to an accounts_config.json file, or its parsed rows. */
@@ -110,6 +120,10 @@ export interface Fleet extends AsyncDisposable {
   lease(req: FleetLeaseRequest): Promise<LeaseResult>;
   renew(token: string, opts?: RenewOptions): Promise<RenewResult>;
   release(token: string, opts?: ReleaseOptions): Promise<ReleaseResult>;
+  /** Would a lease succeed now, with which account, or when? Takes nothing. */
+  check(req: LimitsCheckRequest): Promise<LimitsCheckResult>;
+  /** An action done with an account outside a lease, counted by its limits from now on. */
+  record(req: RecordRequest): Promise<RecordResult>;
   /** Apply Telegram's error (`FLOOD_WAIT_42`, `PEER_FLOOD`, gramjs's message…) and end the lease. */
   reportError(token: string, error: string | ErrorInput): Promise<ReportErrorResult>;
   /** Close the store. Idempotent; every call afterwards throws ClosedError. */
@@ -209,8 +223,15 @@ export async function openFleet(opts: OpenFleetOptions = {}): Promise<Fleet> {
     ),
     renew: guard((token: string, o?: RenewOptions) => manager.renew(token, o)),
     release: guard((token: string, o: ReleaseOptions = {}) =>
-      manager.release(token, o.used === undefined ? {} : { used: o.used }),
+      manager.release(token, {
+        used: o.used,
+        usedByChannel: o.usedByChannel,
+        channels: o.channels,
+        success: o.success,
+      }),
     ),
+    check: guard((req: LimitsCheckRequest) => manager.check(req)),
+    record: guard((req: RecordRequest) => manager.record(req)),
     reportError: guard((token: string, error: string | ErrorInput) => manager.reportError(token, error)),
     close,
     [Symbol.asyncDispose]: close,

@@ -376,7 +376,10 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
   program
     .command('lease')
     .description('lease an eligible account for an action; prints the fencing token (exit 75 when none is free)')
-    .requiredOption('--action <action>', 'join, invite, message or contact')
+    .requiredOption(
+      '--action <action>',
+      'join, invite, message or contact; parsing (no quota); or an action declared in a limits file',
+    )
     .option('--tenant <name>', 'only this tenant’s accounts (needed with more than one tenant)')
     .option('--any-tenant', 'with more than one tenant: any tenant’s account')
     .option(
@@ -385,6 +388,8 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     )
     .option('--ttl <duration>', 'how long the lease lasts (e.g. 90s, 10m)', '10m')
     .option('--holder <name>', 'who holds it, shown in status (default cli@HOST:PID)')
+    .option('--account <name>', 'this account if it can be had now, else another of its tenant (unless --only)')
+    .option('--only', 'with --account: that account or none (exit 75 says why)')
     .action(
       run(
         async (
@@ -396,6 +401,8 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
             channel?: string;
             ttl: string;
             holder?: string;
+            account?: string;
+            only?: boolean;
           },
         ) => (await import('../commands/fleet.js')).leaseCli(ctx, opts),
       ),
@@ -403,10 +410,58 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
   program
     .command('release <token>')
     .description('end a lease and record what was done with it')
-    .option('--used <action=n>', 'actions performed, e.g. --used invite=3 (repeatable)', collect, [])
+    .option(
+      '--used <action=n>',
+      'actions performed, e.g. --used invite=3, or per channel --used invite:@group=2 (repeatable)',
+      collect,
+      [],
+    )
+    .option('--channel <channel>', 'a channel the work used (repeatable)', collect, [])
+    .option('--success', 'the work succeeded (recorded in an event)')
+    .option(
+      '--failed',
+      'the work failed: recorded in an event, and as a failed attempt (the pause after a failure applies)',
+    )
     .action(
-      run(async (ctx, token: string, opts: { used: string[] }) =>
-        (await import('../commands/fleet.js')).releaseCli(ctx, token, opts),
+      run(
+        async (ctx, token: string, opts: { used: string[]; channel: string[]; success?: boolean; failed?: boolean }) =>
+          (await import('../commands/fleet.js')).releaseCli(ctx, token, opts),
+      ),
+    );
+  program
+    .command('limits')
+    .description('the limits leases go by')
+    .command('check')
+    .description('would a lease succeed now, with which account, or when? Takes nothing (exit 75: not now)')
+    .requiredOption('--action <action>', 'join, invite, message, contact, parsing, or a declared action')
+    .option('--tenant <name>', 'only this tenant’s accounts (needed with more than one tenant)')
+    .option('--any-tenant', 'with more than one tenant: any tenant’s account')
+    .option('--channel <channel>', 'the channel (any target link form): per-channel limits and bound groups')
+    .option('--account <name>', 'this account if it could be had, else another of its tenant (unless --only)')
+    .option('--only', 'with --account: that account or none')
+    .action(
+      run(
+        async (
+          ctx,
+          opts: {
+            action: string;
+            tenant?: string;
+            anyTenant?: boolean;
+            channel?: string;
+            account?: string;
+            only?: boolean;
+          },
+        ) => (await import('../commands/fleet.js')).limitsCheckCli(ctx, opts),
+      ),
+    );
+  program
+    .command('record <name> <action>')
+    .description('record an action an account did outside a lease; its limits count it from now on')
+    .option('--channel <channel>', 'the channel it was done in (per-channel limits)')
+    .option('--failed', 'a failed attempt (counts for the pause after a failure, not for the counts)')
+    .action(
+      run(async (ctx, name: string, action: string, opts: { channel?: string; failed?: boolean }) =>
+        (await import('../commands/fleet.js')).recordCli(ctx, name, action, opts),
       ),
     );
   program

@@ -5,7 +5,15 @@ import { MAX_LIMIT_COUNT } from '../domain/files/limits.js';
 import type { Ctx } from './support/context.js';
 import { secretBox, withExistingStore, withStore } from './support/context.js';
 import { c, cellText, fmtTime, KEY, paint, table } from './support/output.js';
-import { ACTIONS, isAction, type Action, type Limits } from '../domain/limits.js';
+import {
+  ACTIONS,
+  declaredActionsOf,
+  isAction,
+  limitsFor,
+  parseLimitsOverride,
+  type Action,
+  type Limits,
+} from '../domain/limits.js';
 import { count } from '../domain/plural.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { AccountManager, type LeaseResult, type RecoverResult, type ResetResult } from '../fleet/accountManager.js';
@@ -42,17 +50,26 @@ export function parseTtl(s: string, flag = '--ttl'): number {
   return ms;
 }
 
-export function parseUsed(items: string[]): Partial<Record<Action, number>> {
-  const out: Partial<Record<Action, number>> = {};
+/**
+ * `--used ACTION=N` (on the lease's channel, or the one named) and `--used ACTION:CHANNEL=N` (on
+ * that channel, in any target link form). The account manager checks the action is known.
+ */
+export function parseUsed(items: string[]): {
+  used: Record<string, number>;
+  usedByChannel: Record<string, Record<string, number>>;
+} {
+  const used: Record<string, number> = {};
+  const usedByChannel: Record<string, Record<string, number>> = {};
   for (const item of items) {
-    const m = /^(\w+)=(\d+)$/.exec(item);
-    if (!m || !isAction(m[1]!)) throw new UsageError(`--used "${item}" → use ACTION=N, e.g. --used invite=3`);
-    if (wholeInRange(m[2]!, 0, MAX_LIMIT_COUNT) === undefined) {
+    const m = /^([a-z]\w*)(?::([^=\s]+))?=(\d+)$/.exec(item);
+    if (!m) throw new UsageError(`--used "${item}" → use ACTION=N or ACTION:CHANNEL=N, e.g. --used invite=3`);
+    if (wholeInRange(m[3]!, 0, MAX_LIMIT_COUNT) === undefined) {
       throw new UsageError(`--used "${item}" → N is a whole number 0–${MAX_LIMIT_COUNT}`);
     }
-    out[m[1] as Action] = (out[m[1] as Action] ?? 0) + Number(m[2]);
+    const into = m[2] === undefined ? used : (usedByChannel[m[2]] ??= {});
+    into[m[1]!] = (into[m[1]!] ?? 0) + Number(m[3]);
   }
-  return out;
+  return { used, usedByChannel };
 }
 
 function manager(ctx: Ctx, store: Store): AccountManager {
@@ -69,18 +86,34 @@ function manager(ctx: Ctx, store: Store): AccountManager {
 
 export async function leaseCli(
   ctx: Ctx,
-  opts: { action: string; tenant?: string; anyTenant?: boolean; channel?: string; ttl: string; holder?: string },
+  opts: {
+    action: string;
+    tenant?: string;
+    anyTenant?: boolean;
+    channel?: string;
+    ttl: string;
+    holder?: string;
+    account?: string;
+    only?: boolean;
+  },
 ): Promise<void> {
-  if (!isAction(opts.action)) throw new UsageError(`--action "${opts.action}" → use join, invite, message or contact`);
+  if (opts.only && opts.account === undefined)
+    throw new UsageError('--only goes with --account → acctctl lease --action A --account NAME --only');
   const ttlMs = parseTtl(opts.ttl);
   await withStore(ctx, async (store) => {
-    const tenant = await tenantScope(store, { ...opts, command: 'lease', anyAllowed: true });
+    // A preferred account and no tenant named: its own tenant's accounts (the manager scopes it).
+    const tenant =
+      opts.account !== undefined && opts.tenant === undefined && !opts.anyTenant
+        ? undefined
+        : await tenantScope(store, { ...opts, command: 'lease', anyAllowed: true });
     const r: LeaseResult = await manager(ctx, store).lease({
-      action: opts.action as Action,
+      action: opts.action,
       tenant,
       channel: opts.channel,
       holder: opts.holder ?? holderId('cli'),
       ttlMs,
+      account: opts.account,
+      only: opts.only,
     });
     // Every key in both cases (README "JSON output"): lease, or why not and when to try again.
     const shown = r.ok
@@ -94,13 +127,70 @@ export async function leaseCli(
   });
 }
 
-export async function releaseCli(ctx: Ctx, token: string, opts: { used?: string[] }): Promise<void> {
-  const used = parseUsed(opts.used ?? []);
+/** `limits check`: would a lease succeed now, with which account, or when? Takes nothing (exit 75: not now). */
+export async function limitsCheckCli(
+  ctx: Ctx,
+  opts: { action: string; tenant?: string; anyTenant?: boolean; channel?: string; account?: string; only?: boolean },
+): Promise<void> {
+  if (opts.only && opts.account === undefined)
+    throw new UsageError('--only goes with --account → acctctl limits check --action A --account NAME --only');
+  await withExistingStore(ctx, async (store) => {
+    const tenant =
+      opts.account !== undefined && opts.tenant === undefined && !opts.anyTenant
+        ? undefined
+        : await tenantScope(store, { ...opts, command: 'limits check', anyAllowed: true });
+    const r = await manager(ctx, store).check({
+      action: opts.action,
+      tenant,
+      channel: opts.channel,
+      account: opts.account,
+      only: opts.only,
+    });
+    ctx.emit(r, () =>
+      r.ok
+        ? `a lease for ${opts.action} would get ${r.account} now (${count(r.allowance ?? 1, 'action')} before a gap or limit)`
+        : `no lease for ${opts.action} now: ${r.reason}${r.nextAt ? `; the next frees up at ${fmtTime(r.nextAt)}` : ''}`,
+    );
+    if (!r.ok) ctx.setExitCode(ExitCode.TEMPFAIL);
+  });
+}
+
+/** `record NAME ACTION`: an action done outside a lease, counted by the account's limits from now on. */
+export async function recordCli(
+  ctx: Ctx,
+  name: string,
+  action: string,
+  opts: { channel?: string; failed?: boolean },
+): Promise<void> {
+  await withExistingStore(ctx, async (store) =>
+    ctx.emit(
+      await manager(ctx, store).record({ account: name, action, channel: opts.channel, ok: !opts.failed }),
+      (r) =>
+        `recorded ${r.ok ? '' : 'a failed '}${r.action} by ${r.account}${r.channel ? ` in ${r.channel}` : ''} at ${fmtTime(r.at)}`,
+    ),
+  );
+}
+
+export async function releaseCli(
+  ctx: Ctx,
+  token: string,
+  opts: { used?: string[]; channel?: string[]; success?: boolean; failed?: boolean },
+): Promise<void> {
+  if (opts.success && opts.failed) throw new UsageError('--success and --failed exclude each other → give one of them');
+  const { used, usedByChannel } = parseUsed(opts.used ?? []);
+  const success = opts.failed ? false : opts.success ? true : undefined;
   await withStore(ctx, async (store) =>
-    ctx.emit(await manager(ctx, store).release(token, { used }), (r) => {
-      const rec = Object.entries(r.recorded).map(([a, n]) => `${a}=${n}`);
-      return `released ${r.account}${rec.length ? `; recorded ${rec.join(', ')}` : ''}`;
-    }),
+    ctx.emit(
+      await manager(ctx, store).release(token, { used, usedByChannel, channels: opts.channel ?? [], success }),
+      (r) => {
+        const rec = Object.entries(r.recorded).map(([a, n]) => `${a}=${n}`);
+        return (
+          `released ${r.account}${rec.length ? `; recorded ${rec.join(', ')}` : ''}` +
+          `${r.channels.length ? `; channels ${r.channels.join(', ')}` : ''}` +
+          `${r.success === null ? '' : r.success ? '; the work succeeded' : '; the work failed'}`
+        );
+      },
+    ),
   );
 }
 
@@ -298,6 +388,10 @@ export function renderLimits(
   who: string,
   r: { limits: Limits; overrides: { tenant: unknown; account: unknown } },
 ): string {
+  const overrides = [r.overrides.tenant, r.overrides.account].map((o) => {
+    const p = o === null ? null : parseLimitsOverride(o);
+    return p?.ok ? p.value : null;
+  });
   const set = [r.overrides.tenant !== null ? 'the tenant’s' : null, r.overrides.account !== null ? 'its own' : null]
     .filter(Boolean)
     .join(' and ');
@@ -305,12 +399,16 @@ export function renderLimits(
     `${who}: limits in effect (${set ? `defaults with ${set} overrides` : 'the defaults'})\n` +
     table(
       ['action', 'per day', 'per hour', 'per channel a day', 'gap', 'gap after a failure', 'burst'],
-      ACTIONS.map((a) => {
-        const l = r.limits[a];
+      [
+        ...ACTIONS.map((a) => [a, r.limits[a]] as const),
+        // Actions the tenant's or the account's file declares (README "Purposes beyond the four actions").
+        ...declaredActionsOf(...overrides).map((a) => [`${a} (declared)`, limitsFor(a, ...overrides)!] as const),
+      ].map(([a, l]) => {
+        const count = (x: number) => (Number.isFinite(x) ? x : '–');
         return [
           a,
-          l.perDay,
-          l.perHour,
+          count(l.perDay),
+          count(l.perHour),
           l.perChannelPerDay ?? '',
           l.gapMs[0] === l.gapMs[1] ? sec(l.gapMs[0]) : `${sec(l.gapMs[0])}–${sec(l.gapMs[1])}`,
           l.gapAfterFailureMs === null ? 'same' : sec(l.gapAfterFailureMs),

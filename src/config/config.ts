@@ -129,6 +129,14 @@ const setting = (ok: (v: string) => boolean = () => true, message = 'invalid') =
 
 const schema = v.object({
   DATABASE_URL: setting(),
+  POSTGRES_HOST: setting(
+    (s) => /^([\w.-]+|\[[0-9a-f:.]+\])$/i.test(s),
+    'must be a host name or IP address (a [bracketed] IPv6 address), e.g. db.internal',
+  ),
+  POSTGRES_PORT: setting((s) => /^\d{1,5}$/.test(s) && +s >= 1 && +s <= 65_535, 'must be a port number 1–65535'),
+  POSTGRES_USER: setting(),
+  POSTGRES_PASSWORD: setting(),
+  POSTGRES_DB: setting(),
   ACCTCTL_KEY_FILE: setting(),
   ACCTCTL_SECRET_KEY: setting(),
   TELEGRAM_API_ID: setting(
@@ -209,6 +217,40 @@ const schema = v.object({
   ),
 });
 
+/** The settings that name a Postgres database piece by piece (the original joiner's). */
+export const POSTGRES_PARTS = [
+  'POSTGRES_HOST',
+  'POSTGRES_PORT',
+  'POSTGRES_USER',
+  'POSTGRES_PASSWORD',
+  'POSTGRES_DB',
+] as const;
+
+/**
+ * With neither `--db` nor DATABASE_URL: POSTGRES_HOST (with POSTGRES_PORT, _USER, _PASSWORD, _DB)
+ * selects Postgres. The URL built from them has its password registered with the redactor, so it
+ * never shows in errors, logs or doctor. Any of them without POSTGRES_HOST is a problem: the
+ * operator meant Postgres, and a silent SQLite file would be the wrong database.
+ */
+function postgresFromParts(
+  e: Partial<Record<(typeof POSTGRES_PARTS)[number], string | undefined>>,
+  problems: string[],
+): string | undefined {
+  if (e.POSTGRES_HOST === undefined) {
+    const stray = POSTGRES_PARTS.filter((k) => e[k] !== undefined);
+    if (stray.length)
+      problems.push(`${stray.join(', ')}: set POSTGRES_HOST too (they select Postgres together), or DATABASE_URL`);
+    return undefined;
+  }
+  if (e.POSTGRES_PASSWORD !== undefined) registerSecret(e.POSTGRES_PASSWORD);
+  const user = e.POSTGRES_USER === undefined ? '' : encodeURIComponent(e.POSTGRES_USER);
+  const password = e.POSTGRES_PASSWORD === undefined ? '' : `:${encodeURIComponent(e.POSTGRES_PASSWORD)}`;
+  const auth = user || password ? `${user}${password}@` : '';
+  const port = e.POSTGRES_PORT === undefined ? '' : `:${Number(e.POSTGRES_PORT)}`;
+  const db = e.POSTGRES_DB === undefined ? '' : `/${encodeURIComponent(e.POSTGRES_DB)}`;
+  return `postgres://${auth}${e.POSTGRES_HOST}${port}${db}`;
+}
+
 /**
  * flag > environment > .env file > default. Every problem is collected and reported at once,
  * naming the setting but never its value.
@@ -240,7 +282,7 @@ export function loadConfig(
   }
   const e: Partial<v.InferOutput<typeof schema>> = parsed.success ? parsed.output : {};
 
-  const rawDb = flags.db ?? e.DATABASE_URL ?? 'acctctl.db';
+  const rawDb = flags.db ?? e.DATABASE_URL ?? postgresFromParts(e, problems) ?? 'acctctl.db';
   const db = parseDbUrl(rawDb, cwd);
   if (!db) {
     problems.push(

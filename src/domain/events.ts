@@ -16,6 +16,7 @@ export const EVENT_SEVERITY = {
   account_reactivated: 'info',
   account_needs_person: 'critical',
   account_proxy: 'info',
+  lease_released: 'info',
   // Fleet
   fleet_unhealthy: 'critical',
   // Proxies (`proxies check`)

@@ -60,7 +60,50 @@ export const DEFAULT_LIMITS: Limits = {
   },
 };
 
-export type LimitsOverride = Partial<Record<Action, Partial<ActionLimits>>>;
+export type LimitsOverride = Partial<Record<Action, Partial<ActionLimits>>> & {
+  /** Actions the operator declared in a limits file, with their own limits (README "Leases and limits"). */
+  actions?: Readonly<Record<string, Partial<ActionLimits>>> | undefined;
+};
+
+/** The original parsing service's purpose: no quota, but still one holder at a time (a lease). */
+export const PARSING = 'parsing';
+
+/**
+ * What a lease (or `record`, or `limits check`) is for: one of ACTIONS, `parsing`, or an action
+ * declared in a tenant's or account's limits file.
+ */
+export type Purpose = Action | typeof PARSING | (string & NonNullable<unknown>);
+
+/** No limit at all: `parsing`, and every limit a declared action leaves out. */
+export const NO_QUOTA: ActionLimits = {
+  perDay: Infinity,
+  perHour: Infinity,
+  perChannelPerDay: null,
+  gapMs: [0, 0],
+  gapAfterFailureMs: null,
+  burst: null,
+};
+
+/**
+ * The limits of `purpose` for an account with these overrides (the tenant's, then its own): the
+ * resolved limits of one of the four actions, none for `parsing`, and a declared action's own;
+ * null when `purpose` is declared in neither (the account cannot be leased for it).
+ */
+export function limitsFor(purpose: string, ...overrides: (LimitsOverride | null | undefined)[]): ActionLimits | null {
+  if (isAction(purpose)) return resolveLimits(...overrides)[purpose];
+  if (purpose === PARSING) return NO_QUOTA;
+  let l: ActionLimits | null = null;
+  for (const o of overrides) {
+    const d = o?.actions?.[purpose];
+    if (d) l = { ...(l ?? NO_QUOTA), ...d };
+  }
+  return l;
+}
+
+/** The actions these overrides declare. */
+export function declaredActionsOf(...overrides: (LimitsOverride | null | undefined)[]): string[] {
+  return [...new Set(overrides.flatMap((o) => Object.keys(o?.actions ?? {})))];
+}
 
 /**
  * Top-level key of a tenant's (or account's) limits: flood waits up to this many seconds rest the
@@ -86,6 +129,9 @@ export function parseLimitsOverride(data: unknown): ParseResult<LimitsOverride> 
   for (const action of ACTIONS) {
     const o = r.value[action];
     if (o) out[action] = actionLimitsOf(o);
+  }
+  if (r.value.actions) {
+    out.actions = Object.fromEntries(Object.entries(r.value.actions).map(([k, o]) => [k, actionLimitsOf(o)]));
   }
   return ok(out);
 }

@@ -11,13 +11,19 @@ import {
 import { localDay, startOfDay } from '../domain/calendar.js';
 import { parseTargetLink, targetKey } from '../domain/links.js';
 import { systemClock, type Clock } from '../domain/clock.js';
+import { MAX_LIMIT_COUNT } from '../domain/files/limits.js';
 import {
   ACTIONS,
+  declaredActionsOf,
   evaluateLimits,
   floodThresholdOf,
+  isAction,
+  limitsFor,
   parseLimitsOverride,
+  PARSING,
   resolveLimits,
   type Action,
+  type Purpose,
   type ActionRecord,
   type LimitVerdict,
   type Limits,
@@ -26,11 +32,14 @@ import {
 import { DataError, LeaseLostError, UsageError } from '../errors.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import type { AccountState } from '../domain/accountStates.js';
+import { accountEvent } from '../store/events.js';
 import {
+  accountForLease,
   boundAccount,
   CANDIDATE_PAGE,
   claimLease,
   leaseCandidates,
+  limitDocuments,
   lockHeldLease,
   lockTokenAccount,
   nextStateChangeAt,
@@ -40,9 +49,11 @@ import {
   renewLease,
   resetDayRows,
   readLimitOverrides,
+  recordActions,
   storeLimits,
   usageInputs,
   writeErrorReport,
+  type AccountStandingRow,
   type Candidate,
   type StoreTx,
 } from '../store/leases.js';
@@ -50,7 +61,8 @@ import type { Store } from '../store/store.js';
 import { wayBack } from './waysBack.js';
 
 export interface LeaseRequest {
-  action: Action;
+  /** One of join, invite, message, contact; `parsing` (no quota); or an action declared in a limits file. */
+  action: Purpose;
   tenant?: string | undefined;
   /**
    * For per-channel limits (invites), in any target link form. A group some account joined goes
@@ -64,6 +76,61 @@ export interface LeaseRequest {
   accountId?: number | undefined;
   /** Never these accounts (e.g. ones that failed to connect in this run). */
   excludeIds?: readonly number[] | undefined;
+  /** This account by name if it can be had now, else another one (unless `only`). */
+  account?: string | undefined;
+  /** With `account`: that account or none (the result says why not). */
+  only?: boolean | undefined;
+}
+
+/** What `limits check` asks: would a lease for this succeed now? */
+export type LimitsCheckRequest = Omit<LeaseRequest, 'holder' | 'ttlMs'>;
+
+/** Whether a lease would succeed now, with which account, or when (nothing is taken). */
+export interface LimitsCheckResult {
+  ok: boolean;
+  /** The account a lease would take now (null when none). */
+  account: string | null;
+  accountId: number | null;
+  /** Actions it could do now, one after another (null when none). */
+  allowance: number | null;
+  /** When the next account may become free (null: now, or none will without a person). */
+  nextAt: number | null;
+  reason: string | null;
+}
+
+/** `record`: an action done with an account outside a lease, counted by its limits from now on. */
+export interface RecordRequest {
+  account: string;
+  action: Purpose;
+  /** In any target link form (per-channel limits). */
+  channel?: string | undefined;
+  /** false: a failed attempt (counts for the pause after a failure, not for the counts). Default true. */
+  ok?: boolean | undefined;
+}
+
+export interface RecordResult {
+  account: string;
+  action: Purpose;
+  channel: string | null;
+  ok: boolean;
+  at: number;
+}
+
+/** Options of release(). */
+export interface ReleaseRequestOptions {
+  /** Actions done with the account, recorded against its limits: `{ invite: 3 }`. */
+  used?: Partial<Record<Purpose, number>> | undefined;
+  /**
+   * Actions done per channel (any target link form): `{ '@a': { invite: 2 }, '@b': { invite: 1 } }`.
+   * Needed for the lease's action when the work used several channels.
+   */
+  usedByChannel?: Readonly<Record<string, Partial<Record<Purpose, number>>>> | undefined;
+  /** The channels the work used (besides the lease's own). */
+  channels?: readonly string[] | undefined;
+  /** Whether the work succeeded: false also logs a failed attempt (the pause after a failure applies). */
+  success?: boolean | undefined;
+  /** Work of the caller's in the same transaction. */
+  inTx?: InTx | undefined;
 }
 
 /** Work done in the same transaction as a release or an error report (e.g. the target's row). */
@@ -74,7 +141,7 @@ export interface Lease {
   token: string;
   accountId: number;
   account: string;
-  action: Action;
+  action: Purpose;
   channel: string | null;
   holder: string;
   expiresAt: number;
@@ -93,13 +160,18 @@ export type LeaseResult =
 
 export interface ReleaseResult {
   account: string;
-  recorded: Partial<Record<Action, number>>;
+  /** Actions recorded, by action (channels' counts included). */
+  recorded: Partial<Record<Purpose, number>>;
+  /** The channels of the work: the lease's and those named. */
+  channels: string[];
+  /** Whether the work succeeded, when said. */
+  success: boolean | null;
 }
 
 export interface ReportErrorResult {
   account: string;
   /** What the lease was for: only a join lease has a target to speak of. */
-  action: Action | null;
+  action: Purpose | null;
   code: string;
   /** Telegram's (or the network's) own words, kept when the code alone loses them (UNKNOWN, NETWORK). */
   lastError: string;
@@ -255,20 +327,51 @@ export class AccountManager {
     return Math.min(startOfDay(now, this.timeZone), now - 2 * HOUR);
   }
 
-  private verdictOf(c: Candidate, action: Action, now: number, channel?: string | null): LimitVerdict {
-    const limits = resolveLimits(
+  /** The verdict of `purpose`'s limits for a candidate; null: its limits do not declare that action. */
+  private verdictOf(c: Candidate, purpose: Purpose, now: number, channel?: string | null): LimitVerdict | null {
+    const limits = limitsFor(
+      purpose,
       parseOverride(c.tenantLimits, 'the tenant'),
       parseOverride(c.limitsJson, `account ${c.id}`),
-    )[action];
+    );
+    if (limits === null) return null;
     return evaluateLimits(limits, c.history, { now, timeZone: this.timeZone, channel, accountId: c.id });
   }
 
   async lease(req: LeaseRequest): Promise<LeaseResult> {
-    if (!(ACTIONS as readonly string[]).includes(req.action)) {
-      throw new UsageError(`unknown action "${req.action}" → use one of ${ACTIONS.join(', ')}`);
-    }
+    await this.assertKnown(req.action);
     if (!(req.ttlMs > 0)) throw ttlError(req.ttlMs);
-    const tenantId = await this.tenantId(req.tenant);
+    return this.find(req, (r, allowed, now, tenantId) => this.claim(r, allowed, now, tenantId));
+  }
+
+  /**
+   * The lease search shared by lease() and check(): a preferred account first, the bound account
+   * of a joined group, then pages of eligible accounts until `take` gets one.
+   */
+  private async find(
+    req: LeaseRequest,
+    take: (
+      req: LeaseRequest,
+      allowed: { id: number; account: string; fence: number; allowance: number }[],
+      now: number,
+      tenantId: number | null,
+    ) => Promise<Lease | null>,
+    scope?: number | null,
+  ): Promise<LeaseResult> {
+    let tenantId = scope !== undefined ? scope : await this.tenantId(req.tenant);
+    if (req.account !== undefined) {
+      const row = await accountForLease(this.store.db, req.account);
+      if (!row) throw new DataError(`account "${req.account}" does not exist → see acctctl accounts list`);
+      // No tenant named: the preferred account's tenant (a fallback never crosses a tenant's wall).
+      if (req.tenant === undefined && scope === undefined) tenantId = row.tenant_id;
+      const { account: _name, only, ...rest } = req;
+      const mine = await this.find({ ...rest, accountId: row.id }, take, tenantId);
+      if (mine.ok) return mine;
+      const why = this.whyNot(row, req, tenantId, mine.reason);
+      if (only) return { ok: false, nextAt: mine.nextAt, reason: why };
+      const other = await this.find({ ...rest, excludeIds: [...(rest.excludeIds ?? []), row.id] }, take, tenantId);
+      return other.ok ? other : { ...other, reason: `${why}; and no other: ${other.reason}` };
+    }
     const channel = channelKey(req.channel);
     // A group some account joined is bound to it for good, and rests through its warm-up.
     const bound = channel === null ? null : await boundAccount(this.store.db, channel);
@@ -297,6 +400,7 @@ export class AccountManager {
     for (let attempt = 0; attempt < CLAIM_RETRIES; attempt++) {
       const now = this.clock.now();
       let earliest: number | null = null;
+      let limited: string | null = null;
       let lostRace = false;
       for (let page = 0; page < MAX_PAGES; page++) {
         const candidates = await leaseCandidates(this.store, {
@@ -309,14 +413,25 @@ export class AccountManager {
           limit: PAGE,
           offset: page * PAGE,
         });
-        const allowed: { id: number; fence: number; allowance: number }[] = [];
+        const allowed: { id: number; account: string; fence: number; allowance: number }[] = [];
         for (const c of candidates) {
           const v = this.verdictOf(c, req.action, now, channel);
-          if (v.allowed) allowed.push({ id: c.id, fence: c.fence, allowance: v.allowance });
-          else if (earliest === null || v.until < earliest) earliest = v.until;
+          // Its limits do not declare this action: not a candidate at all.
+          if (v === null) continue;
+          if (v.allowed) {
+            allowed.push({
+              id: c.id,
+              account: c.account,
+              fence: c.fence,
+              allowance: Math.min(v.allowance, MAX_LIMIT_COUNT),
+            });
+          } else if (earliest === null || v.until < earliest) {
+            earliest = v.until;
+            limited = `${c.account} is at its ${v.reason} limit for ${req.action} until ${new Date(v.until).toISOString()}`;
+          }
         }
         if (allowed.length > 0) {
-          const lease = await this.claim(req, allowed, now, tenantId);
+          const lease = await take(req, allowed, now, tenantId);
           if (lease) return { ok: true, lease };
           // Another holder took or changed them between our read and our claim: read again.
           lostRace = true;
@@ -331,17 +446,96 @@ export class AccountManager {
           reason:
             earliest === null
               ? 'no account is free (all leased, resting, disabled, or needing a person)'
-              : 'every free account is at one of its limits',
+              : req.accountId !== undefined && limited !== null
+                ? limited
+                : 'every free account is at one of its limits',
         };
       }
     }
     return { ok: false, nextAt: this.clock.now(), reason: 'lost every claim to concurrent holders; try again' };
   }
 
+  /** The actions a lease, `record` or `limits check` may name: the four, `parsing`, and every declared one. */
+  async knownActions(): Promise<string[]> {
+    const declared = new Set<string>();
+    for (const doc of await limitDocuments(this.store.db)) {
+      for (const a of declaredActionsOf(parseOverride(doc, 'a limits document'))) declared.add(a);
+    }
+    return [...ACTIONS, PARSING, ...[...declared].sort()];
+  }
+
+  private async assertKnown(purpose: string, where = 'action'): Promise<void> {
+    if (isAction(purpose) || purpose === PARSING) return;
+    const known = await this.knownActions();
+    if (!known.includes(purpose)) {
+      throw new UsageError(
+        `unknown ${where} "${purpose.slice(0, 64)}" → use one of ${known.join(', ')}, or declare it in a tenant's or account's limits file ("actions": { "NAME": { "per_day": 50 } })`,
+      );
+    }
+  }
+
+  /**
+   * `limits check`: whether a lease would succeed now, with which account (the one a lease would
+   * take), or when the next account frees up. Read-only: nothing is taken or written.
+   */
+  async check(req: LimitsCheckRequest): Promise<LimitsCheckResult> {
+    await this.assertKnown(req.action);
+    const r = await this.find({ ...req, holder: '', ttlMs: 1 }, (q, allowed, now) => {
+      const a = allowed[0]!;
+      return Promise.resolve({
+        token: '',
+        accountId: a.id,
+        account: a.account,
+        action: q.action,
+        channel: q.channel ?? null,
+        holder: '',
+        expiresAt: now,
+        allowance: a.allowance,
+      });
+    });
+    return r.ok
+      ? {
+          ok: true,
+          account: r.lease.account,
+          accountId: r.lease.accountId,
+          allowance: r.lease.allowance,
+          nextAt: null,
+          reason: null,
+        }
+      : { ok: false, account: null, accountId: null, allowance: null, nextAt: r.nextAt, reason: r.reason };
+  }
+
+  /** Why a preferred account cannot be had now, in words (its state, lease, pause, proxy or limits). */
+  private whyNot(row: AccountStandingRow, req: LeaseRequest, tenantId: number | null, found: string): string {
+    const now = this.clock.now();
+    const n = row.session_name;
+    const at = (t: number | null) => new Date(t ?? now).toISOString();
+    if (tenantId !== null && row.tenant_id !== tenantId) return `${n} belongs to another tenant`;
+    if (!row.enabled) return `${n} is disabled (acctctl accounts enable ${n})`;
+    if ((PERSON_STATES as readonly string[]).includes(row.state)) return `${n} is ${row.state}: it needs a person`;
+    if ((TIMED_STATES as readonly string[]).includes(row.state) && (row.state_until ?? 0) > now) {
+      return `${n} is in ${row.state} until ${at(row.state_until)}`;
+    }
+    if (row.lease_holder !== null && (row.lease_expires_at ?? 0) > now) {
+      return `${n} is leased by ${row.lease_holder} until ${at(row.lease_expires_at)}`;
+    }
+    if ((row.next_action_at ?? 0) > now) return `${n} is pausing until ${at(row.next_action_at)}`;
+    if (row.proxy_removed_at !== null) return `${n}'s proxy was removed (acctctl accounts proxy ${n} PROXY)`;
+    if (row.proxy_healthy === 0) return `${n}'s proxy is unhealthy (recover tries it again later)`;
+    if (req.action === 'join' && row.channels_full) return `${n} is in too many channels (CHANNELS_TOO_MUCH)`;
+    if (req.excludeIds?.includes(row.id)) return `${n} is excluded by the request`;
+    if (
+      limitsFor(req.action, parseOverride(row.tenant_limits, 'the tenant'), parseOverride(row.limits_json, n)) === null
+    ) {
+      return `${n}'s limits do not declare the action "${req.action}"`;
+    }
+    return found.startsWith(n) ? found : `${n}: ${found}`;
+  }
+
   /** One statement: take the least recently used allowed account whose fence we saw. */
   private async claim(
     req: LeaseRequest,
-    allowed: { id: number; fence: number; allowance: number }[],
+    allowed: { id: number; account: string; fence: number; allowance: number }[],
     now: number,
     tenantId: number | null,
   ): Promise<Lease | null> {
@@ -378,7 +572,10 @@ export class AccountManager {
       limit,
       offset: 0,
     });
-    return rows.map((c) => ({ id: c.id, account: c.account, verdict: this.verdictOf(c, action, now) }));
+    return rows.flatMap((c) => {
+      const verdict = this.verdictOf(c, action, now);
+      return verdict === null ? [] : [{ id: c.id, account: c.account, verdict }];
+    });
   }
 
   /** Accounts a lease for `action` could take right now, in the order it would take them (read-only). */
@@ -409,7 +606,7 @@ export class AccountManager {
   /** The earliest moment another lease could succeed: limits, timed states, leases, pauses. */
   private async nextFreeAt(
     now: number,
-    action: Action,
+    action: string,
     tenantId: number | null,
     limitsUntil: number | null,
     accountId?: number,
@@ -453,36 +650,121 @@ export class AccountManager {
   }
 
   /** End the lease and record what was done with it. */
-  async release(
-    token: string,
-    opts: { used?: Partial<Record<Action, number>>; inTx?: InTx } = {},
-  ): Promise<ReleaseResult> {
+  async release(token: string, opts: ReleaseRequestOptions = {}): Promise<ReleaseResult> {
     const used = opts.used ?? {};
-    for (const [a, n] of Object.entries(used)) {
-      if (!(ACTIONS as readonly string[]).includes(a) || !Number.isInteger(n) || n! < 0 || n! > 1000) {
+    const byChannel = opts.usedByChannel ?? {};
+    const counts: [string, unknown][] = [
+      ...Object.entries(used),
+      ...Object.values(byChannel).flatMap((per) => Object.entries(per)),
+    ];
+    for (const [a, n] of counts) {
+      if (!Number.isInteger(n) || (n as number) < 0 || (n as number) > 1000) {
         throw new UsageError(
-          `used.${a} = ${n} is not allowed → use { used: { ACTION: N } } with an action of ${ACTIONS.join(', ')} and N a whole number from 0 to 1000`,
+          `used.${a} = ${String(n)} is not allowed → use { used: { ACTION: N } } with N a whole number from 0 to 1000`,
         );
       }
     }
+    for (const a of new Set(counts.map(([a]) => a))) await this.assertKnown(a, `action in used (${a})`);
     const { id, fence } = parseToken(token);
     const lost = () =>
       new LeaseLostError(
         `lease ${token} is no longer held (expired, released, or taken over) → nothing was changed; take a new lease`,
       );
     const inTx = opts.inTx;
-    if (!inTx) {
+    const said = opts.success !== undefined || (opts.channels?.length ?? 0) > 0 || Object.keys(byChannel).length > 0;
+    if (!said && !inTx) {
       // The hot path: one statement (Postgres) or one short write transaction (SQLite), held.
       const row = await releaseLease(this.store, { id, fence, now: () => this.clock.now(), used });
       if (!row) throw lost();
-      return { account: row.session_name, recorded: used };
+      return {
+        account: row.session_name,
+        recorded: used,
+        channels: row.lease_channel ? [row.lease_channel] : [],
+        success: null,
+      };
     }
+    if (!said) {
+      return this.store.writeTx(async (tx) => {
+        const now = this.clock.now();
+        const row = await releaseLeaseInTx(tx, this.store.caps, { id, fence, now, used });
+        if (!row) throw lost();
+        await inTx!(tx, now);
+        return {
+          account: row.session_name,
+          recorded: used,
+          channels: row.lease_channel ? [row.lease_channel] : [],
+          success: null,
+        };
+      });
+    }
+    // Channels or success said: the rows carry their channels, and an event keeps the outcome.
     return this.store.writeTx(async (tx) => {
       const now = this.clock.now();
-      const row = await releaseLeaseInTx(tx, this.store.caps, { id, fence, now, used });
+      const row = await releaseLeaseInTx(tx, this.store.caps, { id, fence, now, used: {} });
       if (!row) throw lost();
-      await inTx(tx, now);
-      return { account: row.session_name, recorded: used };
+      const channels = [
+        ...new Set(
+          [row.lease_channel, ...(opts.channels ?? []), ...Object.keys(byChannel)]
+            .map((c) => channelKey(c))
+            .filter((c): c is string => c !== null),
+        ),
+      ];
+      const rows: { action: string; channel: string | null; ok: boolean }[] = [];
+      const recorded: Record<string, number> = {};
+      const add = (action: string, channel: string | null, n: number, ok = true) => {
+        for (let i = 0; i < n; i++) rows.push({ action, channel, ok });
+        if (ok) recorded[action] = (recorded[action] ?? 0) + n;
+      };
+      for (const [a, n] of Object.entries(used) as [string, number][]) {
+        let channel: string | null = null;
+        if (a === row.lease_action && n > 0) {
+          if (channels.length > 1) {
+            // Per-channel limits need to know which channel each action went to: never guess.
+            throw new UsageError(
+              `${a}=${n} over ${channels.length} channels (${channels.join(', ')}) → say how many went to each: --used ${a}:CHANNEL=N (library: usedByChannel); nothing was changed`,
+            );
+          }
+          channel = channels[0] ?? null;
+        }
+        add(a, channel, n);
+      }
+      for (const [c, per] of Object.entries(byChannel)) {
+        for (const [a, n] of Object.entries(per) as [string, number][]) add(a, channelKey(c), n);
+      }
+      // Failed work is a failed attempt of the lease's action: the pause after a failure applies.
+      if (opts.success === false && row.lease_action) add(row.lease_action, row.lease_channel, 1, false);
+      await recordActions(tx, { accountId: row.id, now, rows });
+      const outcome = opts.success === undefined ? 'done' : opts.success ? 'succeeded' : 'failed';
+      const usedText = Object.entries(recorded).map(([a, n]) => `${a}=${n}`);
+      await accountEvent(
+        tx,
+        now,
+        row.id,
+        null,
+        'lease_released',
+        `${row.session_name}: ${row.lease_action ?? 'lease'} work ${outcome}` +
+          `${channels.length ? ` in ${channels.join(', ')}` : ''}${usedText.length ? `; used ${usedText.join(', ')}` : ''}`,
+        { action: row.lease_action, channels, success: opts.success ?? null, used: recorded },
+      );
+      if (inTx) await inTx(tx, now);
+      return { account: row.session_name, recorded, channels, success: opts.success ?? null };
+    });
+  }
+
+  /**
+   * `record`: an action done with an account outside a lease (the account need not be free), in
+   * the action log at `now` from the clock, so the limits count it from then on.
+   */
+  async record(req: RecordRequest): Promise<RecordResult> {
+    await this.assertKnown(req.action);
+    const channel = channelKey(req.channel);
+    const ok = req.ok ?? true;
+    return this.store.writeTx(async (tx) => {
+      const row = await accountForLease(tx, req.account);
+      if (!row) throw new DataError(`account "${req.account}" does not exist → see acctctl accounts list`);
+      const now = this.clock.now();
+      await recordActions(tx, { accountId: row.id, now, rows: [{ action: req.action, channel, ok }] });
+      return { account: row.session_name, action: req.action, channel, ok, at: now };
     });
   }
 

@@ -344,7 +344,7 @@ async function openPostgres(url: string): Promise<OpenedDialect> {
   } catch (cause) {
     await pool.end().catch(() => {});
     throw new UnavailableError(
-      `cannot connect to ${redactUrl(url)} → check the server is running and DATABASE_URL is right`,
+      `cannot connect to ${redactUrl(url)} → check the server is running and DATABASE_URL (or POSTGRES_HOST, _PORT, _USER, _PASSWORD, _DB) is right`,
       { cause },
     );
   }

@@ -1,6 +1,6 @@
 import { CompiledQuery, sql, type Kysely } from 'kysely';
 import type { AccountState } from '../domain/accountStates.js';
-import type { Action, ActionRecord } from '../domain/limits.js';
+import type { ActionRecord } from '../domain/limits.js';
 import type { DialectCaps } from './dialects.js';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
@@ -50,7 +50,8 @@ export const CANDIDATE_PAGE = 16;
 
 /** What varies in a lease's statements (each variant is its own held text). */
 export interface LeaseShape {
-  action: Action;
+  /** One of the four actions, `parsing`, or a declared action: only `join` changes the text. */
+  action: string;
   tenant: boolean;
   account: boolean;
   exclude: boolean;
@@ -59,7 +60,7 @@ export interface LeaseShape {
 /** Values of the lease statements (the `:names` in their text). */
 export interface EligibleValues {
   now: number;
-  action: Action;
+  action: string;
   tenantId: number | null;
   accountId?: number | undefined;
   excludeIds?: readonly number[] | undefined;
@@ -258,13 +259,13 @@ export async function claimLease(
 export interface ReleasedRow {
   id: number;
   session_name: string;
-  lease_action: Action | null;
+  lease_action: string | null;
   lease_channel: string | null;
 }
 
 /** The actions recorded by a release, one entry per action done (`{ invite: 2 }` → invite, invite). */
-export function usedList(used: Partial<Record<Action, number>>): Action[] {
-  return (Object.entries(used) as [Action, number][]).flatMap(([a, n]) => Array.from({ length: n }, () => a));
+export function usedList(used: Partial<Record<string, number>>): string[] {
+  return (Object.entries(used) as [string, number][]).flatMap(([a, n]) => Array.from({ length: n }, () => a));
 }
 
 type Run = <R>(text: string, params: readonly unknown[]) => Promise<R[]>;
@@ -272,7 +273,7 @@ type Run = <R>(text: string, params: readonly unknown[]) => Promise<R[]>;
 async function releaseWith(
   run: Run,
   caps: DialectCaps,
-  v: { id: number; fence: number; now: number; used: Partial<Record<Action, number>> },
+  v: { id: number; fence: number; now: number; used: Partial<Record<string, number>> },
 ): Promise<ReleasedRow | null> {
   const st = leaseStatements(caps, { action: 'message', tenant: false, account: false, exclude: false });
   const actions = usedList(v.used);
@@ -298,7 +299,7 @@ async function releaseWith(
  */
 export function releaseLease(
   store: Store,
-  v: { id: number; fence: number; now: () => number; used: Partial<Record<Action, number>> },
+  v: { id: number; fence: number; now: () => number; used: Partial<Record<string, number>> },
 ): Promise<ReleasedRow | null> {
   if (store.caps.writableCte) return releaseWith((t, p) => store.held.query(t, p), store.caps, { ...v, now: v.now() });
   // "now" is read once the write lock is ours, as in every write transaction.
@@ -309,7 +310,7 @@ export function releaseLease(
 export function releaseLeaseInTx(
   tx: StoreTx,
   caps: DialectCaps,
-  v: { id: number; fence: number; now: number; used: Partial<Record<Action, number>> },
+  v: { id: number; fence: number; now: number; used: Partial<Record<string, number>> },
 ): Promise<ReleasedRow | null> {
   const run: Run = async <R>(text: string, params: readonly unknown[]) =>
     (await tx.executeQuery<R>(CompiledQuery.raw(text, [...params]))).rows as R[];
@@ -338,7 +339,7 @@ export async function boundAccount(
 /** The earliest end of a timed state, a lease or a pause among accounts that could serve `action`. */
 export async function nextStateChangeAt(
   db: StoreTx,
-  v: { now: number; action: Action; tenantId: number | null; accountId?: number | undefined },
+  v: { now: number; action: string; tenantId: number | null; accountId?: number | undefined },
 ): Promise<number | null> {
   const { now } = v;
   const r = await sql<{ t: number | null }>`
@@ -382,7 +383,7 @@ export interface HeldRow {
   session_name: string;
   state: AccountState;
   state_until: number | null;
-  lease_action: Action | null;
+  lease_action: string | null;
   lease_channel: string | null;
   error_count: number;
   limits_json: string | null;
@@ -665,4 +666,84 @@ export async function storeLimits(
           .executeTakeFirst()
       : await db.updateTable('tenants').set({ limits_json: json }).where('name', '=', target.tenant).executeTakeFirst();
   return Number(n.numUpdatedRows) > 0;
+}
+
+// ---- the account manager's other calls (issue 26): declared actions, a preferred account's
+// standing, actions recorded outside a lease.
+
+/** Every limits document set on a tenant or an account (to find the actions operators declared). */
+export async function limitDocuments(db: StoreTx): Promise<string[]> {
+  const r = await sql<{ doc: string }>`
+      select distinct limits_json as doc from tenants where limits_json is not null
+      union select distinct limits_json as doc from telegram_accounts where limits_json is not null`.execute(db);
+  return r.rows.map((x) => x.doc);
+}
+
+export interface AccountStandingRow {
+  id: number;
+  session_name: string;
+  tenant_id: number | null;
+  enabled: number;
+  state: AccountState;
+  state_until: number | null;
+  lease_holder: string | null;
+  lease_expires_at: number | null;
+  next_action_at: number | null;
+  channels_full: number;
+  proxy_removed_at: number | null;
+  proxy_healthy: number | null;
+  limits_json: string | null;
+  tenant_limits: string | null;
+}
+
+/** An account by name with what decides whether it may be leased (a preferred account, `record`). */
+export async function accountForLease(db: StoreTx, name: string): Promise<AccountStandingRow | undefined> {
+  return db
+    .selectFrom('telegram_accounts as a')
+    .leftJoin('tenants as t', 't.id', 'a.tenant_id')
+    .leftJoin('proxies as p', 'p.id', 'a.proxy_id')
+    .select([
+      'a.id',
+      'a.session_name',
+      'a.tenant_id',
+      'a.enabled',
+      'a.state',
+      'a.state_until',
+      'a.lease_holder',
+      'a.lease_expires_at',
+      'a.next_action_at',
+      'a.channels_full',
+      'a.proxy_removed_at',
+      'p.healthy as proxy_healthy',
+      'a.limits_json',
+      't.limits_json as tenant_limits',
+    ])
+    .where('a.session_name', '=', name)
+    .executeTakeFirst() as Promise<AccountStandingRow | undefined>;
+}
+
+/**
+ * Append action-log rows of one account (an action done outside a lease, or a release's rows
+ * with their channels) and mark it used now when any succeeded.
+ */
+export async function recordActions(
+  tx: StoreTx,
+  v: { accountId: number; now: number; rows: readonly { action: string; channel: string | null; ok: boolean }[] },
+): Promise<void> {
+  if (v.rows.length === 0) return;
+  await tx
+    .insertInto('action_log')
+    .values(
+      v.rows.map((r) => ({
+        account_id: v.accountId,
+        action: r.action,
+        channel: r.channel,
+        at: v.now,
+        ok: r.ok ? 1 : 0,
+      })),
+    )
+    .execute();
+  if (v.rows.some((r) => r.ok)) {
+    await tx.updateTable('telegram_accounts').set({ last_used_at: v.now }).where('id', '=', v.accountId).execute();
+  }
 }

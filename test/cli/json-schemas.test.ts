@@ -179,6 +179,15 @@ describe('every --json output validates against its published schema', () => {
     await json('release', ['release', l.lease.token, '--used', 'message=1']);
     const l2 = await json<{ lease: { token: string } }>('lease', ['lease', '--action', 'message', '--any-tenant']);
     await json('report-error', ['report-error', l2.lease.token, 'FLOOD_WAIT_42']);
+    await json('limits check', ['limits', 'check', '--action', 'contact', '--any-tenant']);
+    const p = await json<{ lease: { token: string; account: string } }>('lease', [
+      'lease',
+      '--action',
+      'parsing',
+      '--any-tenant',
+    ]);
+    await json('record', ['record', p.lease.account, 'message', '--channel', '@acctctl_demo_news']);
+    await json('release', ['release', p.lease.token, '--channel', '@acctctl_demo_news', '--success']);
     const e = await json<{ items: unknown[] }>('events', ['events']);
     expect(e.items.length).toBeGreaterThan(0);
     await json('recover', ['recover']);

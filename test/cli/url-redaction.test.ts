@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -43,5 +43,29 @@ describe('credentials in Postgres URLs are never printed', () => {
       }
       rmSync(join(dir, 'acctctl.key'));
     }
+  });
+
+  it('POSTGRES_HOST/PORT/USER/PASSWORD/DB: errors, migrate, doctor and debug logs never show POSTGRES_PASSWORD', async () => {
+    const port = await closedPort();
+    const password = 'PartsPassw0rd:XYZ@';
+    const env = baseEnv({
+      POSTGRES_HOST: '127.0.0.1',
+      POSTGRES_PORT: String(port),
+      POSTGRES_USER: 'acct',
+      POSTGRES_PASSWORD: password,
+      POSTGRES_DB: 'fleet',
+      ACCTCTL_KEY_FILE: makeKey(dir),
+    });
+    for (const args of [['migrate'], ['doctor'], ['--log-level', 'debug', 'status'], ['--json', 'doctor']]) {
+      const r = await runCli(args, { env, cwd: dir });
+      const out = r.stdout + r.stderr;
+      // Postgres was chosen (its host is named, the connection fails: 69), never a SQLite file.
+      expect(r.code, out).not.toBe(0);
+      expect(out, args.join(' ')).toContain(`127.0.0.1:${port}`);
+      for (const shown of [password, encodeURIComponent(password), 'PartsPassw0rd']) {
+        expect(out, args.join(' ')).not.toContain(shown);
+      }
+    }
+    expect(existsSync(join(dir, 'acctctl.db'))).toBe(false);
   });
 });

@@ -50,6 +50,33 @@ describe.each(DIALECTS)('openFleet on $name', ({ skip, createMigrated }) => {
     await utc.close();
   });
 
+  it.skipIf(skip)(
+    'the Account Manager’s calls from the library: check, a preferred account, record, release with channels',
+    async () => {
+      const clock = new FakeClock(NOON_ISH);
+      await using fleet = await openFleet({ db: t.url, keyFile, env: {}, cwd: t.dir, clock });
+      await fleet.accounts.import(makeAccounts(2, { tenant: 'acme' }), { createTenants: true });
+      await fleet.manager.setLimits({ tenant: 'acme' }, { invite: { per_day: 1, gap_seconds: 0, burst: null } });
+      const before = await snapshot(fleet.store);
+      expect(await fleet.check({ action: 'invite', account: 'acc_00001' })).toMatchObject({
+        ok: true,
+        account: 'acc_00001',
+      });
+      expect(await snapshot(fleet.store)).toBe(before);
+      await fleet.record({ account: 'acc_00001', action: 'invite', channel: '@chan_a' });
+      expect(await fleet.lease({ action: 'invite', account: 'acc_00001', only: true })).toMatchObject({ ok: false });
+      const l = await fleet.lease({ action: 'parsing', account: 'acc_00001' });
+      if (!l.ok) throw new Error(l.reason);
+      expect(l.lease).toMatchObject({ account: 'acc_00001', action: 'parsing' });
+      expect(await fleet.release(l.lease.token, { channels: ['@chan_b'], success: true })).toEqual({
+        account: 'acc_00001',
+        recorded: {},
+        channels: ['@chan_b'],
+        success: true,
+      });
+    },
+  );
+
   it.skipIf(skip)('judges flood waits by ACCTCTL_FLOOD_THRESHOLD as the CLI does', async () => {
     const clock = new FakeClock(NOON_ISH);
     for (const [env, state] of [

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseDbUrl } from '../../src/config/config.js';
 import { ConfigError } from '../../src/errors.js';
+import { redact, redactUrl } from '../../src/security/redact.js';
 
 describe('config', () => {
   it('defaults', () => {
@@ -110,6 +111,55 @@ describe('config', () => {
     }
     expect(e.details).toHaveLength(7);
     expect(text).not.toContain(secretHash);
+  });
+
+  it('POSTGRES_HOST/PORT/USER/PASSWORD/DB select Postgres when neither --db nor DATABASE_URL is set', () => {
+    const parts = {
+      POSTGRES_HOST: 'db.internal',
+      POSTGRES_PORT: '6543',
+      POSTGRES_USER: 'joiner',
+      POSTGRES_PASSWORD: 'p@ss:w/rd secret',
+      POSTGRES_DB: 'integration_db',
+    };
+    const c = loadConfig({}, parts, '/w');
+    expect(c.db).toEqual({
+      kind: 'postgres',
+      url: 'postgres://joiner:p%40ss%3Aw%2Frd%20secret@db.internal:6543/integration_db',
+    });
+    // The password is never shown: the printable form of the store masks it, the redactor knows it.
+    expect(redact('connect failed for p@ss:w/rd secret')).not.toContain('p@ss:w/rd secret');
+    expect(redactUrl((c.db as { url: string }).url)).not.toContain('secret');
+    // Host alone: the server's own defaults for the rest.
+    expect(loadConfig({}, { POSTGRES_HOST: '127.0.0.1' }, '/w').db).toEqual({
+      kind: 'postgres',
+      url: 'postgres://127.0.0.1',
+    });
+    // DATABASE_URL wins over them, and --db over both.
+    expect(loadConfig({}, { ...parts, DATABASE_URL: 'sqlite:a.db' }, '/w').db).toEqual({
+      kind: 'sqlite',
+      path: '/w/a.db',
+    });
+    expect(loadConfig({ db: 'b.db' }, parts, '/w').db).toEqual({ kind: 'sqlite', path: '/w/b.db' });
+  });
+
+  it('POSTGRES_* without POSTGRES_HOST, or a bad port, is a configuration problem that never shows the password', () => {
+    const problem = (env: Record<string, string>): ConfigError => {
+      try {
+        loadConfig({}, env, '/w');
+      } catch (e) {
+        return e as ConfigError;
+      }
+      throw new Error('no ConfigError');
+    };
+    const e = problem({ POSTGRES_USER: 'joiner', POSTGRES_PASSWORD: 'hunter2-secret' });
+    expect(e).toBeInstanceOf(ConfigError);
+    expect(e.exitCode).toBe(78);
+    expect(e.details).toEqual([
+      'POSTGRES_USER, POSTGRES_PASSWORD: set POSTGRES_HOST too (they select Postgres together), or DATABASE_URL',
+    ]);
+    const bad = problem({ POSTGRES_HOST: 'db/x', POSTGRES_PORT: '70000', POSTGRES_PASSWORD: 'hunter2-secret' });
+    expect(bad.details.map((d) => d.split(':')[0])).toEqual(['POSTGRES_HOST', 'POSTGRES_PORT']);
+    expect([bad.message, ...bad.details, e.message, ...e.details].join('\n')).not.toContain('hunter2');
   });
 
   it('ACCTCTL_TELEGRAM=sandbox switches to the simulated Telegram', () => {

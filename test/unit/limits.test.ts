@@ -3,7 +3,10 @@ import {
   DEFAULT_LIMITS,
   evaluateLimits,
   gapAfter,
+  limitsFor,
   nextDayStart,
+  NO_QUOTA,
+  PARSING,
   parseLimitsOverride,
   resolveLimits,
   type ActionLimits,
@@ -183,7 +186,7 @@ describe('limits in simulated time', () => {
         'invite.per_day: a whole number 0–10000',
         'invite.gap_seconds: seconds 0–604800 (7 days), or [min, max] seconds with min ≤ max',
         'invite.color: unknown setting',
-        'wave: unknown action (join, invite, message, contact)',
+        'wave: unknown action (join, invite, message, contact; declare others under "actions")',
       ]);
   });
 
@@ -246,7 +249,7 @@ describe('limits in simulated time', () => {
     expect(parseLimitsOverride([1])).toEqual({
       ok: false,
       problems: [
-        '(top level): must be an object keyed by action (join, invite, message, contact), or flood_threshold_seconds',
+        '(top level): must be an object keyed by action (join, invite, message, contact), flood_threshold_seconds, or actions (declared ones)',
       ],
     });
     expect(parseLimitsOverride({ join: { burst: { count: 2 } } })).toEqual({
@@ -262,5 +265,26 @@ describe('limits in simulated time', () => {
       ok: true,
       value: { message: { gapMs: [5000, 5000], gapAfterFailureMs: null, burst: null, perChannelPerDay: null } },
     });
+  });
+
+  it('declared actions: named under "actions", their own limits (left out: none), checked like the four', () => {
+    const r = parseLimitsOverride({ actions: { scrape: { per_day: 5, gap_seconds: 30 } } });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(limitsFor('scrape', r.value)).toEqual({ ...NO_QUOTA, perDay: 5, gapMs: [30_000, 30_000] });
+    // The account's declaration wins field by field over its tenant's.
+    const own = parseLimitsOverride({ actions: { scrape: { per_hour: 2 } } });
+    if (!own.ok) throw new Error('invalid');
+    expect(limitsFor('scrape', r.value, own.value)).toMatchObject({ perDay: 5, perHour: 2 });
+    expect(limitsFor('export', r.value, own.value)).toBeNull();
+    expect(limitsFor(PARSING, null)).toBe(NO_QUOTA);
+    expect(limitsFor('invite', r.value)).toEqual(DEFAULT_LIMITS.invite);
+    const bad = parseLimitsOverride({ actions: { Join: {}, parsing: {}, ok_1: { per_dy: 1 } } });
+    expect(bad.ok ? [] : bad.problems).toEqual([
+      'actions.Join: an action name: a–z, digits and _ (up to 32), not join, invite, message, contact, parsing',
+      'actions.parsing: an action name: a–z, digits and _ (up to 32), not join, invite, message, contact, parsing',
+      'actions.ok_1.per_dy: unknown setting',
+    ]);
+    expect(parseLimitsOverride({ actions: [] }).ok).toBe(false);
   });
 });

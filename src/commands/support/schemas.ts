@@ -453,7 +453,30 @@ export const JSON_SCHEMAS: Record<string, OutputSchema> = {
     nextAt: n(time),
     reason: n(str),
   }),
-  release: doc('release', { account: str, recorded: counts }),
+  release: doc('release: what was recorded, the channels of the work, and whether it succeeded (null: not said)', {
+    account: str,
+    recorded: counts,
+    channels: strings,
+    success: n(bool),
+  }),
+  'limits check': doc(
+    'limits check: whether a lease would succeed now, with which account, or (exit 75) why not and when',
+    {
+      ok: bool,
+      account: n(str),
+      accountId: n(int),
+      allowance: n(int),
+      nextAt: n(time),
+      reason: n(str),
+    },
+  ),
+  record: doc('record: an action done outside a lease, now in the action log', {
+    account: str,
+    action: str,
+    channel: n(str),
+    ok: bool,
+    at: time,
+  }),
   renew: doc('renew', { account: str, expiresAt: time }),
   'report-error': doc('report-error', {
     account: str,

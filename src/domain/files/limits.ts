@@ -56,17 +56,43 @@ export const ACTION_LIMITS_SCHEMA = fields(
   { typeMessage: 'must be an object', unknownMessage: 'unknown setting' },
 );
 
+/**
+ * An action the operator declares with its own limits (`"actions": { "scrape": { "per_day": 50 } }`):
+ * leases, `record` and `limits check` then know it for the tenant's (or the account's) accounts. A
+ * limit left out does not apply. The four actions are set at the top level; `parsing` has no quota.
+ */
+export const DECLARED_ACTION_NAME = /^[a-z][a-z0-9_]{0,31}$/;
+const RESERVED_ACTIONS = ['join', 'invite', 'message', 'contact', 'parsing'];
+const NAME = `an action name: a–z, digits and _ (up to 32), not ${RESERVED_ACTIONS.join(', ')}`;
+
+const DECLARED = '{ "NAME": { "per_day": n, … } }: the declared actions and their limits';
+const declaredActions = v.pipe(
+  v.unknown(),
+  v.check((x) => !Array.isArray(x), DECLARED),
+  v.record(
+    v.pipe(
+      v.string(),
+      v.regex(DECLARED_ACTION_NAME, NAME),
+      v.check((s) => !RESERVED_ACTIONS.includes(s), NAME),
+    ),
+    ACTION_LIMITS_SCHEMA,
+    DECLARED,
+  ),
+);
+
 export const LIMITS_FILE_SCHEMA = fields(
   {
     flood_threshold_seconds: v.optional(wholeNumber('seconds, a whole number 0–86400', 0, 86_400)),
+    actions: v.optional(declaredActions),
     join: v.optional(ACTION_LIMITS_SCHEMA),
     invite: v.optional(ACTION_LIMITS_SCHEMA),
     message: v.optional(ACTION_LIMITS_SCHEMA),
     contact: v.optional(ACTION_LIMITS_SCHEMA),
   },
   {
-    typeMessage: 'must be an object keyed by action (join, invite, message, contact), or flood_threshold_seconds',
-    unknownMessage: 'unknown action (join, invite, message, contact)',
+    typeMessage:
+      'must be an object keyed by action (join, invite, message, contact), flood_threshold_seconds, or actions (declared ones)',
+    unknownMessage: 'unknown action (join, invite, message, contact; declare others under "actions")',
   },
 );
 
