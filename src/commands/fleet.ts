@@ -5,15 +5,7 @@ import { MAX_LIMIT_COUNT } from '../domain/files/limits.js';
 import type { Ctx } from './support/context.js';
 import { secretBox, withExistingStore, withStore } from './support/context.js';
 import { c, cellText, fmtTime, KEY, paint, table } from './support/output.js';
-import {
-  ACTIONS,
-  declaredActionsOf,
-  isAction,
-  limitsFor,
-  parseLimitsOverride,
-  type Action,
-  type Limits,
-} from '../domain/limits.js';
+import { ACTIONS, declaredActionsOf, limitsFor, parseLimitsOverride, type Limits } from '../domain/limits.js';
 import { count } from '../domain/plural.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { AccountManager, type LeaseResult, type RecoverResult, type ResetResult } from '../fleet/accountManager.js';
