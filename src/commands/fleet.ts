@@ -60,6 +60,7 @@ function manager(ctx: Ctx, store: Store): AccountManager {
     store,
     clock: ctx.clock,
     timeZone: ctx.config.timeZone,
+    pacing: ctx.config.pacing,
     log: ctx.log,
     ...(ctx.config.floodThresholdSeconds !== undefined
       ? { floodThresholdSeconds: ctx.config.floodThresholdSeconds }

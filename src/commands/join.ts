@@ -129,6 +129,7 @@ export async function joinCli(ctx: Ctx, opts: JoinFlags): Promise<void> {
           dryRun: opts.dryRun ?? false,
           maxWaitMs: maxWait * 1000,
           timeZone: ctx.config.timeZone,
+          pacing: ctx.config.pacing,
           ...(floodThresholdSeconds !== undefined ? { floodThresholdSeconds } : {}),
           pendingExpiryDays: pendingDays,
         },

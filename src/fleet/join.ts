@@ -26,6 +26,7 @@ import type { Store } from '../store/store.js';
 import { TelegramCallError, TelegramConnectError, type TelegramGateway } from '../telegram/gateway.js';
 import { markProxy } from '../store/proxies.js';
 import type { ProxySpec } from '../domain/proxyUrl.js';
+import type { PacingConfig } from '../domain/pacing.js';
 
 export interface JoinOptions {
   niche: string;
@@ -40,6 +41,8 @@ export interface JoinOptions {
   ttlMs?: number;
   floodThresholdSeconds?: number;
   timeZone: string;
+  /** Pacing (active hours, the day's budget spread, per-proxy spacing); null/undefined: limits only. */
+  pacing?: PacingConfig | null | undefined;
   /** A join request still pending this many days after it was sent expires (default 7). */
   pendingExpiryDays?: number | undefined;
 }
@@ -99,6 +102,7 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
     store,
     clock,
     timeZone: opts.timeZone,
+    pacing: opts.pacing,
     log,
     ...(opts.floodThresholdSeconds !== undefined ? { floodThresholdSeconds: opts.floodThresholdSeconds } : {}),
   });

@@ -13,6 +13,8 @@ export interface TenantsTable {
   notify_min_severity: string | null;
   limits_json: string | null;
   created_at: number;
+  /** IANA time zone of its accounts that set none (NULL: ACCTCTL_TIMEZONE). */
+  timezone: Generated<string | null>;
 }
 
 export interface ProxiesTable {
@@ -72,6 +74,10 @@ export interface TelegramAccountsTable {
   device_json: string | null;
   /** A session file's .json beyond the columns (twoFA, unknown keys, user id), encrypted. */
   session_meta_enc: string | null;
+  /** IANA time zone of its local day and active hours (NULL: its tenant's, else ACCTCTL_TIMEZONE). */
+  timezone: Generated<string | null>;
+  /** When it was marked new: its warm-up ramp counts local days from here (NULL: not new). */
+  new_since: Generated<number | null>;
 }
 
 export interface LimitResetsTable {

@@ -21,6 +21,7 @@ const MIGRATIONS = [
   '0011_alerts_trust',
   '0012_telegram_devices',
   '0013_follower_order',
+  '0014_pacing',
 ];
 
 describe.each(DIALECTS)('migrations on $name', ({ name, skip, create }) => {
