@@ -247,7 +247,13 @@ const sec = (ms: number): string => (ms % 60_000 === 0 && ms > 0 ? `${ms / 60_00
 
 export function renderLimits(
   who: string,
-  r: { limits: Limits; overrides: { tenant: unknown; account: unknown } },
+  r: {
+    limits: Limits;
+    overrides: { tenant: unknown; account: unknown };
+    timeZone?: string;
+    activeHours?: string | null;
+    newSince?: number | null;
+  },
 ): string {
   const set = [r.overrides.tenant !== null ? 'the tenant’s' : null, r.overrides.account !== null ? 'its own' : null]
     .filter(Boolean)
@@ -268,7 +274,11 @@ export function renderLimits(
           l.burst ? `${l.burst.count}, then ${sec(l.burst.pauseMs)}` : '',
         ];
       }),
-    )
+    ) +
+    (r.timeZone === undefined
+      ? ''
+      : `\ntime zone ${r.timeZone}; active hours ${r.activeHours ?? 'any (pacing off: ACCTCTL_PACING=off)'}` +
+        (r.newSince ? `; new since ${fmtTime(r.newSince)} (warm-up ramp)` : ''))
   );
 }
 

@@ -310,7 +310,13 @@ export class AccountManager {
 
   /** Pacing's view of an account now: its zone, active hours and (joins) today's plan. */
   private paceOf(
-    a: { id: number; limitsJson: string | null; tenantLimits: string | null; timeZone: string | null; newSince: number | null },
+    a: {
+      id: number;
+      limitsJson: string | null;
+      tenantLimits: string | null;
+      timeZone: string | null;
+      newSince: number | null;
+    },
     limits: Limits[Action],
     action: Action,
     history: readonly ActionRecord[],
@@ -359,10 +365,21 @@ export class AccountManager {
       if (proxy.busy > 0) until = Math.max(until, now + p.gapMs);
       if (until > now && recent.length + proxy.busy > 0) blocks.push({ reason: 'proxy', until });
     }
-    if (!blocks.length) return v.allowed && pace.plan ? { ...v, allowance: Math.min(v.allowance, 1) } : v;
+    // A limit that ends outside the active hours ends, in effect, when they start again.
+    const open = (t: number) => (hours ? nextActiveStart(t, pace.timeZone, hours) : t);
+    if (!blocks.length) {
+      if (!v.allowed) return { ...v, until: open(v.until) };
+      return pace.plan ? { ...v, allowance: Math.min(v.allowance, 1) } : v;
+    }
     const worst = blocks.reduce((a, b) => (b.until > a.until ? b : a));
-    if (!v.allowed && v.until >= worst.until) return v;
-    return { allowed: false, reason: worst.reason, until: worst.until, usedToday: v.usedToday, usedLastHour: v.usedLastHour };
+    if (!v.allowed && v.until >= worst.until) return { ...v, until: open(v.until) };
+    return {
+      allowed: false,
+      reason: worst.reason,
+      until: open(worst.until),
+      usedToday: v.usedToday,
+      usedLastHour: v.usedLastHour,
+    };
   }
 
   async lease(req: LeaseRequest): Promise<LeaseResult> {
@@ -422,7 +439,13 @@ export class AccountManager {
           else {
             if (earliest === null || v.until < earliest) earliest = v.until;
             if (v.reason === 'active_hours') {
-              if (!dayStarts || v.until < dayStarts.at) dayStarts = { account: c.account, at: v.until, tz: c.timeZone ?? this.timeZone, hours: this.hoursOf(c.limitsJson, c.tenantLimits) };
+              if (!dayStarts || v.until < dayStarts.at)
+                dayStarts = {
+                  account: c.account,
+                  at: v.until,
+                  tz: c.timeZone ?? this.timeZone,
+                  hours: this.hoursOf(c.limitsJson, c.tenantLimits),
+                };
             } else allOutside = false;
           }
         }
@@ -781,9 +804,16 @@ export class AccountManager {
    * The limits that apply (README "Limits overrides"): the defaults, then the tenant's overrides,
    * then the account's; and which overrides are set.
    */
-  async effectiveLimits(
-    target: { account: string } | { tenant: string },
-  ): Promise<{ limits: Limits; overrides: { tenant: unknown; account: unknown } }> {
+  async effectiveLimits(target: { account: string } | { tenant: string }): Promise<{
+    limits: Limits;
+    overrides: { tenant: unknown; account: unknown };
+    /** Its time zone (its own, its tenant's, else the fleet's). */
+    timeZone: string;
+    /** Its active hours ("09:00-23:00"), or null when pacing is off (ACCTCTL_PACING=off). */
+    activeHours: string | null;
+    /** A new account's warm-up ramp started here (null: not new). */
+    newSince: number | null;
+  }> {
     const o = await readLimitOverrides(this.store.db, target);
     if (!o) {
       throw new DataError(
@@ -796,6 +826,12 @@ export class AccountManager {
         tenant: o.tenant === null ? null : (JSON.parse(o.tenant) as unknown),
         account: o.account === null ? null : (JSON.parse(o.account) as unknown),
       },
+      timeZone: o.timezone ?? this.timeZone,
+      activeHours: (() => {
+        const h = this.hoursOf(o.account, o.tenant);
+        return h ? formatActiveHours(h) : null;
+      })(),
+      newSince: o.newSince,
     };
   }
 

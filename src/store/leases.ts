@@ -717,18 +717,36 @@ export async function usageInputs(
 export async function readLimitOverrides(
   db: StoreTx,
   target: { account: string } | { tenant: string },
-): Promise<{ tenant: string | null; account: string | null } | undefined> {
+): Promise<
+  { tenant: string | null; account: string | null; timezone: string | null; newSince: number | null } | undefined
+> {
   if ('account' in target) {
     const r = await db
       .selectFrom('telegram_accounts as a')
       .leftJoin('tenants as t', 't.id', 'a.tenant_id')
-      .select(['a.limits_json as account', 't.limits_json as tenant'])
+      .select((eb) => [
+        'a.limits_json as account',
+        't.limits_json as tenant',
+        eb.fn.coalesce('a.timezone', 't.timezone').as('timezone'),
+        'a.new_since',
+      ])
       .where('a.session_name', '=', target.account)
       .executeTakeFirst();
-    return r ? { tenant: r.tenant ?? null, account: r.account ?? null } : undefined;
+    return r
+      ? {
+          tenant: r.tenant ?? null,
+          account: r.account ?? null,
+          timezone: r.timezone ?? null,
+          newSince: r.new_since === null ? null : Number(r.new_since),
+        }
+      : undefined;
   }
-  const r = await db.selectFrom('tenants').select('limits_json').where('name', '=', target.tenant).executeTakeFirst();
-  return r ? { tenant: r.limits_json ?? null, account: null } : undefined;
+  const r = await db
+    .selectFrom('tenants')
+    .select(['limits_json', 'timezone'])
+    .where('name', '=', target.tenant)
+    .executeTakeFirst();
+  return r ? { tenant: r.limits_json ?? null, account: null, timezone: r.timezone ?? null, newSince: null } : undefined;
 }
 
 export async function storeLimits(
