@@ -25,7 +25,7 @@ import { checkTenantFilter } from '../store/filters.js';
 export async function importAccountsCli(
   ctx: Ctx,
   paths: string | string[],
-  opts: { tenant?: string; fernetKeyFile?: string; createTenant?: boolean },
+  opts: { tenant?: string; fernetKeyFile?: string; createTenant?: boolean; new?: boolean },
 ): Promise<void> {
   const list = typeof paths === 'string' ? [paths] : paths;
   if (opts.tenant !== undefined && !validTenantName(opts.tenant))
@@ -48,7 +48,10 @@ export async function importAccountsCli(
   const box = secretBox(ctx);
   await withStore(ctx, async (store) =>
     ctx.emit(
-      await importAccounts({ store, box, clock: ctx.clock }, rows, { createTenants: opts.createTenant === true }),
+      await importAccounts({ store, box, clock: ctx.clock }, rows, {
+        createTenants: opts.createTenant === true,
+        markNew: opts.new === true,
+      }),
       (r) =>
         `imported ${count(r.imported, 'account')} (${r.created.length} new, ${r.updated.length} updated)` +
         createdTenants(r.tenantsCreated) +
@@ -83,7 +86,7 @@ export async function exportAccountsCli(
 const stateColour = (s: string) =>
   s === 'active' ? c.green(s) : ['frozen', 'disabled', 'banned'].includes(s) ? c.red(s) : c.yellow(s);
 
-export function accountListColumns(now: number): Column<AccountRow>[] {
+export function accountListColumns(now: number, defaultZone = 'UTC'): Column<AccountRow>[] {
   return [
     { head: 'account', value: (r) => r.name },
     { head: 'tenant', value: (r) => r.tenant },
@@ -97,6 +100,7 @@ export function accountListColumns(now: number): Column<AccountRow>[] {
     },
     { head: 'proxy', value: (r) => r.proxy },
     { head: 'device', value: (r) => r.device?.model ?? '' },
+    { head: 'time zone', value: (r) => r.timeZone ?? defaultZone },
     { head: 'last used', value: (r) => fmtTime(r.lastUsedAt) },
     { head: 'errors', value: (r) => r.errorCount },
     { head: 'last error', value: (r) => r.lastError },
@@ -113,10 +117,10 @@ export async function listAccountsCli(
   await withExistingStore(ctx, async (store) => {
     await checkTenantFilter(store, filter.tenant);
     await emitListing(ctx, spec, {
-      columns: accountListColumns(ctx.clock.now()),
+      columns: accountListColumns(ctx.clock.now(), ctx.config.timeZone),
       total: await countAccounts(store, filter),
       rows: pages<AccountListRow>((last, n) => accountsPage(store, filter, last?.name ?? null, n), spec.limit),
-      json: ({ id: _id, ...r }) => r,
+      json: ({ id: _id, ...r }) => ({ ...r, timeZone: r.timeZone ?? ctx.config.timeZone }),
       empty:
         filter.state || filter.tenant
           ? 'no accounts match'

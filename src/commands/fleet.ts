@@ -303,7 +303,7 @@ export async function setLimitsCli(
   await withStore(ctx, async (store) => {
     await manager(ctx, store).setLimits(target, doc);
     const who = 'account' in target ? `account ${target.account}` : `tenant ${target.tenant}`;
-    ctx.emit({ ...target, limits: doc, overrides: null }, () =>
+    ctx.emit({ ...target, limits: doc, overrides: null, timeZone: null, activeHours: null, newSince: null }, () =>
       doc === null ? `${who}: limits back to the defaults` : `${who}: limits set`,
     );
   });

@@ -16,6 +16,18 @@ export interface ActiveHours {
   end: number;
 }
 
+/** Whether `tz` is an IANA time zone this Node knows (full ICU). */
+export function isTimeZoneName(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const TIME_ZONE_HELP = 'an IANA time zone such as Europe/Moscow, America/New_York or UTC';
+
 /** `00:00-24:00`: no window, the account may act at any hour. */
 export const ALWAYS: ActiveHours = { start: 0, end: 1440 };
 /** The default window: 09:00–23:00 local. */

@@ -21,7 +21,8 @@ import {
 } from '../store/targetClaims.js';
 import type { Logger } from '../log/logger.js';
 import type { SecretBox } from '../security/secretBox.js';
-import { accountStanding } from '../store/accounts.js';
+import { accountStanding, accountsPage } from '../store/accounts.js';
+import { formatActiveHours } from '../domain/pacing.js';
 import type { Store } from '../store/store.js';
 import { TelegramCallError, TelegramConnectError, type TelegramGateway } from '../telegram/gateway.js';
 import { markProxy } from '../store/proxies.js';
@@ -66,6 +67,20 @@ export interface JoinTargetResult {
   detail: string | null;
 }
 
+export interface JoinAccountPlan {
+  account: string;
+  timeZone: string;
+  activeHours: string | null;
+  budget: number | null;
+  usedToday: number;
+  /** When its next join may happen (≤ now: now). */
+  nextAt: number;
+  why: string | null;
+}
+
+/** Accounts shown by `join --dry-run`. */
+const DRY_RUN_ACCOUNTS = 50;
+
 export interface JoinSummary {
   niche: string;
   dryRun: boolean;
@@ -77,6 +92,11 @@ export interface JoinSummary {
   /** Targets of the niche still waiting to be claimed when the run ended (why "nothing joined"). */
   waiting: number;
   plan?: { target: string; account: string | null }[];
+  /**
+   * --dry-run: each account's day (up to 50, name order): its time zone, today's drawn join
+   * budget and use, and when its next join is planned (pacing off: only when its limits allow one).
+   */
+  accounts?: JoinAccountPlan[];
   /** Pending join requests asked about again in this run (approved → joined, or expired). */
   rechecked: RecheckResult[];
   /** ACCTCTL_TELEGRAM=sandbox: nothing reached Telegram. */
@@ -116,6 +136,25 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
     const targets = await peekTargets(store, { niche: opts.niche, batch: opts.batch, now: clock.now(), tenantId });
     const free = await fleet.eligibleNow('join', { limit: opts.batch, ...tenantOpt });
     const plan = targets.map((t, i) => ({ target: t.ref, account: free[i]?.account ?? null }));
+    const listed = await accountsPage(store, { tenant: opts.tenant }, null, DRY_RUN_ACCOUNTS);
+    const usage = await fleet.usage(listed.map((a) => a.id));
+    const now = clock.now();
+    const accounts: JoinAccountPlan[] = listed.flatMap((a) => {
+      const u = usage.get(a.id)?.join;
+      if (!u || !a.enabled) return [];
+      const v = u.verdict;
+      return [
+        {
+          account: a.name,
+          timeZone: u.pace.timeZone,
+          activeHours: u.pace.activeHours ? formatActiveHours(u.pace.activeHours) : null,
+          budget: u.pace.plan?.budget ?? null,
+          usedToday: v.usedToday,
+          nextAt: v.allowed ? now : v.until,
+          why: v.allowed ? null : v.reason,
+        },
+      ];
+    });
     return {
       niche: opts.niche,
       dryRun: true,
@@ -125,6 +164,7 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
       nextFreeAt: await fleet.nextFree('join', opts.tenant),
       waiting: await countWaitingTargets(store, opts.niche, clock.now(), tenantId),
       plan,
+      accounts,
       rechecked: [],
     };
   }
