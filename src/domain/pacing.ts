@@ -57,10 +57,10 @@ export function formatActiveHours(h: ActiveHours): string {
 
 export const ACTIVE_HOURS_HELP = 'HH:MM-HH:MM in local time, e.g. 09:00-23:00 or 18:00-02:00; 00:00-24:00 turns it off';
 
-/** A stable number in [0, 1) from a text (FNV-1a, then a finaliser so nearby seeds spread). */
-export function unit(seed: string): number {
+/** A stable number in [0, 1) from a text (FNV-1a, then a finaliser so nearby keys spread). */
+export function unit(key: string): number {
   let h = 2166136261;
-  for (let i = 0; i < seed.length; i++) h = Math.imul(h ^ seed.charCodeAt(i), 16777619) >>> 0;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619) >>> 0;
   h = (h ^ (h >>> 16)) >>> 0;
   h = Math.imul(h, 0x85ebca6b) >>> 0;
   h = (h ^ (h >>> 13)) >>> 0;
