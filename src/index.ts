@@ -49,6 +49,8 @@ export type {
   ReportErrorResult,
   RecoverResult,
   ResetResult,
+  ActionUsage,
+  PaceView,
 } from './fleet/accountManager.js';
 export type { AccountChange, AccountRow, ImportAccountsResult } from './fleet/accounts.js';
 export type { TelegramDevice } from './domain/device.js';
@@ -76,6 +78,8 @@ export type {
   LimitVerdict,
   Purpose,
 } from './domain/limits.js';
+export { DEFAULT_ACTIVE_HOURS, DEFAULT_PROXY_PACING, parseActiveHours, planPace } from './domain/pacing.js';
+export type { ActiveHours, PaceInput, PacePlan, PaceReason, PacingConfig, ProxyPacing } from './domain/pacing.js';
 export { systemClock, FakeClock } from './domain/clock.js';
 export type { Clock } from './domain/clock.js';
 export type { Logger, LogFields, LogLevel } from './log/logger.js';

@@ -171,6 +171,7 @@ export async function openFleet(opts: OpenFleetOptions = {}): Promise<Fleet> {
     store,
     clock,
     timeZone: config.timeZone,
+    pacing: config.pacing,
     log,
     ...(config.floodThresholdSeconds !== undefined ? { floodThresholdSeconds: config.floodThresholdSeconds } : {}),
   });

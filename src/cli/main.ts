@@ -152,14 +152,15 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
       '--verify-mode <mode>',
       'api, instagram, proxy, api+instagram, api+proxy, instagram+proxy, api+proxy+instagram',
     )
+    .option('--timezone <tz>', 'IANA time zone of its accounts that set none (default ACCTCTL_TIMEZONE)')
     .action(
-      run(async (ctx, name: string, opts: { verifyMode?: string }) =>
+      run(async (ctx, name: string, opts: { verifyMode?: string; timezone?: string }) =>
         (await import('../commands/tenants.js')).addTenantCli(ctx, name, opts),
       ),
     );
   tenants
     .command('set <name>')
-    .description('where this tenant’s alerts go (its own target, secret and minimum severity); its login fallback')
+    .description('where this tenant’s alerts go (its own target, secret and minimum severity), its accounts’ time zone, its login fallback')
     .option(
       '--notify-target-file <file>',
       'a file holding a webhook URL or a Telegram chat id (empty: none; - reads stdin)',
@@ -170,6 +171,7 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
       '--login-fallback <how>',
       'http: log Instagram accounts in over HTTP when Chromium is missing or fails; none: browser only',
     )
+    .option('--timezone <tz>', 'IANA time zone of its accounts that set none ("" for ACCTCTL_TIMEZONE)')
     .action(
       run(
         async (
@@ -180,6 +182,7 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
             notifySecretFile?: string;
             notifyMinSeverity?: string;
             loginFallback?: string;
+            timezone?: string;
           },
         ) => (await import('../commands/tenants.js')).setTenantCli(ctx, name, opts),
       ),
@@ -225,9 +228,17 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .option('--tenant <name>', 'tenant for the accounts that name none')
     .option('--fernet-key-file <file>', 'decrypt Fernet-encrypted values exported by the old Python system')
     .option(CREATE_TENANT, CREATE_TENANT_HELP)
+    .option(
+      '--new',
+      'new accounts: their daily join budget ramps up over the first days (3, 6, 10, 15, then the limit)',
+    )
     .action(
-      run(async (ctx, paths: string[], opts: { tenant?: string; fernetKeyFile?: string; createTenant?: boolean }) =>
-        (await import('../commands/accounts.js')).importAccountsCli(ctx, paths, opts),
+      run(
+        async (
+          ctx,
+          paths: string[],
+          opts: { tenant?: string; fernetKeyFile?: string; createTenant?: boolean; new?: boolean },
+        ) => (await import('../commands/accounts.js')).importAccountsCli(ctx, paths, opts),
       ),
     );
   accounts

@@ -25,7 +25,7 @@ import { checkTenantFilter } from '../store/filters.js';
 export async function importAccountsCli(
   ctx: Ctx,
   paths: string | string[],
-  opts: { tenant?: string; fernetKeyFile?: string; createTenant?: boolean },
+  opts: { tenant?: string; fernetKeyFile?: string; createTenant?: boolean; new?: boolean },
 ): Promise<void> {
   const list = typeof paths === 'string' ? [paths] : paths;
   if (opts.tenant !== undefined && !validTenantName(opts.tenant))
@@ -48,7 +48,10 @@ export async function importAccountsCli(
   const box = secretBox(ctx);
   await withStore(ctx, async (store) =>
     ctx.emit(
-      await importAccounts({ store, box, clock: ctx.clock }, rows, { createTenants: opts.createTenant === true }),
+      await importAccounts({ store, box, clock: ctx.clock }, rows, {
+        createTenants: opts.createTenant === true,
+        markNew: opts.new === true,
+      }),
       (r) =>
         `imported ${count(r.imported, 'account')} (${r.created.length} new, ${r.updated.length} updated)` +
         createdTenants(r.tenantsCreated) +
@@ -83,7 +86,7 @@ export async function exportAccountsCli(
 const stateColour = (s: string) =>
   s === 'active' ? c.green(s) : ['frozen', 'disabled', 'banned'].includes(s) ? c.red(s) : c.yellow(s);
 
-export function accountListColumns(now: number): Column<AccountRow>[] {
+export function accountListColumns(now: number, defaultZone = 'UTC'): Column<AccountRow>[] {
   return [
     { head: 'account', value: (r) => r.name, priority: KEY },
     { head: 'tenant', value: (r) => r.tenant },
@@ -98,6 +101,7 @@ export function accountListColumns(now: number): Column<AccountRow>[] {
     },
     { head: 'proxy', value: (r) => r.proxy, priority: EXTRA },
     { head: 'device', value: (r) => r.device?.model ?? '', priority: EXTRA },
+    { head: 'time zone', value: (r) => r.timeZone ?? defaultZone, priority: EXTRA },
     { head: 'last used', value: (r) => fmtTime(r.lastUsedAt), priority: EXTRA },
     { head: 'errors', value: (r) => r.errorCount },
     { head: 'last error', value: (r) => r.lastError },
@@ -116,10 +120,10 @@ export async function listAccountsCli(
     // One `now` for the whole listing: the states shown, the --state filter and the leases shown live.
     const now = ctx.clock.now();
     await emitListing(ctx, spec, {
-      columns: accountListColumns(now),
+      columns: accountListColumns(now, ctx.config.timeZone),
       total: await countAccounts(store, filter, now),
       rows: pages<AccountListRow>((last, n) => accountsPage(store, filter, last?.name ?? null, n, now), spec.limit),
-      json: ({ id: _id, ...r }) => r,
+      json: ({ id: _id, ...r }) => ({ ...r, timeZone: r.timeZone ?? ctx.config.timeZone }),
       empty:
         filter.state || filter.tenant
           ? 'no accounts match'

@@ -69,6 +69,7 @@ function manager(ctx: Ctx, store: Store): AccountManager {
     store,
     clock: ctx.clock,
     timeZone: ctx.config.timeZone,
+    pacing: ctx.config.pacing,
     log: ctx.log,
     ...(ctx.config.floodThresholdSeconds !== undefined
       ? { floodThresholdSeconds: ctx.config.floodThresholdSeconds }
@@ -378,7 +379,13 @@ const sec = (ms: number): string => (ms % 60_000 === 0 && ms > 0 ? `${ms / 60_00
 
 export function renderLimits(
   who: string,
-  r: { limits: Limits; overrides: { tenant: unknown; account: unknown } },
+  r: {
+    limits: Limits;
+    overrides: { tenant: unknown; account: unknown };
+    timeZone?: string;
+    activeHours?: string | null;
+    newSince?: number | null;
+  },
 ): string {
   const overrides = [r.overrides.tenant, r.overrides.account].map((o) => {
     const p = o === null ? null : parseLimitsOverride(o);
@@ -407,7 +414,11 @@ export function renderLimits(
           l.burst ? `${l.burst.count}, then ${sec(l.burst.pauseMs)}` : '',
         ];
       }),
-    )
+    ) +
+    (r.timeZone === undefined
+      ? ''
+      : `\ntime zone ${r.timeZone}; active hours ${r.activeHours ?? 'any (pacing off: ACCTCTL_PACING=off)'}` +
+        (r.newSince ? `; new since ${fmtTime(r.newSince)} (warm-up ramp)` : ''))
   );
 }
 
@@ -432,7 +443,7 @@ export async function setLimitsCli(
   await withStore(ctx, async (store) => {
     await manager(ctx, store).setLimits(target, doc);
     const who = 'account' in target ? `account ${target.account}` : `tenant ${target.tenant}`;
-    ctx.emit({ ...target, limits: doc, overrides: null }, () =>
+    ctx.emit({ ...target, limits: doc, overrides: null, timeZone: null, activeHours: null, newSince: null }, () =>
       doc === null ? `${who}: limits back to the defaults` : `${who}: limits set`,
     );
   });

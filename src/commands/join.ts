@@ -26,6 +26,20 @@ export function renderJoin(s: JoinSummary): string {
           )
         : 'no targets waiting in this niche',
     );
+    if (s.accounts?.length) {
+      lines.push(
+        table(
+          ['account', 'time zone', 'active hours', 'joins today / budget', 'next join'],
+          s.accounts.map((a) => [
+            a.account,
+            a.timeZone,
+            a.activeHours ?? 'any (pacing off)',
+            `${a.usedToday}/${a.budget ?? '-'}`,
+            a.why === null ? 'now' : `${fmtTime(a.nextAt)} (${a.why})`,
+          ]),
+        ),
+      );
+    }
   } else {
     lines.push(c.bold(`join, niche ${s.niche}: ${count(s.claimed, 'target')} claimed`));
     if (s.results.length) {
@@ -130,12 +144,13 @@ export async function joinCli(ctx: Ctx, opts: JoinFlags): Promise<void> {
           dryRun: opts.dryRun ?? false,
           maxWaitMs: maxWait * 1000,
           timeZone: ctx.config.timeZone,
+          pacing: ctx.config.pacing,
           ...(floodThresholdSeconds !== undefined ? { floodThresholdSeconds } : {}),
           pendingExpiryDays: pendingDays,
         },
       );
       const shown = { ...summary, simulated: ctx.config.telegramMode === 'sandbox' };
-      ctx.emit({ ...shown, plan: shown.plan ?? null }, () => renderJoin(shown));
+      ctx.emit({ ...shown, plan: shown.plan ?? null, accounts: shown.accounts ?? null }, () => renderJoin(shown));
     } finally {
       await gateway.closeAll();
     }

@@ -35,7 +35,13 @@ export async function statusCli(ctx: Ctx, opts: StatusFlags): Promise<void> {
     : undefined;
   if (detail) checkAccountFilter(detail);
   await withExistingStore(ctx, async (store) => {
-    const deps = { store, clock: ctx.clock, timeZone: ctx.config.timeZone, igRate: ctx.config.igRate };
+    const deps = {
+      store,
+      clock: ctx.clock,
+      timeZone: ctx.config.timeZone,
+      igRate: ctx.config.igRate,
+      pacing: ctx.config.pacing,
+    };
     const report = await status(deps, { accounts: detail });
     if (opts.metricsFile) {
       let text = toPrometheus(report);

@@ -3,15 +3,27 @@ import { readFileSync } from 'node:fs';
 import { secretBox, withExistingStore, withStore } from './support/context.js';
 import { readInputFile } from '../config/inputFiles.js';
 import { table } from './support/output.js';
-import { addTenant, setTenantNotifySettings, type TenantNotifyResult } from '../fleet/tenants.js';
+import {
+  addTenant,
+  setTenantNotifySettings,
+  setTenantTimeZone,
+  tenantTimeZoneInput,
+  type TenantNotifyResult,
+} from '../fleet/tenants.js';
 import { describeTenantUsage, listTenants, removeTenant } from '../store/tenants.js';
 import { count } from '../domain/plural.js';
 
-export async function addTenantCli(ctx: Ctx, name: string, opts: { verifyMode?: string }): Promise<void> {
+export async function addTenantCli(
+  ctx: Ctx,
+  name: string,
+  opts: { verifyMode?: string; timezone?: string },
+): Promise<void> {
   await withStore(ctx, async (store) =>
     ctx.emit(
-      await addTenant({ store, clock: ctx.clock }, { name, verifyMode: opts.verifyMode }),
-      (r) => `${r.created ? 'added' : 'updated'} tenant ${r.name} (verify mode ${r.verifyMode})`,
+      await addTenant({ store, clock: ctx.clock }, { name, verifyMode: opts.verifyMode, timeZone: opts.timezone }),
+      (r) =>
+        `${r.created ? 'added' : 'updated'} tenant ${r.name} (verify mode ${r.verifyMode}` +
+        (r.timeZone !== undefined ? `, time zone ${r.timeZone ?? 'ACCTCTL_TIMEZONE'})` : ')'),
     ),
   );
 }
@@ -40,17 +52,27 @@ export function renderTenantNotify(r: TenantNotifyResult): string {
 export async function setTenantCli(
   ctx: Ctx,
   name: string,
-  opts: { notifyTargetFile?: string; notifySecretFile?: string; notifyMinSeverity?: string; loginFallback?: string },
+  opts: {
+    notifyTargetFile?: string;
+    notifySecretFile?: string;
+    notifyMinSeverity?: string;
+    loginFallback?: string;
+    timezone?: string;
+  },
 ): Promise<void> {
+  const timeZone = tenantTimeZoneInput(opts.timezone);
   const input = {
     target: fromFile('--notify-target-file', opts.notifyTargetFile),
     secret: fromFile('--notify-secret-file', opts.notifySecretFile),
     minSeverity: opts.notifyMinSeverity,
     loginFallback: opts.loginFallback,
   };
-  await withStore(ctx, async (store) =>
-    ctx.emit(await setTenantNotifySettings({ store, box: secretBox(ctx) }, name, input), renderTenantNotify),
-  );
+  await withStore(ctx, async (store) => {
+    const r = await setTenantNotifySettings({ store, box: secretBox(ctx) }, name, input);
+    if (timeZone === undefined) return ctx.emit(r, renderTenantNotify);
+    const tz = await setTenantTimeZone({ store }, name, timeZone);
+    ctx.emit({ ...r, timeZone: tz }, (x) => `${renderTenantNotify(x)}; time zone ${tz ?? 'ACCTCTL_TIMEZONE'}`);
+  });
 }
 
 export async function listTenantsCli(ctx: Ctx): Promise<void> {

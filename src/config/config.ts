@@ -7,6 +7,13 @@ import { ConfigError } from '../errors.js';
 import { isWebhookSecret, isWebhookUrl, WEBHOOK_SECRET_HELP } from '../domain/webhooks.js';
 import { parseEmailList, parseSmtpUrl } from '../domain/smtpUrl.js';
 import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
+import {
+  ACTIVE_HOURS_HELP,
+  DEFAULT_ACTIVE_HOURS,
+  DEFAULT_PROXY_PACING,
+  parseActiveHours,
+  type PacingConfig,
+} from '../domain/pacing.js';
 import { registerSecret, urlCredentials } from '../security/redact.js';
 
 export type DbTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
@@ -27,6 +34,8 @@ export interface Config {
   instagramUrl: string;
   chromiumPath: string | undefined;
   timeZone: string;
+  /** Pacing of leases and joins (ACCTCTL_ACTIVE_HOURS; null: ACCTCTL_PACING=off, only the limits apply). */
+  pacing: PacingConfig | null;
   logLevel: LogLevel;
   logFile: string | undefined;
   json: boolean;
@@ -154,6 +163,8 @@ const schema = v.object({
   ),
   ACCTCTL_CHROMIUM_PATH: setting(),
   ACCTCTL_TIMEZONE: setting(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Moscow'),
+  ACCTCTL_ACTIVE_HOURS: setting((s) => parseActiveHours(s) !== undefined, `must be ${ACTIVE_HOURS_HELP}`),
+  ACCTCTL_PACING: setting((s) => s === 'on' || s === 'off', 'must be "on" (the default) or "off"'),
   ACCTCTL_LOG_LEVEL: setting(
     (s) => (LOG_LEVELS as readonly string[]).includes(s),
     `must be one of ${LOG_LEVELS.join(', ')}`,
@@ -324,6 +335,14 @@ export function loadConfig(
     instagramUrl: e.ACCTCTL_INSTAGRAM_URL ?? 'https://www.instagram.com',
     chromiumPath: e.ACCTCTL_CHROMIUM_PATH,
     timeZone: e.ACCTCTL_TIMEZONE ?? 'UTC',
+    pacing:
+      e.ACCTCTL_PACING === 'off'
+        ? null
+        : {
+            activeHours:
+              e.ACCTCTL_ACTIVE_HOURS === undefined ? DEFAULT_ACTIVE_HOURS : parseActiveHours(e.ACCTCTL_ACTIVE_HOURS)!,
+            proxy: { ...DEFAULT_PROXY_PACING },
+          },
     logLevel: level as LogLevel,
     logFile: flags.logFile ?? e.ACCTCTL_LOG_FILE,
     json: flags.json ?? false,

@@ -12,6 +12,8 @@ export interface ImportOptions {
    * inside acctctl (demo, tests) that build their own data.
    */
   createTenants?: boolean;
+  /** Mark every imported account new (`accounts import --new`): warm-up ramp from today. */
+  markNew?: boolean;
 }
 
 export function readInputFile(path: string): string {

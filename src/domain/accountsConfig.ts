@@ -17,6 +17,10 @@ export interface AccountInput {
   proxy: ProxySpec | null;
   tenant: string | null;
   phone: string | null;
+  /** IANA time zone of its local day and active hours; undefined: keep the stored one (null: clear). */
+  timezone?: string | null | undefined;
+  /** A new account: its daily budget follows the warm-up ramp from today (`new: true`). */
+  isNew?: boolean | undefined;
   /** The device the file gives (completed from the account's chosen one); null: the stored one stays. */
   device: TelegramDevice | null;
   /** A session file's .json beyond the columns (twoFA, unknown keys…), stored encrypted; null: keep. */
@@ -163,5 +167,7 @@ function checkRow(
     tenant: o.tenant ?? null,
     phone: o.phone ?? null,
     device: completeDevice(o.device, o.session_name),
+    ...(o.timezone !== undefined ? { timezone: o.timezone } : {}),
+    ...(o.new === true ? { isNew: true } : {}),
   };
 }

@@ -48,3 +48,21 @@ export function startOfDay(ms: number, timeZone: string): number {
   if (localDay(guess, timeZone) !== day) guess += 3600_000;
   return guess;
 }
+
+/**
+ * Epoch ms of the local wall-clock time `minute` minutes after midnight on `day` (YYYY-MM-DD) in
+ * `timeZone`. A time the clocks skip (spring forward) is moved forward by the gap (02:30 on a
+ * 02:00→03:00 day is 03:30, as Temporal's "compatible"); a time that occurs twice (fall back) is
+ * its first occurrence. minute 1440 is the next midnight.
+ */
+export function localTime(day: string, minute: number, timeZone: string): number {
+  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+  const naive = Date.UTC(y, m - 1, d) + minute * 60_000;
+  const first = naive - offsetMs(naive - 14 * 3_600_000, timeZone);
+  const candidates = [first, naive - offsetMs(first, timeZone), naive - offsetMs(naive + 14 * 3_600_000, timeZone)];
+  const exact = candidates.filter((t) => t + offsetMs(t, timeZone) === naive).sort((a, b) => a - b);
+  if (exact.length) return exact[0]!;
+  // In the gap: the wall time does not exist; the day goes on at the end of the gap.
+  const after = candidates.sort((a, b) => a - b).find((t) => t + offsetMs(t, timeZone) > naive);
+  return after ?? candidates[candidates.length - 1]!;
+}

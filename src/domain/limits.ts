@@ -1,4 +1,5 @@
 import { startOfDay } from './calendar.js';
+import { parseActiveHours, type ActiveHours, type PaceReason } from './pacing.js';
 import { LIMITS_FILE_SCHEMA, type ActionLimitsFile } from './files/limits.js';
 import { parseWith } from './files/schema.js';
 import { ok, type ParseResult } from './result.js';
@@ -111,6 +112,16 @@ export function declaredActionsOf(...overrides: (LimitsOverride | null | undefin
  */
 export const FLOOD_THRESHOLD_KEY = 'flood_threshold_seconds';
 
+/** Top-level key of a tenant's (or account's) limits: its active hours, "HH:MM-HH:MM" local. */
+export const ACTIVE_HOURS_KEY = 'active_hours';
+
+/** The active hours a stored limits document sets, if any (already validated when stored). */
+export function activeHoursOf(json: string | null | undefined): ActiveHours | undefined {
+  if (!json) return undefined;
+  const v = (JSON.parse(json) as Record<string, unknown>)[ACTIVE_HOURS_KEY];
+  return typeof v === 'string' ? parseActiveHours(v) : undefined;
+}
+
 /** The flood threshold a stored limits document sets, if any (already validated when stored). */
 export function floodThresholdOf(json: string | null | undefined): number | undefined {
   if (!json) return undefined;
@@ -169,7 +180,8 @@ export interface ActionRecord {
   channel: string | null;
 }
 
-export type LimitReason = 'per_day' | 'per_hour' | 'per_channel' | 'gap' | 'burst';
+/** Why not now: a limit, or pacing (outside active hours, today's budget spent, spacing, the proxy's spacing). */
+export type LimitReason = 'per_day' | 'per_hour' | 'per_channel' | 'gap' | 'burst' | PaceReason | 'proxy';
 
 export type LimitVerdict =
   | {

@@ -13,8 +13,19 @@ import { parseTargetLink, targetKey } from '../domain/links.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { MAX_LIMIT_COUNT } from '../domain/files/limits.js';
 import {
+  formatActiveHours,
+  isActive,
+  nextActiveStart,
+  planPace,
+  proxyNextAt,
+  type ActiveHours,
+  type PacePlan,
+  type PacingConfig,
+} from '../domain/pacing.js';
+import {
   ACTIONS,
   declaredActionsOf,
+  activeHoursOf,
   evaluateLimits,
   floodThresholdOf,
   isAction,
@@ -133,6 +144,13 @@ export interface ReleaseRequestOptions {
   inTx?: InTx | undefined;
 }
 
+/** An account's limits of one action, its verdict now (limits and pacing), and pacing's view. */
+export interface ActionUsage {
+  limits: Limits[Action];
+  verdict: LimitVerdict;
+  pace: PaceView;
+}
+
 /** Work done in the same transaction as a release or an error report (e.g. the target's row). */
 export type InTx = (tx: StoreTx, now: number) => Promise<void>;
 
@@ -212,6 +230,7 @@ export interface RecoverResult {
 }
 
 export interface ResetResult {
+  /** The local date in the fleet's time zone (ACCTCTL_TIMEZONE); each account is reset once per its own local day. */
   day: string;
   accountsReset: number;
   alreadyReset: number;
@@ -219,6 +238,13 @@ export interface ResetResult {
 }
 
 /** A channel given in any target link form is known by its target key (`@name`, `+hash`); other text as given. */
+/** "09:00" — the local wall-clock time of `ms` in `timeZone`. */
+export function localClock(ms: number, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(
+    new Date(ms),
+  );
+}
+
 export function channelKey(channel: string | undefined | null): string | null {
   if (channel === undefined || channel === null || channel.trim() === '') return null;
   const r = parseTargetLink(channel);
@@ -269,6 +295,8 @@ const HOUR = 3_600_000;
 /** An unhealthy proxy is given another chance by recover after this long. */
 export const PROXY_RETRY_MS = 30 * 60_000;
 
+type PaceReasonOrProxy = 'active_hours' | 'budget' | 'spacing' | 'proxy';
+
 const parsedOverrides = new Map<string, LimitsOverride>();
 
 /** Overrides are stored as JSON; the same text is parsed once per process. */
@@ -297,6 +325,20 @@ export interface AccountManagerDeps {
   timeZone?: string | undefined;
   log?: Logger | undefined;
   floodThresholdSeconds?: number | undefined;
+  /**
+   * Pacing (README "Leases and limits"): active hours, the day's drawn budget spread over them,
+   * per-proxy spacing of joins. openFleet() and the CLI pass the configuration (on unless
+   * ACCTCTL_PACING=off); without it only the limits apply.
+   */
+  pacing?: PacingConfig | null | undefined;
+}
+
+/** What pacing says about one account and action now (null fields: pacing is off or not a join). */
+export interface PaceView {
+  timeZone: string;
+  activeHours: ActiveHours | null;
+  /** Today's plan of joins (budget, next planned action); null for other actions or pacing off. */
+  plan: PacePlan | null;
 }
 
 /**
@@ -309,8 +351,10 @@ export class AccountManager {
   private readonly timeZone: string;
   private readonly log: Logger;
   private readonly floodThresholdSeconds: number;
+  private readonly pacing: PacingConfig | null;
 
   constructor(deps: AccountManagerDeps) {
+    this.pacing = deps.pacing ?? null;
     this.store = deps.store;
     this.clock = deps.clock ?? systemClock;
     this.timeZone = deps.timeZone ?? 'UTC';
@@ -322,9 +366,48 @@ export class AccountManager {
     return name === undefined ? null : tenantIdByName(this.store, name);
   }
 
-  /** Where a lease's history starts: enough for every limit at `now` (the local day, the last two hours). */
+  /**
+   * Where a lease's history starts: enough for every limit at `now` (the local day of any time
+   * zone — at most 26 hours back —, the last two hours).
+   */
   private since(now: number): number {
-    return Math.min(startOfDay(now, this.timeZone), now - 2 * HOUR);
+    return Math.min(startOfDay(now, this.timeZone), now - 26 * HOUR);
+  }
+
+  /** The active hours of an account: its own limits', its tenant's, else the fleet's (pacing on). */
+  private hoursOf(limitsJson: string | null, tenantLimits: string | null): ActiveHours | null {
+    if (!this.pacing) return null;
+    return activeHoursOf(limitsJson) ?? activeHoursOf(tenantLimits) ?? this.pacing.activeHours;
+  }
+
+  /** Pacing's view of an account now: its zone, active hours and (joins) today's plan. */
+  private paceOf(
+    a: {
+      id: number;
+      limitsJson: string | null;
+      tenantLimits: string | null;
+      timeZone: string | null;
+      newSince: number | null;
+    },
+    limits: Limits[Action],
+    action: Purpose,
+    history: readonly ActionRecord[],
+    now: number,
+  ): PaceView {
+    const timeZone = a.timeZone ?? this.timeZone;
+    const hours = this.hoursOf(a.limitsJson, a.tenantLimits);
+    if (!hours || action !== 'join') return { timeZone, activeHours: hours, plan: null };
+    const plan = planPace({
+      accountId: a.id,
+      now,
+      timeZone,
+      hours,
+      perDay: limits.perDay,
+      gapFloorMs: limits.gapMs[0],
+      newSince: a.newSince,
+      history,
+    });
+    return { timeZone, activeHours: hours, plan };
   }
 
   /** The verdict of `purpose`'s limits for a candidate; null: its limits do not declare that action. */
@@ -335,7 +418,43 @@ export class AccountManager {
       parseOverride(c.limitsJson, `account ${c.id}`),
     );
     if (limits === null) return null;
-    return evaluateLimits(limits, c.history, { now, timeZone: this.timeZone, channel, accountId: c.id });
+    const timeZone = c.timeZone ?? this.timeZone;
+    const v = evaluateLimits(limits, c.history, { now, timeZone, channel, accountId: c.id });
+    if (!this.pacing) return v;
+    return this.paced(v, this.paceOf(c, limits, purpose, c.history, now), now, purpose === 'join' ? c.proxy : null);
+  }
+
+  /** The limits' verdict with pacing on top: outside active hours, not due yet, or the proxy busy → not now. */
+  private paced(v: LimitVerdict, pace: PaceView, now: number, proxy: Candidate['proxy'] | null): LimitVerdict {
+    const blocks: { reason: PaceReasonOrProxy; until: number }[] = [];
+    const hours = pace.activeHours;
+    if (hours && !isActive(now, pace.timeZone, hours)) {
+      blocks.push({ reason: 'active_hours', until: nextActiveStart(now, pace.timeZone, hours) });
+    }
+    if (pace.plan && pace.plan.reason !== null) blocks.push({ reason: pace.plan.reason, until: pace.plan.nextAt });
+    if (proxy && this.pacing) {
+      const p = this.pacing.proxy;
+      const recent = [proxy.last, proxy.hourFirst].filter((x): x is number => x !== null);
+      let until = proxyNextAt(proxy.last === null ? [] : [proxy.last], now, p);
+      if (proxy.hour >= p.perHour && proxy.hourFirst !== null) until = Math.max(until, proxy.hourFirst + HOUR);
+      if (proxy.busy > 0) until = Math.max(until, now + p.gapMs);
+      if (until > now && recent.length + proxy.busy > 0) blocks.push({ reason: 'proxy', until });
+    }
+    // A limit that ends outside the active hours ends, in effect, when they start again.
+    const open = (t: number) => (hours ? nextActiveStart(t, pace.timeZone, hours) : t);
+    if (!blocks.length) {
+      if (!v.allowed) return { ...v, until: open(v.until) };
+      return pace.plan ? { ...v, allowance: Math.min(v.allowance, 1) } : v;
+    }
+    const worst = blocks.reduce((a, b) => (b.until > a.until ? b : a));
+    if (!v.allowed && v.until >= worst.until) return { ...v, until: open(v.until) };
+    return {
+      allowed: false,
+      reason: worst.reason,
+      until: open(worst.until),
+      usedToday: v.usedToday,
+      usedLastHour: v.usedLastHour,
+    };
   }
 
   async lease(req: LeaseRequest): Promise<LeaseResult> {
@@ -402,6 +521,9 @@ export class AccountManager {
       let earliest: number | null = null;
       let limited: string | null = null;
       let lostRace = false;
+      /** Every free account is outside its active hours: whose day starts first, and when. */
+      let dayStarts: { account: string; at: number; tz: string; hours: ActiveHours | null } | null = null;
+      let allOutside = true;
       for (let page = 0; page < MAX_PAGES; page++) {
         const candidates = await leaseCandidates(this.store, {
           now,
@@ -409,6 +531,7 @@ export class AccountManager {
           tenantId,
           accountId: req.accountId,
           excludeIds: req.excludeIds,
+          proxy: this.proxyPacing(req.action),
           since: this.since(now),
           limit: PAGE,
           offset: page * PAGE,
@@ -425,9 +548,20 @@ export class AccountManager {
               fence: c.fence,
               allowance: Math.min(v.allowance, MAX_LIMIT_COUNT),
             });
-          } else if (earliest === null || v.until < earliest) {
-            earliest = v.until;
-            limited = `${c.account} is at its ${v.reason} limit for ${req.action} until ${new Date(v.until).toISOString()}`;
+          } else {
+            if (earliest === null || v.until < earliest) {
+              earliest = v.until;
+              limited = `${c.account} is at its ${v.reason} limit for ${req.action} until ${new Date(v.until).toISOString()}`;
+            }
+            if (v.reason === 'active_hours') {
+              if (!dayStarts || v.until < dayStarts.at)
+                dayStarts = {
+                  account: c.account,
+                  at: v.until,
+                  tz: c.timeZone ?? this.timeZone,
+                  hours: this.hoursOf(c.limitsJson, c.tenantLimits),
+                };
+            } else allOutside = false;
           }
         }
         if (allowed.length > 0) {
@@ -446,9 +580,11 @@ export class AccountManager {
           reason:
             earliest === null
               ? 'no account is free (all leased, resting, disabled, or needing a person)'
-              : req.accountId !== undefined && limited !== null
-                ? limited
-                : 'every free account is at one of its limits',
+              : dayStarts && allOutside
+                ? `outside active hours: ${dayStarts.account}'s day starts at ${localClock(dayStarts.at, dayStarts.tz)} ${dayStarts.tz} (${new Date(dayStarts.at).toISOString()}; active hours ${dayStarts.hours ? formatActiveHours(dayStarts.hours) : ''})`
+                : req.accountId !== undefined && limited !== null
+                  ? limited
+                  : 'every free account is at one of its limits or paced (see status --accounts)',
         };
       }
     }
@@ -532,6 +668,11 @@ export class AccountManager {
     return found.startsWith(n) ? found : `${n}: ${found}`;
   }
 
+  /** Per-proxy spacing for the claim (joins, pacing on). */
+  private proxyPacing(action: Purpose): PacingConfig['proxy'] | undefined {
+    return action === 'join' && this.pacing ? this.pacing.proxy : undefined;
+  }
+
   /** One statement: take the least recently used allowed account whose fence we saw. */
   private async claim(
     req: LeaseRequest,
@@ -545,6 +686,7 @@ export class AccountManager {
       tenantId,
       accountId: req.accountId,
       excludeIds: req.excludeIds,
+      proxy: this.proxyPacing(req.action),
       seen: allowed,
       holder: req.holder,
       expiresAt: now + req.ttlMs,
@@ -568,6 +710,7 @@ export class AccountManager {
       now,
       action,
       tenantId,
+      proxy: this.proxyPacing(action),
       since: this.since(now),
       limit,
       offset: 0,
@@ -871,8 +1014,10 @@ export class AccountManager {
     return this.store.writeTx(async (tx) => {
       const now = this.clock.now();
       const day = localDay(now, this.timeZone);
+      // Each account's own local day: run at any hour, it resets those whose day has turned.
       const { total, accountsReset, actionLogPruned } = await resetDayRows(tx, {
-        day,
+        dayIn: (zone) => localDay(now, zone),
+        defaultZone: this.timeZone,
         now,
         pruneBefore: now - retentionMs,
       });
@@ -889,12 +1034,10 @@ export class AccountManager {
    * Limits and today's use per account and action, from the same functions `lease` uses; only the
    * accounts `ids` when given (a page of `status --accounts`).
    */
-  async usage(
-    ids?: readonly number[],
-  ): Promise<Map<number, Record<Action, { limits: Limits[Action]; verdict: LimitVerdict }>>> {
+  async usage(ids?: readonly number[]): Promise<Map<number, Record<Action, ActionUsage>>> {
     const now = this.clock.now();
     if (ids && ids.length === 0) return new Map();
-    const since = Math.min(startOfDay(now, this.timeZone), now - 2 * HOUR);
+    const since = this.since(now);
     const { accounts, log: rows } = await usageInputs(this.store.db, { ids, since });
     const hist = new Map<string, ActionRecord[]>();
     for (const r of rows) {
@@ -903,8 +1046,7 @@ export class AccountManager {
       if (!list) hist.set(k, (list = []));
       list.push({ at: r.at, ok: r.ok === 1, channel: r.channel });
     }
-    const out = new Map<number, Record<Action, { limits: Limits[Action]; verdict: LimitVerdict }>>();
-    const dayStart = startOfDay(now, this.timeZone);
+    const out = new Map<number, Record<Action, ActionUsage>>();
     const resolved = new Map<string, Limits>();
     for (const a of accounts) {
       const key = `${a.tenant_limits ?? ''}\u0000${a.limits_json ?? ''}`;
@@ -916,16 +1058,23 @@ export class AccountManager {
         );
         resolved.set(key, limits);
       }
-      const per = {} as Record<Action, { limits: Limits[Action]; verdict: LimitVerdict }>;
+      const per = {} as Record<Action, ActionUsage>;
+      const who = {
+        id: a.id,
+        limitsJson: a.limits_json,
+        tenantLimits: a.tenant_limits,
+        timeZone: a.timezone,
+        newSince: a.new_since === null ? null : Number(a.new_since),
+      };
+      const timeZone = a.timezone ?? this.timeZone;
       for (const action of ACTIONS) {
+        const history = hist.get(`${a.id}:${action}`) ?? [];
+        const verdict = evaluateLimits(limits[action], history, { now, timeZone, accountId: a.id });
+        const pace = this.paceOf(who, limits[action], action, history, now);
         per[action] = {
           limits: limits[action],
-          verdict: evaluateLimits(limits[action], hist.get(`${a.id}:${action}`) ?? [], {
-            now,
-            timeZone: this.timeZone,
-            accountId: a.id,
-            dayStart,
-          }),
+          verdict: this.pacing ? this.paced(verdict, pace, now, null) : verdict,
+          pace,
         };
       }
       out.set(a.id, per);
@@ -937,9 +1086,16 @@ export class AccountManager {
    * The limits that apply (README "Limits overrides"): the defaults, then the tenant's overrides,
    * then the account's; and which overrides are set.
    */
-  async effectiveLimits(
-    target: { account: string } | { tenant: string },
-  ): Promise<{ limits: Limits; overrides: { tenant: unknown; account: unknown } }> {
+  async effectiveLimits(target: { account: string } | { tenant: string }): Promise<{
+    limits: Limits;
+    overrides: { tenant: unknown; account: unknown };
+    /** Its time zone (its own, its tenant's, else the fleet's). */
+    timeZone: string;
+    /** Its active hours ("09:00-23:00"), or null when pacing is off (ACCTCTL_PACING=off). */
+    activeHours: string | null;
+    /** A new account's warm-up ramp started here (null: not new). */
+    newSince: number | null;
+  }> {
     const o = await readLimitOverrides(this.store.db, target);
     if (!o) {
       throw new DataError(
@@ -952,6 +1108,12 @@ export class AccountManager {
         tenant: o.tenant === null ? null : (JSON.parse(o.tenant) as unknown),
         account: o.account === null ? null : (JSON.parse(o.account) as unknown),
       },
+      timeZone: o.timezone ?? this.timeZone,
+      activeHours: (() => {
+        const h = this.hoursOf(o.account, o.tenant);
+        return h ? formatActiveHours(h) : null;
+      })(),
+      newSince: o.newSince,
     };
   }
 

@@ -20,6 +20,7 @@ import {
   reviveAccount,
   setAccountEnabled,
   updateAccountRow,
+  markAccountsNew,
   type AccountColumns,
   type AccountFilter,
   type AccountListRow,
@@ -126,6 +127,7 @@ export async function importAccounts(
         common.set(r, {
           tenant_id: tenantId,
           phone: r.phone,
+          ...(r.timezone !== undefined ? { timezone: r.timezone } : {}),
           api_id: r.apiId,
           dc_id: r.session.dcId,
           // A proxy given: the account's route, and the way back for one parked because its proxy was
@@ -144,9 +146,11 @@ export async function importAccounts(
         ).map((e) => [e.session_name, e]),
       );
       const fresh = chunk.filter((r) => !existing.has(r.sessionName));
+      let reservedIds: number[] = [];
       if (fresh.length) {
         // Ids first, so each row goes in once with its secrets already sealed to it.
         const reserved = await reserveAccountIds(tx, deps.store.caps, fresh.length);
+        reservedIds = reserved;
         await insertAccounts(
           tx,
           fresh.map((r, i) => ({
@@ -161,6 +165,16 @@ export async function importAccounts(
           })),
         );
       }
+      // New accounts (the file's `new: true`, or --new) start their warm-up ramp today.
+      const isNew = (r: AccountInput) => r.isNew === true || opts.markNew === true;
+      await markAccountsNew(
+        tx,
+        [
+          ...fresh.flatMap((r, i) => (isNew(r) ? [reservedIds[i]!] : [])),
+          ...chunk.flatMap((r) => (isNew(r) && existing.has(r.sessionName) ? [existing.get(r.sessionName)!.id] : [])),
+        ],
+        now,
+      );
       for (const r of chunk) {
         const e = existing.get(r.sessionName);
         if (!e) {

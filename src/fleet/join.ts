@@ -21,12 +21,14 @@ import {
 } from '../store/targetClaims.js';
 import type { Logger } from '../log/logger.js';
 import type { SecretBox } from '../security/secretBox.js';
-import { accountsOnDownProxies, accountStanding } from '../store/accounts.js';
 import { proxyDownReason } from '../domain/proxyHealth.js';
+import { accountsOnDownProxies, accountStanding, accountsPage } from '../store/accounts.js';
+import { formatActiveHours } from '../domain/pacing.js';
 import type { Store } from '../store/store.js';
 import { TelegramCallError, TelegramConnectError, type TelegramGateway } from '../telegram/gateway.js';
 import { markProxy } from '../store/proxies.js';
 import type { ProxySpec } from '../domain/proxyUrl.js';
+import type { PacingConfig } from '../domain/pacing.js';
 
 export interface JoinOptions {
   niche: string;
@@ -41,6 +43,8 @@ export interface JoinOptions {
   ttlMs?: number;
   floodThresholdSeconds?: number;
   timeZone: string;
+  /** Pacing (active hours, the day's budget spread, per-proxy spacing); null/undefined: limits only. */
+  pacing?: PacingConfig | null | undefined;
   /** A join request still pending this many days after it was sent expires (default 7). */
   pendingExpiryDays?: number | undefined;
 }
@@ -64,6 +68,20 @@ export interface JoinTargetResult {
   detail: string | null;
 }
 
+export interface JoinAccountPlan {
+  account: string;
+  timeZone: string;
+  activeHours: string | null;
+  budget: number | null;
+  usedToday: number;
+  /** When its next join may happen (≤ now: now). */
+  nextAt: number;
+  why: string | null;
+}
+
+/** Accounts shown by `join --dry-run`. */
+const DRY_RUN_ACCOUNTS = 50;
+
 export interface JoinSummary {
   niche: string;
   dryRun: boolean;
@@ -75,6 +93,11 @@ export interface JoinSummary {
   /** Targets of the niche still waiting to be claimed when the run ended (why "nothing joined"). */
   waiting: number;
   plan?: { target: string; account: string | null }[];
+  /**
+   * --dry-run: each account's day (up to 50, name order): its time zone, today's drawn join
+   * budget and use, and when its next join is planned (pacing off: only when its limits allow one).
+   */
+  accounts?: JoinAccountPlan[];
   /** Pending join requests asked about again in this run (approved → joined, or expired). */
   rechecked: RecheckResult[];
   /** ACCTCTL_TELEGRAM=sandbox: nothing reached Telegram. */
@@ -105,6 +128,7 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
     store,
     clock,
     timeZone: opts.timeZone,
+    pacing: opts.pacing,
     log,
     ...(opts.floodThresholdSeconds !== undefined ? { floodThresholdSeconds: opts.floodThresholdSeconds } : {}),
   });
@@ -128,6 +152,25 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
     const targets = await peekTargets(store, { niche: opts.niche, batch: opts.batch, now: clock.now(), tenantId });
     const free = await fleet.eligibleNow('join', { limit: opts.batch, ...tenantOpt });
     const plan = targets.map((t, i) => ({ target: t.ref, account: free[i]?.account ?? null }));
+    const now = clock.now();
+    const listed = await accountsPage(store, { tenant: opts.tenant }, null, DRY_RUN_ACCOUNTS, now);
+    const usage = await fleet.usage(listed.map((a) => a.id));
+    const accounts: JoinAccountPlan[] = listed.flatMap((a) => {
+      const u = usage.get(a.id)?.join;
+      if (!u || !a.enabled) return [];
+      const v = u.verdict;
+      return [
+        {
+          account: a.name,
+          timeZone: u.pace.timeZone,
+          activeHours: u.pace.activeHours ? formatActiveHours(u.pace.activeHours) : null,
+          budget: u.pace.plan?.budget ?? null,
+          usedToday: v.usedToday,
+          nextAt: v.allowed ? now : v.until,
+          why: v.allowed ? null : v.reason,
+        },
+      ];
+    });
     return {
       niche: opts.niche,
       dryRun: true,
@@ -137,6 +180,7 @@ export async function join(deps: JoinDeps, opts: JoinOptions): Promise<JoinSumma
       nextFreeAt: await fleet.nextFree('join', opts.tenant),
       waiting: await countWaitingTargets(store, opts.niche, clock.now(), tenantId),
       plan,
+      accounts,
       rechecked: [],
       skipped,
     };

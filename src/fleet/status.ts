@@ -7,7 +7,8 @@ import { startOfDay } from '../domain/calendar.js';
 import type { Clock } from '../domain/clock.js';
 import { ACTIONS, isAction, resolveLimits, type Action } from '../domain/limits.js';
 import { cleanNumber } from '../domain/plural.js';
-import { AccountManager, parseOverride } from './accountManager.js';
+import { AccountManager, parseOverride, type PaceView } from './accountManager.js';
+import { formatActiveHours, type PacingConfig } from '../domain/pacing.js';
 import { CantCreateError } from '../errors.js';
 import { ACCOUNT_STATES, type AccountState } from '../domain/accountStates.js';
 import { effectiveState } from '../domain/accountStates.js';
@@ -57,6 +58,17 @@ export interface AccountStatus {
     }
   >;
   lastError: string | null;
+  /**
+   * Pacing (README "Leases and limits"): its time zone and active hours (null: pacing off), today's
+   * drawn join budget (the ramp's on a new account's first days) and the next planned join.
+   */
+  pacing: {
+    timeZone: string;
+    activeHours: string | null;
+    joinBudget: number | null;
+    rampDay: number | null;
+    nextJoinAt: number | null;
+  };
 }
 
 /** Issue 12's section: session-health figures (30 days) and alert sinks with undelivered events. */
@@ -198,6 +210,8 @@ export async function status(
     clock: Clock;
     timeZone: string;
     igRate?: { requests: number; windowMs: number };
+    /** Pacing as lease applies it (null/undefined: off). */
+    pacing?: PacingConfig | null | undefined;
   },
   opts: StatusOptions = {},
 ): Promise<StatusReport> {
@@ -330,9 +344,19 @@ export async function status(
   return report;
 }
 
+function pacingOf(p: PaceView | undefined, fleetZone: string): AccountStatus['pacing'] {
+  return {
+    timeZone: p?.timeZone ?? fleetZone,
+    activeHours: p?.activeHours ? formatActiveHours(p.activeHours) : null,
+    joinBudget: p?.plan?.budget ?? null,
+    rampDay: p?.plan?.rampDay ?? null,
+    nextJoinAt: p?.plan?.nextAt ?? null,
+  };
+}
+
 /** `status --accounts`: the filtered page of accounts (and Instagram sessions) with their detail. */
 async function addDetail(
-  deps: { store: Store; clock: Clock; timeZone: string },
+  deps: { store: Store; clock: Clock; timeZone: string; pacing?: PacingConfig | null | undefined },
   report: StatusReport,
   f: { state?: string | undefined; tenant?: string | undefined; limit: number },
   igRate: { requests: number; windowMs: number },
@@ -340,7 +364,7 @@ async function addDetail(
   const { store } = deps;
   const now = report.generatedAt;
   const filter = { state: f.state, tenant: f.tenant };
-  const fleet = new AccountManager({ store, clock: deps.clock, timeZone: deps.timeZone });
+  const fleet = new AccountManager({ store, clock: deps.clock, timeZone: deps.timeZone, pacing: deps.pacing });
   const list: AccountStatus[] = [];
   for await (const page of pages<AccountListRow>(
     (last, n) => accountsPage(store, filter, last?.name ?? null, n, now),
@@ -381,6 +405,7 @@ async function addDetail(
         leaseExpiresAt: leaseLive ? a.leaseExpiresAt : null,
         today,
         lastError: a.lastError,
+        pacing: pacingOf(u?.join.pace, deps.timeZone),
       });
     }
   }

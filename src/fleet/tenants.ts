@@ -23,20 +23,43 @@ import {
   tenantIdByName,
   tenantNotifySettings,
   updateTenantSettings,
+  updateTenantTimeZone,
   type TenantNotifySet,
 } from '../store/tenants.js';
+import { isTimeZoneName, TIME_ZONE_HELP } from '../domain/pacing.js';
 
 export interface TenantAddResult {
   name: string;
   verifyMode: string;
   created: boolean;
+  /** The time zone set by --timezone (undefined: not given). */
+  timeZone?: string | null;
+}
+
+/** --timezone: an IANA name, or "" to clear (the accounts then follow ACCTCTL_TIMEZONE). */
+export function tenantTimeZoneInput(tz: string | undefined): string | null | undefined {
+  if (tz === undefined) return undefined;
+  const t = tz.trim();
+  if (t === '') return null;
+  if (!isTimeZoneName(t)) throw new UsageError(`--timezone "${tz}" → give ${TIME_ZONE_HELP} ("" clears it)`);
+  return t;
+}
+
+/** `tenants set NAME --timezone TZ`: the default time zone of the tenant's accounts. */
+export async function setTenantTimeZone(
+  deps: { store: Store },
+  name: string,
+  timeZone: string | null,
+): Promise<string | null> {
+  return deps.store.writeTx(async (tx) => updateTenantTimeZone(tx, await tenantIdByName(tx, name), timeZone));
 }
 
 /** `tenants add`: create a tenant, or change its verify mode (its alerts: `tenants set`). */
 export async function addTenant(
   deps: { store: Store; clock: Clock },
-  input: { name: string; verifyMode?: string | undefined },
+  input: { name: string; verifyMode?: string | undefined; timeZone?: string | undefined },
 ): Promise<TenantAddResult> {
+  const timeZone = tenantTimeZoneInput(input.timeZone);
   if (!validTenantName(input.name)) {
     throw new UsageError(`tenant name "${input.name}" is not allowed → use letters, digits, _ . - (up to 64)`);
   }
@@ -46,7 +69,8 @@ export async function addTenant(
   return deps.store.writeTx(async (tx) => {
     const { id, created } = await ensureTenant(tx, input.name, deps.clock.now());
     const verifyMode = await updateTenantSettings(tx, id, { verifyMode: input.verifyMode });
-    return { name: input.name, verifyMode, created };
+    if (timeZone !== undefined) await updateTenantTimeZone(tx, id, timeZone);
+    return { name: input.name, verifyMode, created, ...(timeZone !== undefined ? { timeZone } : {}) };
   });
 }
 

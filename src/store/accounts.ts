@@ -37,6 +37,8 @@ export interface AccountListRow {
   lastError: string | null;
   /** The device it connects as (null until chosen: import, or its first connect). */
   device: TelegramDevice | null;
+  /** Its time zone: its own, else its tenant's (null: the fleet's, ACCTCTL_TIMEZONE). */
+  timeZone: string | null;
 }
 
 export function checkAccountFilter(f: AccountFilter): void {
@@ -110,6 +112,7 @@ export async function accountsPage(
       'a.error_count',
       'a.last_error',
       'a.device_json',
+      sql<string | null>`coalesce(a.timezone, t.timezone)`.as('timezone'),
     ])
     .orderBy('a.session_name')
     .limit(limit);
@@ -132,6 +135,7 @@ export async function accountsPage(
     errorCount: r.error_count,
     lastError: r.last_error,
     device: parseStoredDevice(r.device_json),
+    timeZone: r.timezone,
   }));
 }
 
@@ -168,6 +172,7 @@ export async function accountsForExport(store: Store, sel: { names?: string[]; t
       'a.string_session_enc',
       'a.session_meta_enc',
       'a.device_json',
+      sql<string | null>`coalesce(a.timezone, t.timezone)`.as('timezone'),
     ])
     .orderBy('a.session_name');
   if (sel.names) q = q.where('a.session_name', 'in', sel.names);
@@ -493,6 +498,8 @@ export interface AccountColumns {
   proxy_id?: number;
   /** null when an import gives a proxy: ends the parking of an account whose proxy was removed. */
   proxy_removed_at?: null;
+  /** Left out: the stored time zone stays. */
+  timezone?: string | null;
   updated_at: number;
 }
 
@@ -538,6 +545,17 @@ export async function updateAccountRow(
   },
 ): Promise<void> {
   await tx.updateTable('telegram_accounts').set(cols).where('id', '=', id).execute();
+}
+
+/** Mark accounts new (warm-up ramp from `now`); one already new keeps its start. */
+export async function markAccountsNew(tx: Kysely<Database>, ids: readonly number[], now: number): Promise<void> {
+  if (ids.length === 0) return;
+  await tx
+    .updateTable('telegram_accounts')
+    .set({ new_since: now })
+    .where('id', 'in', [...ids])
+    .where('new_since', 'is', null)
+    .execute();
 }
 
 /** A `disabled` account given a new session: active again, errors cleared. */

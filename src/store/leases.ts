@@ -55,6 +55,8 @@ export interface LeaseShape {
   tenant: boolean;
   account: boolean;
   exclude: boolean;
+  /** Joins spaced per proxy (pacing on): checked in the claim itself. */
+  proxy?: boolean | undefined;
 }
 
 /** Values of the lease statements (the `:names` in their text). */
@@ -64,6 +66,26 @@ export interface EligibleValues {
   tenantId: number | null;
   accountId?: number | undefined;
   excludeIds?: readonly number[] | undefined;
+  /** Per-proxy spacing of joins (pacing on): at most `perHour` an hour and `gapMs` apart per proxy. */
+  proxy?: { perHour: number; gapMs: number } | undefined;
+}
+
+/** Successful joins through the account's proxy (by any account now on it) since `since`. */
+const proxyJoins = (since: string) => `select 1 from action_log l join telegram_accounts b on b.id = l.account_id
+      where b.proxy_id = a.proxy_id and l.action = 'join' and l.ok = 1 and l.at > ${since}`;
+
+/**
+ * Per-proxy spacing, true when a join through the account's proxy may start at :now: no other
+ * account on it holds a live join lease, none joined within the gap, fewer than the hourly cap in
+ * the last hour. Part of the claim statement, so accounts that share an exit IP cannot be leased
+ * for joins together.
+ */
+function proxySql(): string {
+  return `(a.proxy_id is null or (
+      not exists (select 1 from telegram_accounts b where b.proxy_id = a.proxy_id and b.id <> a.id
+        and b.lease_holder is not null and b.lease_action = 'join' and b.lease_expires_at > :now)
+      and not exists (${proxyJoins(':proxyGapSince')})
+      and (select count(*) from (${proxyJoins(':proxyHourSince')}) ph) < :proxyPerHour))`;
 }
 
 /** SQL true for an account that may be leased for the shape's action at `:now`. */
@@ -95,7 +117,8 @@ const statementCache = new Map<string, LeaseStatements>();
 
 /** The statements lease and release run for a shape, in the dialect's text. */
 export function leaseStatements(caps: DialectCaps, shape: LeaseShape): LeaseStatements {
-  const key = `${caps.name}:${shape.action === 'join' ? 'join' : 'other'}:${+shape.tenant}${+shape.account}${+shape.exclude}`;
+  const proxy = shape.action === 'join' && shape.proxy === true;
+  const key = `${caps.name}:${shape.action === 'join' ? 'join' : 'other'}:${+shape.tenant}${+shape.account}${+shape.exclude}${+proxy}`;
   const hit = statementCache.get(key);
   if (hit) return hit;
   const eligible = eligibleSql(caps, shape);
@@ -114,9 +137,23 @@ export function leaseStatements(caps: DialectCaps, shape: LeaseShape): LeaseStat
     // The history join reads the candidates' limit inputs in the same statement (and snapshot).
     candidates: compile(
       caps,
-      `select c.id, c.session_name, c.fence, c.limits_json, c.tenant_limits, l.at, l.ok, l.channel
+      `select c.id, c.session_name, c.fence, c.limits_json, c.tenant_limits, c.timezone, c.new_since,
+        ${proxy ? 'c.proxy_last, c.proxy_hour, c.proxy_hour_first, c.proxy_busy' : 'null as proxy_last, 0 as proxy_hour, null as proxy_hour_first, 0 as proxy_busy'},
+        l.at, l.ok, l.channel
       from (
-        select a.id, a.session_name, a.fence, a.lru_at, a.limits_json, t.limits_json as tenant_limits
+        select a.id, a.session_name, a.fence, a.lru_at, a.limits_json, t.limits_json as tenant_limits,
+          coalesce(a.timezone, t.timezone) as timezone, a.new_since
+          ${
+            proxy
+              ? `, (select max(l.at) from action_log l join telegram_accounts b on b.id = l.account_id
+                  where b.proxy_id = a.proxy_id and l.action = 'join' and l.ok = 1 and l.at > :proxyHourSince) as proxy_last,
+                (select count(*) from (${proxyJoins(':proxyHourSince')}) ph) as proxy_hour,
+                (select min(l.at) from action_log l join telegram_accounts b on b.id = l.account_id
+                  where b.proxy_id = a.proxy_id and l.action = 'join' and l.ok = 1 and l.at > :proxyHourSince) as proxy_hour_first,
+                (select count(*) from telegram_accounts b where b.proxy_id = a.proxy_id and b.id <> a.id
+                  and b.lease_holder is not null and b.lease_action = 'join' and b.lease_expires_at > :now) as proxy_busy`
+              : ''
+          }
         from telegram_accounts a left join tenants t on t.id = a.tenant_id
         where ${eligible}
         order by a.lru_at, a.id limit :limit offset :offset
@@ -132,7 +169,7 @@ export function leaseStatements(caps: DialectCaps, shape: LeaseShape): LeaseStat
         lease_count = lease_count + 1
       where id = (
         select a.id from telegram_accounts a
-        where (${seen}) and ${eligible}
+        where (${seen}) and ${eligible} ${proxy ? `and ${proxySql()}` : ''}
         order by a.lru_at, a.id limit 1 ${caps.claimLock}
       )
       returning id, session_name, lease_token, lease_expires_at`,
@@ -153,6 +190,7 @@ export function shapeOf(v: EligibleValues): LeaseShape {
     tenant: v.tenantId !== null,
     account: v.accountId !== undefined,
     exclude: (v.excludeIds?.length ?? 0) > 0,
+    proxy: v.action === 'join' && v.proxy !== undefined,
   };
 }
 
@@ -162,6 +200,13 @@ function eligibleValues(caps: DialectCaps, v: EligibleValues): Record<string, un
     tenantId: v.tenantId,
     accountId: v.accountId,
     excludeIds: v.excludeIds?.length ? caps.listParam(v.excludeIds) : undefined,
+    ...(v.proxy
+      ? {
+          proxyGapSince: v.now - v.proxy.gapMs,
+          proxyHourSince: v.now - 3_600_000,
+          proxyPerHour: v.proxy.perHour,
+        }
+      : {}),
   };
 }
 
@@ -171,6 +216,11 @@ export interface Candidate {
   fence: number;
   limitsJson: string | null;
   tenantLimits: string | null;
+  /** Its time zone (its own, else its tenant's; null: the fleet's). */
+  timeZone: string | null;
+  newSince: number | null;
+  /** Joins through its proxy in the last hour (pacing on): the latest, how many, the earliest; live join leases of others on it. */
+  proxy: { last: number | null; hour: number; hourFirst: number | null; busy: number };
   /** This action's log since `since`. */
   history: ActionRecord[];
 }
@@ -181,6 +231,12 @@ interface CandidateRow {
   fence: number;
   limits_json: string | null;
   tenant_limits: string | null;
+  timezone: string | null;
+  new_since: number | string | null;
+  proxy_last: number | string | null;
+  proxy_hour: number | string | null;
+  proxy_hour_first: number | string | null;
+  proxy_busy: number | string | null;
   at: number | null;
   ok: number | null;
   channel: string | null;
@@ -213,6 +269,14 @@ export async function leaseCandidates(
           fence: r.fence,
           limitsJson: r.limits_json,
           tenantLimits: r.tenant_limits,
+          timeZone: r.timezone,
+          newSince: r.new_since === null ? null : Number(r.new_since),
+          proxy: {
+            last: r.proxy_last === null ? null : Number(r.proxy_last),
+            hour: Number(r.proxy_hour ?? 0),
+            hourFirst: r.proxy_hour_first === null ? null : Number(r.proxy_hour_first),
+            busy: Number(r.proxy_busy ?? 0),
+          },
           history: [],
         }),
       );
@@ -275,7 +339,7 @@ async function releaseWith(
   caps: DialectCaps,
   v: { id: number; fence: number; now: number; used: Partial<Record<string, number>> },
 ): Promise<ReleasedRow | null> {
-  const st = leaseStatements(caps, { action: 'message', tenant: false, account: false, exclude: false });
+  const st = leaseStatements(caps, { action: 'message', tenant: false, account: false, exclude: false, proxy: false });
   const actions = usedList(v.used);
   const values = {
     id: v.id,
@@ -576,35 +640,42 @@ export async function recoverRows(
 }
 
 /**
- * Reset-limits' writes: a row per account and `day` (at most one reset per account and day),
- * the day's error and lease counts zeroed for the accounts reset now, and the action log,
- * resets and error log pruned before `pruneBefore`.
+ * Reset-limits' writes: a row per account and its local `day` (at most one reset per account and
+ * day), the day's error and lease counts zeroed for the accounts reset now, and the action log,
+ * resets and error log pruned before `pruneBefore`. `dayIn(zone)` names the local date now in a
+ * time zone; each account counts in its own (its own, its tenant's, else `defaultZone`).
  */
 export async function resetDayRows(
   tx: StoreTx,
-  v: { day: string; now: number; pruneBefore: number },
-): Promise<{ total: number; accountsReset: number; actionLogPruned: number }> {
-  const { day, now } = v;
-  const total = Number(
-    (
-      await tx
-        .selectFrom('telegram_accounts')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .executeTakeFirst()
-    )?.n ?? 0,
-  );
-  const ins = await sql`insert into limit_resets (account_id, day, at)
-        select id, ${day}, ${now} from telegram_accounts where true
-        on conflict (account_id, day) do nothing`.execute(tx);
-  const accountsReset = Number(ins.numAffectedRows ?? 0n);
+  v: { dayIn: (zone: string) => string; defaultZone: string; now: number; pruneBefore: number },
+): Promise<{ total: number; accountsReset: number; actionLogPruned: number; days: string[] }> {
+  const { now } = v;
+  const zones = await sql<{ zone: string; n: number | string }>`
+        select z.zone, count(*) as n from (
+          select coalesce(a.timezone, t.timezone, ${v.defaultZone}) as zone
+          from telegram_accounts a left join tenants t on t.id = a.tenant_id
+        ) z group by z.zone`.execute(tx);
+  let total = 0;
+  let accountsReset = 0;
+  const days = new Set<string>();
+  for (const { zone, n } of zones.rows) {
+    total += Number(n);
+    const day = v.dayIn(zone);
+    days.add(day);
+    const ins = await sql`insert into limit_resets (account_id, day, at)
+          select a.id, ${day}, ${now} from telegram_accounts a left join tenants t on t.id = a.tenant_id
+          where coalesce(a.timezone, t.timezone, ${v.defaultZone}) = ${zone}
+          on conflict (account_id, day) do nothing`.execute(tx);
+    accountsReset += Number(ins.numAffectedRows ?? 0n);
+  }
   if (accountsReset > 0) {
     await sql`update telegram_accounts set error_count = 0, lease_count = 0
-          where id in (select account_id from limit_resets where day = ${day} and at = ${now})`.execute(tx);
+          where id in (select account_id from limit_resets where at = ${now})`.execute(tx);
   }
   const pruned = await tx.deleteFrom('action_log').where('at', '<', v.pruneBefore).executeTakeFirst();
   await tx.deleteFrom('limit_resets').where('at', '<', v.pruneBefore).execute();
   await tx.deleteFrom('error_log').where('at', '<', v.pruneBefore).execute();
-  return { total, accountsReset, actionLogPruned: Number(pruned.numDeletedRows) };
+  return { total, accountsReset, actionLogPruned: Number(pruned.numDeletedRows), days: [...days].sort() };
 }
 
 /** Limits documents and the action log since `since` of all accounts, or of `ids` (status' usage). */
@@ -612,13 +683,25 @@ export async function usageInputs(
   db: StoreTx,
   v: { ids?: readonly number[] | undefined; since: number },
 ): Promise<{
-  accounts: { id: number; limits_json: string | null; tenant_limits: string | null }[];
+  accounts: {
+    id: number;
+    limits_json: string | null;
+    tenant_limits: string | null;
+    timezone: string | null;
+    new_since: number | null;
+  }[];
   log: { account_id: number; action: string; at: number; ok: number; channel: string | null }[];
 }> {
   let aq = db
     .selectFrom('telegram_accounts as a')
     .leftJoin('tenants as t', 't.id', 'a.tenant_id')
-    .select(['a.id', 'a.limits_json', 't.limits_json as tenant_limits']);
+    .select((eb) => [
+      'a.id',
+      'a.limits_json',
+      't.limits_json as tenant_limits',
+      eb.fn.coalesce('a.timezone', 't.timezone').as('timezone'),
+      'a.new_since',
+    ]);
   if (v.ids) aq = aq.where('a.id', 'in', v.ids);
   const accounts = await aq.execute();
   let lq = db
@@ -637,18 +720,36 @@ export async function usageInputs(
 export async function readLimitOverrides(
   db: StoreTx,
   target: { account: string } | { tenant: string },
-): Promise<{ tenant: string | null; account: string | null } | undefined> {
+): Promise<
+  { tenant: string | null; account: string | null; timezone: string | null; newSince: number | null } | undefined
+> {
   if ('account' in target) {
     const r = await db
       .selectFrom('telegram_accounts as a')
       .leftJoin('tenants as t', 't.id', 'a.tenant_id')
-      .select(['a.limits_json as account', 't.limits_json as tenant'])
+      .select((eb) => [
+        'a.limits_json as account',
+        't.limits_json as tenant',
+        eb.fn.coalesce('a.timezone', 't.timezone').as('timezone'),
+        'a.new_since',
+      ])
       .where('a.session_name', '=', target.account)
       .executeTakeFirst();
-    return r ? { tenant: r.tenant ?? null, account: r.account ?? null } : undefined;
+    return r
+      ? {
+          tenant: r.tenant ?? null,
+          account: r.account ?? null,
+          timezone: r.timezone ?? null,
+          newSince: r.new_since === null ? null : Number(r.new_since),
+        }
+      : undefined;
   }
-  const r = await db.selectFrom('tenants').select('limits_json').where('name', '=', target.tenant).executeTakeFirst();
-  return r ? { tenant: r.limits_json ?? null, account: null } : undefined;
+  const r = await db
+    .selectFrom('tenants')
+    .select(['limits_json', 'timezone'])
+    .where('name', '=', target.tenant)
+    .executeTakeFirst();
+  return r ? { tenant: r.limits_json ?? null, account: null, timezone: r.timezone ?? null, newSince: null } : undefined;
 }
 
 export async function storeLimits(

@@ -15,6 +15,8 @@ export interface TenantsTable {
   /** null: Instagram logins only with Chromium; 'http': an HTTP login when the browser cannot (0018). */
   login_fallback: string | null;
   created_at: number;
+  /** IANA time zone of its accounts that set none (NULL: ACCTCTL_TIMEZONE). */
+  timezone: Generated<string | null>;
 }
 
 export interface ProxiesTable {
@@ -85,6 +87,10 @@ export interface TelegramAccountsTable {
   probed_at: Generated<number | null>;
   /** When `recover --probe --all` probes it next (its slot of the day); null: not scheduled yet. */
   probe_due_at: Generated<number | null>;
+  /** IANA time zone of its local day and active hours (NULL: its tenant's, else ACCTCTL_TIMEZONE). */
+  timezone: Generated<string | null>;
+  /** When it was marked new: its warm-up ramp counts local days from here (NULL: not new). */
+  new_since: Generated<number | null>;
 }
 
 export interface LimitResetsTable {

@@ -303,6 +303,16 @@ export async function tenantIdByName(store: Store | Kysely<Database>, name: stri
   return row.id;
 }
 
+/** Set (null: clear) the time zone of a tenant's accounts that set none; returns the stored value. */
+export async function updateTenantTimeZone(
+  db: Kysely<Database>,
+  id: number,
+  timeZone: string | null,
+): Promise<string | null> {
+  await db.updateTable('tenants').set({ timezone: timeZone }).where('id', '=', id).execute();
+  return timeZone;
+}
+
 /** Up to `limit` tenant names, in name order (is there more than one tenant, and which). */
 export async function someTenantNames(store: Store, limit: number): Promise<string[]> {
   const rows = await store.db.selectFrom('tenants').select('name').orderBy('name').limit(limit).execute();

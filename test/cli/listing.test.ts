@@ -130,9 +130,11 @@ describe.each(DIALECTS)('listings on $name', (dialect) => {
       const csv = await runCli(['accounts', 'list', '--all', '--csv'], { env });
       const csvLines = csv.stdout.trimEnd().split('\n');
       expect(csvLines).toHaveLength(N + 1);
-      expect(csvLines[0]).toBe('account,tenant,state,until,enabled,lease,proxy,device,last used,errors,last error');
-      expect(csvLines[1]).toBe('acc_000000,a,banned,,yes,,,,,0,"PHONE_NUMBER_BANNED, ""said"" Telegram"');
-      expect(csvLines[2]).toBe('acc_000001,b,active,,yes,,,,,0,');
+      expect(csvLines[0]).toBe(
+        'account,tenant,state,until,enabled,lease,proxy,device,time zone,last used,errors,last error',
+      );
+      expect(csvLines[1]).toBe('acc_000000,a,banned,,yes,,,,UTC,,0,"PHONE_NUMBER_BANNED, ""said"" Telegram"');
+      expect(csvLines[2]).toBe('acc_000001,b,active,,yes,,,,UTC,,0,');
 
       for (const bad of [
         ['accounts', 'list', '--limit', '0'],

@@ -21,6 +21,7 @@ const MIGRATIONS = [
   '0011_alerts_trust',
   '0012_telegram_devices',
   '0013_follower_order',
+  '0014_pacing',
   '0015_fleet_probe_proxy_check',
   '0017_ig_life',
   '0018_tenant_login_fallback',

@@ -25,9 +25,18 @@ export interface CliOptions {
   terminal?: { isTTY: boolean; columns: number | null };
 }
 
-/** The environment a CLI subprocess gets: only what it needs, never the caller's DATABASE_URL or keys. */
+/**
+ * The environment a CLI subprocess gets: only what it needs, never the caller's DATABASE_URL or keys.
+ * These runs go by the wall clock, so pacing (active hours, the day's spread) is off unless a test
+ * turns it on (`ACCTCTL_PACING: 'on'`): what they prove about limits holds at any hour.
+ */
 export function baseEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NO_COLOR: '1' };
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '/tmp',
+    NO_COLOR: '1',
+    ACCTCTL_PACING: 'off',
+  };
   for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
   return env;
 }

@@ -52,6 +52,10 @@ const limitsSet = (who: 'account' | 'tenant') =>
       [who]: str,
       limits: n(freeForm),
       overrides: n(v.object({ tenant: freeForm, account: freeForm })),
+      /** Without a file: its time zone, active hours (null: pacing off) and warm-up start. */
+      timeZone: n(str),
+      activeHours: n(str),
+      newSince: n(time),
     },
   );
 
@@ -124,6 +128,13 @@ const status = v.object({
             }),
           ),
           lastError: n(str),
+          pacing: v.object({
+            timeZone: str,
+            activeHours: n(str),
+            joinBudget: n(int),
+            rampDay: n(int),
+            nextJoinAt: n(time),
+          }),
         }),
       ),
     ),
@@ -369,6 +380,7 @@ export const JSON_SCHEMAS: Record<string, OutputSchema> = {
       errorCount: int,
       lastError: n(str),
       device: n(v.object({ model: str, systemVersion: str, appVersion: str, langCode: str, systemLangCode: str })),
+      timeZone: str,
     }),
   ),
   'accounts export': doc('accounts export', {
@@ -423,7 +435,7 @@ export const JSON_SCHEMAS: Record<string, OutputSchema> = {
   }),
   'targets remove': doc('targets remove', { removed: strings }),
 
-  join: doc('join (plan: with --dry-run, else null)', {
+  join: doc('join (plan, accounts: with --dry-run, else null)', {
     niche: str,
     dryRun: bool,
     claimed: int,
@@ -432,6 +444,19 @@ export const JSON_SCHEMAS: Record<string, OutputSchema> = {
     nextFreeAt: n(time),
     waiting: int,
     plan: n(v.array(v.object({ target: str, account: n(str) }))),
+    accounts: n(
+      v.array(
+        v.object({
+          account: str,
+          timeZone: str,
+          activeHours: n(str),
+          budget: n(int),
+          usedToday: int,
+          nextAt: time,
+          why: n(str),
+        }),
+      ),
+    ),
     rechecked: v.array(v.object({ target: str, account: str, outcome: str, detail: n(str) })),
     simulated: bool,
     skipped: v.array(v.object({ account: str, reason: str })),

@@ -38,6 +38,17 @@ function accountColumns(): Column<AccountStatus>[] {
         return `${t.used}/${t.limit}` + (t.nextAt ? ` (${t.blockedBy} → ${fmtTime(t.nextAt)})` : '');
       },
     })),
+    {
+      head: 'pacing (join budget, next planned)',
+      value: (a) =>
+        a.pacing.activeHours === null
+          ? `${a.pacing.timeZone}, pacing off`
+          : `${a.pacing.timeZone} ${a.pacing.activeHours}` +
+            (a.pacing.joinBudget === null
+              ? ''
+              : `; budget ${a.pacing.joinBudget}${a.pacing.rampDay === null ? '' : ` (warm-up day ${a.pacing.rampDay + 1})`}`) +
+            (a.pacing.nextJoinAt === null ? '' : `; next ${fmtTime(a.pacing.nextJoinAt)}`),
+    },
     { head: 'last error', value: (a) => a.lastError },
   ];
 }

@@ -4,6 +4,7 @@ import { parseProxyUrl } from '../proxyUrl.js';
 import { why } from '../result.js';
 import { parseStringSession } from '../stringSession.js';
 import { validTenantName } from '../tenants.js';
+import { isTimeZoneName, TIME_ZONE_HELP } from '../pacing.js';
 import { blankAsAbsent, fields } from './schema.js';
 
 /**
@@ -118,6 +119,8 @@ export function accountRowSchema(opts: { fernetKey?: string | undefined } = {}) 
         ),
       ),
       tenant: v.optional(v.nullable(v.pipe(v.string(TENANT), v.check(validTenantName, TENANT)))),
+      timezone: v.optional(v.nullable(v.pipe(v.string(TIME_ZONE_HELP), v.check(isTimeZoneName, TIME_ZONE_HELP)))),
+      new: v.optional(v.boolean('true (a new account: warm-up ramp) or false')),
       device: v.optional(v.nullable(deviceSchema)),
       phone: blankAsAbsent(
         v.pipe(

@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { fields, wholeNumber } from './schema.js';
+import { ACTIVE_HOURS_HELP, parseActiveHours } from '../pacing.js';
 
 /**
  * The limits override file (`accounts limits NAME FILE`, `tenants limits NAME FILE`), as operators
@@ -84,6 +85,12 @@ export const LIMITS_FILE_SCHEMA = fields(
   {
     flood_threshold_seconds: v.optional(wholeNumber('seconds, a whole number 0–86400', 0, 86_400)),
     actions: v.optional(declaredActions),
+    active_hours: v.optional(
+      v.pipe(
+        v.string(ACTIVE_HOURS_HELP),
+        v.check((s) => parseActiveHours(s) !== undefined, ACTIVE_HOURS_HELP),
+      ),
+    ),
     join: v.optional(ACTION_LIMITS_SCHEMA),
     invite: v.optional(ACTION_LIMITS_SCHEMA),
     message: v.optional(ACTION_LIMITS_SCHEMA),
