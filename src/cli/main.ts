@@ -160,7 +160,9 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     );
   tenants
     .command('set <name>')
-    .description('where this tenant’s alerts go (its own target, secret and minimum severity), its accounts’ time zone, its login fallback')
+    .description(
+      'where this tenant’s alerts go (its own target, secret and minimum severity), its accounts’ time zone, its login fallback',
+    )
     .option(
       '--notify-target-file <file>',
       'a file holding a webhook URL or a Telegram chat id (empty: none; - reads stdin)',
