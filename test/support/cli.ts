@@ -125,17 +125,6 @@ function inProcessPossible(opts: CliOptions): boolean {
  * when there is stdin to give, when the environment asks for colours, or under
  * ACCTCTL_TEST_CLI=spawn. `signal` is always null in process; `timeoutMs` only applies to a spawn.
  */
-export async function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
-  const t0 = Date.now();
-  const ip = inProcessPossible(opts);
-  const r = await (ip ? runCliInProcess(args, opts) : spawnCli(args, opts));
-  if (process.env.T19_PROF)
-    (await import('node:fs')).appendFileSync(
-      process.env.T19_PROF,
-      `${Date.now() - t0}\t${ip}\t${args.join(' ').slice(0, 90)}\n`,
-    );
-  return r;
-}
-export function runCliX(args: string[], opts: CliOptions = {}): Promise<CliResult> {
+export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   return inProcessPossible(opts) ? runCliInProcess(args, opts) : spawnCli(args, opts);
 }
