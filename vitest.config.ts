@@ -1,23 +1,8 @@
-import { accessSync, constants, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
+import { ramTmpdir } from './test/support/ramTmpdir.js';
 
-/**
- * Temporary files — test databases above all — in memory when the machine has a tmpfs at
- * /dev/shm (ACCTCTL_TEST_TMPDIR chooses another place). SQLite runs with synchronous=FULL, so
- * each commit is an fsync: on a disk those cost more than the tests themselves (the 1,000-page
- * check figure: 47 s of test time on /tmp, 17 s here). The same fsync calls are still made.
- */
-function ramTmpdir(): string | undefined {
-  if (process.env.ACCTCTL_TEST_TMPDIR) return process.env.ACCTCTL_TEST_TMPDIR;
-  try {
-    if (!statSync('/dev/shm').isDirectory()) return undefined;
-    accessSync('/dev/shm', constants.W_OK);
-    return '/dev/shm';
-  } catch {
-    return undefined;
-  }
-}
+// Temporary files (test databases above all) in memory when there is a tmpfs: see ramTmpdir.
 const tmp = ramTmpdir();
 // Set here, in the main process, so the global setup (templates, the embedded PostgreSQL) and
 // every worker it forks see it.

@@ -89,7 +89,7 @@ describe.each(DIALECTS)('refresh-session on $name', { concurrent: true }, ({ ski
       settle: TEST_SETTLE,
     });
 
-  it.sequential.skipIf(skip)(
+  it.skipIf(skip).sequential(
     'a TOTP secret otplib finds too short is rejected on import, saying so, and nothing is stored',
     async () => {
       const file = join(t.dir, 'short.json');
@@ -108,7 +108,7 @@ describe.each(DIALECTS)('refresh-session on $name', { concurrent: true }, ({ ski
     },
   );
 
-  it.sequential.skipIf(skip || !HAVE_CHROMIUM)(
+  it.skipIf(skip || !HAVE_CHROMIUM).sequential(
     'due accounts: each outcome lands in the store; cookies are stored encrypted',
     async () => {
       const now = Date.parse('2026-11-23T10:00:00Z');
@@ -158,9 +158,11 @@ describe.each(DIALECTS)('refresh-session on $name', { concurrent: true }, ({ ski
         if (i < MAX_FAILURES) expect(r!.nextRefreshAt! - clock).toBe(15 * 60_000 * 2 ** (i - 1));
       }
     },
+    // Nine logins one after another (the backoff rounds): room for a loaded machine.
+    180_000,
   );
 
-  it.sequential.skipIf(skip || !HAVE_CHROMIUM)('two concurrent refreshes of one account log in once', async () => {
+  it.skipIf(skip || !HAVE_CHROMIUM).sequential('two concurrent refreshes of one account log in once', async () => {
     const before = ig.logins.get('alice') ?? 0;
     const clock = new FakeClock(Date.now());
     const one = refresher(clock);
@@ -285,7 +287,7 @@ describe.each(DIALECTS)(
         .sort();
     };
 
-    it.sequential.skipIf(skip || !HAVE_CHROMIUM)(
+    it.skipIf(skip || !HAVE_CHROMIUM).sequential(
       'an expired session is refreshed by the next refresh-session (and by check itself); the paused 150-follower fetch completes with exactly the server’s set',
       async () => {
         const clock = new FakeClock(Date.now());
@@ -344,7 +346,7 @@ describe.each(DIALECTS)(
       180_000,
     );
 
-    it.sequential.skipIf(skip || !HAVE_CHROMIUM)(
+    it.skipIf(skip || !HAVE_CHROMIUM).sequential(
       'one identity: an account without a proxy of its own logs in and is checked through its tenant’s proxy, nothing goes direct; an MTProxy-only tenant sends nothing',
       async () => {
         const port = Number(new URL(spa.url).port);
@@ -396,7 +398,7 @@ describe.each(DIALECTS)(
       180_000,
     );
 
-    it.sequential.skipIf(skip || !HAVE_CHROMIUM)(
+    it.skipIf(skip || !HAVE_CHROMIUM).sequential(
       'no secret on disk: after a login no file in the data dir holds the sessionid (Chromium cookie stores decrypted too); an old profile is read once and deleted',
       async () => {
         const clock = new FakeClock(Date.now());
@@ -484,7 +486,7 @@ describe.each(DIALECTS)(
       await t.cleanup();
     });
 
-    it.sequential.skipIf(skip || !HAVE_CHROMIUM).each(NAV_STYLES)(
+    it.skipIf(skip || !HAVE_CHROMIUM).sequential.each(NAV_STYLES)(
       'the page moves on (%s) right after the answer: refresh-session stores the session; neither the same run nor the next logs in again',
       async (nav) => {
         const spa = await startFakeInstagram({

@@ -105,7 +105,7 @@ describe.each(DIALECTS)('check on $name', { concurrent: true }, ({ name, skip, c
       ['real_one', 'real_two', 'ghost_user'].map((username) => ({ tenant, username, kind })),
     );
 
-  it.sequential.skipIf(skip)(
+  it.skipIf(skip).sequential(
     'an API key out of quota rests, then comes back by itself when its quota resets',
     async () => {
       await addTenant({ store, clock }, { name: 't_quota', verifyMode: 'api' });
@@ -138,7 +138,7 @@ describe.each(DIALECTS)('check on $name', { concurrent: true }, ({ name, skip, c
     },
   );
 
-  it.sequential.skipIf(skip)('each verify mode, and a tenant skipped for a missing resource', async () => {
+  it.skipIf(skip).sequential('each verify mode, and a tenant skipped for a missing resource', async () => {
     for (const [name, mode] of [
       ['t_api', 'api'],
       ['t_ig', 'instagram'],
@@ -186,7 +186,7 @@ describe.each(DIALECTS)('check on $name', { concurrent: true }, ({ name, skip, c
     expect(ev.map((e) => e.message)).toEqual(['@real_one: not_found → found']);
   });
 
-  it.sequential.skipIf(skip)(
+  it.skipIf(skip).sequential(
     'tenant isolation: A’s dead proxy and expired session leave B’s run and results untouched',
     async () => {
       await addTenant({ store, clock }, { name: 'a', verifyMode: 'instagram+proxy' });
@@ -221,7 +221,7 @@ describe.each(DIALECTS)('check on $name', { concurrent: true }, ({ name, skip, c
     },
   );
 
-  it.sequential.skipIf(skip)(
+  it.skipIf(skip).sequential(
     'followers: every page saved; a logout with no refresh pauses, keeps items; a later run completes; the diff becomes an event',
     async () => {
       await addTenant({ store, clock }, { name: 'f', verifyMode: 'instagram' });
@@ -266,7 +266,7 @@ describe.each(DIALECTS)('check on $name', { concurrent: true }, ({ name, skip, c
     },
   );
 
-  it.sequential.skipIf(skip)(
+  it.skipIf(skip).sequential(
     'a confirmed logout mid-fetch calls the reactive refresh (at most twice) and carries on with the new session',
     async () => {
       await addTenant({ store, clock }, { name: 'x', verifyMode: 'instagram' });
@@ -300,7 +300,7 @@ describe.each(DIALECTS)('check on $name', { concurrent: true }, ({ name, skip, c
     },
   );
 
-  it.sequential.skipIf(skip)(
+  it.skipIf(skip).sequential(
     '429 rests that session (for that endpoint kind) and another of the tenant’s takes over; 302-to-login and checkpoint are handled',
     async () => {
       await addTenant({ store, clock }, { name: 'm', verifyMode: 'instagram' });
@@ -335,7 +335,7 @@ describe.each(DIALECTS)('check on $name', { concurrent: true }, ({ name, skip, c
     },
   );
 
-  it.sequential.skipIf(skip)(
+  it.skipIf(skip).sequential(
     'a cursor past its best-before is not trusted: paging restarts and keeps what it had',
     async () => {
       await addTenant({ store, clock }, { name: 'c', verifyMode: 'instagram' });
@@ -358,7 +358,7 @@ describe.each(DIALECTS)('check on $name', { concurrent: true }, ({ name, skip, c
     },
   );
 
-  it.sequential.skipIf(skip)(
+  it.skipIf(skip).sequential(
     'a proxy that keeps failing is marked unhealthy (the tenant is then skipped) until recover retries it',
     async () => {
       await addTenant({ store, clock }, { name: 'p', verifyMode: 'proxy' });
@@ -386,7 +386,7 @@ describe.each(DIALECTS)('check on $name', { concurrent: true }, ({ name, skip, c
     },
   );
 
-  it.sequential.skipIf(skip)(
+  it.skipIf(skip).sequential(
     'rate control: a session never exceeds its window; the job waits and resumes',
     async () => {
       await addTenant({ store, clock }, { name: 'r', verifyMode: 'instagram' });
@@ -410,7 +410,7 @@ describe.each(DIALECTS)('check on $name', { concurrent: true }, ({ name, skip, c
     },
   );
 
-  it.sequential.skipIf(skip)(
+  it.skipIf(skip).sequential(
     'a throttled live session (401 "Please wait", cookies cleared) causes zero logins, is not expired, and rests per endpoint kind, exponentially',
     async () => {
       await addTenant({ store, clock }, { name: 'th', verifyMode: 'instagram' });
@@ -476,7 +476,7 @@ describe.each(DIALECTS)('check on $name', { concurrent: true }, ({ name, skip, c
     },
   );
 
-  it.sequential.skipIf(skip)(
+  it.skipIf(skip).sequential(
     'one identity: a tenant whose only proxy is an MTProxy sends nothing with its sessions and says why (never direct)',
     async () => {
       await addTenant({ store, clock }, { name: 'mto', verifyMode: 'instagram' });
@@ -493,7 +493,7 @@ describe.each(DIALECTS)('check on $name', { concurrent: true }, ({ name, skip, c
     },
   );
 
-  it.sequential.skipIf(skip)(
+  it.skipIf(skip).sequential(
     'checkpoint_required / challenge_required on an API call → needs_manual; feedback_required pauses the session',
     async () => {
       await addTenant({ store, clock }, { name: 'cp', verifyMode: 'instagram' });
@@ -526,7 +526,7 @@ describe.each(DIALECTS)('check on $name', { concurrent: true }, ({ name, skip, c
     },
   );
 
-  it.sequential.skipIf(skip)(
+  it.skipIf(skip).sequential(
     'browser-shaped requests: the whole jar, X-CSRFToken, app id, Referer and the device’s user agent; the jar follows Set-Cookie',
     async () => {
       const opts = {
@@ -614,7 +614,7 @@ describe.each(DIALECTS)('check on $name', { concurrent: true }, ({ name, skip, c
   );
 
   // The closing figure. SQLite only (the same code runs on both; this just takes a while).
-  it.sequential.skipIf(skip || name !== 'sqlite')(
+  it.skipIf(skip || name !== 'sqlite').sequential(
     'figure: logins per 1,000 follower pages under a throttle every 4th request (goal 0)',
     async () => {
       let n = 0;
