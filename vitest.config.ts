@@ -1,5 +1,12 @@
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
+import { ramTmpdir } from './test/support/ramTmpdir.js';
+
+// Temporary files (test databases above all) in memory when there is a tmpfs: see ramTmpdir.
+const tmp = ramTmpdir();
+// Set here, in the main process, so the global setup (templates, the embedded PostgreSQL) and
+// every worker it forks see it.
+if (tmp) process.env.TMPDIR = tmp;
 
 export default defineConfig({
   test: {

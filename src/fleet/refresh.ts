@@ -60,6 +60,8 @@ export interface RefreshDeps {
   extraArgs?: string[];
   /** Delay before each typed key (default: the login's human-like 40–160 ms; tests: 0). */
   keyDelayMs?: () => number;
+  /** The waits after a successful login (default: the login's own; tests: shorter). */
+  settle?: BrowserLoginRequest['settle'];
   /** A Chromium already launched (tests: one per file); each login gets a fresh context in it. */
   browser?: BrowserLoginRequest['browser'];
   /** Wait used while another process holds an account's lock (reactive path). */
@@ -216,6 +218,7 @@ export class SessionRefresher {
           playwrightBrowsersPath: this.deps.playwrightBrowsersPath,
           ...(this.deps.extraArgs ? { extraArgs: this.deps.extraArgs } : {}),
           ...(this.deps.keyDelayMs ? { keyDelayMs: this.deps.keyDelayMs } : {}),
+          ...(this.deps.settle ? { settle: this.deps.settle } : {}),
           ...(this.deps.browser ? { browser: this.deps.browser } : {}),
         });
       } catch (e) {

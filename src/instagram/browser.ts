@@ -72,6 +72,8 @@ export interface BrowserLoginRequest {
   legacyProfileDir?: string;
   /** Delay before each typed key, ms (default: 40–160 ms at random; tests: 0). */
   keyDelayMs?: () => number;
+  /** The waits after a successful login (default: LOGIN_SETTLE; tests may shorten them). */
+  settle?: Partial<LoginSettle>;
   /**
    * A Chromium already launched (tests: one per file): the login gets a fresh context in it, with
    * the account's proxy set on that context, and closes only the context. Without it the login
@@ -98,6 +100,19 @@ export interface BrowserLoginRequest {
 }
 
 export type BrowserLogin = (req: BrowserLoginRequest) => Promise<LoginOutcome>;
+
+/**
+ * How long a successful login lets the page move on and answers its prompts ("Save your login
+ * info?", notifications) before reading the cookies. Only time depends on them: the session
+ * cookie is set already, and the outcome is read from the context afterwards.
+ */
+export interface LoginSettle {
+  /** The whole prompt-answering step at most (capped by the login's timeout). */
+  budgetMs: number;
+  /** On the home page: one look for a late prompt before done. */
+  latePromptMs: number;
+}
+export const LOGIN_SETTLE: LoginSettle = { budgetMs: 6_000, latePromptMs: 300 };
 
 /** Flags for a headless, quiet Chromium that never leaks the real address through WebRTC. */
 export const CHROMIUM_ARGS = [
@@ -758,7 +773,8 @@ async function browserLogin(
     // Logged in. Let the page move on and get past "Save your login info?" and notifications,
     // as a person would (a few seconds at most; the session cookie is already set). Each step
     // awaits what the page does: a prompt to appear, the clicked one to go, the URL to move on.
-    const until = Date.now() + Math.min(timeout, 6_000);
+    const settle = { ...LOGIN_SETTLE, ...req.settle };
+    const until = Date.now() + Math.min(timeout, settle.budgetMs);
     const rest = () => Math.max(1, until - Date.now());
     const prompt = page.getByRole('button', { name: PROMPT_BUTTON }).filter({ visible: true }).first();
     const left = (u: URL) => !/\/accounts\/(login|onetap)/.test(u.pathname);
@@ -775,7 +791,7 @@ async function browserLogin(
       // Home: one short look for a late dialog, then done.
       if (left(new URL(page.url()))) {
         if (
-          !(await prompt.waitFor({ state: 'visible', timeout: 300 }).then(
+          !(await prompt.waitFor({ state: 'visible', timeout: Math.max(1, settle.latePromptMs) }).then(
             () => true,
             () => false,
           ))

@@ -20,7 +20,9 @@ import { addIgSession } from '../support/igSession.js';
 const T0 = Date.parse('2026-11-23T09:00:00Z');
 const PROFILES = { real_one: { id: '501', followers: 30 }, real_two: { id: '502', followers: 100, following: 7 } };
 
-describe.each(DIALECTS)('check on $name', ({ name, skip, createMigrated }) => {
+// The two dialects run side by side (each its own fakes and database); within one, the tests run
+// in order (they share the describe's fakes and store variables).
+describe.each(DIALECTS)('check on $name', { concurrent: true }, ({ name, skip, createMigrated }) => {
   let ig: FakeInstagram;
   let api: Awaited<ReturnType<typeof fakeLookupApi>>;
   /** Keys the fake provider answers 429 (out of quota) for; a test may change it. */
@@ -103,37 +105,40 @@ describe.each(DIALECTS)('check on $name', ({ name, skip, createMigrated }) => {
       ['real_one', 'real_two', 'ghost_user'].map((username) => ({ tenant, username, kind })),
     );
 
-  it.skipIf(skip)('an API key out of quota rests, then comes back by itself when its quota resets', async () => {
-    await addTenant({ store, clock }, { name: 't_quota', verifyMode: 'api' });
-    await watchAll('t_quota');
-    quotaKeys.push('tired-key');
-    try {
-      await importApiKeys({ store, box, clock }, [{ tenant: 't_quota', provider: 'lookup', key: 'tired-key' }]);
-      const key = () =>
-        store.db.selectFrom('api_keys').select(['healthy', 'quota_reset_at', 'last_error']).executeTakeFirstOrThrow();
-      const [r1] = await checker().run();
-      expect(r1).toMatchObject({ tenant: 't_quota', found: 0, errors: 3 });
-      expect(await key()).toEqual({ healthy: 0, quota_reset_at: T0 + 3_600_000, last_error: 'quota (429)' });
-      // Still resting: the tenant is skipped, saying why; nothing is sent with the key.
-      clock.advance(30 * 60_000);
-      await store.db.updateTable('watches').set({ next_check_at: clock.now() }).execute();
-      const sent = api.calls.length;
-      const [r2] = await checker().run();
-      expect(r2!.skipped).toMatch(/no healthy API key/);
-      expect(api.calls.length).toBe(sent);
-      // The provider's quota resets; once the hour is over the key is used again and is healthy.
-      quotaKeys.splice(quotaKeys.indexOf('tired-key'), 1);
-      clock.advance(30 * 60_000);
-      await store.db.updateTable('watches').set({ next_check_at: clock.now() }).execute();
-      const [r3] = await checker().run();
-      expect(r3).toMatchObject({ checked: 3, found: 2, notFound: 1, errors: 0, skipped: null });
-      expect(await key()).toEqual({ healthy: 1, quota_reset_at: null, last_error: null });
-    } finally {
-      if (quotaKeys.includes('tired-key')) quotaKeys.splice(quotaKeys.indexOf('tired-key'), 1);
-    }
-  });
+  it.skipIf(skip).sequential(
+    'an API key out of quota rests, then comes back by itself when its quota resets',
+    async () => {
+      await addTenant({ store, clock }, { name: 't_quota', verifyMode: 'api' });
+      await watchAll('t_quota');
+      quotaKeys.push('tired-key');
+      try {
+        await importApiKeys({ store, box, clock }, [{ tenant: 't_quota', provider: 'lookup', key: 'tired-key' }]);
+        const key = () =>
+          store.db.selectFrom('api_keys').select(['healthy', 'quota_reset_at', 'last_error']).executeTakeFirstOrThrow();
+        const [r1] = await checker().run();
+        expect(r1).toMatchObject({ tenant: 't_quota', found: 0, errors: 3 });
+        expect(await key()).toEqual({ healthy: 0, quota_reset_at: T0 + 3_600_000, last_error: 'quota (429)' });
+        // Still resting: the tenant is skipped, saying why; nothing is sent with the key.
+        clock.advance(30 * 60_000);
+        await store.db.updateTable('watches').set({ next_check_at: clock.now() }).execute();
+        const sent = api.calls.length;
+        const [r2] = await checker().run();
+        expect(r2!.skipped).toMatch(/no healthy API key/);
+        expect(api.calls.length).toBe(sent);
+        // The provider's quota resets; once the hour is over the key is used again and is healthy.
+        quotaKeys.splice(quotaKeys.indexOf('tired-key'), 1);
+        clock.advance(30 * 60_000);
+        await store.db.updateTable('watches').set({ next_check_at: clock.now() }).execute();
+        const [r3] = await checker().run();
+        expect(r3).toMatchObject({ checked: 3, found: 2, notFound: 1, errors: 0, skipped: null });
+        expect(await key()).toEqual({ healthy: 1, quota_reset_at: null, last_error: null });
+      } finally {
+        if (quotaKeys.includes('tired-key')) quotaKeys.splice(quotaKeys.indexOf('tired-key'), 1);
+      }
+    },
+  );
 
-  it.skipIf(skip)('each verify mode, and a tenant skipped for a missing resource', async () => {
+  it.skipIf(skip).sequential('each verify mode, and a tenant skipped for a missing resource', async () => {
     for (const [name, mode] of [
       ['t_api', 'api'],
       ['t_ig', 'instagram'],
@@ -181,7 +186,7 @@ describe.each(DIALECTS)('check on $name', ({ name, skip, createMigrated }) => {
     expect(ev.map((e) => e.message)).toEqual(['@real_one: not_found → found']);
   });
 
-  it.skipIf(skip)(
+  it.skipIf(skip).sequential(
     'tenant isolation: A’s dead proxy and expired session leave B’s run and results untouched',
     async () => {
       await addTenant({ store, clock }, { name: 'a', verifyMode: 'instagram+proxy' });
@@ -216,7 +221,7 @@ describe.each(DIALECTS)('check on $name', ({ name, skip, createMigrated }) => {
     },
   );
 
-  it.skipIf(skip)(
+  it.skipIf(skip).sequential(
     'followers: every page saved; a logout with no refresh pauses, keeps items; a later run completes; the diff becomes an event',
     async () => {
       await addTenant({ store, clock }, { name: 'f', verifyMode: 'instagram' });
@@ -261,7 +266,7 @@ describe.each(DIALECTS)('check on $name', ({ name, skip, createMigrated }) => {
     },
   );
 
-  it.skipIf(skip)(
+  it.skipIf(skip).sequential(
     'a confirmed logout mid-fetch calls the reactive refresh (at most twice) and carries on with the new session',
     async () => {
       await addTenant({ store, clock }, { name: 'x', verifyMode: 'instagram' });
@@ -295,7 +300,7 @@ describe.each(DIALECTS)('check on $name', ({ name, skip, createMigrated }) => {
     },
   );
 
-  it.skipIf(skip)(
+  it.skipIf(skip).sequential(
     '429 rests that session (for that endpoint kind) and another of the tenant’s takes over; 302-to-login and checkpoint are handled',
     async () => {
       await addTenant({ store, clock }, { name: 'm', verifyMode: 'instagram' });
@@ -330,27 +335,30 @@ describe.each(DIALECTS)('check on $name', ({ name, skip, createMigrated }) => {
     },
   );
 
-  it.skipIf(skip)('a cursor past its best-before is not trusted: paging restarts and keeps what it had', async () => {
-    await addTenant({ store, clock }, { name: 'c', verifyMode: 'instagram' });
-    await importWatches({ store, clock }, [{ tenant: 'c', username: 'real_two', kind: 'followers' }]);
-    await session('c', 's1');
-    let pages = 0;
-    fault = (r) => (r.path.includes('/friendships/') && ++pages > 3 ? '401' : null);
-    await checker().run();
-    const job = await store.db.selectFrom('check_jobs').selectAll().executeTakeFirstOrThrow();
-    expect(job).toMatchObject({ status: 'paused', fetched: 36, cursor: '36' });
-    fault = null;
-    await session('c', 's2');
-    clock.advance(30 * 86_400_000); // the cursor's 29 days are over
-    const seen: string[] = [];
-    fault = (r) => (r.path.includes('/friendships/') && seen.push(r.path) ? null : null);
-    await checker().run();
-    const done = await store.db.selectFrom('check_jobs').selectAll().executeTakeFirstOrThrow();
-    expect(done).toMatchObject({ status: 'completed', fetched: 100 });
-    expect(seen.length).toBe(9); // all 9 pages again, from the start
-  });
+  it.skipIf(skip).sequential(
+    'a cursor past its best-before is not trusted: paging restarts and keeps what it had',
+    async () => {
+      await addTenant({ store, clock }, { name: 'c', verifyMode: 'instagram' });
+      await importWatches({ store, clock }, [{ tenant: 'c', username: 'real_two', kind: 'followers' }]);
+      await session('c', 's1');
+      let pages = 0;
+      fault = (r) => (r.path.includes('/friendships/') && ++pages > 3 ? '401' : null);
+      await checker().run();
+      const job = await store.db.selectFrom('check_jobs').selectAll().executeTakeFirstOrThrow();
+      expect(job).toMatchObject({ status: 'paused', fetched: 36, cursor: '36' });
+      fault = null;
+      await session('c', 's2');
+      clock.advance(30 * 86_400_000); // the cursor's 29 days are over
+      const seen: string[] = [];
+      fault = (r) => (r.path.includes('/friendships/') && seen.push(r.path) ? null : null);
+      await checker().run();
+      const done = await store.db.selectFrom('check_jobs').selectAll().executeTakeFirstOrThrow();
+      expect(done).toMatchObject({ status: 'completed', fetched: 100 });
+      expect(seen.length).toBe(9); // all 9 pages again, from the start
+    },
+  );
 
-  it.skipIf(skip)(
+  it.skipIf(skip).sequential(
     'a proxy that keeps failing is marked unhealthy (the tenant is then skipped) until recover retries it',
     async () => {
       await addTenant({ store, clock }, { name: 'p', verifyMode: 'proxy' });
@@ -378,28 +386,31 @@ describe.each(DIALECTS)('check on $name', ({ name, skip, createMigrated }) => {
     },
   );
 
-  it.skipIf(skip)('rate control: a session never exceeds its window; the job waits and resumes', async () => {
-    await addTenant({ store, clock }, { name: 'r', verifyMode: 'instagram' });
-    await importWatches({ store, clock }, [{ tenant: 'r', username: 'real_two', kind: 'followers' }]);
-    const s = await session('r', 's1');
-    const c = checker({ rate: { requests: 4, windowMs: 660_000 } });
-    await c.run();
-    expect(await c.windowUse(s.id, 'friendships', clock.now())).toBe(4);
-    let job = await store.db.selectFrom('check_jobs').selectAll().executeTakeFirstOrThrow();
-    expect(job).toMatchObject({ status: 'paused', fetched: 48 });
-    for (let i = 0; i < 3 && job.status !== 'completed'; i++) {
-      clock.advance(660_001);
+  it.skipIf(skip).sequential(
+    'rate control: a session never exceeds its window; the job waits and resumes',
+    async () => {
+      await addTenant({ store, clock }, { name: 'r', verifyMode: 'instagram' });
+      await importWatches({ store, clock }, [{ tenant: 'r', username: 'real_two', kind: 'followers' }]);
+      const s = await session('r', 's1');
+      const c = checker({ rate: { requests: 4, windowMs: 660_000 } });
       await c.run();
-      job = await store.db.selectFrom('check_jobs').selectAll().executeTakeFirstOrThrow();
-    }
-    expect(job).toMatchObject({ status: 'completed', fetched: 100 });
-    const reqs = (
-      await store.db.selectFrom('ig_requests').select('at').where('kind', '=', 'friendships').orderBy('at').execute()
-    ).map((r) => r.at);
-    for (const at of reqs) expect(reqs.filter((x) => x > at - 660_000 && x <= at).length).toBeLessThanOrEqual(4);
-  });
+      expect(await c.windowUse(s.id, 'friendships', clock.now())).toBe(4);
+      let job = await store.db.selectFrom('check_jobs').selectAll().executeTakeFirstOrThrow();
+      expect(job).toMatchObject({ status: 'paused', fetched: 48 });
+      for (let i = 0; i < 3 && job.status !== 'completed'; i++) {
+        clock.advance(660_001);
+        await c.run();
+        job = await store.db.selectFrom('check_jobs').selectAll().executeTakeFirstOrThrow();
+      }
+      expect(job).toMatchObject({ status: 'completed', fetched: 100 });
+      const reqs = (
+        await store.db.selectFrom('ig_requests').select('at').where('kind', '=', 'friendships').orderBy('at').execute()
+      ).map((r) => r.at);
+      for (const at of reqs) expect(reqs.filter((x) => x > at - 660_000 && x <= at).length).toBeLessThanOrEqual(4);
+    },
+  );
 
-  it.skipIf(skip)(
+  it.skipIf(skip).sequential(
     'a throttled live session (401 "Please wait", cookies cleared) causes zero logins, is not expired, and rests per endpoint kind, exponentially',
     async () => {
       await addTenant({ store, clock }, { name: 'th', verifyMode: 'instagram' });
@@ -465,7 +476,7 @@ describe.each(DIALECTS)('check on $name', ({ name, skip, createMigrated }) => {
     },
   );
 
-  it.skipIf(skip)(
+  it.skipIf(skip).sequential(
     'one identity: a tenant whose only proxy is an MTProxy sends nothing with its sessions and says why (never direct)',
     async () => {
       await addTenant({ store, clock }, { name: 'mto', verifyMode: 'instagram' });
@@ -482,7 +493,7 @@ describe.each(DIALECTS)('check on $name', ({ name, skip, createMigrated }) => {
     },
   );
 
-  it.skipIf(skip)(
+  it.skipIf(skip).sequential(
     'checkpoint_required / challenge_required on an API call → needs_manual; feedback_required pauses the session',
     async () => {
       await addTenant({ store, clock }, { name: 'cp', verifyMode: 'instagram' });
@@ -515,7 +526,7 @@ describe.each(DIALECTS)('check on $name', ({ name, skip, createMigrated }) => {
     },
   );
 
-  it.skipIf(skip)(
+  it.skipIf(skip).sequential(
     'browser-shaped requests: the whole jar, X-CSRFToken, app id, Referer and the device’s user agent; the jar follows Set-Cookie',
     async () => {
       const opts = {
@@ -603,7 +614,7 @@ describe.each(DIALECTS)('check on $name', ({ name, skip, createMigrated }) => {
   );
 
   // The closing figure. SQLite only (the same code runs on both; this just takes a while).
-  it.skipIf(skip || name !== 'sqlite')(
+  it.skipIf(skip || name !== 'sqlite').sequential(
     'figure: logins per 1,000 follower pages under a throttle every 4th request (goal 0)',
     async () => {
       let n = 0;

@@ -55,3 +55,11 @@ export async function chromiumHolder(tmp: string): Promise<ChildProcess> {
   });
   return child;
 }
+
+/**
+ * The waits after a successful login, shortened for tests: the prompts the fake shows are still
+ * answered while time is left, and a login whose page never leaves /accounts/login/ (a restored
+ * session) stops looking after 1.5 s instead of 6 s. Outcomes never depend on them (the session
+ * cookie is set before); the "typing speed" test keeps the real defaults.
+ */
+export const TEST_SETTLE = { budgetMs: 1_500, latePromptMs: 50 } as const;

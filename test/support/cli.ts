@@ -146,19 +146,9 @@ function inProcessPossible(opts: CliOptions): boolean {
  * when there is stdin to give, when the environment asks for colours, or under
  * ACCTCTL_TEST_CLI=spawn. `signal` is always null in process; `timeoutMs` only applies to a spawn.
  */
-export async function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
-  const t0 = Date.now();
+export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   const ip = inProcessPossible(opts);
   if (opts.terminal && !ip)
-    throw new Error('runCli: a terminal can only be injected in process → await other runs first');
-  const r = await (ip ? runCliInProcess(args, opts) : spawnCli(args, opts));
-  if (process.env.T19_PROF)
-    (await import('node:fs')).appendFileSync(
-      process.env.T19_PROF,
-      `${Date.now() - t0}\t${ip}\t${args.join(' ').slice(0, 90)}\n`,
-    );
-  return r;
-}
-export function runCliX(args: string[], opts: CliOptions = {}): Promise<CliResult> {
-  return inProcessPossible(opts) ? runCliInProcess(args, opts) : spawnCli(args, opts);
+    return Promise.reject(new Error('runCli: a terminal can only be injected in process → await other runs first'));
+  return ip ? runCliInProcess(args, opts) : spawnCli(args, opts);
 }
