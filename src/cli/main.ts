@@ -7,6 +7,8 @@ import { redact } from '../security/redact.js';
 import type { Ctx } from '../commands/support/context.js';
 import { jsonText, SCHEMA_VERSION } from '../commands/support/json.js';
 import type { JoinFlags } from '../commands/join.js';
+import { addCompletionCommand } from './completion.js';
+import { versionText } from './version.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -91,7 +93,7 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
   const out = processIO(io);
   const program = new Command('acctctl')
     .description('Keeps a fleet of Telegram accounts and Instagram sessions healthy and hands them to work safely.')
-    .version(pkg.version, '-V, --version')
+    .version(versionText(pkg.version), '-V, --version', 'print the version, git commit, build date and Node version')
     .option(
       '--db <url>',
       'database: a SQLite path, sqlite:PATH or postgres://… (env DATABASE_URL; default ./acctctl.db)',
@@ -99,6 +101,8 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .option('--json', 'print results as JSON (README "JSON output"; schemas in schemas/)')
     .addOption(new Option('--log-level <level>', 'log level (env ACCTCTL_LOG_LEVEL; default info)').choices(LOG_LEVELS))
     .option('--log-file <file>', 'also append logs to this file (created mode 0600)')
+    .option('--env-file <file>', 'read settings from this file instead of ./.env (env ACCTCTL_ENV_FILE)')
+    .option('--key-file <file>', 'the secret key file (env ACCTCTL_KEY_FILE; default ./acctctl.key)')
     .showHelpAfterError('(run with --help for usage)')
     // Every subcommand's --help also lists --json, --db, --log-level, --log-file.
     .configureHelp({ showGlobalOptions: true })
@@ -566,6 +570,7 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     );
   addLifecycleCommands(program, run);
   addRouteCommands(program, run);
+  addCompletionCommand(program, out.stdout);
   return program;
 }
 

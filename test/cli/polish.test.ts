@@ -1,0 +1,153 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildProgram } from '../../src/cli/main.js';
+import { completionTree } from '../../src/cli/completion.js';
+import { versionText } from '../../src/cli/version.js';
+import { baseEnv, ROOT, runCli } from '../support/cli.js';
+import { makeKey } from '../support/fixtures.js';
+
+/** Issue 25, points 15–21: polish a newcomer asked for, each through the built CLI. */
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'acctctl-polish-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('17. --version, completion, --env-file, --key-file', () => {
+  it('--version: the version alone on the first line, then the commit and date baked in at build, and Node', async () => {
+    const r = await runCli(['--version']);
+    expect(r.code, r.stderr).toBe(0);
+    const [version, commit, built, node] = r.stdout.trimEnd().split('\n');
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(version).toBe(pkg.version);
+    // This checkout is a git work tree: the build baked its commit in.
+    const head = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    expect(commit).toMatch(new RegExp(`^commit ${head}(-dirty)?$`));
+    expect(built).toMatch(/^built {2}\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(node).toBe(`node   ${process.version}`);
+  });
+
+  it('--version outside a git checkout, or run from source, says so instead of failing', () => {
+    const text = versionText('1.2.3', { commit: null, date: null }, 'v20.0.0');
+    expect(text.split('\n')).toEqual([
+      '1.2.3',
+      'commit unknown (not built from a git checkout)',
+      'built  unknown (run from source, not built)',
+      'node   v20.0.0',
+    ]);
+  });
+
+  it('completion bash|zsh|fish: generated from the program tree, every command path and option in it', async () => {
+    const program = buildProgram(() => async () => {});
+    const nodes = completionTree(program);
+    expect(nodes.map((n) => n.path)).toEqual(expect.arrayContaining(['accounts list', 'completion', 'ig proxy']));
+    for (const shell of ['bash', 'zsh', 'fish']) {
+      const r = await runCli(['completion', shell]);
+      expect(r.code, r.stderr).toBe(0);
+      for (const n of nodes) {
+        for (const c of n.subcommands) expect(r.stdout, `${shell}: ${n.path} ${c.name}`).toContain(c.name);
+        for (const o of n.options)
+          for (const f of o.flags) expect(r.stdout, `${shell}: ${f}`).toContain(f.replace(/^--?/, ''));
+      }
+    }
+    const bad = await runCli(['completion', 'tcsh']);
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toContain('bash, zsh, fish');
+  });
+
+  it('the bash script completes subcommands and options where they belong (run in bash)', async () => {
+    const script = join(dir, 'acctctl.bash');
+    writeFileSync(script, (await runCli(['completion', 'bash'])).stdout);
+    const complete = (line: string): string[] => {
+      const words = line.split(' ');
+      const out = execFileSync(
+        'bash',
+        [
+          '-c',
+          `source ${script}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _acctctl; printf '%s\\n' "\${COMPREPLY[@]}"`,
+        ],
+        { encoding: 'utf8' },
+      );
+      return out.split('\n').filter(Boolean);
+    };
+    expect(complete('acctctl acc')).toEqual(['accounts']);
+    expect(complete('acctctl accounts l')).toEqual(['list', 'login', 'limits']);
+    expect(complete('acctctl --db x.db accounts list --')).toEqual(
+      expect.arrayContaining(['--limit', '--all', '--csv', '--state', '--tenant', '--db', '--json']),
+    );
+    // The value of an option is not a command: `--db accounts` still completes top-level commands.
+    expect(complete('acctctl --db accounts st')).toEqual(['status']);
+  });
+
+  it('--env-file FILE and ACCTCTL_ENV_FILE: settings from that file, paths relative to it, no cd needed', async () => {
+    const home = join(dir, 'opt');
+    mkdirSync(home, { recursive: true });
+    makeKey(home);
+    writeFileSync(join(home, 'acctctl.env'), 'DATABASE_URL=fleet.db\nACCTCTL_KEY_FILE=acctctl.key\n', { mode: 0o600 });
+    const elsewhere = join(dir, 'elsewhere');
+    mkdirSync(elsewhere, { recursive: true });
+    const m = await runCli(['--json', '--env-file', join(home, 'acctctl.env'), 'migrate'], { cwd: elsewhere });
+    expect(m.code, m.stderr).toBe(0);
+    expect(m.stdout).toContain(join(home, 'fleet.db'));
+    const viaEnv = await runCli(['--json', 'doctor'], {
+      cwd: elsewhere,
+      env: baseEnv({ ACCTCTL_ENV_FILE: join(home, 'acctctl.env') }),
+    });
+    expect(viaEnv.stdout).toContain(join(home, 'fleet.db'));
+    expect(viaEnv.stdout).toContain(join(home, 'acctctl.key'));
+    // The environment still wins over the file, and the flag over the environment.
+    const envWins = await runCli(['--json', 'migrate'], {
+      cwd: elsewhere,
+      env: baseEnv({ ACCTCTL_ENV_FILE: join(home, 'acctctl.env'), DATABASE_URL: join(elsewhere, 'other.db') }),
+    });
+    expect(envWins.code, envWins.stderr).toBe(0);
+    expect(envWins.stdout).toContain(join(elsewhere, 'other.db'));
+  });
+
+  it('a missing env file is an error naming it (66), from the flag or the environment', async () => {
+    const gone = join(dir, 'no-such.env');
+    const flag = await runCli(['--env-file', gone, 'status']);
+    expect(flag.code).toBe(66);
+    expect(flag.stderr).toContain(`env file ${gone} (--env-file) does not exist`);
+    const env = await runCli(['status'], { env: baseEnv({ ACCTCTL_ENV_FILE: gone }) });
+    expect(env.code).toBe(66);
+    expect(env.stderr).toContain(`env file ${gone} (ACCTCTL_ENV_FILE) does not exist`);
+  });
+
+  it('--key-file FILE wins over ACCTCTL_KEY_FILE', async () => {
+    const d = join(dir, 'keyflag');
+    mkdirSync(d, { recursive: true });
+    const r = await runCli(['--json', '--key-file', 'flag.key', 'keys', 'generate'], {
+      env: baseEnv({ ACCTCTL_KEY_FILE: join(d, 'env.key') }),
+      cwd: d,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(d, 'flag.key'))).toBe(true);
+    expect(existsSync(join(d, 'env.key'))).toBe(false);
+  });
+});
+
+describe('15. demo', () => {
+  it('says each step as it starts, before its result', async () => {
+    const r = await runCli(['demo'], { timeoutMs: 300_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stderr.split('\n');
+    const started = (what: string) => lines.findIndex((l) => l.startsWith(`acctctl: demo: → ${what}`));
+    const finished = (what: string) => lines.findIndex((l) => l.startsWith(`acctctl: demo: ✓ ${what}`));
+    expect(started('keys generate')).toBe(0);
+    for (const [start, done] of [
+      ['keys generate', 'generated key'],
+      ['accounts import', 'accounts import'],
+      ['join --niche demo', 'join --niche demo'],
+      ['check', 'check'],
+      ['recover', 'recover'],
+    ] as const) {
+      expect(started(start), start).toBeGreaterThanOrEqual(0);
+      expect(started(start), start).toBeLessThan(finished(done));
+    }
+  }, 320_000);
+});
