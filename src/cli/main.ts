@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, Help, Option } from 'commander';
 import type { GlobalFlags } from '../config/config.js';
 import { AcctctlError, ExitCode, exitCodeOf } from '../errors.js';
 import { LOG_LEVELS } from '../log/logger.js';
@@ -34,7 +34,7 @@ export interface ListCliFlags {
 /** The paging and format flags every listing takes (see src/cli/listing.ts). */
 export function listOptions(cmd: Command): Command {
   return cmd
-    .option('--limit <n>', `at most N rows (default ${DEFAULT_LIST_LIMIT}); says how many more there are`)
+    .option('--limit <n>', `at most N rows; says how many more there are (default: ${DEFAULT_LIST_LIMIT})`)
     .option('--all', 'every row (streamed)')
     .option('--csv', 'CSV instead of a table');
 }
@@ -96,16 +96,24 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .version(versionText(pkg.version), '-V, --version', 'print the version, git commit, build date and Node version')
     .option(
       '--db <url>',
-      'database: a SQLite path, sqlite:PATH or postgres://… (env DATABASE_URL; default ./acctctl.db)',
+      'database: a SQLite path, sqlite:PATH or postgres://… (default: ./acctctl.db, env: DATABASE_URL)',
     )
     .option('--json', 'print results as JSON (README "JSON output"; schemas in schemas/)')
-    .addOption(new Option('--log-level <level>', 'log level (env ACCTCTL_LOG_LEVEL; default info)').choices(LOG_LEVELS))
+    .addOption(
+      new Option('--log-level <level>', 'log level (default: info, env: ACCTCTL_LOG_LEVEL)').choices(LOG_LEVELS),
+    )
     .option('--log-file <file>', 'also append logs to this file (created mode 0600)')
-    .option('--env-file <file>', 'read settings from this file instead of ./.env (env ACCTCTL_ENV_FILE)')
-    .option('--key-file <file>', 'the secret key file (env ACCTCTL_KEY_FILE; default ./acctctl.key)')
+    .option('--env-file <file>', 'read settings from this file instead of ./.env (env: ACCTCTL_ENV_FILE)')
+    .option('--key-file <file>', 'the secret key file (default: ./acctctl.key, env: ACCTCTL_KEY_FILE)')
     .showHelpAfterError('(run with --help for usage)')
     // Every subcommand's --help also lists --json, --db, --log-level, --log-file.
-    .configureHelp({ showGlobalOptions: true })
+    .configureHelp({
+      showGlobalOptions: true,
+      // One style of defaults: commander's "(default: …)", unquoted like the hand-written ones.
+      optionDescription(option) {
+        return Help.prototype.optionDescription.call(this, option).replace(/default: "([^"]*)"/, 'default: $1');
+      },
+    })
     // Set before the subcommands are added: they copy these settings.
     .exitOverride()
     .configureOutput({
@@ -137,7 +145,7 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
   keys
     .command('generate')
     .description('create a new key file (mode 0600); refuses to overwrite')
-    .option('--out <file>', 'where to write it (default ACCTCTL_KEY_FILE or ./acctctl.key)')
+    .option('--out <file>', 'where to write it (default: --key-file, ACCTCTL_KEY_FILE or ./acctctl.key)')
     .action(run(async (ctx, opts: { out?: string }) => (await import('../commands/keys.js')).generateCli(ctx, opts)));
   keys
     .command('rotate')
@@ -186,8 +194,9 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .description('import proxies: one URL per line, or JSON [{url, tenant?}] (passwords never on argv)')
     .option('--tenant <name>', 'bind the proxies to this tenant')
     .option(CREATE_TENANT, CREATE_TENANT_HELP)
+    .option(DRY_RUN, DRY_RUN_HELP)
     .action(
-      run(async (ctx, file: string, opts: { tenant?: string; createTenant?: boolean }) =>
+      run(async (ctx, file: string, opts: { tenant?: string; createTenant?: boolean; dryRun?: boolean }) =>
         (await import('../commands/proxies.js')).importProxiesCli(ctx, file, opts),
       ),
     );
@@ -205,9 +214,14 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .option('--tenant <name>', 'tenant for the accounts that name none')
     .option('--fernet-key-file <file>', 'decrypt Fernet-encrypted values exported by the old Python system')
     .option(CREATE_TENANT, CREATE_TENANT_HELP)
+    .option(DRY_RUN, DRY_RUN_HELP)
     .action(
-      run(async (ctx, paths: string[], opts: { tenant?: string; fernetKeyFile?: string; createTenant?: boolean }) =>
-        (await import('../commands/accounts.js')).importAccountsCli(ctx, paths, opts),
+      run(
+        async (
+          ctx,
+          paths: string[],
+          opts: { tenant?: string; fernetKeyFile?: string; createTenant?: boolean; dryRun?: boolean },
+        ) => (await import('../commands/accounts.js')).importAccountsCli(ctx, paths, opts),
       ),
     );
   accounts
@@ -239,7 +253,7 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .command('login')
     .description('log an account in interactively (code, 2FA password not echoed) and store its session encrypted')
     .requiredOption('--phone <phone>', 'the account’s phone number, e.g. +15551234567')
-    .option('--name <session_name>', 'name for the account (default tg_<digits>)')
+    .option('--name <session_name>', 'name for the account (default: tg_<digits>)')
     .option('--tenant <name>', 'tenant that owns it')
     .option('--proxy-id <id>', 'log in through this imported proxy (see proxies list)')
     .action(
@@ -302,8 +316,9 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .description('import links, one per line (@name, t.me/name, t.me/+HASH, t.me/joinchat/HASH, tg://…)')
     .option('--niche <niche>', 'niche for these targets', 'default')
     .option('--tenant <name>', 'whose targets they are (needed when there is more than one tenant)')
+    .option(DRY_RUN, DRY_RUN_HELP)
     .action(
-      run(async (ctx, file: string, opts: { niche: string; tenant?: string }) =>
+      run(async (ctx, file: string, opts: { niche: string; tenant?: string; dryRun?: boolean }) =>
         (await import('../commands/targets.js')).importTargetsCli(ctx, file, opts),
       ),
     );
@@ -343,11 +358,11 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .option('--max-wait <duration>', 'wait at most this long for an account to free up (e.g. 90s, 10m)', '0')
     .option(
       '--flood-threshold <duration>',
-      'flood waits up to this long (seconds, or e.g. 10m) rest the account (flood_wait), longer ones cool it down for the run (env ACCTCTL_FLOOD_THRESHOLD; default 600; a tenant’s limits may set its own)',
+      'flood waits up to this long (seconds, or e.g. 10m) rest the account (flood_wait), longer ones cool it down for the run; a tenant’s limits may set their own (default: 600, env: ACCTCTL_FLOOD_THRESHOLD)',
     )
     .option(
       '--pending-days <days>',
-      'a join request still not approved after this many days (or e.g. 2w) expires (default 7)',
+      'a join request still not approved after this many days (or e.g. 2w) expires (default: 7)',
     )
     .option('--tenant <name>', 'join only this tenant’s targets with its accounts (needed with more than one tenant)')
     .option('--any-tenant', 'with more than one tenant: any tenant’s targets and accounts')
@@ -364,7 +379,7 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
       'the channel (any target link form): per-channel limits; a joined group goes only to its bound account, after its warm-up',
     )
     .option('--ttl <duration>', 'how long the lease lasts (e.g. 90s, 10m)', '10m')
-    .option('--holder <name>', 'who holds it, shown in status (default cli@HOST:PID)')
+    .option('--holder <name>', 'who holds it, shown in status (default: cli@HOST:PID)')
     .action(
       run(
         async (
@@ -444,8 +459,9 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .command('import <file>')
     .description('import JSON [{tenant, username, kind: exists|followers|following}]')
     .option(CREATE_TENANT, CREATE_TENANT_HELP)
+    .option(DRY_RUN, DRY_RUN_HELP)
     .action(
-      run(async (ctx, file: string, opts: { createTenant?: boolean }) =>
+      run(async (ctx, file: string, opts: { createTenant?: boolean; dryRun?: boolean }) =>
         (await import('../commands/check.js')).watchImportCli(ctx, file, opts),
       ),
     );
@@ -482,8 +498,9 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .command('import <file>')
     .description('import JSON [{tenant, provider, key}] (keys stored encrypted)')
     .option(CREATE_TENANT, CREATE_TENANT_HELP)
+    .option(DRY_RUN, DRY_RUN_HELP)
     .action(
-      run(async (ctx, file: string, opts: { createTenant?: boolean }) =>
+      run(async (ctx, file: string, opts: { createTenant?: boolean; dryRun?: boolean }) =>
         (await import('../commands/check.js')).apikeysImportCli(ctx, file, opts),
       ),
     );
@@ -494,8 +511,9 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
       'import JSON [{tenant, username, password, totp_secret?, sessionid?, proxy?, priority?}], all rows or none',
     )
     .option(CREATE_TENANT, CREATE_TENANT_HELP)
+    .option(DRY_RUN, DRY_RUN_HELP)
     .action(
-      run(async (ctx, file: string, opts: { createTenant?: boolean }) =>
+      run(async (ctx, file: string, opts: { createTenant?: boolean; dryRun?: boolean }) =>
         (await import('../commands/ig.js')).igImportCli(ctx, file, opts),
       ),
     );
@@ -528,7 +546,7 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .option('--kind <kind>', 'only this kind (repeatable, or comma-separated)', collect, [])
     .option('--tenant <name>', 'only this tenant’s events')
     .option('--account <name>', 'only events about this Telegram account or Instagram username')
-    .option('--limit <n>', 'at most N rows (default 100); says how many more there are')
+    .option('--limit <n>', 'at most N rows; says how many more there are (default: 100)')
     .option('--all', 'every row (streamed)')
     .option('--csv', 'CSV instead of a table')
     .action(
@@ -556,7 +574,7 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .option('--accounts', 'also list accounts (and Instagram sessions) one per row')
     .option('--state <state>', 'with --accounts: only accounts in this state')
     .option('--tenant <name>', 'with --accounts: only this tenant’s accounts and sessions')
-    .option('--limit <n>', `with --accounts: at most N rows (default ${DEFAULT_LIST_LIMIT})`)
+    .option('--limit <n>', `with --accounts: at most N rows (default: ${DEFAULT_LIST_LIMIT})`)
     .option('--metrics-file <file>', 'write Prometheus metrics here (atomically) for node_exporter; prints one line')
     .option(
       '--metrics-per-account',
@@ -576,6 +594,8 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
 
 const CREATE_TENANT = '--create-tenant';
 const CREATE_TENANT_HELP = 'create tenants the file (or --tenant) names that do not exist yet (default: refuse them)';
+const DRY_RUN = '--dry-run';
+const DRY_RUN_HELP = 'validate only: every check of the import is made, then rolled back (the database is unchanged)';
 const FORCE_HELP = 'remove it even though it is in use (what uses it is said without --force)';
 
 /** list/remove for everything that can be imported (issue 15), added to the existing command groups. */

@@ -15,7 +15,7 @@ import { listApiKeys, removeApiKeys } from '../store/apiKeys.js';
 import { removeWatches } from '../store/watches.js';
 import { count } from '../domain/plural.js';
 import { checkFixedFilter, checkTenantFilter, WATCH_STATUSES } from '../store/filters.js';
-import { createdTenants, parseIds } from './support/imported.js';
+import { createdTenants, importSummary, parseIds, withImportStore } from './support/imported.js';
 
 export function parseWatchFile(path: string, text: string): WatchInput[] {
   const r = parseWatches(parseJsonFile(path, text));
@@ -92,14 +92,22 @@ export async function checkCli(ctx: Ctx, opts: { tenant?: string; batch: string 
   });
 }
 
-export async function watchImportCli(ctx: Ctx, file: string, opts: { createTenant?: boolean } = {}): Promise<void> {
+export async function watchImportCli(
+  ctx: Ctx,
+  file: string,
+  opts: { createTenant?: boolean; dryRun?: boolean } = {},
+): Promise<void> {
   const rows = parseWatchFile(file, readInputFile(file));
-  await withStore(ctx, async (store) =>
+  await withImportStore(ctx, opts.dryRun, async (store) =>
     ctx.emit(
       await importWatches({ store, clock: ctx.clock }, rows, { createTenants: opts.createTenant === true }),
       (r) =>
-        `${count(r.added, 'watch', 'watches')} added, ${r.alreadyWatched} already watched` +
-        createdTenants(r.tenantsCreated),
+        importSummary(
+          ['watch', 'watches'],
+          { imported: r.added + r.alreadyWatched, created: r.added, existing: r.alreadyWatched },
+          'unchanged',
+          opts.dryRun === true,
+        ) + createdTenants(r.tenantsCreated),
     ),
   );
 }
@@ -199,7 +207,11 @@ export async function watchListCli(
   });
 }
 
-export async function apikeysImportCli(ctx: Ctx, file: string, opts: { createTenant?: boolean } = {}): Promise<void> {
+export async function apikeysImportCli(
+  ctx: Ctx,
+  file: string,
+  opts: { createTenant?: boolean; dryRun?: boolean } = {},
+): Promise<void> {
   const rows = parseApiKeyFile(file, readInputFile(file));
   // A key for a provider the providers file does not describe could never be used.
   if (ctx.config.apiProvidersFile !== undefined) {
@@ -212,13 +224,16 @@ export async function apikeysImportCli(ctx: Ctx, file: string, opts: { createTen
     }
   }
   const box = secretBox(ctx);
-  await withStore(ctx, async (store) =>
+  await withImportStore(ctx, opts.dryRun, async (store) =>
     ctx.emit(
       await importApiKeys({ store, box, clock: ctx.clock }, rows, { createTenants: opts.createTenant === true }),
       (r) =>
-        `imported ${count(r.imported, 'API key')}` +
-        (r.updated ? `; ${count(r.updated, 'key')} already there, updated` : '') +
-        createdTenants(r.tenantsCreated),
+        importSummary(
+          ['API key'],
+          { imported: r.imported + r.updated, created: r.imported, existing: r.updated },
+          'updated',
+          opts.dryRun === true,
+        ) + createdTenants(r.tenantsCreated),
     ),
   );
 }

@@ -79,7 +79,7 @@ export async function demo(
       const accounts = parseAccountsFile(EXAMPLE_ACCOUNTS, readInputFile(EXAMPLE_ACCOUNTS));
       const a = await importAccounts({ store, box, clock: deps.clock }, accounts);
       steps.push(
-        `accounts import accounts_config.example.json: ${a.created.length} accounts, tenants ${a.tenantsCreated.join(', ')}`,
+        `accounts import accounts_config.example.json: ${count(a.created.length, 'account')}, tenants ${a.tenantsCreated.join(', ')}`,
       );
       begin('tenants add acme');
       const t = await addTenant({ store, clock: deps.clock }, { name: 'acme', verifyMode: 'api+instagram' });
@@ -91,12 +91,12 @@ export async function demo(
         { store, box, clock: deps.clock },
         parseProxyFile(proxiesFile, DEMO_PROXIES, 'globex'),
       );
-      steps.push(`proxies import proxies.txt --tenant globex: ${p.created} proxies`);
+      steps.push(`proxies import proxies.txt --tenant globex: ${count(p.created, 'proxy', 'proxies')}`);
       begin('targets import targets.txt --niche demo');
       const targetsFile = join(dir, 'targets.txt');
       writeFileSync(targetsFile, DEMO_TARGETS);
       const tg = await importTargets({ store, clock: deps.clock }, parseTargetsFile(targetsFile, DEMO_TARGETS), 'demo');
-      steps.push(`targets import targets.txt --niche demo: ${tg.added} targets`);
+      steps.push(`targets import targets.txt --niche demo: ${count(tg.added, 'target')}`);
       begin('join --niche demo (sandbox Telegram)');
       const { SandboxTelegram } = await import('../sandbox/telegram.js');
       const sandbox = new SandboxTelegram({ clock: deps.clock, statePath: join(dir, 'sandbox.db') });
@@ -220,7 +220,7 @@ async function demoInstagram(deps: {
       { tenant: 'initech', username: 'acctctl_demo_brand', kind: 'followers' },
       { tenant: 'acme', username: 'acctctl_demo_shop', kind: 'exists' },
     ]);
-    steps.push(`tenants add initech --verify-mode instagram; watch import: ${w.added} watches`);
+    steps.push(`tenants add initech --verify-mode instagram; watch import: ${count(w.added, 'watch', 'watches')}`);
     begin('check (loopback fake Instagram)');
     const res = await new Checker({
       store: deps.store,

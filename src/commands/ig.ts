@@ -7,8 +7,7 @@ import { importIg } from '../fleet/checkImports.js';
 import { validateIgAccounts, type IgAccountInput } from '../domain/igAccountsFile.js';
 import { checkTotpSecret } from '../instagram/totp.js';
 import { countIg, listIg, removeIg, type IgRow } from '../store/igAccounts.js';
-import { count } from '../domain/plural.js';
-import { createdTenants } from './support/imported.js';
+import { createdTenants, importSummary, withImportStore } from './support/imported.js';
 import { healthFigures, renderHealth, sessionHealth } from '../store/sessionHealth.js';
 import { parseJsonFile, readInputFile, rejectProblems } from '../config/inputFiles.js';
 import { UsageError } from '../errors.js';
@@ -20,15 +19,23 @@ export async function parseIgFile(path: string, text: string): Promise<IgAccount
   return r.value;
 }
 
-export async function igImportCli(ctx: Ctx, file: string, opts: { createTenant?: boolean } = {}): Promise<void> {
+export async function igImportCli(
+  ctx: Ctx,
+  file: string,
+  opts: { createTenant?: boolean; dryRun?: boolean } = {},
+): Promise<void> {
   const rows = await parseIgFile(file, readInputFile(file));
   const box = secretBox(ctx);
-  await withStore(ctx, async (store) =>
+  await withImportStore(ctx, opts.dryRun, async (store) =>
     ctx.emit(
       await importIg({ store, box, clock: ctx.clock }, rows, { createTenants: opts.createTenant === true }),
       (r) =>
-        `imported ${count(r.imported, 'Instagram account')} (${r.created} new, ${r.updated} updated)` +
-        createdTenants(r.tenantsCreated),
+        importSummary(
+          ['Instagram account'],
+          { imported: r.imported, created: r.created, existing: r.updated },
+          'updated',
+          opts.dryRun === true,
+        ) + createdTenants(r.tenantsCreated),
     ),
   );
 }

@@ -7,21 +7,25 @@ import { setIgRoute, setTelegramRoute, type RouteChange, type RouteChoice } from
 import { UsageError } from '../errors.js';
 import { count } from '../domain/plural.js';
 import { readInputFile } from '../config/inputFiles.js';
-import { createdTenants, parseIds } from './support/imported.js';
+import { createdTenants, importSummary, parseIds, withImportStore } from './support/imported.js';
 
 export async function importProxiesCli(
   ctx: Ctx,
   file: string,
-  opts: { tenant?: string; createTenant?: boolean },
+  opts: { tenant?: string; createTenant?: boolean; dryRun?: boolean },
 ): Promise<void> {
   const rows = parseProxyFile(file, readInputFile(file), opts.tenant ?? null);
   const box = secretBox(ctx);
-  await withStore(ctx, async (store) =>
+  await withImportStore(ctx, opts.dryRun, async (store) =>
     ctx.emit(
       await importProxies({ store, box, clock: ctx.clock }, rows, { createTenants: opts.createTenant === true }),
       (r) =>
-        `imported ${count(r.imported, 'proxy', 'proxies')} (${r.created} new, ${r.updated} updated)` +
-        createdTenants(r.tenantsCreated),
+        importSummary(
+          ['proxy', 'proxies'],
+          { imported: r.imported, created: r.created, existing: r.updated },
+          'updated',
+          opts.dryRun === true,
+        ) + createdTenants(r.tenantsCreated),
     ),
   );
 }

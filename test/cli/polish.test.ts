@@ -6,8 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/main.js';
 import { completionTree } from '../../src/cli/completion.js';
 import { versionText } from '../../src/cli/version.js';
+import { openStore } from '../../src/store/store.js';
 import { baseEnv, ROOT, runCli } from '../support/cli.js';
-import { makeKey } from '../support/fixtures.js';
+import { DIALECTS, type TestDb } from '../support/dialects.js';
+import { fleetStore } from '../support/fleet.js';
+import { snapshot } from '../support/snapshot.js';
+import { makeAccounts, makeKey, writeJson } from '../support/fixtures.js';
 
 /** Issue 25, points 15–21: polish a newcomer asked for, each through the built CLI. */
 
@@ -150,4 +154,108 @@ describe('15. demo', () => {
       expect(started(start), start).toBeLessThan(finished(done));
     }
   }, 320_000);
+});
+
+describe.each(DIALECTS)('16, 19: imports on $name', ({ skip, createMigrated }) => {
+  let t: TestDb;
+  let env: Record<string, string>;
+  let files: Record<string, string[]>;
+  /** Every row of every table (test/support/snapshot.ts), to prove a dry run left them alone. */
+  const dump = async (): Promise<string> => {
+    const s = await openStore(t.target);
+    try {
+      return await snapshot(s);
+    } finally {
+      await s.close();
+    }
+  };
+  beforeAll(async () => {
+    if (skip) return;
+    t = await createMigrated();
+    const f = await fleetStore(t, 1);
+    env = f.env;
+    await f.store.close();
+    writeFileSync(join(t.dir, 'proxies.txt'), 'socks5://u:proxy-pw-1@10.0.0.1:1080\n');
+    writeFileSync(join(t.dir, 'targets.txt'), '@group_one\nt.me/group_two\n');
+    files = {
+      accounts: ['accounts', 'import', writeJson(t.dir, 'a.json', makeAccounts(2, { tenant: 'acme' }))],
+      proxies: ['proxies', 'import', join(t.dir, 'proxies.txt'), '--tenant', 'acme'],
+      targets: ['targets', 'import', join(t.dir, 'targets.txt')],
+      ig: ['ig', 'import', writeJson(t.dir, 'ig.json', [{ tenant: 'acme', username: 'ig_one', password: 'pw-ig' }])],
+      watch: [
+        'watch',
+        'import',
+        writeJson(t.dir, 'w.json', [{ tenant: 'acme', username: 'some_brand', kind: 'exists' }]),
+      ],
+      apikeys: [
+        'apikeys',
+        'import',
+        writeJson(t.dir, 'k.json', [{ tenant: 'acme', provider: 'lookup', key: 'first-secret-key-123' }]),
+      ],
+    };
+  });
+  afterAll(async () => {
+    if (!skip) await t.cleanup();
+  });
+
+  it.skipIf(skip)(
+    '--dry-run on every import: every check made, what it would do said, the database unchanged',
+    async () => {
+      const before = await dump();
+      for (const [name, args] of Object.entries(files)) {
+        const r = await runCli([...args, '--dry-run'], { env });
+        expect(r.code, `${name}: ${r.stderr}`).toBe(0);
+        expect(r.stdout, name).toMatch(
+          /^dry run: would import \d+ [\w ]+ \(\d+ new, \d+ (updated|unchanged)\)[^\n]*; nothing was written/,
+        );
+        expect(await dump(), name).toBe(before);
+      }
+      // A dry run refuses what the import would refuse (here a tenant that does not exist), with its code.
+      const bad = await runCli(
+        [
+          'watch',
+          'import',
+          writeJson(t.dir, 'w2.json', [{ tenant: 'nobody', username: 'x', kind: 'exists' }]),
+          '--dry-run',
+        ],
+        { env },
+      );
+      expect(bad.code).toBe(65);
+      expect(bad.stderr).toContain('tenant "nobody" does not exist');
+      expect(await dump()).toBe(before);
+    },
+  );
+
+  it.skipIf(skip)('every import says what it did in one wording', async () => {
+    for (const [name, args] of Object.entries(files)) {
+      const r = await runCli(args, { env });
+      expect(r.code, `${name}: ${r.stderr}`).toBe(0);
+      expect(r.stdout, name).toMatch(/^imported \d+ [\w ]+ \(\d+ new, \d+ (updated|unchanged)\)/);
+    }
+    const again = await runCli(files.targets!, { env });
+    expect(again.stdout).toMatch(/^imported 2 targets \(0 new, 2 unchanged\) into niche default/);
+    const proxy = await runCli(files.proxies!, { env });
+    expect(proxy.stdout).toMatch(/^imported 1 proxy \(0 new, 1 updated\)/);
+  });
+
+  it.skipIf(skip)(
+    'counts read right ("1 account needs a person"), and failures share the acctctl: prefix',
+    async () => {
+      const s = await openStore(t.target);
+      await s.db
+        .updateTable('telegram_accounts')
+        .set({ state: 'banned' })
+        .where('session_name', '=', 'acc_00000')
+        .execute();
+      await s.close();
+      const st = await runCli(['status'], { env });
+      expect(st.code, st.stderr).toBe(0);
+      expect(st.stdout).toContain('(1 account needs a person)');
+      const under = await runCli(['status', '--fail-under', '100'], { env });
+      expect(under.code).toBe(69);
+      expect(under.stderr.trimEnd().split('\n')).toEqual([
+        expect.stringMatching(/^acctctl: healthy accounts \d+% are below/),
+      ]);
+    },
+  );
 });
