@@ -183,10 +183,16 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
         ) => (await import('../commands/tenants.js')).setTenantCli(ctx, name, opts),
       ),
     );
-  tenants
-    .command('list')
-    .description('list tenants and their resources')
-    .action(run(async (ctx) => (await import('../commands/tenants.js')).listTenantsCli(ctx)));
+  listOptions(
+    tenants
+      .command('list')
+      .description('list tenants and their resources')
+      .option('--tenant <name>', 'only this tenant'),
+  ).action(
+    run(async (ctx, opts: ListCliFlags & { tenant?: string }) =>
+      (await import('../commands/tenants.js')).listTenantsCli(ctx, opts),
+    ),
+  );
 
   const proxies = program.command('proxies').description('proxies used by accounts and tenants');
   proxies
@@ -200,10 +206,16 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
         (await import('../commands/proxies.js')).importProxiesCli(ctx, file, opts),
       ),
     );
-  proxies
-    .command('list')
-    .description('list proxies (no passwords)')
-    .action(run(async (ctx) => (await import('../commands/proxies.js')).listProxiesCli(ctx)));
+  listOptions(
+    proxies
+      .command('list')
+      .description('list proxies (no passwords)')
+      .option('--tenant <name>', 'only this tenant’s proxies'),
+  ).action(
+    run(async (ctx, opts: ListCliFlags & { tenant?: string }) =>
+      (await import('../commands/proxies.js')).listProxiesCli(ctx, opts),
+    ),
+  );
 
   const accounts = program.command('accounts').description('Telegram accounts');
   accounts
@@ -273,8 +285,9 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .command('remove <name>')
     .description('remove an account (its events stay under its name); refused while leased or bound to groups')
     .option('--force', 'remove anyway: its lease ends (the token fails) and its groups are queued for another account')
+    .option(DRY_RUN, REMOVE_DRY_RUN_HELP)
     .action(
-      run(async (ctx, name: string, opts: { force?: boolean }) =>
+      run(async (ctx, name: string, opts: { force?: boolean; dryRun?: boolean }) =>
         (await import('../commands/accounts.js')).changeAccountCli(ctx, 'remove', name, opts),
       ),
     );
@@ -473,12 +486,13 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .option('--new', 'only those gained since the previous snapshot')
     .option('--lost', 'only those lost since the previous snapshot')
     .option('--csv', 'print CSV (username,id,full_name,is_private)')
+    .option('--limit <n>', 'at most N users; says how many more there are (default: every one)')
     .action(
       run(
         async (
           ctx,
           user: string,
-          opts: { tenant: string; kind?: string; new?: boolean; lost?: boolean; csv?: boolean },
+          opts: { tenant: string; kind?: string; new?: boolean; lost?: boolean; csv?: boolean; limit?: string },
         ) => (await import('../commands/followers.js')).followersCli(ctx, user, opts),
       ),
     );
@@ -596,6 +610,8 @@ const CREATE_TENANT = '--create-tenant';
 const CREATE_TENANT_HELP = 'create tenants the file (or --tenant) names that do not exist yet (default: refuse them)';
 const DRY_RUN = '--dry-run';
 const DRY_RUN_HELP = 'validate only: every check of the import is made, then rolled back (the database is unchanged)';
+const REMOVE_DRY_RUN_HELP =
+  'preview: what would be removed and what uses it (with --force: what it would end); nothing is changed';
 const FORCE_HELP = 'remove it even though it is in use (what uses it is said without --force)';
 
 /** list/remove for everything that can be imported (issue 15), added to the existing command groups. */
@@ -613,8 +629,9 @@ function addLifecycleCommands(program: Command, run: (fn: Action) => (...args: u
     .command('remove <name>')
     .description('remove a tenant; refused while it owns anything unless --force')
     .option('--force', 'also remove its proxies, Instagram accounts, API keys and watches (Telegram accounts are kept)')
+    .option(DRY_RUN, REMOVE_DRY_RUN_HELP)
     .action(
-      run(async (ctx, name: string, opts: { force?: boolean }) =>
+      run(async (ctx, name: string, opts: { force?: boolean; dryRun?: boolean }) =>
         (await import('../commands/tenants.js')).removeTenantCli(ctx, name, opts),
       ),
     );
@@ -622,8 +639,9 @@ function addLifecycleCommands(program: Command, run: (fn: Action) => (...args: u
     .command('remove <id...>')
     .description('remove proxies by id (see proxies list); refused while accounts use them unless --force')
     .option('--force', 'remove anyway: Telegram accounts that used them are disabled (never left to go direct)')
+    .option(DRY_RUN, REMOVE_DRY_RUN_HELP)
     .action(
-      run(async (ctx, ids: string[], opts: { force?: boolean }) =>
+      run(async (ctx, ids: string[], opts: { force?: boolean; dryRun?: boolean }) =>
         (await import('../commands/proxies.js')).removeProxiesCli(ctx, ids, opts),
       ),
     );
@@ -631,8 +649,9 @@ function addLifecycleCommands(program: Command, run: (fn: Action) => (...args: u
     .command('remove <link...>')
     .description('remove join targets; refused while a join is trying one or it is bound to an account, unless --force')
     .option('--force', FORCE_HELP)
+    .option(DRY_RUN, REMOVE_DRY_RUN_HELP)
     .action(
-      run(async (ctx, links: string[], opts: { force?: boolean }) =>
+      run(async (ctx, links: string[], opts: { force?: boolean; dryRun?: boolean }) =>
         (await import('../commands/targets.js')).removeTargetsCli(ctx, links, opts),
       ),
     );
@@ -641,8 +660,9 @@ function addLifecycleCommands(program: Command, run: (fn: Action) => (...args: u
     .description('remove an Instagram login account and its stored secrets; refused while a login or fetch uses it')
     .option('--tenant <name>', 'the tenant, when the username is in several')
     .option('--force', FORCE_HELP)
+    .option(DRY_RUN, REMOVE_DRY_RUN_HELP)
     .action(
-      run(async (ctx, username: string, opts: { tenant?: string; force?: boolean }) =>
+      run(async (ctx, username: string, opts: { tenant?: string; force?: boolean; dryRun?: boolean }) =>
         (await import('../commands/ig.js')).igRemoveCli(ctx, username, opts),
       ),
     );
@@ -652,22 +672,30 @@ function addLifecycleCommands(program: Command, run: (fn: Action) => (...args: u
     .option('--tenant <name>', 'the tenant, when several watch it')
     .option('--kind <kind>', 'only this kind: exists, followers or following')
     .option('--force', FORCE_HELP)
+    .option(DRY_RUN, REMOVE_DRY_RUN_HELP)
     .action(
-      run(async (ctx, username: string, opts: { tenant?: string; kind?: string; force?: boolean }) =>
+      run(async (ctx, username: string, opts: { tenant?: string; kind?: string; force?: boolean; dryRun?: boolean }) =>
         (await import('../commands/check.js')).watchRemoveCli(ctx, username, opts),
       ),
     );
   const apikeys = group('apikeys');
-  apikeys
-    .command('list')
-    .description('API keys: tenant, provider, health, quota reset (never the key)')
-    .action(run(async (ctx) => (await import('../commands/check.js')).apikeysListCli(ctx)));
+  listOptions(
+    apikeys
+      .command('list')
+      .description('API keys: tenant, provider, health, quota reset (never the key)')
+      .option('--tenant <name>', 'only this tenant’s keys'),
+  ).action(
+    run(async (ctx, opts: ListCliFlags & { tenant?: string }) =>
+      (await import('../commands/check.js')).apikeysListCli(ctx, opts),
+    ),
+  );
   apikeys
     .command('remove <id...>')
     .description('remove API keys by id (see apikeys list); refused for a tenant’s last key in api mode unless --force')
     .option('--force', FORCE_HELP)
+    .option(DRY_RUN, REMOVE_DRY_RUN_HELP)
     .action(
-      run(async (ctx, ids: string[], opts: { force?: boolean }) =>
+      run(async (ctx, ids: string[], opts: { force?: boolean; dryRun?: boolean }) =>
         (await import('../commands/check.js')).apikeysRemoveCli(ctx, ids, opts),
       ),
     );

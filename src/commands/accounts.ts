@@ -13,7 +13,7 @@ import {
 } from '../fleet/accounts.js';
 import { parseKeyMaterialFernet } from '../security/fernetKey.js';
 import { accountsPage, checkAccountFilter, countAccounts, type AccountListRow } from '../store/accounts.js';
-import { createdTenants, importSummary, withImportStore } from './support/imported.js';
+import { createdTenants, importSummary, withImportStore, withRemovalStore } from './support/imported.js';
 import type { AccountInput, AccountsSource } from '../domain/accountsConfig.js';
 import { validTenantName } from '../domain/tenants.js';
 import { UsageError } from '../errors.js';
@@ -135,9 +135,9 @@ export async function changeAccountCli(
   ctx: Ctx,
   verb: AccountChange,
   name: string,
-  opts: { force?: boolean } = {},
+  opts: { force?: boolean; dryRun?: boolean } = {},
 ): Promise<void> {
-  await withStore(ctx, async (store) => {
+  await withRemovalStore(ctx, opts.dryRun, async (store) => {
     const r = await changeAccount({ store, clock: ctx.clock }, verb, name, { force: opts.force === true });
     if (!r.removal) {
       ctx.emit({ name: r.name, change: r.change }, (x) => `account ${x.name}: ${x.change}d`);

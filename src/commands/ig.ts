@@ -7,7 +7,7 @@ import { importIg } from '../fleet/checkImports.js';
 import { validateIgAccounts, type IgAccountInput } from '../domain/igAccountsFile.js';
 import { checkTotpSecret } from '../instagram/totp.js';
 import { countIg, listIg, removeIg, type IgRow } from '../store/igAccounts.js';
-import { createdTenants, importSummary, withImportStore } from './support/imported.js';
+import { createdTenants, importSummary, withImportStore, withRemovalStore } from './support/imported.js';
 import { healthFigures, renderHealth, sessionHealth } from '../store/sessionHealth.js';
 import { parseJsonFile, readInputFile, rejectProblems } from '../config/inputFiles.js';
 import { UsageError } from '../errors.js';
@@ -43,9 +43,9 @@ export async function igImportCli(
 export async function igRemoveCli(
   ctx: Ctx,
   username: string,
-  opts: { tenant?: string; force?: boolean },
+  opts: { tenant?: string; force?: boolean; dryRun?: boolean },
 ): Promise<void> {
-  await withStore(ctx, async (store) =>
+  await withRemovalStore(ctx, opts.dryRun, async (store) =>
     ctx.emit(
       await removeIg(store, { username, tenant: opts.tenant }, { force: opts.force === true, now: ctx.clock.now() }),
       (r) => `removed Instagram account ${r.tenant}/${r.username} and its stored secrets`,

@@ -1,13 +1,14 @@
 import type { Ctx } from './support/context.js';
 import { secretBox, withExistingStore, withStore } from './support/context.js';
-import { table } from './support/output.js';
+import { emitListing, listSpec, pages, type Column, type ListFlags } from './support/listing.js';
 import { importProxies, parseProxyFile } from '../fleet/proxies.js';
-import { listProxies, removeProxies } from '../store/proxies.js';
+import { countProxies, listProxies, removeProxies, type ProxyRow } from '../store/proxies.js';
+import { checkTenantFilter } from '../store/filters.js';
 import { setIgRoute, setTelegramRoute, type RouteChange, type RouteChoice } from '../store/routes.js';
 import { UsageError } from '../errors.js';
 import { count } from '../domain/plural.js';
 import { readInputFile } from '../config/inputFiles.js';
-import { createdTenants, importSummary, parseIds, withImportStore } from './support/imported.js';
+import { createdTenants, importSummary, parseIds, withImportStore, withRemovalStore } from './support/imported.js';
 
 export async function importProxiesCli(
   ctx: Ctx,
@@ -30,22 +31,37 @@ export async function importProxiesCli(
   );
 }
 
-export async function listProxiesCli(ctx: Ctx): Promise<void> {
-  await withExistingStore(ctx, async (store) =>
-    ctx.emit(await listProxies(store), (rows) =>
-      rows.length === 0
-        ? 'no proxies → acctctl proxies import FILE'
-        : table(
-            ['id', 'tenant', 'proxy', 'healthy', 'failures', 'last error'],
-            rows.map((r) => [r.id, r.tenant ?? '', r.proxy, r.healthy ? 'yes' : 'no', r.failures, r.lastError ?? '']),
-          ),
-    ),
-  );
+const proxyColumns: Column<ProxyRow>[] = [
+  { head: 'id', value: (r) => r.id },
+  { head: 'tenant', value: (r) => r.tenant ?? '' },
+  { head: 'proxy', value: (r) => r.proxy },
+  { head: 'healthy', value: (r) => (r.healthy ? 'yes' : 'no') },
+  { head: 'failures', value: (r) => r.failures },
+  { head: 'last error', value: (r) => r.lastError ?? '' },
+];
+
+export async function listProxiesCli(ctx: Ctx, opts: ListFlags & { tenant?: string | undefined } = {}): Promise<void> {
+  const spec = listSpec(opts, ctx.config.json);
+  const filter = { tenant: opts.tenant };
+  await withExistingStore(ctx, async (store) => {
+    await checkTenantFilter(store, filter.tenant);
+    await emitListing(ctx, spec, {
+      columns: proxyColumns,
+      total: await countProxies(store, filter),
+      rows: pages<ProxyRow>((_last, n, offset) => listProxies(store, filter, { offset, limit: n }), spec.limit),
+      empty: filter.tenant ? 'no proxies match' : 'no proxies → acctctl proxies import FILE',
+      filters: '--tenant',
+    });
+  });
 }
 
-export async function removeProxiesCli(ctx: Ctx, ids: string[], opts: { force?: boolean }): Promise<void> {
+export async function removeProxiesCli(
+  ctx: Ctx,
+  ids: string[],
+  opts: { force?: boolean; dryRun?: boolean },
+): Promise<void> {
   const list = parseIds(ids, 'proxy');
-  await withStore(ctx, async (store) =>
+  await withRemovalStore(ctx, opts.dryRun, async (store) =>
     ctx.emit(
       await removeProxies(store, list, { force: opts.force === true, now: ctx.clock.now() }),
       (r) =>

@@ -10,7 +10,7 @@ import type { TargetStatus } from '../store/schema.js';
 import { readInputFile } from '../config/inputFiles.js';
 import { removeTargets } from '../store/targets.js';
 import { count } from '../domain/plural.js';
-import { importSummary, withImportStore } from './support/imported.js';
+import { importSummary, withImportStore, withRemovalStore } from './support/imported.js';
 import { tenantScope } from '../fleet/tenants.js';
 import { checkNicheFilter } from '../store/filters.js';
 
@@ -102,7 +102,11 @@ export async function retryTargetsCli(
   );
 }
 
-export async function removeTargetsCli(ctx: Ctx, links: string[], opts: { force?: boolean }): Promise<void> {
+export async function removeTargetsCli(
+  ctx: Ctx,
+  links: string[],
+  opts: { force?: boolean; dryRun?: boolean },
+): Promise<void> {
   const keys: string[] = [];
   const problems: string[] = [];
   for (const l of links) {
@@ -115,7 +119,7 @@ export async function removeTargetsCli(ctx: Ctx, links: string[], opts: { force?
       details: problems,
     });
   }
-  await withStore(ctx, async (store) =>
+  await withRemovalStore(ctx, opts.dryRun, async (store) =>
     ctx.emit(
       await removeTargets(store, [...new Set(keys)], { force: opts.force === true, now: ctx.clock.now() }),
       (r) => `removed ${count(r.removed.length, 'target')} (${r.removed.join(', ')})`,

@@ -476,8 +476,28 @@ export interface ProxyRow {
   lastError: string | null;
 }
 
-export async function listProxies(store: Store): Promise<ProxyRow[]> {
-  const rows = await store.db
+/** What `proxies list --tenant T` narrows to. */
+export interface ProxyFilter {
+  tenant?: string | undefined;
+}
+
+/** Proxies matching the filter (the listing's total). */
+export async function countProxies(store: Store, filter: ProxyFilter = {}): Promise<number> {
+  let q = store.db
+    .selectFrom('proxies')
+    .leftJoin('tenants', 'tenants.id', 'proxies.tenant_id')
+    .select((eb) => eb.fn.countAll().as('n'));
+  if (filter.tenant !== undefined) q = q.where('tenants.name', '=', filter.tenant);
+  return Number((await q.executeTakeFirstOrThrow()).n);
+}
+
+/** Proxies in id order; a page of them with `page`. */
+export async function listProxies(
+  store: Store,
+  filter: ProxyFilter = {},
+  page?: { offset: number; limit: number },
+): Promise<ProxyRow[]> {
+  let q = store.db
     .selectFrom('proxies')
     .leftJoin('tenants', 'tenants.id', 'proxies.tenant_id')
     .select([
@@ -491,8 +511,10 @@ export async function listProxies(store: Store): Promise<ProxyRow[]> {
       'fail_count',
       'last_error',
     ])
-    .orderBy('proxies.id')
-    .execute();
+    .orderBy('proxies.id');
+  if (filter.tenant !== undefined) q = q.where('tenants.name', '=', filter.tenant);
+  if (page) q = q.limit(page.limit).offset(page.offset);
+  const rows = await q.execute();
   return rows.map((r) => ({
     id: r.id,
     tenant: r.tenant,

@@ -238,6 +238,68 @@ describe.each(DIALECTS)('16, 19: imports on $name', ({ skip, createMigrated }) =
     expect(proxy.stdout).toMatch(/^imported 1 proxy \(0 new, 1 updated\)/);
   });
 
+  it.skipIf(skip)('proxies, tenants and apikeys list page and filter like every listing', async () => {
+    writeFileSync(join(t.dir, 'more-proxies.txt'), 'socks5://v:pw-2@10.0.0.2:1080\nhttp://10.0.0.3:3128\n');
+    expect((await runCli(['proxies', 'import', join(t.dir, 'more-proxies.txt')], { env })).code).toBe(0);
+    expect((await runCli(['tenants', 'add', 'globex'], { env })).code).toBe(0);
+    const keys = writeJson(t.dir, 'k2.json', [{ tenant: 'globex', provider: 'lookup', key: 'globex-secret-key-1' }]);
+    expect((await runCli(['apikeys', 'import', keys], { env })).code).toBe(0);
+    type Doc = { items: { tenant?: string | null; name?: string }[]; total: number; more: number };
+    const doc = async (...args: string[]): Promise<Doc> => {
+      const r = await runCli(['--json', ...args], { env });
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as Doc;
+    };
+    for (const [list, total, acme] of [
+      ['proxies', 3, 1],
+      ['tenants', 2, 1],
+      ['apikeys', 2, 1],
+    ] as const) {
+      expect(await doc(list, 'list')).toMatchObject({ total, more: 0 });
+      const one = await doc(list, 'list', '--limit', '1');
+      expect(one.items).toHaveLength(1);
+      expect(one).toMatchObject({ total, more: total - 1 });
+      expect((await doc(list, 'list', '--all')).items).toHaveLength(total);
+      const mine = await doc(list, 'list', '--tenant', 'acme');
+      expect(mine.total, list).toBe(acme);
+      expect(
+        mine.items.every((i) => (i.tenant ?? i.name) === 'acme'),
+        list,
+      ).toBe(true);
+      const unknown = await runCli([list, 'list', '--tenant', 'acmee'], { env });
+      expect(unknown.code, list).toBe(64);
+      expect(unknown.stderr).toContain('--tenant "acmee" is unknown → use one of acme, globex');
+      const csv = await runCli([list, 'list', '--csv', '--limit', '1'], { env });
+      expect(csv.code, csv.stderr).toBe(0);
+      expect(csv.stdout.trim().split('\n'), list).toHaveLength(2);
+      const table = await runCli([list, 'list', '--limit', '1'], { env });
+      expect(table.stdout).toContain(
+        `showing 1 of ${total}: ${total - 1} more → --limit N or --all, or narrow with --tenant`,
+      );
+    }
+  });
+
+  it.skipIf(skip)('a removal previews with --dry-run: what would go and what uses it, nothing changed', async () => {
+    const before = await dump();
+    const refused = await runCli(['tenants', 'remove', 'acme', '--dry-run'], { env });
+    expect(refused.code).toBe(65);
+    expect(refused.stderr).toMatch(/tenant "acme" is in use: it has .*; nothing was removed/);
+    const forced = await runCli(['tenants', 'remove', 'acme', '--force', '--dry-run'], { env });
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stdout).toMatch(
+      /^dry run: nothing was changed; without --dry-run this would be done:\nremoved tenant acme with /,
+    );
+    const account = await runCli(['accounts', 'remove', 'acc_00001', '--dry-run'], { env });
+    expect(account.code, account.stderr).toBe(0);
+    expect(account.stdout).toContain('account acc_00001: removed');
+    const proxies = (
+      JSON.parse((await runCli(['--json', 'proxies', 'list'], { env })).stdout) as { items: { id: number }[] }
+    ).items;
+    const p = await runCli(['proxies', 'remove', String(proxies[0]!.id), '--force', '--dry-run'], { env });
+    expect(p.code, p.stderr).toBe(0);
+    expect(await dump()).toBe(before);
+  });
+
   it.skipIf(skip)(
     'counts read right ("1 account needs a person"), and failures share the acctctl: prefix',
     async () => {

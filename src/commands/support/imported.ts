@@ -47,3 +47,24 @@ export function withImportStore<T>(
 ): Promise<T> {
   return dryRun ? withExistingStore(ctx, (store) => fn(rehearsalStore(store))) : withStore(ctx, fn);
 }
+
+/**
+ * The store a `remove` changes; with --dry-run a preview: the removal runs in full (its refusal
+ * naming what uses the thing, or with --force what it would end) and is rolled back, and the
+ * result says so. The database is unchanged.
+ */
+export async function withRemovalStore<T>(
+  ctx: Ctx,
+  dryRun: boolean | undefined,
+  fn: (store: Store) => Promise<T>,
+): Promise<T> {
+  if (!dryRun) return withStore(ctx, fn);
+  const emit = ctx.emit;
+  ctx.emit = (data, human) =>
+    emit(data, (d) => `dry run: nothing was changed; without --dry-run this would be done:\n${human(d)}`);
+  try {
+    return await withExistingStore(ctx, (store) => fn(rehearsalStore(store)));
+  } finally {
+    ctx.emit = emit;
+  }
+}
