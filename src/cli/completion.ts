@@ -1,4 +1,5 @@
 import { Argument, type Command } from 'commander';
+import { jsonText } from '../commands/support/json.js';
 
 /**
  * `acctctl completion bash|zsh|fish`: a completion script generated from the program's own
@@ -162,5 +163,9 @@ export function addCompletionCommand(program: Command, write: (text: string) => 
     .command('completion')
     .description('print a shell completion script (bash, zsh or fish), generated from these commands')
     .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(SHELLS))
-    .action((shell: Shell) => write(completionScript(program, shell)));
+    .action((shell: Shell, _opts: unknown, cmd: Command) => {
+      const script = completionScript(program, shell);
+      // With --json, the script in a document (README "JSON output"), like every command's result.
+      write(cmd.optsWithGlobals<{ json?: boolean }>().json ? jsonText({ shell, script }) : script);
+    });
 }
