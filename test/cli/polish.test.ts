@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { buildProgram } from '../../src/cli/main.js';
 import { completionTree } from '../../src/cli/completion.js';
 import { versionText } from '../../src/cli/version.js';
 import { openStore } from '../../src/store/store.js';
-import { baseEnv, ROOT, runCli } from '../support/cli.js';
+import { baseEnv, BIN, ROOT, runCli } from '../support/cli.js';
 import { DIALECTS, type TestDb } from '../support/dialects.js';
 import { fleetStore } from '../support/fleet.js';
 import { snapshot } from '../support/snapshot.js';
@@ -120,6 +120,14 @@ describe('17. --version, completion, --env-file, --key-file', () => {
     const env = await runCli(['status'], { env: baseEnv({ ACCTCTL_ENV_FILE: gone }) });
     expect(env.code).toBe(66);
     expect(env.stderr).toContain(`env file ${gone} (ACCTCTL_ENV_FILE) does not exist`);
+  });
+
+  it('the installed binary (run by its #! line) gets --env-file itself: Node 20 does not take it first', () => {
+    const gone = join(dir, 'missing-for-node.env');
+    // Node 20 reads an --env-file after the script too and exits 9 on a missing file (nodejs/node#54232).
+    const r = spawnSync(BIN, ['--env-file', gone, 'status'], { env: baseEnv(), encoding: 'utf8' });
+    expect(r.stderr).toContain(`env file ${gone} (--env-file) does not exist`);
+    expect(r.status).toBe(66);
   });
 
   it('--key-file FILE wins over ACCTCTL_KEY_FILE', async () => {
