@@ -28,9 +28,13 @@ describe('17. --version, completion, --env-file, --key-file', () => {
     const [version, commit, built, node] = r.stdout.trimEnd().split('\n');
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
     expect(version).toBe(pkg.version);
-    // This checkout is a git work tree: the build baked its commit in.
-    const head = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    expect(commit).toMatch(new RegExp(`^commit ${head}(-dirty)?$`));
+    // This checkout is a git work tree: the build baked in a commit of it (HEAD when it was built).
+    const baked = /^commit ([0-9a-f]{12})(-dirty)?$/.exec(commit ?? '');
+    expect(baked, commit).not.toBeNull();
+    expect(
+      execFileSync('git', ['cat-file', '-t', baked![1]!], { cwd: ROOT, encoding: 'utf8' }).trim(),
+      'a commit of this repository',
+    ).toBe('commit');
     expect(built).toMatch(/^built {2}\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     expect(node).toBe(`node   ${process.version}`);
   });
