@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, Help, Option } from 'commander';
 import type { GlobalFlags } from '../config/config.js';
 import { AcctctlError, ExitCode, exitCodeOf } from '../errors.js';
 import { LOG_LEVELS } from '../log/logger.js';
@@ -8,6 +8,8 @@ import type { Ctx } from '../commands/support/context.js';
 import { jsonText, SCHEMA_VERSION } from '../commands/support/json.js';
 import { PIPED, stdoutTerminal, withTerminal, type Terminal } from '../commands/support/terminal.js';
 import type { JoinFlags } from '../commands/join.js';
+import { addCompletionCommand } from './completion.js';
+import { versionText } from './version.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -33,7 +35,7 @@ export interface ListCliFlags {
 /** The paging and format flags every listing takes (see src/cli/listing.ts). */
 export function listOptions(cmd: Command): Command {
   return cmd
-    .option('--limit <n>', `at most N rows (default ${DEFAULT_LIST_LIMIT}); says how many more there are`)
+    .option('--limit <n>', `at most N rows; says how many more there are (default: ${DEFAULT_LIST_LIMIT})`)
     .option('--all', 'every row (streamed)')
     .option('--csv', 'CSV instead of a table');
 }
@@ -95,17 +97,27 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
   const out = processIO(io);
   const program = new Command('acctctl')
     .description('Keeps a fleet of Telegram accounts and Instagram sessions healthy and hands them to work safely.')
-    .version(pkg.version, '-V, --version')
+    .version(versionText(pkg.version), '-V, --version', 'print the version, git commit, build date and Node version')
     .option(
       '--db <url>',
-      'database: a SQLite path, sqlite:PATH or postgres://… (env DATABASE_URL; default ./acctctl.db)',
+      'database: a SQLite path, sqlite:PATH or postgres://… (default: ./acctctl.db, env: DATABASE_URL)',
     )
     .option('--json', 'print results as JSON (README "JSON output"; schemas in schemas/)')
-    .addOption(new Option('--log-level <level>', 'log level (env ACCTCTL_LOG_LEVEL; default info)').choices(LOG_LEVELS))
+    .addOption(
+      new Option('--log-level <level>', 'log level (default: info, env: ACCTCTL_LOG_LEVEL)').choices(LOG_LEVELS),
+    )
     .option('--log-file <file>', 'also append logs to this file (created mode 0600)')
+    .option('--env-file <file>', 'read settings from this file instead of ./.env (env: ACCTCTL_ENV_FILE)')
+    .option('--key-file <file>', 'the secret key file (default: ./acctctl.key, env: ACCTCTL_KEY_FILE)')
     .showHelpAfterError('(run with --help for usage)')
     // Every subcommand's --help also lists --json, --db, --log-level, --log-file.
-    .configureHelp({ showGlobalOptions: true })
+    .configureHelp({
+      showGlobalOptions: true,
+      // One style of defaults: commander's "(default: …)", unquoted like the hand-written ones.
+      optionDescription(option) {
+        return Help.prototype.optionDescription.call(this, option).replace(/default: "([^"]*)"/, 'default: $1');
+      },
+    })
     // Set before the subcommands are added: they copy these settings.
     .exitOverride()
     .configureOutput({
@@ -137,7 +149,7 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
   keys
     .command('generate')
     .description('create a new key file (mode 0600); refuses to overwrite')
-    .option('--out <file>', 'where to write it (default ACCTCTL_KEY_FILE or ./acctctl.key)')
+    .option('--out <file>', 'where to write it (default: --key-file, ACCTCTL_KEY_FILE or ./acctctl.key)')
     .action(run(async (ctx, opts: { out?: string }) => (await import('../commands/keys.js')).generateCli(ctx, opts)));
   keys
     .command('rotate')
@@ -189,10 +201,16 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
         ) => (await import('../commands/tenants.js')).setTenantCli(ctx, name, opts),
       ),
     );
-  tenants
-    .command('list')
-    .description('list tenants and their resources')
-    .action(run(async (ctx) => (await import('../commands/tenants.js')).listTenantsCli(ctx)));
+  listOptions(
+    tenants
+      .command('list')
+      .description('list tenants and their resources')
+      .option('--tenant <name>', 'only this tenant'),
+  ).action(
+    run(async (ctx, opts: ListCliFlags & { tenant?: string }) =>
+      (await import('../commands/tenants.js')).listTenantsCli(ctx, opts),
+    ),
+  );
 
   const proxies = program.command('proxies').description('proxies used by accounts and tenants');
   proxies
@@ -200,15 +218,22 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .description('import proxies: one URL per line, or JSON [{url, tenant?}] (passwords never on argv)')
     .option('--tenant <name>', 'bind the proxies to this tenant')
     .option(CREATE_TENANT, CREATE_TENANT_HELP)
+    .option(DRY_RUN, DRY_RUN_HELP)
     .action(
-      run(async (ctx, file: string, opts: { tenant?: string; createTenant?: boolean }) =>
+      run(async (ctx, file: string, opts: { tenant?: string; createTenant?: boolean; dryRun?: boolean }) =>
         (await import('../commands/proxies.js')).importProxiesCli(ctx, file, opts),
       ),
     );
-  proxies
-    .command('list')
-    .description('list proxies (no passwords), with the last check: result, latency, when')
-    .action(run(async (ctx) => (await import('../commands/proxies.js')).listProxiesCli(ctx)));
+  listOptions(
+    proxies
+      .command('list')
+      .description('list proxies (no passwords), with the last check: result, latency, when')
+      .option('--tenant <name>', 'only this tenant’s proxies'),
+  ).action(
+    run(async (ctx, opts: ListCliFlags & { tenant?: string }) =>
+      (await import('../commands/proxies.js')).listProxiesCli(ctx, opts),
+    ),
+  );
   proxies
     .command('check')
     .description(
@@ -234,12 +259,13 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
       '--new',
       'new accounts: their daily join budget ramps up over the first days (3, 6, 10, 15, then the limit)',
     )
+    .option(DRY_RUN, DRY_RUN_HELP)
     .action(
       run(
         async (
           ctx,
           paths: string[],
-          opts: { tenant?: string; fernetKeyFile?: string; createTenant?: boolean; new?: boolean },
+          opts: { tenant?: string; fernetKeyFile?: string; createTenant?: boolean; new?: boolean; dryRun?: boolean },
         ) => (await import('../commands/accounts.js')).importAccountsCli(ctx, paths, opts),
       ),
     );
@@ -272,7 +298,7 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .command('login')
     .description('log an account in interactively (code, 2FA password not echoed) and store its session encrypted')
     .requiredOption('--phone <phone>', 'the account’s phone number, e.g. +15551234567')
-    .option('--name <session_name>', 'name for the account (default tg_<digits>)')
+    .option('--name <session_name>', 'name for the account (default: tg_<digits>)')
     .option('--tenant <name>', 'tenant that owns it')
     .option('--proxy-id <id>', 'log in through this imported proxy (see proxies list)')
     .action(
@@ -292,8 +318,9 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .command('remove <name>')
     .description('remove an account (its events stay under its name); refused while leased or bound to groups')
     .option('--force', 'remove anyway: its lease ends (the token fails) and its groups are queued for another account')
+    .option(DRY_RUN, REMOVE_DRY_RUN_HELP)
     .action(
-      run(async (ctx, name: string, opts: { force?: boolean }) =>
+      run(async (ctx, name: string, opts: { force?: boolean; dryRun?: boolean }) =>
         (await import('../commands/accounts.js')).changeAccountCli(ctx, 'remove', name, opts),
       ),
     );
@@ -335,8 +362,9 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .description('import links, one per line (@name, t.me/name, t.me/+HASH, t.me/joinchat/HASH, tg://…)')
     .option('--niche <niche>', 'niche for these targets', 'default')
     .option('--tenant <name>', 'whose targets they are (needed when there is more than one tenant)')
+    .option(DRY_RUN, DRY_RUN_HELP)
     .action(
-      run(async (ctx, file: string, opts: { niche: string; tenant?: string }) =>
+      run(async (ctx, file: string, opts: { niche: string; tenant?: string; dryRun?: boolean }) =>
         (await import('../commands/targets.js')).importTargetsCli(ctx, file, opts),
       ),
     );
@@ -376,11 +404,11 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .option('--max-wait <duration>', 'wait at most this long for an account to free up (e.g. 90s, 10m)', '0')
     .option(
       '--flood-threshold <duration>',
-      'flood waits up to this long (seconds, or e.g. 10m) rest the account (flood_wait), longer ones cool it down for the run (env ACCTCTL_FLOOD_THRESHOLD; default 600; a tenant’s limits may set its own)',
+      'flood waits up to this long (seconds, or e.g. 10m) rest the account (flood_wait), longer ones cool it down for the run; a tenant’s limits may set their own (default: 600, env: ACCTCTL_FLOOD_THRESHOLD)',
     )
     .option(
       '--pending-days <days>',
-      'a join request still not approved after this many days (or e.g. 2w) expires (default 7)',
+      'a join request still not approved after this many days (or e.g. 2w) expires (default: 7)',
     )
     .option('--tenant <name>', 'join only this tenant’s targets with its accounts (needed with more than one tenant)')
     .option('--any-tenant', 'with more than one tenant: any tenant’s targets and accounts')
@@ -400,7 +428,7 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
       'the channel (any target link form): per-channel limits; a joined group goes only to its bound account, after its warm-up',
     )
     .option('--ttl <duration>', 'how long the lease lasts (e.g. 90s, 10m)', '10m')
-    .option('--holder <name>', 'who holds it, shown in status (default cli@HOST:PID)')
+    .option('--holder <name>', 'who holds it, shown in status (default: cli@HOST:PID)')
     .option('--account <name>', 'this account if it can be had now, else another of its tenant (unless --only)')
     .option('--only', 'with --account: that account or none (exit 75 says why)')
     .action(
@@ -537,8 +565,9 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .command('import <file>')
     .description('import JSON [{tenant, username, kind: exists|followers|following}]')
     .option(CREATE_TENANT, CREATE_TENANT_HELP)
+    .option(DRY_RUN, DRY_RUN_HELP)
     .action(
-      run(async (ctx, file: string, opts: { createTenant?: boolean }) =>
+      run(async (ctx, file: string, opts: { createTenant?: boolean; dryRun?: boolean }) =>
         (await import('../commands/check.js')).watchImportCli(ctx, file, opts),
       ),
     );
@@ -550,12 +579,13 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .option('--new', 'only those gained since the previous snapshot')
     .option('--lost', 'only those lost since the previous snapshot')
     .option('--csv', 'print CSV (username,id,full_name,is_private)')
+    .option('--limit <n>', 'at most N users; says how many more there are (default: every one)')
     .action(
       run(
         async (
           ctx,
           user: string,
-          opts: { tenant: string; kind?: string; new?: boolean; lost?: boolean; csv?: boolean },
+          opts: { tenant: string; kind?: string; new?: boolean; lost?: boolean; csv?: boolean; limit?: string },
         ) => (await import('../commands/followers.js')).followersCli(ctx, user, opts),
       ),
     );
@@ -575,8 +605,9 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .command('import <file>')
     .description('import JSON [{tenant, provider, key}] (keys stored encrypted)')
     .option(CREATE_TENANT, CREATE_TENANT_HELP)
+    .option(DRY_RUN, DRY_RUN_HELP)
     .action(
-      run(async (ctx, file: string, opts: { createTenant?: boolean }) =>
+      run(async (ctx, file: string, opts: { createTenant?: boolean; dryRun?: boolean }) =>
         (await import('../commands/check.js')).apikeysImportCli(ctx, file, opts),
       ),
     );
@@ -587,8 +618,9 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
       'import JSON [{tenant, username, password, totp_secret?, sessionid?, proxy?, priority?}], all rows or none',
     )
     .option(CREATE_TENANT, CREATE_TENANT_HELP)
+    .option(DRY_RUN, DRY_RUN_HELP)
     .action(
-      run(async (ctx, file: string, opts: { createTenant?: boolean }) =>
+      run(async (ctx, file: string, opts: { createTenant?: boolean; dryRun?: boolean }) =>
         (await import('../commands/ig.js')).igImportCli(ctx, file, opts),
       ),
     );
@@ -629,7 +661,7 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .option('--kind <kind>', 'only this kind (repeatable, or comma-separated)', collect, [])
     .option('--tenant <name>', 'only this tenant’s events')
     .option('--account <name>', 'only events about this Telegram account or Instagram username')
-    .option('--limit <n>', 'at most N rows (default 100); says how many more there are')
+    .option('--limit <n>', 'at most N rows; says how many more there are (default: 100)')
     .option('--all', 'every row (streamed)')
     .option('--csv', 'CSV instead of a table')
     .action(
@@ -657,7 +689,7 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     .option('--accounts', 'also list accounts (and Instagram sessions) one per row')
     .option('--state <state>', 'with --accounts: only accounts in this state now (one whose wait has passed is active)')
     .option('--tenant <name>', 'with --accounts: only this tenant’s accounts and sessions')
-    .option('--limit <n>', `with --accounts: at most N rows (default ${DEFAULT_LIST_LIMIT})`)
+    .option('--limit <n>', `with --accounts: at most N rows (default: ${DEFAULT_LIST_LIMIT})`)
     .option('--metrics-file <file>', 'write Prometheus metrics here (atomically) for node_exporter; prints one line')
     .option(
       '--metrics-per-account',
@@ -671,11 +703,16 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
     );
   addLifecycleCommands(program, run);
   addRouteCommands(program, run);
+  addCompletionCommand(program, out.stdout);
   return program;
 }
 
 const CREATE_TENANT = '--create-tenant';
 const CREATE_TENANT_HELP = 'create tenants the file (or --tenant) names that do not exist yet (default: refuse them)';
+const DRY_RUN = '--dry-run';
+const DRY_RUN_HELP = 'validate only: every check of the import is made, then rolled back (the database is unchanged)';
+const REMOVE_DRY_RUN_HELP =
+  'preview: what would be removed and what uses it (with --force: what it would end); nothing is changed';
 const FORCE_HELP = 'remove it even though it is in use (what uses it is said without --force)';
 
 /** list/remove for everything that can be imported (issue 15), added to the existing command groups. */
@@ -693,8 +730,9 @@ function addLifecycleCommands(program: Command, run: (fn: Action) => (...args: u
     .command('remove <name>')
     .description('remove a tenant; refused while it owns anything unless --force')
     .option('--force', 'also remove its proxies, Instagram accounts, API keys and watches (Telegram accounts are kept)')
+    .option(DRY_RUN, REMOVE_DRY_RUN_HELP)
     .action(
-      run(async (ctx, name: string, opts: { force?: boolean }) =>
+      run(async (ctx, name: string, opts: { force?: boolean; dryRun?: boolean }) =>
         (await import('../commands/tenants.js')).removeTenantCli(ctx, name, opts),
       ),
     );
@@ -702,8 +740,9 @@ function addLifecycleCommands(program: Command, run: (fn: Action) => (...args: u
     .command('remove <id...>')
     .description('remove proxies by id (see proxies list); refused while accounts use them unless --force')
     .option('--force', 'remove anyway: Telegram accounts that used them are disabled (never left to go direct)')
+    .option(DRY_RUN, REMOVE_DRY_RUN_HELP)
     .action(
-      run(async (ctx, ids: string[], opts: { force?: boolean }) =>
+      run(async (ctx, ids: string[], opts: { force?: boolean; dryRun?: boolean }) =>
         (await import('../commands/proxies.js')).removeProxiesCli(ctx, ids, opts),
       ),
     );
@@ -711,8 +750,9 @@ function addLifecycleCommands(program: Command, run: (fn: Action) => (...args: u
     .command('remove <link...>')
     .description('remove join targets; refused while a join is trying one or it is bound to an account, unless --force')
     .option('--force', FORCE_HELP)
+    .option(DRY_RUN, REMOVE_DRY_RUN_HELP)
     .action(
-      run(async (ctx, links: string[], opts: { force?: boolean }) =>
+      run(async (ctx, links: string[], opts: { force?: boolean; dryRun?: boolean }) =>
         (await import('../commands/targets.js')).removeTargetsCli(ctx, links, opts),
       ),
     );
@@ -721,8 +761,9 @@ function addLifecycleCommands(program: Command, run: (fn: Action) => (...args: u
     .description('remove an Instagram login account and its stored secrets; refused while a login or fetch uses it')
     .option('--tenant <name>', 'the tenant, when the username is in several')
     .option('--force', FORCE_HELP)
+    .option(DRY_RUN, REMOVE_DRY_RUN_HELP)
     .action(
-      run(async (ctx, username: string, opts: { tenant?: string; force?: boolean }) =>
+      run(async (ctx, username: string, opts: { tenant?: string; force?: boolean; dryRun?: boolean }) =>
         (await import('../commands/ig.js')).igRemoveCli(ctx, username, opts),
       ),
     );
@@ -732,22 +773,30 @@ function addLifecycleCommands(program: Command, run: (fn: Action) => (...args: u
     .option('--tenant <name>', 'the tenant, when several watch it')
     .option('--kind <kind>', 'only this kind: exists, followers or following')
     .option('--force', FORCE_HELP)
+    .option(DRY_RUN, REMOVE_DRY_RUN_HELP)
     .action(
-      run(async (ctx, username: string, opts: { tenant?: string; kind?: string; force?: boolean }) =>
+      run(async (ctx, username: string, opts: { tenant?: string; kind?: string; force?: boolean; dryRun?: boolean }) =>
         (await import('../commands/check.js')).watchRemoveCli(ctx, username, opts),
       ),
     );
   const apikeys = group('apikeys');
-  apikeys
-    .command('list')
-    .description('API keys: tenant, provider, health, quota reset (never the key)')
-    .action(run(async (ctx) => (await import('../commands/check.js')).apikeysListCli(ctx)));
+  listOptions(
+    apikeys
+      .command('list')
+      .description('API keys: tenant, provider, health, quota reset (never the key)')
+      .option('--tenant <name>', 'only this tenant’s keys'),
+  ).action(
+    run(async (ctx, opts: ListCliFlags & { tenant?: string }) =>
+      (await import('../commands/check.js')).apikeysListCli(ctx, opts),
+    ),
+  );
   apikeys
     .command('remove <id...>')
     .description('remove API keys by id (see apikeys list); refused for a tenant’s last key in api mode unless --force')
     .option('--force', FORCE_HELP)
+    .option(DRY_RUN, REMOVE_DRY_RUN_HELP)
     .action(
-      run(async (ctx, ids: string[], opts: { force?: boolean }) =>
+      run(async (ctx, ids: string[], opts: { force?: boolean; dryRun?: boolean }) =>
         (await import('../commands/check.js')).apikeysRemoveCli(ctx, ids, opts),
       ),
     );

@@ -13,7 +13,7 @@ import {
 } from '../fleet/accounts.js';
 import { parseKeyMaterialFernet } from '../security/fernetKey.js';
 import { accountsPage, checkAccountFilter, countAccounts, type AccountListRow } from '../store/accounts.js';
-import { createdTenants } from './support/imported.js';
+import { createdTenants, importSummary, withImportStore, withRemovalStore } from './support/imported.js';
 import type { AccountInput, AccountsSource } from '../domain/accountsConfig.js';
 import { validTenantName } from '../domain/tenants.js';
 import { UsageError } from '../errors.js';
@@ -25,7 +25,7 @@ import { checkTenantFilter } from '../store/filters.js';
 export async function importAccountsCli(
   ctx: Ctx,
   paths: string | string[],
-  opts: { tenant?: string; fernetKeyFile?: string; createTenant?: boolean; new?: boolean },
+  opts: { tenant?: string; fernetKeyFile?: string; createTenant?: boolean; new?: boolean; dryRun?: boolean },
 ): Promise<void> {
   const list = typeof paths === 'string' ? [paths] : paths;
   if (opts.tenant !== undefined && !validTenantName(opts.tenant))
@@ -46,14 +46,19 @@ export async function importAccountsCli(
     rows = opts.tenant === undefined ? file : withDefaultTenant(file, opts.tenant);
   }
   const box = secretBox(ctx);
-  await withStore(ctx, async (store) =>
+  await withImportStore(ctx, opts.dryRun, async (store) =>
     ctx.emit(
       await importAccounts({ store, box, clock: ctx.clock }, rows, {
         createTenants: opts.createTenant === true,
         markNew: opts.new === true,
       }),
       (r) =>
-        `imported ${count(r.imported, 'account')} (${r.created.length} new, ${r.updated.length} updated)` +
+        importSummary(
+          ['account'],
+          { imported: r.imported, created: r.created.length, existing: r.updated.length },
+          'updated',
+          opts.dryRun === true,
+        ) +
         createdTenants(r.tenantsCreated) +
         (r.reactivated.length ? `; new sessions made ${r.reactivated.join(', ')} active again` : ''),
     ),
@@ -78,7 +83,7 @@ export async function exportAccountsCli(
         { format: opts.format, out: resolve(opts.out) },
       ),
       (r) =>
-        `exported ${count(r.exported.length, 'account')} as ${r.format} into ${r.out} (${r.files.length} files, mode 0600)`,
+        `exported ${count(r.exported.length, 'account')} as ${r.format} into ${r.out} (${count(r.files.length, 'file')}, mode 0600)`,
     ),
   );
 }
@@ -137,9 +142,9 @@ export async function changeAccountCli(
   ctx: Ctx,
   verb: AccountChange,
   name: string,
-  opts: { force?: boolean } = {},
+  opts: { force?: boolean; dryRun?: boolean } = {},
 ): Promise<void> {
-  await withStore(ctx, async (store) => {
+  await withRemovalStore(ctx, opts.dryRun, async (store) => {
     const r = await changeAccount({ store, clock: ctx.clock }, verb, name, { force: opts.force === true });
     if (!r.removal) {
       ctx.emit({ name: r.name, change: r.change }, (x) => `account ${x.name}: ${x.change}d`);

@@ -11,11 +11,11 @@ import { DataError, UsageError } from '../errors.js';
 import { Checker, type TenantCheckResult } from '../fleet/checkRun.js';
 import { importApiKeys, importWatches, type WatchInput } from '../fleet/checkImports.js';
 import { loadProvidersFile, parseJsonFile, readInputFile, rejectProblems } from '../config/inputFiles.js';
-import { listApiKeys, removeApiKeys } from '../store/apiKeys.js';
+import { countApiKeys, listApiKeys, removeApiKeys, type ApiKeyRow } from '../store/apiKeys.js';
 import { removeWatches } from '../store/watches.js';
 import { count } from '../domain/plural.js';
 import { checkFixedFilter, checkTenantFilter, WATCH_STATUSES } from '../store/filters.js';
-import { createdTenants, parseIds } from './support/imported.js';
+import { createdTenants, importSummary, parseIds, withImportStore, withRemovalStore } from './support/imported.js';
 
 export function parseWatchFile(path: string, text: string): WatchInput[] {
   const r = parseWatches(parseJsonFile(path, text));
@@ -92,14 +92,22 @@ export async function checkCli(ctx: Ctx, opts: { tenant?: string; batch: string 
   });
 }
 
-export async function watchImportCli(ctx: Ctx, file: string, opts: { createTenant?: boolean } = {}): Promise<void> {
+export async function watchImportCli(
+  ctx: Ctx,
+  file: string,
+  opts: { createTenant?: boolean; dryRun?: boolean } = {},
+): Promise<void> {
   const rows = parseWatchFile(file, readInputFile(file));
-  await withStore(ctx, async (store) =>
+  await withImportStore(ctx, opts.dryRun, async (store) =>
     ctx.emit(
       await importWatches({ store, clock: ctx.clock }, rows, { createTenants: opts.createTenant === true }),
       (r) =>
-        `${count(r.added, 'watch', 'watches')} added, ${r.alreadyWatched} already watched` +
-        createdTenants(r.tenantsCreated),
+        importSummary(
+          ['watch', 'watches'],
+          { imported: r.added + r.alreadyWatched, created: r.added, existing: r.alreadyWatched },
+          'unchanged',
+          opts.dryRun === true,
+        ) + createdTenants(r.tenantsCreated),
     ),
   );
 }
@@ -107,12 +115,12 @@ export async function watchImportCli(ctx: Ctx, file: string, opts: { createTenan
 export async function watchRemoveCli(
   ctx: Ctx,
   username: string,
-  opts: { tenant?: string; kind?: string; force?: boolean },
+  opts: { tenant?: string; kind?: string; force?: boolean; dryRun?: boolean },
 ): Promise<void> {
   if (opts.kind !== undefined && !(WATCH_KINDS as readonly string[]).includes(opts.kind)) {
     throw new UsageError(`--kind "${opts.kind}" → use one of ${WATCH_KINDS.join(', ')}`);
   }
-  await withStore(ctx, async (store) =>
+  await withRemovalStore(ctx, opts.dryRun, async (store) =>
     ctx.emit(
       await removeWatches(
         store,
@@ -129,38 +137,43 @@ export async function watchRemoveCli(
   );
 }
 
-export async function apikeysListCli(ctx: Ctx): Promise<void> {
-  await withExistingStore(ctx, async (store) =>
-    ctx.emit(await listApiKeys(store), (rows) =>
-      rows.length === 0
-        ? 'no API keys → acctctl apikeys import FILE'
-        : table(
-            [
-              { head: 'id', priority: KEY },
-              'tenant',
-              'provider',
-              { head: 'healthy', priority: KEY },
-              'quota used',
-              'quota resets',
-              'last error',
-            ],
-            rows.map((r) => [
-              r.id,
-              r.tenant,
-              r.provider,
-              r.healthy ? 'yes' : paint(c.red, 'no'),
-              r.quotaUsed,
-              fmtTime(r.quotaResetAt),
-              r.lastError,
-            ]),
-          ),
-    ),
-  );
+const apiKeyColumns: Column<ApiKeyRow>[] = [
+  { head: 'id', value: (r) => r.id, priority: KEY },
+  { head: 'tenant', value: (r) => r.tenant },
+  { head: 'provider', value: (r) => r.provider },
+  {
+    head: 'healthy',
+    value: (r) => (r.healthy ? 'yes' : 'no'),
+    style: (t) => (t === 'no' ? c.red(t) : t),
+    priority: KEY,
+  },
+  { head: 'quota used', value: (r) => r.quotaUsed },
+  { head: 'quota resets', value: (r) => fmtTime(r.quotaResetAt) },
+  { head: 'last error', value: (r) => r.lastError },
+];
+
+export async function apikeysListCli(ctx: Ctx, opts: ListFlags & { tenant?: string | undefined } = {}): Promise<void> {
+  const spec = listSpec(opts, ctx.config.json);
+  const filter = { tenant: opts.tenant };
+  await withExistingStore(ctx, async (store) => {
+    await checkTenantFilter(store, filter.tenant);
+    await emitListing(ctx, spec, {
+      columns: apiKeyColumns,
+      total: await countApiKeys(store, filter),
+      rows: pages<ApiKeyRow>((_last, n, offset) => listApiKeys(store, filter, { offset, limit: n }), spec.limit),
+      empty: filter.tenant ? 'no API keys match' : 'no API keys → acctctl apikeys import FILE',
+      filters: '--tenant',
+    });
+  });
 }
 
-export async function apikeysRemoveCli(ctx: Ctx, ids: string[], opts: { force?: boolean }): Promise<void> {
+export async function apikeysRemoveCli(
+  ctx: Ctx,
+  ids: string[],
+  opts: { force?: boolean; dryRun?: boolean },
+): Promise<void> {
   const list = parseIds(ids, 'API key');
-  await withStore(ctx, async (store) =>
+  await withRemovalStore(ctx, opts.dryRun, async (store) =>
     ctx.emit(
       await removeApiKeys(store, list, { force: opts.force === true, now: ctx.clock.now() }),
       (r) =>
@@ -207,7 +220,11 @@ export async function watchListCli(
   });
 }
 
-export async function apikeysImportCli(ctx: Ctx, file: string, opts: { createTenant?: boolean } = {}): Promise<void> {
+export async function apikeysImportCli(
+  ctx: Ctx,
+  file: string,
+  opts: { createTenant?: boolean; dryRun?: boolean } = {},
+): Promise<void> {
   const rows = parseApiKeyFile(file, readInputFile(file));
   // A key for a provider the providers file does not describe could never be used.
   if (ctx.config.apiProvidersFile !== undefined) {
@@ -220,13 +237,16 @@ export async function apikeysImportCli(ctx: Ctx, file: string, opts: { createTen
     }
   }
   const box = secretBox(ctx);
-  await withStore(ctx, async (store) =>
+  await withImportStore(ctx, opts.dryRun, async (store) =>
     ctx.emit(
       await importApiKeys({ store, box, clock: ctx.clock }, rows, { createTenants: opts.createTenant === true }),
       (r) =>
-        `imported ${count(r.imported, 'API key')}` +
-        (r.updated ? `; ${count(r.updated, 'key')} already there, updated` : '') +
-        createdTenants(r.tenantsCreated),
+        importSummary(
+          ['API key'],
+          { imported: r.imported + r.updated, created: r.imported, existing: r.updated },
+          'updated',
+          opts.dryRun === true,
+        ) + createdTenants(r.tenantsCreated),
     ),
   );
 }

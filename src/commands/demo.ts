@@ -63,33 +63,41 @@ export async function demo(
   const dir = mkdtempSync(join(tmpdir(), 'acctctl-demo-'));
   // Each step is reported as it is done (the whole demo can take a minute with a browser login).
   const steps = progressList(deps.progress);
+  const begin = (what: string): void => deps.progress?.(`demo: → ${what} …`);
   try {
+    begin('keys generate');
     const keyFile = join(dir, 'acctctl.key');
     const key = generateKeyFile(keyFile);
     steps.push(`generated key ${key.keyId} in ${keyFile}`);
     const box = SecretBox.fromKeys({ keyFile, secretKeyEnv: undefined });
+    begin('migrate: a fresh SQLite store');
     const store = await openStore({ kind: 'sqlite', path: join(dir, 'acctctl.db') });
     try {
       await markSandboxStore(store.db);
       steps.push(`created and migrated ${store.description} (a sandbox store: Telegram is simulated)`);
+      begin('accounts import accounts_config.example.json');
       const accounts = parseAccountsFile(EXAMPLE_ACCOUNTS, readInputFile(EXAMPLE_ACCOUNTS));
       const a = await importAccounts({ store, box, clock: deps.clock }, accounts);
       steps.push(
-        `accounts import accounts_config.example.json: ${a.created.length} accounts, tenants ${a.tenantsCreated.join(', ')}`,
+        `accounts import accounts_config.example.json: ${count(a.created.length, 'account')}, tenants ${a.tenantsCreated.join(', ')}`,
       );
+      begin('tenants add acme');
       const t = await addTenant({ store, clock: deps.clock }, { name: 'acme', verifyMode: 'api+instagram' });
       steps.push(`tenants add acme --verify-mode ${t.verifyMode}`);
+      begin('proxies import proxies.txt --tenant globex');
       const proxiesFile = join(dir, 'proxies.txt');
       writeFileSync(proxiesFile, DEMO_PROXIES, { mode: 0o600 });
       const p = await importProxies(
         { store, box, clock: deps.clock },
         parseProxyFile(proxiesFile, DEMO_PROXIES, 'globex'),
       );
-      steps.push(`proxies import proxies.txt --tenant globex: ${p.created} proxies`);
+      steps.push(`proxies import proxies.txt --tenant globex: ${count(p.created, 'proxy', 'proxies')}`);
+      begin('targets import targets.txt --niche demo');
       const targetsFile = join(dir, 'targets.txt');
       writeFileSync(targetsFile, DEMO_TARGETS);
       const tg = await importTargets({ store, clock: deps.clock }, parseTargetsFile(targetsFile, DEMO_TARGETS), 'demo');
-      steps.push(`targets import targets.txt --niche demo: ${tg.added} targets`);
+      steps.push(`targets import targets.txt --niche demo: ${count(tg.added, 'target')}`);
+      begin('join --niche demo (sandbox Telegram)');
       const { SandboxTelegram } = await import('../sandbox/telegram.js');
       const sandbox = new SandboxTelegram({ clock: deps.clock, statePath: join(dir, 'sandbox.db') });
       try {
@@ -108,24 +116,27 @@ export async function demo(
       } finally {
         await sandbox.closeAll();
       }
-      steps.push(
-        ...(await demoInstagram({
-          store,
-          box,
-          clock: deps.clock,
-          log: deps.log,
-          dir,
-          chromiumPath: deps.config.chromiumPath,
-          playwrightBrowsersPath: deps.config.playwrightBrowsersPath,
-        })),
-      );
+      await demoInstagram({
+        steps,
+        begin,
+        store,
+        box,
+        clock: deps.clock,
+        log: deps.log,
+        dir,
+        chromiumPath: deps.config.chromiumPath,
+        playwrightBrowsersPath: deps.config.playwrightBrowsersPath,
+      });
+      begin('recover');
       const fleet = new AccountManager({ store, clock: deps.clock, timeZone: deps.config.timeZone });
       const rec = await fleet.recover();
       steps.push(
         `recover: ${rec.reactivated.length} returned to active, ${count(rec.needsPerson.length, 'account')} ${rec.needsPerson.length === 1 ? 'needs' : 'need'} a person`,
       );
+      begin('reset-limits');
       const reset = await fleet.resetLimits();
       steps.push(`reset-limits: ${count(reset.accountsReset, 'account')} reset for ${reset.day}`);
+      begin('status');
       const report = await status({ store, clock: deps.clock, timeZone: deps.config.timeZone });
       return { dir, kept: opts.keep, steps, status: report };
     } finally {
@@ -141,6 +152,8 @@ export async function demo(
  * (else the session is imported as if exported from a browser), then a check batch.
  */
 async function demoInstagram(deps: {
+  steps: string[];
+  begin: (what: string) => void;
   store: Store;
   box: SecretBox;
   clock: Clock;
@@ -148,8 +161,8 @@ async function demoInstagram(deps: {
   dir: string;
   chromiumPath: string | undefined;
   playwrightBrowsersPath: string | undefined;
-}): Promise<string[]> {
-  const steps: string[] = [];
+}): Promise<void> {
+  const { steps, begin } = deps;
   const chromium = findChromium(deps.chromiumPath, deps.playwrightBrowsersPath);
   const demoSecret = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP'; // demo only: the fake's account
   const { startFakeInstagram } = await import('../sandbox/fakeInstagram.js');
@@ -163,6 +176,11 @@ async function demoInstagram(deps: {
   });
   try {
     const haveBrowser = 'path' in chromium;
+    begin(
+      haveBrowser
+        ? 'refresh-session --account demo_ig (headless Chromium against a loopback fake Instagram; may take a minute)'
+        : 'ig import: a demo Instagram session (no Chromium found)',
+    );
     await importIg({ store: deps.store, box: deps.box, clock: deps.clock }, [
       {
         tenant: 'initech',
@@ -194,6 +212,7 @@ async function demoInstagram(deps: {
         `refresh-session skipped: ${chromium.problem} (${chromium.fix}); the demo session was imported instead`,
       );
     }
+    begin('tenants add initech; watch import');
     await addTenant({ store: deps.store, clock: deps.clock }, { name: 'initech', verifyMode: 'instagram' });
     const w = await importWatches({ store: deps.store, clock: deps.clock }, [
       { tenant: 'initech', username: 'acctctl_demo_brand', kind: 'exists' },
@@ -201,7 +220,8 @@ async function demoInstagram(deps: {
       { tenant: 'initech', username: 'acctctl_demo_brand', kind: 'followers' },
       { tenant: 'acme', username: 'acctctl_demo_shop', kind: 'exists' },
     ]);
-    steps.push(`tenants add initech --verify-mode instagram; watch import: ${w.added} watches`);
+    steps.push(`tenants add initech --verify-mode instagram; watch import: ${count(w.added, 'watch', 'watches')}`);
+    begin('check (loopback fake Instagram)');
     const res = await new Checker({
       store: deps.store,
       box: deps.box,
@@ -220,7 +240,6 @@ async function demoInstagram(deps: {
   } finally {
     await ig.close();
   }
-  return steps;
 }
 
 /** A list of steps that also reports each one as it is added. */
@@ -244,6 +263,11 @@ export function keptEnvironment(dir: string): Record<string, string> {
   };
 }
 
+/** A value as one shell word: as it is when it is plain, else single-quoted. */
+function shellWord(v: string): string {
+  return /^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`;
+}
+
 export function renderDemo(r: DemoResult): string {
   const env = keptEnvironment(r.dir);
   return [
@@ -256,7 +280,7 @@ export function renderDemo(r: DemoResult): string {
           '',
           'to use the kept store:',
           `  export ${Object.entries(env)
-            .map(([k, v]) => `${k}=${v}`)
+            .map(([k, v]) => `${k}=${shellWord(v)}`)
             .join(' ')}`,
         ]
       : []),

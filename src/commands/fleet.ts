@@ -367,7 +367,7 @@ export async function resetLimitsCli(ctx: Ctx, opts: { retentionDays: string }):
       { ...reset, retention },
       (r: ResetResult & { retention: RetentionResult }) =>
         `day ${r.day}: ${count(r.accountsReset, 'account')} reset, ${r.alreadyReset} already reset today; ` +
-        `${count(r.actionLogPruned, 'action log row')} older than ${days} days pruned; ` +
+        `${count(r.actionLogPruned, 'action log row')} older than ${count(days, 'day')} pruned; ` +
         `pruned ${count(r.retention.eventsPruned, 'event')}, ${count(r.retention.deliveriesPruned, 'delivery record')}, ` +
         `${count(r.retention.igRequestsPruned, 'Instagram request log row')}, ${count(r.retention.snapshotsPruned, 'old follower snapshot')}`,
     );
@@ -395,7 +395,7 @@ export function renderLimits(
     .filter(Boolean)
     .join(' and ');
   return (
-    `${who}: limits in effect (${set ? `defaults with ${set} overrides` : 'the defaults'})\n` +
+    `${who}: limits in effect (${set ? `defaults with ${set} overrides` : 'the defaults'})\n` + // whose overrides: not a count
     table(
       ['action', 'per day', 'per hour', 'per channel a day', 'gap', 'gap after a failure', 'burst'],
       [

@@ -5,6 +5,7 @@ import { UsageError } from '../errors.js';
 import { PAGE_SIZE, pages } from '../domain/paging.js';
 import { followerSelection, type FollowerView } from '../store/followers.js';
 import { jsonValue, SCHEMA_VERSION } from './support/json.js';
+import { listSpec } from './support/listing.js';
 
 export interface FollowersOptions {
   tenant: string;
@@ -12,6 +13,8 @@ export interface FollowersOptions {
   new?: boolean | undefined;
   lost?: boolean | undefined;
   csv?: boolean | undefined;
+  /** At most this many users (default: every one, as an export wants). */
+  limit?: string | undefined;
 }
 
 export const FOLLOWERS_CSV_HEAD = 'username,id,full_name,is_private';
@@ -47,17 +50,24 @@ export async function followersCli(
   if (opts.new && opts.lost) throw new UsageError('give --new or --lost, not both');
   if (opts.csv && ctx.config.json) throw new UsageError('give --json or --csv, not both');
   const diff = opts.new ? 'new' : opts.lost ? 'lost' : undefined;
+  // --limit is validated as every listing's; without it, every user (an export).
+  const { limit: given } = listSpec({ limit: opts.limit }, false, Number.POSITIVE_INFINITY);
+  const limit = given !== null && Number.isFinite(given) ? given : null;
   await withExistingStore(ctx, async (store) => {
     const sel = await followerSelection(store, { tenant: opts.tenant, username: user, kind, diff });
     const total = await sel.count();
+    const shown = limit === null ? total : Math.min(limit, total);
+    const more = total - shown;
+    const moreNote = `showing ${shown} of ${total}: ${more} more → a larger --limit, or leave it out for every one`;
     // A page at a time, written as it comes: an export of any size holds one page (PAGE_SIZE rows).
-    const rows = pages<FollowerView>((last, n) => sel.page(last, n), null, pageSize);
+    const rows = pages<FollowerView>((last, n) => sel.page(last, n), limit, pageSize);
     if (opts.csv) {
       ctx.out(FOLLOWERS_CSV_HEAD + '\n');
       for await (const page of rows) {
         ctx.out(page.map((u) => followerCsvLine(u) + '\n').join(''));
         await ctx.drain?.();
       }
+      if (more > 0) ctx.log.warn(moreNote);
       return;
     }
     if (ctx.config.json) {
@@ -79,7 +89,8 @@ export async function followersCli(
         shown += page.length;
         await ctx.drain?.();
       }
-      ctx.out(`${shown ? '\n  ' : ''}],\n  "total": ${shown},\n  "more": 0\n}\n`);
+      ctx.out(`${shown ? '\n  ' : ''}],\n  "total": ${shown + more},\n  "more": ${more}\n}\n`);
+      if (more > 0) ctx.log.warn(moreNote);
       return;
     }
     ctx.out(
@@ -87,15 +98,16 @@ export async function followersCli(
         (sel.snapshot.completedAt ? ` (fetched ${fmtTime(sel.snapshot.completedAt)})` : '') +
         '\n',
     );
-    if (total > TABLE_MAX_USERS) {
+    if (shown > TABLE_MAX_USERS) {
       for await (const page of rows) {
         ctx.out(plainFollowers(page).join('\n') + '\n');
         await ctx.drain?.();
       }
-    } else if (total > 0) {
+    } else if (shown > 0) {
       const users: FollowerView[] = [];
       for await (const page of rows) users.push(...page);
       ctx.out(userTable(users) + '\n');
     }
+    if (more > 0) ctx.out(moreNote + '\n');
   });
 }

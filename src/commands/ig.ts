@@ -7,8 +7,7 @@ import { importIg } from '../fleet/checkImports.js';
 import { validateIgAccounts, type IgAccountInput } from '../domain/igAccountsFile.js';
 import { checkTotpSecret } from '../instagram/totp.js';
 import { countIg, listIg, removeIg, setIgDisabled, type IgRow } from '../store/igAccounts.js';
-import { count } from '../domain/plural.js';
-import { createdTenants } from './support/imported.js';
+import { createdTenants, importSummary, withImportStore, withRemovalStore } from './support/imported.js';
 import { healthFigures, renderHealth, sessionHealth } from '../store/sessionHealth.js';
 import { parseJsonFile, readInputFile, rejectProblems } from '../config/inputFiles.js';
 import { UsageError } from '../errors.js';
@@ -20,15 +19,23 @@ export async function parseIgFile(path: string, text: string): Promise<IgAccount
   return r.value;
 }
 
-export async function igImportCli(ctx: Ctx, file: string, opts: { createTenant?: boolean } = {}): Promise<void> {
+export async function igImportCli(
+  ctx: Ctx,
+  file: string,
+  opts: { createTenant?: boolean; dryRun?: boolean } = {},
+): Promise<void> {
   const rows = await parseIgFile(file, readInputFile(file));
   const box = secretBox(ctx);
-  await withStore(ctx, async (store) =>
+  await withImportStore(ctx, opts.dryRun, async (store) =>
     ctx.emit(
       await importIg({ store, box, clock: ctx.clock }, rows, { createTenants: opts.createTenant === true }),
       (r) =>
-        `imported ${count(r.imported, 'Instagram account')} (${r.created} new, ${r.updated} updated)` +
-        createdTenants(r.tenantsCreated),
+        importSummary(
+          ['Instagram account'],
+          { imported: r.imported, created: r.created, existing: r.updated },
+          'updated',
+          opts.dryRun === true,
+        ) + createdTenants(r.tenantsCreated),
     ),
   );
 }
@@ -36,9 +43,9 @@ export async function igImportCli(ctx: Ctx, file: string, opts: { createTenant?:
 export async function igRemoveCli(
   ctx: Ctx,
   username: string,
-  opts: { tenant?: string; force?: boolean },
+  opts: { tenant?: string; force?: boolean; dryRun?: boolean },
 ): Promise<void> {
-  await withStore(ctx, async (store) =>
+  await withRemovalStore(ctx, opts.dryRun, async (store) =>
     ctx.emit(
       await removeIg(store, { username, tenant: opts.tenant }, { force: opts.force === true, now: ctx.clock.now() }),
       (r) => `removed Instagram account ${r.tenant}/${r.username} and its stored secrets`,

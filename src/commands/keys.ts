@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { count } from '../domain/plural.js';
 import type { Ctx } from './support/context.js';
 import { withStore } from './support/context.js';
 import { rotateKeys } from '../fleet/keys.js';
@@ -20,7 +21,7 @@ export async function rotateCli(ctx: Ctx): Promise<void> {
         { keyFile: ctx.config.keyFile, secretKeyEnv: ctx.config.secretKeyEnv },
       ),
       (r) =>
-        `${r.newKey ? 'new primary key' : 'primary key'} ${r.primaryKeyId}; re-encrypted ${r.reencrypted} secrets; ` +
+        `${r.newKey ? 'new primary key' : 'primary key'} ${r.primaryKeyId}; re-encrypted ${count(r.reencrypted, 'secret')}; ` +
         `secrets by key: ${
           Object.entries(r.byKey)
             .map(([k, n]) => `${k}=${n}`)

@@ -1,60 +1,61 @@
 import type { Ctx } from './support/context.js';
 import { secretBox, withExistingStore, withStore } from './support/context.js';
 import { c, fmtTime, KEY, paint, table } from './support/output.js';
+import { emitListing, listSpec, pages, type Column, type ListFlags } from './support/listing.js';
 import { importProxies, parseProxyFile } from '../fleet/proxies.js';
-import { listProxies, removeProxies } from '../store/proxies.js';
+import { countProxies, listProxies, removeProxies, type ProxyRow } from '../store/proxies.js';
+import { checkTenantFilter } from '../store/filters.js';
 import { setIgRoute, setTelegramRoute, type RouteChange, type RouteChoice } from '../store/routes.js';
 import { UsageError } from '../errors.js';
 import { count } from '../domain/plural.js';
 import { readInputFile } from '../config/inputFiles.js';
-import { createdTenants, parseIds } from './support/imported.js';
+import { createdTenants, importSummary, parseIds, withImportStore, withRemovalStore } from './support/imported.js';
 
 export async function importProxiesCli(
   ctx: Ctx,
   file: string,
-  opts: { tenant?: string; createTenant?: boolean },
+  opts: { tenant?: string; createTenant?: boolean; dryRun?: boolean },
 ): Promise<void> {
   const rows = parseProxyFile(file, readInputFile(file), opts.tenant ?? null);
   const box = secretBox(ctx);
-  await withStore(ctx, async (store) =>
+  await withImportStore(ctx, opts.dryRun, async (store) =>
     ctx.emit(
       await importProxies({ store, box, clock: ctx.clock }, rows, { createTenants: opts.createTenant === true }),
       (r) =>
-        `imported ${count(r.imported, 'proxy', 'proxies')} (${r.created} new, ${r.updated} updated)` +
-        createdTenants(r.tenantsCreated),
+        importSummary(
+          ['proxy', 'proxies'],
+          { imported: r.imported, created: r.created, existing: r.updated },
+          'updated',
+          opts.dryRun === true,
+        ) + createdTenants(r.tenantsCreated),
     ),
   );
 }
 
-export async function listProxiesCli(ctx: Ctx): Promise<void> {
-  await withExistingStore(ctx, async (store) =>
-    ctx.emit(await listProxies(store), (rows) =>
-      rows.length === 0
-        ? 'no proxies → acctctl proxies import FILE'
-        : table(
-            [
-              { head: 'id', priority: KEY },
-              'tenant',
-              { head: 'proxy', priority: KEY },
-              { head: 'healthy', priority: KEY },
-              'failures',
-              'last error',
-              'checked',
-              'latency',
-            ],
-            rows.map((r) => [
-              r.id,
-              r.tenant ?? '',
-              r.proxy,
-              r.healthy ? 'yes' : 'no',
-              r.failures,
-              r.lastError ?? '',
-              checkCell(r),
-              r.latencyMs === null ? '' : `${r.latencyMs} ms`,
-            ]),
-          ),
-    ),
-  );
+const proxyColumns: Column<ProxyRow>[] = [
+  { head: 'id', value: (r) => r.id, priority: KEY },
+  { head: 'tenant', value: (r) => r.tenant ?? '' },
+  { head: 'proxy', value: (r) => r.proxy, priority: KEY },
+  { head: 'healthy', value: (r) => (r.healthy ? 'yes' : 'no'), priority: KEY },
+  { head: 'failures', value: (r) => r.failures },
+  { head: 'last error', value: (r) => r.lastError ?? '' },
+  { head: 'checked', value: (r) => checkCell(r) },
+  { head: 'latency', value: (r) => (r.latencyMs === null ? '' : `${r.latencyMs} ms`) },
+];
+
+export async function listProxiesCli(ctx: Ctx, opts: ListFlags & { tenant?: string | undefined } = {}): Promise<void> {
+  const spec = listSpec(opts, ctx.config.json);
+  const filter = { tenant: opts.tenant };
+  await withExistingStore(ctx, async (store) => {
+    await checkTenantFilter(store, filter.tenant);
+    await emitListing(ctx, spec, {
+      columns: proxyColumns,
+      total: await countProxies(store, filter),
+      rows: pages<ProxyRow>((_last, n, offset) => listProxies(store, filter, { offset, limit: n }), spec.limit),
+      empty: filter.tenant ? 'no proxies match' : 'no proxies → acctctl proxies import FILE',
+      filters: '--tenant',
+    });
+  });
 }
 
 /** "ok 2026-12-01T08:00:00.000Z", "failed 2026-…: reason", or "never". */
@@ -103,9 +104,13 @@ export async function checkProxiesCli(ctx: Ctx, opts: { tenant?: string }): Prom
   });
 }
 
-export async function removeProxiesCli(ctx: Ctx, ids: string[], opts: { force?: boolean }): Promise<void> {
+export async function removeProxiesCli(
+  ctx: Ctx,
+  ids: string[],
+  opts: { force?: boolean; dryRun?: boolean },
+): Promise<void> {
   const list = parseIds(ids, 'proxy');
-  await withStore(ctx, async (store) =>
+  await withRemovalStore(ctx, opts.dryRun, async (store) =>
     ctx.emit(
       await removeProxies(store, list, { force: opts.force === true, now: ctx.clock.now() }),
       (r) =>

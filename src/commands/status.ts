@@ -1,4 +1,5 @@
 import type { Ctx } from './support/context.js';
+import { count } from '../domain/plural.js';
 import { withExistingStore } from './support/context.js';
 import { DEFAULT_LIMIT, listSpec } from './support/listing.js';
 import { ExitCode, UsageError } from '../errors.js';
@@ -51,7 +52,7 @@ export async function statusCli(ctx: Ctx, opts: StatusFlags): Promise<void> {
       ctx.emit(
         statusJson(report),
         () =>
-          `metrics written to ${opts.metricsFile}: ${report.accounts.total} accounts, ${report.accounts.healthy} healthy (${report.accounts.healthyPct}%)`,
+          `metrics written to ${opts.metricsFile}: ${count(report.accounts.total, 'account')}, ${report.accounts.healthy} healthy (${report.accounts.healthyPct}%)`,
       );
     } else {
       ctx.emit(statusJson(report), () => renderStatus(report));
@@ -64,10 +65,10 @@ export async function statusCli(ctx: Ctx, opts: StatusFlags): Promise<void> {
       await alertFleetHealth(store, ctx.clock.now(), healthyPct, failUnder);
     }
     if (failUnder !== undefined && report.accounts.enabled === 0) {
-      ctx.log.error(`no enabled accounts: --fail-under ${failUnder}% fails → import or enable accounts`);
+      ctx.note(`no enabled accounts: --fail-under ${failUnder}% fails → import or enable accounts`);
       ctx.setExitCode(ExitCode.UNAVAILABLE);
     } else if (failUnder !== undefined && healthyPct < failUnder) {
-      ctx.log.error(`healthy accounts ${healthyPct}% are below --fail-under ${failUnder}%`);
+      ctx.note(`healthy accounts ${healthyPct}% are below --fail-under ${failUnder}%`);
       ctx.setExitCode(ExitCode.UNAVAILABLE);
     }
   });

@@ -10,21 +10,27 @@ import type { TargetStatus } from '../store/schema.js';
 import { readInputFile } from '../config/inputFiles.js';
 import { removeTargets } from '../store/targets.js';
 import { count } from '../domain/plural.js';
+import { importSummary, withImportStore, withRemovalStore } from './support/imported.js';
 import { tenantScope } from '../fleet/tenants.js';
 import { checkNicheFilter } from '../store/filters.js';
 
 export async function importTargetsCli(
   ctx: Ctx,
   file: string,
-  opts: { niche: string; tenant?: string | undefined },
+  opts: { niche: string; tenant?: string | undefined; dryRun?: boolean },
 ): Promise<void> {
   const refs = parseTargetsFile(file, readInputFile(file));
-  await withStore(ctx, async (store) => {
+  await withImportStore(ctx, opts.dryRun, async (store) => {
     const tenant = await tenantScope(store, { tenant: opts.tenant, command: 'targets import', anyAllowed: false });
     ctx.emit(
       await importTargets({ store, clock: ctx.clock }, refs, opts.niche, tenant),
       (r) =>
-        `${r.tenant ? `tenant ${r.tenant}, ` : ''}niche ${r.niche}: ${count(r.added, 'target')} added, ${r.alreadyKnown} already known`,
+        importSummary(
+          ['target'],
+          { imported: r.added + r.alreadyKnown, created: r.added, existing: r.alreadyKnown },
+          'unchanged',
+          opts.dryRun === true,
+        ) + ` into niche ${r.niche}${r.tenant ? ` of tenant ${r.tenant}` : ''}`,
     );
   });
 }
@@ -96,7 +102,11 @@ export async function retryTargetsCli(
   );
 }
 
-export async function removeTargetsCli(ctx: Ctx, links: string[], opts: { force?: boolean }): Promise<void> {
+export async function removeTargetsCli(
+  ctx: Ctx,
+  links: string[],
+  opts: { force?: boolean; dryRun?: boolean },
+): Promise<void> {
   const keys: string[] = [];
   const problems: string[] = [];
   for (const l of links) {
@@ -109,7 +119,7 @@ export async function removeTargetsCli(ctx: Ctx, links: string[], opts: { force?
       details: problems,
     });
   }
-  await withStore(ctx, async (store) =>
+  await withRemovalStore(ctx, opts.dryRun, async (store) =>
     ctx.emit(
       await removeTargets(store, [...new Set(keys)], { force: opts.force === true, now: ctx.clock.now() }),
       (r) => `removed ${count(r.removed.length, 'target')} (${r.removed.join(', ')})`,

@@ -2,7 +2,6 @@ import type { Ctx } from './support/context.js';
 import { readFileSync } from 'node:fs';
 import { secretBox, withExistingStore, withStore } from './support/context.js';
 import { readInputFile } from '../config/inputFiles.js';
-import { table } from './support/output.js';
 import {
   addTenant,
   setTenantNotifySettings,
@@ -10,7 +9,10 @@ import {
   tenantTimeZoneInput,
   type TenantNotifyResult,
 } from '../fleet/tenants.js';
-import { describeTenantUsage, listTenants, removeTenant } from '../store/tenants.js';
+import { countTenants, describeTenantUsage, listTenants, removeTenant, type TenantRow } from '../store/tenants.js';
+import { checkTenantFilter } from '../store/filters.js';
+import { withRemovalStore } from './support/imported.js';
+import { emitListing, listSpec, pages, type Column, type ListFlags } from './support/listing.js';
 import { count } from '../domain/plural.js';
 
 export async function addTenantCli(
@@ -75,21 +77,37 @@ export async function setTenantCli(
   });
 }
 
-export async function listTenantsCli(ctx: Ctx): Promise<void> {
-  await withExistingStore(ctx, async (store) =>
-    ctx.emit(await listTenants(store), (rows) =>
-      rows.length === 0
-        ? 'no tenants yet → acctctl tenants add NAME'
-        : table(
-            ['tenant', 'verify mode', 'tg accounts', 'proxies', 'ig sessions', 'api keys', 'watches'],
-            rows.map((r) => [r.name, r.verifyMode, r.accounts, r.proxies, r.igAccounts, r.apiKeys, r.watches]),
-          ),
-    ),
-  );
+const tenantColumns: Column<TenantRow>[] = [
+  { head: 'tenant', value: (r) => r.name },
+  { head: 'verify mode', value: (r) => r.verifyMode },
+  { head: 'tg accounts', value: (r) => r.accounts },
+  { head: 'proxies', value: (r) => r.proxies },
+  { head: 'ig sessions', value: (r) => r.igAccounts },
+  { head: 'api keys', value: (r) => r.apiKeys },
+  { head: 'watches', value: (r) => r.watches },
+];
+
+export async function listTenantsCli(ctx: Ctx, opts: ListFlags & { tenant?: string | undefined } = {}): Promise<void> {
+  const spec = listSpec(opts, ctx.config.json);
+  const filter = { tenant: opts.tenant };
+  await withExistingStore(ctx, async (store) => {
+    await checkTenantFilter(store, filter.tenant);
+    await emitListing(ctx, spec, {
+      columns: tenantColumns,
+      total: await countTenants(store, filter),
+      rows: pages<TenantRow>((_last, n, offset) => listTenants(store, filter, { offset, limit: n }), spec.limit),
+      empty: 'no tenants yet → acctctl tenants add NAME',
+      filters: '--tenant',
+    });
+  });
 }
 
-export async function removeTenantCli(ctx: Ctx, name: string, opts: { force?: boolean }): Promise<void> {
-  await withStore(ctx, async (store) =>
+export async function removeTenantCli(
+  ctx: Ctx,
+  name: string,
+  opts: { force?: boolean; dryRun?: boolean },
+): Promise<void> {
+  await withRemovalStore(ctx, opts.dryRun, async (store) =>
     ctx.emit(await removeTenant(store, name, { force: opts.force === true, now: ctx.clock.now() }), (r) => {
       const gone = describeTenantUsage({ ...r.removed, telegramAccounts: 0 });
       return (

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import * as v from 'valibot';
-import { ConfigError } from '../errors.js';
+import { ConfigError, NoInputError } from '../errors.js';
 import { isWebhookSecret, isWebhookUrl, WEBHOOK_SECRET_HELP } from '../domain/webhooks.js';
 import { parseEmailList, parseSmtpUrl } from '../domain/smtpUrl.js';
 import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
@@ -91,6 +91,10 @@ export interface GlobalFlags {
   json?: boolean | undefined;
   logLevel?: string | undefined;
   logFile?: string | undefined;
+  /** --env-file: read settings from this file instead of ./.env (env ACCTCTL_ENV_FILE). */
+  envFile?: string | undefined;
+  /** --key-file: the key file (env ACCTCTL_KEY_FILE). */
+  keyFile?: string | undefined;
 }
 
 export function parseDbUrl(raw: string, cwd: string): DbTarget | undefined {
@@ -271,8 +275,15 @@ export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
   cwd: string = process.cwd(),
 ): Config {
-  const dotenvPath = resolve(cwd, '.env');
+  // --env-file > ACCTCTL_ENV_FILE > ./.env. A file that was asked for must exist; ./.env may not.
+  const asked = flags.envFile ?? (env.ACCTCTL_ENV_FILE?.trim() || undefined);
+  const dotenvPath = resolve(cwd, asked ?? '.env');
   let fileVars: Record<string, string> = {};
+  if (asked !== undefined && !existsSync(dotenvPath)) {
+    throw new NoInputError(
+      `env file ${dotenvPath} (${flags.envFile !== undefined ? '--env-file' : 'ACCTCTL_ENV_FILE'}) does not exist → fix the path, or leave it out to read ./.env`,
+    );
+  }
   if (existsSync(dotenvPath)) {
     try {
       fileVars = parseDotenv(readFileSync(dotenvPath));
@@ -280,6 +291,10 @@ export function loadConfig(
       throw new ConfigError(`cannot read ${dotenvPath} → fix its permissions or remove it`, { cause });
     }
   }
+  // Relative paths the env file gives are relative to the file's folder (cron needs no `cd`);
+  // those from the environment or flags are relative to the working directory.
+  const fileDir = dirname(dotenvPath);
+  const baseOf = (key: string): string => (fileVars[key] !== undefined && env[key] === undefined ? fileDir : cwd);
   const merged: Record<string, string | undefined> = { ...fileVars };
   for (const [k, v] of Object.entries(env)) if (v !== undefined) merged[k] = v;
 
@@ -294,7 +309,7 @@ export function loadConfig(
   const e: Partial<v.InferOutput<typeof schema>> = parsed.success ? parsed.output : {};
 
   const rawDb = flags.db ?? e.DATABASE_URL ?? postgresFromParts(e, problems) ?? 'acctctl.db';
-  const db = parseDbUrl(rawDb, cwd);
+  const db = parseDbUrl(rawDb, flags.db !== undefined ? cwd : baseOf('DATABASE_URL'));
   if (!db) {
     problems.push(
       `${flags.db !== undefined ? '--db' : 'DATABASE_URL'}: not a SQLite path, sqlite:PATH or postgres:// URL`,
@@ -327,7 +342,10 @@ export function loadConfig(
   }
   return {
     db: db!,
-    keyFile: resolve(cwd, e.ACCTCTL_KEY_FILE ?? 'acctctl.key'),
+    keyFile:
+      flags.keyFile !== undefined
+        ? resolve(cwd, flags.keyFile)
+        : resolve(baseOf('ACCTCTL_KEY_FILE'), e.ACCTCTL_KEY_FILE ?? 'acctctl.key'),
     secretKeyEnv: e.ACCTCTL_SECRET_KEY,
     telegramApiId: e.TELEGRAM_API_ID === undefined ? undefined : Number(e.TELEGRAM_API_ID),
     telegramApiHash: e.TELEGRAM_API_HASH,
@@ -344,9 +362,14 @@ export function loadConfig(
             proxy: { ...DEFAULT_PROXY_PACING },
           },
     logLevel: level as LogLevel,
-    logFile: flags.logFile ?? e.ACCTCTL_LOG_FILE,
+    logFile:
+      flags.logFile ??
+      (e.ACCTCTL_LOG_FILE === undefined ? undefined : resolve(baseOf('ACCTCTL_LOG_FILE'), e.ACCTCTL_LOG_FILE)),
     json: flags.json ?? false,
-    apiProvidersFile: e.ACCTCTL_API_PROVIDERS === undefined ? undefined : resolve(cwd, e.ACCTCTL_API_PROVIDERS),
+    apiProvidersFile:
+      e.ACCTCTL_API_PROVIDERS === undefined
+        ? undefined
+        : resolve(baseOf('ACCTCTL_API_PROVIDERS'), e.ACCTCTL_API_PROVIDERS),
     igRate: e.ACCTCTL_IG_RATE
       ? { requests: Number(e.ACCTCTL_IG_RATE.split('/')[0]), windowMs: Number(e.ACCTCTL_IG_RATE.split('/')[1]) * 1000 }
       : { ...DEFAULT_IG_RATE },
@@ -380,13 +403,13 @@ export function loadConfig(
       snapshotsDays: Number(e.ACCTCTL_RETENTION_SNAPSHOTS_DAYS ?? 30),
     },
     legacyProfileDir: resolve(
-      cwd,
+      baseOf('ACCTCTL_PROFILE_DIR'),
       e.ACCTCTL_PROFILE_DIR ?? join('path' in db! ? dirname(db!.path) : cwd, 'acctctl-profiles'),
     ),
     playwrightBrowsersPath: e.PLAYWRIGHT_BROWSERS_PATH === '0' ? undefined : e.PLAYWRIGHT_BROWSERS_PATH,
     sandbox: {
       statePath: resolve(
-        cwd,
+        baseOf('ACCTCTL_SANDBOX_STATE'),
         e.ACCTCTL_SANDBOX_STATE ?? ('path' in db! ? `${db!.path}.sandbox` : 'acctctl-sandbox.db'),
       ),
       latencyMs: Number(e.ACCTCTL_SANDBOX_LATENCY_MS ?? 0),

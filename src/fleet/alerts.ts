@@ -1,4 +1,5 @@
 import type { Store } from '../store/store.js';
+import { count } from '../domain/plural.js';
 import type { EventKind } from '../domain/events.js';
 import { igAlertRows, reactiveBursts, telegramNeedingPerson } from '../store/alerts.js';
 import { raiseAlert, resolveAlerts, type NewEvent } from '../store/events.js';
@@ -79,7 +80,7 @@ export async function scanAlerts(store: Store, now: number): Promise<number> {
       event: ev(
         'ig_session_old',
         i,
-        `session is ${Math.floor((now - i.session_created_at!) / DAY)} days old → check that refresh-session runs from cron`,
+        `session is ${count(Math.floor((now - i.session_created_at!) / DAY), 'day')} old → check that refresh-session runs from cron`,
         { sessionCreatedAt: i.session_created_at },
       ),
     })),

@@ -1,6 +1,5 @@
-import { holderId } from './holder.js';
+import { holderGoneHere, holderId } from './holder.js';
 import { closeSync, constants, fsyncSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { ConfigError, TempFailError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
@@ -60,19 +59,18 @@ export async function reencryptAll(
 export const ROTATE_LOCK = 'keys-rotate';
 const ROTATE_LOCK_TTL_MS = 2 * 60_000;
 
+/** The lock file's content: who holds it (holderId), since when. */
 interface LockFileBody {
-  pid: number;
-  host: string;
+  holder: string;
   since: string;
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+/** Who holds a lock file; one written by an older version says `{ pid, host }`. */
+function lockFileHolder(body: Partial<LockFileBody> & { pid?: unknown; host?: unknown }): string | undefined {
+  if (typeof body.holder === 'string') return body.holder;
+  return typeof body.pid === 'number' && typeof body.host === 'string'
+    ? `${ROTATE_LOCK}@${body.host}:${body.pid}`
+    : undefined;
 }
 
 function anotherRotation(where: string, who: string): TempFailError {
@@ -88,8 +86,7 @@ function anotherRotation(where: string, who: string): TempFailError {
  */
 function takeLockFile(keyFile: string): () => void {
   const path = `${keyFile}.lock`;
-  const me = hostname();
-  const body: LockFileBody = { pid: process.pid, host: me, since: new Date().toISOString() };
+  const body: LockFileBody = { holder: holderId(ROTATE_LOCK), since: new Date().toISOString() };
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(
@@ -127,8 +124,9 @@ function takeLockFile(keyFile: string): () => void {
     } catch {
       // being written right now, or not ours: treat as held
     }
-    const who = `pid ${other.pid ?? '?'} on ${other.host ?? '?'} since ${other.since ?? '?'}`;
-    const dead = other.host === me && typeof other.pid === 'number' && !processAlive(other.pid);
+    const holder = lockFileHolder(other);
+    const who = `${holder ?? '?'} since ${other.since ?? '?'}`;
+    const dead = holder !== undefined && holderGoneHere(holder, ROTATE_LOCK);
     if (!dead) throw anotherRotation(`lock file ${path}`, who);
     // Its process is gone: remove that very lock (unless it changed meanwhile) and try once more.
     try {
@@ -142,13 +140,12 @@ function takeLockFile(keyFile: string): () => void {
 
 /** The rotation lock in the store (across hosts that share the database). */
 async function takeStoreLock(store: Store, clock: Clock): Promise<number> {
-  const holder = holderId('keys-rotate');
+  const holder = holderId(ROTATE_LOCK);
   let token = await acquireLock(store, ROTATE_LOCK, holder, ROTATE_LOCK_TTL_MS, clock.now());
   if (token !== null) return token;
   const cur = await lockInfo(store, ROTATE_LOCK);
   if (cur) {
-    const m = /^keys-rotate@(.+):(\d+)$/.exec(cur.holder);
-    if (m && m[1] === hostname() && !processAlive(Number(m[2]))) {
+    if (holderGoneHere(cur.holder, ROTATE_LOCK)) {
       token = await takeOverLock(store, ROTATE_LOCK, holder, ROTATE_LOCK_TTL_MS, clock.now(), cur.token);
       if (token !== null) return token;
     }

@@ -1,4 +1,5 @@
 import { classifyError, PERSON_STATES, TIMED_STATES } from '../domain/accountStates.js';
+import { count } from '../domain/plural.js';
 import type { Clock } from '../domain/clock.js';
 import { readSpamBot } from '../domain/spamBot.js';
 import { ConfigError, DataError, UnavailableError } from '../errors.js';
@@ -242,7 +243,7 @@ async function probeOne(
         message:
           `${a.session_name}: probe says ${verdict} → ${state}` +
           (a.channels_full === 1 && !stillFull
-            ? `; ${channels} channels, below ${CHANNEL_CAPACITY}: joins allowed again`
+            ? `; ${count(channels ?? 0, 'channel')}, below ${CHANNEL_CAPACITY}: joins allowed again`
             : ''),
         data: { verdict, from: a.state, to: state, until, channels, channelsFull: stillFull },
       },

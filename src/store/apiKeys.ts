@@ -17,8 +17,23 @@ export interface ApiKeyRow {
   createdAt: number;
 }
 
-export async function listApiKeys(store: Store): Promise<ApiKeyRow[]> {
-  const rows = await store.db
+/** API keys matching `apikeys list --tenant T` (the listing's total). */
+export async function countApiKeys(store: Store, filter: { tenant?: string | undefined } = {}): Promise<number> {
+  let q = store.db
+    .selectFrom('api_keys as k')
+    .innerJoin('tenants as t', 't.id', 'k.tenant_id')
+    .select((eb) => eb.fn.countAll().as('n'));
+  if (filter.tenant !== undefined) q = q.where('t.name', '=', filter.tenant);
+  return Number((await q.executeTakeFirstOrThrow()).n);
+}
+
+/** API keys by tenant, provider and id (never the key); a page of them with `page`. */
+export async function listApiKeys(
+  store: Store,
+  filter: { tenant?: string | undefined } = {},
+  page?: { offset: number; limit: number },
+): Promise<ApiKeyRow[]> {
+  let q = store.db
     .selectFrom('api_keys as k')
     .innerJoin('tenants as t', 't.id', 'k.tenant_id')
     .select([
@@ -33,8 +48,10 @@ export async function listApiKeys(store: Store): Promise<ApiKeyRow[]> {
     ])
     .orderBy('t.name')
     .orderBy('k.provider')
-    .orderBy('k.id')
-    .execute();
+    .orderBy('k.id');
+  if (filter.tenant !== undefined) q = q.where('t.name', '=', filter.tenant);
+  if (page) q = q.limit(page.limit).offset(page.offset);
+  const rows = await q.execute();
   return rows.map((r) => ({
     id: r.id,
     tenant: r.tenant,

@@ -15,8 +15,6 @@ export interface DialectCaps {
   readonly name: 'sqlite' | 'postgres';
   /** Statement that opens a transaction which already holds the write lock. */
   readonly beginWrite: string;
-  /** Ordinary commands migrate a fresh or old database themselves (the embedded default). */
-  readonly autoMigrate: boolean;
   /** Run the Migrator inside our own write transaction (SQLite: BEGIN IMMEDIATE is the lock). */
   readonly migrateInWriteTx: boolean;
   /** Suffix that locks the rows a SELECT returns until the transaction ends. */
@@ -64,7 +62,6 @@ export const SQLITE_BUSY_TIMEOUT_MS = 15_000;
 export const sqliteCaps: DialectCaps = {
   name: 'sqlite',
   beginWrite: 'BEGIN IMMEDIATE',
-  autoMigrate: true,
   migrateInWriteTx: true,
   // BEGIN IMMEDIATE already holds the database's single write lock.
   forUpdate: '',
@@ -87,7 +84,6 @@ export const sqliteCaps: DialectCaps = {
 export const postgresCaps: DialectCaps = {
   name: 'postgres',
   beginWrite: 'BEGIN',
-  autoMigrate: false,
   migrateInWriteTx: false,
   forUpdate: 'FOR UPDATE',
   claimLock: 'FOR UPDATE SKIP LOCKED',

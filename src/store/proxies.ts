@@ -506,7 +506,27 @@ export interface ProxyRow {
   checkedAt: number | null;
 }
 
-export async function listProxies(store: Store, opts: { tenantId?: number } = {}): Promise<ProxyRow[]> {
+/** What `proxies list --tenant T` narrows to. */
+export interface ProxyFilter {
+  tenant?: string | undefined;
+}
+
+/** Proxies matching the filter (the listing's total). */
+export async function countProxies(store: Store, filter: ProxyFilter = {}): Promise<number> {
+  let q = store.db
+    .selectFrom('proxies')
+    .leftJoin('tenants', 'tenants.id', 'proxies.tenant_id')
+    .select((eb) => eb.fn.countAll().as('n'));
+  if (filter.tenant !== undefined) q = q.where('tenants.name', '=', filter.tenant);
+  return Number((await q.executeTakeFirstOrThrow()).n);
+}
+
+/** Proxies in id order; a page of them with `page`. */
+export async function listProxies(
+  store: Store,
+  filter: ProxyFilter = {},
+  page?: { offset: number; limit: number },
+): Promise<ProxyRow[]> {
   let q = store.db
     .selectFrom('proxies')
     .leftJoin('tenants', 'tenants.id', 'proxies.tenant_id')
@@ -527,7 +547,8 @@ export async function listProxies(store: Store, opts: { tenantId?: number } = {}
       'checked_at',
     ])
     .orderBy('proxies.id');
-  if (opts.tenantId !== undefined) q = q.where('proxies.tenant_id', '=', opts.tenantId);
+  if (filter.tenant !== undefined) q = q.where('tenants.name', '=', filter.tenant);
+  if (page) q = q.limit(page.limit).offset(page.offset);
   const rows = await q.execute();
   return rows.map((r) => ({
     id: r.id,

@@ -22,7 +22,13 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export type SchemaMode = 'auto' | 'require' | 'none';
+/**
+ * `auto`: bring the schema up to date (both dialects alike, under the dialect's migration lock);
+ * `existing`: the same for a store that has a schema, but one with none at all (a new database, an
+ * empty file) is an error (66): read-only commands never create a store; `require`: refuse a
+ * database that is not migrated; `none`: no check (migrate, doctor).
+ */
+export type SchemaMode = 'auto' | 'existing' | 'require' | 'none';
 
 /**
  * Read-only commands (status, doctor, listings) never create a store: a SQLite file that does not
@@ -37,10 +43,7 @@ export function assertStoreExists(target: DbTarget): void {
   );
 }
 
-/**
- * Open the store. `auto`: migrate when the dialect allows it (SQLite), else require an
- * up-to-date schema; `require`: refuse a database that is not migrated; `none`: no check (migrate, doctor).
- */
+/** Open the store, its schema checked (and migrated) as `opts.schema` says (SchemaMode). */
 export async function openStore(target: DbTarget, opts: { schema?: SchemaMode } = {}): Promise<Store> {
   const { db, caps, held, description } = await openDialect(target);
   let createdNow = false;
@@ -83,8 +86,13 @@ export async function openStore(target: DbTarget, opts: { schema?: SchemaMode } 
     if (mode !== 'none') {
       const state = await schemaState(db, caps);
       refuseNewer(state);
+      if (mode === 'existing' && state.applied.length === 0) {
+        throw new NoInputError(
+          `the database ${description} has no acctctl store in it → point --db or DATABASE_URL at the existing one, or create it with \`acctctl migrate\``,
+        );
+      }
       if (state.pending.length > 0) {
-        if (mode === 'auto' && caps.autoMigrate) {
+        if (mode === 'auto' || mode === 'existing') {
           createdNow = (await migrateToLatest(db, caps)).includes(FIRST_MIGRATION);
         } else
           throw new ConfigError(

@@ -269,10 +269,22 @@ export interface TenantRow {
   watches: number;
 }
 
-export async function listTenants(store: Store): Promise<TenantRow[]> {
+/** Tenants matching `tenants list --tenant T` (the listing's total). */
+export async function countTenants(store: Store, filter: { tenant?: string | undefined } = {}): Promise<number> {
+  let q = store.db.selectFrom('tenants').select((eb) => eb.fn.countAll().as('n'));
+  if (filter.tenant !== undefined) q = q.where('name', '=', filter.tenant);
+  return Number((await q.executeTakeFirstOrThrow()).n);
+}
+
+/** Tenants in name order with what each owns; a page of them with `page`. */
+export async function listTenants(
+  store: Store,
+  filter: { tenant?: string | undefined } = {},
+  page?: { offset: number; limit: number },
+): Promise<TenantRow[]> {
   const count = (t: 'telegram_accounts' | 'proxies' | 'ig_accounts' | 'api_keys' | 'watches') =>
     sql<number>`(select count(*) from ${sql.table(t)} x where x.tenant_id = tenants.id)`;
-  const rows = await store.db
+  let q = store.db
     .selectFrom('tenants')
     .select([
       'name',
@@ -283,8 +295,10 @@ export async function listTenants(store: Store): Promise<TenantRow[]> {
       count('api_keys').as('keys'),
       count('watches').as('watches'),
     ])
-    .orderBy('name')
-    .execute();
+    .orderBy('name');
+  if (filter.tenant !== undefined) q = q.where('name', '=', filter.tenant);
+  if (page) q = q.limit(page.limit).offset(page.offset);
+  const rows = await q.execute();
   return rows.map((r) => ({
     name: r.name,
     verifyMode: r.verify_mode,

@@ -5,6 +5,7 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  statSync,
   symlinkSync,
   unlinkSync,
   writeFileSync,
@@ -58,7 +59,8 @@ describe('crontab.example under cron’s bare environment', () => {
         'LOGNAME=acctctl',
         '/bin/sh',
         '-c',
-        localise(command),
+        // cron's own umask (022), whatever this test process has.
+        `umask 022; ${localise(command)}`,
       ],
       { encoding: 'utf8', timeout: 120_000 },
     );
@@ -112,11 +114,17 @@ describe('crontab.example under cron’s bare environment', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toBe(''); // nothing for cron to mail
     const log = /2>>([^\s;]+)/.exec(j.command)?.[1];
-    if (log) expect(existsSync(localise(log))).toBe(true);
+    if (log) {
+      expect(existsSync(localise(log))).toBe(true);
+      // The log file the redirection created is private (umask 077 on the line), whatever cron's umask.
+      expect(statSync(localise(log)).mode & 0o777, log).toBe(0o600);
+    }
   });
 
   it('the metrics file was written', () => {
     expect(readFileSync(join(prom, 'acctctl.prom'), 'utf8')).toMatch(/^acctctl_accounts_healthy_ratio 1$/m);
+    // node_exporter (another user) reads it.
+    expect(statSync(join(prom, 'acctctl.prom')).mode & 0o777).toBe(0o644);
   });
 
   it('a failing job mails one line: the batch lines, doctor and status --fail-under', async () => {

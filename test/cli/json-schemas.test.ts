@@ -278,6 +278,7 @@ describe('every --json output validates against its published schema', () => {
     expect(oldKey, JSON.stringify(byKey)).toBeDefined();
     await json('keys remove', ['keys', 'remove', oldKey!]);
     await json('keys generate', ['keys', 'generate', '--out', join(dir, 'another.key')]);
+    await json('completion', ['completion', 'bash']);
     // A failing command prints the error document on stdout (and its message on stderr).
     await json('error', ['accounts', 'enable', 'nobody'], 65);
   }, 180_000);

@@ -148,7 +148,7 @@ describe.each(DIALECTS)('list and remove what was imported, on $name', ({ skip, 
     await ok('accounts', 'import', writeJson(t.dir, 'a.json', makeAccounts(1)));
     const file = join(t.dir, 'targets.txt');
     writeFileSync(file, '@group_one\nt.me/group_two\nt.me/+AbCdEfGhIjKlMn\n');
-    expect(await ok('targets', 'import', file)).toContain('niche default: 3 targets added, 0 already known');
+    expect(await ok('targets', 'import', file)).toContain('imported 3 targets (3 new, 0 unchanged) into niche default');
     const s = await openStore(t.target);
     const acc = await s.db.selectFrom('telegram_accounts').select('id').executeTakeFirstOrThrow();
     await s.db
@@ -173,7 +173,9 @@ describe.each(DIALECTS)('list and remove what was imported, on $name', ({ skip, 
       { tenant: 'acme', provider: 'lookup', key: 'first-secret-key-123' },
       { tenant: 'acme', provider: 'lookup', key: 'second-secret-key-456' },
     ];
-    expect(await ok('apikeys', 'import', writeJson(t.dir, 'k.json', keys))).toMatch(/^imported 2 API keys$/m);
+    expect(await ok('apikeys', 'import', writeJson(t.dir, 'k.json', keys))).toMatch(
+      /^imported 2 API keys \(2 new, 0 updated\)$/m,
+    );
     const list = await rows<Record<string, unknown>>('apikeys', 'list');
     expect(list).toEqual([
       expect.objectContaining({ tenant: 'acme', provider: 'lookup', healthy: true, quotaResetAt: null }),

@@ -73,6 +73,27 @@ describe.each(DIALECTS)('watch followers and retention on $name', (dialect) => {
       .sort(byId);
   };
 
+  it.skipIf(dialect.skip)('--limit N: N users, the total and how many more (table, --json, --csv)', async () => {
+    await addTenant({ store: f.store, clock }, { name: 'w', verifyMode: 'instagram' });
+    await importWatches({ store: f.store, clock }, [{ tenant: 'w', username: 'star', kind: 'followers' }]);
+    await addIgSession(f.store, boxFor(f.env), ig, { tenant: 'w', username: 's1' });
+    profile.friends.followers = Array.from({ length: 5 }, (_, i) => friend(i));
+    expect((await check())[0]!.jobs).toMatchObject({ completed: 1 });
+    const j = await cli('--json', '--limit', '2');
+    expect(j.code, j.stderr).toBe(0);
+    const doc = JSON.parse(j.stdout) as { items: unknown[]; total: number; more: number };
+    expect(doc.items).toHaveLength(2);
+    expect(doc).toMatchObject({ total: 5, more: 3 });
+    expect(j.stderr).toContain('showing 2 of 5');
+    const csv = await cli('--csv', '--limit', '2');
+    expect(csv.stdout.trim().split('\n')).toHaveLength(3);
+    const table = await cli('--limit', '2');
+    expect(table.stdout).toContain('showing 2 of 5: 3 more');
+    expect((await cli('--limit', '0')).code).toBe(64);
+    // Without --limit: every user (an export).
+    expect((JSON.parse((await cli('--json')).stdout) as { items: unknown[] }).items).toHaveLength(5);
+  });
+
   it.skipIf(dialect.skip)(
     'the latest snapshot equals the server’s set; --new/--lost are exact after the followers change',
     async () => {

@@ -48,7 +48,9 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): Record<
  */
 export function spawnCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    // `node -- BIN`, as the binary's #! line runs it: Node 20 would otherwise read acctctl's own
+    // `--env-file FILE` itself (bin/acctctl.js).
+    const child = spawn(process.execPath, ['--', BIN, ...args], {
       cwd: opts.cwd ?? ROOT,
       env: opts.env ?? baseEnv(),
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -50,7 +50,7 @@ export async function withStore<T>(
 /** withStore for read-only commands: a store that does not exist is an error (66), never created. */
 export function withExistingStore<T>(ctx: Ctx, fn: (store: Store) => Promise<T>): Promise<T> {
   assertStoreExists(ctx.config.db);
-  return withStore(ctx, fn);
+  return withStore(ctx, fn, 'existing');
 }
 
 export function secretBox(ctx: Ctx): SecretBox {

@@ -261,6 +261,7 @@ export const JSON_SCHEMAS: Record<string, OutputSchema> = {
   status: v.pipe(status, v.description('status (accounts.list and instagram.list: with --accounts, else null)')),
 
   'keys generate': doc('keys generate', { keyFile: str, keyId: str }),
+  completion: doc('completion (the shell script; without --json it is printed as it is)', { shell: str, script: str }),
   'keys rotate': doc('keys rotate', { primaryKeyId: str, newKey: bool, reencrypted: int, byKey: counts }),
   'keys remove': doc('keys remove', { keyId: str, keyFile: str, keysLeft: strings }),
 

@@ -1,7 +1,7 @@
 import { renderRows, type Column } from './listing.js';
+import { count } from '../../domain/plural.js';
 import { c, EXTRA, fmtDuration, fmtTime, fmtWhen, KEY, table } from './output.js';
 import { ACTIONS } from '../../domain/limits.js';
-import { count } from '../../domain/plural.js';
 import { renderHealth } from '../../store/sessionHealth.js';
 import {
   TENANTS_SHOWN,
@@ -117,7 +117,7 @@ export function renderStatus(r: StatusReport): string {
   parts.push(
     c.bold('Since the last reset') +
       (r.counters.lastResetAt === null ? ' (none yet)' : ` (${fmtTime(r.counters.lastResetAt)})`) +
-      `: ${r.counters.leases} leases; errors: ` +
+      `: ${count(r.counters.leases, 'lease')}; errors: ` +
       (r.counters.errors.map((x) => `${x.kind} ${x.count}`).join(', ') || 'none'),
   );
   const p = r.problems;
@@ -125,18 +125,24 @@ export function renderStatus(r: StatusReport): string {
     (x) => `  ${x.count} ${x.state}${x.reason ? ` (${x.reason})` : ''} → acctctl status --accounts --state ${x.state}`,
   );
   if (p.needPersonGroups > p.needPerson.length)
-    problems.push(`  … ${p.needPersonGroups - p.needPerson.length} more reasons (--json)`);
+    problems.push(`  … ${count(p.needPersonGroups - p.needPerson.length, 'more reason')} (--json)`);
   if (p.unhealthyProxies)
     problems.push(
       `  ${count(p.unhealthyProxies, 'proxy', 'proxies')} unhealthy or dead → acctctl proxies list; acctctl proxies check; acctctl recover`,
     );
-  if (p.igNeedPerson) problems.push(`  ${p.igNeedPerson} Instagram sessions need a person → acctctl ig list`);
-  if (p.disabledByOperator) problems.push(`  ${p.disabledByOperator} accounts disabled by an operator`);
+  if (p.igNeedPerson)
+    problems.push(
+      `  ${count(p.igNeedPerson, 'Instagram session')} ${p.igNeedPerson === 1 ? 'needs' : 'need'} a person → acctctl ig list`,
+    );
+  if (p.disabledByOperator) problems.push(`  ${count(p.disabledByOperator, 'account')} disabled by an operator`);
   if (p.accountsWithErrors)
-    problems.push(`  ${p.accountsWithErrors} accounts with errors today → acctctl recover --probe`);
+    problems.push(`  ${count(p.accountsWithErrors, 'account')} with errors today → acctctl recover --probe`);
   parts.push(
     c.bold('Problems') +
-      (problems.length ? ` (${p.needPersonTotal} accounts need a person)\n` + problems.join('\n') : ': none'),
+      (problems.length
+        ? ` (${count(p.needPersonTotal, 'account')} ${p.needPersonTotal === 1 ? 'needs' : 'need'} a person)\n` +
+          problems.join('\n')
+        : ': none'),
   );
   parts.push(c.bold('Targets'));
   const joined = new Map(r.joinedToday.map((j) => [j.niche, j.count]));
@@ -152,7 +158,7 @@ export function renderStatus(r: StatusReport): string {
   parts.push(
     c.bold('Instagram sessions') +
       (ig.total
-        ? `: ${ig.total} total — ${states(ig.byState)}; ${ig.backingOff} backing off; ${ig.requestsInWindow} requests in the last ${ig.windowSeconds}s (busiest session ${ig.busiestInWindow}/${ig.limit})`
+        ? `: ${ig.total} total — ${states(ig.byState)}; ${ig.backingOff} backing off; ${count(ig.requestsInWindow, 'request')} in the last ${ig.windowSeconds}s (busiest session ${ig.busiestInWindow}/${ig.limit})`
         : ': none'),
   );
   parts.push(
