@@ -164,7 +164,7 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
       '--verify-mode <mode>',
       'api, instagram, proxy, api+instagram, api+proxy, instagram+proxy, api+proxy+instagram',
     )
-    .option('--timezone <tz>', 'IANA time zone of its accounts that set none (default ACCTCTL_TIMEZONE)')
+    .option('--timezone <tz>', 'IANA time zone of its accounts that set none (unset: ACCTCTL_TIMEZONE)')
     .action(
       run(async (ctx, name: string, opts: { verifyMode?: string; timezone?: string }) =>
         (await import('../commands/tenants.js')).addTenantCli(ctx, name, opts),
@@ -543,7 +543,7 @@ export function buildProgram(run: (fn: Action) => (...args: unknown[]) => Promis
       '--all',
       'with --probe: the whole fleet, paced — each account once a day at its own slot of the day (cron every 10 min)',
     )
-    .option('--batch <n>', 'with --probe --all: accounts probed in this run at most (default 50)')
+    .option('--batch <n>', 'with --probe --all: accounts probed in this run at most (default: 50)')
     .action(
       run(async (ctx, opts: { probe?: boolean; account?: string; all?: boolean; batch?: string }) =>
         (await import('../commands/fleet.js')).recoverCli(ctx, opts),

@@ -1,5 +1,4 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import * as v from 'valibot';
@@ -75,7 +74,9 @@ export interface NotifyConfig {
   /** Bot API base URL (tests point it at a loopback fake). */
   telegramApiUrl: string;
   /** Email through SMTP; the URL's userinfo (the credentials) is a secret. */
-  email?: { smtpUrl: string; to: string[]; from: string; minSeverity: 'info' | 'warning' | 'critical' } | undefined;
+  email?:
+    | { smtpUrl: string; to: string[]; from: string | undefined; minSeverity: 'info' | 'warning' | 'critical' }
+    | undefined;
 }
 
 export interface RetentionConfig {
@@ -109,12 +110,6 @@ export function parseDbUrl(raw: string, cwd: string): DbTarget | undefined {
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) return undefined;
   return { kind: 'sqlite', path: resolve(cwd, raw) };
-}
-
-/** The sender when ACCTCTL_NOTIFY_EMAIL_FROM is unset: the SMTP user when it is an address, else acctctl@<this host>. */
-function defaultSender(smtpUrl: string): string {
-  const user = parseSmtpUrl(smtpUrl)?.auth?.user;
-  return user && parseEmailList(user)?.length === 1 ? user : `acctctl@${hostname()}`;
 }
 
 /** Whether `tz` is an IANA time zone this Node knows. */
@@ -389,7 +384,8 @@ export function loadConfig(
           ? {
               smtpUrl: e.ACCTCTL_NOTIFY_SMTP_URL,
               to: parseEmailList(e.ACCTCTL_NOTIFY_EMAIL_TO)!,
-              from: e.ACCTCTL_NOTIFY_EMAIL_FROM ?? defaultSender(e.ACCTCTL_NOTIFY_SMTP_URL),
+              // Unset: the SMTP user when it is an address, else acctctl@<this host> (fleet/email.ts).
+              from: e.ACCTCTL_NOTIFY_EMAIL_FROM,
               minSeverity:
                 (e.ACCTCTL_NOTIFY_EMAIL_MIN_SEVERITY as NotifyConfig['minSeverity'] | undefined) ?? 'critical',
             }

@@ -2,6 +2,15 @@ import type { NodemailerError } from 'nodemailer';
 import type { SmtpTarget } from '../domain/smtpUrl.js';
 import { scrubStoredError } from '../domain/text.js';
 import type { EventView } from '../store/events.js';
+import { parseEmailList, parseSmtpUrl } from '../domain/smtpUrl.js';
+import { count } from '../domain/plural.js';
+import { thisHost } from './holder.js';
+
+/** The sender when ACCTCTL_NOTIFY_EMAIL_FROM is unset: the SMTP user when it is an address, else acctctl@<this host>. */
+export function defaultSender(smtpUrl: string): string {
+  const user = parseSmtpUrl(smtpUrl)?.auth?.user;
+  return user && parseEmailList(user)?.length === 1 ? user : `acctctl@${thisHost()}`;
+}
 
 /** One email's subject and plain-text body for the alerts of one delivery batch. */
 export function emailText(events: EventView[]): { subject: string; text: string } {
@@ -9,7 +18,7 @@ export function emailText(events: EventView[]): { subject: string; text: string 
   const subject =
     events.length === 1
       ? `[acctctl] ${first.severity.toUpperCase()} ${first.kind}${first.tenant ? ` · ${first.tenant}` : ''}`
-      : `[acctctl] ${events.length} alerts (${events.filter((e) => e.severity === 'critical').length} critical)`;
+      : `[acctctl] ${count(events.length, 'alert')} (${events.filter((e) => e.severity === 'critical').length} critical)`;
   const text = events
     .map(
       (e) =>

@@ -7,8 +7,13 @@ import { hostname } from 'node:os';
  * has something, and so a lock left by a dead process on this host can be recognised. Every
  * holder id is built by holderId and read back by parseHolder: nothing else spells the format.
  */
+/** This machine's name, as holder ids and the default email sender spell it. */
+export function thisHost(): string {
+  return hostname();
+}
+
 export function holderId(role: string, opts: { unique?: boolean } = {}): string {
-  const base = `${role}@${hostname()}:${process.pid}`;
+  const base = `${role}@${thisHost()}:${process.pid}`;
   return opts.unique ? `${base}:${randomBytes(4).toString('hex')}` : base;
 }
 

@@ -9,7 +9,7 @@ import { isWebhookUrl, signWebhook, targetLabel, TELEGRAM_CHAT_ID } from '../dom
 import type { Logger } from '../log/logger.js';
 import { registerSecret, urlCredentials } from '../security/redact.js';
 import { parseSmtpUrl, type SmtpTarget } from '../domain/smtpUrl.js';
-import { emailText, openMailer, type Mailer } from './email.js';
+import { defaultSender, emailText, openMailer, type Mailer } from './email.js';
 import type { SecretBox } from '../security/secretBox.js';
 import {
   claimDeliveries,
@@ -124,7 +124,7 @@ export async function sinksOf(
       type: 'email',
       target: smtp,
       to: config.email.to,
-      from: config.email.from,
+      from: config.email.from ?? defaultSender(config.email.smtpUrl),
       minSeverity: config.email.minSeverity,
     });
   }

@@ -43,8 +43,8 @@ describe('flag ranges', () => {
   });
 
   it('release --used ACTION=N with N 0–10000', () => {
-    expect(parseUsed(['invite=3', 'invite=2'])).toEqual({ invite: 5 });
-    expect(parseUsed(['invite=10000'])).toEqual({ invite: 10_000 });
+    expect(parseUsed(['invite=3', 'invite=2']).used).toEqual({ invite: 5 });
+    expect(parseUsed(['invite=10000']).used).toEqual({ invite: 10_000 });
     expect(() => parseUsed(['invite=9007199254740993'])).toThrow(
       /--used "invite=9007199254740993" → N is a whole number 0–10000/,
     );
