@@ -220,9 +220,9 @@ describe('on the demo store', () => {
       r.stdout = r.stdout.replace(/\n(?!\S+\s{2})/g, ' '); // the note, wrapped to 60 columns, read as one line
       expect(lines.filter((l) => width(l) > 60)).toEqual([]);
       expect(lines[0]).toMatch(/^account\s+tenant\s+state\b/);
-      expect(lines[0]).not.toMatch(/\b(lease|proxy|device|last used)\b/);
+      expect(lines[0]).not.toMatch(/\b(lease|proxy|device|time zone|last used)\b/);
       expect(r.stdout).toMatch(
-        /\(not shown at 60 columns: lease, proxy, device, last used[^)]* → a wider terminal, or pipe the output\)/,
+        /\(not shown at 60 columns: lease, proxy, device, time zone, last used[^)]* → a wider terminal, or pipe the output\)/,
       );
     }, 60_000);
 
