@@ -2,7 +2,7 @@ import { createDecipheriv, pbkdf2Sync } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseIgFile } from '../../src/commands/ig.js';
 import { importIg, importWatches } from '../../src/fleet/checkImports.js';
 import { importProxies } from '../../src/fleet/proxies.js';
@@ -167,7 +167,13 @@ describe.each(DIALECTS)('refresh-session on $name', { concurrent: true }, ({ ski
     const clock = new FakeClock(Date.now());
     const one = refresher(clock);
     const two = refresher(clock); // another "process": only the store's lock is shared
-    const [a, b, c] = await Promise.all([one.reactive(1), one.reactive(1), two.refresh({ account: 'alice' })]);
+    const seen = ig.requests.length;
+    const first = Promise.all([one.reactive(1), one.reactive(1)]);
+    // The other process starts once the first is talking to Instagram: it holds the account's lock
+    // from before its browser starts until the session is stored, so the two surely overlap.
+    await vi.waitUntil(() => ig.requests.length > seen, { timeout: 60_000, interval: 20 });
+    const c = await two.refresh({ account: 'alice' });
+    const [a, b] = await first;
     expect((ig.logins.get('alice') ?? 0) - before).toBe(1);
     expect(a).toBe(b); // same promise within a process
     const statuses = [a.status, c[0]!.status].sort();
