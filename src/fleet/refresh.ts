@@ -64,6 +64,11 @@ export interface RefreshDeps {
   settle?: BrowserLoginRequest['settle'];
   /** A Chromium already launched (tests: one per file); each login gets a fresh context in it. */
   browser?: BrowserLoginRequest['browser'];
+  /**
+   * The time a browser login's 2FA step reads and its wait for the next TOTP window after a
+   * refused code (default: real time; tests: simulated, so no real 30 s passes).
+   */
+  totpTime?: { nowMs: () => number; sleep: (ms: number) => Promise<void> };
   /** Wait used while another process holds an account's lock (reactive path). */
   sleep?: (ms: number) => Promise<void>;
   /**
@@ -220,6 +225,7 @@ export class SessionRefresher {
           ...(this.deps.keyDelayMs ? { keyDelayMs: this.deps.keyDelayMs } : {}),
           ...(this.deps.settle ? { settle: this.deps.settle } : {}),
           ...(this.deps.browser ? { browser: this.deps.browser } : {}),
+          ...(this.deps.totpTime ? { nowMs: this.deps.totpTime.nowMs, sleep: this.deps.totpTime.sleep } : {}),
         });
       } catch (e) {
         const why = e instanceof Error ? e.message.split('\n')[0]! : String(e);

@@ -100,6 +100,7 @@ describe.each(DIALECTS)('the HTTP login fallback and the browser’s answers, on
       chromiumPath: process.env.ACCTCTL_CHROMIUM_PATH,
       browser: b,
       keyDelayMs: () => 0,
+      totpTime: simulatedTotpTime(),
     });
   const events = async () =>
     (await store.db.selectFrom('events').select(['kind', 'data_json']).orderBy('id').execute()).map((e) => ({
@@ -170,3 +171,15 @@ describe.each(DIALECTS)('the HTTP login fallback and the browser’s answers, on
     expect(httpCalls).toEqual([]);
   });
 });
+
+/** The 2FA step's clock: the wait for the next TOTP window moves it on, no real time passes. */
+function simulatedTotpTime(): { nowMs: () => number; sleep: (ms: number) => Promise<void> } {
+  const clock = new FakeClock(Date.now());
+  return {
+    nowMs: () => clock.now(),
+    sleep: (ms: number) => {
+      clock.advance(ms);
+      return Promise.resolve();
+    },
+  };
+}
