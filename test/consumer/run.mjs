@@ -136,7 +136,15 @@ try {
     try {
       const keyFile = join(dir, `${t.name}.key`);
       // Only what a service's environment would hold; nothing of this checkout's settings.
-      const env = { PATH: process.env.PATH, HOME: dir, DATABASE_URL: t.url, ACCTCTL_KEY_FILE: keyFile, NO_COLOR: '1' };
+      // Active hours around the clock: the example's lease must be granted at whatever hour CI runs.
+      const env = {
+        PATH: process.env.PATH,
+        HOME: dir,
+        DATABASE_URL: t.url,
+        ACCTCTL_KEY_FILE: keyFile,
+        ACCTCTL_ACTIVE_HOURS: '00:00-24:00',
+        NO_COLOR: '1',
+      };
       run(bin, ['keys', 'generate'], { cwd: project, env });
       run(bin, ['migrate'], { cwd: project, env });
       const out = run(process.execPath, ['dist/service.js'], { cwd: project, env, timeout: 60_000 });
