@@ -44,6 +44,7 @@ import { DataError, LeaseLostError, UsageError } from '../errors.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import type { AccountState } from '../domain/accountStates.js';
 import { accountEvent } from '../store/events.js';
+import { accountsOnDownProxies } from '../store/accounts.js';
 import {
   accountForLease,
   boundAccount,
@@ -579,7 +580,7 @@ export class AccountManager {
           nextAt: await this.nextFreeAt(now, req.action, tenantId, earliest, req.accountId),
           reason:
             earliest === null
-              ? 'no account is free (all leased, resting, disabled, or needing a person)'
+              ? await this.noneFree(now, tenantId)
               : dayStarts && allOutside
                 ? `outside active hours: ${dayStarts.account}'s day starts at ${localClock(dayStarts.at, dayStarts.tz)} ${dayStarts.tz} (${new Date(dayStarts.at).toISOString()}; active hours ${dayStarts.hours ? formatActiveHours(dayStarts.hours) : ''})`
                 : req.accountId !== undefined && limited !== null
@@ -666,6 +667,21 @@ export class AccountManager {
       return `${n}'s limits do not declare the action "${req.action}"`;
     }
     return found.startsWith(n) ? found : `${n}: ${found}`;
+  }
+
+  /** Why no account is free, naming accounts that only wait for their proxy (never sent direct). */
+  private async noneFree(now: number, tenantId: number | null): Promise<string> {
+    const plain = 'no account is free (all leased, resting, disabled, or needing a person)';
+    const down = await accountsOnDownProxies(this.store, {
+      now,
+      tenantId: tenantId ?? undefined,
+      limit: 4,
+      personStates: PERSON_STATES,
+    });
+    if (down.length === 0) return plain;
+    const names = down.slice(0, 3).map((a) => a.session_name);
+    const more = down.length > 3 ? ' and more' : '';
+    return `${plain}; ${names.join(', ')}${more} ${down.length === 1 ? 'waits' : 'wait'} for a proxy that is down (dead by its last check, or unhealthy) → acctctl proxies list; acctctl proxies check`;
   }
 
   /** Per-proxy spacing for the claim (joins, pacing on). */

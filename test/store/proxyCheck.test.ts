@@ -200,6 +200,8 @@ describe.each(DIALECTS)('proxies check on $name', ({ skip, create }) => {
         accountId: (await ids(f.store)).acc_00000,
       });
       expect(lease.ok).toBe(false);
+      // The refusal names the account that waits for its proxy, and the way to check it.
+      expect(lease.ok ? '' : lease.reason).toMatch(/acc_00000 waits for a proxy that is down .*proxies check/);
       // The proxy is back (now listening there): the next check clears the dead mark.
       const dc = await fakeDc();
       const socks = await forwardingSocks(() => dc.port);
