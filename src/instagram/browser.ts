@@ -716,14 +716,18 @@ async function browserLogin(
         context,
         tap,
         LOGIN_XHR,
-        async () => (await firstVisible(page, SUBMIT, timeout)).click(),
+        async () => {
+          const submit = await firstVisible(page, SUBMIT, timeout);
+          // From the press on, Instagram may have the password (whatever it says, even if this
+          // browser dies before reading the answer): no other way may try it again.
+          track.answered = true;
+          await submit.click();
+        },
         timeout,
       );
       const { by, ...v } = readStep(step, page, req.baseUrl, 'login');
       decidedBy = by;
       verdict = v;
-      // Instagram has the password now (whatever it said): no other way may try it again.
-      track.answered = true;
     }
 
     if (verdict.kind === 'two_factor') {

@@ -28,7 +28,14 @@ export function readAnswerJson(j: Record<string, unknown>, status: number, baseU
   if (j.authenticated === true && (j.status === undefined || j.status === 'ok')) return { kind: 'logged_in' };
   if (j.two_factor_required === true) return { kind: 'two_factor' };
   if (typeof j.checkpoint_url === 'string' || message === 'checkpoint_required' || message === 'challenge_required')
-    return { kind: 'checkpoint', url: new URL(String(j.checkpoint_url ?? '/challenge/'), baseUrl).toString() };
+    return {
+      kind: 'checkpoint',
+      // The web answer names `checkpoint_url`; the mobile-style `challenge_required` its `challenge.url`.
+      url: new URL(
+        String(j.checkpoint_url ?? (j.challenge as { url?: unknown } | undefined)?.url ?? '/challenge/'),
+        baseUrl,
+      ).toString(),
+    };
   if (j.authenticated === false)
     return {
       kind: 'bad_password',

@@ -148,7 +148,11 @@ describe('HTTP login (instaloader’s flow) against the fake Instagram', () => {
       kind: 'checkpoint',
       url: expect.stringMatching(new RegExp(`^${hidden(ig)}/challenge/\\d+/atwWXYmeVP/$`)),
     });
-    expect(await login('chad', 'pw-chad')).toMatchObject({ kind: 'checkpoint' });
+    // challenge_required (the mobile-style answer): its own challenge.url, not a generic /challenge/.
+    expect(await login('chad', 'pw-chad')).toMatchObject({
+      kind: 'checkpoint',
+      url: expect.stringMatching(/\/challenge\/\d+\/atwWXYmeVP\/$/),
+    });
     expect(await login('dave', 'pw-dave')).toMatchObject({
       kind: 'rate_limited',
       message: 'Please wait a few minutes before you try again.',
