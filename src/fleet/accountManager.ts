@@ -238,7 +238,6 @@ export interface ResetResult {
   actionLogPruned: number;
 }
 
-/** A channel given in any target link form is known by its target key (`@name`, `+hash`); other text as given. */
 /** "09:00" — the local wall-clock time of `ms` in `timeZone`. */
 export function localClock(ms: number, timeZone: string): string {
   return new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(
@@ -246,6 +245,7 @@ export function localClock(ms: number, timeZone: string): string {
   );
 }
 
+/** A channel given in any target link form is known by its target key (`@name`, `+hash`); other text as given. */
 export function channelKey(channel: string | undefined | null): string | null {
   if (channel === undefined || channel === null || channel.trim() === '') return null;
   const r = parseTargetLink(channel);
