@@ -122,7 +122,17 @@ class BotApi {
         `the Bot API will not give updates (${what}) → the bot has a webhook set (remove it with deleteWebhook) or another program polls it`,
       );
     }
+    // 400/403 (the person blocked the bot, the chat is gone, a bad request): the same call fails
+    // the same way next minute; 429 and 5xx pass.
+    if (res.status === 400 || res.status === 403) throw new BotRefusedError(method, what);
     throw new UnavailableError(`the Bot API answered ${method} with ${what} → bot poll tries again next minute`);
+  }
+}
+
+/** The Bot API refused a call for good (400/403): retrying it would only block the updates after it. */
+class BotRefusedError extends UnavailableError {
+  constructor(method: string, what: string) {
+    super(`the Bot API refused ${method} (${what})`);
   }
 }
 
@@ -246,14 +256,28 @@ export async function pollBot(deps: BotDeps): Promise<BotPollResult> {
       if (m && chatId !== null && typeof m.text === 'string') {
         if (admins.has(chatId)) {
           const reply = (await answer(deps, m.text, chatId)).slice(0, ANSWER_MAX);
-          await api.call('sendMessage', {
-            chat_id: m.chat!.id,
-            text: reply,
-            reply_to_message_id: m.message_id,
-            disable_web_page_preview: true,
-          });
-          result.answered++;
-          log.info('bot command answered', { chat: chatId, command: parseCommand(m.text)?.command ?? '(text)' });
+          const command = parseCommand(m.text)?.command ?? '(text)';
+          try {
+            await api.call('sendMessage', {
+              chat_id: m.chat!.id,
+              text: reply,
+              reply_to_message_id: m.message_id,
+              // The command deleted meanwhile: answer anyway rather than fail with 400.
+              allow_sending_without_reply: true,
+              disable_web_page_preview: true,
+            });
+            result.answered++;
+            log.info('bot command answered', { chat: chatId, command });
+          } catch (e) {
+            // Refused for good (e.g. the admin blocked the bot): logged and passed, never retried
+            // forever — the updates after it would wait behind it on every run.
+            if (!(e instanceof BotRefusedError)) throw e;
+            log.warn('bot answer refused by the Bot API; the command is passed', {
+              chat: chatId,
+              command,
+              why: e.message,
+            });
+          }
         } else {
           // A stranger: never answered (the bot does not even say it exists), recorded for the operator.
           const command = (parseCommand(m.text)?.command ?? '(text)').slice(0, 40);

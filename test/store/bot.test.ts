@@ -64,6 +64,7 @@ describe.each(DIALECTS)('bot poll on $name', (dialect) => {
     bot.sent.length = 0;
     bot.mode.webhook = false;
     bot.mode.sendDown = false;
+    bot.mode.blocked.clear();
     clock = new FakeClock(T0);
   });
   const deps = (over: { token?: string } = {}) => ({
@@ -193,6 +194,22 @@ describe.each(DIALECTS)('bot poll on $name', (dialect) => {
       expect(
         await f.store.db.selectFrom('events').select('id').where('kind', '=', 'bot_stranger').execute(),
       ).toHaveLength(1);
+    },
+  );
+
+  it.skipIf(dialect.skip)(
+    'an answer refused for good (the admin blocked the bot) is passed: it never holds up the updates after it',
+    async () => {
+      bot.mode.blocked.add(String(ADMIN.id));
+      bot.say(ADMIN, '/status');
+      bot.say(OPS_GROUP, '/status');
+      const before = await botOffset(f.store);
+      const r = await poll();
+      expect(r).toMatchObject({ updates: 2, answered: 1 });
+      expect(answersTo(OPS_GROUP)).toHaveLength(1);
+      expect(await botOffset(f.store)).toBe(before + 2);
+      // The next run does not try the refused answer again.
+      expect(await poll()).toMatchObject({ updates: 0, answered: 0 });
     },
   );
 

@@ -187,7 +187,8 @@ export async function startFakeBotUpdates(opts: { token: string }) {
   const queue: Record<string, unknown>[] = [];
   const getUpdates: { offset?: number; limit?: number; timeout?: number; allowed_updates?: string[] }[] = [];
   const sent: { chatId: string; text: string; replyTo: number | undefined }[] = [];
-  const mode = { webhook: false, sendDown: false };
+  // blocked: chat ids whose person blocked the bot (sendMessage: 403, as Telegram answers for good).
+  const mode = { webhook: false, sendDown: false, blocked: new Set<string>() };
   const server = createServer((req, res) => {
     void readBody(req).then((body) => {
       const json = (status: number, data: unknown) => {
@@ -217,6 +218,9 @@ export async function startFakeBotUpdates(opts: { token: string }) {
       }
       if (m[2] === 'sendMessage') {
         if (mode.sendDown) return json(502, { ok: false, error_code: 502, description: 'Bad Gateway' });
+        if (mode.blocked.has(String(p.chat_id))) {
+          return json(403, { ok: false, error_code: 403, description: 'Forbidden: bot was blocked by the user' });
+        }
         if (typeof p.text !== 'string' || p.text.length === 0 || p.text.length > 4096) {
           return json(400, {
             ok: false,
