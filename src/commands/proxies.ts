@@ -58,7 +58,7 @@ export async function listProxiesCli(ctx: Ctx, opts: ListFlags & { tenant?: stri
   });
 }
 
-/** "ok 2026-12-01T08:00:00.000Z", "failed 2026-…: reason", or "never". */
+/** "ok 2026-12-01 08:00:00Z", "failed 2026-…: reason", or "never". */
 function checkCell(r: { check: 'ok' | 'failed' | null; checkReason: string | null; checkedAt: number | null }): string {
   if (r.check === null || r.checkedAt === null) return 'never';
   return `${r.check} ${fmtTime(r.checkedAt)}${r.check === 'failed' && r.checkReason ? `: ${r.checkReason}` : ''}`;

@@ -29,6 +29,9 @@ describe('holder ids', () => {
       pid: process.pid,
     });
     expect(parseHolder('worker-7')).toBeNull();
+    // A random suffix that happens to be all digits is still the suffix, never read as the pid.
+    expect(parseHolder('notify@h:123:12345678')).toEqual({ role: 'notify', host: 'h', pid: 123 });
+    expect(parseHolder('k@h.x:9:abcdef01')).toEqual({ role: 'k', host: 'h.x', pid: 9 });
   });
 
   it('a holder of this host whose process is gone may be taken over; a live one or another host’s never', () => {
