@@ -107,6 +107,7 @@ export async function leaseCli(
       ttlMs,
       account: opts.account,
       only: opts.only,
+      anyTenant: opts.anyTenant,
     });
     // Every key in both cases (README "JSON output"): lease, or why not and when to try again.
     const shown = r.ok
@@ -138,6 +139,7 @@ export async function limitsCheckCli(
       channel: opts.channel,
       account: opts.account,
       only: opts.only,
+      anyTenant: opts.anyTenant,
     });
     ctx.emit(r, () =>
       r.ok

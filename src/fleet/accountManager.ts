@@ -1,4 +1,4 @@
-import { tenantIdByName } from '../store/tenants.js';
+import { someTenantNames, tenantIdByName } from '../store/tenants.js';
 import {
   classifyError,
   DEFAULT_FLOOD_THRESHOLD_SECONDS,
@@ -92,6 +92,12 @@ export interface LeaseRequest {
   account?: string | undefined;
   /** With `account`: that account or none (the result says why not). */
   only?: boolean | undefined;
+  /**
+   * With `account` and no `tenant`: the fallback may be any tenant's account. Without it, the
+   * fallback stays in the preferred account's tenant; for an account of no tenant, in a fleet
+   * of several tenants, there is none.
+   */
+  anyTenant?: boolean | undefined;
 }
 
 /** What `limits check` asks: would a lease for this succeed now? */
@@ -483,12 +489,21 @@ export class AccountManager {
       const row = await accountForLease(this.store.db, req.account);
       if (!row) throw new DataError(`account "${req.account}" does not exist → see acctctl accounts list`);
       // No tenant named: the preferred account's tenant (a fallback never crosses a tenant's wall).
-      if (req.tenant === undefined && scope === undefined) tenantId = row.tenant_id;
-      const { account: _name, only, ...rest } = req;
+      const unscoped = req.tenant === undefined && scope === undefined && !req.anyTenant;
+      if (unscoped) tenantId = row.tenant_id;
+      const { account: _name, only, anyTenant: _any, ...rest } = req;
       const mine = await this.find({ ...rest, accountId: row.id }, take, tenantId);
       if (mine.ok) return mine;
       const why = this.whyNot(row, req, tenantId, mine.reason);
       if (only) return { ok: false, nextAt: mine.nextAt, reason: why };
+      // An account of no tenant says nothing about whose accounts may stand in for it.
+      if (unscoped && row.tenant_id === null && (await someTenantNames(this.store, 2)).length > 1) {
+        return {
+          ok: false,
+          nextAt: mine.nextAt,
+          reason: `${why}; no other: ${row.session_name} belongs to no tenant and there are several → name the tenant whose accounts may stand in (--tenant; tenant), or allow any tenant's (--any-tenant; anyTenant)`,
+        };
+      }
       const other = await this.find({ ...rest, excludeIds: [...(rest.excludeIds ?? []), row.id] }, take, tenantId);
       return other.ok ? other : { ...other, reason: `${why}; and no other: ${other.reason}` };
     }

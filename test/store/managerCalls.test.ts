@@ -113,6 +113,49 @@ describe.each(DIALECTS)('the account manager’s calls on $name', (dialect) => {
     },
   );
 
+  it.skipIf(skip)(
+    'a preferred account of no tenant, among several tenants: no fallback unless any tenant is allowed',
+    async () => {
+      const { fleet } = setup();
+      await f.store.db
+        .insertInto('tenants')
+        .values({
+          name: 'globex',
+          notify_target: null,
+          notify_target_enc: null,
+          notify_target_label: null,
+          notify_secret_enc: null,
+          notify_min_severity: null,
+          limits_json: null,
+          created_at: 0,
+        })
+        .execute();
+      await f.store.db
+        .updateTable('telegram_accounts')
+        .set({ tenant_id: null })
+        .where('session_name', '=', 'acc_00002')
+        .execute();
+      await take(fleet, { account: 'acc_00002' });
+      const none = await fleet.lease({ action: 'message', holder: 't', ttlMs: MIN, account: 'acc_00002' });
+      expect(none).toMatchObject({
+        ok: false,
+        reason: expect.stringMatching(
+          /^acc_00002 is leased by test until .*; no other: acc_00002 belongs to no tenant/,
+        ),
+      });
+      expect(await fleet.check({ action: 'message', account: 'acc_00002' })).toMatchObject({ ok: false });
+      // Allowed explicitly: any tenant's account stands in.
+      const any = await fleet.lease({
+        action: 'message',
+        holder: 't',
+        ttlMs: MIN,
+        account: 'acc_00002',
+        anyTenant: true,
+      });
+      expect(any).toMatchObject({ ok: true, lease: { account: 'acc_00000' } });
+    },
+  );
+
   it.skipIf(skip)('parsing: no quota, but one holder at a time', async () => {
     const { fleet, clock } = setup();
     const leases = [];
