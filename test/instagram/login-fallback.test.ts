@@ -26,7 +26,7 @@ const OTHER_SECRET = 'KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU';
  * Instagram answered — never a wrong password, a refused 2FA code or a checkpoint the browser
  * got (those are Instagram's answers: trying again another way would be a second login).
  */
-describe.each(DIALECTS)('the HTTP login fallback and the browser’s answers, on $name', ({ skip, create }) => {
+describe.each(DIALECTS)('the HTTP login fallback and the browser’s answers, on $name', ({ skip, createMigrated }) => {
   const browser = sharedChromium();
   let ig: FakeInstagram;
   let proxy: Awaited<ReturnType<typeof hostMappingProxy>>;
@@ -55,7 +55,7 @@ describe.each(DIALECTS)('the HTTP login fallback and the browser’s answers, on
   });
   beforeEach(async () => {
     if (skip) return;
-    t = await create();
+    t = await createMigrated();
     let env: Record<string, string>;
     ({ store, env } = await fleetStore(t, 0));
     box = boxFor(env);
@@ -88,7 +88,8 @@ describe.each(DIALECTS)('the HTTP login fallback and the browser’s answers, on
     httpCalls.push(req.username);
     return httpLogin(req);
   };
-  const refresher = (login: BrowserLogin, b = browser()) =>
+  // The tests whose login is a stand-in need no Chromium (none is passed where none is installed).
+  const refresher = (login: BrowserLogin, b = HAVE_CHROMIUM ? browser() : undefined) =>
     new SessionRefresher({
       store,
       box,
