@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
 import { Webhook } from 'standardwebhooks';
 import type { EventView } from '../../src/store/events.js';
 import type { Store } from '../../src/store/store.js';
@@ -31,9 +32,31 @@ async function addEvents(store: Store, n: number, at: number): Promise<void> {
   }
 }
 
-/** Start `acctctl notify` and kill -9 it once the receiver has seen `after` more requests. */
-function notifyKilledAfter(env: Record<string, string>, seen: () => number, after: number): Promise<void> {
-  return new Promise((resolve) => {
+/** Client connections to the store's database other than the one asking (0 on SQLite). */
+async function otherBackends(store: Store, postgres: boolean): Promise<number> {
+  if (!postgres) return 0;
+  const r = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
+    where datname = current_database() and pid <> pg_backend_pid() and backend_type = 'client backend'`.execute(
+    store.db,
+  );
+  return r.rows[0]!.n;
+}
+
+/**
+ * Start `acctctl notify` and kill -9 it once the receiver has seen `after` more requests. On
+ * PostgreSQL, a statement the killed process had sent still runs (and commits) in its server
+ * backend after the process is gone: wait for those backends to end, so that what the test does
+ * next sees every claim the killed run made.
+ */
+async function notifyKilledAfter(
+  env: Record<string, string>,
+  seen: () => number,
+  after: number,
+  store: Store,
+  postgres: boolean,
+): Promise<void> {
+  const before = await otherBackends(store, postgres);
+  await new Promise<void>((resolve) => {
     const child = spawn(process.execPath, [BIN, 'notify'], { cwd: ROOT, env, stdio: 'ignore' });
     const start = seen();
     const timer = setInterval(() => {
@@ -44,6 +67,9 @@ function notifyKilledAfter(env: Record<string, string>, seen: () => number, afte
       resolve();
     });
   });
+  for (let i = 0; i < 500 && (await otherBackends(store, postgres)) > before; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 describe.each(DIALECTS)('notify from the CLI on $name', (dialect) => {
@@ -65,7 +91,13 @@ describe.each(DIALECTS)('notify from the CLI on $name', (dialect) => {
       await addEvents(f.store, n, Date.now() - 60_000);
       const env = { ...f.env, ACCTCTL_NOTIFY_WEBHOOK: hook.url, ACCTCTL_NOTIFY_WEBHOOK_SECRET: SECRET };
       for (let k = 0; k < kills; k++) {
-        await notifyKilledAfter(env, () => all.length, 1 + Math.floor(Math.random() * (n / kills)));
+        await notifyKilledAfter(
+          env,
+          () => all.length,
+          1 + Math.floor(Math.random() * (n / kills)),
+          f.store,
+          dialect.name === 'postgres',
+        );
         // The killed run's claims last 2 minutes; let them run out (as the next cron run, later, would find them).
         await f.store.db
           .updateTable('deliveries')
