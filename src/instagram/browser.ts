@@ -140,6 +140,11 @@ export const CHROMIUM_ARGS = [
   '--gaia-url=http://127.0.0.1:9/',
   '--google-apis-url=http://127.0.0.1:9/',
   '--lso-url=http://127.0.0.1:9/',
+  // Its push-messaging client (GCM) checks in with android.clients.google.com now and then, even
+  // with background networking off: seen once through a test's proxy. Dead loopback too.
+  '--gcm-checkin-url=http://127.0.0.1:9/',
+  '--gcm-registration-url=http://127.0.0.1:9/',
+  '--gcm-mcs-endpoint=http://127.0.0.1:9/',
   // A fresh (non-persistent) context has no profile preferences to turn autofill off, and its
   // form-type queries would go to content-autofill.googleapis.com through the account's proxy.
   // --disable-features replaces Playwright's own list, so that list is repeated here first.
