@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 import { ramTmpdir } from './test/support/ramTmpdir.js';
+import { LongestFirst } from './test/support/sequencer.js';
 
 // Temporary files (test databases above all) in memory when there is a tmpfs: see ramTmpdir.
 const tmp = ramTmpdir();
@@ -18,6 +19,15 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Each worker process runs file after file without loading every module again for each
+    // (vitest's default is a fresh module graph per file). Measured side by side, the whole run
+    // spent 280 CPU-seconds in node processes with isolation and 164 without ("import" 51 s →
+    // 11 s), on 2 cores where the run is bound by CPU. Tests share no state across files: every
+    // store, server and browser is made and closed by the file that uses it, nothing is mocked
+    // at module level, and process-wide changes (umask, cwd) are put back in finally blocks.
+    isolate: false,
+    // Longest files first (test/support/sequencer.ts): the real-browser files start at once.
+    sequence: { sequencer: LongestFirst },
     // vitest's default is one file per core but one: a single file at a time on a 2-core machine,
     // which leaves a core idle while tests wait on PostgreSQL, Chromium or a child process.
     maxWorkers: Math.max(2, availableParallelism() - 1),
