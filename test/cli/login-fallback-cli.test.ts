@@ -18,7 +18,7 @@ const PASSWORDS = { alice: 'pw-alice-Secret-1', bob: 'pw-bob-Secret-22', gina: '
  * is reachable only through it: `instagram.test` resolves nowhere else) and with the account's
  * device's user agent; a tenant that did not opt in is refused as before (69), nothing sent.
  */
-describe.each(DIALECTS)('refresh-session falls back to an HTTP login, CLI, on $name', ({ skip, create }) => {
+describe.each(DIALECTS)('refresh-session falls back to an HTTP login, CLI, on $name', ({ skip, createMigrated }) => {
   let ig: FakeInstagram;
   let proxy: Awaited<ReturnType<typeof hostMappingProxy>>;
   let hidden: string;
@@ -43,7 +43,7 @@ describe.each(DIALECTS)('refresh-session falls back to an HTTP login, CLI, on $n
   });
   beforeEach(async () => {
     if (skip) return;
-    t = await create();
+    t = await createMigrated();
     ({ store, env } = await fleetStore(t, 0));
     env = {
       ...env,

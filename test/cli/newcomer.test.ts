@@ -9,12 +9,12 @@ import { fleetStore } from '../support/fleet.js';
 import { makeKey } from '../support/fixtures.js';
 
 /** Issue 25: what a newcomer trips over, each promise through the built binary. */
-describe.each(DIALECTS)('a newcomer from the shell on $name', ({ skip, create }) => {
+describe.each(DIALECTS)('a newcomer from the shell on $name', ({ skip, createMigrated }) => {
   let t: TestDb;
   let env: Record<string, string>;
   beforeAll(async () => {
     if (skip) return;
-    t = await create();
+    t = await createMigrated();
     const f = await fleetStore(t, 1);
     env = f.env;
     await f.store.writeTx(async (tx) => {
@@ -189,12 +189,12 @@ describe('a missing store (3) and usage errors (4)', () => {
   });
 });
 
-describe.each(DIALECTS)('configured and input files on $name (9, 21)', ({ skip, create }) => {
+describe.each(DIALECTS)('configured and input files on $name (9, 21)', ({ skip, createMigrated }) => {
   let t: TestDb;
   let env: Record<string, string>;
   beforeAll(async () => {
     if (skip) return;
-    t = await create();
+    t = await createMigrated();
     const f = await fleetStore(t, 0);
     env = f.env;
     await f.store.close();

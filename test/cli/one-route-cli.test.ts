@@ -19,7 +19,7 @@ const ADDR = ['127.0.0.11', '127.0.0.12', '127.0.0.13'];
  * Issue 20 §2 "done when": 8 Instagram accounts on tenant proxies, each seen by Instagram from one
  * source address across check runs, proxy imports and a forced removal — never from this host.
  */
-describe.each(DIALECTS)('one source address per Instagram account, CLI, on $name', ({ skip, create }) => {
+describe.each(DIALECTS)('one source address per Instagram account, CLI, on $name', ({ skip, createMigrated }) => {
   let ig: FakeInstagram;
   const proxies: Proxy[] = [];
   let t: TestDb;
@@ -38,7 +38,7 @@ describe.each(DIALECTS)('one source address per Instagram account, CLI, on $name
   });
   beforeEach(async () => {
     if (skip) return;
-    t = await create();
+    t = await createMigrated();
     ({ store, env } = await fleetStore(t, 0));
     env = {
       ...env,

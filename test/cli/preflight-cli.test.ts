@@ -35,13 +35,13 @@ interface DoctorJson {
  * missing resource and its fix (warnings: check skips such a tenant, others go on); check logs one
  * start line per tenant (mode, resources) on stderr and the log, never stdout.
  */
-describe.each(DIALECTS)('per-tenant pre-flight, CLI, on $name', ({ skip, create }) => {
+describe.each(DIALECTS)('per-tenant pre-flight, CLI, on $name', ({ skip, createMigrated }) => {
   let t: TestDb;
   let store: Store;
   let env: Record<string, string>;
   beforeEach(async () => {
     if (skip) return;
-    t = await create();
+    t = await createMigrated();
     ({ store, env } = await fleetStore(t, 0));
     const providers = join(t.dir, 'providers.json');
     writeFileSync(

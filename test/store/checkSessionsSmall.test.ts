@@ -18,7 +18,7 @@ const T0 = Date.parse('2026-11-23T09:00:00Z');
 const PROFILES = { real_one: { id: '501', followers: 30 }, real_two: { id: '502', followers: 40 } };
 
 /** Issue 20 §3: what check's sessions learn from Instagram's answers. */
-describe.each(DIALECTS)('check sessions on $name', ({ skip, create }) => {
+describe.each(DIALECTS)('check sessions on $name', ({ skip, createMigrated }) => {
   let ig: FakeInstagram;
   let fault: ((r: { path: string; sessionid: string | null; n: number }) => Fault | null) | null = null;
   let t: TestDb;
@@ -36,7 +36,7 @@ describe.each(DIALECTS)('check sessions on $name', ({ skip, create }) => {
   beforeEach(async () => {
     if (skip) return;
     fault = null;
-    t = await create();
+    t = await createMigrated();
     const f = await fleetStore(t, 0);
     store = f.store;
     box = boxFor(f.env);

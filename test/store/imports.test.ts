@@ -18,7 +18,7 @@ import { baseEnv, runCli } from '../support/cli.js';
 import { DIALECTS, type TestDb } from '../support/dialects.js';
 import { makeAccounts, makeKey, writeJson } from '../support/fixtures.js';
 
-describe.each(DIALECTS)('imports and lists on $name', ({ name, skip, create }) => {
+describe.each(DIALECTS)('imports and lists on $name', ({ skip, createMigrated }) => {
   let t: TestDb;
   let store: Store;
   let box: SecretBox;
@@ -26,9 +26,8 @@ describe.each(DIALECTS)('imports and lists on $name', ({ name, skip, create }) =
   const clock = new FakeClock(Date.parse('2026-11-23T10:00:00Z'));
   beforeEach(async () => {
     if (skip) return;
-    t = await create();
+    t = await createMigrated();
     env = baseEnv({ DATABASE_URL: t.url, ACCTCTL_KEY_FILE: makeKey(t.dir) });
-    if (name === 'postgres') expect((await runCli(['migrate'], { env })).code).toBe(0);
     store = await openStore(t.target);
     box = new SecretBox(loadKeyRing({ keyFile: env.ACCTCTL_KEY_FILE!, secretKeyEnv: undefined }));
   });

@@ -17,15 +17,14 @@ const NOW = Date.parse('2026-11-23T10:00:00Z');
 /** Per-account rows, as `status --accounts` asks for them. */
 const ALL = { accounts: { limit: 50 } };
 
-describe.each(DIALECTS)('status on $name', ({ name, skip, create }) => {
+describe.each(DIALECTS)('status on $name', ({ skip, createMigrated }) => {
   let t: TestDb;
   let store: Store;
   let env: Record<string, string>;
   beforeEach(async () => {
     if (skip) return;
-    t = await create();
+    t = await createMigrated();
     env = baseEnv({ DATABASE_URL: t.url, ACCTCTL_KEY_FILE: makeKey(t.dir) });
-    if (name === 'postgres') expect((await runCli(['migrate'], { env })).code).toBe(0);
     store = await openStore(t.target);
     const box = new SecretBox(loadKeyRing({ keyFile: env.ACCTCTL_KEY_FILE!, secretKeyEnv: undefined }));
     await importAccounts(
