@@ -11,7 +11,7 @@ import type { ProxySpec } from '../domain/proxyUrl.js';
 import { UnavailableError } from '../errors.js';
 import { findChromium } from './chromium.js';
 import { chooseDevice, type DeviceIdentity, type StorageState } from './device.js';
-import { TOTP_PERIOD_S } from './totp.js';
+import { firstCodeTime, retryCodeTime } from './totp.js';
 import { XHR_HEADERS, CURRENT_USER_PATH } from './webApi.js';
 import {
   BrowserLoginError,
@@ -747,8 +747,7 @@ async function browserLogin(
       const sleep = req.sleep ?? ((ms: number) => page.waitForTimeout(ms));
       const now = () => nowMs() / 1000;
       // Near the end of a 30 s window, the code may expire in flight: use the next one.
-      let t = now();
-      if (TOTP_PERIOD_S - (t % TOTP_PERIOD_S) < 3) t += TOTP_PERIOD_S;
+      let t = firstCodeTime(now());
       for (let attempt = 0; attempt < 2; attempt++) {
         const code = await req.totp(t);
         // The 2FA form appears once the page has moved there (client-side, after the answer).
@@ -767,10 +766,10 @@ async function browserLogin(
         if (verdict.kind === 'two_factor') verdict = { kind: 'error', message: 'Instagram asked for a 2FA code again' };
         if (verdict.kind !== 'two_factor_failed' && !(verdict.kind === 'error' && /code/i.test(verdict.message))) break;
         // Rejected: retry once, with the code of the next window (waiting for it to begin).
-        t = Math.floor(now() / TOTP_PERIOD_S + 1) * TOTP_PERIOD_S;
         if (attempt === 0) {
-          const wait = t * 1000 - nowMs();
-          if (wait > 0 && wait < 31_000) await sleep(wait + 500);
+          const next = retryCodeTime(t, nowMs());
+          t = next.t;
+          if (next.waitMs > 0) await sleep(next.waitMs + 500);
         } else {
           verdict = { kind: 'two_factor_failed', message: verdict.message };
         }

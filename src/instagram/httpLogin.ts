@@ -14,7 +14,7 @@ import type { BrowserCookie, LoginOutcome } from './browser.js';
 import type { DeviceIdentity, StorageState } from './device.js';
 import { httpSend, type HttpResponse } from './http.js';
 import { parseAnswer, readAnswerJson, type Verdict } from './loginAnswers.js';
-import { TOTP_PERIOD_S } from './totp.js';
+import { firstCodeTime, retryCodeTime } from './totp.js';
 import { browserHeaders, CURRENT_USER_PATH, sessionVerified } from './webApi.js';
 
 export interface HttpLoginRequest {
@@ -182,8 +182,7 @@ export const httpLogin: HttpLogin = async (req) => {
     if (!identifier)
       return { kind: 'error', message: 'Instagram asked for 2FA without an identifier', decidedBy: 'xhr', device };
     const sleep = req.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-    let t = nowMs() / 1000;
-    if (TOTP_PERIOD_S - (t % TOTP_PERIOD_S) < 3) t += TOTP_PERIOD_S;
+    let t = firstCodeTime(nowMs() / 1000);
     for (let attempt = 0; attempt < 2; attempt++) {
       const code = await req.totp(t);
       const two = await send(
@@ -202,9 +201,9 @@ export const httpLogin: HttpLogin = async (req) => {
       verdict = readHttpAnswer(two, req.baseUrl, '2FA code');
       if (verdict.kind === 'two_factor') verdict = { kind: 'error', message: 'Instagram asked for a 2FA code again' };
       if (verdict.kind !== 'two_factor_failed' || attempt === 1) break;
-      t = Math.floor(nowMs() / 1000 / TOTP_PERIOD_S + 1) * TOTP_PERIOD_S;
-      const wait = t * 1000 - nowMs();
-      if (wait > 0 && wait < 31_000) await sleep(wait + 500);
+      const next = retryCodeTime(t, nowMs());
+      t = next.t;
+      if (next.waitMs > 0) await sleep(next.waitMs + 500);
     }
   }
   if (verdict.kind === 'checkpoint') return { kind: 'checkpoint', url: verdict.url, decidedBy: 'xhr', device };

@@ -6,6 +6,25 @@ const otplib = (): Otplib => (lib ??= createRequire(import.meta.url)('otplib') a
 
 export const TOTP_PERIOD_S = 30;
 
+/**
+ * The time whose code a login sends first: now, or a time in the next window when this one ends
+ * within 3 s (the code could expire on the way).
+ */
+export function firstCodeTime(nowS: number): number {
+  return TOTP_PERIOD_S - (nowS % TOTP_PERIOD_S) < 3 ? nowS + TOTP_PERIOD_S : nowS;
+}
+
+/**
+ * After a refused code (for the time `triedS`): the start of the window after the one already
+ * tried, never earlier than the window after now's, and how long to wait until it begins. A
+ * first code taken from the next window (firstCodeTime) is thus never sent again for the retry.
+ */
+export function retryCodeTime(triedS: number, nowMs: number): { t: number; waitMs: number } {
+  const after = (s: number) => Math.floor(s / TOTP_PERIOD_S + 1) * TOTP_PERIOD_S;
+  const t = Math.max(after(triedS), after(nowMs / 1000));
+  return { t, waitMs: Math.max(0, t * 1000 - nowMs) };
+}
+
 /** otplib's verdict on a secret, in words an operator can act on (null: fine). */
 export async function checkTotpSecret(secret: string): Promise<string | null> {
   try {

@@ -11,9 +11,13 @@ import { recordingHttpProxy } from '../support/httpProxy.js';
 
 const SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
 
-/** A clock for the TOTP "next window" wait: sleeping moves it on, no real time passes. */
+/**
+ * A clock for the TOTP "next window" wait: sleeping moves it on, no real time passes. It starts
+ * 2.5 s before a window ends, where the first code is the next window's: the retry must then take
+ * the window after that one (it once sent the refused code again when real time fell there).
+ */
 function simulatedTime() {
-  const clock = new FakeClock(Date.now());
+  const clock = new FakeClock((Math.floor(Date.now() / 30_000) + 1) * 30_000 - 2_500);
   const slept: number[] = [];
   return {
     nowMs: () => clock.now(),
