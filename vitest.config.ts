@@ -26,6 +26,8 @@ export default defineConfig({
     // store, server and browser is made and closed by the file that uses it, nothing is mocked
     // at module level, and process-wide changes (umask, cwd) are put back in finally blocks.
     isolate: false,
+    // …and each file checks at its end that it put back what it changed (timers, Date, cwd, umask).
+    setupFiles: ['test/support/isolation.setup.ts'],
     // Longest files first (test/support/sequencer.ts): the real-browser files start at once.
     sequence: { sequencer: LongestFirst },
     // vitest's default is one file per core but one: a single file at a time on a 2-core machine,

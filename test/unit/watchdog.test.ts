@@ -8,8 +8,10 @@ import { exitSoon } from '../../src/cli/main.js';
  */
 describe('exit watchdog', () => {
   afterEach(() => {
-    vi.useRealTimers();
+    // Mocks first: the setTimeout spy wraps the fake one, and restoring it after useRealTimers()
+    // put the fake timers back for good (isolation.setup.ts now fails a file that does that).
     vi.restoreAllMocks();
+    vi.useRealTimers();
     process.exitCode = undefined;
   });
 
