@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/domain/clock.js';
 import { DataError, UsageError } from '../../src/errors.js';
 import { AccountManager, type Lease, type LeaseRequest } from '../../src/fleet/accountManager.js';
+import { addTenant } from '../../src/fleet/tenants.js';
 import { DIALECTS } from '../support/dialects.js';
 import { useFleetStore } from '../support/fleet.js';
 import { snapshot } from '../support/snapshot.js';
@@ -17,6 +18,11 @@ const T0 = Date.parse('2026-11-23T09:00:00Z');
 describe.each(DIALECTS)('the account manager’s calls on $name', (dialect) => {
   const f = useFleetStore(dialect, 3);
   const skip = dialect.skip;
+  /** A second tenant, made as `tenants add globex` makes it; its id. */
+  const addGlobex = async () => {
+    await addTenant({ store: f.store, clock: new FakeClock(0) }, { name: 'globex' });
+    return f.store.db.selectFrom('tenants').select('id').where('name', '=', 'globex').executeTakeFirstOrThrow();
+  };
   const setup = () => {
     const clock = new FakeClock(T0);
     return { clock, fleet: new AccountManager({ store: f.store, clock }) };
@@ -76,20 +82,7 @@ describe.each(DIALECTS)('the account manager’s calls on $name', (dialect) => {
     'a preferred account never opens another tenant’s accounts: the fallback stays in its tenant',
     async () => {
       const { fleet } = setup();
-      const other = await f.store.db
-        .insertInto('tenants')
-        .values({
-          name: 'globex',
-          notify_target: null,
-          notify_target_enc: null,
-          notify_target_label: null,
-          notify_secret_enc: null,
-          notify_min_severity: null,
-          limits_json: null,
-          created_at: 0,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
+      const other = await addGlobex();
       await f.store.db
         .updateTable('telegram_accounts')
         .set({ tenant_id: other.id })
@@ -117,19 +110,7 @@ describe.each(DIALECTS)('the account manager’s calls on $name', (dialect) => {
     'a preferred account of no tenant, among several tenants: no fallback unless any tenant is allowed',
     async () => {
       const { fleet } = setup();
-      await f.store.db
-        .insertInto('tenants')
-        .values({
-          name: 'globex',
-          notify_target: null,
-          notify_target_enc: null,
-          notify_target_label: null,
-          notify_secret_enc: null,
-          notify_min_severity: null,
-          limits_json: null,
-          created_at: 0,
-        })
-        .execute();
+      await addGlobex();
       await f.store.db
         .updateTable('telegram_accounts')
         .set({ tenant_id: null })
