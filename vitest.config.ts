@@ -20,7 +20,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     // Each worker process runs file after file without loading every module again for each
-    // (vitest's default is a fresh module graph per file). Measured side by side, the whole run
+    // (vitest's default is a fresh module graph per file). In two whole runs back to back, the run
     // spent 280 CPU-seconds in node processes with isolation and 164 without ("import" 51 s →
     // 11 s), on 2 cores where the run is bound by CPU. Tests share no state across files: every
     // store, server and browser is made and closed by the file that uses it, nothing is mocked
